@@ -1,0 +1,315 @@
+"""A ReLU network as plain numpy arrays: ``x -> W_L+1 relu(... relu(W_1 x + b_1) ...) + b_L+1``.
+
+Notation follows Liu et al. (2023), Section 2: layer ``i`` maps ``R^{h_{i-1}} -> R^{h_i}`` with
+``(W_i, b_i)``; hidden layers apply ReLU, the last layer is affine. The *bit vector* of a point
+(eq. 4-5) has one bit per hidden neuron, 1 when the neuron's pre-activation is ``> 0``.
+On the polyhedron of a bit vector ``s`` the network is affine (eq. 8 and the map ``G`` after
+eq. 10); :meth:`ReluNet.layer_maps` returns the per-layer maps ``(W^_j, b^_j)`` and
+:meth:`ReluNet.affine_map` the output map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .patterns import pack_bits, unpack_bits
+
+__all__ = ["ReluNet", "NetworkError"]
+
+
+class NetworkError(ValueError):
+    """A network given to relutopo is malformed (shapes, values or layer types)."""
+
+
+def _as_matrix(w, name: str) -> np.ndarray:
+    try:
+        arr = np.array(w, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise NetworkError(f"{name} cannot be read as a float array: {exc}") from None
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class ReluNet:
+    """A feed-forward ReLU network ``R^d -> R^n`` with weights as float64 numpy arrays.
+
+    Parameters
+    ----------
+    weights : tuple of arrays
+        ``weights[i]`` has shape ``(h_{i+1}, h_i)``; the last one is the (linear) output layer.
+    biases : tuple of arrays
+        ``biases[i]`` has shape ``(h_{i+1},)``.
+
+    Build it with :meth:`from_weights` or :meth:`from_torch`, which check the input.
+    """
+
+    weights: tuple
+    biases: tuple
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_weights(cls, weights: Sequence, biases: Sequence) -> "ReluNet":
+        """Build from lists of weight matrices and bias vectors (layer i: ``x -> W_i x + b_i``).
+
+        Hidden layers use ReLU; the last pair is the linear output layer. Raises
+        :class:`NetworkError` naming the layer when shapes do not chain or values are not finite.
+        """
+        weights = list(weights)
+        biases = list(biases)
+        if len(weights) == 0:
+            raise NetworkError("a ReluNet needs at least one layer (the output layer); got no weights")
+        if len(weights) != len(biases):
+            raise NetworkError(
+                f"got {len(weights)} weight matrices but {len(biases)} bias vectors; "
+                "give one bias vector per layer")
+        ws, bs = [], []
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            w = _as_matrix(w, f"weights[{i}]")
+            b = _as_matrix(b, f"biases[{i}]")
+            if w.ndim != 2:
+                raise NetworkError(f"weights[{i}] must be a 2-D matrix (out, in); got shape {w.shape}")
+            b = b.reshape(-1) if b.ndim == 2 and 1 in b.shape else b
+            if b.ndim != 1 or b.shape[0] != w.shape[0]:
+                raise NetworkError(
+                    f"biases[{i}] must have shape ({w.shape[0]},) to match weights[{i}] of shape "
+                    f"{w.shape}; got {b.shape}")
+            if i > 0 and w.shape[1] != ws[-1].shape[0]:
+                raise NetworkError(
+                    f"layer {i} does not chain: weights[{i}] expects {w.shape[1]} inputs but layer "
+                    f"{i - 1} has {ws[-1].shape[0]} outputs")
+            if w.shape[0] == 0 or w.shape[1] == 0:
+                raise NetworkError(f"weights[{i}] has an empty dimension: shape {w.shape}")
+            for arr, nm in ((w, f"weights[{i}]"), (b, f"biases[{i}]")):
+                if not np.all(np.isfinite(arr)):
+                    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+                    raise NetworkError(
+                        f"{nm} contains {bad} NaN or infinite value(s); relutopo needs finite weights "
+                        "(check the training run that produced them)")
+            w = np.ascontiguousarray(w)
+            w.setflags(write=False)
+            b = np.ascontiguousarray(b)
+            b.setflags(write=False)
+            ws.append(w)
+            bs.append(b)
+        return cls(tuple(ws), tuple(bs))
+
+    @classmethod
+    def from_torch(cls, model) -> "ReluNet":
+        """Read an ``nn.Sequential`` (possibly nested) of ``Linear`` and ``ReLU`` modules.
+
+        ``Flatten``, ``Identity`` and ``Dropout`` (a no-op at evaluation) are accepted. Two
+        ``Linear`` layers without a ReLU between them are composed into one. A final ``ReLU`` is
+        kept as a hidden layer followed by an identity output layer, so its neurons are bits too.
+        Any other module raises :class:`NetworkError` naming it.
+        """
+        import torch.nn as nn
+
+        def leaves(module, prefix):
+            if isinstance(module, nn.Sequential):
+                for name, child in module.named_children():
+                    yield from leaves(child, f"{prefix}.{name}" if prefix else name)
+            else:
+                yield prefix or type(module).__name__, module
+
+        if isinstance(model, nn.Linear):
+            model = nn.Sequential(model)
+        if not isinstance(model, nn.Sequential):
+            raise NetworkError(
+                f"ReluNet.from_torch needs an nn.Sequential of Linear/ReLU layers; got "
+                f"{type(model).__name__}. For other architectures use relutopo.activation_bits "
+                "(forward hooks) for bit vectors.")
+        weights, biases = [], []
+        pending = None  # (W, b) of an affine map not yet followed by a ReLU
+        for name, mod in leaves(model, ""):
+            if isinstance(mod, nn.Linear):
+                w = mod.weight.detach().cpu().double().numpy()
+                b = (mod.bias.detach().cpu().double().numpy() if mod.bias is not None
+                     else np.zeros(w.shape[0]))
+                if pending is None:
+                    pending = (w, b)
+                else:
+                    pw, pb = pending
+                    if w.shape[1] != pw.shape[0]:
+                        raise NetworkError(
+                            f"module '{name}' ({mod}) expects {w.shape[1]} inputs but the previous "
+                            f"layer has {pw.shape[0]} outputs")
+                    pending = (w @ pw, w @ pb + b)
+            elif isinstance(mod, nn.ReLU):
+                if pending is None:
+                    if not weights:
+                        raise NetworkError(
+                            f"module '{name}' is a ReLU applied to the raw input; relutopo needs a "
+                            "Linear layer first")
+                    continue  # ReLU after ReLU is idempotent
+                weights.append(pending[0])
+                biases.append(pending[1])
+                pending = None
+            elif isinstance(mod, (nn.Flatten, nn.Identity, nn.Dropout)):
+                continue
+            else:
+                raise NetworkError(
+                    f"module '{name}' is {type(mod).__name__}, which is not piece-wise linear with "
+                    "ReLU breakpoints; ReluNet supports Linear, ReLU, Flatten, Identity and Dropout")
+        if pending is not None:
+            weights.append(pending[0])
+            biases.append(pending[1])
+        elif weights:  # ended with a ReLU: identity output layer
+            n = weights[-1].shape[0]
+            weights.append(np.eye(n))
+            biases.append(np.zeros(n))
+        else:
+            raise NetworkError("the torch model contains no Linear layer")
+        return cls.from_weights(weights, biases)
+
+    def to_torch(self):
+        """The same network as a float64 ``torch.nn.Sequential`` of Linear/ReLU."""
+        import torch
+        import torch.nn as nn
+
+        mods = []
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            lin = nn.Linear(w.shape[1], w.shape[0]).double()
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(np.array(w)))
+                lin.bias.copy_(torch.from_numpy(np.array(b)))
+            mods.append(lin)
+            if i < len(self.weights) - 1:
+                mods.append(nn.ReLU())
+        return nn.Sequential(*mods)
+
+    # ------------------------------------------------------------------ shape facts
+    @property
+    def input_dim(self) -> int:
+        return int(self.weights[0].shape[1])
+
+    @property
+    def output_dim(self) -> int:
+        return int(self.weights[-1].shape[0])
+
+    @property
+    def hidden_sizes(self) -> tuple:
+        """``(h_1, ..., h_L)``: the widths of the ReLU layers."""
+        return tuple(int(w.shape[0]) for w in self.weights[:-1])
+
+    @property
+    def n_hidden(self) -> int:
+        """Total number of hidden (ReLU) neurons = number of bits in a pattern."""
+        return int(sum(self.hidden_sizes))
+
+    @property
+    def layer_offsets(self) -> np.ndarray:
+        """``offsets[l]:offsets[l+1]`` are the bit indices of hidden layer ``l`` (0-based)."""
+        return np.concatenate([[0], np.cumsum(self.hidden_sizes)]).astype(np.int64)
+
+    def layer_of_bit(self, bit: int) -> int:
+        """The 0-based hidden layer that bit ``bit`` belongs to."""
+        if not 0 <= bit < self.n_hidden:
+            raise IndexError(f"bit {bit} out of range for a net with {self.n_hidden} hidden neurons")
+        return int(np.searchsorted(self.layer_offsets, bit, side="right") - 1)
+
+    def __repr__(self) -> str:
+        arch = "→".join(str(s) for s in (self.input_dim, *self.hidden_sizes, self.output_dim))
+        return f"ReluNet({arch})"
+
+    # ------------------------------------------------------------------ evaluation
+    def _check_points(self, X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim == 1:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != self.input_dim:
+            raise ValueError(
+                f"points must have shape (n, {self.input_dim}) for {self!r}; got {np.shape(X)}")
+        return X
+
+    def preactivations(self, X) -> list:
+        """Pre-activations ``W_i F_{i-1}(x) + b_i`` of every hidden layer, each ``(n, h_i)``."""
+        X = self._check_points(X)
+        out, h = [], X
+        for w, b in zip(self.weights[:-1], self.biases[:-1]):
+            z = h @ w.T + b
+            out.append(z)
+            h = np.maximum(z, 0.0)
+        return out
+
+    def forward(self, X) -> np.ndarray:
+        """Network output, shape ``(n, output_dim)``."""
+        X = self._check_points(X)
+        h = X
+        for w, b in zip(self.weights[:-1], self.biases[:-1]):
+            h = np.maximum(h @ w.T + b, 0.0)
+        return h @ self.weights[-1].T + self.biases[-1]
+
+    __call__ = forward
+
+    def bits(self, X) -> np.ndarray:
+        """Bit vectors ``s(x)`` (eq. 4-5) as a bool array ``(n, n_hidden)``: 1 iff pre-activation > 0."""
+        pre = self.preactivations(X)
+        if not pre:
+            return np.zeros((len(self._check_points(X)), 0), dtype=bool)
+        return np.concatenate([z > 0 for z in pre], axis=1)
+
+    def patterns(self, X, chunk: int = 65536) -> np.ndarray:
+        """Packed bit vectors ``(n, ceil(n_hidden / 8))`` uint8 (little bit order), in chunks."""
+        X = self._check_points(X)
+        nbytes = (self.n_hidden + 7) // 8
+        out = np.empty((len(X), nbytes), dtype=np.uint8)
+        for s in range(0, len(X), chunk):
+            out[s:s + chunk] = pack_bits(self.bits(X[s:s + chunk]))
+        return out
+
+    # ------------------------------------------------------------------ affine pieces
+    def _as_bits(self, pattern) -> np.ndarray:
+        p = np.asarray(pattern)
+        if p.dtype == np.uint8 and p.shape == ((self.n_hidden + 7) // 8,) and self.n_hidden != p.size:
+            p = unpack_bits(p, self.n_hidden)
+        p = p.astype(bool).reshape(-1)
+        if p.shape[0] != self.n_hidden:
+            raise ValueError(f"a pattern of {self!r} has {self.n_hidden} bits; got {p.shape[0]}")
+        return p
+
+    def layer_maps(self, pattern) -> list:
+        """Per hidden layer ``j`` the map ``x -> W^_j x + b^_j`` giving its pre-activations on the
+        polyhedron of ``pattern`` (Liu et al. eq. 8: ``W^_j = W_j diag(s_{j-1}) W^_{j-1}``)."""
+        s = self._as_bits(pattern)
+        offs = self.layer_offsets
+        maps = []
+        A = np.eye(self.input_dim)
+        c = np.zeros(self.input_dim)
+        for j, (w, b) in enumerate(zip(self.weights[:-1], self.biases[:-1])):
+            Aj = w @ A
+            cj = w @ c + b
+            maps.append((Aj, cj))
+            on = s[offs[j]:offs[j + 1]]
+            A = Aj * on[:, None]
+            c = cj * on
+        return maps
+
+    def halfspaces(self, pattern) -> tuple:
+        """``(A, c)`` with the polyhedron of ``pattern`` = closure of ``{x : A x <= c}`` (eq. 9).
+
+        Row ``k`` belongs to hidden neuron ``k``: ``-(W^ x + b^) <= 0`` for an active bit and
+        ``W^ x + b^ <= 0`` for an inactive one.
+        """
+        s = self._as_bits(pattern)
+        maps = self.layer_maps(s)
+        if not maps:
+            return np.zeros((0, self.input_dim)), np.zeros(0)
+        W = np.concatenate([m[0] for m in maps], axis=0)
+        b = np.concatenate([m[1] for m in maps], axis=0)
+        sign = np.where(s, -1.0, 1.0)  # s' of eq. 6
+        return sign[:, None] * W, -sign * b
+
+    def affine_map(self, pattern) -> tuple:
+        """``(A, c)`` with ``F(x) = A x + c`` on the polyhedron of ``pattern`` (map G, Sec. 2.3)."""
+        s = self._as_bits(pattern)
+        maps = self.layer_maps(s)
+        if maps:
+            offs = self.layer_offsets
+            on = s[offs[-2]:offs[-1]]
+            A, c = maps[-1][0] * on[:, None], maps[-1][1] * on
+        else:
+            A, c = np.eye(self.input_dim), np.zeros(self.input_dim)
+        return self.weights[-1] @ A, self.weights[-1] @ c + self.biases[-1]

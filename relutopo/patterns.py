@@ -1,0 +1,86 @@
+"""Bit vectors packed into bytes, and Hamming distances between them by popcount.
+
+Packing is little-endian within a byte (``np.packbits(..., bitorder="little")``), so bit ``k``
+of a pattern lives in byte ``k // 8`` at position ``k % 8``. Hamming distances XOR the packed
+rows as 64-bit words and count set bits (``np.bitwise_count``); memory is bounded by a chunk of
+words, never by ``n^2 * n_bits``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["pack_bits", "unpack_bits", "hamming_matrix"]
+
+
+def pack_bits(bits) -> np.ndarray:
+    """Pack a bool array ``(..., n_bits)`` into uint8 ``(..., ceil(n_bits / 8))``."""
+    bits = np.asarray(bits)
+    if bits.dtype != bool:
+        bits = bits.astype(bool)
+    return np.packbits(bits, axis=-1, bitorder="little")
+
+
+def unpack_bits(packed, n_bits: int) -> np.ndarray:
+    """Inverse of :func:`pack_bits`: bool array ``(..., n_bits)``."""
+    packed = np.asarray(packed, dtype=np.uint8)
+    return np.unpackbits(packed, axis=-1, count=n_bits, bitorder="little").astype(bool)
+
+
+def _as_words(packed: np.ndarray) -> np.ndarray:
+    """View packed uint8 rows as uint64 words (zero-padded to a multiple of 8 bytes)."""
+    n, nbytes = packed.shape
+    pad = (-nbytes) % 8
+    if pad or not packed.flags.c_contiguous:
+        buf = np.zeros((n, nbytes + pad), dtype=np.uint8)
+        buf[:, :nbytes] = packed
+        packed = buf
+    return packed.view(np.uint64)
+
+
+def _prepare(bits) -> np.ndarray:
+    arr = np.asarray(bits)
+    if arr.ndim != 2:
+        raise ValueError(f"bit vectors must be a 2-D array (points, bits or bytes); got shape {arr.shape}")
+    if arr.dtype == bool:
+        arr = pack_bits(arr)
+    elif arr.dtype == np.uint64:
+        return np.ascontiguousarray(arr)
+    elif arr.dtype != np.uint8:
+        raise ValueError(
+            f"bit vectors must be bool (unpacked) or uint8/uint64 (packed); got dtype {arr.dtype}")
+    return _as_words(arr)
+
+
+def hamming_matrix(bits, other=None, *, chunk_words: int = 1 << 15) -> np.ndarray:
+    """Pairwise Hamming distances between bit vectors.
+
+    Parameters
+    ----------
+    bits : array (n, n_bits) bool, or packed (n, n_bytes) uint8 / (n, n_words) uint64
+        One bit vector per row (``pack_bits`` output or ``ReluNet.patterns``).
+    other : array (m, ...), optional
+        Second set, same encoding and width; defaults to ``bits`` (the symmetric case).
+    chunk_words : int
+        Number of 64-bit words processed at once; peak extra memory is about
+        ``n * m * 8`` bytes plus ``(n + m) * chunk_words * 8``.
+
+    Returns
+    -------
+    D : array (n, m) int64
+        ``D[i, j]`` = number of positions where row ``i`` and row ``j`` differ.
+    """
+    X = _prepare(bits)
+    Y = X if other is None else _prepare(other)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"bit vectors differ in width: {X.shape[1]} vs {Y.shape[1]} words")
+    n, m, nw = X.shape[0], Y.shape[0], X.shape[1]
+    D = np.zeros((n, m), dtype=np.int64)
+    for s in range(0, max(nw, 1), chunk_words):
+        xs = X[:, s:s + chunk_words]
+        ys = Y[:, s:s + chunk_words]
+        if xs.shape[1] == 0:
+            break
+        for i in range(n):
+            D[i] += np.bitwise_count(np.bitwise_xor(ys, xs[i])).sum(axis=1, dtype=np.int64)
+    return D

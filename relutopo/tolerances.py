@@ -1,0 +1,32 @@
+"""Every numerical tolerance of relutopo, in one place.
+
+All tolerances are *relative*: they are multiplied by a scale taken from the data they
+are applied to (the norm of a halfspace row, the size of the domain, the magnitude of
+the weights), so that rescaling a network or its domain does not change any answer.
+"""
+
+from __future__ import annotations
+
+#: A cell is full-dimensional when its Chebyshev radius (the radius of the largest ball
+#: inside it, halfspace rows normalised to unit length) exceeds this fraction of the
+#: domain scale (the box side, or the distance scale of the hyperplanes for R^d).
+CHEBYSHEV_RTOL: float = 1e-9
+
+#: Feasibility slack of LP solutions, relative to the right-hand-side scale.
+LP_FEAS_RTOL: float = 1e-9
+
+#: Two normalised halfspaces (a, c) and (a', c') are the same hyperplane when
+#: ||a - a'|| and |c - c'| are below this (after normalising ||a|| = 1).
+HYPERPLANE_DUP_RTOL: float = 1e-10
+
+#: A row of zeros (a dead neuron's hyperplane restricted to a region) has norm below this
+#: fraction of the layer's weight scale.
+ZERO_ROW_RTOL: float = 1e-12
+
+#: Two affine maps (A, c) are equal when max |A - A'| and |c - c'| are below this
+#: fraction of the maps' magnitude (used to merge activation regions into linear regions).
+AFFINE_EQUAL_RTOL: float = 1e-9
+
+#: The step across a facet used to evaluate the neighbour's pattern is this fraction of
+#: the region's Chebyshev radius ... bounded below by the full-dimensionality tolerance.
+CROSSING_STEP_FRACTION: float = 1e-3
