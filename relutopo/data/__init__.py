@@ -1,0 +1,1 @@
+"""relutopo.data: see the submodules."""

@@ -1,0 +1,1 @@
+"""relutopo.models: see the submodules."""

@@ -1,0 +1,1 @@
+"""relutopo.plotting: see the submodules."""
