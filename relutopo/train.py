@@ -1,0 +1,193 @@
+"""A seeded, deterministic training loop for small torch models (MLPs of the papers' experiments).
+
+``fit`` trains any ``nn.Module`` on in-memory tensors with full control of the random state
+(initialisation is the caller's, batching/shuffling uses ``seed``), and returns the trained model
+with its history (loss and accuracy per epoch, optionally on a test set) and checkpoints.
+``mlp`` builds the ``nn.Sequential`` of Linear/ReLU layers that :meth:`ReluNet.from_torch` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["mlp", "fit", "History", "seeded_uniform_"]
+
+
+def mlp(sizes: Sequence[int], *, seed: int, init: str = "torch", scale: float = 1.0):
+    """``nn.Sequential`` ``Linear(sizes[0], sizes[1]), ReLU, ..., Linear(sizes[-2], sizes[-1])``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        ``(input_dim, h_1, ..., h_L, output_dim)``, at least two entries, all positive.
+    seed : int
+        Seeds the initialisation.
+    init : {"torch", "uniform", "normal"}
+        ``torch``: PyTorch's default (Kaiming-uniform); ``uniform``: weights and biases
+        U(-scale, scale); ``normal``: N(0, scale^2).
+    """
+    import torch
+    import torch.nn as nn
+
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or any(s <= 0 for s in sizes):
+        raise ValueError(f"sizes must be at least (input_dim, output_dim), all positive; got {sizes}")
+    if init not in ("torch", "uniform", "normal"):
+        raise ValueError(f"init must be 'torch', 'uniform' or 'normal'; got {init!r}")
+    gen = torch.Generator().manual_seed(int(seed))
+    layers = []
+    for i in range(len(sizes) - 1):
+        lin = nn.Linear(sizes[i], sizes[i + 1])
+        with torch.no_grad():
+            if init == "torch":
+                bound_w = 1.0 / np.sqrt(sizes[i])
+                lin.weight.uniform_(-bound_w, bound_w, generator=gen)
+                lin.bias.uniform_(-bound_w, bound_w, generator=gen)
+            elif init == "uniform":
+                seeded_uniform_(lin.weight, scale, gen)
+                seeded_uniform_(lin.bias, scale, gen)
+            else:
+                lin.weight.normal_(0.0, scale, generator=gen)
+                lin.bias.normal_(0.0, scale, generator=gen)
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def seeded_uniform_(tensor, scale: float, generator) -> None:
+    """Fill ``tensor`` in place with U(-scale, scale) draws from ``generator``."""
+    tensor.uniform_(-scale, scale, generator=generator)
+
+
+@dataclass(frozen=True)
+class History:
+    """Per-epoch training record. ``checkpoints`` maps epoch -> state_dict (numpy copies)."""
+
+    epochs: tuple
+    train_loss: tuple
+    test_loss: tuple = ()
+    train_acc: tuple = ()
+    test_acc: tuple = ()
+    checkpoints: dict = field(default_factory=dict)
+
+
+def _accuracy(out, y, task):
+    import torch
+
+    if task == "binary":
+        pred = (out.reshape(-1) > 0).to(y.dtype)
+        return float((pred == y.reshape(-1)).float().mean())
+    if task == "multiclass":
+        return float((out.argmax(dim=1) == y).float().mean())
+    return float("nan")
+
+
+def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
+        weight_decay: float = 0.0, batch_size: Optional[int] = None, optimizer: str = "adam",
+        X_test=None, y_test=None, checkpoint_epochs: Sequence[int] = (),
+        callback: Optional[Callable] = None, progress: bool = False):
+    """Train ``model`` in place and return ``(model, History)``.
+
+    Parameters
+    ----------
+    task : {"regression", "binary", "multiclass"}
+        Loss: mean squared error, logistic loss on one output logit (labels 0/1), or
+        cross-entropy on class logits (labels 0..k-1).
+    epochs : int
+        Passes over the data. ``batch_size=None`` means full batch.
+    seed : int
+        Seeds the shuffling (the initialisation is the model's own).
+    optimizer : {"adam", "adamw", "sgd"}
+        ``adamw`` applies decoupled weight decay (used for grokking); ``sgd`` uses momentum 0.9.
+    checkpoint_epochs : epochs after which a copy of the weights is kept in the history
+        (epoch 0 = before training).
+    callback : called as ``callback(epoch, model)`` after each epoch (e.g. to log geometry).
+    """
+    import torch
+    import torch.nn.functional as F
+    from tqdm.auto import tqdm
+
+    if task not in ("regression", "binary", "multiclass"):
+        raise ValueError(f"task must be 'regression', 'binary' or 'multiclass'; got {task!r}")
+    if int(epochs) < 0:
+        raise ValueError(f"epochs must be >= 0; got {epochs}")
+    X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+    y_np = np.asarray(y)
+    y = torch.as_tensor(y_np, dtype=torch.long if task == "multiclass" else torch.float32)
+    if task == "regression" and y.ndim == 1:
+        y = y[:, None]
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+    has_test = X_test is not None and y_test is not None
+    if has_test:
+        Xt = torch.as_tensor(np.asarray(X_test), dtype=torch.float32)
+        yt = torch.as_tensor(np.asarray(y_test), dtype=torch.long if task == "multiclass" else torch.float32)
+        if task == "regression" and yt.ndim == 1:
+            yt = yt[:, None]
+    model = model.float()
+    params = list(model.parameters())
+    if optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    elif optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    else:
+        raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd'; got {optimizer!r}")
+
+    def loss_fn(out, target):
+        if task == "regression":
+            return F.mse_loss(out, target)
+        if task == "binary":
+            return F.binary_cross_entropy_with_logits(out.reshape(-1), target.reshape(-1))
+        return F.cross_entropy(out, target)
+
+    gen = torch.Generator().manual_seed(int(seed))
+    n = len(X)
+    bs = n if batch_size is None else int(batch_size)
+    hist = {"epochs": [], "train_loss": [], "test_loss": [], "train_acc": [], "test_acc": []}
+    ckpt_set = set(int(e) for e in checkpoint_epochs)
+    checkpoints = {}
+
+    def snapshot():
+        return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+
+    def evaluate(epoch):
+        model.eval()
+        with torch.no_grad():
+            out = model(X)
+            hist["epochs"].append(epoch)
+            hist["train_loss"].append(float(loss_fn(out, y)))
+            hist["train_acc"].append(_accuracy(out, y, task))
+            if has_test:
+                ot = model(Xt)
+                hist["test_loss"].append(float(loss_fn(ot, yt)))
+                hist["test_acc"].append(_accuracy(ot, yt, task))
+        model.train()
+
+    evaluate(0)
+    if 0 in ckpt_set:
+        checkpoints[0] = snapshot()
+    for epoch in tqdm(range(1, int(epochs) + 1), disable=not progress, desc="training"):
+        perm = torch.randperm(n, generator=gen) if bs < n else torch.arange(n)
+        for s in range(0, n, bs):
+            idx = perm[s:s + bs]
+            opt.zero_grad()
+            loss = loss_fn(model(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        evaluate(epoch)
+        if epoch in ckpt_set:
+            checkpoints[epoch] = snapshot()
+        if callback is not None:
+            callback(epoch, model)
+    model.eval()
+    history = History(
+        epochs=tuple(hist["epochs"]), train_loss=tuple(hist["train_loss"]),
+        test_loss=tuple(hist["test_loss"]), train_acc=tuple(hist["train_acc"]),
+        test_acc=tuple(hist["test_acc"]), checkpoints=checkpoints)
+    return model, history
