@@ -1,0 +1,84 @@
+"""Tests of the seeded training loop (relutopo.train)."""
+
+import numpy as np
+import pytest
+import torch
+
+from relutopo import ReluNet
+from relutopo.train import fit, mlp
+
+
+def _data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (n, 2))
+    return X, (X ** 2).sum(1) - 2 / 3
+
+
+def test_mlp_shapes_and_readable_by_relunet():
+    m = mlp([3, 5, 4, 2], seed=1)
+    net = ReluNet.from_torch(m)
+    assert net.hidden_sizes == (5, 4) and net.input_dim == 3 and net.output_dim == 2
+    X = np.random.default_rng(0).normal(size=(7, 3))
+    with torch.no_grad():
+        ref = m(torch.as_tensor(X, dtype=torch.float32)).numpy()
+    np.testing.assert_allclose(net.forward(X), ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("init", ["torch", "uniform", "normal"])
+def test_same_seed_same_weights_different_seed_different(init):
+    a, b, c = mlp([2, 4, 1], seed=3, init=init), mlp([2, 4, 1], seed=3, init=init), mlp([2, 4, 1], seed=4, init=init)
+    for (ka, va), (_, vb), (_, vc) in zip(a.state_dict().items(), b.state_dict().items(), c.state_dict().items()):
+        assert torch.equal(va, vb), ka
+        assert not torch.equal(va, vc), ka
+
+
+def test_uniform_init_range():
+    m = mlp([7, 50, 1], seed=0, init="uniform", scale=1.0)
+    w = m[0].weight.detach().numpy()
+    assert w.min() >= -1 and w.max() <= 1 and w.min() < -0.9 and w.max() > 0.9
+
+
+def test_fit_is_deterministic_and_learns():
+    X, y = _data()
+    runs = []
+    for _ in range(2):
+        m, h = fit(mlp([2, 16, 16, 1], seed=0), X, y, task="regression", epochs=60, seed=5,
+                   lr=0.01, batch_size=32, checkpoint_epochs=[0, 60])
+        runs.append((m, h))
+    (m1, h1), (m2, h2) = runs
+    assert h1.train_loss == h2.train_loss
+    assert h1.train_loss[-1] < 0.25 * h1.train_loss[0]
+    assert set(h1.checkpoints) == {0, 60}
+    # the final checkpoint is the returned model
+    for k, v in m1.state_dict().items():
+        np.testing.assert_array_equal(h1.checkpoints[60][k], v.numpy())
+
+
+def test_fit_binary_accuracy_and_test_curve():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(float)
+    _, h = fit(mlp([2, 8, 1], seed=0), X[:200], y[:200], task="binary", epochs=100, seed=0, lr=0.05,
+               X_test=X[200:], y_test=y[200:])
+    assert len(h.test_acc) == len(h.train_acc) == 101
+    assert h.test_acc[-1] > 0.9
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(task="ranking"), "task must be"),
+    (dict(task="regression", optimizer="lbfgs"), "optimizer must be"),
+    (dict(task="regression", epochs=-1), "epochs must be"),
+])
+def test_fit_bad_arguments(kwargs, match):
+    X, y = _data(20)
+    kw = dict(epochs=1, seed=0)
+    kw.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        fit(mlp([2, 3, 1], seed=0), X, y, **kw)
+
+
+def test_mlp_bad_sizes():
+    with pytest.raises(ValueError, match="sizes"):
+        mlp([2], seed=0)
+    with pytest.raises(ValueError, match="init"):
+        mlp([2, 1], seed=0, init="xavier")
