@@ -46,7 +46,7 @@ class NotebookRun:
               output_dir: Optional[str] = None, **overrides: Any) -> "NotebookRun":
         """Resolve parameters (clear error on a bad profile/value) and prepare ``output_dir``."""
         params = resolve_parameters(profile, profiles, **overrides)
-        out = Path(output_dir) if output_dir else Path("_output") / paper / profile
+        out = Path(output_dir) if output_dir else repo_root() / "_build" / "runs" / profile / paper
         try:
             (out / "figures").mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -60,16 +60,32 @@ class NotebookRun:
         run.results = Results(paper=paper, profile=params.profile, parameters=params.as_dict())
         return run
 
+    def regenerate_command(self) -> str:
+        """``relutopo run <paper> --profile P -p NAME VALUE ...`` for this run's parameters."""
+        from .runner import regenerate_command
+
+        values = self.params.values
+        return regenerate_command(self.paper, self.params.profile,
+                                  {k: values[k] for k in self.params.overridden})
+
     def figure(self, fig, name: str, caption: str = "") -> Path:
-        """Save ``fig`` as ``<output_dir>/figures/<name>.png`` (atomically) and register it."""
+        """Save ``fig`` as ``<output_dir>/figures/<name>.png`` (atomically) and register it.
+
+        Inside a notebook the saved image is also displayed, followed by a caption line with the
+        figure's name and the ``relutopo run`` command that regenerates it, and ``fig`` is
+        closed (so a following ``plt.show()`` does not show it twice).
+        """
         import io
 
-        if not name.replace("_", "").replace("-", "").isalnum():
+        if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
             raise ValueError(f"figure name {name!r} must be letters, digits, '_' or '-'")
+        if name in self.results.figures:
+            raise ValueError(f"figure name {name!r} used twice in {self.paper}; names must be unique")
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         path = atomic_write_bytes(self.output_dir / "figures" / f"{name}.png", buf.getvalue())
         self.results.add_figure(name, f"figures/{name}.png", caption)
+        _show_in_notebook(fig, buf.getvalue(), name, caption, self.regenerate_command())
         return path
 
     def claim(self, claim: Claim) -> Claim:
@@ -84,6 +100,23 @@ class NotebookRun:
         """Write ``results.json`` atomically; return the claims table (a DataFrame)."""
         self.results.write(self.output_dir / "results.json")
         return self.results.table()
+
+
+def _show_in_notebook(fig, png: bytes, name: str, caption: str, command: str) -> None:
+    """Display the saved PNG and its caption when running inside IPython; otherwise do nothing."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    import matplotlib.pyplot as plt
+    from IPython.display import Image, Markdown, display
+
+    display(Image(data=png, format="png"))
+    text = f"**Figure `{name}`.** {caption}".rstrip()
+    display(Markdown(f"{text} *Regenerate:* `{command}`"))
+    plt.close(fig)
 
 
 def repo_root() -> Path:

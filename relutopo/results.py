@@ -49,6 +49,14 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def _short(v: Any) -> str:
+    v = _plain(v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    text = str(v)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 @dataclass(frozen=True)
 class Claim:
     """One paper claim with our value and the computed verdict."""
@@ -73,6 +81,14 @@ class Claim:
 
     def to_dict(self) -> dict:
         return {k: _plain(v) for k, v in asdict(self).items()}
+
+    def _repr_markdown_(self) -> str:
+        """How a claim shows in a notebook: the verdict, then the paper's value beside ours."""
+        mark = {REPRODUCED: "✅", DIFFERS: "❌", NOT_COMPARABLE: "➖"}[self.verdict]
+        text = (f"{mark} **{self.verdict}** — `{self.id}`: {self.description}. "
+                f"Paper: {_short(self.paper_value)}; ours: {_short(self.our_value)} "
+                f"(rule: {self.rule}).")
+        return text + (f" *{self.note}*" if self.note else "")
 
 
 def _check_number(name: str, v: Any) -> float:
@@ -173,12 +189,25 @@ class Results:
         return path
 
 
+def _umask() -> int:
+    """The process umask (read without changing it where /proc allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
 def atomic_write_bytes(path, data: bytes) -> Path:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

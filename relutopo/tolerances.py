@@ -30,3 +30,17 @@ AFFINE_EQUAL_RTOL: float = 1e-9
 #: The step across a facet used to evaluate the neighbour's pattern is this fraction of
 #: the region's Chebyshev radius ... bounded below by the full-dimensionality tolerance.
 CROSSING_STEP_FRACTION: float = 1e-3
+
+#: A vertex (or unit ray) of a cell lies on a hyperplane ``m . x + mu = 0`` when
+#: ``|m . x + mu| <= VERTEX_RTOL * ||m|| * scale`` (``scale`` = domain scale; 1 for rays).
+#: Used by the vertex (double-description) path of ``decompose``; kept below
+#: ``CHEBYSHEV_RTOL`` so that every cell the LP test accepts is also split here.
+VERTEX_RTOL: float = 1e-10
+
+#: ``Decomposition.locate`` calls a point *on a boundary* when some pre-activation satisfies
+#: ``|z| <= BOUNDARY_RTOL * (|W| |h| + |b|)`` (the magnitude of the terms that sum to ``z``).
+BOUNDARY_RTOL: float = 1e-12
+
+#: ``decompose(..., method="brute")`` (Liu et al., Alg. 1) enumerates all ``2^n`` bit vectors;
+#: it refuses nets with more hidden neurons than this.
+BRUTE_FORCE_MAX_BITS: int = 16

@@ -1,0 +1,84 @@
+# relutopo: two commands.
+#   make book   environment + every notebook at the `book` profile + the Jupyter Book in _build/html
+#   make test   environment + the whole test suite (every notebook at the `smoke` profile included)
+# Other targets: venv, check-book, scorecard, verify-book, mathjax, clean.  FORCE=1 re-executes
+# every notebook.
+
+SHELL        := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON       ?= python3
+VENV         := .venv
+PY           := $(VENV)/bin/python
+# The environment is (re)installed when requirements.txt or pyproject.toml change: the stamp's
+# name carries their hash, so an up-to-date environment costs one sha256sum.
+REQ_HASH     := $(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+STAMP        := $(VENV)/.relutopo-installed-$(REQ_HASH)
+# torch==2.13.0+cpu comes from the PyTorch CPU index when no local wheel/mirror provides it.
+TORCH_INDEX  ?= https://download.pytorch.org/whl/cpu
+MATHJAX_VERSION := 3.2.2
+MATHJAX      := _static/mathjax/tex-svg.js
+JB_FLAGS     ?= -W -n --keep-going
+PYTEST_ARGS  ?= -n 2
+FORCE        ?=
+
+.PHONY: help venv book pages test check-book scorecard verify-book mathjax clean
+
+help:
+	@echo "make book        build the book (creates .venv, executes notebooks, jupyter-book build)"
+	@echo "make test        run the whole test suite (notebooks at the smoke profile included)"
+	@echo "make check-book  screenshot and check the built book in headless Chromium"
+	@echo "make scorecard   print the reproduction scorecard of the book profile"
+	@echo "make verify-book re-execute at the book profile and compare with results/book/"
+	@echo "make clean       remove _build/ and the executed notebooks"
+	@echo "FORCE=1          re-execute notebooks even when unchanged"
+
+venv: $(STAMP)
+
+$(STAMP):
+	@test -x $(PY) || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
+	@echo "installing the pinned environment (requirements.txt) into $(VENV)"
+	$(PY) -m pip install --quiet -r requirements.txt \
+	  || $(PY) -m pip install --quiet -r requirements.txt --extra-index-url $(TORCH_INDEX)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.relutopo-installed-*
+	@touch $@
+
+mathjax: $(MATHJAX)
+
+$(MATHJAX):
+	@command -v npm >/dev/null || { echo "npm is needed once to fetch MathJax (mathjax@$(MATHJAX_VERSION)); install Node.js"; exit 1; }
+	@mkdir -p _build/npm $(dir $@)
+	npm install --silent --prefix _build/npm --no-save --no-package-lock --no-audit --no-fund mathjax@$(MATHJAX_VERSION)
+	cp _build/npm/node_modules/mathjax/es5/tex-svg.js $@
+
+book: $(STAMP) $(MATHJAX)
+	$(PY) -m relutopo book --profile book $(if $(FORCE),--force)
+	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	@echo
+	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"
+	@echo "(or serve it: $(PY) -m http.server -d _build/html 8000, then http://localhost:8000)"
+
+pages: $(STAMP)
+	$(PY) -m relutopo book --pages-only --profile book
+
+test: $(STAMP)
+	@rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): treated as success"; rc=0; fi; \
+	exit $$rc
+
+check-book: $(STAMP)
+	@test -f _build/html/index.html || { echo "no built book in _build/html: run make book first"; exit 1; }
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  echo "installing Debian's chromium (headless browser for the check)"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; }
+	$(PY) -m relutopo check-book --html _build/html --screenshots _build/screenshots
+
+scorecard: $(STAMP)
+	$(PY) -m relutopo scorecard --profile book
+
+verify-book: $(STAMP)
+	$(PY) -m relutopo verify --profile book --output-root book/executed
+
+clean:
+	rm -rf _build book/executed book/generated

@@ -1,0 +1,7 @@
+"""``python -m relutopo`` is the ``relutopo`` command line."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,488 @@
+"""Wang's activation regions: the Intersect / Add / Cut propagation of Wang (IJCAI 2022), §3.
+
+An *activation region* ``c`` (Wang, §3) is a pair
+
+* a **shape** ``S(c) = {x in R^M : A x <= b}`` -- a convex polyhedron given by restrictions
+  ``u_i . x + s_i <= 0`` (stored as rows of ``A`` and ``b = -s``, normalised to unit length), and
+* a **value** ``V(c)`` -- affine functions ``x -> v . x + t`` on the input space, stored as rows
+  ``[v | t]``: one row for a neuron's region, a *list* of rows for the intermediate regions of the
+  pairwise optimisation (the "list of values" of §3).
+
+Three operations build every region of a ReLU network, layer by layer and neuron by neuron:
+
+* ``Intersect(c_1..c_k, w_1..w_k)`` -- shape ``∩ S(c_i)``, value ``Σ w_i V(c_i)`` (or the list of the
+  values when no weights are given); kept only when the shape is full-dimensional;
+* ``Add(c, b)`` -- the value's constant term ``t`` becomes ``t + b``;
+* ``Cut(c)`` -- apply the ReLU: ``c_1 = (S(c) ∩ {V(c) <= 0}, 0)`` and ``c_2 = (S(c) ∩ {V(c) >= 0}, V(c))``,
+  keeping the full-dimensional ones.
+
+Eq. (3.2): the regions of neuron ``N_j^i`` are ``Cut(Add(Intersect(c_1..c_{n_{i-1}}, w_{1j}..), b_j))``
+over all combinations of regions ``c_k`` of the neurons of layer ``i - 1``. :func:`propagate` uses the
+paper's *pairwise* optimisation: the regions of the first two neurons of a layer are intersected, the
+result with those of the third, and so on, the values being appended to a list; the weighted sum
+(Add) and the Cut are then applied for every neuron of the next layer. The output neuron gets
+Intersect and Add without Cut.
+
+Numerics. "Non-empty" (the paper's word) is taken as *full-dimensional*: two regions of
+neighbouring cells share a facet, so a closed intersection is never empty; what matters is whether
+it contains a ball. Each shape is tested with the Chebyshev-ball LP (HiGHS via ``highspy``),
+``max r  s.t.  a_i . x + r <= b_i`` (unit rows), and is a region when ``r > CHEBYSHEV_RTOL * scale``
+(``relutopo.tolerances``; ``scale`` is the distance scale of the first layer's hyperplanes, so
+rescaling the input space does not change any answer). A region carries a point with its ball
+radius; when such a point already certifies the ball (a cheap, exact check) the LP is skipped.
+Restrictions that a Cut proves redundant (the other side has no interior) are not added; with
+``remove_redundant=True`` every restriction is also tested by the LP redundancy test after each
+layer, as the paper describes. Regions lying in different cells of the previous layer have disjoint
+interiors, so Intersect is only attempted between regions descending from the same cell (an exact
+pruning: no LP is needed to reject the other combinations).
+
+This module is deliberately independent of the traversal engine (:mod:`relutopo.decompose`): the
+tests use it as a second algorithm that must find exactly the same activation regions.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .nets import ReluNet
+from .tolerances import CHEBYSHEV_RTOL, ZERO_ROW_RTOL
+
+__all__ = [
+    "ActivationRegion", "ActivationRegions", "Geometry",
+    "intersect", "add", "cut", "propagate", "whole_space",
+]
+
+
+# ---------------------------------------------------------------------------- LP backend
+def _new_highs():
+    """A silent ``highspy.Highs`` (its first construction prints a banner on file descriptor 1)."""
+    import highspy
+
+    fd = None
+    try:
+        fd = os.dup(1)
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            h = highspy.Highs()
+    except OSError:
+        h = highspy.Highs()
+    finally:
+        if fd is not None:
+            os.dup2(fd, 1)
+            os.close(fd)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    return h
+
+
+class Geometry:
+    """The LP solver and tolerances of one propagation (not shared between networks).
+
+    Parameters
+    ----------
+    input_dim : int
+        ``M``, the dimension of the input space.
+    scale : float
+        Distance scale of the arrangement; ball radii are capped at ``scale`` (regions may be
+        unbounded) and a shape is full-dimensional when its Chebyshev radius exceeds
+        ``CHEBYSHEV_RTOL * scale``.
+    """
+
+    def __init__(self, input_dim: int, scale: float = 1.0):
+        import highspy
+
+        if not (np.isfinite(scale) and scale > 0):
+            raise ValueError(f"scale must be a positive finite number; got {scale!r}")
+        self.input_dim = int(input_dim)
+        self.scale = float(scale)
+        self.tol = CHEBYSHEV_RTOL * self.scale
+        self.n_lp = 0
+        self._h = _new_highs()
+        self._inf = highspy.kHighsInf
+        self._rowwise = int(highspy.MatrixFormat.kRowwise)
+        self._minimize = int(highspy.ObjSense.kMinimize)
+        self._optimal = highspy.HighsModelStatus.kOptimal
+        self._next_row = 0
+
+    def new_row_id(self) -> int:
+        """A fresh identifier for a restriction created by a Cut (shared rows are deduplicated
+        by identifier when shapes are intersected)."""
+        self._next_row += 1
+        return self._next_row
+
+    def _solve(self, cost, lower, upper, A, b):
+        """min cost . z  s.t.  A z <= b, lower <= z <= upper; returns (status_ok, z)."""
+        m, n = A.shape
+        self._h.passModel(
+            n, m, n * m, self._rowwise, self._minimize, 0.0,
+            np.ascontiguousarray(cost, dtype=np.float64), np.ascontiguousarray(lower, dtype=np.float64),
+            np.ascontiguousarray(upper, dtype=np.float64), np.full(m, -self._inf),
+            np.ascontiguousarray(b, dtype=np.float64),
+            np.arange(0, n * m, n, dtype=np.int32), np.tile(np.arange(n, dtype=np.int32), m),
+            np.ascontiguousarray(A, dtype=np.float64).ravel(), np.zeros(n, dtype=np.int32))
+        self._h.run()
+        self.n_lp += 1
+        ok = self._h.getModelStatus() == self._optimal
+        z = np.array(self._h.getSolution().col_value) if ok else None
+        return ok, z
+
+    def chebyshev(self, A: np.ndarray, b: np.ndarray):
+        """Largest ball ``{|y - x| <= r}`` in ``{A y <= b}`` (unit rows), radius capped at ``scale``.
+
+        Returns ``(r, x)``; ``r <= tol`` means the shape is not full-dimensional (``r < 0``: empty).
+        """
+        M = self.input_dim
+        if len(A) == 0:
+            return self.scale, np.zeros(M)
+        G = np.hstack([A, np.ones((len(A), 1))])
+        cost = np.zeros(M + 1)
+        cost[-1] = -1.0
+        lower = np.full(M + 1, -self._inf)
+        upper = np.full(M + 1, self._inf)
+        upper[-1] = self.scale
+        ok, z = self._solve(cost, lower, upper, G, b)
+        if not ok:  # numerically troubled LP: treat as not full-dimensional only if truly empty
+            return -np.inf, None
+        x = z[:M]
+        r = float(np.min(b - A @ x)) if len(A) else self.scale  # recomputed, solver-independent
+        return min(r, self.scale), x
+
+    def is_redundant(self, A: np.ndarray, b: np.ndarray, i: int) -> bool:
+        """LP redundancy test: row ``i`` is implied by the others (max ``a_i . x`` <= ``b_i``)."""
+        others = np.delete(np.arange(len(A)), i)
+        # bound the objective so the LP is never unbounded: add a_i . x <= b_i + scale
+        G = np.vstack([A[others], A[i:i + 1]])
+        rhs = np.concatenate([b[others], [b[i] + self.scale]])
+        M = self.input_dim
+        ok, z = self._solve(-A[i], np.full(M, -self._inf), np.full(M, self._inf), G, rhs)
+        if not ok:
+            return False
+        return float(A[i] @ z) <= b[i] + self.tol
+
+    def certify(self, A: np.ndarray, b: np.ndarray, x: np.ndarray) -> float:
+        """Radius of the largest ball around ``x`` inside ``{A y <= b}`` (unit rows); no LP."""
+        if len(A) == 0:
+            return self.scale
+        return min(float(np.min(b - A @ x)), self.scale)
+
+
+# ---------------------------------------------------------------------------- regions
+@dataclass(frozen=True, eq=False)
+class ActivationRegion:
+    """One activation region ``c`` of Wang §3: shape ``S(c)``, value ``V(c)`` and bookkeeping.
+
+    Attributes
+    ----------
+    A, b : arrays ``(r, M)``, ``(r,)``
+        The shape ``S(c) = {x : A x <= b}``; rows have unit length (restriction
+        ``u . x + s <= 0`` is stored as ``A = u/|u|``, ``b = -s/|u|``).
+    value : array ``(k, M + 1)``
+        ``V(c)``: ``k`` affine functions ``x -> value[:, :M] x + value[:, M]`` (``k = 1`` for the
+        region of one neuron, ``k = n_{i-1}`` for an intermediate region of the pairwise Intersect).
+    bits : array ``(n_hidden,)`` int8
+        Activation bits decided so far (1 active, 0 inactive, -1 not yet decided).
+    point, radius :
+        A point of ``S(c)`` whose ball of ``radius`` lies in ``S(c)`` (``radius > tol``).
+    parent : int
+        Index of the cell of the previous layer it lies in (-1 for the whole input space).
+    row_ids : tuple of int
+        Identifier of each restriction (rows shared by regions cut from a common ancestor have
+        the same identifier, so Intersect keeps one copy).
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    value: np.ndarray
+    bits: np.ndarray
+    point: np.ndarray
+    radius: float
+    parent: int = -1
+    row_ids: tuple = ()
+
+    def __post_init__(self):
+        if len(self.row_ids) != len(self.A):
+            raise ValueError(f"row_ids has {len(self.row_ids)} entries for {len(self.A)} restrictions")
+
+
+def whole_space(input_dim: int, n_hidden: int, geometry: Geometry) -> ActivationRegion:
+    """The region ``R^M`` with value list ``(x_1, ..., x_M)`` (the input neurons)."""
+    M = int(input_dim)
+    value = np.hstack([np.eye(M), np.zeros((M, 1))])
+    return ActivationRegion(np.zeros((0, M)), np.zeros(0), value, np.full(n_hidden, -1, np.int8),
+                            np.zeros(M), geometry.scale, -1)
+
+
+def _stack_shapes(regions):
+    """Restrictions of all regions together; a restriction shared by several (same identifier,
+    inherited from a common ancestor) is kept once."""
+    if len(regions) == 1:
+        return regions[0].A, regions[0].b, regions[0].row_ids
+    where = {}
+    for k, r in enumerate(regions):
+        for i, rid in enumerate(r.row_ids):
+            where.setdefault(rid, (k, i))
+    ids = tuple(where)
+    A = np.array([regions[k].A[i] for k, i in where.values()]).reshape(len(ids), -1)
+    b = np.array([regions[k].b[i] for k, i in where.values()])
+    return A, b, ids
+
+
+def intersect(regions: Sequence[ActivationRegion], weights=None, *,
+              geometry: Geometry) -> Optional[ActivationRegion]:
+    """``Intersect(c_1, ..., c_k, w_1, ..., w_k)`` (Wang §3).
+
+    Shape ``∩ S(c_i)``; value ``Σ w_i V(c_i)`` when ``weights`` is given, otherwise the list of the
+    values (rows stacked: the intermediate regions of the pairwise optimisation). Returns ``None``
+    when the intersection is not full-dimensional (Chebyshev radius ``<= tol``), or when two
+    regions have decided a bit differently (opposite open half-spaces: disjoint interiors).
+    """
+    regions = list(regions)
+    if not regions:
+        raise ValueError("intersect needs at least one activation region; got none")
+    bits = regions[0].bits.copy()
+    for r in regions[1:]:
+        both = (bits >= 0) & (r.bits >= 0)
+        if np.any(bits[both] != r.bits[both]):
+            return None
+        bits = np.where(bits >= 0, bits, r.bits)
+    A, b, ids = _stack_shapes(regions)
+    # a point of one region that has a ball inside all the others certifies full dimension
+    best_r, best_x = -np.inf, None
+    for r in regions:
+        rad = geometry.certify(A, b, r.point)
+        if rad > best_r:
+            best_r, best_x = rad, r.point
+    if best_r <= geometry.tol:
+        best_r, best_x = geometry.chebyshev(A, b)
+        if best_r <= geometry.tol:
+            return None
+    if weights is None:
+        value = np.vstack([r.value for r in regions])
+    else:
+        w = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if len(w) != len(regions):
+            raise ValueError(f"intersect: got {len(regions)} regions but {len(w)} weights; give one "
+                             "weight per region")
+        value = sum(wi * r.value for wi, r in zip(w, regions))
+    parent = regions[0].parent if all(r.parent == regions[0].parent for r in regions) else -1
+    return ActivationRegion(A, b, value, bits, best_x, float(best_r), parent, ids)
+
+
+def add(region: ActivationRegion, bias) -> ActivationRegion:
+    """``Add(c, b)``: the value's constant term ``t`` becomes ``t + b`` (Wang §3)."""
+    value = region.value.copy()
+    value[:, -1] = value[:, -1] + np.asarray(bias, dtype=np.float64).reshape(-1)
+    return ActivationRegion(region.A, region.b, value, region.bits, region.point, region.radius,
+                            region.parent, region.row_ids)
+
+
+def cut(region: ActivationRegion, *, geometry: Geometry, bit: Optional[int] = None,
+        parent: Optional[int] = None) -> list:
+    """``Cut(c)``: the ReLU applied to ``V(c) = v . x + t`` (Wang §3).
+
+    Returns the full-dimensional ones of ``c_1 = (S(c) ∩ {v.x + t <= 0}, 0)`` and
+    ``c_2 = (S(c) ∩ {v.x + t >= 0}, V(c))``. When one of them has no interior, the other is
+    ``S(c)`` itself and the redundant restriction is not added. ``bit`` (the neuron's index) records
+    the activation bit in the regions; ``parent`` overrides their parent cell index.
+    """
+    if region.value.shape[0] != 1:
+        raise ValueError("cut needs a region whose value is one affine function; got a list of "
+                         f"{region.value.shape[0]} (apply the weighted sum with add/intersect first)")
+    M = geometry.input_dim
+    v, t = region.value[0, :M], float(region.value[0, M])
+    par = region.parent if parent is None else parent
+    zero = np.zeros_like(region.value)
+
+    def child(active, A, b, x, r, ids):
+        bits = region.bits.copy()
+        if bit is not None:
+            bits[bit] = 1 if active else 0
+        return ActivationRegion(A, b, region.value if active else zero, bits, x, float(r), par, ids)
+
+    norm = float(np.linalg.norm(v))
+    scale_v = max(norm, abs(t), np.finfo(float).tiny)
+    if norm <= ZERO_ROW_RTOL * scale_v * max(1.0, geometry.scale):
+        # constant value t on S(c): the neuron is active on all of it iff t > 0
+        return [child(t > 0, region.A, region.b, region.point, region.radius, region.row_ids)]
+    a_off, b_off = v / norm, -t / norm            # v.x + t <= 0  (inactive side)
+    sides = {False: (a_off, b_off), True: (-a_off, -b_off)}
+    h0 = float(v @ region.point + t) / norm       # signed distance of the known point
+    out = []
+    own = h0 > 0                                   # the side of the region's point
+    for active in (own, not own):
+        a, bb = sides[active]
+        A = np.vstack([region.A, a[None, :]])
+        b = np.concatenate([region.b, [bb]])
+        x, r = region.point, min(region.radius, abs(h0)) if active == own else -np.inf
+        if r <= geometry.tol:
+            # try the mirror image of the point across the hyperplane before solving an LP
+            if active != own:
+                xm = region.point - 2.0 * h0 * a_off
+                rm = geometry.certify(A, b, xm)
+                if rm > geometry.tol:
+                    x, r = xm, rm
+            if r <= geometry.tol:
+                r, x = geometry.chebyshev(A, b)
+        if r > geometry.tol:
+            out.append((active, A, b, x, r))
+    if len(out) == 1:  # the other side has no interior: the new restriction is redundant
+        active = out[0][0]
+        return [child(active, region.A, region.b, region.point, region.radius, region.row_ids)]
+    ids = [region.row_ids + (geometry.new_row_id(),) for _ in out]
+    return [child(*o, i) for o, i in zip(out, ids)]
+
+
+# ---------------------------------------------------------------------------- propagation
+@dataclass(frozen=True)
+class ActivationRegions:
+    """The activation regions of a network's output neuron over ``R^M`` (Wang §3).
+
+    Attributes
+    ----------
+    patterns : bool array ``(n, n_hidden)``
+        Activation pattern of each region (bit order of :class:`ReluNet`: layer by layer).
+    maps, offsets : arrays ``(n, n_out, M)``, ``(n, n_out)``
+        ``V(c)`` of the output neuron(s): ``F(x) = maps[k] x + offsets[k]`` on region ``k``.
+    halfspaces : tuple of ``(A, b)``
+        ``S(c) = {x : A x <= b}`` of each region (unit rows).
+    interior_points, radii : arrays ``(n, M)``, ``(n,)``
+        A point of each region and the radius of a ball around it inside the region.
+    layer_counts : tuple of int
+        Number of intermediate regions (cells) after each hidden layer.
+    neuron_counts : tuple of tuple of int
+        Number of activation regions of each hidden neuron ``N_j^i``.
+    n_lp : int
+        Linear programs solved.
+    """
+
+    patterns: np.ndarray
+    maps: np.ndarray
+    offsets: np.ndarray
+    halfspaces: tuple
+    interior_points: np.ndarray
+    radii: np.ndarray
+    layer_counts: tuple
+    neuron_counts: tuple
+    n_lp: int
+
+    @property
+    def n_regions(self) -> int:
+        return int(len(self.patterns))
+
+
+def arrangement_scale(net: ReluNet) -> float:
+    """Distance scale of a network's first-layer hyperplanes: ``max_k |b_k| / |w_k|`` (1 if all 0)."""
+    W, b = net.weights[0], net.biases[0]
+    norms = np.linalg.norm(W, axis=1)
+    ok = norms > 0
+    d = np.abs(b[ok]) / norms[ok] if np.any(ok) else np.zeros(0)
+    s = float(d.max()) if d.size else 0.0
+    return s if s > 0 else 1.0
+
+
+def _remove_redundant(region: ActivationRegion, geometry: Geometry) -> ActivationRegion:
+    A, b, ids = region.A, region.b, list(region.row_ids)
+    i = 0
+    while i < len(A):
+        if len(A) > 1 and geometry.is_redundant(A, b, i):
+            A, b = np.delete(A, i, axis=0), np.delete(b, i)
+            del ids[i]
+        else:
+            i += 1
+    return ActivationRegion(A, b, region.value, region.bits, region.point, region.radius,
+                            region.parent, tuple(ids))
+
+
+def propagate(net: ReluNet, *, remove_redundant: bool = False,
+              geometry: Optional[Geometry] = None) -> ActivationRegions:
+    """All activation regions of ``net`` over ``R^M`` by Wang's Intersect/Add/Cut (§3, eq. 3.1-3.2).
+
+    Parameters
+    ----------
+    net : ReluNet
+        The network (any input/output dimension; the paper's has one output).
+    remove_redundant : bool
+        Also run the LP redundancy test on every restriction after each layer (the paper's
+        "remove the redundant ones"). Does not change the regions found, only their descriptions
+        (and costs one LP per restriction).
+    geometry : Geometry, optional
+        LP solver and tolerances; by default built for ``net`` with
+        ``scale = arrangement_scale(net)``.
+
+    Returns
+    -------
+    ActivationRegions
+    """
+    if not isinstance(net, ReluNet):
+        raise TypeError(f"net must be a relutopo.ReluNet (build one with ReluNet.from_weights or "
+                        f"ReluNet.from_torch); got {type(net).__name__}")
+    M, n_hidden = net.input_dim, net.n_hidden
+    geo = geometry if geometry is not None else Geometry(M, arrangement_scale(net))
+    if geo.input_dim != M:
+        raise ValueError(f"geometry is for input dimension {geo.input_dim} but {net!r} has {M}")
+    offs = net.layer_offsets
+    cells = [whole_space(M, n_hidden, geo)]       # intermediate regions of the previous layer
+    layer_counts, neuron_counts = [], []
+    for li, (W, bvec) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
+        # regions of every neuron N_j^i: Cut(Add(weighted value of the intermediate region, b_j))
+        per_neuron = []
+        for j in range(W.shape[0]):
+            regs = []
+            for pi, cell in enumerate(cells):
+                valued = ActivationRegion(cell.A, cell.b, (W[j] @ cell.value)[None, :], cell.bits,
+                                          cell.point, cell.radius, pi, cell.row_ids)
+                regs.extend(cut(add(valued, bvec[j]), geometry=geo, bit=int(offs[li] + j),
+                                parent=pi))
+            per_neuron.append(regs)
+        neuron_counts.append(tuple(len(r) for r in per_neuron))
+        # pairwise Intersect of the neurons' regions, values appended to a list (Wang §3)
+        by_parent = [dict() for _ in range(len(per_neuron))]
+        for j, regs in enumerate(per_neuron):
+            for r in regs:
+                by_parent[j].setdefault(r.parent, []).append(r)
+        new_cells = []
+        for pi in range(len(cells)):
+            inter = by_parent[0].get(pi, [])
+            for j in range(1, len(per_neuron)):
+                nxt = by_parent[j].get(pi, [])
+                if len(nxt) == 1:
+                    # the neuron does not cut this cell: S(d) = S(parent) contains S(c)
+                    d = nxt[0]
+                    inter = [_append(c, d) for c in inter]
+                    continue
+                inter = [x for c in inter for d in nxt
+                         for x in [intersect((c, d), geometry=geo)] if x is not None]
+            new_cells.extend(inter)
+        if remove_redundant:
+            new_cells = [_remove_redundant(c, geo) for c in new_cells]
+        cells = new_cells
+        layer_counts.append(len(cells))
+    # output neuron(s): Intersect + Add, no Cut
+    Wout, bout = net.weights[-1], net.biases[-1]
+    vals = np.stack([Wout @ c.value for c in cells])           # (n, n_out, M + 1)
+    vals[:, :, -1] += bout
+    patterns = np.array([c.bits for c in cells], dtype=np.int8).reshape(len(cells), n_hidden)
+    if np.any(patterns < 0):  # cannot happen: every hidden neuron cuts every cell
+        raise RuntimeError("internal error: an activation region with an undecided bit")
+    return ActivationRegions(
+        patterns=patterns.astype(bool),
+        maps=vals[:, :, :M].copy(),
+        offsets=vals[:, :, M].copy(),
+        halfspaces=tuple((c.A, c.b) for c in cells),
+        interior_points=np.array([c.point for c in cells]).reshape(len(cells), M),
+        radii=np.array([c.radius for c in cells]),
+        layer_counts=tuple(layer_counts),
+        neuron_counts=tuple(neuron_counts),
+        n_lp=geo.n_lp,
+    )
+
+
+def _append(c: ActivationRegion, d: ActivationRegion) -> ActivationRegion:
+    """Intersect ``c`` with a region ``d`` whose shape contains ``S(c)``: values appended, no LP."""
+    bits = np.where(c.bits >= 0, c.bits, d.bits)
+    return ActivationRegion(c.A, c.b, np.vstack([c.value, d.value]), bits, c.point, c.radius,
+                            c.parent, c.row_ids)

@@ -1,0 +1,178 @@
+"""The generated pages of the Jupyter Book (``relutopo book`` writes them; ``make book`` builds).
+
+The book's sources at the repository root:
+
+* ``_config.yml``, ``_toc.yml`` -- committed; the toc takes every executed notebook with the glob
+  ``book/executed/*/*``, so a notebook added to ``notebooks/`` appears in the book after
+  ``make book`` without editing the toc;
+* ``book/intro.md``, ``book/reproduce.md`` -- committed prose;
+* ``book/executed/<paper>/<paper>.ipynb`` -- executed copies (``relutopo book`` runs papermill);
+* ``book/generated/scorecard.md``, ``book/generated/performance.md`` -- written by
+  :func:`prepare_book` from ``results/<profile>/*.json``, the run stamps and
+  ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Optional
+
+from .results import atomic_write_bytes, load_results
+
+__all__ = ["EXECUTED_DIR", "GENERATED_DIR", "prepare_book", "scorecard_page", "performance_page",
+           "prune_executed"]
+
+#: Executed notebooks (one folder per paper) that the book's toc globs.
+EXECUTED_DIR = Path("book") / "executed"
+#: Pages written by :func:`prepare_book`.
+GENERATED_DIR = Path("book") / "generated"
+
+
+def _write_if_changed(path: Path, text: str) -> Path:
+    data = text.encode("utf-8")
+    if not path.is_file() or path.read_bytes() != data:
+        atomic_write_bytes(path, data)
+    return path
+
+
+def _executed_papers(root: Path) -> dict:
+    """``{paper: folder}`` of executed notebooks present under ``book/executed``."""
+    base = root / EXECUTED_DIR
+    out = {}
+    for nb in sorted(base.glob("*/*.ipynb")):
+        if nb.stem == nb.parent.name:
+            out[nb.stem] = nb.parent
+    return out
+
+
+def prune_executed(root: os.PathLike) -> list:
+    """Remove executed copies whose source notebook no longer exists (so the book drops them)."""
+    import shutil
+
+    root = Path(root)
+    gone = []
+    for paper, folder in _executed_papers(root).items():
+        if not (root / "notebooks" / f"{paper}.ipynb").is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            gone.append(paper)
+    return gone
+
+
+def _title(nb_path: Path) -> str:
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(nb_path), as_version=4)
+    except Exception:
+        return nb_path.stem
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return nb_path.stem
+
+
+def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
+    """The MyST source of the scorecard page: a per-paper overview (page, verdicts, data and
+    weights used) and one table of every claim, linking each to its paper page and figure."""
+    from .scorecard import format_value, scorecard_markdown, verdict_counts, scorecard_rows
+
+    root = Path(root)
+    executed = _executed_papers(root)
+    titles = {p: _title(folder / f"{p}.ipynb") for p, folder in executed.items()}
+
+    def paper_link(paper):
+        return f"../executed/{paper}/{paper}.ipynb" if paper in executed else None
+
+    def figure_link(paper, fig_path):
+        if paper in executed and (executed[paper] / fig_path).is_file():
+            return f"../executed/{paper}/{fig_path}"
+        return None
+
+    lines = ["# Reproduction scorecard", "",
+             f"Every claim of every paper, as recorded in `results/{profile}/` by the notebooks "
+             "of this book. The verdict is computed from the numbers by the notebook "
+             "(`relutopo.results`): *reproduced* when our value satisfies the rule, *differs* "
+             "when it does not, *not comparable* when our setup cannot test the paper's number "
+             "(the note says why). No verdict is set by hand. Print this table in a terminal "
+             f"with `relutopo scorecard --profile {profile}`; re-check it with "
+             f"`relutopo verify --profile {profile}`.", ""]
+    records = []
+    folder = root / "results" / profile
+    for p in sorted(folder.glob("*.json")):
+        records.append(load_results(p))
+    if records:
+        lines += ["## Papers", "",
+                  "| paper | claims | reproduced | differ | not comparable | data and weights used |",
+                  "|---|---|---|---|---|---|"]
+        for rec in records:
+            paper = rec["paper"]
+            counts = verdict_counts(scorecard_rows([rec]))
+            name = titles.get(paper, paper).replace("|", "\\|")
+            cell = f"[{name}]({paper_link(paper)})" if paper_link(paper) else f"`{paper}`"
+            data = (rec.get("extra") or {}).get("data_and_weights", "see the paper's page")
+            data = format_value(data).replace("|", "\\|").replace("\n", " ")
+            lines.append(f"| {cell} | {len(rec['claims'])} | {counts['reproduced']} | "
+                         f"{counts['differs']} | {counts['not comparable']} | {data} |")
+        lines += ["", "## All claims", ""]
+    lines.append(scorecard_markdown(root, profile, paper_link=paper_link, figure_link=figure_link,
+                                    titles=titles))
+    return "\n".join(lines)
+
+
+def _demote_headings(text: str) -> str:
+    """Shift every markdown heading one level down (``#`` -> ``##``) outside code fences."""
+    out, fence = [], False
+    for line in text.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+        if not fence and re.match(r"^#{1,5} ", line):
+            line = "#" + line
+        out.append(line)
+    return "\n".join(out)
+
+
+def performance_page(root: os.PathLike, profile: str = "book") -> str:
+    """The MyST source of the performance page: ``benchmarks/RESULTS.md`` (when present) and
+    the execution time of each notebook in this build (from the run stamps)."""
+    root = Path(root)
+    lines = ["# Performance", "",
+             "Timings measured on the machine that built this book. The benchmark scripts live "
+             "in `benchmarks/`; rerun one with `.venv/bin/python benchmarks/<script>.py`.", ""]
+    results_md = root / "benchmarks" / "RESULTS.md"
+    if results_md.is_file():
+        lines += ["## Benchmarks", "", _demote_headings(results_md.read_text(encoding="utf-8")), ""]
+    else:
+        lines += ["## Benchmarks", "", "No `benchmarks/RESULTS.md` yet.", ""]
+    rows = []
+    for paper, folder in _executed_papers(root).items():
+        try:
+            stamp = json.loads((folder / ".run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        rows.append((paper, stamp.get("profile", profile), stamp.get("seconds"),
+                     stamp.get("finished", "")))
+    lines += ["## Notebook execution times", ""]
+    if rows:
+        lines += ["| notebook | profile | seconds | finished (UTC) |", "|---|---|---|---|"]
+        lines += [f"| `{p}` | {prof} | {s if s is not None else '—'} | {f} |" for p, prof, s, f in rows]
+        lines += ["", f"Total: {sum(r[2] or 0 for r in rows):.1f} s of papermill execution "
+                  "(a notebook skipped because it was unchanged keeps the time of its last run)."]
+    else:
+        lines.append("No executed notebooks yet.")
+    return "\n".join(lines) + "\n"
+
+
+def prepare_book(root: os.PathLike, profile: str = "book") -> list:
+    """Write the generated pages (scorecard, performance) and prune stale executed copies;
+    return the paths written."""
+    root = Path(root)
+    prune_executed(root)
+    gen = root / GENERATED_DIR
+    gen.mkdir(parents=True, exist_ok=True)
+    return [_write_if_changed(gen / "scorecard.md", scorecard_page(root, profile)),
+            _write_if_changed(gen / "performance.md", performance_page(root, profile))]

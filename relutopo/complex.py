@@ -1,0 +1,656 @@
+"""The polyhedral cell complex of a ReLU network restricted to a box.
+
+The closed activation regions of a network ``F : R^d -> R`` inside a box ``[lo, hi]`` are convex
+polytopes; together with all their faces they form a polyhedral complex (the *canonical
+polyhedral complex* of Grigsby & Lindsey; Tawfeek et al. 2025, Sec. 2, call its cells the
+"polyhedral cells" of the network). A k-cell is a k-dimensional face of some region: the
+regions are the d-cells, shared facets are (d-1)-cells, and so on down to the vertices.
+
+:func:`cell_complex` builds every face of every region (exact in exact arithmetic, with the
+relative tolerances of :mod:`relutopo.tolerances`), identifies faces shared by neighbouring
+regions, and returns a :class:`CellComplex` with
+
+* the vertices' coordinates and each cell's vertex set,
+* the incidence (which (k-1)-cells bound which k-cells) as GF(2) boundary matrices
+  ``boundary[k]`` of shape ``(f_{k-1}, f_k)`` (every codimension-one face of a convex polytope
+  is regular, so every incidence number is 1 mod 2),
+* the f-vector ``(f_0, ..., f_d)`` and Euler characteristic (1 for a complex covering the box).
+
+Faces of one polytope are found from its vertex-facet incidences: facets are the vertex sets of
+the tight halfspaces of affine dimension ``d-1``, and (by the diamond property of face lattices)
+every (k-1)-face is the intersection of two k-faces; faces of different regions are the same
+cell when they have the same vertices. Dimensions 1, 2 and 3 are supported; larger ``d`` works
+for small complexes too (nothing in the construction is specific to ``d <= 3``) but is untested.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Optional, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL
+
+try:  # the lead keeps every tolerance in relutopo.tolerances
+    from .tolerances import VERTEX_MERGE_RTOL
+except ImportError:  # pragma: no cover - until the constant lands there
+    #: Two vertices (or a vertex and a hyperplane) closer than this fraction of the box diameter
+    #: are the same point (vertices are polished to machine precision first).
+    VERTEX_MERGE_RTOL = 1e-9
+
+__all__ = ["CellComplex", "cell_complex", "cell_complex_from_halfspaces", "polytope_vertices",
+           "polytope_faces", "PolytopeFaces", "ComplexError", "box_halfspaces", "cell_volume",
+           "sample_convex_pieces"]
+
+
+class ComplexError(ValueError):
+    """The input cannot be turned into a polyhedral complex (bad box, empty region, ...)."""
+
+
+# ---------------------------------------------------------------------------- one polytope
+def box_halfspaces(lo, hi) -> tuple:
+    """``(A, c)`` of the box ``lo <= x <= hi``: rows ``-e_i x <= -lo_i`` then ``e_i x <= hi_i``."""
+    lo, hi = _check_box(lo, hi)
+    d = lo.size
+    return np.vstack([-np.eye(d), np.eye(d)]), np.concatenate([-lo, hi])
+
+
+def _check_box(lo, hi) -> tuple:
+    lo = np.atleast_1d(np.asarray(lo, dtype=np.float64)).reshape(-1)
+    hi = np.atleast_1d(np.asarray(hi, dtype=np.float64)).reshape(-1)
+    if lo.shape != hi.shape:
+        raise ComplexError(f"box corners lo={lo.tolist()} and hi={hi.tolist()} have different lengths")
+    if lo.size == 0 or not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise ComplexError(f"the box must have finite corners; got lo={lo.tolist()}, hi={hi.tolist()}")
+    if np.any(hi <= lo):
+        raise ComplexError(f"the box needs lo < hi in every coordinate; got lo={lo.tolist()}, "
+                           f"hi={hi.tolist()}")
+    return lo, hi
+
+
+def _normalise(A, c, scale) -> tuple:
+    """Unit-length rows; rows of (near) zero norm are dropped (they hold for the whole box
+    when the polytope is non-empty)."""
+    norms = np.linalg.norm(A, axis=1)
+    keep = norms > 1e-12 * max(1.0, float(np.max(norms, initial=0.0)))
+    bad = ~keep & (c < -LP_FEAS_RTOL * scale)
+    if np.any(bad):
+        raise ComplexError("a halfspace row 0 . x <= c with c < 0 makes the region empty; "
+                           "pass the halfspaces of a non-empty region")
+    return A[keep] / norms[keep, None], c[keep] / norms[keep]
+
+
+def _chebyshev_center(A, c) -> tuple:
+    """Centre and radius of the largest ball in ``{A x <= c}`` (rows unit length), by LP (HiGHS)."""
+    from scipy.optimize import linprog
+
+    d = A.shape[1]
+    obj = np.zeros(d + 1)
+    obj[-1] = -1.0
+    res = linprog(obj, A_ub=np.hstack([A, np.ones((len(A), 1))]), b_ub=c,
+                  bounds=[(None, None)] * d + [(0, None)], method="highs")
+    if res.status != 0:
+        return None, 0.0
+    return res.x[:d], float(res.x[-1])
+
+
+def _merge_points(P, tol) -> np.ndarray:
+    """Labels ``0..k-1`` of points after merging those within ``tol`` (union-find, KD-tree)."""
+    from scipy.spatial import cKDTree
+
+    n = len(P)
+    parent = np.arange(n)
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    if n > 1:
+        for i, j in cKDTree(P).query_pairs(tol, output_type="ndarray"):
+            ri, rj = find(i), find(j)
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels
+
+
+def _brute_force_vertices(A, c, tol) -> np.ndarray:
+    """All feasible intersections of ``d`` hyperplanes among the rows (exhaustive; small m)."""
+    m, d = A.shape
+    combos = np.array(list(combinations(range(m), d)), dtype=np.int64).reshape(-1, d)
+    if len(combos) == 0:
+        return np.zeros((0, d))
+    M = A[combos]
+    rhs = c[combos]
+    det = np.linalg.det(M)
+    ok = np.abs(det) > 1e-12
+    if not np.any(ok):
+        return np.zeros((0, d))
+    V = np.linalg.solve(M[ok], rhs[ok][..., None])[..., 0]
+    feas = np.all(V @ A.T <= c + tol, axis=1)
+    return V[feas]
+
+
+def polytope_vertices(A, c, interior_point=None, *, scale: float = 1.0,
+                      method: str = "qhull") -> np.ndarray:
+    """Vertices of the bounded polytope ``{x : A x <= c}``.
+
+    Parameters
+    ----------
+    A, c : arrays ``(m, d)``, ``(m,)``
+        Halfspaces (redundant rows allowed; they must describe a bounded, full-dimensional set).
+    interior_point : array ``(d,)``, optional
+        A point strictly inside (the Chebyshev centre is computed when omitted).
+    scale : float
+        Length scale of the problem (the box diameter); tolerances are relative to it.
+    method : {"qhull", "brute"}
+        ``qhull``: halfspace intersection by Qhull (falls back to ``brute`` if Qhull fails);
+        ``brute``: every ``d``-subset of rows solved and kept when feasible (an independent
+        second algorithm, exponential in ``d``, for checks).
+
+    Returns
+    -------
+    V : array ``(n_vertices, d)``, polished to machine precision and without duplicates.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64).reshape(-1)
+    if A.ndim != 2 or A.shape[0] != c.shape[0]:
+        raise ComplexError(f"A must be (m, d) and c (m,); got shapes {A.shape} and {c.shape}")
+    if method not in ("qhull", "brute"):
+        raise ComplexError(f"method must be 'qhull' or 'brute'; got {method!r}")
+    A, c = _normalise(A, c, scale)
+    d = A.shape[1]
+    tol = VERTEX_MERGE_RTOL * scale
+    V = None
+    if method == "qhull" and d >= 2:
+        if interior_point is None:
+            interior_point, _ = _chebyshev_center(A, c)
+        if interior_point is not None and np.all(A @ interior_point < c):
+            from scipy.spatial import HalfspaceIntersection
+            from scipy.spatial import QhullError
+
+            try:
+                hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]),
+                                           np.asarray(interior_point, dtype=np.float64))
+                # re-solve each vertex from the halfspaces Qhull says define it (exact to
+                # machine precision; the dual-hull coordinates are not)
+                V = np.array([np.linalg.lstsq(A[list(rows)], c[list(rows)], rcond=None)[0]
+                              for rows in hs.dual_facets]).reshape(-1, d)
+                V = V[np.all(np.isfinite(V), axis=1)]
+                if np.any(V @ A.T > c + 1e3 * tol):
+                    V = None
+            except (QhullError, ValueError, np.linalg.LinAlgError):
+                V = None
+    if V is None:
+        V = _brute_force_vertices(A, c, 1e3 * tol)
+    if len(V) == 0:
+        raise ComplexError("the halfspaces describe an empty or unbounded set; a region in a box "
+                           "must be a bounded, full-dimensional polytope")
+    labels = _merge_points(V, tol)
+    out = np.zeros((labels.max() + 1, d))
+    np.add.at(out, labels, V)
+    out /= np.bincount(labels)[:, None]
+    return out
+
+
+def _affine_dim(P, tol) -> int:
+    if len(P) <= 1:
+        return 0
+    s = np.linalg.svd(P[1:] - P[0], compute_uv=False)
+    return int(np.sum(s > tol))
+
+
+@dataclass(frozen=True)
+class PolytopeFaces:
+    """The face lattice of one convex polytope, each face as a sorted tuple of vertex indices.
+
+    ``faces[k]`` lists the k-faces (``faces[d]`` is the polytope itself, ``faces[0]`` the
+    vertices ``(i,)``); ``tight[i]`` is the set of (normalised) halfspace rows tight at vertex i.
+    """
+
+    vertices: np.ndarray
+    faces: tuple
+    tight: np.ndarray
+
+
+def polytope_faces(A, c, interior_point=None, *, scale: float = 1.0) -> PolytopeFaces:
+    """Every face of the bounded polytope ``{A x <= c}`` by vertex-facet incidence.
+
+    Facets are the vertex sets of tight rows with affine dimension ``d-1``; a (k-1)-face is the
+    intersection of two k-faces with affine dimension ``k-1`` (diamond property of face lattices).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64).reshape(-1)
+    V = polytope_vertices(A, c, interior_point, scale=scale)
+    An, cn = _normalise(A, c, scale)
+    d = A.shape[1]
+    tol = VERTEX_MERGE_RTOL * scale
+    tight = np.abs(V @ An.T - cn) <= 10 * tol
+    faces = [None] * (d + 1)
+    faces[d] = [tuple(range(len(V)))]
+    faces[0] = [(i,) for i in range(len(V))]
+    if d >= 2:
+        cand = {tuple(np.flatnonzero(tight[:, j])) for j in range(An.shape[0])}
+        faces[d - 1] = sorted(f for f in cand if len(f) >= d and _affine_dim(V[list(f)], tol) == d - 1)
+        for k in range(d - 1, 1, -1):
+            nxt = set()
+            for f, g in combinations(faces[k], 2):
+                h = tuple(sorted(set(f) & set(g)))
+                if len(h) >= k and _affine_dim(V[list(h)], tol) == k - 1:
+                    nxt.add(h)
+            faces[k - 1] = sorted(nxt)
+    if _affine_dim(V, tol) != d:
+        raise ComplexError(f"a region is not full-dimensional (its vertices span fewer than {d} "
+                           "dimensions); pass full-dimensional regions only")
+    return PolytopeFaces(vertices=V, faces=tuple(tuple(f) for f in faces), tight=tight)
+
+
+def sample_convex_pieces(pieces, spacing: float) -> np.ndarray:
+    """Points on a union of convex pieces of dimension 1 or 2 (segments, polygons) at most
+    ``spacing`` apart within each piece (used for Hausdorff distances between cell unions)."""
+    if spacing <= 0:
+        raise ValueError(f"spacing must be > 0; got {spacing}")
+    out = []
+    for Q in pieces:
+        Q = np.asarray(Q, dtype=np.float64)
+        C = Q.mean(axis=0)
+        _, s, vt = np.linalg.svd(Q - C, full_matrices=False)
+        k = int(np.sum(s > 1e-12 * max(1.0, s.max(initial=0.0))))
+        if k == 0:
+            out.append(Q[:1])
+            continue
+        Y = (Q - C) @ vt[:k].T
+        if k == 1:
+            lo, hi = Y.min(), Y.max()
+            t = np.linspace(lo, hi, max(2, int(np.ceil((hi - lo) / spacing)) + 1))
+            out.append(C + t[:, None] * vt[0])
+        elif k == 2:
+            from scipy.spatial import ConvexHull
+            from matplotlib.path import Path
+
+            hull = Y[ConvexHull(Y).vertices]
+            lo, hi = Y.min(axis=0), Y.max(axis=0)
+            g = np.stack(np.meshgrid(*[np.arange(l, h + spacing, spacing) for l, h in zip(lo, hi)]),
+                         -1).reshape(-1, 2)
+            inside = g[Path(hull).contains_points(g)]
+            edges = [np.linspace(hull[j], hull[(j + 1) % len(hull)],
+                                 max(2, int(np.ceil(np.linalg.norm(hull[(j + 1) % len(hull)] - hull[j])
+                                                    / spacing)) + 1)) for j in range(len(hull))]
+            Z = np.vstack([inside] + edges)
+            out.append(C + Z @ vt[:2])
+        else:
+            raise ValueError("sample_convex_pieces handles pieces of dimension 1 and 2 only")
+    return np.vstack(out) if out else np.zeros((0, 0))
+
+
+def cell_volume(points, k: int) -> float:
+    """k-dimensional volume of the convex hull of ``points`` (which span a k-flat)."""
+    P = np.asarray(points, dtype=np.float64)
+    if k == 0:
+        return 1.0
+    Q = P - P.mean(axis=0)
+    _, _, vt = np.linalg.svd(Q, full_matrices=False)
+    Y = Q @ vt[:k].T
+    if k == 1:
+        return float(Y.max() - Y.min())
+    from scipy.spatial import ConvexHull
+
+    return float(ConvexHull(Y).volume)
+
+
+# ---------------------------------------------------------------------------- the complex
+@dataclass(frozen=True, eq=False)
+class CellComplex:
+    """A polyhedral complex subdividing a box, with GF(2) boundary matrices.
+
+    Attributes
+    ----------
+    dim : int
+        The ambient (and top cell) dimension ``d``.
+    lo, hi : arrays ``(d,)``
+        The box.
+    vertices : array ``(f_0, d)``
+        Coordinates of the 0-cells.
+    cells : tuple of length ``d+1``
+        ``cells[k][i]`` is the sorted array of vertex indices of k-cell ``i``.
+    boundary : tuple of length ``d+1``
+        ``boundary[k]`` (``k >= 1``) is the ``(f_{k-1}, f_k)`` 0/1 CSR matrix with a 1 where the
+        (k-1)-cell is a face of the k-cell (the cellular boundary over GF(2));
+        ``boundary[0]`` is the ``(0, f_0)`` augmentation-free zero map.
+    on_box_boundary : tuple of bool arrays
+        ``on_box_boundary[k][i]``: k-cell ``i`` lies in a face of the box.
+    region_of_cell : int array ``(f_d,)``
+        The region (index in the source decomposition) of each d-cell.
+    """
+
+    dim: int
+    lo: np.ndarray
+    hi: np.ndarray
+    vertices: np.ndarray
+    cells: tuple
+    boundary: tuple
+    on_box_boundary: tuple
+    region_of_cell: np.ndarray
+
+    # ----------------------------------------------------------------- counts
+    @property
+    def f_vector(self) -> np.ndarray:
+        """``(f_0, ..., f_d)``: the number of cells of each dimension."""
+        return np.array([len(cs) for cs in self.cells], dtype=np.int64)
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.f_vector.sum())
+
+    @property
+    def euler_characteristic(self) -> int:
+        """``sum_k (-1)^k f_k`` (1 when the complex covers a box)."""
+        f = self.f_vector
+        return int(sum((-1) ** k * f[k] for k in range(len(f))))
+
+    def cell_dimensions(self) -> np.ndarray:
+        """Dimension of every cell in the global numbering (all 0-cells, then 1-cells, ...)."""
+        return np.repeat(np.arange(self.dim + 1), self.f_vector)
+
+    def offsets(self) -> np.ndarray:
+        """``offsets[k]`` is the global index of the first k-cell."""
+        return np.concatenate([[0], np.cumsum(self.f_vector)]).astype(np.int64)
+
+    # ----------------------------------------------------------------- incidence
+    def faces_of(self, k: int, i: int) -> np.ndarray:
+        """Indices of the (k-1)-cells bounding k-cell ``i``."""
+        self._check_k(k, low=1)
+        B = self.boundary[k].tocsc()
+        return np.sort(B.indices[B.indptr[i]:B.indptr[i + 1]])
+
+    def cofaces_of(self, k: int, i: int) -> np.ndarray:
+        """Indices of the (k+1)-cells that have k-cell ``i`` as a face."""
+        self._check_k(k, high=self.dim - 1)
+        B = self.boundary[k + 1].tocsr()
+        return np.sort(B.indices[B.indptr[i]:B.indptr[i + 1]])
+
+    def _check_k(self, k, low=0, high=None):
+        high = self.dim if high is None else high
+        if not (isinstance(k, (int, np.integer)) and low <= k <= high):
+            raise ValueError(f"k must be an integer in [{low}, {high}] for this {self.dim}-D "
+                             f"complex; got {k!r}")
+
+    def boundary_matrix(self) -> sp.csc_matrix:
+        """The full GF(2) boundary matrix on all cells (global numbering, see :meth:`offsets`)."""
+        off = self.offsets()
+        n = int(off[-1])
+        rows, cols = [], []
+        for k in range(1, self.dim + 1):
+            B = self.boundary[k].tocoo()
+            rows.append(B.row + off[k - 1])
+            cols.append(B.col + off[k])
+        r = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        cl = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        return sp.csc_matrix((np.ones(len(r), dtype=np.uint8), (r, cl)), shape=(n, n))
+
+    def interior_facets(self) -> tuple:
+        """The (d-1)-cells not on the box boundary and the two regions each one separates.
+
+        Returns ``(cells, pairs)``: ``cells`` (m,) indices of (d-1)-cells and ``pairs`` (m, 2)
+        region indices (smaller first) -- the edges of the dual graph.
+        """
+        B = self.boundary[self.dim].tocsr()
+        idx, pairs = [], []
+        for i in np.flatnonzero(~self.on_box_boundary[self.dim - 1]):
+            top = B.indices[B.indptr[i]:B.indptr[i + 1]]
+            if len(top) != 2:
+                raise ComplexError(f"interior (d-1)-cell {i} borders {len(top)} d-cells, not 2; "
+                                   "the regions do not tile the box")
+            idx.append(i)
+            pairs.append(sorted(self.region_of_cell[top]))
+        return np.array(idx, dtype=np.int64), np.array(pairs, dtype=np.int64).reshape(-1, 2)
+
+    def volumes(self, k: int) -> np.ndarray:
+        """k-dimensional volume of every k-cell (lengths of edges, areas of polygons, ...)."""
+        self._check_k(k)
+        return np.array([cell_volume(self.vertices[v], k) for v in self.cells[k]])
+
+    def volumes_of(self, k: int, idx) -> np.ndarray:
+        """k-dimensional volume of the k-cells ``idx``."""
+        self._check_k(k)
+        return np.array([cell_volume(self.vertices[self.cells[k][i]], k) for i in np.asarray(idx)])
+
+    def region_edges(self) -> list:
+        """For each d-cell, the indices of the 1-cells in its closure (its polytope's edges)."""
+        if self.dim == 1:
+            return [np.array([i]) for i in range(len(self.cells[1]))]
+        M = self.boundary[2].astype(np.int64)
+        for k in range(3, self.dim + 1):
+            M = M @ self.boundary[k].astype(np.int64)
+        M = M.tocsc()
+        return [np.sort(M.indices[M.indptr[i]:M.indptr[i + 1]]) for i in range(M.shape[1])]
+
+    def _region_maps(self, a, b, n_regions=None) -> tuple:
+        a = np.asarray(a, dtype=np.float64)
+        b = np.asarray(b, dtype=np.float64).reshape(-1)
+        n = int(self.region_of_cell.max()) + 1 if n_regions is None else n_regions
+        if a.ndim != 2 or a.shape[1] != self.dim or a.shape[0] != b.shape[0] or a.shape[0] < n:
+            raise ValueError(f"a must be (n_regions, {self.dim}) and b (n_regions,) with one affine "
+                             f"function per region ({n}); got shapes {a.shape} and {b.shape}")
+        return a[self.region_of_cell], b[self.region_of_cell]
+
+    def _split_points(self, a, b) -> list:
+        """Per d-cell: (values at its vertices, vertex ids, points where edges cross the zero)."""
+        a_c, b_c = self._region_maps(a, b)
+        out = []
+        for i, edges in enumerate(self.region_edges()):
+            vid = self.cells[self.dim][i]
+            P = self.vertices[vid]
+            val = P @ a_c[i] + b_c[i]
+            ends = np.array([self.cells[1][e] for e in edges]).reshape(-1, 2)
+            x0, x1 = self.vertices[ends[:, 0]], self.vertices[ends[:, 1]]
+            s0, s1 = x0 @ a_c[i] + b_c[i], x1 @ a_c[i] + b_c[i]
+            cross = (s0 < 0) != (s1 < 0)
+            cross &= (s0 != 0) & (s1 != 0)
+            lam = s0[cross] / (s0[cross] - s1[cross])
+            X = x0[cross] + lam[:, None] * (x1[cross] - x0[cross])
+            out.append((P, val, X))
+        return out
+
+    def split_volumes(self, a, b) -> tuple:
+        """Volume of each region where ``a_r . x + b_r >= 0`` and where it is ``< 0``.
+
+        ``a`` (n_regions, d), ``b`` (n_regions,) give one affine function per region (e.g. the
+        network's output logit, ``dec.affine_map(r)``). Exact up to rounding: the positive part
+        of a convex polytope is the hull of its vertices with ``a.x + b >= 0`` and the points
+        where its edges cross ``a.x + b = 0``. Returns ``(positive, negative)`` by region.
+        """
+        n = int(self.region_of_cell.max()) + 1
+        pos = np.zeros(n)
+        tot = np.zeros(n)
+        tol = VERTEX_MERGE_RTOL * float(np.linalg.norm(self.hi - self.lo))
+        for i, (P, val, X) in enumerate(self._split_points(a, b)):
+            r = self.region_of_cell[i]
+            tot[r] = cell_volume(P, self.dim)
+            Q = np.vstack([P[val >= 0], X])
+            if len(Q) > self.dim and _affine_dim(Q, tol) == self.dim:
+                pos[r] = min(cell_volume(Q, self.dim), tot[r])
+        return pos, tot - pos
+
+    def zero_set_pieces(self, a, b) -> list:
+        """The pieces ``{x in region r : a_r . x + b_r = 0}`` of dimension d-1, as vertex arrays.
+
+        With ``a, b`` the output logit's affine maps these are the decision boundary's pieces.
+        """
+        tol = VERTEX_MERGE_RTOL * float(np.linalg.norm(self.hi - self.lo))
+        pieces = []
+        for P, val, X in self._split_points(a, b):
+            Q = np.vstack([P[np.abs(val) <= tol], X])
+            if len(Q) >= self.dim and _affine_dim(Q, tol) == self.dim - 1:
+                pieces.append(Q)
+        return pieces
+
+    def barycenters(self, k: int) -> np.ndarray:
+        """Mean of the vertices of every k-cell (a point in its relative interior)."""
+        self._check_k(k)
+        return np.array([self.vertices[v].mean(axis=0) for v in self.cells[k]]).reshape(-1, self.dim)
+
+    def check(self) -> dict:
+        """Invariants of a polyhedral subdivision of a box, as a dict of booleans.
+
+        * ``boundary_squared_zero``: ``B_{k-1} B_k = 0`` over GF(2);
+        * ``euler_one``: Euler characteristic 1;
+        * ``facets_two_sided``: every interior (d-1)-cell bounds exactly two d-cells, every
+          boundary one exactly one;
+        * ``volume_sums``: the d-cells' volumes add up to the box volume.
+        """
+        ok_sq = True
+        for k in range(2, self.dim + 1):
+            P = (self.boundary[k - 1].astype(np.int64) @ self.boundary[k].astype(np.int64))
+            ok_sq &= bool(np.all(P.toarray() % 2 == 0))
+        deg = np.asarray(self.boundary[self.dim].sum(axis=1)).ravel()
+        want = np.where(self.on_box_boundary[self.dim - 1], 1, 2)
+        vol = self.volumes(self.dim).sum()
+        box = float(np.prod(self.hi - self.lo))
+        return {"boundary_squared_zero": ok_sq, "euler_one": self.euler_characteristic == 1,
+                "facets_two_sided": bool(np.all(deg == want)),
+                "volume_sums": bool(abs(vol - box) <= 1e-8 * box)}
+
+
+def cell_complex_from_halfspaces(halfspaces: Sequence, lo, hi, interior_points=None,
+                                 *, progress: bool = False) -> CellComplex:
+    """The cell complex of a family of convex regions tiling the box ``[lo, hi]``.
+
+    Parameters
+    ----------
+    halfspaces : sequence of ``(A, c)``
+        Region ``i`` is ``{x : A x <= c} ∩ box`` (box rows are added here; redundant rows are
+        fine), e.g. ``ReluNet.halfspaces(pattern)`` for each activation pattern.
+    lo, hi : arrays ``(d,)``
+        The box.
+    interior_points : array ``(n_regions, d)``, optional
+        A point strictly inside each region (Chebyshev centres are computed when omitted).
+    progress : bool
+        Show a tqdm progress bar over regions.
+
+    Returns
+    -------
+    CellComplex
+    """
+    from tqdm.auto import tqdm
+
+    lo, hi = _check_box(lo, hi)
+    d = lo.size
+    scale = float(np.linalg.norm(hi - lo))
+    tol = VERTEX_MERGE_RTOL * scale
+    Ab, cb = box_halfspaces(lo, hi)
+    halfspaces = list(halfspaces)
+    if len(halfspaces) == 0:
+        raise ComplexError("no regions given; a complex needs at least one region")
+    if interior_points is not None:
+        interior_points = np.asarray(interior_points, dtype=np.float64)
+        if interior_points.shape != (len(halfspaces), d):
+            raise ComplexError(f"interior_points must have shape ({len(halfspaces)}, {d}); got "
+                               f"{interior_points.shape}")
+    polys = []
+    for i, hc in enumerate(tqdm(halfspaces, disable=not progress, desc="faces")):
+        try:
+            A, c = hc
+            A = np.asarray(A, dtype=np.float64).reshape(-1, d)
+            c = np.asarray(c, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise ComplexError(f"halfspaces[{i}] must be a pair (A (m, {d}), c (m,)): {exc}") from None
+        A = np.vstack([A, Ab])
+        c = np.concatenate([c, cb])
+        ip = None if interior_points is None else interior_points[i]
+        try:
+            polys.append(polytope_faces(A, c, ip, scale=scale))
+        except ComplexError as exc:
+            raise ComplexError(f"region {i}: {exc}") from None
+    # --- global vertices
+    allV = np.vstack([p.vertices for p in polys])
+    labels = _merge_points(allV, tol)
+    nv = int(labels.max()) + 1
+    V = np.zeros((nv, d))
+    np.add.at(V, labels, allV)
+    V /= np.bincount(labels, minlength=nv)[:, None]
+    starts = np.concatenate([[0], np.cumsum([len(p.vertices) for p in polys])])
+    # --- global cells, keyed by their vertex sets
+    index = [dict() for _ in range(d + 1)]
+    index[0] = {(i,): i for i in range(nv)}
+    incid = [set() for _ in range(d + 1)]
+    region_of_top = {}
+    for r, p in enumerate(polys):
+        g = labels[starts[r]:starts[r + 1]]
+        local = [dict() for _ in range(d + 1)]
+        for k in range(d + 1):
+            for f in p.faces[k]:
+                key = tuple(sorted(set(int(x) for x in g[list(f)])))
+                if len(key) != len(f):
+                    raise ComplexError(f"region {r} has vertices closer than the merge tolerance "
+                                       f"({tol:.3g}); the decomposition is too fine to resolve")
+                if key not in index[k]:
+                    index[k][key] = len(index[k])
+                local[k][f] = index[k][key]
+        top = local[d][p.faces[d][0]]
+        if top in region_of_top:
+            raise ComplexError(f"regions {region_of_top[top]} and {r} have the same vertices; "
+                               "each region must be given once")
+        region_of_top[top] = r
+        for k in range(1, d + 1):
+            lower = [(set(f), gi) for f, gi in local[k - 1].items()]
+            for f, gi in local[k].items():
+                fs = set(f)
+                for h, hi_ in lower:
+                    if h <= fs:
+                        incid[k].add((hi_, gi))
+    cells = []
+    for k in range(d + 1):
+        keys = sorted(index[k], key=index[k].get)
+        cells.append(tuple(np.array(key, dtype=np.int64) for key in keys))
+    boundary = [sp.csc_matrix((0, nv), dtype=np.uint8)]
+    for k in range(1, d + 1):
+        pairs = np.array(sorted(incid[k]), dtype=np.int64).reshape(-1, 2)
+        boundary.append(sp.csc_matrix(
+            (np.ones(len(pairs), dtype=np.uint8), (pairs[:, 0], pairs[:, 1])),
+            shape=(len(cells[k - 1]), len(cells[k]))))
+    on_lo = np.abs(V - lo) <= 10 * tol
+    on_hi = np.abs(V - hi) <= 10 * tol
+    on_face = np.hstack([on_lo, on_hi])  # (nv, 2d)
+    onb = tuple(np.array([bool(np.any(np.all(on_face[v], axis=0))) for v in cells[k]], dtype=bool)
+                if k < d else np.zeros(len(cells[k]), dtype=bool) for k in range(d + 1))
+    region_of_cell = np.array([region_of_top[i] for i in range(len(cells[d]))], dtype=np.int64)
+    for arr in (V, region_of_cell, lo, hi):
+        arr.setflags(write=False)
+    return CellComplex(dim=d, lo=lo, hi=hi, vertices=V, cells=tuple(cells), boundary=tuple(boundary),
+                       on_box_boundary=onb, region_of_cell=region_of_cell)
+
+
+def cell_complex(decomposition, lo=None, hi=None, *, progress: bool = False) -> CellComplex:
+    """The cell complex of a decomposition (``relutopo.decompose.decompose(net, Box(...))``).
+
+    Parameters
+    ----------
+    decomposition
+        An object with ``n_regions`` and ``region(i)`` returning regions with ``.A, .c``
+        (halfspaces, box faces included) and ``.interior_point``.
+    lo, hi : arrays, optional
+        The box; read from ``decomposition.domain`` (``.lo, .hi``) when omitted.
+
+    Returns
+    -------
+    CellComplex
+        d-cell ``i`` has ``region_of_cell[i]`` = its region index in ``decomposition``.
+    """
+    if lo is None or hi is None:
+        dom = getattr(decomposition, "domain", None)
+        if dom is None or not hasattr(dom, "lo"):
+            raise ComplexError("the decomposition has no box domain (decomposition.domain.lo/hi); "
+                               "pass lo= and hi= explicitly, or decompose in a Box")
+        lo, hi = dom.lo, dom.hi
+    n = int(decomposition.n_regions)
+    regs = [decomposition.region(i) for i in range(n)]
+    return cell_complex_from_halfspaces([(r.A, r.c) for r in regs], lo, hi,
+                                        np.array([r.interior_point for r in regs]),
+                                        progress=progress)

@@ -1,0 +1,663 @@
+"""Exact polyhedral decomposition of a ReLU network's input space (a box or all of ``R^d``).
+
+``decompose(net, domain)`` returns every full-dimensional activation region (Liu et al. 2023,
+Sec. 2.2: the closure of the inputs sharing a bit vector, eq. 9), their facets, interior points
+and the dual graph. Three independent algorithms are available:
+
+``method="vertex"`` (default for every ``d``)
+    Layer-by-layer refinement (the layer-wise construction of Xiang et al. 2018 / Wang 2022,
+    "Cut"): a region of hidden layer ``l`` is cut only by the hyperplanes of layer ``l + 1``
+    restricted to it, whose rows come from the region's affine map (Liu et al. eq. 8).
+    Cells are held as generators (vertices and rays, double description; Fukuda & Prodon 1996)
+    with their incidences, so deciding whether a hyperplane cuts a cell is a vectorised sign test
+    on its generators and cutting it is exact clipping: no LP is solved while refining. For
+    ``R^d`` the cells are the homogenised cones ``{(x, t) : A x <= c t, t >= 0}``; the first layer
+    starts from the ``2^d`` orthants of ``d`` independent hyperplanes (if the first layer has
+    rank ``r < d`` the problem is solved in the ``r``-dimensional row space and lifted, since the
+    network is constant along the kernel).
+``method="lp"``
+    The same refinement, but every cut is decided by Chebyshev-centre LPs (HiGHS) on halfspace
+    representations: a second algorithm that shares no geometry code with ``"vertex"``.
+``method="brute"``
+    Liu et al., Alg. 1: test all ``2^n`` bit vectors with one LP each (batched). Refused above
+    ``tolerances.BRUTE_FORCE_MAX_BITS`` hidden neurons.
+
+All methods finish the same way: a batched Chebyshev LP gives each region its centre and keeps
+only cells with radius ``> CHEBYSHEV_RTOL * scale``; then each facet is crossed by a small step
+and the network is *evaluated* there to find the neighbour (deeper bits may change too; a
+neighbour is never guessed by flipping one bit).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from . import tolerances as tol
+from .decomposition import Decomposition
+from .domains import Box
+from .nets import ReluNet
+from .patterns import pack_bits
+from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, is_bounded
+
+__all__ = ["decompose", "METHODS"]
+
+METHODS = ("auto", "vertex", "lp", "brute")
+
+
+# ============================================================================ entry point
+def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
+              progress: bool = False) -> Decomposition:
+    """All full-dimensional activation regions of ``net`` in ``domain``.
+
+    Parameters
+    ----------
+    net : ReluNet
+        The network ``R^d -> R^n`` (hidden layers ReLU, last layer affine).
+    domain : Box or None
+        A box, or ``None`` for all of ``R^d``.
+    method : {"auto", "vertex", "lp", "brute"}
+        ``"auto"`` = ``"vertex"``. See the module docstring.
+    progress : bool
+        Show a tqdm bar over the cells of each layer.
+
+    Returns
+    -------
+    Decomposition
+        Regions (patterns, interior points, facets, boundedness) and the dual graph.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo.nets import ReluNet
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0]]), np.ones((1, 2))],
+    ...                            [np.zeros(2), np.zeros(1)])
+    >>> decompose(net, Box(-1, 1, dim=2)).n_regions
+    4
+    """
+    if not isinstance(net, ReluNet):
+        raise TypeError(f"net must be a relutopo.nets.ReluNet (build one with ReluNet.from_weights or "
+                        f".from_torch); got {type(net).__name__}")
+    domain = check_domain(net, domain)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got method={method!r}")
+    if method == "auto":
+        method = "vertex"
+    t_start = time.perf_counter()
+    solver = LPSolver()
+    scale = domain_scale(net, domain)
+
+    if domain is None and net.n_hidden > 0 and method in ("vertex", "lp"):
+        W1 = net.weights[0]
+        U, S, Vt = np.linalg.svd(W1, full_matrices=True)
+        rank = int(np.sum(S > tol.ZERO_ROW_RTOL * max(1.0, float(S.max(initial=0.0)))))
+        if rank < net.input_dim:
+            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start)
+
+    if net.n_hidden == 0:
+        cells = [_whole_domain_cell(net, domain, scale)]
+        raw = _finalize_lp(net, domain, cells, scale, solver)
+    elif method == "brute":
+        raw = _brute_force(net, domain, scale, solver, progress)
+    elif method == "lp":
+        cells = _refine(net, domain, _LPKernel(net, domain, scale, solver), progress)
+        raw = _finalize_lp(net, domain, cells, scale, solver)
+    else:
+        cells = _refine(net, domain, _VertexKernel(net, domain, scale), progress)
+        raw = _finalize_vertex(net, domain, cells, scale, solver)
+    return _assemble(net, domain, raw, scale, solver, method, t_start)
+
+
+def _whole_domain_cell(net, domain, scale):
+    d = net.input_dim
+    cell = _Cell()
+    if domain is None:
+        cell.A, cell.c, cell.ids = np.zeros((0, d)), np.zeros(0), np.zeros(0, dtype=np.int64)
+    else:
+        cell.A, cell.c = domain.halfspaces()
+        cell.ids = -1 - np.arange(2 * d, dtype=np.int64)
+    cell.bits = np.zeros(0, dtype=bool)
+    return cell
+
+
+# ============================================================================ refinement
+class _Cell:
+    """A cell during refinement (internal, mutable): rows ``A x <= c`` with neuron ids, the bits
+    fixed so far, the affine map ``F_l(x) = G x + g`` of the current layer's outputs, and
+    kernel-specific geometry (generators for the vertex kernel, a centre for the LP kernel)."""
+
+    __slots__ = ("A", "c", "ids", "bits", "G", "g", "V", "Z", "x0", "r")
+
+
+def _refine(net, domain, kernel, progress):
+    """Layer-by-layer refinement shared by the vertex and LP kernels.
+
+    For hidden layer ``l`` every cell of layer ``l - 1`` is cut by the hyperplanes
+    ``M x + mu = 0`` with ``M = W_l G``, ``mu = W_l g + b_l`` (its pre-activations, Liu et al. eq. 8);
+    the kernel returns the cells of that arrangement inside the parent together with the bits
+    of layer ``l``.
+    """
+    from tqdm.auto import tqdm
+
+    d = net.input_dim
+    root = kernel.initial()
+    root.bits = np.zeros(0, dtype=bool)
+    root.G, root.g = np.eye(d), np.zeros(d)
+    cells = [root]
+    offsets = net.layer_offsets
+    for l, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
+        out = []
+        it = tqdm(cells, desc=f"layer {l + 1}/{len(net.hidden_sizes)}", disable=not progress,
+                  leave=False, unit="cell")
+        for cell in it:
+            M = W @ cell.G
+            mu = W @ cell.g + b
+            for sub, bits in kernel.arrange(cell, M, mu, int(offsets[l])):
+                sub.bits = np.concatenate([cell.bits, bits])
+                sub.G = M * bits[:, None]
+                sub.g = mu * bits
+                out.append(sub)
+        cells = out
+    return cells
+
+
+def _row_scale(W_row_norms, G):
+    """Magnitude against which a restricted row ``W_l[k] G`` counts as zero."""
+    return W_row_norms * max(float(np.abs(G).max(initial=0.0)), 1e-300)
+
+
+class _VertexKernel:
+    """Exact cutting of cells held as generators (double description, Fukuda & Prodon 1996).
+
+    A cell stores rows ``A x <= c`` (box faces and the hyperplanes that cut its ancestors), the
+    homogeneous generators ``V`` (``(x, 1)`` vertices, ``(r, 0)`` unit rays) and the incidence
+    matrix ``Z`` (column 0: the face at infinity ``t = 0``; column ``j + 1``: row ``j``). A
+    hyperplane cuts a cell iff it has generators strictly on both sides; the new generators are
+    the crossing points of the adjacent (+, -) pairs, adjacency by the combinatorial test (no
+    third generator is incident to every row the pair shares).
+    """
+
+    def __init__(self, net, domain, scale):
+        self.net, self.domain, self.scale = net, domain, scale
+        self.d = net.input_dim
+
+    def initial(self):
+        d = self.d
+        cell = _Cell()
+        if self.domain is None:  # the whole space: not a pointed cone; arrange() seeds orthants
+            cell.A, cell.c, cell.ids = np.zeros((0, d)), np.zeros(0), np.zeros(0, dtype=np.int64)
+            cell.V = None
+            cell.Z = None
+            return cell
+        A, c = self.domain.halfspaces()
+        V = self.domain.vertices()
+        cell.A, cell.c = A, c
+        cell.ids = -1 - np.arange(2 * d, dtype=np.int64)
+        cell.V = np.hstack([V, np.ones((len(V), 1))])
+        Z = np.zeros((len(V), 2 * d + 1), dtype=bool)
+        Z[:, 1::2] = V == self.domain.lo  # row 2i: x_i = lo_i
+        Z[:, 2::2] = V == self.domain.hi
+        cell.Z = Z
+        return cell
+
+    # -- cells of the whole space: 2^d orthants of d independent hyperplanes ----------
+    def _orthants(self, cell, M, mu, live, offset):
+        import scipy.linalg
+
+        d = self.d
+        _, _, piv = scipy.linalg.qr(M[live].T, pivoting=True, mode="economic")
+        S = live[piv[:d]]
+        MS = M[S]
+        x_star = np.linalg.solve(MS, -mu[S])
+        D = np.linalg.inv(MS)  # column j: direction raising row j only
+        out = []
+        for code in range(2 ** d):
+            sigma = np.where((code >> np.arange(d)) & 1, 1.0, -1.0)
+            sub = _Cell()
+            # sigma_i (m_i x + mu_i) >= 0  <=>  -sigma_i m_i x <= sigma_i mu_i
+            sub.A = -sigma[:, None] * MS
+            sub.c = sigma * mu[S]
+            sub.ids = (offset + S).astype(np.int64)
+            rays = (D * sigma[None, :]).T
+            rays /= np.linalg.norm(rays, axis=1)[:, None]
+            sub.V = np.vstack([np.append(x_star, 1.0), np.hstack([rays, np.zeros((d, 1))])])
+            Z = np.ones((d + 1, d + 1), dtype=bool)
+            Z[0, 0] = False  # the vertex is not at infinity
+            Z[1 + np.arange(d), 1 + np.arange(d)] = False  # ray j leaves row j
+            sub.Z = Z
+            out.append((sub, sigma > 0))
+        return S, out
+
+    def _split(self, cell, m, mu, vals, P, N, k_id):
+        """Cut ``cell`` by ``m . x + mu = 0`` into its (<= 0) and (>= 0) parts."""
+        d = self.d
+        V, Z = cell.V, cell.Z
+        iP = np.flatnonzero(P)
+        iN = np.flatnonzero(N)
+        ZP, ZN = Z[iP], Z[iN]
+        common = ZP[:, None, :] & ZN[None, :, :]
+        ok = common.sum(axis=2) >= d - 1
+        pp, nn = np.nonzero(ok)
+        if pp.size:
+            C = common[pp, nn].astype(np.float32)
+            outside = C @ (~Z).T.astype(np.float32)  # > 0 where generator w misses a common row
+            contained = outside < 0.5
+            rows = np.arange(pp.size)
+            contained[rows, iP[pp]] = False
+            contained[rows, iN[nn]] = False
+            adj = ~contained.any(axis=1)
+            pp, nn = pp[adj], nn[adj]
+        gP, gN = V[iP[pp]], V[iN[nn]]
+        vP, vN = vals[iP[pp]], vals[iN[nn]]
+        newV = vP[:, None] * gN - vN[:, None] * gP
+        t = newV[:, d]
+        isv = t > 0
+        newV[isv] /= t[isv, None]
+        if np.any(~isv):
+            nr = newV[~isv]
+            nr[:, d] = 0.0
+            newV[~isv] = nr / np.linalg.norm(nr[:, :d], axis=1)[:, None]
+        newZ = ZP[pp] & ZN[nn]
+        zero = ~(P | N)
+        children = []
+        for side, keep in ((0, N | zero), (1, P | zero)):
+            sub = _Cell()
+            sgn = 1.0 if side == 0 else -1.0  # side 0: m x <= -mu ; side 1: -m x <= mu
+            sub.A = np.vstack([cell.A, sgn * m[None, :]])
+            sub.c = np.append(cell.c, -sgn * mu)
+            sub.ids = np.append(cell.ids, k_id)
+            sub.V = np.vstack([V[keep], newV])
+            col = np.concatenate([zero[keep], np.ones(len(newV), dtype=bool)])
+            sub.Z = np.hstack([np.vstack([Z[keep], newZ]), col[:, None]])
+            children.append(sub)
+        return children
+
+    def arrange(self, cell, M, mu, offset):
+        h = M.shape[0]
+        norms = np.sqrt(np.einsum("ij,ij->i", M, M))
+        layer = self.net.layer_of_bit(offset)
+        zero_row = norms <= tol.ZERO_ROW_RTOL * _row_scale(
+            np.linalg.norm(self.net.weights[layer], axis=1), cell.G)
+        base = np.zeros(h, dtype=bool)
+        base[zero_row] = mu[zero_row] > 0
+        live = np.flatnonzero(~zero_row)
+        if cell.V is None:  # the whole space
+            if live.size == 0:
+                return [(cell, base)]
+            S, orthants = self._orthants(cell, M, mu, live, offset)
+            rest = np.setdiff1d(live, S)
+            current = []
+            for sub, sb in orthants:
+                bits = base.copy()
+                bits[S] = sb
+                current.append((sub, bits))
+            return self._cut_all(current, M, mu, norms, rest, offset)
+        return self._cut_all([(cell, base)], M, mu, norms, live, offset)
+
+    def _cut_all(self, current, M, mu, norms, live, offset):
+        if live.size == 0:
+            return current
+        d = self.d
+        # screen every live hyperplane on the first cell's generators at once
+        first = current[0][0]
+        if len(current) == 1:
+            H = first.V[:, :d] @ M[live].T + first.V[:, d:] * mu[live][None, :]
+            tv = tol.VERTEX_RTOL * norms[live][None, :] * np.where(first.V[:, d:] > 0, self.scale, 1.0)
+            pos = (H > tv).any(axis=0)
+            neg = (H < -tv).any(axis=0)
+            bits = current[0][1]
+            bits[live[~neg]] = pos[~neg]  # untouched hyperplanes: the side the cell is on
+            bits[live[~pos]] = False
+            cand = live[pos & neg]
+        else:
+            cand = live
+        for k in cand:
+            m, mk, nk = M[k], mu[k], norms[k]
+            nxt = []
+            for sub, bits in current:
+                V = sub.V
+                vals = V[:, :d] @ m + V[:, d] * mk
+                tv = tol.VERTEX_RTOL * nk * np.where(V[:, d] > 0, self.scale, 1.0)
+                P = vals > tv
+                N = vals < -tv
+                if P.any() and N.any():
+                    lo, hi = self._split(sub, m, mk, vals, P, N, offset + k)
+                    b0 = bits.copy()
+                    b0[k] = False
+                    bits[k] = True
+                    nxt.append((lo, b0))
+                    nxt.append((hi, bits))
+                else:
+                    bits[k] = bool(P.any())
+                    nxt.append((sub, bits))
+            current = nxt
+        return current
+
+
+class _LPKernel:
+    """Cutting decided by Chebyshev-centre LPs on halfspace representations (the general path).
+
+    A cell keeps its rows and a Chebyshev centre ``x0`` with radius ``r`` (capped at the domain
+    scale). A hyperplane at signed distance ``delta`` from ``x0`` cuts the cell iff the part on
+    the far side of ``x0`` (or both parts, when ``|delta| < r``) has Chebyshev radius above
+    ``CHEBYSHEV_RTOL * scale``.
+    """
+
+    def __init__(self, net, domain, scale, solver):
+        self.net, self.domain, self.scale, self.solver = net, domain, scale, solver
+        self.rtol = tol.CHEBYSHEV_RTOL * scale
+
+    def initial(self):
+        cell = _whole_domain_cell(self.net, self.domain, self.scale)
+        if self.domain is None:
+            cell.x0, cell.r = np.zeros(self.net.input_dim), self.scale
+        else:
+            cell.x0, cell.r = self.domain.center, min(self.scale, 0.5 * float(self.domain.widths.min()))
+        return cell
+
+    def _child(self, cell, row, rhs, k_id, x0=None, r=None):
+        sub = _Cell()
+        sub.A = np.vstack([cell.A, row[None, :]])
+        sub.c = np.append(cell.c, rhs)
+        sub.ids = np.append(cell.ids, k_id)
+        if x0 is None:
+            x0, r = self.solver.chebyshev(sub.A, sub.c, self.scale)
+        sub.x0, sub.r = x0, r
+        return sub
+
+    def arrange(self, cell, M, mu, offset):
+        h = M.shape[0]
+        norms = np.sqrt(np.einsum("ij,ij->i", M, M))
+        layer = self.net.layer_of_bit(offset)
+        zero_row = norms <= tol.ZERO_ROW_RTOL * _row_scale(
+            np.linalg.norm(self.net.weights[layer], axis=1), cell.G)
+        base = np.zeros(h, dtype=bool)
+        base[zero_row] = mu[zero_row] > 0
+        current = [(cell, base)]
+        for k in np.flatnonzero(~zero_row):
+            m, mk = M[k], mu[k]
+            nxt = []
+            for sub, bits in current:
+                delta = (m @ sub.x0 + mk) / norms[k]
+                if abs(delta) < sub.r:
+                    lo = self._child(sub, m, -mk, offset + k)
+                    hi = self._child(sub, -m, mk, offset + k)
+                else:
+                    side_hi = delta > 0
+                    far = self._child(sub, m, -mk, offset + k) if side_hi else \
+                        self._child(sub, -m, mk, offset + k)
+                    if far.r > self.rtol:
+                        near = self._child(sub, -m, mk, offset + k) if side_hi else \
+                            self._child(sub, m, -mk, offset + k)
+                        lo, hi = (far, near) if side_hi else (near, far)
+                    else:
+                        lo = hi = None
+                        bits[k] = bool(side_hi)
+                        nxt.append((sub, bits))
+                        continue
+                if lo.r > self.rtol and hi.r > self.rtol:
+                    b0 = bits.copy()
+                    b0[k] = False
+                    bits[k] = True
+                    nxt.append((lo, b0))
+                    nxt.append((hi, bits))
+                else:
+                    bits[k] = bool(hi.r > lo.r)
+                    nxt.append((sub, bits))
+            current = nxt
+        return current
+
+
+# ============================================================================ brute force
+def _brute_force(net, domain, scale, solver, progress):
+    """Liu et al., Alg. 1: every bit vector ``s in {0,1}^n`` whose polyhedron (eq. 9, with the box
+    faces) is full-dimensional. Feasibility by Chebyshev LPs, batched 256 per HiGHS call."""
+    from tqdm.auto import tqdm
+
+    n = net.n_hidden
+    if n > tol.BRUTE_FORCE_MAX_BITS:
+        raise ValueError(
+            f"method='brute' tests all 2^{n} bit vectors of {net!r} (Liu et al., Alg. 1) and is "
+            f"limited to n_hidden <= {tol.BRUTE_FORCE_MAX_BITS} (tolerances.BRUTE_FORCE_MAX_BITS); "
+            "use method='vertex' or method='lp'")
+    rtol = tol.CHEBYSHEV_RTOL * scale
+    if domain is not None:
+        Ab, cb = domain.halfspaces()
+    cells = []
+    chunk = 256
+    total = 2 ** n
+    codes = np.arange(total, dtype=np.int64)
+    for s0 in tqdm(range(0, total, chunk), disable=not progress, desc="bit vectors", leave=False):
+        block = codes[s0:s0 + chunk]
+        pats = ((block[:, None] >> np.arange(n)[None, :]) & 1).astype(bool)
+        systems = []
+        for p in pats:
+            A, c = net.halfspaces(p)
+            if domain is not None:
+                A, c = np.vstack([A, Ab]), np.concatenate([c, cb])
+            systems.append((A, c))
+        X, R = solver.chebyshev_batch(systems, scale)
+        for p, (A, c), x, r in zip(pats, systems, X, R):
+            if r > rtol:
+                cell = _Cell()
+                cell.A, cell.c = A, c
+                ids = np.arange(n, dtype=np.int64)
+                cell.ids = ids if domain is None else np.concatenate([ids, -1 - np.arange(len(cb))])
+                cell.bits = p
+                cell.x0, cell.r = x, r
+                cells.append(cell)
+    return _finalize_lp(net, domain, cells, scale, solver, centres_known=True)
+
+
+# ============================================================================ finishing
+class _Raw:
+    """Per-region arrays before assembly (internal)."""
+
+    def __init__(self):
+        self.bits = []          # bool patterns
+        self.x0 = []            # Chebyshev centres
+        self.r = []             # radii
+        self.bounded = []       # bool
+        self.facet_ids = []     # per region: array of neuron ids / -1-k
+        self.facet_pts = []     # per region: (n_facets, d) a point in each facet's relative interior
+        self.facet_nrm = []     # per region: (n_facets, d) unit outward normals
+        self.dropped = 0
+
+
+def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
+    """Facets by LP (10), a point inside each facet by a Chebyshev LP within its hyperplane,
+    boundedness by Stiemke's LP."""
+    raw = _Raw()
+    rtol = tol.CHEBYSHEV_RTOL * scale
+    d = net.input_dim
+    if not centres_known:
+        X, R = solver.chebyshev_batch([(c.A, c.c) for c in cells], scale) if cells else (None, None)
+        for cell, x, r in zip(cells, X, R):
+            cell.x0, cell.r = x, r
+    inf = solver._inf
+    for cell in cells:
+        if not cell.r > rtol:
+            raw.dropped += 1
+            continue
+        A, c, ids = cell.A, cell.c, cell.ids
+        rows = facet_rows(A, c, scale, solver)
+        pts, nrm = [], []
+        for j in rows:
+            a = A[j] / np.linalg.norm(A[j])
+            others = np.arange(len(A)) != j
+            Ao, co = A[others], c[others]
+            proj = Ao - (Ao @ a)[:, None] * a[None, :]
+            pn = np.linalg.norm(proj, axis=1)
+            M = np.vstack([np.hstack([Ao, pn[:, None]]), np.append(A[j], 0.0)[None, :]])
+            lo = np.append(np.full(len(co), -inf), c[j])
+            hi = np.append(co, c[j])
+            cost = np.zeros(d + 1)
+            cost[d] = -1.0
+            status, x, _ = solver.solve(cost, np.append(np.full(d, -inf), -inf),
+                                        np.append(np.full(d, inf), scale), M, lo, hi)
+            pts.append(x[:d] if status == "optimal" else np.full(d, np.nan))
+            nrm.append(a)
+        raw.bits.append(cell.bits)
+        raw.x0.append(cell.x0)
+        raw.r.append(cell.r)
+        raw.bounded.append(True if domain is not None else is_bounded(A[rows], solver))
+        raw.facet_ids.append(ids[rows])
+        raw.facet_pts.append(np.array(pts).reshape(-1, d))
+        raw.facet_nrm.append(np.array(nrm).reshape(-1, d))
+    return raw
+
+
+def _finalize_vertex(net, domain, cells, scale, solver):
+    """Facets from generators: row ``j`` is a facet iff its incident generators span a
+    ``d``-dimensional linear space in homogeneous coordinates; the facet's point is the mean of
+    its incident vertices plus its incident rays (scaled), which lies in its relative interior."""
+    raw = _Raw()
+    d = net.input_dim
+    rtol = tol.CHEBYSHEV_RTOL * scale
+    X, R = solver.chebyshev_batch([(c.A, c.c) for c in cells], scale) if cells else (None, None)
+    for cell, x, r in zip(cells, X, R):
+        if not r > rtol:
+            raw.dropped += 1
+            continue
+        V, Z = cell.V, cell.Z[:, 1:]
+        isv = V[:, d] > 0
+        rows, pts = [], []
+        counts = Z.sum(axis=0)
+        for j in np.flatnonzero(counts >= d):
+            G = V[Z[:, j]]
+            if np.linalg.matrix_rank(G, tol=1e-9 * max(1.0, float(np.abs(G).max()))) < d:
+                continue
+            gv = G[G[:, d] > 0, :d]
+            p = gv.mean(axis=0)
+            gr = G[G[:, d] == 0, :d]
+            if len(gr):
+                p = p + scale * gr.mean(axis=0)
+            rows.append(j)
+            pts.append(p)
+        rows = np.array(rows, dtype=np.int64)
+        A = cell.A[rows]
+        raw.bits.append(cell.bits)
+        raw.x0.append(x)
+        raw.r.append(r)
+        raw.bounded.append(bool(np.all(isv)))
+        raw.facet_ids.append(cell.ids[rows])
+        raw.facet_pts.append(np.array(pts).reshape(-1, d))
+        raw.facet_nrm.append(A / np.linalg.norm(A, axis=1)[:, None] if len(rows) else np.zeros((0, d)))
+    return raw
+
+
+def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
+    """Pack patterns, find neighbours by crossing facets, build the :class:`Decomposition`."""
+    d_full = net.input_dim
+    n = len(raw.bits)
+    n_bits = net.n_hidden
+    bits = np.array(raw.bits, dtype=bool).reshape(n, n_bits)
+    packed = pack_bits(bits)
+    X0 = np.array(raw.x0, dtype=np.float64).reshape(n, -1)
+    counts = np.array([len(f) for f in raw.facet_ids], dtype=np.int64)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    fids = np.concatenate(raw.facet_ids).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    d_red = X0.shape[1]
+    fpts = np.concatenate(raw.facet_pts).reshape(-1, d_red) if n else np.zeros((0, d_red))
+    fnrm = np.concatenate(raw.facet_nrm).reshape(-1, d_red) if n else np.zeros((0, d_red))
+    if lift is not None:  # rows live in the reduced coordinates y; x = Q y
+        X0, fpts, fnrm = X0 @ lift.T, fpts @ lift.T, fnrm @ lift.T
+    radii = np.array(raw.r, dtype=np.float64)
+    owner = np.repeat(np.arange(n), counts)
+    edges, edge_neuron, edge_flips, unmatched = _cross_facets(
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale)
+    stats = {
+        "method": method,
+        "seconds": time.perf_counter() - t_start,
+        "lp_seconds": solver.seconds,
+        "lp_calls": solver.calls,
+        "dropped_thin_cells": int(raw.dropped),
+        "unmatched_facets": int(unmatched),
+    }
+    assert X0.shape[1] == d_full
+    return Decomposition(
+        net=net, domain=domain, packed_patterns=packed, interior_points=X0,
+        chebyshev_radii=radii, bounded=np.array(raw.bounded, dtype=bool).reshape(n),
+        facet_ptr=ptr, facet_ids=fids, edges=edges, edge_neuron=edge_neuron,
+        edge_flips=edge_flips, scale=scale, stats=stats)
+
+
+def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale):
+    """Neighbours across every network facet, by evaluating the network just beyond it.
+
+    For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
+    must give the region's own pattern (else ``eps`` shrinks). The step starts at
+    ``CROSSING_STEP_FRACTION`` times the region's Chebyshev radius and shrinks by 1000x up to
+    three times when the pattern beyond is not a region. Returns ``(edges, neuron, flips,
+    n_unmatched)``; ``flips[e]`` is the tuple of all bits that differ across edge ``e``.
+    """
+    index = {row.tobytes(): i for i, row in enumerate(packed)}
+    net_facets = np.flatnonzero(fids >= 0)
+    found = np.full(len(fids), -1, dtype=np.int64)
+    if net_facets.size:
+        eps = tol.CROSSING_STEP_FRACTION * np.minimum(radii[owner[net_facets]], scale)
+        todo = net_facets
+        floor = tol.CHEBYSHEV_RTOL * scale
+        for _ in range(4):
+            if todo.size == 0:
+                break
+            p, nv = fpts[todo], fnrm[todo]
+            e = eps[np.searchsorted(net_facets, todo)][:, None]
+            beyond = net.patterns(p + e * nv)
+            within = net.patterns(p - e * nv)
+            ok_self = np.all(within == packed[owner[todo]], axis=1)
+            inside = np.ones(len(todo), dtype=bool) if domain is None else domain.contains(p + e * nv)
+            hits = np.array([index.get(row.tobytes(), -1) for row in beyond], dtype=np.int64)
+            good = ok_self & inside & (hits >= 0) & (hits != owner[todo])
+            found[todo[good]] = hits[good]
+            todo = todo[~good]
+            eps[np.searchsorted(net_facets, todo)] = np.maximum(
+                eps[np.searchsorted(net_facets, todo)] * 1e-3, floor)
+        unmatched = int(todo.size)
+    else:
+        unmatched = 0
+    ok = found >= 0
+    u, v, k = owner[ok], found[ok], fids[ok]
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    key = a * max(len(packed), 1) + b
+    _, first = np.unique(key, return_index=True)
+    a, b, k = a[first], b[first], k[first]
+    if a.size:
+        from .patterns import unpack_bits
+
+        diff = unpack_bits(packed[a] ^ packed[b], net.n_hidden)
+        flips = [tuple(np.flatnonzero(row).tolist()) for row in diff]
+    else:
+        flips = []
+    return np.stack([a, b], axis=1).reshape(-1, 2), k.astype(np.int64), flips, unmatched
+
+
+# ============================================================================ rank-deficient R^d
+def _decompose_reduced(net, Q, method, progress, solver, t_start):
+    """``R^d`` with ``rank W_1 = r < d``: the network factors through ``y = Q^T x``; decompose the
+    reduced net in ``R^r`` and lift (every region is a cylinder, hence unbounded)."""
+    r = Q.shape[1]
+    ws = list(net.weights)
+    if r == 0:  # the first layer is constant: one region, all of R^d
+        x = np.zeros((1, net.input_dim))
+        raw = _Raw()
+        raw.bits.append(net.bits(x)[0])
+        raw.x0.append(x[0])
+        raw.r.append(domain_scale(net, None))
+        raw.bounded.append(False)
+        raw.facet_ids.append(np.zeros(0, dtype=np.int64))
+        raw.facet_pts.append(np.zeros((0, net.input_dim)))
+        raw.facet_nrm.append(np.zeros((0, net.input_dim)))
+        return _assemble(net, None, raw, domain_scale(net, None), solver, method, t_start)
+    ws[0] = np.asarray(net.weights[0]) @ Q
+    small = ReluNet.from_weights(ws, list(net.biases))
+    scale = domain_scale(net, None)
+    if method == "lp":
+        cells = _refine(small, None, _LPKernel(small, None, scale, solver), progress)
+        raw = _finalize_lp(small, None, cells, scale, solver)
+    else:
+        cells = _refine(small, None, _VertexKernel(small, None, scale), progress)
+        raw = _finalize_vertex(small, None, cells, scale, solver)
+    raw.bounded = [False] * len(raw.bits)
+    return _assemble(net, None, raw, scale, solver, method, t_start, lift=Q)

@@ -1,0 +1,195 @@
+"""Vietoris-Rips persistent homology of a distance matrix, and how we read its barcodes.
+
+Liu et al. (2023), Section 4.1: from a hollow symmetric distance matrix ``D`` build the graphs
+``G(t)`` (eq. 13: an edge where ``D_ij <= t``), their clique complexes ``CL(t)``, and the
+persistence modules (14) of their homology; each invariant factor is a bar ``[t_b, t_d)``.
+:func:`barcodes` computes them with ripser (coefficients in ``F_p``).
+
+Counting "long bars" needs a rule, and the same rule is used for every claim: a bar is *long*
+when its length is at least ``fraction`` of the barcode's **scale**, the largest finite death
+over all computed dimensions (the filtration value after which only the infinite ``H_0`` bar
+survives; for Hamming distances, the largest Hamming scale at which anything happens). Infinite
+bars are always long. The rule is scale-free: multiplying ``D`` by a constant changes no count.
+``fraction = 0.25`` by default (:data:`LONG_BAR_FRACTION`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+__all__ = ["Barcodes", "barcodes", "long_bar_counts", "betti_numbers", "combine_distances",
+           "check_distance_matrix", "LONG_BAR_FRACTION"]
+
+#: Default fraction of the barcode scale above which a bar counts as long.
+LONG_BAR_FRACTION: float = 0.25
+
+
+def check_distance_matrix(D, name: str = "D") -> np.ndarray:
+    """Validate a distance matrix: square, finite, non-negative, symmetric, zero diagonal.
+
+    Returns it as float64. Raises ``ValueError`` naming ``name`` and the first violation.
+    """
+    try:
+        A = np.array(D, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} cannot be read as a float matrix: {exc}") from None
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"{name} must be a square distance matrix (n, n); got shape {A.shape}")
+    if A.shape[0] == 0:
+        raise ValueError(f"{name} is empty; give at least one point")
+    if not np.all(np.isfinite(A)):
+        raise ValueError(f"{name} has NaN or infinite entries; distances must be finite")
+    if np.any(A < 0):
+        i, j = np.argwhere(A < 0)[0]
+        raise ValueError(f"{name}[{i}, {j}] = {A[i, j]} is negative; distances must be >= 0")
+    scale = max(float(np.abs(A).max()), 1.0)
+    asym = np.abs(A - A.T)
+    if np.any(asym > 1e-12 * scale):
+        i, j = np.unravel_index(np.argmax(asym), A.shape)
+        raise ValueError(f"{name} is not symmetric: {name}[{i}, {j}] = {A[i, j]} but "
+                         f"{name}[{j}, {i}] = {A[j, i]}")
+    if np.any(np.diag(A) != 0):
+        i = int(np.flatnonzero(np.diag(A) != 0)[0])
+        raise ValueError(f"{name} must be hollow (zero diagonal); {name}[{i}, {i}] = {A[i, i]}")
+    return A
+
+
+@dataclass(frozen=True, eq=False)
+class Barcodes:
+    """Persistence barcodes of a Vietoris-Rips filtration.
+
+    Attributes
+    ----------
+    diagrams : tuple of ndarray
+        ``diagrams[k]`` is a ``(n_k, 2)`` float array of ``(birth, death)`` pairs of ``H_k``,
+        sorted by decreasing length (infinite deaths are ``inf``, listed first).
+    maxdim : int
+        Highest homology dimension computed.
+    coeff : int
+        Prime ``p`` of the coefficient field ``F_p``.
+    thresh : float
+        Largest filtration value considered (``inf``: the whole filtration).
+    """
+
+    diagrams: tuple
+    maxdim: int
+    coeff: int
+    thresh: float
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        return self.diagrams[k]
+
+    def __len__(self) -> int:
+        return len(self.diagrams)
+
+    @property
+    def scale(self) -> float:
+        """Largest finite death over all dimensions (0 when no bar dies)."""
+        deaths = [d[np.isfinite(d[:, 1]), 1] for d in self.diagrams]
+        deaths = np.concatenate(deaths) if deaths else np.zeros(0)
+        return float(deaths.max()) if deaths.size else 0.0
+
+    def lengths(self, k: int) -> np.ndarray:
+        """Bar lengths ``death - birth`` of ``H_k`` (``inf`` for infinite bars)."""
+        d = self.diagrams[k]
+        return d[:, 1] - d[:, 0]
+
+    def long_bars(self, k: int, fraction: float = LONG_BAR_FRACTION) -> np.ndarray:
+        """The bars of ``H_k`` whose length is ``>= fraction * scale`` (see the module docstring)."""
+        _check_fraction(fraction)
+        L = self.lengths(k)
+        thr = fraction * self.scale
+        keep = np.isinf(L) | ((L >= thr) & (L > 0))
+        return self.diagrams[k][keep]
+
+    def n_long(self, k: int, fraction: float = LONG_BAR_FRACTION) -> int:
+        """Number of long bars of ``H_k``."""
+        return int(len(self.long_bars(k, fraction)))
+
+    def betti(self, epsilon: float) -> np.ndarray:
+        """Betti numbers ``b_k`` of the Rips complex ``CL(epsilon)``: bars with ``birth <= eps < death``."""
+        return betti_numbers(self, epsilon)
+
+
+def _check_fraction(fraction) -> None:
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) \
+            or not 0 < float(fraction) <= 1:
+        raise ValueError(f"fraction must be a number in (0, 1]; got {fraction!r}")
+
+
+def barcodes(D, maxdim: int = 1, *, thresh: float = np.inf, coeff: int = 2) -> Barcodes:
+    """Vietoris-Rips barcodes ``H_0 .. H_maxdim`` of a distance matrix (Liu et al. Sec. 4.1).
+
+    Parameters
+    ----------
+    D : array (n, n)
+        Hollow, symmetric, non-negative, finite distances (e.g. Hamming distances of bit vectors).
+    maxdim : int
+        Highest homology dimension (``H_2`` of a torus needs ``maxdim=2``).
+    thresh : float
+        Stop the filtration at this value; bars alive there get death ``inf``.
+    coeff : int
+        Prime field of coefficients.
+
+    Returns
+    -------
+    Barcodes
+        One ``(n_k, 2)`` array per dimension, longest bars first.
+    """
+    from ripser import ripser
+
+    A = check_distance_matrix(D)
+    if isinstance(maxdim, bool) or not isinstance(maxdim, (int, np.integer)) or maxdim < 0:
+        raise ValueError(f"maxdim must be an int >= 0; got {maxdim!r}")
+    if isinstance(coeff, bool) or not isinstance(coeff, (int, np.integer)) or coeff < 2 \
+            or any(coeff % p == 0 for p in range(2, int(coeff ** 0.5) + 1)):
+        raise ValueError(f"coeff must be a prime number; got {coeff!r}")
+    thresh = float(thresh)
+    if not thresh > 0:
+        raise ValueError(f"thresh must be > 0; got {thresh}")
+    res = ripser(A, maxdim=int(maxdim), thresh=thresh, coeff=int(coeff), distance_matrix=True)
+    dgms = []
+    for d in res["dgms"]:
+        d = np.asarray(d, dtype=np.float64).reshape(-1, 2)
+        L = d[:, 1] - d[:, 0]
+        order = np.lexsort((d[:, 0], -L))
+        dgms.append(np.ascontiguousarray(d[order]))
+    return Barcodes(diagrams=tuple(dgms), maxdim=int(maxdim), coeff=int(coeff), thresh=thresh)
+
+
+def long_bar_counts(bc: Barcodes, fraction: float = LONG_BAR_FRACTION) -> tuple:
+    """``(n_long(H_0), ..., n_long(H_maxdim))`` under the rule of the module docstring."""
+    return tuple(bc.n_long(k, fraction) for k in range(len(bc)))
+
+
+def betti_numbers(bc: Barcodes, epsilon: float) -> np.ndarray:
+    """Betti numbers of ``CL(epsilon)`` from the barcodes: ``#{bars : birth <= eps < death}``."""
+    eps = float(epsilon)
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"epsilon must be a finite number >= 0; got {epsilon!r}")
+    if eps >= bc.thresh:
+        raise ValueError(f"epsilon={eps} is beyond the filtration threshold {bc.thresh}")
+    return np.array([int(np.sum((d[:, 0] <= eps) & (eps < d[:, 1]))) for d in bc.diagrams],
+                    dtype=np.int64)
+
+
+def combine_distances(matrices, how: str) -> np.ndarray:
+    """Elementwise ``max`` (Boolean **and**) or ``min`` (**or**) of distance matrices (Ex. 4.4).
+
+    ``G^3 = max(G^1, G^2)``: an edge ``i-j`` is in the Rips graph at scale ``t`` only when it is in
+    both; ``G^4 = min(G^1, G^2)``: when it is in either. The min of metrics need not satisfy the
+    triangle inequality; Vietoris-Rips does not require it.
+    """
+    mats = [check_distance_matrix(M, name=f"matrices[{i}]") for i, M in enumerate(matrices)]
+    if len(mats) < 1:
+        raise ValueError("give at least one distance matrix")
+    if len({M.shape for M in mats}) != 1:
+        raise ValueError(f"distance matrices differ in shape: {[M.shape for M in mats]}")
+    if how == "max":
+        return np.maximum.reduce(mats)
+    if how == "min":
+        return np.minimum.reduce(mats)
+    raise ValueError(f"how must be 'max' (and) or 'min' (or); got {how!r}")

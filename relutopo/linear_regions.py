@@ -1,0 +1,194 @@
+"""Linear regions (Montúfar et al. 2014, §2.1; Wang 2022, §3) from a polyhedral decomposition.
+
+A *linear region* of the piecewise-linear function ``F`` computed by a ReLU network is a maximal
+connected subset of the input space on which ``F`` is one affine function. Each linear region is
+a union of activation regions (the cells of the decomposition). Following Wang §3 ("group
+together those activation regions that are connected to each other and have the same value"),
+we join two cells when they are neighbours in the dual graph (they share a facet) and their
+output maps ``x -> A x + c`` are equal, and count the connected components.
+
+Equality of maps is either
+
+* numeric and scale-aware: ``max |A_i - A_j| <= rtol * s_A`` and ``max |c_i - c_j| <= rtol * s_c``,
+  where ``s_A`` (``s_c``) is the largest entry of any cell's ``A`` (``c``) -- rescaling the input
+  or the output of the network does not change the answer (``rtol`` defaults to
+  ``tolerances.AFFINE_EQUAL_RTOL``); or
+* exact (``exact=True``): the maps are recomputed in rational arithmetic from the network's
+  float64 weights (each float is a dyadic rational) and compared exactly -- for small cases.
+
+The "NC" column of Wang's Table 1 excludes networks whose output is constant everywhere (then
+there is exactly one linear region); :attr:`LinearRegions.constant` flags them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Optional
+
+import numpy as np
+
+from .nets import ReluNet
+from .tolerances import AFFINE_EQUAL_RTOL
+
+__all__ = ["LinearRegions", "linear_regions", "output_maps", "exact_affine_map"]
+
+
+@dataclass(frozen=True)
+class LinearRegions:
+    """Linear regions of a decomposition.
+
+    Attributes
+    ----------
+    n_linear : int
+        Number of linear regions.
+    n_activation : int
+        Number of activation regions (cells) they are made of.
+    labels : int array ``(n_activation,)``
+        Linear region of each cell, numbered ``0..n_linear-1`` in order of first appearance.
+    sizes : int array ``(n_linear,)``
+        Number of cells in each linear region.
+    zero_slope : bool array ``(n_activation,)``
+        Cells on which the output is constant (``A = 0``).
+    constant : bool
+        The output is constant on the whole domain (every cell has zero slope) -- the case the
+        "NC" column of Wang's Table 1 excludes.
+    """
+
+    n_linear: int
+    n_activation: int
+    labels: np.ndarray
+    sizes: np.ndarray
+    zero_slope: np.ndarray
+    constant: bool
+
+    @property
+    def ratio(self) -> float:
+        """``#linear / #activation`` regions (Wang, Fig. 3 left)."""
+        return self.n_linear / self.n_activation
+
+
+def _union_find(n: int, edges) -> np.ndarray:
+    parent = np.arange(n)
+
+    def find(a):
+        root = a
+        while parent[root] != root:
+            root = parent[root]
+        while parent[a] != root:
+            parent[a], a = root, parent[a]
+        return root
+
+    for u, v in edges:
+        ru, rv = find(u), find(v)
+        if ru != rv:
+            parent[max(ru, rv)] = min(ru, rv)
+    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
+    _, labels = np.unique(roots, return_inverse=True)
+    # renumber in order of first appearance
+    order = {}
+    out = np.empty(n, dtype=np.int64)
+    for i, lab in enumerate(labels):
+        out[i] = order.setdefault(int(lab), len(order))
+    return out
+
+
+def output_maps(dec) -> tuple:
+    """``(A, c)`` stacked over the cells of ``dec``: arrays ``(n, n_out, m)`` and ``(n, n_out)``."""
+    n = int(dec.n_regions)
+    As, cs = [], []
+    for i in range(n):
+        A, c = dec.affine_map(i)
+        As.append(np.atleast_2d(np.asarray(A, dtype=np.float64)))
+        cs.append(np.atleast_1d(np.asarray(c, dtype=np.float64)))
+    if n == 0:
+        return np.zeros((0, 0, 0)), np.zeros((0, 0))
+    return np.stack(As), np.stack(cs)
+
+
+def exact_affine_map(net: ReluNet, pattern) -> tuple:
+    """The output map ``(A, c)`` of ``net`` on the cell of ``pattern`` in exact rationals.
+
+    Every float64 weight is converted exactly (:class:`fractions.Fraction`), and the composition
+    ``W_{L+1} D_L W_L ... D_1 W_1`` (``D_l`` = diagonal of the layer's bits) is formed without
+    rounding. Returns object arrays of Fractions, shapes ``(n_out, m)`` and ``(n_out,)``.
+    """
+    bits = np.asarray(pattern).astype(bool).reshape(-1)
+    if bits.shape[0] != net.n_hidden:
+        raise ValueError(f"pattern has {bits.shape[0]} bits but {net!r} has {net.n_hidden} neurons")
+    frac = np.vectorize(Fraction, otypes=[object])
+    m = net.input_dim
+    A = np.array([[Fraction(int(i == j)) for j in range(m)] for i in range(m)], dtype=object)
+    c = np.array([Fraction(0)] * m, dtype=object)
+    offs = net.layer_offsets
+    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+        Wf, bf = frac(W), frac(b)
+        A = Wf.dot(A)
+        c = Wf.dot(c) + bf
+        if l < len(net.weights) - 1:
+            on = bits[offs[l]:offs[l + 1]]
+            A = np.where(on[:, None], A, Fraction(0))
+            c = np.where(on, c, Fraction(0))
+    return A, c
+
+
+def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
+                   net: Optional[ReluNet] = None) -> LinearRegions:
+    """Linear regions (Montúfar's definition) of a decomposition, counted on its dual graph.
+
+    Parameters
+    ----------
+    dec : Decomposition
+        The engine's result (:func:`relutopo.decompose.decompose`): ``n_regions``,
+        ``affine_map(i)``, ``dual_graph`` (networkx, nodes ``0..n-1``, an edge per shared
+        facet) and ``patterns``.
+    rtol : float
+        Relative tolerance of the numeric equality of neighbouring maps (see the module doc).
+    exact : bool
+        Compare the maps in exact rational arithmetic (needs ``net``; slow, for small cases).
+    net : ReluNet, optional
+        The network of ``dec`` (only needed when ``exact=True``; taken from ``dec.net`` when
+        that exists).
+
+    Returns
+    -------
+    LinearRegions
+    """
+    for attr in ("n_regions", "affine_map", "dual_graph"):
+        if not hasattr(dec, attr):
+            raise TypeError(f"dec must be a decomposition (relutopo.decompose.decompose(...)) with "
+                            f"n_regions, affine_map and dual_graph; got {type(dec).__name__} "
+                            f"without '{attr}'")
+    if not (isinstance(rtol, (int, float)) and not isinstance(rtol, bool) and 0 <= rtol < 1):
+        raise ValueError(f"rtol must be a number in [0, 1); got {rtol!r}")
+    n = int(dec.n_regions)
+    if n == 0:
+        raise ValueError("the decomposition has no regions; nothing to merge")
+    edges = np.array([(int(u), int(v)) for u, v in dec.dual_graph.edges()], dtype=np.int64)
+    edges = edges.reshape(-1, 2)
+    if len(edges) and (edges.min() < 0 or edges.max() >= n):
+        raise ValueError(f"dec.dual_graph has nodes outside 0..{n - 1}")
+    if exact:
+        net = net if net is not None else getattr(dec, "net", None)
+        if not isinstance(net, ReluNet):
+            raise ValueError("linear_regions(exact=True) needs the network: pass net=<ReluNet>")
+        patterns = np.asarray(dec.patterns, dtype=bool)
+        maps = [exact_affine_map(net, p) for p in patterns]
+        zero = np.array([all(x == 0 for x in A.ravel()) for A, _ in maps])
+        same = np.array([np.array_equal(maps[u][0], maps[v][0]) and
+                         np.array_equal(maps[u][1], maps[v][1]) for u, v in edges], dtype=bool)
+    else:
+        A, c = output_maps(dec)
+        sA = float(np.max(np.abs(A))) if A.size else 0.0
+        sc = float(np.max(np.abs(c))) if c.size else 0.0
+        zero = np.all(np.abs(A.reshape(n, -1)) <= rtol * sA, axis=1)
+        if len(edges):
+            dA = np.max(np.abs(A[edges[:, 0]] - A[edges[:, 1]]).reshape(len(edges), -1), axis=1)
+            dc = np.max(np.abs(c[edges[:, 0]] - c[edges[:, 1]]).reshape(len(edges), -1), axis=1)
+            same = (dA <= rtol * sA) & (dc <= rtol * sc)
+        else:
+            same = np.zeros(0, dtype=bool)
+    labels = _union_find(n, edges[same])
+    sizes = np.bincount(labels)
+    return LinearRegions(n_linear=int(len(sizes)), n_activation=n, labels=labels, sizes=sizes,
+                         zero_slope=zero, constant=bool(np.all(zero)))

@@ -1,0 +1,705 @@
+"""The overlap decomposition ``O_Phi`` of a ReLU network on a data set (Beshkov, arXiv 2502.01360).
+
+For every depth ``l`` the data points are grouped by their activation pattern on the first ``l``
+hidden layers; each group ``J`` is a convex polyhedron ``G_J`` (the pattern's halfspaces, Liu et
+al. eq. 9, restricted to layers ``1..l`` and intersected with a large box), on which the first
+``l`` layers act as an affine map ``Phi_J(x) = M_J x + m_J`` (Beshkov Sec. 3; ``M_J`` is the
+masked product of Liu et al. eq. 8). Depth ``L + 1`` is the network's output, on the regions of
+depth ``L``.
+
+Two regions *overlap* when their images meet at images of interior points,
+``Phi_J1(int G_J1) cap Phi_J2(int G_J2) != {}``: one LP per pair (HiGHS) maximising the common
+inner depth ``t`` of a pair ``z in G_J1``, ``x in G_J2`` with ``Phi_J1(z) = Phi_J2(x)``.
+(Closed images of *adjacent* regions always meet on their common facet, so closed images would
+glue every neighbour; interior points exclude exactly that.) A prefilter that can never drop an
+overlapping pair skips most LPs:
+
+* at a hidden depth, the layer-``l`` active sets must be equal -- a neuron active on ``J1`` and
+  inactive on ``J2`` is ``> 0`` on the image of ``int G_J1`` and ``0`` on the image of ``G_J2``;
+* the images' bounding boxes must intersect; a region's input bounding box comes from ``2 d`` LPs
+  and its image box from interval arithmetic, which contains the image.
+
+For every overlapping pair, the data points that are actually glued are found as in the paper's
+code: points of ``J2`` whose image lies in ``Phi_J1(G_J1)`` and vice versa (least squares when
+``M_J`` is injective, an LP otherwise); when the overlap is too thin to hold a data point (a
+curve crossing itself), the LP ``conv Phi(X_J1) cap conv Phi(X_J2) != {}`` on the data's convex
+hulls decides and glues the data points that carry the witness. Glued sets are merged by
+union-find, accumulated over depth (points with equal images at depth ``l`` keep equal images
+afterwards): these are the overlap classes of ``O_Phi``. Rank classes group points by the local
+rank of ``M_J``; region volumes in the box are computed where ``d <= 6``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .nets import ReluNet
+from .patterns import pack_bits
+from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL, ZERO_ROW_RTOL
+
+__all__ = [
+    "DepthOverlap", "OverlapDecomposition", "overlap_decomposition", "data_regions",
+    "region_polyhedron", "region_map", "images_overlap", "union_find_classes",
+    "polytope_volume",
+]
+
+#: Largest input dimension for which region volumes are computed (qhull in d dimensions).
+MAX_VOLUME_DIM = 6
+
+
+# ---------------------------------------------------------------------------------------- LPs
+class _LP:
+    """Thin wrapper around one ``highspy`` solver reused for many small dense LPs.
+
+    ``solve`` maximises or minimises ``c @ v`` subject to ``A_ub v <= b_ub``, ``A_eq v = b_eq``,
+    ``lb <= v <= ub``; returns ``(feasible, v, objective)``. Counts the LPs it solved.
+    """
+
+    def __init__(self):
+        import highspy
+
+        # HiGHS prints a banner on its first construction in a process; keep library code silent.
+        fd = os.dup(1)
+        try:
+            with open(os.devnull, "w") as null:
+                os.dup2(null.fileno(), 1)
+                self._h = highspy.Highs()
+        finally:
+            os.dup2(fd, 1)
+            os.close(fd)
+        self._h.setOptionValue("output_flag", False)
+        self._h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        self._h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        self._hs = highspy
+        self.count = 0
+
+    def solve(self, c, A_ub, b_ub, A_eq=None, b_eq=None, lb=None, ub=None, maximize=False):
+        hs = self._hs
+        c = np.asarray(c, dtype=np.float64)
+        n = c.shape[0]
+        blocks, lo, hi = [], [], []
+        if A_ub is not None and len(A_ub):
+            blocks.append(np.asarray(A_ub, dtype=np.float64))
+            lo.append(np.full(len(A_ub), -np.inf))
+            hi.append(np.asarray(b_ub, dtype=np.float64))
+        if A_eq is not None and len(A_eq):
+            blocks.append(np.asarray(A_eq, dtype=np.float64))
+            lo.append(np.asarray(b_eq, dtype=np.float64))
+            hi.append(np.asarray(b_eq, dtype=np.float64))
+        A = np.vstack(blocks) if blocks else np.zeros((0, n))
+        lp = hs.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = A.shape[0]
+        lp.col_cost_ = c
+        lp.col_lower_ = np.full(n, -np.inf) if lb is None else np.asarray(lb, dtype=np.float64)
+        lp.col_upper_ = np.full(n, np.inf) if ub is None else np.asarray(ub, dtype=np.float64)
+        lp.row_lower_ = np.concatenate(lo) if lo else np.zeros(0)
+        lp.row_upper_ = np.concatenate(hi) if hi else np.zeros(0)
+        lp.sense_ = hs.ObjSense.kMaximize if maximize else hs.ObjSense.kMinimize
+        Ac = np.asfortranarray(A)
+        nz = Ac != 0
+        lp.a_matrix_.format_ = hs.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=0))]).astype(np.int32)
+        rows = np.nonzero(nz.T)
+        lp.a_matrix_.index_ = rows[1].astype(np.int32)
+        lp.a_matrix_.value_ = Ac.T[rows]
+        self._h.passModel(lp)
+        self._h.run()
+        self.count += 1
+        status = self._h.getModelStatus()
+        if status == hs.HighsModelStatus.kOptimal:
+            v = np.array(self._h.getSolution().col_value, dtype=np.float64)
+            return True, v, float(self._h.getInfo().objective_function_value)
+        if status in (hs.HighsModelStatus.kInfeasible, hs.HighsModelStatus.kUnboundedOrInfeasible):
+            return False, None, None
+        if status == hs.HighsModelStatus.kUnbounded:
+            return True, None, np.inf if maximize else -np.inf
+        # HiGHS may stop with "unknown" on a degenerate LP at tight tolerances: solve it again
+        # with scipy's HiGHS wrapper (default tolerances, presolve on).
+        from scipy.optimize import linprog
+
+        n_ub = len(A_ub) if A_ub is not None else 0
+        res = linprog(-c if maximize else c,
+                      A_ub=A[:n_ub] if n_ub else None, b_ub=lp.row_upper_[:n_ub] if n_ub else None,
+                      A_eq=A[n_ub:] if A.shape[0] > n_ub else None,
+                      b_eq=lp.row_lower_[n_ub:] if A.shape[0] > n_ub else None,
+                      bounds=list(zip(lp.col_lower_, lp.col_upper_)), method="highs")
+        if res.status == 0:
+            return True, res.x, float(-res.fun if maximize else res.fun)
+        if res.status == 2:
+            return False, None, None
+        raise RuntimeError(f"HiGHS returned status {self._h.modelStatusToString(status)} on an "
+                           f"LP with {n} variables and {A.shape[0]} constraints")
+
+
+# ------------------------------------------------------------------------------ checking input
+def _check_net(net) -> ReluNet:
+    if not isinstance(net, ReluNet):
+        raise TypeError(f"net must be a relutopo.ReluNet (use ReluNet.from_torch(model)); got "
+                        f"{type(net).__name__}")
+    if not net.hidden_sizes:
+        raise ValueError(f"net {net!r} has no hidden ReLU layer, so it has a single region and "
+                         "no overlaps; give a network with at least one hidden layer")
+    return net
+
+
+def _check_box(box, X: np.ndarray):
+    d = X.shape[1]
+    if np.isscalar(box):
+        if not np.isfinite(box) or box <= 0:
+            raise ValueError(f"box must be a positive half-width or a pair (lo, hi); got box={box!r}")
+        lo, hi = np.full(d, -float(box)), np.full(d, float(box))
+    else:
+        try:
+            lo, hi = (np.broadcast_to(np.asarray(a, dtype=np.float64), (d,)).copy() for a in box)
+        except (TypeError, ValueError):
+            raise ValueError(f"box must be a positive half-width or a pair (lo, hi) of length-{d} "
+                             f"arrays; got box={box!r}") from None
+        if not np.all(hi > lo):
+            raise ValueError(f"box must have lo < hi in every coordinate; got lo={lo}, hi={hi}")
+    if len(X) and (np.any(X < lo) or np.any(X > hi)):
+        raise ValueError(
+            f"the data leave the box [{lo.min():g}, {hi.max():g}]^{d} (data range "
+            f"[{X.min():g}, {X.max():g}]); pass a larger box=")
+    return lo, hi
+
+
+def _check_points(net: ReluNet, X) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != net.input_dim:
+        raise ValueError(f"X must have shape (n, {net.input_dim}) for {net!r}; got {X.shape}")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values")
+    return X
+
+
+def _check_depth(net: ReluNet, depth: int) -> int:
+    L = len(net.hidden_sizes)
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or not 1 <= depth <= L + 1:
+        raise ValueError(f"depth must be an int in 1..{L + 1} for {net!r} (L + 1 = the output); "
+                         f"got depth={depth!r}")
+    return int(depth)
+
+
+# ------------------------------------------------------------------------ regions and maps
+def data_regions(net: ReluNet, X, depth: int):
+    """Group the data by activation pattern on hidden layers ``1..l`` (``l = min(depth, L)``).
+
+    Returns
+    -------
+    labels : int array (n,)
+        Region index of each point (regions ordered by first appearance in ``X``).
+    patterns : bool array (R, n_hidden)
+        The full bit vector of one representative point per region (its bits beyond layer
+        ``l`` are irrelevant to the region's polyhedron and map at this depth).
+    """
+    net = _check_net(net)
+    X = _check_points(net, X)
+    depth = _check_depth(net, depth)
+    bits = net.bits(X)
+    k = int(net.layer_offsets[min(depth, len(net.hidden_sizes))])
+    packed = pack_bits(bits[:, :k])
+    _, first, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    order = np.argsort(first)  # regions in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    labels = rank[inverse]
+    return labels.astype(np.int64), bits[first[order]]
+
+
+def region_polyhedron(net: ReluNet, pattern, depth: int, lo, hi):
+    """Halfspaces ``(A, c)`` of region ``G_J`` at ``depth``: ``{x : A x <= c}`` in the box.
+
+    The rows of hidden layers ``1..min(depth, L)`` of Liu et al. eq. 9 (normalised to unit
+    length; rows of dead hyperplanes, numerically zero, are dropped) followed by the ``2 d``
+    box rows.
+    """
+    depth = _check_depth(net, depth)
+    k = int(net.layer_offsets[min(depth, len(net.hidden_sizes))])
+    A, c = net.halfspaces(pattern)
+    A, c = A[:k], c[:k]
+    norms = np.linalg.norm(A, axis=1)
+    scale = max(1.0, float(np.max(np.abs(A))) if A.size else 1.0)
+    keep = norms > ZERO_ROW_RTOL * scale
+    A, c = A[keep] / norms[keep, None], c[keep] / norms[keep]
+    d = net.input_dim
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    eye = np.eye(d)
+    box_A = np.empty((2 * d, d))
+    box_A[0::2], box_A[1::2] = -eye, eye
+    box_c = np.empty(2 * d)
+    box_c[0::2], box_c[1::2] = -lo, hi
+    return np.vstack([A, box_A]), np.concatenate([c, box_c])
+
+
+def region_map(net: ReluNet, pattern, depth: int):
+    """The affine map ``Phi_J = (M, m)`` from the input to the output of layer ``depth``.
+
+    Hidden depth ``l``: ``M = D_l W^_l``, ``m = D_l b^_l`` (post-ReLU activations, Liu et al.
+    eq. 8 with the layer's own mask ``D_l``); depth ``L + 1``: the network output map.
+    """
+    depth = _check_depth(net, depth)
+    L = len(net.hidden_sizes)
+    if depth == L + 1:
+        return net.affine_map(pattern)
+    s = np.asarray(pattern).astype(bool).reshape(-1)
+    W, b = net.layer_maps(s)[depth - 1]
+    offs = net.layer_offsets
+    on = s[offs[depth - 1]:offs[depth]]
+    return W * on[:, None], b * on
+
+
+def _bounding_box(lp: _LP, A, c, d):
+    """Exact axis bounding box of ``{x : A x <= c}`` by ``2 d`` LPs."""
+    lo, hi = np.empty(d), np.empty(d)
+    for i in range(d):
+        e = np.zeros(d)
+        e[i] = 1.0
+        ok, v, obj = lp.solve(e, A, c)
+        if not ok:
+            return None
+        lo[i] = obj
+        ok, v, obj = lp.solve(e, A, c, maximize=True)
+        hi[i] = obj
+    return lo, hi
+
+
+def images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale: float):
+    """LP test of ``Phi_1(int G_1) cap Phi_2(int G_2) != {}``.
+
+    Maximises ``t`` subject to ``A1 z + t <= c1``, ``A2 x + t <= c2`` (unit rows, so ``t`` is
+    the distance of ``z`` and ``x`` to their regions' boundaries), ``M1 z + m1 = M2 x + m2`` and
+    ``0 <= t <= scale``. Returns ``(overlap, t, z, x)``; ``overlap`` when ``t`` exceeds
+    ``CHEBYSHEV_RTOL * scale``.
+    """
+    if lp is None:
+        lp = _LP()
+    d = A1.shape[1]
+    n1, n2 = len(A1), len(A2)
+    A_ub = np.zeros((n1 + n2, 2 * d + 1))
+    A_ub[:n1, :d] = A1
+    A_ub[n1:, d:2 * d] = A2
+    A_ub[:, -1] = 1.0
+    b_ub = np.concatenate([c1, c2])
+    A_eq = np.hstack([M1, -M2, np.zeros((len(M1), 1))])
+    b_eq = m2 - m1
+    rs = np.max(np.abs(A_eq[:, :-1]), axis=1)
+    keep = rs > ZERO_ROW_RTOL * max(1.0, float(rs.max()) if rs.size else 1.0)
+    bad = (~keep) & (np.abs(b_eq) > LP_FEAS_RTOL * max(1.0, float(np.abs(b_eq).max())))
+    if np.any(bad):  # a coordinate constant on both regions, with different constants
+        return False, 0.0, None, None
+    A_eq, b_eq, rs = A_eq[keep], b_eq[keep], rs[keep]
+    A_eq, b_eq = A_eq / rs[:, None], b_eq / rs
+    cost = np.zeros(2 * d + 1)
+    cost[-1] = 1.0
+    lb = np.full(2 * d + 1, -np.inf)
+    ub = np.full(2 * d + 1, np.inf)
+    lb[-1], ub[-1] = 0.0, scale
+    ok, v, t = lp.solve(cost, A_ub, b_ub, A_eq, b_eq, lb, ub, maximize=True)
+    if not ok or v is None:
+        return False, 0.0, None, None
+    return bool(t > CHEBYSHEV_RTOL * scale), float(t), v[:d], v[d:2 * d]
+
+
+def _in_image(lp: _LP, Y, A, c, M, m, scale: float):
+    """Which rows of ``Y`` lie in the closed image ``M G + m`` of ``G = {A x <= c}``."""
+    if len(Y) == 0:
+        return np.zeros(0, dtype=bool)
+    tol = LP_FEAS_RTOL * scale * 10
+    rank = np.linalg.matrix_rank(M) if M.size else 0
+    d = M.shape[1]
+    if rank == d:  # injective: the preimage is unique
+        Z, *_ = np.linalg.lstsq(M, (Y - m).T, rcond=None)
+        Z = Z.T
+        resid = np.linalg.norm(Z @ M.T + m - Y, axis=1)
+        inside = np.all(Z @ A.T <= c + tol, axis=1)
+        return (resid <= tol * max(1.0, float(np.abs(M).max()))) & inside
+    out = np.zeros(len(Y), dtype=bool)
+    for i, y in enumerate(Y):
+        ok, v, _ = lp.solve(np.zeros(d), A, c, M, y - m)
+        out[i] = ok
+    return out
+
+
+def _hull_witness(lp: _LP, P1, P2):
+    """Support of a point of ``conv P1 cap conv P2`` (rows are points), or ``None``."""
+    n1, n2 = len(P1), len(P2)
+    A_eq = np.zeros((P1.shape[1] + 2, n1 + n2))
+    A_eq[:-2, :n1] = P1.T
+    A_eq[:-2, n1:] = -P2.T
+    A_eq[-2, :n1] = 1.0
+    A_eq[-1, n1:] = 1.0
+    b_eq = np.zeros(P1.shape[1] + 2)
+    b_eq[-2:] = 1.0
+    s = max(1.0, float(np.abs(A_eq[:-2]).max()) if A_eq[:-2].size else 1.0)
+    A_eq[:-2] /= s
+    ok, v, _ = lp.solve(np.zeros(n1 + n2), None, None, A_eq, b_eq,
+                        np.zeros(n1 + n2), np.full(n1 + n2, np.inf))
+    if not ok or v is None:
+        return None
+    thr = 1e-9
+    return np.nonzero(v[:n1] > thr)[0], np.nonzero(v[n1:] > thr)[0]
+
+
+# -------------------------------------------------------------------------------- union-find
+def union_find_classes(n: int, groups: Sequence, previous: Optional[np.ndarray] = None) -> np.ndarray:
+    """Merge index sets into classes (union-find with path halving).
+
+    Parameters
+    ----------
+    n : int
+        Number of elements ``0..n-1``.
+    groups : sequence of int arrays
+        Each group's elements end up in one class.
+    previous : int array (n,), optional
+        Class labels to start from (``-1`` = alone); classes are accumulated over depth this way.
+
+    Returns
+    -------
+    labels : int array (n,)
+        ``-1`` for an element in no class of size ``>= 2``; otherwise classes numbered
+        ``0, 1, ...`` in order of their smallest element.
+    """
+    parent = np.arange(n)
+
+    def find(a):
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    def unite(members):
+        members = np.asarray(members, dtype=np.int64).reshape(-1)
+        if len(members) < 2:
+            return
+        r0 = find(members[0])
+        for m in members[1:]:
+            r = find(m)
+            if r != r0:
+                if r < r0:
+                    r, r0 = r0, r
+                parent[r] = r0
+    if previous is not None:
+        previous = np.asarray(previous)
+        for lab in np.unique(previous[previous >= 0]):
+            unite(np.nonzero(previous == lab)[0])
+    for g in groups:
+        unite(g)
+    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
+    counts = np.bincount(roots, minlength=n)
+    labels = np.full(n, -1, dtype=np.int64)
+    nxt = 0
+    seen = {}
+    for i in range(n):
+        r = roots[i]
+        if counts[r] < 2:
+            continue
+        if r not in seen:
+            seen[r] = nxt
+            nxt += 1
+        labels[i] = seen[r]
+    return labels
+
+
+def _classes_from_labels(labels: np.ndarray) -> tuple:
+    if labels.size == 0 or labels.max() < 0:
+        return ()
+    return tuple(np.nonzero(labels == k)[0] for k in range(int(labels.max()) + 1))
+
+
+# ---------------------------------------------------------------------------------- volumes
+def polytope_volume(A, c, interior_point=None) -> float:
+    """Volume of the bounded polytope ``{x : A x <= c}`` (qhull), ``0.0`` when it is empty.
+
+    For ``d = 1`` the interval length is exact; otherwise the vertices come from
+    :class:`scipy.spatial.HalfspaceIntersection` around the Chebyshev centre.
+    """
+    from scipy.spatial import ConvexHull, HalfspaceIntersection
+    from scipy.spatial import QhullError
+
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    d = A.shape[1]
+    if d == 1:
+        a = A[:, 0]
+        up = c[a > 0] / a[a > 0]
+        lo = c[a < 0] / a[a < 0]
+        if np.any((a == 0) & (c < 0)):
+            return 0.0
+        return float(max(0.0, up.min() - lo.max()))
+    if interior_point is None:
+        lp = _LP()
+        norms = np.linalg.norm(A, axis=1)
+        cost = np.zeros(d + 1)
+        cost[-1] = 1.0
+        ok, v, r = lp.solve(cost, np.hstack([A, norms[:, None]]), c,
+                            lb=np.r_[np.full(d, -np.inf), 0.0], ub=np.r_[np.full(d, np.inf), np.inf],
+                            maximize=True)
+        if not ok or v is None or r <= 0:
+            return 0.0
+        interior_point = v[:d]
+    try:
+        hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), interior_point)
+        return float(ConvexHull(hs.intersections).volume)
+    except (QhullError, ValueError):
+        return 0.0
+
+
+# ---------------------------------------------------------------------------------- results
+@dataclass(frozen=True)
+class DepthOverlap:
+    """The overlap decomposition at one depth.
+
+    Attributes
+    ----------
+    depth : int
+        ``1..L`` hidden layers, ``L + 1`` the output.
+    labels : int array (n,)
+        Region of each data point at this depth.
+    n_regions : int
+        Number of regions the data visit.
+    ranks : int array (R,)
+        Local rank of ``Phi_J`` per region (the rank source of Beshkov's Sec. 3).
+    overlapping_pairs : int array (P, 2)
+        Region pairs whose images overlap (interior points), ``i < j``.
+    class_labels : int array (n,)
+        Overlap class of each point (``-1``: in no class), accumulated over depths ``<= depth``.
+    n_pairs : int
+        All region pairs ``R (R - 1) / 2``.
+    n_overlap_lps : int
+        Overlap LPs solved (pairs that passed the prefilter).
+    n_lps_saved : int
+        Pairs the prefilter excluded without an LP (``n_pairs - n_overlap_lps``).
+    n_other_lps : int
+        Other LPs (bounding boxes, membership of non-injective maps, data-hull witnesses).
+    seconds : float
+        Wall time of this depth.
+    region_volumes : float array (R,) or None
+        Volume in the box of each region in an overlapping pair (``nan`` for the other
+        regions; ``None`` if not computed).
+    """
+
+    depth: int
+    labels: np.ndarray
+    n_regions: int
+    ranks: np.ndarray
+    overlapping_pairs: np.ndarray
+    class_labels: np.ndarray
+    n_pairs: int
+    n_overlap_lps: int
+    n_lps_saved: int
+    n_other_lps: int
+    seconds: float
+    region_volumes: Optional[np.ndarray] = None
+
+    @property
+    def classes(self) -> tuple:
+        """Overlap classes as sorted arrays of point indices (each of size ``>= 2``)."""
+        return _classes_from_labels(self.class_labels)
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.class_labels.max() + 1) if self.class_labels.size else 0
+
+    @property
+    def overlapping_regions(self) -> np.ndarray:
+        """Indices of regions in at least one overlapping pair."""
+        return np.unique(self.overlapping_pairs.reshape(-1)).astype(np.int64)
+
+    @property
+    def glued_fraction(self) -> float:
+        """Fraction of data points in some overlap class."""
+        return float(np.mean(self.class_labels >= 0)) if self.class_labels.size else 0.0
+
+    @property
+    def overlap_volume(self) -> float:
+        """Total box volume of the regions in an overlapping pair (``nan`` if not computed)."""
+        if self.region_volumes is None:
+            return float("nan")
+        return float(self.region_volumes[self.overlapping_regions].sum())
+
+    def rank_classes(self) -> np.ndarray:
+        """Local rank of ``Phi_J`` at each data point (the rank decomposition)."""
+        return self.ranks[self.labels]
+
+
+@dataclass(frozen=True)
+class OverlapDecomposition:
+    """Overlap decompositions of a network on data, one :class:`DepthOverlap` per depth."""
+
+    depths: tuple
+    n_points: int
+    box: tuple = field(repr=False, default=())
+
+    def __getitem__(self, depth: int) -> DepthOverlap:
+        for d in self.depths:
+            if d.depth == depth:
+                return d
+        raise KeyError(f"depth {depth} not computed; available: {[d.depth for d in self.depths]}")
+
+    def summary(self) -> list:
+        """One dict of counts per depth (JSON-friendly)."""
+        return [dict(depth=d.depth, n_regions=d.n_regions, n_overlapping_pairs=len(d.overlapping_pairs),
+                     n_overlapping_regions=len(d.overlapping_regions), n_classes=d.n_classes,
+                     glued_fraction=d.glued_fraction, n_pairs=d.n_pairs, n_overlap_lps=d.n_overlap_lps,
+                     n_lps_saved=d.n_lps_saved, n_other_lps=d.n_other_lps, seconds=d.seconds,
+                     overlap_volume=d.overlap_volume, mean_rank=float(np.mean(d.rank_classes())))
+                for d in self.depths]
+
+
+# ------------------------------------------------------------------------------ the algorithm
+def _candidate_pairs(R: int, keys: Optional[np.ndarray], boxes_lo, boxes_hi):
+    """All pairs ``i < j`` (same key when keys are given) whose image boxes intersect."""
+    if keys is None:
+        groups = [np.arange(R)]
+    else:
+        _, inv = np.unique(keys, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        groups = [np.nonzero(inv == g)[0] for g in range(int(inv.max()) + 1)] if R else []
+    out = []
+    for g in groups:
+        if len(g) < 2:
+            continue
+        if boxes_lo is None:
+            i, j = np.triu_indices(len(g), 1)
+            out.append(np.stack([g[i], g[j]], axis=1))
+            continue
+        lo, hi = boxes_lo[g], boxes_hi[g]
+        for a in range(len(g) - 1):
+            rest = slice(a + 1, None)
+            ok = np.all((lo[rest] <= hi[a]) & (lo[a] <= hi[rest]), axis=1)
+            js = g[a + 1:][ok]
+            if len(js):
+                out.append(np.stack([np.full(len(js), g[a]), js], axis=1))
+    return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
+
+
+def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter: bool = True,
+                          volumes: bool = False, glue_hulls: bool = True,
+                          progress: bool = False) -> OverlapDecomposition:
+    """The overlap decomposition ``O_Phi`` of ``net`` on the data ``X``, depth by depth.
+
+    Parameters
+    ----------
+    net : ReluNet
+        The network ``Phi``.
+    X : array (n, d)
+        Data points (a sample of the manifold ``M``); regions are those the data visit.
+    box : float or (lo, hi)
+        Half-width of the box ``[-box, box]^d`` (the paper uses 100), or its corners; every
+        region is intersected with it so that images and volumes are bounded.
+    depths : sequence of int, optional
+        Depths to report (default ``1..L+1``); the classes are always accumulated from depth 1.
+    prefilter : bool
+        Skip pairs that provably cannot overlap (equal active sets at hidden depths, image
+        bounding boxes); ``False`` solves one LP for every pair (for testing the prefilter).
+    volumes : bool
+        Compute the box volume of every region in an overlapping pair (``d <= 6``).
+    glue_hulls : bool
+        For overlapping pairs with no data point in the other's image, glue the data points
+        carrying a witness of ``conv Phi(X_J1) cap conv Phi(X_J2)`` (thin overlaps such as curve
+        crossings). ``False`` glues only by membership (the paper's code).
+    progress : bool
+        Show a tqdm bar over depths.
+
+    Returns
+    -------
+    OverlapDecomposition
+    """
+    from tqdm.auto import tqdm
+
+    net = _check_net(net)
+    X = _check_points(net, X)
+    if len(X) < 2:
+        raise ValueError(f"X needs at least 2 points to have overlaps; got {len(X)}")
+    lo_box, hi_box = _check_box(box, X)
+    L = len(net.hidden_sizes)
+    want = set(range(1, L + 2)) if depths is None else {_check_depth(net, d) for d in depths}
+    if volumes and net.input_dim > MAX_VOLUME_DIM:
+        raise ValueError(f"volumes=True needs input dimension <= {MAX_VOLUME_DIM}; the net has "
+                         f"input dimension {net.input_dim}: pass volumes=False")
+    d = net.input_dim
+    scale = float(np.max(hi_box - lo_box))
+    lp = _LP()
+    n = len(X)
+    class_labels = np.full(n, -1, dtype=np.int64)
+    results = []
+    region_bbox_cache = {}
+    for depth in tqdm(range(1, max(want) + 1), disable=not progress, desc="overlap depth"):
+        t0 = time.perf_counter()
+        labels, pats = data_regions(net, X, depth)
+        R = len(pats)
+        polys = [region_polyhedron(net, p, depth, lo_box, hi_box) for p in pats]
+        maps = [region_map(net, p, depth) for p in pats]
+        ranks = np.array([np.linalg.matrix_rank(M) if M.size else 0 for M, _ in maps], dtype=np.int64)
+        other_lps = 0
+        if prefilter:
+            keys = None
+            if depth <= L:
+                offs = net.layer_offsets
+                keys = pats[:, offs[depth - 1]:offs[depth]]
+            ilo = np.empty((R, maps[0][0].shape[0]))
+            ihi = np.empty_like(ilo)
+            k = int(net.layer_offsets[min(depth, L)])
+            for r, ((A, c), (M, m)) in enumerate(zip(polys, maps)):
+                key = pack_bits(pats[r, :k]).tobytes()
+                if key not in region_bbox_cache:
+                    c0 = lp.count
+                    bb = _bounding_box(lp, A, c, d)
+                    other_lps += lp.count - c0
+                    region_bbox_cache[key] = bb if bb is not None else (lo_box, hi_box)
+                blo, bhi = region_bbox_cache[key]
+                mid, half = (blo + bhi) / 2, (bhi - blo) / 2
+                cen = M @ mid + m
+                rad = np.abs(M) @ half
+                slack = LP_FEAS_RTOL * scale * (1.0 + np.abs(cen))
+                ilo[r], ihi[r] = cen - rad - slack, cen + rad + slack
+            cand = _candidate_pairs(R, keys, ilo, ihi)
+        else:
+            cand = _candidate_pairs(R, None, None, None)
+        n_pairs = R * (R - 1) // 2
+        groups = []
+        overlapping = []
+        c_before = lp.count
+        members = [np.nonzero(labels == r)[0] for r in range(R)]
+        images = [X[mem] @ M.T + m for mem, (M, m) in zip(members, maps)]
+        n_overlap_lps = 0
+        for i, j in cand:
+            (A1, c1), (M1, m1) = polys[i], maps[i]
+            (A2, c2), (M2, m2) = polys[j], maps[j]
+            c0 = lp.count
+            ok, t, _, _ = images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale)
+            n_overlap_lps += lp.count - c0
+            if not ok:
+                continue
+            overlapping.append((i, j))
+            in1 = members[j][_in_image(lp, images[j], A1, c1, M1, m1, scale)]
+            in2 = members[i][_in_image(lp, images[i], A2, c2, M2, m2, scale)]
+            if len(in1) and len(in2):
+                groups.append(np.concatenate([in1, in2]))
+            elif glue_hulls:
+                w = _hull_witness(lp, images[i], images[j])
+                if w is not None:
+                    groups.append(np.concatenate([members[i][w[0]], members[j][w[1]], in1, in2]))
+        other_lps += (lp.count - c_before) - n_overlap_lps
+        class_labels = union_find_classes(n, groups, previous=class_labels)
+        vols = None
+        if volumes:  # only the regions that take part in an overlap (the others stay nan)
+            vols = np.full(R, np.nan)
+            for r in np.unique(np.array(overlapping, dtype=np.int64).reshape(-1)):
+                vols[r] = polytope_volume(*polys[r])
+        if depth in want:
+            results.append(DepthOverlap(
+                depth=depth, labels=labels, n_regions=R, ranks=ranks,
+                overlapping_pairs=np.array(overlapping, dtype=np.int64).reshape(-1, 2),
+                class_labels=class_labels.copy(), n_pairs=n_pairs, n_overlap_lps=n_overlap_lps,
+                n_lps_saved=n_pairs - n_overlap_lps, n_other_lps=other_lps,
+                seconds=time.perf_counter() - t0, region_volumes=vols))
+    return OverlapDecomposition(depths=tuple(results), n_points=n, box=(lo_box, hi_box))

@@ -1,0 +1,118 @@
+"""Distribution panels in the layout of La Malfa et al. (Figs 2-8): seaborn KDEs and scatter plots.
+
+A figure is a grid of panels: each column an architecture, each row a metric (or a layer), and
+inside a panel one KDE curve per group (layers, activation functions, trained/untrained).
+Large samples are thinned to a seeded random subset before the KDE (the curve of 4000 points is
+indistinguishable from that of a million at this resolution), so figures are cheap and
+reproducible.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["kde_panel", "kde_grid", "scatter_panel", "thin"]
+
+
+def thin(values: np.ndarray, max_points: int, seed: int = 0, weights: Optional[np.ndarray] = None):
+    """A seeded subsample of at most ``max_points`` finite values (and their weights)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = None if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    if w is not None and w.shape != v.shape:
+        raise ValueError(f"weights {w.shape} must match values {v.shape}")
+    keep = np.isfinite(v)
+    v = v[keep]
+    w = None if w is None else w[keep]
+    if v.size > max_points:
+        idx = np.random.default_rng(seed).choice(v.size, int(max_points), replace=False)
+        v = v[idx]
+        w = None if w is None else w[idx]
+    return v, w
+
+
+def kde_panel(ax, series: Mapping[str, np.ndarray], *, weights: Optional[Mapping[str, np.ndarray]] = None,
+              max_points: int = 4000, seed: int = 0, palette: Optional[Sequence] = None,
+              title: Optional[str] = None, xlabel: Optional[str] = None, legend: bool = True,
+              fill: bool = True):
+    """One KDE curve per entry of ``series`` (label -> values) on ``ax``.
+
+    A group whose values are all equal (no density) is drawn as a vertical line; an empty
+    group is skipped. ``weights`` (label -> multiplicities) weights the KDE (link weights).
+    """
+    import seaborn as sns
+
+    colors = palette or sns.color_palette("deep", max(len(series), 1))
+    for k, (label, values) in enumerate(series.items()):
+        w = None if weights is None else weights.get(label)
+        v, w = thin(values, max_points, seed + k, w)
+        if v.size == 0:
+            continue
+        color = colors[k % len(colors)]
+        if v.size < 2 or np.ptp(v) <= 1e-12 * max(1.0, float(np.abs(v).max())):
+            ax.axvline(float(v[0]), color=color, label=label, lw=2)
+            continue
+        sns.kdeplot(x=v, weights=w, ax=ax, color=color, label=label, fill=fill, alpha=0.25 if fill else 1,
+                    linewidth=1.3, warn_singular=False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.set_xlabel(xlabel or "")
+    ax.set_ylabel("density", fontsize=8)
+    ax.tick_params(labelsize=7)
+    if legend and len(series) > 1:
+        ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+def kde_grid(panels: Mapping[tuple, Mapping[str, np.ndarray]], row_labels: Sequence[str],
+             col_labels: Sequence[str], *, suptitle: Optional[str] = None,
+             panel_size: tuple = (3.0, 2.1), max_points: int = 4000, seed: int = 0,
+             weights: Optional[Mapping[tuple, Mapping[str, np.ndarray]]] = None):
+    """A ``len(row_labels) x len(col_labels)`` grid of :func:`kde_panel` s.
+
+    ``panels[(r, c)]`` maps group labels to values for row ``r`` and column ``c`` (missing
+    keys leave a panel empty and hidden). Row labels name the y axis (metric), column labels
+    the column titles (architecture). Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    nr, nc = len(row_labels), len(col_labels)
+    fig, axes = plt.subplots(nr, nc, figsize=(panel_size[0] * nc, panel_size[1] * nr), squeeze=False)
+    for r in range(nr):
+        for c in range(nc):
+            ax = axes[r][c]
+            if (r, c) not in panels:
+                ax.set_visible(False)
+                continue
+            kde_panel(ax, panels[(r, c)], weights=None if weights is None else weights.get((r, c)),
+                      max_points=max_points, seed=seed + 101 * r + c,
+                      title=col_labels[c] if r == 0 else None, legend=(c == nc - 1) or nc == 1)
+            if c == 0:
+                ax.set_ylabel(f"{row_labels[r]}\ndensity", fontsize=8)
+            else:
+                ax.set_ylabel("")
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def scatter_panel(ax, x: np.ndarray, y: np.ndarray, *, label: Optional[str] = None,
+                  max_points: int = 3000, seed: int = 0, color=None, xlabel: str = "", ylabel: str = "",
+                  title: Optional[str] = None):
+    """Scatter of aligned ``x``/``y`` (e.g. nodes strength vs mean neurons strength per neuron)."""
+    x = np.asarray(x, dtype=np.float64).ravel()
+    y = np.asarray(y, dtype=np.float64).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"x {x.shape} and y {y.shape} must be aligned")
+    if x.size > max_points:
+        idx = np.random.default_rng(seed).choice(x.size, int(max_points), replace=False)
+        x, y = x[idx], y[idx]
+    ax.scatter(x, y, s=4, alpha=0.4, label=label, color=color, rasterized=True)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(labelsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax

@@ -1,0 +1,466 @@
+"""One region of a ReLU network's polyhedral decomposition, and the LP machinery behind it.
+
+Liu et al. (2023), Sec. 2.2: the closure of the set of inputs with bit vector ``s`` is the
+polyhedron ``{x : A x <= c}`` of eq. (9) (one row per hidden neuron, built by
+:meth:`relutopo.nets.ReluNet.halfspaces`), intersected with the domain box when there is one.
+Rows that are not redundant by LP (10) are the *active bits*: they carry the facets.
+
+This module holds
+
+* :class:`LPSolver` -- a warm ``highspy.Highs`` model reused across many small LPs, with a
+  batched Chebyshev-centre solve (many independent polyhedra in one block-diagonal LP);
+* :func:`chebyshev_center`, :func:`facet_rows` (LP (10)), :func:`is_bounded`,
+  :func:`polytope_vertices`, :func:`polytope_volume` -- plain functions on ``(A, c)`` arrays;
+* :class:`Region` and :func:`region_of` -- a full description of one region from its pattern.
+
+A region is *full-dimensional* when its Chebyshev radius (rows normalised to unit length)
+exceeds ``tolerances.CHEBYSHEV_RTOL`` times the domain scale; lower-dimensional bit vectors are
+not regions (Liu et al., Alg. 1 step 3).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import tolerances as tol
+from .domains import Box
+
+__all__ = [
+    "LPSolver", "Region", "region_of", "chebyshev_center", "facet_rows", "is_bounded",
+    "polytope_vertices", "polytope_volume", "domain_scale", "RegionError",
+]
+
+
+class RegionError(ValueError):
+    """A bit vector does not describe a full-dimensional region of the network."""
+
+
+# ---------------------------------------------------------------------------- LP solver
+def _quiet_highs():
+    """A ``highspy.Highs`` with console output off (the first construction in a process prints a
+    banner on file descriptor 1; it is redirected to /dev/null)."""
+    import highspy
+
+    try:
+        fd = os.dup(1)
+    except OSError:  # no stdout at all
+        fd = None
+    try:
+        if fd is not None:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        h = highspy.Highs()
+    finally:
+        if fd is not None:
+            os.dup2(fd, 1)
+            os.close(fd)
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
+class LPSolver:
+    """A reusable HiGHS instance for the many small LPs of a decomposition.
+
+    One object per decomposition (never shared between threads). ``seconds`` and ``calls``
+    accumulate the time spent inside HiGHS, for the benchmark's LP-vs-Python split.
+    """
+
+    def __init__(self):
+        import highspy
+
+        self._hs = highspy
+        self._h = _quiet_highs()
+        self._inf = highspy.kHighsInf
+        self.seconds = 0.0
+        self.calls = 0
+
+    # -- low level -----------------------------------------------------------------
+    def solve(self, cost, col_lo, col_hi, A_rows, row_lo, row_hi):
+        """Minimise ``cost @ x`` s.t. ``row_lo <= A_rows x <= row_hi``, ``col_lo <= x <= col_hi``.
+
+        ``A_rows`` is dense ``(m, n)`` or a tuple ``(start, index, value)`` in row-wise CSR form.
+        Returns ``(status, x, objective)`` with status ``"optimal"``, ``"infeasible"``,
+        ``"unbounded"`` or ``"error"``.
+        """
+        hs = self._hs
+        lp = hs.HighsLp()
+        n = len(cost)
+        lp.num_col_ = n
+        lp.col_cost_ = np.asarray(cost, dtype=np.float64)
+        lp.col_lower_ = np.asarray(col_lo, dtype=np.float64)
+        lp.col_upper_ = np.asarray(col_hi, dtype=np.float64)
+        if isinstance(A_rows, tuple):
+            start, index, value = A_rows
+            m = len(start) - 1
+        else:
+            A_rows = np.asarray(A_rows, dtype=np.float64)
+            m = A_rows.shape[0]
+            start = np.arange(0, m * n + 1, n, dtype=np.int32)
+            index = np.tile(np.arange(n, dtype=np.int32), m)
+            value = A_rows.ravel()
+        lp.num_row_ = m
+        lp.row_lower_ = np.asarray(row_lo, dtype=np.float64)
+        lp.row_upper_ = np.asarray(row_hi, dtype=np.float64)
+        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+        lp.a_matrix_.num_col_ = n
+        lp.a_matrix_.num_row_ = m
+        lp.a_matrix_.start_ = np.asarray(start, dtype=np.int32)
+        lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
+        lp.a_matrix_.value_ = np.asarray(value, dtype=np.float64)
+        t0 = time.perf_counter()
+        h = self._h
+        h.clearSolver()
+        h.passModel(lp)
+        h.run()
+        status = h.getModelStatus()
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        MS = hs.HighsModelStatus
+        if status == MS.kOptimal:
+            x = np.array(h.getSolution().col_value)
+            return "optimal", x, float(h.getInfo().objective_function_value)
+        if status == MS.kInfeasible:
+            return "infeasible", None, np.nan
+        if status in (MS.kUnbounded, MS.kUnboundedOrInfeasible):
+            return "unbounded", None, np.nan
+        return "error", None, np.nan
+
+    # -- Chebyshev centres -----------------------------------------------------------
+    def chebyshev(self, A, c, radius_cap: float):
+        """Largest ball ``B(x, r)`` inside ``{x : A x <= c}`` with ``r <= radius_cap``.
+
+        Returns ``(x, r)``; ``r <= 0`` when the polyhedron is empty or not full-dimensional
+        (``-inf`` with ``x = None`` when a row of zeros is violated).
+        """
+        x, r = self.chebyshev_batch([(A, c)], radius_cap)
+        return (x[0] if np.isfinite(r[0]) else None), float(r[0])
+
+    def chebyshev_batch(self, systems, radius_cap: float):
+        """Chebyshev centres of many independent polyhedra in one block-diagonal LP.
+
+        ``systems`` is a list of ``(A_k, c_k)`` with a common dimension ``d``. Maximising the sum
+        of the radii maximises each one, since the blocks share no variable. Returns
+        ``(X, r)`` with ``X`` of shape ``(K, d)`` and ``r`` of shape ``(K,)`` (``-inf`` for empty
+        polyhedra). One LP per call keeps HiGHS' per-call overhead out of the inner loop.
+        """
+        K = len(systems)
+        if K == 0:
+            return np.zeros((0, 0)), np.zeros(0)
+        d = int(np.shape(systems[0][0])[1])
+        X = np.full((K, d), np.nan)
+        R = np.full(K, -np.inf)
+        blocks, cs, owners = [], [], []
+        empty = np.zeros(K, dtype=bool)
+        for k, (A, c) in enumerate(systems):
+            A = np.asarray(A, dtype=np.float64).reshape(-1, d)
+            c = np.asarray(c, dtype=np.float64).reshape(-1)
+            norms = np.sqrt(np.einsum("ij,ij->i", A, A))
+            zero = norms <= tol.ZERO_ROW_RTOL * max(1.0, float(norms.max(initial=0.0)))
+            if np.any(c[zero] < 0):
+                empty[k] = True
+                continue
+            keep = ~zero
+            blocks.append(np.hstack([A[keep], norms[keep, None]]))
+            cs.append(c[keep])
+            owners.append(k)
+        if owners:
+            nb = len(owners)
+            n = nb * (d + 1)
+            sizes = np.array([b.shape[0] for b in blocks], dtype=np.int64)
+            rows = np.repeat(np.arange(nb, dtype=np.int64), sizes)
+            M = np.concatenate(blocks, axis=0)
+            m = M.shape[0]
+            start = np.arange(0, m * (d + 1) + 1, d + 1, dtype=np.int32)
+            index = (rows[:, None] * (d + 1) + np.arange(d + 1)[None, :]).astype(np.int32).ravel()
+            cost = np.zeros(n)
+            cost[d::d + 1] = -1.0
+            lo = np.full(n, -self._inf)  # r is free below: every block is feasible, and r < 0
+            hi = np.full(n, self._inf)   # measures how empty an empty polyhedron is
+            hi[d::d + 1] = radius_cap
+            status, x, _ = self.solve(cost, lo, hi, (start, index, M.ravel()),
+                                      np.full(m, -self._inf), np.concatenate(cs))
+            if status != "optimal":
+                raise RuntimeError(f"HiGHS returned '{status}' for a Chebyshev-centre LP that is "
+                                   "always feasible and bounded; the halfspaces are likely ill-scaled")
+            sol = x.reshape(nb, d + 1)
+            X[owners] = sol[:, :d]
+            R[owners] = sol[:, d]
+        return X, R
+
+    def maximize(self, a, A, c, upper: float | None = None):
+        """``max a @ x`` over ``{A x <= c}`` (and ``a @ x <= upper`` if given); ``inf`` if unbounded,
+        ``-inf`` if empty."""
+        a = np.asarray(a, dtype=np.float64)
+        d = a.shape[0]
+        A = np.asarray(A, dtype=np.float64).reshape(-1, d)
+        c = np.asarray(c, dtype=np.float64).reshape(-1)
+        if upper is not None:
+            A = np.vstack([A, a[None, :]])
+            c = np.append(c, upper)
+        if A.shape[0] == 0:
+            return np.inf if np.any(a != 0) else 0.0
+        status, _, obj = self.solve(-a, np.full(d, -self._inf), np.full(d, self._inf), A,
+                                    np.full(A.shape[0], -self._inf), c)
+        if status == "optimal":
+            return -obj
+        if status == "infeasible":
+            return -np.inf
+        return np.inf
+
+
+# ---------------------------------------------------------------------------- plain functions
+def domain_scale(net, domain) -> float:
+    """The length scale that relative tolerances multiply.
+
+    For a :class:`Box` it is the longest side. For ``R^d`` it is the largest distance from the
+    origin to a first-layer hyperplane ``{w_k . x + b_k = 0}`` (1.0 when every one passes through
+    the origin); rescaling the input by ``alpha`` rescales it by ``alpha``.
+    """
+    if domain is not None:
+        return domain.scale
+    W, b = net.weights[0], net.biases[0]
+    norms = np.linalg.norm(W, axis=1)
+    live = norms > 0
+    if not np.any(live):
+        return 1.0
+    dist = np.abs(b[live]) / norms[live]
+    s = float(dist.max())
+    return s if s > 0 else 1.0
+
+
+def chebyshev_center(A, c, radius_cap: float = 1.0, solver: LPSolver | None = None):
+    """Chebyshev centre ``(x, r)`` of ``{x : A x <= c}``: the centre and radius of the largest
+    inscribed ball, radius capped at ``radius_cap`` so that unbounded polyhedra have a finite
+    answer. ``r = -inf`` and ``x = None`` when the set is empty."""
+    return (solver or LPSolver()).chebyshev(A, c, radius_cap)
+
+
+def _dedupe_rows(A, c):
+    """Group rows describing the same halfspace (after normalising ``||a|| = 1``).
+
+    Returns ``(rep, group)``: ``rep`` the first row index of each group, ``group[i]`` the group
+    number of row ``i``.
+    """
+    norms = np.linalg.norm(A, axis=1)
+    safe = np.where(norms > 0, norms, 1.0)
+    An = A / safe[:, None]
+    cn = c / safe
+    key = np.hstack([An, cn[:, None]])
+    m = A.shape[0]
+    group = -np.ones(m, dtype=np.int64)
+    reps = []
+    for i in range(m):
+        if group[i] >= 0:
+            continue
+        same = (np.max(np.abs(key - key[i]), axis=1) <= tol.HYPERPLANE_DUP_RTOL * (1 + np.abs(cn[i]))) \
+            & (group < 0)
+        group[same] = len(reps)
+        reps.append(i)
+    return np.array(reps, dtype=np.int64), group
+
+
+def facet_rows(A, c, scale: float = 1.0, solver: LPSolver | None = None) -> np.ndarray:
+    """Indices of the rows of ``{x : A x <= c}`` that carry a facet (Liu et al., LP (10)).
+
+    Row ``i`` is irredundant when ``max a_i . x`` over the other rows exceeds ``c_i`` by more
+    than ``LP_FEAS_RTOL * ||a_i|| * scale``. Rows of zeros never carry a facet. Among rows that
+    describe the same halfspace (duplicate hyperplanes) only the first is returned. The
+    polyhedron must be full-dimensional.
+    """
+    solver = solver or LPSolver()
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    norms = np.linalg.norm(A, axis=1)
+    live = np.flatnonzero(norms > tol.ZERO_ROW_RTOL * max(1.0, float(norms.max(initial=0.0))))
+    if live.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    reps, _ = _dedupe_rows(A[live], c[live])
+    rows = live[reps]
+    Ar, cr = A[rows], c[rows]
+    out = []
+    for j, i in enumerate(rows):
+        others = np.arange(len(rows)) != j
+        slack = tol.LP_FEAS_RTOL * norms[i] * scale
+        val = solver.maximize(A[i], Ar[others], cr[others], upper=c[i] + norms[i] * scale)
+        if val > c[i] + slack:
+            out.append(i)
+    return np.array(out, dtype=np.int64)
+
+
+def is_bounded(A, solver: LPSolver | None = None) -> bool:
+    """Whether a non-empty ``{x : A x <= c}`` is bounded: its recession cone ``{y : A y <= 0}``
+    is ``{0}``, i.e. ``rank A = d`` and some ``lambda > 0`` has ``A^T lambda = 0`` (Stiemke)."""
+    A = np.asarray(A, dtype=np.float64)
+    m, d = A.shape
+    if m <= d or np.linalg.matrix_rank(A) < d:
+        return False
+    norms = np.linalg.norm(A, axis=1)
+    An = A / np.where(norms > 0, norms, 1.0)[:, None]
+    solver = solver or LPSolver()
+    inf = solver._inf
+    status, _, _ = solver.solve(np.zeros(m), np.ones(m), np.full(m, inf), An.T, np.zeros(d), np.zeros(d))
+    return status == "optimal"
+
+
+def polytope_vertices(A, c, interior_point) -> np.ndarray:
+    """Vertices of a bounded polytope ``{x : A x <= c}`` (``d <= 3``; any ``d`` works but the
+    count grows fast), from an interior point by halfspace intersection (qhull)."""
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    d = A.shape[1]
+    x0 = np.asarray(interior_point, dtype=np.float64)
+    if d == 1:
+        a = A[:, 0]
+        hi = np.min(c[a > 0] / a[a > 0]) if np.any(a > 0) else np.inf
+        lo = np.max(c[a < 0] / a[a < 0]) if np.any(a < 0) else -np.inf
+        return np.array([[lo], [hi]])
+    from scipy.spatial import HalfspaceIntersection
+
+    norms = np.linalg.norm(A, axis=1)
+    keep = norms > 0
+    H = np.hstack([A[keep], -c[keep, None]]) / norms[keep, None]
+    hs = HalfspaceIntersection(H, x0)
+    V = hs.intersections
+    # merge numerically equal vertices of degenerate (non-simple) polytopes
+    scale = max(1.0, float(np.max(np.abs(V))))
+    keyed = np.round(V / (scale * 1e-9)).astype(np.int64)
+    _, first = np.unique(keyed, axis=0, return_index=True)
+    return V[np.sort(first)]
+
+
+def polytope_volume(vertices) -> float:
+    """Volume (length, area) of the convex hull of ``vertices``, shape ``(n, d)``."""
+    V = np.asarray(vertices, dtype=np.float64)
+    d = V.shape[1]
+    if d == 1:
+        return float(V[:, 0].max() - V[:, 0].min())
+    from scipy.spatial import ConvexHull
+
+    return float(ConvexHull(V).volume)
+
+
+# ---------------------------------------------------------------------------- Region
+@dataclass(frozen=True, eq=False)
+class Region:
+    """One full-dimensional region (activation region) of a decomposition.
+
+    Attributes
+    ----------
+    pattern : (n_hidden,) bool
+        The bit vector ``s`` (Liu et al. eq. 4-5).
+    A, c : (m, d), (m,)
+        Irredundant halfspaces ``A x <= c`` (the facets), network rows as in eq. (9) (not
+        normalised) followed by box faces.
+    facet_neurons : (m,) int
+        For each row, the hidden neuron whose hyperplane carries it, or ``-1 - k`` for the face
+        ``k`` of the domain box (see :meth:`relutopo.domains.Box.halfspaces`).
+    interior_point : (d,)
+        The Chebyshev centre (radius capped at the domain scale for unbounded regions).
+    chebyshev_radius : float
+    bounded : bool
+    vertices : (n_v, d) array or None
+        For bounded regions with ``d <= 3``; else ``None``.
+    volume : float or None
+        For bounded regions with ``d <= 3``; else ``None``.
+    """
+
+    pattern: np.ndarray
+    A: np.ndarray
+    c: np.ndarray
+    facet_neurons: np.ndarray
+    interior_point: np.ndarray
+    chebyshev_radius: float
+    bounded: bool
+    vertices: np.ndarray | None = None
+    volume: float | None = None
+
+    @property
+    def dim(self) -> int:
+        return int(self.A.shape[1])
+
+    @property
+    def n_facets(self) -> int:
+        return int(self.A.shape[0])
+
+    def contains(self, X, strict: bool = True) -> np.ndarray:
+        """Whether points ``X`` lie in the region (``strict``: in its interior)."""
+        X = np.atleast_2d(np.asarray(X, dtype=np.float64))
+        s = X @ self.A.T - self.c
+        return np.all(s < 0, axis=1) if strict else np.all(s <= 0, axis=1)
+
+
+def _full_system(net, pattern, domain):
+    """All rows of eq. (9) for ``pattern`` plus the box faces, with their neuron ids."""
+    A, c = net.halfspaces(pattern)
+    ids = np.arange(A.shape[0], dtype=np.int64)
+    if domain is not None:
+        Ab, cb = domain.halfspaces()
+        A = np.vstack([A, Ab])
+        c = np.concatenate([c, cb])
+        ids = np.concatenate([ids, -1 - np.arange(Ab.shape[0], dtype=np.int64)])
+    return A, c, ids
+
+
+def check_domain(net, domain):
+    """Validate ``domain`` (``None`` or a :class:`Box` of the net's input dimension)."""
+    if domain is None:
+        return None
+    if not isinstance(domain, Box):
+        raise TypeError(f"domain must be a relutopo.domains.Box or None (all of R^d); got "
+                        f"{type(domain).__name__}")
+    if domain.dim != net.input_dim:
+        raise ValueError(f"domain has dimension {domain.dim} but {net!r} takes {net.input_dim} inputs; "
+                         f"use Box(lo, hi, dim={net.input_dim})")
+    return domain
+
+
+def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None = None,
+              facet_neurons=None, interior_point=None, chebyshev_radius=None,
+              bounded=None) -> Region:
+    """The :class:`Region` of bit vector ``pattern`` of ``net`` inside ``domain``.
+
+    Builds eq. (9), keeps the full-dimensionality test (Chebyshev radius above
+    ``CHEBYSHEV_RTOL * scale``) and the facets of LP (10). Known facts (from a decomposition)
+    can be passed to skip the LPs. Raises :class:`RegionError` when the pattern has no
+    full-dimensional region.
+    """
+    domain = check_domain(net, domain)
+    s = net._as_bits(pattern)
+    solver = solver or LPSolver()
+    scale = domain_scale(net, domain)
+    A_all, c_all, ids_all = _full_system(net, s, domain)
+    if interior_point is None or chebyshev_radius is None:
+        x0, r = solver.chebyshev(A_all, c_all, scale)
+        if not (r > tol.CHEBYSHEV_RTOL * scale):
+            raise RegionError(
+                f"pattern {np.flatnonzero(s).tolist()} (active neurons) has no full-dimensional "
+                f"region in {domain if domain is not None else 'R^d'}: Chebyshev radius {r:.3g} <= "
+                f"{tol.CHEBYSHEV_RTOL * scale:.3g}")
+    else:
+        x0, r = np.asarray(interior_point, dtype=np.float64), float(chebyshev_radius)
+    if facet_neurons is None:
+        rows = facet_rows(A_all, c_all, scale, solver)
+    else:
+        pos = {int(k): i for i, k in enumerate(ids_all)}
+        try:
+            rows = np.array([pos[int(k)] for k in facet_neurons], dtype=np.int64)
+        except KeyError as exc:
+            raise ValueError(f"facet_neurons contains {exc.args[0]}, not a neuron or box face "
+                             f"of {net!r} in {domain}") from None
+    A, c, ids = A_all[rows], c_all[rows], ids_all[rows]
+    if bounded is None:
+        bounded = True if domain is not None else is_bounded(A, solver)
+    V = vol = None
+    if bounded and net.input_dim <= 3 and A.shape[0] > net.input_dim:
+        V = polytope_vertices(A, c, x0)
+        vol = polytope_volume(V)
+    for arr in (A, c, ids, s, x0):
+        arr.setflags(write=False)
+    return Region(pattern=s, A=A, c=c, facet_neurons=ids, interior_point=x0, chebyshev_radius=r,
+                  bounded=bool(bounded), vertices=V, volume=vol)

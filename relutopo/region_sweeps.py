@@ -1,0 +1,126 @@
+"""Per-network tasks of the region-counting sweeps of Wang (IJCAI 2022), §4.
+
+Module-level functions (picklable for :func:`relutopo.sweep.run_sweep`), each taking its own
+seed, so a sweep's results never depend on the number of workers:
+
+* :func:`random_network_counts` -- a network with U(-scale, scale) weights and biases (§4.1):
+  its numbers of activation and linear regions over ``R^M``;
+* :func:`trained_network_counts` -- train one network on the two spirals (§4.2) and count the
+  regions of the first checkpoint whose test accuracy falls in each accuracy bin.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .nets import ReluNet
+
+__all__ = ["uniform_net", "count_regions", "random_network_counts", "trained_network_counts",
+           "accuracy_bin"]
+
+
+def uniform_net(sizes: Sequence[int], seed: int, scale: float = 1.0) -> ReluNet:
+    """A ReluNet whose weights and biases are i.i.d. U(-scale, scale) (Wang §4.1), built with
+    :func:`relutopo.train.mlp` (``init="uniform"``) so trained and random nets share one init."""
+    from .train import mlp
+
+    return ReluNet.from_torch(mlp(list(sizes), seed=int(seed), init="uniform", scale=float(scale)))
+
+
+def count_regions(net: ReluNet, method: str = "engine") -> dict:
+    """Numbers of activation and linear regions of ``net`` over all of ``R^M``.
+
+    ``method="engine"``: the traversal engine (:func:`relutopo.decompose.decompose`) and
+    :func:`relutopo.linear_regions.linear_regions`; ``method="wang"``: Intersect/Add/Cut
+    (:func:`relutopo.activation_regions.propagate`), activation regions only
+    (``n_linear`` is ``None``).
+    """
+    t0 = time.perf_counter()
+    if method == "engine":
+        from .decompose import decompose
+        from .linear_regions import linear_regions
+
+        dec = decompose(net, domain=None)
+        lin = linear_regions(dec)
+        out = {"n_activation": int(dec.n_regions), "n_linear": int(lin.n_linear),
+               "constant": bool(lin.constant)}
+    elif method == "wang":
+        from .activation_regions import propagate
+
+        res = propagate(net)
+        out = {"n_activation": int(res.n_regions), "n_linear": None, "constant": None,
+               "n_lp": int(res.n_lp)}
+    else:
+        raise ValueError(f"method must be 'engine' or 'wang'; got {method!r}")
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def random_network_counts(hidden: Sequence[int], input_dim: int, seed: int,
+                          scale: float = 1.0, method: str = "engine") -> dict:
+    """Regions of one random network ``input_dim -> hidden -> 1`` (Wang §4.1, Figs 3-4)."""
+    net = uniform_net([int(input_dim), *[int(h) for h in hidden], 1], seed, scale)
+    out = count_regions(net, method)
+    out.update(hidden=list(hidden), seed=int(seed))
+    return out
+
+
+def accuracy_bin(acc: float, bins: Sequence[float]) -> Optional[int]:
+    """Index ``k`` with ``bins[k] <= acc < bins[k] + 0.1`` (Wang's 60-69 %, ..., 90-99 %), else None.
+
+    Accuracies are rounded to 1e-9 first so that 0.7 computed as 70/100 lands in the 70-79 % bin.
+    """
+    a = round(float(acc), 9)
+    for k, lo in enumerate(bins):
+        if round(lo, 9) <= a < round(lo + 0.1, 9):
+            return k
+    return None
+
+
+def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int = 0,
+                           epochs: int = 300, lr: float = 1e-2, batch_size: int = 64,
+                           bins: Sequence[float] = (0.6, 0.7, 0.8, 0.9),
+                           n_per_spiral: int = 500, n_test: int = 100) -> list:
+    """Train ``7 -> hidden -> 1`` on the two spirals (Wang §4.2) and count regions per accuracy bin.
+
+    The network starts from U(-1, 1) weights (as in §4.1) and is trained with Adam on the logistic
+    loss. After every epoch its test accuracy is measured; for each bin of ``bins`` the *first*
+    epoch whose accuracy falls in the bin gives one network of that bin ("networks during the
+    training process"), whose activation and linear regions are counted by the engine.
+
+    Returns
+    -------
+    list of dict
+        One entry per bin reached: ``bin`` (its lower edge), ``epoch``, ``test_acc``,
+        ``n_activation``, ``n_linear``, ``constant``, ``final_test_acc``.
+    """
+    import torch
+
+    from .data.spirals import spiral_dataset
+    from .train import fit, mlp
+
+    torch.set_num_threads(1)
+    data = spiral_dataset(n_per_spiral, n_test, seed=data_seed)
+    sizes = [data.X_train.shape[1], *[int(h) for h in hidden], 1]
+    model = mlp(sizes, seed=int(seed), init="uniform")
+    _, hist = fit(model, data.X_train, data.y_train, task="binary", epochs=int(epochs),
+                  seed=int(seed), lr=lr, batch_size=batch_size, X_test=data.X_test,
+                  y_test=data.y_test, checkpoint_epochs=range(int(epochs) + 1))
+    out = []
+    seen = set()
+    for epoch, acc in zip(hist.epochs, hist.test_acc):
+        k = accuracy_bin(acc, bins)
+        if k is None or k in seen:
+            continue
+        seen.add(k)
+        state = hist.checkpoints[epoch]
+        m = mlp(sizes, seed=0)
+        m.load_state_dict({key: torch.from_numpy(v) for key, v in state.items()})
+        counts = count_regions(ReluNet.from_torch(m))
+        counts.update(bin=float(bins[k]), epoch=int(epoch), test_acc=float(acc),
+                      final_test_acc=float(hist.test_acc[-1]), hidden=list(hidden), seed=int(seed))
+        out.append(counts)
+    return out

@@ -1,0 +1,331 @@
+"""The reproduction scorecard and the reproduction check (``relutopo scorecard`` / ``verify``).
+
+The scorecard is one table of every claim of every paper, read from the committed record
+``results/<profile>/<paper>.json``: the paper's value, ours, the rule, and the verdict the
+notebook computed (:mod:`relutopo.results`). :func:`scorecard_markdown` renders it for the
+book, :func:`scorecard_text` for the terminal.
+
+:func:`verify` re-executes notebooks (same profile, same fixed seeds) and compares every claim
+with the record: the same claims, the same verdicts, the same paper values, and our values
+within the claim's own tolerance (:func:`claim_drift_tolerance`). Anything else is drift,
+reported claim by claim.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from .results import VERDICTS, load_results
+
+__all__ = [
+    "ScoreRow", "load_record", "scorecard_rows", "verdict_counts", "scorecard_text",
+    "scorecard_markdown", "compare_results", "claim_drift_tolerance", "verify", "VerifyReport",
+    "VERIFY_RTOL", "format_value",
+]
+
+#: Relative drift allowed between a fresh value and the recorded one when the claim carries no
+#: tolerance of its own (qualitative statistics, exact numeric claims on floats): the
+#: run-to-run noise of floating point on one machine, not a scientific tolerance.
+VERIFY_RTOL: float = 1e-6
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One claim of one paper, as shown on the scorecard."""
+
+    paper: str
+    claim: str
+    description: str
+    paper_value: Any
+    our_value: Any
+    rule: str
+    verdict: str
+    note: str = ""
+    figure: Optional[str] = None        # the figure's name
+    figure_path: Optional[str] = None   # relative to the run's output folder
+
+
+def load_record(root: os.PathLike, profile: str) -> list:
+    """Every ``results/<profile>/*.json`` (parsed), sorted by paper."""
+    folder = Path(root) / "results" / profile
+    return [load_results(p) for p in sorted(folder.glob("*.json"))]
+
+
+def scorecard_rows(records: Sequence[dict]) -> list:
+    """Flatten results files into :class:`ScoreRow` s, papers in order, claims in recorded order."""
+    rows = []
+    for rec in records:
+        figures = rec.get("figures") or {}
+        for c in rec["claims"]:
+            fig = c.get("figure")
+            rows.append(ScoreRow(
+                paper=rec["paper"], claim=c["id"], description=c.get("description", ""),
+                paper_value=c.get("paper_value"), our_value=c.get("our_value"),
+                rule=c.get("rule", ""), verdict=c["verdict"], note=c.get("note", "") or "",
+                figure=fig, figure_path=(figures.get(fig) or {}).get("path") if fig else None))
+    return rows
+
+
+def verdict_counts(rows: Sequence[ScoreRow]) -> dict:
+    """``{verdict: count}`` over all rows, every verdict present (zero if none)."""
+    counts = {v: 0 for v in VERDICTS}
+    for r in rows:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    return counts
+
+
+def format_value(v: Any, digits: int = 4) -> str:
+    """A compact, human-readable rendering of a claim value (numbers to ``digits`` significant)."""
+    if isinstance(v, bool) or v is None:
+        return str(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return str(v)
+        return f"{v:.{digits}g}"
+    if isinstance(v, (list, tuple)):
+        inner = ", ".join(format_value(x, digits) for x in list(v)[:8])
+        return f"[{inner}{', …' if len(v) > 8 else ''}]"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={format_value(x, digits)}" for k, x in list(v.items())[:8])
+    return str(v)
+
+
+def _summary_line(rows, n_papers) -> str:
+    c = verdict_counts(rows)
+    return (f"{len(rows)} claims from {n_papers} paper(s): {c['reproduced']} reproduced, "
+            f"{c['differs']} differ, {c['not comparable']} not comparable")
+
+
+def scorecard_text(root: os.PathLike, profile: str = "book", width: int = 38) -> str:
+    """The scorecard as a plain-text table for the terminal."""
+    records = load_record(root, profile)
+    if not records:
+        return (f"no results in {Path(root) / 'results' / profile}; run "
+                f"`relutopo run --all --profile {profile}` (or `make book`) first")
+    rows = scorecard_rows(records)
+
+    def cut(s, n):
+        s = str(s).replace("\n", " ")
+        return s if len(s) <= n else s[:n - 1] + "…"
+
+    head = ("paper", "claim", "paper's value", "ours", "verdict")
+    body = [(r.paper, r.claim, cut(format_value(r.paper_value), width),
+             cut(format_value(r.our_value), width), r.verdict) for r in rows]
+    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+    lines = [f"Reproduction scorecard (profile {profile})", ""]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+    lines += ["", _summary_line(rows, len(records))]
+    return "\n".join(lines)
+
+
+def _md_cell(s: Any) -> str:
+    text = str(s).replace("\n", " ").replace("|", "\\|")
+    return text
+
+
+_BADGE = {"reproduced": "✅ reproduced", "differs": "❌ differs",
+          "not comparable": "➖ not comparable"}
+
+
+def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
+                       paper_link: Optional[Callable[[str], Optional[str]]] = None,
+                       figure_link: Optional[Callable[[str, str], Optional[str]]] = None,
+                       titles: Optional[dict] = None) -> str:
+    """The scorecard as a MyST markdown table body (no page heading).
+
+    ``paper_link(paper)`` returns a link target for the paper's page (or None);
+    ``figure_link(paper, figure_path)`` a link target for a figure file (or None).
+    """
+    records = load_record(root, profile)
+    if not records:
+        return (f"No results recorded yet in `results/{profile}/`; run "
+                f"`relutopo run --all --profile {profile}` or `make book`.\n")
+    rows = scorecard_rows(records)
+    titles = titles or {}
+    lines = [_summary_line(rows, len(records)) + ".", "",
+             "| paper | claim | what the paper says | paper's value | ours | rule | verdict | figure |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        target = paper_link(r.paper) if paper_link else None
+        paper = f"[{_md_cell(titles.get(r.paper, r.paper))}]({target})" if target else f"`{r.paper}`"
+        fig = "—"
+        if r.figure_path:
+            ft = figure_link(r.paper, r.figure_path) if figure_link else None
+            fig = f"[{_md_cell(r.figure)}]({ft})" if ft else f"`{r.figure}`"
+        verdict = _BADGE.get(r.verdict, r.verdict)
+        desc = r.description + (f" ({r.note})" if r.note else "")
+        lines.append("| " + " | ".join([
+            paper, f"`{_md_cell(r.claim)}`", _md_cell(desc), _md_cell(format_value(r.paper_value)),
+            _md_cell(format_value(r.our_value)), _md_cell(r.rule), verdict, fig]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- verify
+
+def claim_drift_tolerance(claim: dict) -> float:
+    """How far a fresh value may be from the recorded one: the claim's own tolerance
+    (``atol + rtol |paper|`` of a numeric claim, ``atol`` of a range claim), else 0 (plus the
+    floating-point slack :data:`VERIFY_RTOL`, applied by :func:`compare_results`)."""
+    atol = claim.get("atol") or 0.0
+    rtol = claim.get("rtol") or 0.0
+    pv = claim.get("paper_value")
+    scale = abs(pv) if isinstance(pv, (int, float)) and not isinstance(pv, bool) else 0.0
+    return float(atol) + float(rtol) * scale
+
+
+def _leaf_diffs(old: Any, new: Any, tol: float, path: str = "") -> list:
+    """Differences between two JSON values; numbers within ``tol`` + VERIFY_RTOL are equal."""
+    num = (int, float)
+    if isinstance(old, num) and isinstance(new, num) and not isinstance(old, bool) \
+            and not isinstance(new, bool):
+        allowed = tol + VERIFY_RTOL * max(abs(old), abs(new))
+        if abs(float(new) - float(old)) > allowed:
+            return [f"{path or 'value'} {format_value(old, 8)} -> {format_value(new, 8)} "
+                    f"(allowed drift {allowed:.3g})"]
+        return []
+    if isinstance(old, list) and isinstance(new, list):
+        if len(old) != len(new):
+            return [f"{path or 'value'} has {len(new)} entries, record has {len(old)}"]
+        out = []
+        for i, (a, b) in enumerate(zip(old, new)):
+            out += _leaf_diffs(a, b, tol, f"{path}[{i}]")
+        return out
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new)):
+            if k not in new:
+                out.append(f"{path}.{k} missing in the fresh run")
+            elif k not in old:
+                out.append(f"{path}.{k} not in the record")
+            else:
+                out += _leaf_diffs(old[k], new[k], tol, f"{path}.{k}")
+        return out
+    if old != new:
+        return [f"{path or 'value'} {format_value(old)!s} -> {format_value(new)!s}"]
+    return []
+
+
+def compare_results(record: dict, fresh: dict) -> list:
+    """Human-readable differences between a recorded results file and a fresh one (empty: same)."""
+    diffs = []
+    if record.get("parameters") != fresh.get("parameters"):
+        diffs += [f"parameters: {d}" for d in
+                  _leaf_diffs(record.get("parameters"), fresh.get("parameters"), 0.0, "")]
+    old = {c["id"]: c for c in record["claims"]}
+    new = {c["id"]: c for c in fresh["claims"]}
+    for cid in old:
+        if cid not in new:
+            diffs.append(f"claim {cid}: in the record, not produced by the fresh run")
+    for cid in new:
+        if cid not in old:
+            diffs.append(f"claim {cid}: produced by the fresh run, not in the record "
+                         "(re-record with relutopo run)")
+    for cid in old:
+        if cid not in new:
+            continue
+        a, b = old[cid], new[cid]
+        if a["verdict"] != b["verdict"]:
+            diffs.append(f"claim {cid}: verdict {a['verdict']} -> {b['verdict']}")
+        for d in _leaf_diffs(a.get("paper_value"), b.get("paper_value"), 0.0, "paper's value"):
+            diffs.append(f"claim {cid}: {d}")
+        for d in _leaf_diffs(a.get("our_value"), b.get("our_value"), claim_drift_tolerance(a),
+                             "our value"):
+            diffs.append(f"claim {cid}: {d}")
+    ofig, nfig = set(record.get("figures") or {}), set(fresh.get("figures") or {})
+    if ofig != nfig:
+        if ofig - nfig:
+            diffs.append(f"figures missing in the fresh run: {sorted(ofig - nfig)}")
+        if nfig - ofig:
+            diffs.append(f"new figures not in the record: {sorted(nfig - ofig)}")
+    return diffs
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """Outcome of :func:`verify`: per paper, ``ok``, the drift lines, or the failure."""
+
+    profile: str
+    matched: tuple = ()                              # papers whose claims match
+    drifted: dict = field(default_factory=dict)      # paper -> [diff lines]
+    failed: dict = field(default_factory=dict)       # paper -> error message
+
+    @property
+    def ok(self) -> bool:
+        return not self.drifted and not self.failed
+
+    def text(self) -> str:
+        n = len(self.matched) + len(self.drifted) + len(self.failed)
+        lines = [f"verify (profile {self.profile}): {n} notebook(s) against results/{self.profile}/"]
+        for p in self.matched:
+            lines.append(f"  ok       {p}")
+        for p, diffs in self.drifted.items():
+            lines.append(f"  DRIFTED  {p}")
+            lines += [f"      {d}" for d in diffs]
+        for p, msg in self.failed.items():
+            lines.append(f"  FAILED   {p}")
+            lines += [f"      {m}" for m in str(msg).splitlines()]
+        if not self.ok:
+            lines.append("Drift means a notebook's results changed. If the change is intended, "
+                         f"re-record: relutopo run PAPER --profile {self.profile} --force, "
+                         f"and commit results/{self.profile}/PAPER.json.")
+        return "\n".join(lines)
+
+
+def verify(papers: Optional[Sequence[str]] = None, profile: str = "smoke", *,
+           root: Optional[os.PathLike] = None, output_root: Optional[os.PathLike] = None,
+           progress: Optional[Callable[[str], None]] = None) -> VerifyReport:
+    """Re-execute notebooks and compare their claims with the committed record.
+
+    Parameters
+    ----------
+    papers : sequence of str, optional
+        Paper names (default: every notebook in ``notebooks/``).
+    profile : str
+        The profile whose record ``results/<profile>/`` is checked.
+    root : path, optional
+        Repository root.
+    output_root : path, optional
+        Keep each fresh run in ``<output_root>/<paper>`` (default: a temporary folder, removed).
+    progress : callable, optional
+        Called with a line of text before each notebook (the CLI passes ``print``).
+    """
+    from .runner import (NotebookRunError, discover_notebooks, find_root, get_notebook,
+                         record_path, run_notebook)
+
+    root = Path(root) if root is not None else find_root()
+    infos = [get_notebook(p, root) for p in papers] if papers else discover_notebooks(root)
+    matched, drifted, failed = [], {}, {}
+    with tempfile.TemporaryDirectory(prefix="relutopo-verify-") as tmp:
+        base = Path(output_root) if output_root is not None else Path(tmp)
+        for info in infos:
+            if progress:
+                progress(f"[verify {profile}] {info.paper} ...")
+            rec = record_path(root, info.paper, profile)
+            if not rec.is_file():
+                failed[info.paper] = (f"no record {rec.relative_to(root) if rec.is_relative_to(root) else rec}; "
+                                      f"create it with `relutopo run {info.paper} --profile {profile}` "
+                                      "and commit it")
+                continue
+            try:
+                record = load_results(rec)
+                res = run_notebook(info, profile, root=root, output_dir=base / info.paper,
+                                   force=True, record=False)
+                fresh = load_results(res.results)
+            except (NotebookRunError, ValueError) as exc:
+                failed[info.paper] = str(exc)
+                continue
+            diffs = compare_results(record, fresh)
+            if diffs:
+                drifted[info.paper] = diffs
+            else:
+                matched.append(info.paper)
+    return VerifyReport(profile, tuple(matched), drifted, failed)

@@ -1,0 +1,95 @@
+"""Tests of relutopo.cnt_pools: seeding, caching, worker-count independence, metrics of pools."""
+
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from relutopo.cnt_pools import PoolConfig, load_pool_data, pool_cnt, train_network, train_pools
+from relutopo.models.cnt_zoo import build_cnt_model
+from relutopo.sweep import task_seed
+
+TINY = dict(epochs=1, n_train=120, width=8, channels=2, bottleneck=4, batch_size=32)
+
+
+def weights_equal(a, b):
+    return all(np.array_equal(a.state[k], b.state[k]) for k in a.state)
+
+
+def test_pools_are_seeded_cached_and_grow(tmp_path):
+    cfgs = [PoolConfig("mnist", "fc", **TINY), PoolConfig("mnist", "ae", **TINY)]
+    p2 = train_pools(cfgs, 2, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
+    n_files = len(list(tmp_path.rglob("*.pkl")))
+    assert n_files == 4
+    again = train_pools(cfgs, 2, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
+    assert len(list(tmp_path.rglob("*.pkl"))) == n_files  # nothing retrained
+    assert all(weights_equal(a, b) for a, b in zip(p2[0].networks, again[0].networks))
+    p3 = train_pools(cfgs[:1], 3, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)[0]
+    assert len(list(tmp_path.rglob("*.pkl"))) == n_files + 1  # only the third network is new
+    assert weights_equal(p3.networks[1], p2[0].networks[1])
+    assert p3.networks[2].seed == task_seed(5, asdict(cfgs[0]), 2)
+    assert not weights_equal(p3.networks[0], p3.networks[1])
+
+
+def test_worker_count_does_not_change_results():
+    cfg = PoolConfig("mnist", "cnn", **TINY)
+    seq = train_pools([cfg], 2, n_jobs=1, progress=False)[0]
+    par = train_pools([cfg], 2, n_jobs=2, progress=False)[0]
+    assert all(weights_equal(a, b) for a, b in zip(seq.networks, par.networks))
+
+
+def test_untrained_pool_keeps_the_paper_initialisation():
+    cfg = PoolConfig("mnist", "rnn", **{**TINY, "epochs": 0})
+    net = train_network(asdict(cfg), 0, 11)
+    ref = build_cnt_model("rnn", (1, 28, 28), 10, init_variance=0.05, seed=11, width=8)
+    for k, v in ref.state_dict().items():
+        np.testing.assert_array_equal(net.state[k], v.numpy())
+
+
+def test_scores_are_test_accuracy_and_mse():
+    data = load_pool_data("mnist", None, 120)
+    Xte = torch.tensor(data.X_test.reshape(len(data.X_test), -1))
+    for arch in ("fc", "ae"):
+        net = train_network(asdict(PoolConfig("mnist", arch, **TINY)), 0, 3)
+        with torch.no_grad():
+            out = net.model()(Xte).numpy()
+        if arch == "fc":
+            assert net.score == pytest.approx(np.mean(out.argmax(axis=1) == data.y_test))
+        else:
+            assert net.score == pytest.approx(np.mean((out - Xte.numpy()) ** 2), rel=1e-5)
+
+
+def test_pool_cnt_shapes_and_layers():
+    pool = train_pools([PoolConfig("cifar10", "cnn", **TINY)], 2, n_jobs=1, progress=False)[0]
+    data = load_pool_data("cifar10", None, 120)
+    m = pool_cnt(pool, data.X_test, n_samples=7)
+    assert m.n_layers == 3
+    # conv 2 of a 32x32 input, stride 2 twice: 4 channels x 8 x 8 neurons
+    assert m.values("neuron_strength", 2).size == 2 * 7 * 4 * 8 * 8
+    assert m.values("node_strength", 2).size == 2 * 4 * 8 * 8
+    assert m.per_neuron("neuron_strength", 2).shape == m.per_neuron("node_strength", 2).shape
+    assert m.values("layer_fluctuation", 3).shape == (2,)
+    np.testing.assert_array_equal(m.values("node_strength_out", 3), 0.0)
+    with pytest.raises(ValueError, match="layer must be in 1..3"):
+        m.layer(4)
+    with pytest.raises(ValueError, match="n_samples"):
+        pool_cnt(pool, data.X_test, n_samples=10_000)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(dataset="svhn", arch="fc"), "dataset must be"),
+    (dict(dataset="mnist", arch="transformer"), "arch must be"),
+    (dict(dataset="mnist", arch="fc", activation="tanh"), "activation must be"),
+    (dict(dataset="mnist", arch="fc", epochs=-1), "epochs"),
+    (dict(dataset="mnist", arch="fc", init_variance=0.0), "init_variance"),
+])
+def test_bad_configs(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        PoolConfig(**kwargs)
+
+
+def test_paper_variances():
+    assert PoolConfig("mnist", "fc").variance == 0.05
+    assert PoolConfig("cifar10", "fc").variance == 0.5
+    assert PoolConfig("cifar10", "fc", init_variance=0.1).variance == 0.1

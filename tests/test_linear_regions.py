@@ -1,0 +1,148 @@
+"""Linear regions = connected unions of cells with one affine output map (relutopo.linear_regions).
+
+Ground truth: eq. (1.2) for one hidden layer (every neuron bends the output), the same count for
+the neurons whose output weight is non-zero, a hand-computed 1-D bump with two disconnected zero
+pieces, an independent 1-D count (cells sorted along the line, runs of equal maps), exact
+rational arithmetic against the float tolerance, invariance under rescaling, and the Monte Carlo
+mean against Theorem 2.1.
+"""
+
+from math import comb
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from relutopo.activation_regions import propagate
+from relutopo.bounds import theorem_2_1
+from relutopo.linear_regions import exact_affine_map, linear_regions
+from relutopo.nets import ReluNet
+
+decompose_mod = pytest.importorskip("relutopo.decompose", reason="the traversal engine is not available")
+decompose = decompose_mod.decompose
+
+
+def random_net(sizes, seed):
+    rng = np.random.default_rng(seed)
+    Ws = [rng.uniform(-1, 1, (sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)]
+    bs = [rng.uniform(-1, 1, sizes[i + 1]) for i in range(len(sizes) - 1)]
+    return ReluNet.from_weights(Ws, bs)
+
+
+def count(net, **kw):
+    return linear_regions(decompose(net, domain=None), **kw)
+
+
+# ----------------------------------------------------------------------------- closed forms
+@settings(max_examples=12, deadline=None)
+@given(M=st.integers(1, 3), n=st.integers(1, 6), seed=st.integers(0, 10_000))
+def test_one_hidden_layer_every_cell_is_a_linear_region(M, n, seed):
+    lin = count(random_net([M, n, 1], seed))
+    assert lin.n_linear == lin.n_activation == sum(comb(n, i) for i in range(M + 1))
+
+
+@settings(max_examples=12, deadline=None)
+@given(M=st.integers(1, 3), n=st.integers(2, 6), k=st.integers(1, 5), seed=st.integers(0, 10_000))
+def test_neurons_with_zero_output_weight_do_not_bend(M, n, k, seed):
+    k = min(k, n - 1)
+    net = random_net([M, n, 1], seed)
+    Wout = net.weights[1].copy()
+    Wout[0, :k] = 0.0
+    lin = count(ReluNet.from_weights([net.weights[0], Wout], net.biases))
+    assert lin.n_activation == sum(comb(n, i) for i in range(M + 1))
+    assert lin.n_linear == sum(comb(n - k, i) for i in range(M + 1))
+
+
+def test_bump_has_two_disconnected_zero_pieces():
+    # F(x) = relu(x+1) - 2 relu(x) + relu(x-1): 0 | x+1 | 1-x | 0  -> four linear regions,
+    # the two zero pieces are not connected
+    net = ReluNet.from_weights([[[1.0], [1.0], [1.0]], [[1.0, -2.0, 1.0]]], [[1.0, 0.0, -1.0], [0.0]])
+    lin = count(net)
+    assert lin.n_activation == 4 and lin.n_linear == 4
+    assert lin.zero_slope.sum() == 2 and not lin.constant
+
+
+def test_constant_networks():
+    # output weights zero: one linear region, constant
+    net = random_net([3, 4, 3, 1], 0)
+    flat = ReluNet.from_weights([*net.weights[:-1], np.zeros((1, 3))], net.biases)
+    lin = count(flat)
+    assert lin.n_linear == 1 and lin.constant and lin.n_activation > 1
+    # a dead second layer (non-positive weights and biases): constant output, one linear region
+    dead = ReluNet.from_weights([net.weights[0], -np.abs(net.weights[1]), net.weights[2]],
+                                [net.biases[0], -np.abs(net.biases[1]), net.biases[2]])
+    lin = count(dead)
+    assert lin.n_linear == 1 and lin.constant
+
+
+# ----------------------------------------------------------------------------- independent 1-D count
+@settings(max_examples=20, deadline=None)
+@given(widths=st.lists(st.integers(1, 4), min_size=1, max_size=4), seed=st.integers(0, 100_000))
+def test_one_dimensional_runs_of_equal_maps(widths, seed):
+    net = random_net([1, *widths, 1], seed)
+    lin = count(net)
+    # second algorithm: Wang's cells sorted along the line; a new linear region starts where the
+    # (exact) map changes between consecutive intervals
+    res = propagate(net)
+    order = np.argsort(res.interior_points[:, 0])
+    maps = [exact_affine_map(net, res.patterns[i]) for i in order]
+    runs = 1 + sum(not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]))
+                   for a, b in zip(maps, maps[1:]))
+    assert lin.n_activation == res.n_regions
+    assert lin.n_linear == runs
+
+
+# ----------------------------------------------------------------------------- invariants
+@settings(max_examples=10, deadline=None)
+@given(M=st.integers(1, 3), widths=st.lists(st.integers(1, 4), min_size=2, max_size=3),
+       seed=st.integers(0, 10_000))
+def test_exact_and_float_agree_and_partition(M, widths, seed):
+    net = random_net([M, *widths, 1], seed)
+    dec = decompose(net, domain=None)
+    a = linear_regions(dec)
+    b = linear_regions(dec, exact=True, net=net)
+    assert a.n_linear == b.n_linear and np.array_equal(a.labels, b.labels)
+    assert a.sizes.sum() == a.n_activation and 1 <= a.n_linear <= a.n_activation
+    assert 0 < a.ratio <= 1
+    # within a linear region every cell has the network's same affine map
+    for lab in range(a.n_linear):
+        idx = np.flatnonzero(a.labels == lab)
+        A0, c0 = net.affine_map(dec.patterns[idx[0]])
+        for i in idx[1:]:
+            A, c = net.affine_map(dec.patterns[i])
+            np.testing.assert_allclose(A, A0, atol=1e-9)
+            np.testing.assert_allclose(c, c0, atol=1e-9)
+
+
+@settings(max_examples=8, deadline=None)
+@given(seed=st.integers(0, 10_000), lam=st.floats(-3, 3), mu=st.floats(-3, 3))
+def test_rescaling_input_and_output(seed, lam, mu):
+    net = random_net([2, 3, 3, 1], seed)
+    scaled = ReluNet.from_weights(
+        [net.weights[0] / 10 ** lam, net.weights[1], net.weights[2] * 10 ** mu],
+        [net.biases[0], net.biases[1], net.biases[2] * 10 ** mu])
+    assert count(net).n_linear == count(scaled).n_linear
+
+
+# ----------------------------------------------------------------------------- Theorem 2.1
+@pytest.mark.parametrize("hidden,M", [((2, 2), 2), ((1, 1, 1), 1), ((2, 2, 2), 2), ((3, 2), 3)])
+def test_monte_carlo_mean_respects_theorem_2_1(hidden, M):
+    rng_seeds = range(300)
+    vals = np.array([count(random_net([M, *hidden, 1], 50_000 + s)).n_linear for s in rng_seeds])
+    mean, se = vals.mean(), vals.std(ddof=1) / np.sqrt(len(vals))
+    for b in theorem_2_1(hidden, M):
+        assert b.hypothesis_holds
+        if b.lower is not None:
+            assert mean >= float(b.lower) - 4 * se, (b.part, mean, float(b.lower))
+        assert mean <= float(b.upper) + 4 * se, (b.part, mean, float(b.upper))
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="dec must be a decomposition"):
+        linear_regions(object())
+    dec = decompose(random_net([2, 2, 1], 0), domain=None)
+    with pytest.raises(ValueError, match="rtol"):
+        linear_regions(dec, rtol=-1.0)
+    with pytest.raises(ValueError, match="net="):
+        linear_regions(dec, exact=True) if not hasattr(dec, "net") else linear_regions(
+            dec, exact=True, net="not a net")
