@@ -42,6 +42,7 @@ tests use it as a second algorithm that must find exactly the same activation re
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -53,7 +54,8 @@ from .tolerances import CHEBYSHEV_RTOL, ZERO_ROW_RTOL
 
 __all__ = [
     "ActivationRegion", "ActivationRegions", "Geometry",
-    "intersect", "add", "cut", "propagate", "whole_space",
+    "intersect", "add", "cut", "propagate", "whole_space", "facet_pairs", "candidate_facets",
+    "verify_facets", "arrangement_scale",
 ]
 
 
@@ -108,11 +110,11 @@ class Geometry:
         self._optimal = highspy.HighsModelStatus.kOptimal
         self._next_row = 0
 
-    def new_row_id(self) -> int:
-        """A fresh identifier for a restriction created by a Cut (shared rows are deduplicated
-        by identifier when shapes are intersected)."""
+    def new_row_id(self, bit: int = -1) -> tuple:
+        """A fresh identifier ``(bit, serial)`` for a restriction created by the Cut of neuron
+        ``bit`` (shared rows are deduplicated by identifier when shapes are intersected)."""
         self._next_row += 1
-        return self._next_row
+        return (int(bit), self._next_row)
 
     def _solve(self, cost, lower, upper, A, b):
         """min cost . z  s.t.  A z <= b, lower <= z <= upper; returns (status_ok, z)."""
@@ -189,9 +191,10 @@ class ActivationRegion:
         A point of ``S(c)`` whose ball of ``radius`` lies in ``S(c)`` (``radius > tol``).
     parent : int
         Index of the cell of the previous layer it lies in (-1 for the whole input space).
-    row_ids : tuple of int
-        Identifier of each restriction (rows shared by regions cut from a common ancestor have
-        the same identifier, so Intersect keeps one copy).
+    row_ids : tuple of (int, int)
+        Identifier ``(neuron, serial)`` of each restriction: the hidden neuron whose Cut created
+        it, and a serial number (rows shared by regions cut from a common ancestor have the same
+        identifier, so Intersect keeps one copy).
     """
 
     A: np.ndarray
@@ -250,12 +253,16 @@ def intersect(regions: Sequence[ActivationRegion], weights=None, *,
             return None
         bits = np.where(bits >= 0, bits, r.bits)
     A, b, ids = _stack_shapes(regions)
-    # a point of one region that has a ball inside all the others certifies full dimension
+    # a point of one region that has a ball inside all the others certifies full dimension;
+    # a point violating exactly one restriction is also tried mirrored across it
     best_r, best_x = -np.inf, None
     for r in regions:
-        rad = geometry.certify(A, b, r.point)
-        if rad > best_r:
-            best_r, best_x = rad, r.point
+        for x in _candidate_points(A, b, r.point, geometry):
+            rad = geometry.certify(A, b, x)
+            if rad > best_r:
+                best_r, best_x = rad, x
+        if best_r > geometry.tol:
+            break
     if best_r <= geometry.tol:
         best_r, best_x = geometry.chebyshev(A, b)
         if best_r <= geometry.tol:
@@ -270,6 +277,18 @@ def intersect(regions: Sequence[ActivationRegion], weights=None, *,
         value = sum(wi * r.value for wi, r in zip(w, regions))
     parent = regions[0].parent if all(r.parent == regions[0].parent for r in regions) else -1
     return ActivationRegion(A, b, value, bits, best_x, float(best_r), parent, ids)
+
+
+def _candidate_points(A, b, x, geometry):
+    """``x``, and its mirror image across the single restriction it violates (if only one)."""
+    yield x
+    if len(A) == 0:
+        return
+    slack = b - A @ x
+    bad = np.flatnonzero(slack <= geometry.tol)
+    if len(bad) == 1:
+        k = bad[0]
+        yield x + 2.0 * (slack[k] - geometry.tol) * A[k] - geometry.tol * A[k]
 
 
 def add(region: ActivationRegion, bias) -> ActivationRegion:
@@ -332,7 +351,7 @@ def cut(region: ActivationRegion, *, geometry: Geometry, bit: Optional[int] = No
     if len(out) == 1:  # the other side has no interior: the new restriction is redundant
         active = out[0][0]
         return [child(active, region.A, region.b, region.point, region.radius, region.row_ids)]
-    ids = [region.row_ids + (geometry.new_row_id(),) for _ in out]
+    ids = [region.row_ids + (geometry.new_row_id(-1 if bit is None else bit),) for _ in out]
     return [child(*o, i) for o, i in zip(out, ids)]
 
 
@@ -357,6 +376,14 @@ class ActivationRegions:
         Number of activation regions of each hidden neuron ``N_j^i``.
     n_lp : int
         Linear programs solved.
+    row_neurons : tuple of int arrays
+        For each region, the hidden neuron whose Cut created each row of its shape.
+    scale : float
+        The distance scale of the tolerances (see :class:`Geometry`).
+
+    The object also offers the engine's interface used by
+    :func:`relutopo.linear_regions.linear_regions`: ``affine_map(i)`` and ``dual_graph`` (see
+    :func:`facet_pairs`), so Wang's regions can be grouped into linear regions as in §3.
     """
 
     patterns: np.ndarray
@@ -368,10 +395,40 @@ class ActivationRegions:
     layer_counts: tuple
     neuron_counts: tuple
     n_lp: int
+    row_neurons: tuple = ()
+    scale: float = 1.0
 
     @property
     def n_regions(self) -> int:
         return int(len(self.patterns))
+
+    def affine_map(self, i: int) -> tuple:
+        """``(A, c)``: the network is ``x -> A x + c`` on region ``i`` (its value ``V(c)``)."""
+        return self.maps[i], self.offsets[i]
+
+    def candidate_facets(self) -> np.ndarray:
+        """Unverified facet candidates ``(i, j, k, r)`` (see :func:`candidate_facets`)."""
+        return candidate_facets(self)
+
+    def verify_facets(self, candidates) -> np.ndarray:
+        """Which candidates share a facet (see :func:`verify_facets`)."""
+        return verify_facets(self, candidates)
+
+    @functools.cached_property
+    def facets(self) -> np.ndarray:
+        """``(E, 3)`` int array of ``(i, j, neuron)``: regions ``i < j`` share a facet lying on the
+        bent hyperplane of ``neuron`` (computed once by :func:`facet_pairs`)."""
+        return facet_pairs(self)
+
+    @functools.cached_property
+    def dual_graph(self):
+        """networkx Graph on ``0..n-1`` with an edge (attribute ``neuron``) per shared facet."""
+        import networkx as nx
+
+        g = nx.Graph()
+        g.add_nodes_from(range(self.n_regions))
+        g.add_edges_from((int(i), int(j), {"neuron": int(k)}) for i, j, k in self.facets)
+        return g
 
 
 def arrangement_scale(net: ReluNet) -> float:
@@ -478,6 +535,8 @@ def propagate(net: ReluNet, *, remove_redundant: bool = False,
         layer_counts=tuple(layer_counts),
         neuron_counts=tuple(neuron_counts),
         n_lp=geo.n_lp,
+        row_neurons=tuple(np.array([rid[0] for rid in c.row_ids], dtype=np.int64) for c in cells),
+        scale=geo.scale,
     )
 
 
@@ -486,3 +545,95 @@ def _append(c: ActivationRegion, d: ActivationRegion) -> ActivationRegion:
     bits = np.where(c.bits >= 0, c.bits, d.bits)
     return ActivationRegion(c.A, c.b, np.vstack([c.value, d.value]), bits, c.point, c.radius,
                             c.parent, c.row_ids)
+
+
+# ---------------------------------------------------------------------------- adjacency
+def candidate_facets(regions: ActivationRegions) -> np.ndarray:
+    """Pairs of regions that may share a facet: ``(i, j, k, r)`` with ``i < j``, the patterns of
+    ``i`` and ``j`` differing exactly in bit ``k``, and row ``r`` of ``S(c_i)`` created by neuron
+    ``k`` (a facet of ``c_i`` lies on one of its rows). Unverified; see :func:`verify_facets`."""
+    n = regions.n_regions
+    if len(regions.row_neurons) != n:
+        raise ValueError("these regions carry no row-to-neuron labels (build them with propagate)")
+    packed = np.packbits(regions.patterns, axis=1)
+    index = {bytes(row): i for i, row in enumerate(packed)}
+    out = []
+    for i in range(n):
+        for r, k in enumerate(regions.row_neurons[i]):
+            flipped = regions.patterns[i].copy()
+            flipped[k] = not flipped[k]
+            j = index.get(bytes(np.packbits(flipped)))
+            if j is not None and j > i:
+                out.append((i, j, int(k), r))
+    return np.array(out, dtype=np.int64).reshape(-1, 4)
+
+
+def verify_facets(regions: ActivationRegions, candidates, *,
+                  geometry: Optional[Geometry] = None) -> np.ndarray:
+    """For each candidate ``(i, j, k, r)`` of :func:`candidate_facets`: do ``c_i`` and ``c_j``
+    share a facet on the bent hyperplane ``H_k``?
+
+    They do when some point ``y`` of ``H_k`` lies strictly inside every other restriction of both
+    shapes (slack ``> tol``): then a small disc of ``H_k`` around ``y`` is in both closures. ``y``
+    is first sought without an LP (where the segment between the two interior points meets
+    ``H_k``, then the projections of the interior points on ``H_k``); otherwise a
+    Chebyshev-ball LP centred on ``H_k`` decides.
+    """
+    cands = np.asarray(candidates, dtype=np.int64).reshape(-1, 4)
+    geo = geometry if geometry is not None else Geometry(regions.interior_points.shape[1],
+                                                         regions.scale)
+    M = geo.input_dim
+    ok = np.zeros(len(cands), dtype=bool)
+    for e, (i, j, k, r) in enumerate(cands):
+        A_i, b_i = regions.halfspaces[i]
+        A_j, b_j = regions.halfspaces[j]
+        keep_i, keep_j = regions.row_neurons[i] != k, regions.row_neurons[j] != k
+        A = np.vstack([A_i[keep_i], A_j[keep_j]])
+        b = np.concatenate([b_i[keep_i], b_j[keep_j]])
+        a, c = A_i[r], b_i[r]                    # H_k = {a . x = c}
+        if _facet_certified(A, b, a, c, regions.interior_points[i], regions.interior_points[j], geo):
+            ok[e] = True
+            continue
+        # LP: the largest ball centred on H_k inside all the other restrictions
+        G = np.vstack([np.hstack([A, np.ones((len(A), 1))]),
+                       np.hstack([a[None, :], [[0.0]]]), np.hstack([-a[None, :], [[0.0]]])])
+        rhs = np.concatenate([b, [c, -c]])
+        cost = np.zeros(M + 1)
+        cost[-1] = -1.0
+        upper = np.full(M + 1, np.inf)
+        upper[-1] = geo.scale
+        solved, z = geo._solve(cost, np.full(M + 1, -np.inf), upper, G, rhs)
+        ok[e] = bool(solved and z[-1] > geo.tol)
+    return ok
+
+
+def facet_pairs(regions: ActivationRegions, *, geometry: Optional[Geometry] = None) -> np.ndarray:
+    """Pairs of Wang's activation regions that share a facet (the dual graph's edges).
+
+    For weights in general position, two regions sharing a facet have patterns that differ in
+    exactly the bit of the neuron whose bent hyperplane carries the facet (every other neuron's
+    pre-activation is continuous and non-zero at a generic point of the facet), and each has a
+    restriction from that neuron's Cut: :func:`candidate_facets` lists these pairs and
+    :func:`verify_facets` keeps those that share an ``(M - 1)``-dimensional face.
+
+    Returns
+    -------
+    array ``(E, 3)`` int
+        Rows ``(i, j, k)`` with ``i < j``.
+    """
+    cands = candidate_facets(regions)
+    keep = verify_facets(regions, cands, geometry=geometry)
+    return cands[keep][:, :3]
+
+
+def _facet_certified(A, b, a, c, x_i, x_j, geo) -> bool:
+    """Is there an LP-free witness ``y`` on ``{a . y = c}`` strictly inside ``A y <= b``?"""
+    d_i, d_j = float(a @ x_i - c), float(a @ x_j - c)
+    cands = [x_i - d_i * a, x_j - d_j * a]
+    if d_i != d_j:
+        t = d_i / (d_i - d_j)
+        cands.insert(0, x_i + t * (x_j - x_i))
+    for y in cands:
+        if len(A) == 0 or float(np.min(b - A @ y)) > geo.tol:
+            return True
+    return False

@@ -145,7 +145,11 @@ def performance_page(root: os.PathLike, profile: str = "book") -> str:
              "in `benchmarks/`; rerun one with `.venv/bin/python benchmarks/<script>.py`.", ""]
     results_md = root / "benchmarks" / "RESULTS.md"
     if results_md.is_file():
-        lines += ["## Benchmarks", "", _demote_headings(results_md.read_text(encoding="utf-8")), ""]
+        text = results_md.read_text(encoding="utf-8")
+        first = next((ln for ln in text.splitlines() if ln.strip()), "")
+        if not first.startswith("# "):
+            lines += ["## Benchmarks", ""]   # RESULTS.md brings its own title otherwise
+        lines += [_demote_headings(text), ""]
     else:
         lines += ["## Benchmarks", "", "No `benchmarks/RESULTS.md` yet.", ""]
     rows = []

@@ -50,6 +50,7 @@ __all__ = [
     "LinkWeights", "LayerCNT", "link_weights", "node_strength_in", "node_strength_out",
     "layer_fluctuation", "neuron_strength", "neuron_activation", "conv_output_shape",
     "conv_link_counts", "rnn_pixel_elicitation", "as_sequence", "network_cnt", "count_modes",
+    "negative_fraction", "elicitation_concentration",
 ]
 
 #: Activation functions f of eq. 6.
@@ -496,19 +497,39 @@ def neuron_activation(layer: Layer, Z: np.ndarray) -> np.ndarray:
     return activate(neuron_strength(layer, Z), layer.activation)
 
 
-def rnn_pixel_elicitation(layer: RecurrentLayer, X: np.ndarray) -> np.ndarray:
-    """How much each input pixel drives the recurrent neurons strength (Fig. 3 heatmaps).
+def _activation_derivative(zeta: np.ndarray, activation: str) -> np.ndarray:
+    if activation == "linear":
+        return np.ones_like(zeta)
+    if activation == "relu":
+        return (zeta > 0).astype(np.float64)
+    a = activate(zeta, "sigmoid")
+    return a * (1.0 - a)
 
-    ``E[t, i] = mean_x sum_k x_i^(t) Omega_ik``: the contribution of pixel ``i`` of row ``t``
-    to the summed neurons strength ``sum_k zeta_k^(t)`` of eq. 9, averaged over the samples.
-    Returns ``(T, F)`` (for a one-channel image, the image's own shape).
+
+def rnn_pixel_elicitation(layer: RecurrentLayer, X: np.ndarray) -> np.ndarray:
+    """How much each input pixel elicits the recurrent neurons (Fig. 3 heatmaps), ``(T, F)``.
+
+    The attribution of pixel ``i`` of row ``t`` to the total neurons strength of the unrolled
+    layer, ``S = sum_t' sum_k zeta_k^(t')`` (eq. 9), is input times gradient,
+    ``x_i^(t) dS/dx_i^(t)``, averaged over the samples. The gradient follows the recursion
+    backwards: ``g^(T) = 1``, ``g^(t) = 1 + f'(zeta^(t)) * (U g^(t+1))`` (``g^(t) = dS/dzeta^(t)``),
+    and ``dS/dx^(t) = Omega g^(t)``. A pixel of row ``t`` thus counts both its direct drive
+    ``x^(t) Omega`` and its effect, through the state, on all later steps. For a one-channel
+    image the map has the image's shape.
     """
     if not isinstance(layer, RecurrentLayer):
         raise TypeError(f"layer must be a RecurrentLayer; got {type(layer).__name__}")
     S = as_sequence(np.asarray(X, dtype=np.float64))
     if S.shape[2] != layer.input_weight.shape[0]:
         raise ValueError(f"X has {S.shape[2]} features per row; the layer expects {layer.input_weight.shape[0]}")
-    return S.mean(axis=0) * layer.input_weight.sum(axis=1)[None, :]
+    zeta = neuron_strength(layer, S)  # (n, T, H)
+    g = np.ones(zeta.shape[::2])  # (n, H) at the last step
+    grads = np.empty_like(zeta)
+    grads[:, -1] = g
+    for t in range(zeta.shape[1] - 2, -1, -1):
+        g = 1.0 + _activation_derivative(zeta[:, t], layer.activation) * (g @ layer.recurrent_weight.T)
+        grads[:, t] = g
+    return (S * (grads @ layer.input_weight.T)).mean(axis=0)
 
 
 @dataclass(frozen=True)
@@ -589,3 +610,27 @@ def count_modes(values: np.ndarray, *, bandwidth: Union[str, float] = "scott", g
     dens = kde(grid)
     peaks, _ = find_peaks(np.concatenate([[0.0], dens, [0.0]]), prominence=min_prominence * dens.max())
     return int(len(peaks))
+
+
+def negative_fraction(values: np.ndarray, weights: Optional[np.ndarray] = None) -> float:
+    """Share of ``values`` below zero, optionally weighted (e.g. links by multiplicity)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
+    if v.size == 0 or w.shape != v.shape or w.sum() <= 0:
+        raise ValueError(f"need non-empty values and positive weights of the same shape; got {v.shape}, {w.shape}")
+    return float(w[v < 0].sum() / w.sum())
+
+
+def elicitation_concentration(elicitation: np.ndarray, top_fraction: float = 0.1) -> float:
+    """Share of the total ``|E|`` held by the top ``top_fraction`` of pixels of an elicitation map.
+
+    1 means a few pixels drive the neurons (a localised map); ``top_fraction`` means a uniform
+    map. Used to compare trained and untrained RNNs (Fig. 3).
+    """
+    e = np.sort(np.abs(np.asarray(elicitation, dtype=np.float64)).ravel())[::-1]
+    if not 0 < top_fraction <= 1:
+        raise ValueError(f"top_fraction must lie in (0, 1]; got {top_fraction!r}")
+    if e.size == 0 or e.sum() == 0:
+        raise ValueError("the elicitation map is empty or zero everywhere")
+    k = max(1, int(round(top_fraction * e.size)))
+    return float(e[:k].sum() / e.sum())

@@ -159,7 +159,8 @@ def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
     """Train network ``index`` of the pool ``config`` (a :class:`PoolConfig` as a dict) from ``seed``.
 
     Module-level and keyed by plain values so that :func:`relutopo.sweep.run_sweep` can run it
-    in worker processes and cache it. Each worker uses one torch thread.
+    in worker processes and cache it. Each worker uses one torch thread. ``train_seconds`` is the
+    wall time of building and training the network (not loading data or starting the process).
     """
     import torch
 
@@ -170,6 +171,9 @@ def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        # torch imports parts of itself lazily on the first optimiser; keep that one-off cost out of
+        # the per-network training time
+        torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
         start = time.perf_counter()
         model = _build(cfg, seed)
         Xtr = data.X_train.reshape(len(data.X_train), -1)

@@ -422,6 +422,7 @@ def _brute_force(net, domain, scale, solver, progress):
             f"limited to n_hidden <= {tol.BRUTE_FORCE_MAX_BITS} (tolerances.BRUTE_FORCE_MAX_BITS); "
             "use method='vertex' or method='lp'")
     rtol = tol.CHEBYSHEV_RTOL * scale
+    row_scale = max(float(np.abs(W).max()) for W in net.weights[:-1]) ** len(net.hidden_sizes)
     if domain is not None:
         Ab, cb = domain.halfspaces()
     cells = []
@@ -439,6 +440,11 @@ def _brute_force(net, domain, scale, solver, progress):
             systems.append((A, c))
         X, R = solver.chebyshev_batch(systems, scale)
         for p, (A, c), x, r in zip(pats, systems, X, R):
+            # a neuron whose pre-activation is constant on the cell (a zero row) has bit 1 iff
+            # that constant is > 0; eq. (9) alone would accept bit 1 for a constant 0
+            zero = np.sqrt(np.einsum("ij,ij->i", A[:n], A[:n])) <= tol.ZERO_ROW_RTOL * row_scale
+            if np.any(zero & p & (c[:n] <= 0)):
+                continue
             if r > rtol:
                 cell = _Cell()
                 cell.A, cell.c = A, c

@@ -138,10 +138,13 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
 
     Parameters
     ----------
-    dec : Decomposition
+    dec : Decomposition or ActivationRegions
         The engine's result (:func:`relutopo.decompose.decompose`): ``n_regions``,
         ``affine_map(i)``, ``dual_graph`` (networkx, nodes ``0..n-1``, an edge per shared
-        facet) and ``patterns``.
+        facet) and ``patterns``. Wang's regions
+        (:func:`relutopo.activation_regions.propagate`) work too: they offer
+        ``candidate_facets()`` / ``verify_facets(pairs)``, and only candidates joining equal
+        maps are verified (the result is the same as on their full ``dual_graph``).
     rtol : float
         Relative tolerance of the numeric equality of neighbouring maps (see the module doc).
     exact : bool
@@ -154,7 +157,8 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
     -------
     LinearRegions
     """
-    for attr in ("n_regions", "affine_map", "dual_graph"):
+    lazy = hasattr(dec, "candidate_facets") and hasattr(dec, "verify_facets")
+    for attr in ("n_regions", "affine_map") + (() if lazy else ("dual_graph",)):
         if not hasattr(dec, attr):
             raise TypeError(f"dec must be a decomposition (relutopo.decompose.decompose(...)) with "
                             f"n_regions, affine_map and dual_graph; got {type(dec).__name__} "
@@ -164,8 +168,13 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
     n = int(dec.n_regions)
     if n == 0:
         raise ValueError("the decomposition has no regions; nothing to merge")
-    edges = np.array([(int(u), int(v)) for u, v in dec.dual_graph.edges()], dtype=np.int64)
-    edges = edges.reshape(-1, 2)
+    if lazy:
+        # Wang's regions: facets are verified only between cells whose maps are equal
+        cands = np.asarray(dec.candidate_facets(), dtype=np.int64)
+        edges = cands[:, :2].reshape(-1, 2)
+    else:
+        edges = np.array([(int(u), int(v)) for u, v in dec.dual_graph.edges()], dtype=np.int64)
+        edges = edges.reshape(-1, 2)
     if len(edges) and (edges.min() < 0 or edges.max() >= n):
         raise ValueError(f"dec.dual_graph has nodes outside 0..{n - 1}")
     if exact:
@@ -188,6 +197,10 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
             same = (dA <= rtol * sA) & (dc <= rtol * sc)
         else:
             same = np.zeros(0, dtype=bool)
+    if lazy and np.any(same):
+        verified = np.asarray(dec.verify_facets(cands[same]), dtype=bool)
+        same = same.copy()
+        same[np.flatnonzero(same)[~verified]] = False
     labels = _union_find(n, edges[same])
     sizes = np.bincount(labels)
     return LinearRegions(n_linear=int(len(sizes)), n_activation=n, labels=labels, sizes=sizes,

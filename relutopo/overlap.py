@@ -348,6 +348,95 @@ def _hull_witness(lp: _LP, P1, P2):
     return np.nonzero(v[:n1] > thr)[0], np.nonzero(v[n1:] > thr)[0]
 
 
+class _RegionGeometry:
+    """Vertices of a bounded region ``G = {A x <= c}`` (qhull, ``d <= MAX_VOLUME_DIM``).
+
+    Gives the exact input bounding box, the volume, and per affine map the exact image
+    bounding box and a vectorised membership test for the image polytope ``M G + m``.
+    ``vertices`` is ``None`` when qhull is not used (then callers fall back to LPs).
+    """
+
+    def __init__(self, A, c, interior, lp: "_LP"):
+        from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
+
+        self.A, self.c = A, c
+        self.vertices = None
+        self.volume = float("nan")
+        d = A.shape[1]
+        if d == 1:
+            a = A[:, 0]
+            hi = np.min(c[a > 0] / a[a > 0])
+            lo = np.max(c[a < 0] / a[a < 0])
+            self.vertices = np.array([[lo], [hi]])
+            self.volume = float(max(0.0, hi - lo))
+            return
+        if d > MAX_VOLUME_DIM:
+            return
+        slack = c - A @ interior
+        if not np.all(slack > LP_FEAS_RTOL * (1.0 + np.abs(c))):
+            norms = np.linalg.norm(A, axis=1)
+            cost = np.zeros(d + 1)
+            cost[-1] = 1.0
+            ok, v, r = lp.solve(cost, np.hstack([A, norms[:, None]]), c,
+                                lb=np.r_[np.full(d, -np.inf), 0.0],
+                                ub=np.full(d + 1, np.inf), maximize=True)
+            if not ok or v is None or r <= 0:
+                return
+            interior = v[:d]
+        try:
+            hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), interior)
+            V = hs.intersections
+            self.volume = float(ConvexHull(V).volume)
+            self.vertices = V
+        except (QhullError, ValueError):
+            self.vertices = None
+
+    def image_tester(self, M, m, lp: "_LP", scale: float):
+        """``(bbox_lo, bbox_hi, test)`` for the image ``M G + m``; ``test(Y)`` -> bool mask."""
+        from scipy.spatial import ConvexHull, QhullError
+
+        A, c = self.A, self.c
+        if self.vertices is None:
+            return None, None, lambda Y: _in_image(lp, Y, A, c, M, m, scale)
+        W = self.vertices @ M.T + m
+        lo, hi = W.min(axis=0), W.max(axis=0)
+        tol = 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(W).max()))
+        U, S, _ = np.linalg.svd(M, full_matrices=False)
+        r = int(np.sum(S > ZERO_ROW_RTOL * max(1.0, float(S.max()) if S.size else 1.0) * 1e3))
+        Ur = U[:, :r]
+        Q = (W - m) @ Ur
+        if r >= 2:
+            try:
+                eq = ConvexHull(Q).equations
+            except (QhullError, ValueError):
+                return lo, hi, lambda Y: _in_image(lp, Y, A, c, M, m, scale)
+        qlo, qhi = (Q.min(axis=0), Q.max(axis=0)) if r else (None, None)
+
+        def test(Y):
+            Y = np.asarray(Y, dtype=np.float64)
+            if len(Y) == 0:
+                return np.zeros(0, dtype=bool)
+            Z = Y - m
+            q = Z @ Ur
+            ok = np.linalg.norm(Z - q @ Ur.T, axis=1) <= tol
+            if r == 1:
+                ok &= (q[:, 0] >= qlo[0] - tol) & (q[:, 0] <= qhi[0] + tol)
+            elif r >= 2:
+                ok &= np.all(q @ eq[:, :-1].T + eq[:, -1] <= tol, axis=1)
+            return ok
+        return lo, hi, test
+
+
+def _same_flat(M1, m1, M2, m2) -> bool:
+    """Whether the image flat of ``(M1, m1)`` lies in that of ``(M2, m2)``."""
+    U, S, _ = np.linalg.svd(M2, full_matrices=False)
+    r = int(np.sum(S > ZERO_ROW_RTOL * max(1.0, float(S.max()) if S.size else 1.0) * 1e3))
+    Ur = U[:, :r]
+    B = np.hstack([M1, (m1 - m2)[:, None]])
+    resid = B - Ur @ (Ur.T @ B)
+    return bool(np.abs(resid).max() <= 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(B).max())))
+
+
 # -------------------------------------------------------------------------------- union-find
 def union_find_classes(n: int, groups: Sequence, previous: Optional[np.ndarray] = None) -> np.ndarray:
     """Merge index sets into classes (union-find with path halving).
@@ -476,7 +565,10 @@ class DepthOverlap:
     n_overlap_lps : int
         Overlap LPs solved (pairs that passed the prefilter).
     n_lps_saved : int
-        Pairs the prefilter excluded without an LP (``n_pairs - n_overlap_lps``).
+        Pairs decided without an overlap LP (``n_pairs - n_overlap_lps``): excluded by the
+        prefilter, or shown to overlap by a data point (``n_decided_by_data``).
+    n_decided_by_data : int
+        Pairs whose overlap was proved by an interior data point mapped into the other image.
     n_other_lps : int
         Other LPs (bounding boxes, membership of non-injective maps, data-hull witnesses).
     seconds : float
@@ -495,6 +587,7 @@ class DepthOverlap:
     n_pairs: int
     n_overlap_lps: int
     n_lps_saved: int
+    n_decided_by_data: int
     n_other_lps: int
     seconds: float
     region_volumes: Optional[np.ndarray] = None
@@ -549,7 +642,7 @@ class OverlapDecomposition:
         return [dict(depth=d.depth, n_regions=d.n_regions, n_overlapping_pairs=len(d.overlapping_pairs),
                      n_overlapping_regions=len(d.overlapping_regions), n_classes=d.n_classes,
                      glued_fraction=d.glued_fraction, n_pairs=d.n_pairs, n_overlap_lps=d.n_overlap_lps,
-                     n_lps_saved=d.n_lps_saved, n_other_lps=d.n_other_lps, seconds=d.seconds,
+                     n_lps_saved=d.n_lps_saved, n_decided_by_data=d.n_decided_by_data, n_other_lps=d.n_other_lps, seconds=d.seconds,
                      overlap_volume=d.overlap_volume, mean_rank=float(np.mean(d.rank_classes())))
                 for d in self.depths]
 
@@ -631,7 +724,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
     n = len(X)
     class_labels = np.full(n, -1, dtype=np.int64)
     results = []
-    region_bbox_cache = {}
+    geom_cache = {}
     for depth in tqdm(range(1, max(want) + 1), disable=not progress, desc="overlap depth"):
         t0 = time.perf_counter()
         labels, pats = data_regions(net, X, depth)
@@ -640,27 +733,39 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         maps = [region_map(net, p, depth) for p in pats]
         ranks = np.array([np.linalg.matrix_rank(M) if M.size else 0 for M, _ in maps], dtype=np.int64)
         other_lps = 0
+        members = [np.nonzero(labels == r)[0] for r in range(R)]
+        images = [X[mem] @ M.T + m for mem, (M, m) in zip(members, maps)]
+        h = maps[0][0].shape[0]
+        k = int(net.layer_offsets[min(depth, L)])
+        testers, ilo, ihi = [], np.empty((R, h)), np.empty((R, h))
+        for r, ((A, c), (M, m)) in enumerate(zip(polys, maps)):
+            key = pack_bits(pats[r, :k]).tobytes()
+            if key not in geom_cache:
+                c0 = lp.count
+                geo = _RegionGeometry(A, c, X[members[r]].mean(axis=0), lp)
+                if geo.vertices is None and prefilter:
+                    bb = _bounding_box(lp, A, c, d)
+                    geo.bbox = bb if bb is not None else (lo_box, hi_box)
+                elif geo.vertices is not None:
+                    geo.bbox = (geo.vertices.min(axis=0), geo.vertices.max(axis=0))
+                else:
+                    geo.bbox = (lo_box, hi_box)
+                other_lps += lp.count - c0
+                geom_cache[key] = geo
+            geo = geom_cache[key]
+            blo, bhi, test = geo.image_tester(M, m, lp, scale)
+            if blo is None:  # interval arithmetic on the input bounding box contains the image
+                mid, half = (geo.bbox[0] + geo.bbox[1]) / 2, (geo.bbox[1] - geo.bbox[0]) / 2
+                cen, rad = M @ mid + m, np.abs(M) @ half
+                blo, bhi = cen - rad, cen + rad
+            slack = 10 * LP_FEAS_RTOL * (1.0 + np.abs(blo) + np.abs(bhi))
+            ilo[r], ihi[r] = blo - slack, bhi + slack
+            testers.append(test)
         if prefilter:
             keys = None
             if depth <= L:
                 offs = net.layer_offsets
                 keys = pats[:, offs[depth - 1]:offs[depth]]
-            ilo = np.empty((R, maps[0][0].shape[0]))
-            ihi = np.empty_like(ilo)
-            k = int(net.layer_offsets[min(depth, L)])
-            for r, ((A, c), (M, m)) in enumerate(zip(polys, maps)):
-                key = pack_bits(pats[r, :k]).tobytes()
-                if key not in region_bbox_cache:
-                    c0 = lp.count
-                    bb = _bounding_box(lp, A, c, d)
-                    other_lps += lp.count - c0
-                    region_bbox_cache[key] = bb if bb is not None else (lo_box, hi_box)
-                blo, bhi = region_bbox_cache[key]
-                mid, half = (blo + bhi) / 2, (bhi - blo) / 2
-                cen = M @ mid + m
-                rad = np.abs(M) @ half
-                slack = LP_FEAS_RTOL * scale * (1.0 + np.abs(cen))
-                ilo[r], ihi[r] = cen - rad - slack, cen + rad + slack
             cand = _candidate_pairs(R, keys, ilo, ihi)
         else:
             cand = _candidate_pairs(R, None, None, None)
@@ -668,20 +773,29 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         groups = []
         overlapping = []
         c_before = lp.count
-        members = [np.nonzero(labels == r)[0] for r in range(R)]
-        images = [X[mem] @ M.T + m for mem, (M, m) in zip(members, maps)]
         n_overlap_lps = 0
+        n_by_data = 0
+        interior = [np.all(X[mem] @ A.T < c - LP_FEAS_RTOL * (1.0 + np.abs(c)), axis=1)
+                    for mem, (A, c) in zip(members, polys)]
         for i, j in cand:
-            (A1, c1), (M1, m1) = polys[i], maps[i]
-            (A2, c2), (M2, m2) = polys[j], maps[j]
-            c0 = lp.count
-            ok, t, _, _ = images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale)
-            n_overlap_lps += lp.count - c0
-            if not ok:
-                continue
+            (M1, m1), (M2, m2) = maps[i], maps[j]
+            mask_j = testers[i](images[j])  # points of J_j whose image lies in Phi_i(G_i)
+            mask_i = testers[j](images[i])
+            # an interior data point whose image lies in the other image proves an interior
+            # overlap when both images span the same flat (Phi is open onto its flat there)
+            decided = ((np.any(mask_j & interior[j]) and _same_flat(M1, m1, M2, m2))
+                       or (np.any(mask_i & interior[i]) and _same_flat(M2, m2, M1, m1)))
+            if decided and prefilter:
+                n_by_data += 1
+            else:
+                (A1, c1), (A2, c2) = polys[i], polys[j]
+                c0 = lp.count
+                ok, t, _, _ = images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale)
+                n_overlap_lps += lp.count - c0
+                if not ok:
+                    continue
             overlapping.append((i, j))
-            in1 = members[j][_in_image(lp, images[j], A1, c1, M1, m1, scale)]
-            in2 = members[i][_in_image(lp, images[i], A2, c2, M2, m2, scale)]
+            in1, in2 = members[j][mask_j], members[i][mask_i]
             if len(in1) and len(in2):
                 groups.append(np.concatenate([in1, in2]))
             elif glue_hulls:
@@ -694,12 +808,15 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         if volumes:  # only the regions that take part in an overlap (the others stay nan)
             vols = np.full(R, np.nan)
             for r in np.unique(np.array(overlapping, dtype=np.int64).reshape(-1)):
-                vols[r] = polytope_volume(*polys[r])
+                key = pack_bits(pats[r, :k]).tobytes()
+                v = geom_cache[key].volume
+                vols[r] = v if np.isfinite(v) else polytope_volume(*polys[r])
         if depth in want:
             results.append(DepthOverlap(
                 depth=depth, labels=labels, n_regions=R, ranks=ranks,
                 overlapping_pairs=np.array(overlapping, dtype=np.int64).reshape(-1, 2),
                 class_labels=class_labels.copy(), n_pairs=n_pairs, n_overlap_lps=n_overlap_lps,
-                n_lps_saved=n_pairs - n_overlap_lps, n_other_lps=other_lps,
+                n_lps_saved=n_pairs - n_overlap_lps, n_decided_by_data=n_by_data,
+                n_other_lps=other_lps,
                 seconds=time.perf_counter() - t0, region_volumes=vols))
     return OverlapDecomposition(depths=tuple(results), n_points=n, box=(lo_box, hi_box))

@@ -19,7 +19,33 @@ import numpy as np
 from .nets import ReluNet
 
 __all__ = ["uniform_net", "count_regions", "random_network_counts", "trained_network_counts",
-           "accuracy_bin"]
+           "accuracy_bin", "code_fingerprint", "cross_check"]
+
+#: Modules whose source decides the numbers of a sweep (see :func:`code_fingerprint`).
+_COUNTING_MODULES = ("relutopo.nets", "relutopo.decompose", "relutopo.decomposition",
+                     "relutopo.polyhedra", "relutopo.linear_regions", "relutopo.activation_regions",
+                     "relutopo.region_sweeps", "relutopo.train", "relutopo.data.spirals",
+                     "relutopo.tolerances")
+
+
+def code_fingerprint(modules: Sequence[str] = _COUNTING_MODULES) -> str:
+    """A short hash of the source of the modules that compute the counts.
+
+    Pass it as the ``code`` argument of the task functions: it is part of each task's cache key
+    in :func:`relutopo.sweep.run_sweep`, so cached results are recomputed when the code changes.
+    """
+    import hashlib
+    import importlib
+    import inspect
+
+    h = hashlib.sha256()
+    for name in modules:
+        try:
+            mod = importlib.import_module(name)
+            h.update(inspect.getsource(mod).encode())
+        except (ImportError, OSError, TypeError):
+            h.update(f"<missing {name}>".encode())
+    return h.hexdigest()[:16]
 
 
 def uniform_net(sizes: Sequence[int], seed: int, scale: float = 1.0) -> ReluNet:
@@ -33,35 +59,63 @@ def uniform_net(sizes: Sequence[int], seed: int, scale: float = 1.0) -> ReluNet:
 def count_regions(net: ReluNet, method: str = "engine") -> dict:
     """Numbers of activation and linear regions of ``net`` over all of ``R^M``.
 
-    ``method="engine"``: the traversal engine (:func:`relutopo.decompose.decompose`) and
-    :func:`relutopo.linear_regions.linear_regions`; ``method="wang"``: Intersect/Add/Cut
-    (:func:`relutopo.activation_regions.propagate`), activation regions only
-    (``n_linear`` is ``None``).
+    ``method="engine"``: the traversal engine (:func:`relutopo.decompose.decompose`);
+    ``method="wang"``: Wang's Intersect/Add/Cut (:func:`relutopo.activation_regions.propagate`).
+    Either way the linear regions are counted by :func:`relutopo.linear_regions.linear_regions`
+    (neighbouring cells with equal output maps joined). The two methods give the same numbers
+    (tests/test_linear_regions.py); their speeds differ (benchmarks/bench_wang.py).
     """
+    from .linear_regions import linear_regions
+
     t0 = time.perf_counter()
     if method == "engine":
         from .decompose import decompose
-        from .linear_regions import linear_regions
 
         dec = decompose(net, domain=None)
-        lin = linear_regions(dec)
-        out = {"n_activation": int(dec.n_regions), "n_linear": int(lin.n_linear),
-               "constant": bool(lin.constant)}
     elif method == "wang":
         from .activation_regions import propagate
 
-        res = propagate(net)
-        out = {"n_activation": int(res.n_regions), "n_linear": None, "constant": None,
-               "n_lp": int(res.n_lp)}
+        dec = propagate(net)
     else:
         raise ValueError(f"method must be 'engine' or 'wang'; got {method!r}")
-    out["seconds"] = time.perf_counter() - t0
-    return out
+    lin = linear_regions(dec)
+    return {"n_activation": int(dec.n_regions), "n_linear": int(lin.n_linear),
+            "constant": bool(lin.constant), "method": method,
+            "seconds": time.perf_counter() - t0}
+
+
+def cross_check(hidden: Sequence[int], input_dim: int, seed: int, scale: float = 1.0,
+                code: str = "") -> dict:
+    """Count one random network (as :func:`random_network_counts`) with both algorithms.
+
+    Returns both counts and whether the two sets of activation patterns are identical.
+    """
+    from .activation_regions import propagate
+    from .decompose import decompose
+    from .linear_regions import linear_regions
+
+    net = uniform_net([int(input_dim), *[int(h) for h in hidden], 1], seed, scale)
+    t0 = time.perf_counter()
+    dec = decompose(net, domain=None)
+    lin_e = linear_regions(dec)
+    t1 = time.perf_counter()
+    res = propagate(net)
+    lin_w = linear_regions(res)
+    t2 = time.perf_counter()
+    pe = {bytes(np.packbits(p)) for p in np.asarray(dec.patterns, dtype=bool)}
+    pw = {bytes(np.packbits(p)) for p in res.patterns}
+    return {"hidden": list(hidden), "seed": int(seed),
+            "n_activation_engine": int(dec.n_regions), "n_activation_wang": int(res.n_regions),
+            "n_linear_engine": int(lin_e.n_linear), "n_linear_wang": int(lin_w.n_linear),
+            "same_patterns": pe == pw, "seconds_engine": t1 - t0, "seconds_wang": t2 - t1}
 
 
 def random_network_counts(hidden: Sequence[int], input_dim: int, seed: int,
-                          scale: float = 1.0, method: str = "engine") -> dict:
-    """Regions of one random network ``input_dim -> hidden -> 1`` (Wang §4.1, Figs 3-4)."""
+                          scale: float = 1.0, method: str = "engine", code: str = "") -> dict:
+    """Regions of one random network ``input_dim -> hidden -> 1`` (Wang §4.1, Figs 3-4).
+
+    ``code`` is not used: it only enters the sweep's cache key (see :func:`code_fingerprint`).
+    """
     net = uniform_net([int(input_dim), *[int(h) for h in hidden], 1], seed, scale)
     out = count_regions(net, method)
     out.update(hidden=list(hidden), seed=int(seed))
@@ -83,13 +137,17 @@ def accuracy_bin(acc: float, bins: Sequence[float]) -> Optional[int]:
 def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int = 0,
                            epochs: int = 300, lr: float = 1e-2, batch_size: int = 64,
                            bins: Sequence[float] = (0.6, 0.7, 0.8, 0.9),
-                           n_per_spiral: int = 500, n_test: int = 100) -> list:
+                           n_per_spiral: int = 500, n_test: int = 100, method: str = "engine",
+                           code: str = "") -> list:
     """Train ``7 -> hidden -> 1`` on the two spirals (Wang §4.2) and count regions per accuracy bin.
 
     The network starts from U(-1, 1) weights (as in §4.1) and is trained with Adam on the logistic
     loss. After every epoch its test accuracy is measured; for each bin of ``bins`` the *first*
     epoch whose accuracy falls in the bin gives one network of that bin ("networks during the
-    training process"), whose activation and linear regions are counted by the engine.
+    training process"), whose activation and linear regions are counted by ``method`` (see
+    :func:`count_regions`).
+
+    ``code`` is not used: it only enters the sweep's cache key (see :func:`code_fingerprint`).
 
     Returns
     -------
@@ -119,7 +177,7 @@ def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int =
         state = hist.checkpoints[epoch]
         m = mlp(sizes, seed=0)
         m.load_state_dict({key: torch.from_numpy(v) for key, v in state.items()})
-        counts = count_regions(ReluNet.from_torch(m))
+        counts = count_regions(ReluNet.from_torch(m), method)
         counts.update(bin=float(bins[k]), epoch=int(epoch), test_acc=float(acc),
                       final_test_acc=float(hist.test_acc[-1]), hidden=list(hidden), seed=int(seed))
         out.append(counts)

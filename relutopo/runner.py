@@ -89,6 +89,7 @@ class NotebookParameter:
     default: Any               # the literal default (None: "take the profile's value")
     help: str = ""
     profile_values: Mapping[str, Any] = field(default_factory=dict)  # smoke/book/paper values
+    annotated: bool = False    # the parameters cell gives its type (``n: int = None``)
 
 
 @dataclass(frozen=True)
@@ -241,8 +242,9 @@ def inspect_notebook(path: os.PathLike) -> NotebookInfo:
                 types = {_literal_type(v) for v in per_profile.values()} - {None}
                 if len(types) == 1:
                     type_name = types.pop()
+        annotated = _normalise_type(spec.get("inferred_type_name")) is not None
         params.append(NotebookParameter(name, type_name, default, spec.get("help", "") or "",
-                                        MappingProxyType(per_profile)))
+                                        MappingProxyType(per_profile), annotated))
     title = paper
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -295,13 +297,13 @@ def check_contract(info_or_path) -> list:
             problems.append(f"PROFILES lacks profile(s) {missing}")
         table_names = set().union(*(set(t) for t in info.profiles.values())) if info.profiles else set()
         for p in info.size_parameters:
-            if p.name not in table_names:
-                problems.append(f"parameter '{p.name}' is not in the PROFILES table")
-            if p.type_name is None:
+            # parameters outside PROFILES are options (paths, worker counts): allowed, typed
+            if not p.annotated:
                 problems.append(f"parameter '{p.name}' needs a type annotation (e.g. '{p.name}: int = None')")
         for name in sorted(table_names - set(names)):
-            problems.append(f"PROFILES entry '{name}' has no line in the parameters cell, so it "
-                            "cannot be overridden with -p")
+            problems.append(f"PROFILES entry '{name}' has no line papermill recognises in the "
+                            f"parameters cell, so it cannot be overridden with -p (write "
+                            f"'{name}: int = None' or similar; papermill does not parse 'X | None')")
     if not code or "nb.finish()" not in code[-1].source:
         problems.append("the last code cell must call nb.finish()")
     with_outputs = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")]

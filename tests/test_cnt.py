@@ -216,15 +216,31 @@ def test_as_sequence_reads_rows_channel_major():
     np.testing.assert_array_equal(S[1, 2], np.concatenate([X[1, c, 2] for c in range(3)]))
 
 
-def test_rnn_pixel_elicitation_sums_to_first_step_strength():
+@pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid"])
+def test_rnn_pixel_elicitation_is_input_times_autograd_gradient(activation):
     rng = np.random.default_rng(0)
-    layer = RecurrentLayer(rng.normal(size=(6, 3)), rng.normal(size=(3, 3)), rng.normal(size=3), "sigmoid")
+    Om, U, b = rng.normal(size=(6, 3)), rng.normal(size=(3, 3)) * 0.7, rng.normal(size=3)
     X = rng.random((9, 1, 4, 6))
-    E = rnn_pixel_elicitation(layer, X)
-    zeta = neuron_strength(layer, X)
-    # at t = 1, h = 0: sum_i E[0, i] = mean_x sum_k zeta_k^(1) - sum_k beta_k
+    E = rnn_pixel_elicitation(RecurrentLayer(Om, U, b, activation), X)
+    # independent: torch autograd through an explicit unroll of eq. 8-9
+    x = torch.tensor(X[:, 0], requires_grad=True)
+    f = {"linear": lambda z: z, "relu": torch.relu, "sigmoid": torch.sigmoid}[activation]
+    h, total = torch.zeros(9, 3, dtype=torch.float64), 0.0
+    for t in range(4):
+        zeta = x[:, t] @ torch.tensor(Om) + h @ torch.tensor(U) + torch.tensor(b)
+        total = total + zeta.sum()
+        h = f(zeta)
+    total.backward()
+    np.testing.assert_allclose(E, (x * x.grad).mean(dim=0).detach().numpy(), atol=1e-10)
     assert E.shape == (4, 6)
-    assert E[0].sum() == pytest.approx(zeta[:, 0].sum(axis=1).mean() - layer.bias.sum())
+
+
+def test_rnn_pixel_elicitation_last_row_is_direct_drive():
+    rng = np.random.default_rng(1)
+    layer = RecurrentLayer(rng.normal(size=(5, 2)), rng.normal(size=(2, 2)), rng.normal(size=2), "sigmoid")
+    X = rng.random((4, 1, 3, 5))
+    E = rnn_pixel_elicitation(layer, X)
+    np.testing.assert_allclose(E[-1], X[:, 0, -1].mean(axis=0) * layer.input_weight.sum(axis=1))
 
 
 # ----------------------------------------------------------------------------- zoo <-> numpy
@@ -285,3 +301,16 @@ def test_bad_input_shape_raises():
     net = CNTNetwork((DenseLayer(np.ones((4, 2)), np.ones(2)),), (4,))
     with pytest.raises(ValueError, match=r"X must have shape \(n, 4\)"):
         network_cnt(net, np.ones((3, 5)))
+
+
+def test_negative_fraction_and_concentration():
+    from relutopo.cnt import elicitation_concentration, negative_fraction
+
+    assert negative_fraction([-1.0, 2.0, -3.0, 4.0]) == 0.5
+    assert negative_fraction([-1.0, 2.0], weights=[3, 1]) == 0.75
+    assert elicitation_concentration(np.ones((10, 10)), 0.1) == pytest.approx(0.1)
+    spike = np.zeros((10, 10))
+    spike[3, 4] = -2.0
+    assert elicitation_concentration(spike, 0.1) == 1.0
+    with pytest.raises(ValueError, match="zero everywhere"):
+        elicitation_concentration(np.zeros(4))

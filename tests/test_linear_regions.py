@@ -146,3 +146,76 @@ def test_bad_input():
     with pytest.raises(ValueError, match="net="):
         linear_regions(dec, exact=True) if not hasattr(dec, "net") else linear_regions(
             dec, exact=True, net="not a net")
+
+
+# ----------------------------------------------------------------------------- Wang's regions
+ARRANGEMENTS_R7 = [(8, 2), (7, 3), (5, 5), (5, 3, 2), (4, 3, 3), (3, 3, 2, 2), (2, 2, 2, 2, 2)]
+
+
+@pytest.mark.parametrize("arch", ARRANGEMENTS_R7)
+def test_wang_and_engine_give_the_same_linear_regions_r7(arch):
+    for seed in range(2):
+        net = random_net([7, *arch, 1], 7000 + 10 * len(arch) + seed)
+        a = linear_regions(decompose(net, domain=None))
+        b = linear_regions(propagate(net))
+        assert (a.n_activation, a.n_linear, a.constant) == (b.n_activation, b.n_linear, b.constant)
+
+
+@settings(max_examples=20, deadline=None)
+@given(M=st.integers(1, 4), widths=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       seed=st.integers(0, 100_000))
+def test_wang_and_engine_linear_regions_random_architectures(M, widths, seed):
+    net = random_net([M, *widths, 1], seed)
+    dec, res = decompose(net, domain=None), propagate(net)
+    a, b = linear_regions(dec), linear_regions(res)
+    assert a.n_linear == b.n_linear and a.constant == b.constant
+    # the partition into linear regions is the same (compare via patterns)
+    key_a = {bytes(np.packbits(p)): lab for p, lab in zip(np.asarray(dec.patterns, bool), a.labels)}
+    pairs = {(key_a[bytes(np.packbits(p))], lab) for p, lab in zip(res.patterns, b.labels)}
+    assert len(pairs) == a.n_linear
+
+
+def _facet_radius(net, p, q, k):
+    """Independent LP: radius of the largest ball centred on neuron k's hyperplane inside both
+    closed cells of patterns p and q (halfspaces from ReluNet.halfspaces)."""
+    from scipy.optimize import linprog
+
+    A1, c1 = net.halfspaces(p)
+    A2, c2 = net.halfspaces(q)
+    keep = np.arange(net.n_hidden) != k
+    A = np.vstack([A1[keep], A2[keep]])
+    c = np.concatenate([c1[keep], c2[keep]])
+    nrm = np.linalg.norm(A, axis=1)
+    ok = nrm > 1e-12
+    A, c, nrm = A[ok], c[ok], nrm[ok]
+    m = net.input_dim
+    G = np.hstack([A, nrm[:, None]])
+    Aeq = np.hstack([A1[k], [0.0]])[None, :]
+    r = linprog(np.r_[np.zeros(m), -1.0], A_ub=G, b_ub=c, A_eq=Aeq, b_eq=[c1[k]],
+                bounds=[(None, None)] * m + [(None, 1.0)], method="highs")
+    return -r.fun if r.status == 0 else -np.inf
+
+
+@settings(max_examples=8, deadline=None)
+@given(M=st.integers(2, 3), widths=st.lists(st.integers(1, 4), min_size=2, max_size=3),
+       seed=st.integers(0, 100_000))
+def test_wang_facets_are_facets_and_engine_edges(M, widths, seed):
+    net = random_net([M, *widths, 1], seed)
+    res = propagate(net)
+    dec = decompose(net, domain=None)
+    key = [bytes(np.packbits(p)) for p in np.asarray(dec.patterns, bool)]
+    engine_edges = {frozenset((key[u], key[v])) for u, v in dec.dual_graph.edges()}
+    wkey = [bytes(np.packbits(p)) for p in res.patterns]
+    for i, j, k in res.facets:
+        assert frozenset((wkey[i], wkey[j])) in engine_edges
+        assert _facet_radius(net, res.patterns[i], res.patterns[j], k) > 1e-9
+    # every one-bit neighbour pair that the independent LP calls a facet is found
+    found = {(int(i), int(j)) for i, j, _ in res.facets}
+    index = {w: i for i, w in enumerate(wkey)}
+    for i, p in enumerate(res.patterns):
+        for k in range(net.n_hidden):
+            q = p.copy()
+            q[k] = not q[k]
+            j = index.get(bytes(np.packbits(q)))
+            if j is not None and j > i and _facet_radius(net, p, q, k) > 1e-7:
+                assert (i, j) in found

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,8 +23,8 @@ from relutopo.book import EXECUTED_DIR, prepare_book
 from relutopo.cli import main
 from relutopo.params import ParameterError
 from relutopo.results import load_results
-from relutopo.runner import (NotebookRunError, check_contract, discover_notebooks,
-                             record_path, run_notebook)
+from relutopo.runner import (NotebookRunError, check_contract, get_notebook, record_path,
+                             run_hash, run_notebook)
 from relutopo.scorecard import compare_results, verify
 
 pytestmark = pytest.mark.notebook
@@ -103,18 +104,30 @@ def test_unchanged_notebook_is_skipped_and_force_reexecutes(book_root):
     assert json.loads((out / ".run.json").read_text())["finished"] >= stamp["finished"]
 
 
-def test_changed_source_reexecutes(tmp_path):
+def test_run_hash_changes_with_source_profile_and_parameters(tmp_path):
+    """What decides a rerun: the notebook's source, the profile and the overrides (and only them)."""
     root = make_root(tmp_path / "repo")
-    out = tmp_path / "out"
-    assert not run_notebook(PAPER, "smoke", root=root, output_dir=out, record=False).skipped
-    assert run_notebook(PAPER, "smoke", root=root, output_dir=out, record=False).skipped
+    info = get_notebook(PAPER, root)
+    base = run_hash(info, "smoke", {})
+    assert run_hash(get_notebook(PAPER, root), "smoke", {}) == base
+    assert run_hash(info, "book", {}) != base
+    assert run_hash(info, "smoke", {"grid": 20}) != base
+    assert run_hash(info, "smoke", {"grid": 20}) != run_hash(info, "smoke", {"grid": 21})
     path = root / "notebooks" / f"{PAPER}.ipynb"
     nb = nbformat.read(str(path), as_version=4)
     nb.cells[3].source += "\n\nAn edited paragraph."
     nbformat.write(nb, str(path))
-    assert not run_notebook(PAPER, "smoke", root=root, output_dir=out, record=False).skipped
-    # a different parameter value is a different run too
-    assert not run_notebook(PAPER, "smoke", {"grid": 20}, root=root, output_dir=out).skipped
+    assert run_hash(get_notebook(PAPER, root), "smoke", {}) != base
+
+
+def _seed_previous_run(book_root: Path, root: Path, out: Path) -> dict:
+    """Copy the module's good smoke run into ``out`` and its record into ``root`` (as if a
+    previous run had succeeded there); return the bytes of the files that must survive."""
+    shutil.copytree(book_root / EXECUTED_DIR / PAPER, out)
+    rec = record_path(root, PAPER, "smoke")
+    rec.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(record_path(book_root, PAPER, "smoke"), rec)
+    return {p: p.read_bytes() for p in [rec, out / "results.json", out / f"{PAPER}.ipynb"]}
 
 
 @pytest.mark.parametrize("params, fragment", [
@@ -155,12 +168,10 @@ def test_bad_value_inside_the_notebook_is_a_clear_cell_error(tmp_path):
     assert "parameter 'grid' must be of type int" in info.value.evalue
 
 
-def test_failed_run_keeps_previous_outputs_and_record(tmp_path):
+def test_failed_run_keeps_previous_outputs_and_record(book_root, tmp_path):
     root = make_root(tmp_path / "repo")
     out = tmp_path / "out"
-    run_notebook(PAPER, "smoke", root=root, output_dir=out)
-    rec = record_path(root, PAPER, "smoke")
-    before = {p: p.read_bytes() for p in [rec, out / "results.json", out / f"{PAPER}.ipynb"]}
+    before = _seed_previous_run(book_root, root, out)
     with pytest.raises(NotebookRunError, match=r"failed in cell \[\d+\]: RuntimeError: fixture asked to fail"):
         run_notebook(PAPER, "smoke", {"fail": True}, root=root, output_dir=out, force=True)
     assert {p: p.read_bytes() for p in before} == before
@@ -185,12 +196,11 @@ def _wait_for(predicate, timeout=60.0):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
-def test_interrupted_run_leaves_no_half_written_results(tmp_path, sig):
+def test_interrupted_run_leaves_no_half_written_results(book_root, tmp_path, sig):
     root = make_root(tmp_path / "repo")
     out = tmp_path / "runs" / "out"
-    run_notebook(PAPER, "smoke", root=root, output_dir=out)          # a good previous run
+    before = _seed_previous_run(book_root, root, out)
     rec = record_path(root, PAPER, "smoke")
-    before = {p: p.read_bytes() for p in [rec, out / "results.json", out / f"{PAPER}.ipynb"]}
     proc = subprocess.Popen(
         [sys.executable, "-m", "relutopo", "--root", str(root), "run", PAPER, "--profile", "smoke",
          "--output", str(out), "--force", "-p", "stall_s", "120"],
@@ -208,9 +218,11 @@ def test_interrupted_run_leaves_no_half_written_results(tmp_path, sig):
     assert not list(rec.parent.glob("*.tmp")) and not list(out.glob("*.tmp"))
     if sig == signal.SIGINT:
         assert not _leftovers(tmp_path)       # cleaned up on the way out
-    # the next run removes what a killed run left and publishes normally
-    res = run_notebook(PAPER, "smoke", root=root, output_dir=out, force=True)
-    assert not res.skipped and not _leftovers(tmp_path)
+    else:
+        # a killed run leaves its staging folder; the next run removes it and publishes
+        assert _leftovers(tmp_path)
+        res = run_notebook(PAPER, "smoke", root=root, output_dir=out, force=True)
+        assert not res.skipped and not _leftovers(tmp_path)
 
 
 def test_verify_matches_then_reports_drift_readably(book_root, capsys):

@@ -13,7 +13,8 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["kde_panel", "kde_grid", "scatter_panel", "thin"]
+__all__ = ["kde_panel", "kde_grid", "scatter_panel", "thin", "cnt_kde_grid", "strength_scatter_figure",
+           "METRIC_LABELS"]
 
 
 def thin(values: np.ndarray, max_points: int, seed: int = 0, weights: Optional[np.ndarray] = None):
@@ -54,7 +55,7 @@ def kde_panel(ax, series: Mapping[str, np.ndarray], *, weights: Optional[Mapping
             ax.axvline(float(v[0]), color=color, label=label, lw=2)
             continue
         sns.kdeplot(x=v, weights=w, ax=ax, color=color, label=label, fill=fill, alpha=0.25 if fill else 1,
-                    linewidth=1.3, warn_singular=False)
+                    linewidth=1.3, warn_singular=False, cut=0)  # no density outside the data (sigmoid in (0, 1))
     if title:
         ax.set_title(title, fontsize=9)
     ax.set_xlabel(xlabel or "")
@@ -116,3 +117,70 @@ def scatter_panel(ax, x: np.ndarray, y: np.ndarray, *, label: Optional[str] = No
     if title:
         ax.set_title(title, fontsize=9)
     return ax
+
+
+#: Row labels of the CNT metrics (keys of :meth:`relutopo.cnt_pools.PoolCNT.values`).
+METRIC_LABELS = {
+    "link_weights": "link weights $\\omega+\\beta$",
+    "node_strength": "nodes strength $s$",
+    "node_strength_in": "nodes in-strength $s_{in}$",
+    "neuron_strength": "neurons strength $\\zeta$",
+    "neuron_activation": "neurons activation $a$",
+}
+
+
+def cnt_kde_grid(columns: Mapping[str, Mapping[str, tuple]], metrics: Sequence[str], *,
+                 suptitle: Optional[str] = None, max_points: int = 4000, seed: int = 0,
+                 panel_size: tuple = (3.0, 2.1)):
+    """The paper's distribution figure: rows = CNT metrics, columns = architectures, hue = groups.
+
+    Parameters
+    ----------
+    columns : mapping column label -> {group label -> (PoolCNT, layer)}
+        E.g. ``{"FC": {"layer 2": (fc, 2), "layer 3": (fc, 3)}, ...}`` (Fig. 2) or
+        ``{"FC": {"linear": (fc_lin, 2), "ReLU": (fc_relu, 2)}, ...}`` (Fig. 4).
+    metrics : sequence of str
+        Rows, keys of :data:`METRIC_LABELS`; link weights are weighted by link multiplicity.
+    """
+    panels, weights = {}, {}
+    for c, groups in enumerate(columns.values()):
+        for r, metric in enumerate(metrics):
+            panels[(r, c)] = {g: pool.values(metric, layer) for g, (pool, layer) in groups.items()}
+            if metric == "link_weights":
+                weights[(r, c)] = {g: pool.link_counts(layer) for g, (pool, layer) in groups.items()}
+    return kde_grid(panels, [METRIC_LABELS.get(m, m) for m in metrics], list(columns), suptitle=suptitle,
+                    max_points=max_points, seed=seed, weights=weights, panel_size=panel_size)
+
+
+def strength_scatter_figure(rows: Mapping[str, object], layers: Sequence[int], *,
+                            suptitle: Optional[str] = None, max_points: int = 4000, seed: int = 0):
+    """Figs 5-7 layout: per architecture (row), KDEs of neurons strength and activation by layer,
+    and scatter plots of nodes strength against the per-neuron mean neurons strength and activation.
+
+    ``rows`` maps a row label to a :class:`~relutopo.cnt_pools.PoolCNT`; ``layers`` are the
+    paper's (1-based) layers shown, one colour each.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    colors = sns.color_palette("viridis", len(layers))
+    fig, axes = plt.subplots(len(rows), 4, figsize=(12.5, 2.5 * len(rows)), squeeze=False)
+    for r, (label, pool) in enumerate(rows.items()):
+        for m, metric in enumerate(("neuron_strength", "neuron_activation")):
+            kde_panel(axes[r][m], {f"layer {l}": pool.values(metric, l) for l in layers}, palette=colors,
+                      max_points=max_points, seed=seed + 10 * r + m, legend=(m == 0),
+                      xlabel=METRIC_LABELS[metric] if r == len(rows) - 1 else None)
+            axes[r][m].set_ylabel(f"{label}\ndensity" if m == 0 else "", fontsize=8)
+        for m, metric in enumerate(("neuron_strength", "neuron_activation")):
+            ax = axes[r][2 + m]
+            for k, l in enumerate(layers):
+                scatter_panel(ax, pool.per_neuron("node_strength", l), pool.per_neuron(metric, l),
+                              max_points=max_points // len(layers), seed=seed + k, color=colors[k],
+                              xlabel="nodes strength $s$" if r == len(rows) - 1 else "",
+                              ylabel=f"mean {METRIC_LABELS[metric].split(' $')[0]}")
+    for m, title in enumerate(("neurons strength", "neurons activation", "$s$ vs $\\zeta$", "$s$ vs $a$")):
+        axes[0][m].set_title(title, fontsize=9)
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig

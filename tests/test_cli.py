@@ -1,0 +1,150 @@
+"""The command line: list, run argument errors, scorecard (text and book page), generated pages,
+`python -m relutopo`, and the blank-page detector of check-book."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from pipeline_helpers import FIXTURE, PAPER, REPO, make_root
+from relutopo.book import performance_page, prepare_book, scorecard_page
+from relutopo.bookcheck import is_blank, local_references
+from relutopo.cli import main
+from relutopo.results import Results, numeric_claim, qualitative_claim, range_claim
+from relutopo.scorecard import scorecard_markdown, scorecard_rows, scorecard_text, verdict_counts
+
+
+def _fixture_profiles():
+    nb = nbformat.read(str(FIXTURE), as_version=4)
+    tree = ast.parse(nb.cells[2].source)
+    return next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
+                and getattr(n.targets[0], "id", "") == "PROFILES")
+
+
+def test_list_shows_every_parameter_with_each_profile_value(tmp_path, capsys):
+    root = make_root(tmp_path / "repo")
+    assert main(["--root", str(root), "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(PAPER)
+    lines = {ln.split()[0]: ln.split() for ln in out.splitlines() if ln.startswith("  ") and ln.split()}
+    for name, _ in _fixture_profiles()["smoke"].items():
+        row = lines[name]
+        assert [row[2], row[3], row[4]] == [str(_fixture_profiles()[p][name])
+                                             for p in ("smoke", "book", "paper")]
+    assert main(["--root", str(root), "list", "--names"]) == 0
+    assert capsys.readouterr().out.split() == [PAPER]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["run", PAPER, "-p", "grd", "3"], "unknown parameter 'grd' for fixture_regions; its parameters are: n_neurons, grid"),
+    (["run", PAPER, "-p", "grid", "x"], "parameter 'grid' of fixture_regions must be of type int"),
+    (["run", "nope"], "unknown paper 'nope'; notebooks in"),
+    (["run"], "name a paper"),
+    (["run", PAPER, "--all"], "not both"),
+    (["run", "--all", "-p", "grid", "3"], "apply to one notebook"),
+    (["run", PAPER, "-p", "profile", "paper"], "--profile"),
+])
+def test_run_argument_errors_exit_2_with_a_clear_message(tmp_path, capsys, argv, fragment):
+    root = make_root(tmp_path / "repo")
+    (root / "notebooks" / "other.ipynb").write_bytes(FIXTURE.read_bytes()) if "--all" in argv else None
+    assert main(["--root", str(root), *argv]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+    assert not (root / "_build").exists()
+
+
+def test_unknown_profile_is_rejected_by_the_parser(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["run", PAPER, "--profile", "huge"])
+    assert e.value.code == 2 and "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+def test_python_dash_m_is_the_same_command():
+    out = subprocess.run([sys.executable, "-m", "relutopo", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for cmd in ("list", "run", "book", "scorecard", "verify", "check-book"):
+        assert cmd in out
+
+
+def _write_results(root: Path, profile="book"):
+    a = Results("alpha", profile, parameters={"n": 1})
+    a.add(numeric_claim("a1", "count | of regions", 12, 12, figure="fig1"))
+    a.add(numeric_claim("a2", "a rate", 0.5, 0.9, atol=0.1, note="fewer seeds"))
+    a.add_figure("fig1", "figures/fig1.png", "cap")
+    a.extra["data_and_weights"] = "generated circle, untrained net"
+    a.write(root / "results" / profile / "alpha.json")
+    b = Results("beta", profile)
+    b.add(range_claim("b1", "in range", (1, 2), 5))
+    b.add(qualitative_claim("b2", "trend", "goes up", {"slope": 0.3}, True, "slope > 0",
+                            comparable=False))
+    b.write(root / "results" / profile / "beta.json")
+    return [a, b]
+
+
+def test_scorecard_counts_and_rows_come_from_the_files(tmp_path, capsys):
+    written = _write_results(tmp_path)
+    rows = scorecard_rows([json.loads((tmp_path / "results" / "book" / f).read_text())
+                           for f in ("alpha.json", "beta.json")])
+    expected = [(r.paper, c.id, c.verdict) for r in written for c in r.claims]
+    assert [(r.paper, r.claim, r.verdict) for r in rows] == expected
+    counts = verdict_counts(rows)
+    assert counts == {"reproduced": 1, "differs": 2, "not comparable": 1}
+    text = scorecard_text(tmp_path, "book")
+    assert "4 claims from 2 paper(s): 1 reproduced, 2 differ, 1 not comparable" in text
+    assert main(["--root", str(tmp_path), "scorecard", "--profile", "book"]) == 0
+    assert capsys.readouterr().out.strip() == text.strip()
+    md = scorecard_markdown(tmp_path, "book")
+    table = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    assert len(table) == 1 + 4                                   # header + one row per claim
+    assert "count \\| of regions" in md                          # pipes escaped
+    assert all(ln.count(" | ") + 0 >= 7 for ln in table[1:])
+    assert "no results" in scorecard_text(tmp_path, "smoke")
+
+
+def test_generated_pages(tmp_path):
+    _write_results(tmp_path)
+    page = scorecard_page(tmp_path, "book")
+    assert page.startswith("# Reproduction scorecard") and page.count("\n# ") == 0
+    assert "generated circle, untrained net" in page and "see the paper's page" in page
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "RESULTS.md").write_text(
+        "# Benchmarks\n\n```\n# not a heading\n```\n\n## LP speed\n\n| a | b |\n|---|---|\n| 1 | 2 |\n")
+    perf = performance_page(tmp_path)
+    assert "\n## Benchmarks\n" in perf and "\n### LP speed\n" in perf
+    assert "# not a heading" in perf and "\n## not a heading" not in perf
+    assert perf.count("\n# Benchmarks") == 0 and perf.count("## Benchmarks") == 1
+    written = prepare_book(tmp_path, "book")
+    assert [p.name for p in written] == ["scorecard.md", "performance.md"]
+    assert written[0].read_text() == page
+
+
+def test_blank_screenshot_detection(tmp_path):
+    from PIL import Image
+
+    white = np.full((200, 300, 3), 255, np.uint8)
+    Image.fromarray(white).save(tmp_path / "blank.png")
+    assert is_blank(tmp_path / "blank.png")[0]
+    drawn = white.copy()
+    drawn[20:120, 30:200] = (30, 60, 200)
+    Image.fromarray(drawn).save(tmp_path / "page.png")
+    blank, frac = is_blank(tmp_path / "page.png")
+    assert not blank and abs(frac - 100 * 170 / (200 * 300)) < 1e-9
+
+
+def test_local_references_resolve_relative_paths(tmp_path):
+    (tmp_path / "sub").mkdir()
+    page = tmp_path / "sub" / "p.html"
+    page.write_text('<img src="../_images/a%20b.png"><a href="#x">x</a>'
+                    '<script src="https://cdn.example/x.js"></script><a href="q.html?v=1#y">q</a>'
+                    '<span class="math">x</span>')
+    refs, has_math, _ = local_references(page)
+    assert [(t, p) for t, _, _, p in refs] == [("img", (tmp_path / "_images" / "a b.png").resolve()),
+                                               ("a", (tmp_path / "sub" / "q.html").resolve())]
+    assert has_math

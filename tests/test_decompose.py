@@ -1,0 +1,339 @@
+"""Ground truth for ``decompose``: closed forms, three independent algorithms agreeing, volumes,
+the Euler characteristic, sampling lower bounds, exact rational counts and degenerate nets."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import combinations
+from math import comb
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relutopo import tolerances as tol
+from relutopo.decompose import decompose
+from relutopo.domains import Box
+from relutopo.nets import ReluNet
+
+SETTINGS = dict(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def random_net(sizes, seed, low=-1.0, high=1.0):
+    rng = np.random.default_rng(seed)
+    ws = [rng.uniform(low, high, (b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.uniform(low, high, b) for b in sizes[1:]]
+    return ReluNet.from_weights(ws, bs)
+
+
+def pattern_set(dec):
+    return {row.tobytes() for row in dec.packed_patterns}
+
+
+def edge_set(dec):
+    P = dec.packed_patterns
+    return {frozenset((P[a].tobytes(), P[b].tobytes())) for a, b in dec.edges}
+
+
+# ----------------------------------------------------------------------------- closed forms
+@settings(**SETTINGS)
+@given(d=st.integers(1, 3), n=st.integers(1, 7), seed=st.integers(0, 10_000),
+       method=st.sampled_from(["vertex", "lp"]))
+def test_one_layer_generic_count_closed_form(d, n, seed, method):
+    """n generic hyperplanes in R^d: sum_{i<=d} C(n, i) regions, C(n-1, d) of them bounded."""
+    net = random_net((d, n, 1), seed)
+    dec = decompose(net, None, method=method)
+    assert dec.n_regions == sum(comb(n, i) for i in range(d + 1))
+    assert dec.n_bounded == comb(n - 1, d)
+    assert dec.n_bounded + dec.n_unbounded == dec.n_regions
+
+
+def test_one_layer_bounded_count_closed_form_d3():
+    net = random_net((3, 7, 1), 5)
+    dec = decompose(net)
+    assert dec.n_regions == 1 + 7 + 21 + 35
+    assert dec.n_bounded == comb(6, 3)
+
+
+# ----------------------------------------------------------------------------- algorithms agree
+@settings(**SETTINGS)
+@given(sizes=st.sampled_from([(2, 3, 3, 1), (2, 4, 3, 1), (3, 3, 4, 1), (2, 2, 2, 2, 1), (1, 4, 4, 1)]),
+       seed=st.integers(0, 10_000), boxed=st.booleans())
+def test_vertex_lp_and_brute_force_agree(sizes, seed, boxed):
+    net = random_net(sizes, seed)
+    dom = Box(-1.0, 1.0, dim=sizes[0]) if boxed else None
+    dv = decompose(net, dom, method="vertex")
+    dl = decompose(net, dom, method="lp")
+    db = decompose(net, dom, method="brute")
+    assert pattern_set(dv) == pattern_set(db) == pattern_set(dl)
+    assert edge_set(dv) == edge_set(dl) == edge_set(db)
+    assert dv.n_bounded == dl.n_bounded == db.n_bounded
+    for dec in (dv, dl, db):
+        assert dec.stats["unmatched_facets"] == 0
+
+
+@pytest.mark.parametrize("sizes,boxed", [((2, 8, 8, 1), True), ((3, 4, 4, 1), False),
+                                         ((4, 4, 4, 1), True), ((2, 4, 4, 4, 1), False)])
+def test_vertex_and_lp_agree_on_deeper_nets(sizes, boxed):
+    net = random_net(sizes, 11)
+    dom = Box(-1.0, 1.0, dim=sizes[0]) if boxed else None
+    dv = decompose(net, dom, method="vertex")
+    dl = decompose(net, dom, method="lp")
+    assert pattern_set(dv) == pattern_set(dl)
+    assert edge_set(dv) == edge_set(dl)
+    assert dv.n_bounded == dl.n_bounded
+
+
+# ----------------------------------------------------------------------------- geometry of a box
+@pytest.mark.parametrize("sizes,seed", [((2, 10, 10, 1), 0), ((2, 6, 6, 6, 1), 3), ((3, 6, 6, 1), 1)])
+def test_volumes_sum_to_box_volume(sizes, seed):
+    box = Box([-1.0, -0.5, 0.0][:sizes[0]], [1.0, 2.0, 1.5][:sizes[0]])
+    dec = decompose(random_net(sizes, seed), box)
+    vols = dec.volumes()
+    assert np.all(vols > 0)
+    assert vols.sum() == pytest.approx(box.volume, rel=1e-9)
+
+
+def _segment_split(p, q, points, tol_=1e-9):
+    """Split segment pq at every point of ``points`` strictly inside it; return the sub-edges."""
+    d = q - p
+    L2 = d @ d
+    t = (points - p) @ d / L2
+    foot = p + t[:, None] * d
+    on = (np.linalg.norm(points - foot, axis=1) <= tol_) & (t > tol_) & (t < 1 - tol_)
+    ts = np.concatenate([[0.0], np.sort(t[on]), [1.0]])
+    return [(p + a * d, p + b * d) for a, b in zip(ts[:-1], ts[1:])]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_euler_characteristic_of_subdivided_square_is_one(seed):
+    """V - E + F = 1 for the subdivision of [-1, 1]^2 (T-junctions split edges)."""
+    dec = decompose(random_net((2, 6, 5, 1), seed), Box(-1.0, 1.0, dim=2))
+    polys = []
+    for i in range(dec.n_regions):
+        V = dec.region(i).vertices
+        ctr = V.mean(axis=0)
+        polys.append(V[np.argsort(np.arctan2(V[:, 1] - ctr[1], V[:, 0] - ctr[0]))])
+    allv = np.concatenate(polys)
+    key = lambda x: tuple(np.round(x, 8))  # noqa: E731
+    verts = {key(v): v for v in allv}
+    pts = np.array(list(verts.values()))
+    edges = set()
+    for P in polys:
+        for a, b in zip(P, np.roll(P, -1, axis=0)):
+            for s, t in _segment_split(a, b, pts):
+                edges.add(frozenset((key(s), key(t))))
+    assert len(verts) - len(edges) + dec.n_regions == 1
+
+
+# ----------------------------------------------------------------------------- sampling
+@pytest.mark.parametrize("sizes,boxed", [((2, 8, 8, 1), True), ((3, 5, 5, 5, 1), True),
+                                         ((2, 6, 6, 1), False)])
+def test_dense_sampling_is_a_lower_bound(sizes, boxed):
+    net = random_net(sizes, 7)
+    dom = Box(-1.0, 1.0, dim=sizes[0]) if boxed else None
+    dec = decompose(net, dom)
+    X = (dom or Box(-30.0, 30.0, dim=sizes[0])).sample(40_000, seed=1)
+    seen = {row.tobytes() for row in net.patterns(X)}
+    assert seen <= pattern_set(dec)
+    if boxed:  # most regions are hit by 40k samples of a small box
+        assert len(seen) >= 0.5 * dec.n_regions
+
+
+def test_every_interior_point_has_its_own_pattern():
+    net = random_net((3, 6, 6, 1), 2)
+    dec = decompose(net)
+    assert np.array_equal(net.patterns(dec.interior_points), dec.packed_patterns)
+    assert np.all(dec.chebyshev_radii > tol.CHEBYSHEV_RTOL * dec.scale)
+
+
+# ----------------------------------------------------------------------------- exact rationals
+def _exact_line_arrangement_regions_in_box(lines, lo, hi):
+    """Regions of lines a x + b y + c = 0 inside the open square (lo, hi)^2, exactly.
+
+    Euler: F = 1 + (lines meeting the open square) + sum over intersection points p in the open
+    square of (multiplicity(p) - 1); parallel / duplicate lines are merged first."""
+    norm = set()
+    for a, b, c in lines:
+        a, b, c = Fraction(a), Fraction(b), Fraction(c)
+        if a == 0 and b == 0:
+            continue
+        k = a if a != 0 else b
+        if k < 0:
+            k = -k
+        norm.add((a / k, b / k, c / k) if (a / k > 0 or (a == 0 and b / k > 0)) else (-a / k, -b / k, -c / k))
+    L = list(norm)
+    corners = [(x, y) for x in (lo, hi) for y in (lo, hi)]
+
+    def crosses(line):
+        vals = [line[0] * x + line[1] * y + line[2] for x, y in corners]
+        return min(vals) < 0 < max(vals)
+
+    inside = [ln for ln in L if crosses(ln)]
+    pts = {}
+    for (a1, b1, c1), (a2, b2, c2) in combinations(inside, 2):
+        det = a1 * b2 - a2 * b1
+        if det == 0:
+            continue
+        x = (b1 * c2 - b2 * c1) / det
+        y = (a2 * c1 - a1 * c2) / det
+        if lo < x < hi and lo < y < hi:
+            pts.setdefault((x, y), set()).update({(a1, b1, c1), (a2, b2, c2)})
+    return 1 + len(inside) + sum(len(s) - 1 for s in pts.values())
+
+
+@pytest.mark.parametrize("eps", ["1e-3", "1e-6", "0"])
+def test_exact_rational_counts_near_degeneracy(eps):
+    """Three lines nearly (or exactly) concurrent, a line through a corner, parallel and duplicate
+    lines: counts equal the exact rational Euler count."""
+    e = Fraction(eps)
+    lines = [(1, 1, 0), (1, -1, 0), (1, 0, e), (1, 1, -2), (2, 2, 0), (0, 1, Fraction(1, 3)),
+             (0, 2, Fraction(-1, 2)), (3, -1, Fraction(1, 7))]
+    W = np.array([[float(a), float(b)] for a, b, _ in lines])
+    b = np.array([float(c) for _, _, c in lines])
+    net = ReluNet.from_weights([W, np.ones((1, len(lines)))], [b, np.zeros(1)])
+    expected = _exact_line_arrangement_regions_in_box(lines, Fraction(-1), Fraction(1))
+    for method in ("vertex", "lp"):
+        assert decompose(net, Box(-1.0, 1.0, dim=2), method=method).n_regions == expected
+
+
+# ----------------------------------------------------------------------------- degenerate nets
+def _net(W1, b1, W2=None, b2=None):
+    W1 = np.asarray(W1, float)
+    b1 = np.asarray(b1, float)
+    layers_w, layers_b = [W1], [b1]
+    if W2 is not None:
+        layers_w.append(np.asarray(W2, float))
+        layers_b.append(np.asarray(b2, float))
+    layers_w.append(np.ones((1, layers_w[-1].shape[0])))
+    layers_b.append(np.zeros(1))
+    return ReluNet.from_weights(layers_w, layers_b)
+
+
+BOX2 = Box(-1.0, 1.0, dim=2)
+
+
+@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+def test_dead_neurons(method):
+    # a row of zeros with positive and with negative bias, and a neuron inactive on the whole box
+    net = _net([[1, 0], [0, 0], [0, 0], [1, 1]], [0, 0.5, -0.5, -5.0])
+    dec = decompose(net, BOX2, method=method)
+    assert dec.n_regions == 2
+    P = dec.patterns
+    assert np.all(P[:, 1]) and not np.any(P[:, 2]) and not np.any(P[:, 3])
+
+
+@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+def test_duplicate_and_parallel_hyperplanes(method):
+    net = _net([[1, 0], [2, 0], [1, 0], [1, 0]], [0, 0, 0.5, -0.25])
+    dec = decompose(net, BOX2, method=method)
+    assert dec.n_regions == 4  # x = -0.5, 0, 0.25
+    # the facet x = 0 is carried by neurons 0 and 1 at once: both bits flip across it
+    flips = [tuple(dec.dual_graph.edges[e]["neurons"]) for e in dec.dual_graph.edges]
+    assert (0, 1) in flips
+
+
+@pytest.mark.parametrize("method", ["vertex", "lp"])
+def test_hyperplanes_through_box_corners(method):
+    net = _net([[1, 1], [1, -1], [1, 0]], [0, 0, -1.0])  # both diagonals; x = 1 is a box face
+    dec = decompose(net, BOX2, method=method)
+    assert dec.n_regions == 4
+    assert dec.volumes() == pytest.approx(np.ones(4))
+
+
+@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+def test_very_thin_region_is_found(method):
+    w = 1e-6
+    net = _net([[1, 0], [1, 0]], [0, -w])
+    dec = decompose(net, BOX2, method=method)
+    assert dec.n_regions == 3
+    assert np.min(dec.chebyshev_radii) == pytest.approx(w / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("method", ["vertex", "lp"])
+def test_box_with_no_hyperplane_inside(method):
+    net = _net([[1, 0], [0, 1]], [5.0, -5.0], W2=[[1, 1]], b2=[-100.0])
+    dec = decompose(net, BOX2, method=method)
+    assert dec.n_regions == 1
+    assert dec.patterns.tolist() == [[True, False, False]]
+    assert len(dec.edges) == 0
+
+
+@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+def test_deeper_bit_flips_where_the_geometry_says_so(method):
+    """z2 = relu(x) - 0 is zero left of x = 0 and positive right of it: crossing x = 0 flips
+    neuron 0 and neuron 1 together (a deeper bit), which a one-bit flip would miss."""
+    net = _net([[1, 0], [0, 1]], [0, 0], W2=[[1, 0]], b2=[0.0])
+    dec = decompose(net, BOX2, method=method)
+    assert dec.n_regions == 4
+    g = dec.dual_graph
+    flips = sorted(tuple(g.edges[e]["neurons"]) for e in g.edges)
+    assert flips == [(0, 2), (0, 2), (1,), (1,)]
+    assert sorted(g.edges[e]["neuron"] for e in g.edges) == [0, 0, 1, 1]
+
+
+def test_neighbours_differ_in_the_flipped_neuron_and_deeper_bits_only():
+    net = random_net((2, 6, 6, 6, 1), 4)
+    dec = decompose(net, BOX2)
+    layer = [net.layer_of_bit(k) for k in range(net.n_hidden)]
+    for (a, b), k, flips in zip(dec.edges, dec.edge_neuron, dec.edge_flips):
+        assert k in flips
+        assert all(layer[f] >= layer[k] for f in flips)
+    # generic net: every edge flips exactly one bit, so the dual graph is bipartite (Liu App. B)
+    assert all(len(f) == 1 for f in dec.edge_flips)
+    import networkx as nx
+
+    assert nx.is_bipartite(dec.dual_graph)
+
+
+def test_rank_deficient_first_layer_in_Rd():
+    """7 -> 2 -> ... : the net factors through a 2-D projection; every region is unbounded."""
+    net = random_net((7, 2, 3, 1), 0)
+    dv = decompose(net)
+    dl = decompose(net, method="lp")
+    db = decompose(net, method="brute")
+    assert pattern_set(dv) == pattern_set(dl) == pattern_set(db)
+    assert dv.n_bounded == 0
+    assert np.array_equal(net.patterns(dv.interior_points), dv.packed_patterns)
+
+
+def test_zero_first_layer_in_Rd():
+    net = _net([[0, 0], [0, 0]], [1.0, -1.0])
+    dec = decompose(net)
+    assert dec.n_regions == 1 and dec.n_bounded == 0
+    assert dec.patterns.tolist() == [[True, False]]
+
+
+def test_scale_invariance():
+    net = random_net((2, 6, 6, 1), 9)
+    alpha = 1e3
+    big = ReluNet.from_weights([net.weights[0] / alpha, *net.weights[1:]], list(net.biases))
+    d1 = decompose(net, BOX2)
+    d2 = decompose(big, Box(-alpha, alpha, dim=2))
+    assert pattern_set(d1) == pattern_set(d2)
+    assert d2.volumes().sum() == pytest.approx(4 * alpha ** 2, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- errors
+def test_brute_force_refuses_large_nets_and_states_the_limit():
+    net = random_net((2, tol.BRUTE_FORCE_MAX_BITS + 1, 1), 0)
+    with pytest.raises(ValueError, match=str(tol.BRUTE_FORCE_MAX_BITS)):
+        decompose(net, BOX2, method="brute")
+
+
+def test_bad_arguments_are_named():
+    net = random_net((2, 3, 1), 0)
+    with pytest.raises(ValueError, match="method"):
+        decompose(net, BOX2, method="fast")
+    with pytest.raises(ValueError, match="dim=2"):
+        decompose(net, Box(-1, 1, dim=3))
+    with pytest.raises(TypeError, match="domain"):
+        decompose(net, (-1, 1))
+    with pytest.raises(TypeError, match="ReluNet"):
+        decompose([np.eye(2)], BOX2)
+
+
+def test_progress_bar_does_not_change_the_result():
+    net = random_net((2, 5, 5, 1), 3)
+    assert pattern_set(decompose(net, BOX2, progress=True)) == pattern_set(decompose(net, BOX2))
