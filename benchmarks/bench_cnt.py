@@ -21,13 +21,15 @@ def time_training(dataset: str, arch: str, depth: int, epochs: int, n_train: int
 
     cfg = PoolConfig(dataset, arch, depth=depth, epochs=epochs, n_train=n_train, lr=3e-3)
     train_network(asdict(PoolConfig(dataset, arch, depth=depth, epochs=1, n_train=64)), 0, 0)  # warm-up
-    secs, scores = [], []
+    secs, cpu, scores = [], [], []
     for r in range(repeats):
         net = train_network(asdict(cfg), r, 1000 + r)
         secs.append(net.train_seconds)
+        cpu.append(net.train_cpu_seconds)
         scores.append(net.score)
     return {"dataset": dataset, "arch": arch, "depth": depth, "epochs": epochs, "n_train": n_train,
-            "seconds_per_network": float(np.median(secs)), "score_median": float(np.median(scores))}
+            "seconds_per_network": float(np.median(secs)), "cpu_seconds_per_network": float(np.median(cpu)),
+            "score_median": float(np.median(scores))}
 
 
 def time_metrics(dataset: str, arch: str, depth: int, n_samples: int = 100, repeats: int = 5) -> dict:
@@ -89,6 +91,7 @@ def main(argv=None):
             row.update({k: v for k, v in time_metrics(dataset, arch, 3).items() if k.startswith("metrics")})
             rows.append(row)
             print(f"{dataset:8s} {arch.upper():4s} depth 3: {row['seconds_per_network']:6.2f} s/network "
+                  f"({row['cpu_seconds_per_network']:6.2f} CPU s) "
                   f"({epochs} epochs, {args.n_train} images; score {row['score_median']:.3f}); "
                   f"CNT metrics {row['metrics_seconds_per_network'] * 1e3:6.1f} ms/network (100 samples)")
     toe = toeplitz_comparison()

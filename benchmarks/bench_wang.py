@@ -3,14 +3,14 @@
 For each arrangement of Fig. 3 (input dimension 7, 10 hidden neurons, U(-1, 1) weights) it times,
 in one process, on the same seeded networks:
 
-* the traversal engine: ``decompose(net, domain=None)`` + ``linear_regions`` (what the notebook
-  runs for every network), and
-* Wang's Intersect/Add/Cut (``activation_regions.propagate``, activation regions only),
+* the traversal engine: ``decompose(net, domain=None)`` + ``linear_regions``, and
+* Wang's Intersect/Add/Cut: ``activation_regions.propagate`` + ``linear_regions`` (facets checked
+  only between cells with equal maps) -- the notebook's default ``counter``,
 
-checks that both find the same number of activation regions, and projects the wall time of the
-notebook's Fig. 3 sweep at the ``book`` (500 nets per arrangement) and ``paper`` (5000) profiles
-on ``--jobs`` worker processes. ``--measure book|paper`` also runs that sweep for real through
-``relutopo.sweep.run_sweep`` and records its wall time.
+checks that both find the same numbers of activation and linear regions, and projects the wall
+time of the notebook's Fig. 3 sweep at the ``book`` (500 nets per arrangement) and ``paper``
+(5000) profiles on ``--jobs`` worker processes. ``--measure book|paper`` also runs that sweep for
+real (with ``--counter``) through ``relutopo.sweep.run_sweep`` and records its wall time.
 
 Usage::
 
@@ -52,10 +52,11 @@ def time_arrangement(arch, n_nets, base_seed=0):
         lin = linear_regions(dec)
         t1 = time.perf_counter()
         res = propagate(net)
+        lin_w = linear_regions(res)
         t2 = time.perf_counter()
         t_engine += t1 - t0
         t_wang += t2 - t1
-        agree += int(res.n_regions == dec.n_regions)
+        agree += int(res.n_regions == dec.n_regions and lin_w.n_linear == lin.n_linear)
         n_act.append(dec.n_regions)
         n_lin.append(lin.n_linear)
     return {
@@ -73,6 +74,8 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers for projections")
     ap.add_argument("--measure", choices=["none", "book", "paper"], default="none",
                     help="also run the Fig. 3 sweep of this profile and time it")
+    ap.add_argument("--counter", choices=["wang", "engine"], default="wang",
+                    help="algorithm of the measured sweep")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_wang.json"))
     args = ap.parse_args(argv)
     if args.nets < 1 or args.jobs < 1:
@@ -89,7 +92,7 @@ def main(argv=None):
               f"agree {r['counts_agree']}/{args.nets}", flush=True)
     per_set_engine = sum(r["engine_s_per_net"] for r in rows)
     per_set_wang = sum(r["wang_s_per_net"] for r in rows)
-    projected = {p: {"engine_s": n * per_set_engine / args.jobs, "wang_activation_only_s": n * per_set_wang / args.jobs}
+    projected = {p: {"engine_s": n * per_set_engine / args.jobs, "wang_s": n * per_set_wang / args.jobs}
                  for p, n in PROFILE_NETS.items()}
     out = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
@@ -99,16 +102,15 @@ def main(argv=None):
     }
     for p, v in projected.items():
         print(f"projected Fig. 3 sweep, {p} profile ({PROFILE_NETS[p]} nets x 7, {args.jobs} jobs): "
-              f"engine {v['engine_s'] / 60:.1f} min, Intersect/Add/Cut (activation only) "
-              f"{v['wang_activation_only_s'] / 60:.1f} min")
+              f"engine {v['engine_s'] / 60:.1f} min, Intersect/Add/Cut {v['wang_s'] / 60:.1f} min")
     if args.measure != "none":
         n = PROFILE_NETS[args.measure]
-        tasks = [dict(hidden=list(a), input_dim=INPUT_DIM, seed=task_seed(0, "fig3", list(a), i))
-                 for a in ARRANGEMENTS for i in range(n)]
+        tasks = [dict(hidden=list(a), input_dim=INPUT_DIM, seed=task_seed(0, "fig3", list(a), i),
+                      method=args.counter) for a in ARRANGEMENTS for i in range(n)]
         t0 = time.perf_counter()
         run_sweep(random_network_counts, tasks, n_jobs=args.jobs, desc=f"fig3 {args.measure}")
-        out["measured_fig3_sweep"] = {"profile": args.measure, "n_tasks": len(tasks),
-                                      "seconds": time.perf_counter() - t0}
+        out["measured_fig3_sweep"] = {"profile": args.measure, "counter": args.counter,
+                                      "n_tasks": len(tasks), "seconds": time.perf_counter() - t0}
         print(f"measured Fig. 3 sweep ({args.measure}): {out['measured_fig3_sweep']['seconds'] / 60:.1f} min")
     out["machine"]["load_end"] = os.getloadavg()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,12 @@ layer, as the paper describes. Regions lying in different cells of the previous 
 interiors, so Intersect is only attempted between regions descending from the same cell (an exact
 pruning: no LP is needed to reject the other combinations).
 
+Linear regions (end of §3): "group together those activation regions that are connected to each
+other and have the same value". :func:`facet_pairs` finds the regions sharing a facet (for weights
+in general position their patterns differ in one bit; a witness point or an LP confirms the
+shared ``(M - 1)``-dimensional face), and :class:`ActivationRegions` offers the interface of
+:func:`relutopo.linear_regions.linear_regions`, which does the grouping.
+
 This module is deliberately independent of the traversal engine (:mod:`relutopo.decompose`): the
 tests use it as a second algorithm that must find exactly the same activation regions.
 """
@@ -128,9 +134,27 @@ class Geometry:
             np.ascontiguousarray(A, dtype=np.float64).ravel(), np.zeros(n, dtype=np.int32))
         self._h.run()
         self.n_lp += 1
-        ok = self._h.getModelStatus() == self._optimal
-        z = np.array(self._h.getSolution().col_value) if ok else None
-        return ok, z
+        status = self._h.getModelStatus()
+        if status == self._optimal:
+            return True, np.array(self._h.getSolution().col_value)
+        return self._retry(cost, lower, upper, A, b, status)
+
+    def _retry(self, cost, lower, upper, A, b, status):
+        """Second attempt with scipy's HiGHS interior point method; an LP that fails twice is an
+        error (never silently read as 'empty')."""
+        from scipy.optimize import linprog
+
+        bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
+                  for lo, hi in zip(lower, upper)]
+        res = linprog(cost, A_ub=A, b_ub=b, bounds=bounds, method="highs-ipm")
+        if res.status == 0:
+            return True, np.asarray(res.x)
+        if res.status == 2:  # proven infeasible
+            return False, None
+        raise RuntimeError(
+            f"an LP with {A.shape[0]} constraints in {A.shape[1]} variables failed in HiGHS "
+            f"(status {status}) and in scipy's interior point method ({res.message}); the "
+            "network's weights may be badly scaled (see relutopo.tolerances)")
 
     def chebyshev(self, A: np.ndarray, b: np.ndarray):
         """Largest ball ``{|y - x| <= r}`` in ``{A y <= b}`` (unit rows), radius capped at ``scale``.
@@ -147,7 +171,7 @@ class Geometry:
         upper = np.full(M + 1, self._inf)
         upper[-1] = self.scale
         ok, z = self._solve(cost, lower, upper, G, b)
-        if not ok:  # numerically troubled LP: treat as not full-dimensional only if truly empty
+        if not ok:  # proven infeasible (cannot happen with a free radius, kept for safety)
             return -np.inf, None
         x = z[:M]
         r = float(np.min(b - A @ x)) if len(A) else self.scale  # recomputed, solver-independent
@@ -323,8 +347,9 @@ def cut(region: ActivationRegion, *, geometry: Geometry, bit: Optional[int] = No
         return ActivationRegion(A, b, region.value if active else zero, bits, x, float(r), par, ids)
 
     norm = float(np.linalg.norm(v))
-    scale_v = max(norm, abs(t), np.finfo(float).tiny)
-    if norm <= ZERO_ROW_RTOL * scale_v * max(1.0, geometry.scale):
+    # zero slope: the variation of V over the distance scale is negligible against |t|
+    # (exactly 0 for dead paths); rescaling the input space leaves the test unchanged
+    if norm == 0.0 or norm * geometry.scale <= ZERO_ROW_RTOL * abs(t):
         # constant value t on S(c): the neuron is active on all of it iff t > 0
         return [child(t > 0, region.A, region.b, region.point, region.radius, region.row_ids)]
     a_off, b_off = v / norm, -t / norm            # v.x + t <= 0  (inactive side)

@@ -109,7 +109,7 @@ def _run_many(root: Path, papers, profile: str, pairs, force: bool, record: Opti
         _out(f"[{profile}] {info.paper} ...")
         try:
             res = run_notebook(info, profile, overrides, root=root, output_dir=out, force=force,
-                               record=record)
+                               record=record, progress=sys.stderr.isatty())
         except NotebookRunError as exc:
             failures.append(info.paper)
             _err(f"  FAILED: {exc}")

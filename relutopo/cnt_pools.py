@@ -49,6 +49,8 @@ class PoolConfig:
     n_train : int
         Training images (a seeded subset, the same for every network of the pool).
     width, channels, bottleneck : sizes of :func:`relutopo.models.cnt_zoo.build_cnt_model`.
+    recurrent_variance : float, optional
+        Init variance of the RNN's recurrent matrix (``None``: ``1 / width``; see the zoo).
     """
 
     dataset: str
@@ -63,6 +65,7 @@ class PoolConfig:
     width: int = 64
     channels: int = 8
     bottleneck: int = 16
+    recurrent_variance: Optional[float] = None
     data_root: Optional[str] = None
 
     def __post_init__(self):
@@ -130,6 +133,7 @@ class TrainedNetwork:
     state: dict = field(repr=False)
     score: float = float("nan")
     train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0
 
     def model(self):
         """The torch :class:`~relutopo.models.cnt_zoo.CNTModel` with the trained weights."""
@@ -152,7 +156,8 @@ def _build(config: PoolConfig, seed: int):
     data = load_pool_data(config.dataset, config.data_root, config.n_train)
     return build_cnt_model(config.arch, data.input_shape, data.n_classes, depth=config.depth,
                            activation=config.activation, init_variance=config.variance, seed=seed,
-                           width=config.width, channels=config.channels, bottleneck=config.bottleneck)
+                           width=config.width, channels=config.channels, bottleneck=config.bottleneck,
+                           recurrent_variance=config.recurrent_variance)
 
 
 def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
@@ -160,7 +165,8 @@ def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
 
     Module-level and keyed by plain values so that :func:`relutopo.sweep.run_sweep` can run it
     in worker processes and cache it. Each worker uses one torch thread. ``train_seconds`` is the
-    wall time of building and training the network (not loading data or starting the process).
+    wall time of building and training the network (not loading data or starting the process),
+    ``train_cpu_seconds`` its CPU time (what it costs on an otherwise idle core).
     """
     import torch
 
@@ -174,7 +180,7 @@ def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
         # torch imports parts of itself lazily on the first optimiser; keep that one-off cost out of
         # the per-network training time
         torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         model = _build(cfg, seed)
         Xtr = data.X_train.reshape(len(data.X_train), -1)
         Xte = data.X_test.reshape(len(data.X_test), -1)
@@ -186,11 +192,11 @@ def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
             model, hist = fit(model, Xtr, data.y_train, task="multiclass", epochs=cfg.epochs, seed=seed,
                               lr=cfg.lr, batch_size=cfg.batch_size, X_test=Xte, y_test=data.y_test)
             score = hist.test_acc[-1]
-        seconds = time.perf_counter() - start
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     finally:
         torch.set_num_threads(threads)
     state = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-    return TrainedNetwork(cfg, int(index), int(seed), state, float(score), float(seconds))
+    return TrainedNetwork(cfg, int(index), int(seed), state, float(score), float(seconds), float(cpu_seconds))
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,7 +213,13 @@ class NetworkPool:
 
     @property
     def train_seconds(self) -> np.ndarray:
+        """Wall time of training each network."""
         return np.array([n.train_seconds for n in self.networks])
+
+    @property
+    def train_cpu_seconds(self) -> np.ndarray:
+        """CPU time of training each network (one thread)."""
+        return np.array([n.train_cpu_seconds for n in self.networks])
 
 
 def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, base_seed: int = 0,
@@ -238,6 +250,7 @@ class PoolCNT:
 
     config: PoolConfig
     per_network: tuple
+    n_excluded: int = 0
 
     @property
     def n_layers(self) -> int:
@@ -286,14 +299,21 @@ def pool_cnt(pool: NetworkPool, X: np.ndarray, *, n_samples: int = 100, seed: in
     """CNT metrics of every network of ``pool`` on ``n_samples`` inputs drawn from ``X`` per network.
 
     Network ``i`` sees its own seeded draw (without replacement) of ``n_samples`` rows of
-    ``X`` (the paper: 100 samples per network).
+    ``X`` (the paper: 100 samples per network). Networks whose training diverged (non-finite
+    weights) have no metrics: they are left out and counted in ``PoolCNT.n_excluded``.
     """
     X = np.asarray(X)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or not 1 <= n_samples <= len(X):
         raise ValueError(f"n_samples must be an int in 1..{len(X)} (rows of X); got {n_samples!r}")
-    per = []
+    per, excluded = [], 0
     for net in pool.networks:
+        if not all(np.all(np.isfinite(v)) for v in net.state.values()):
+            excluded += 1
+            continue
         rng = np.random.default_rng(task_seed(seed, net.seed, "cnt-samples"))
         idx = rng.choice(len(X), int(n_samples), replace=False)
         per.append(network_cnt(net.cnt_network(), X[idx]))
-    return PoolCNT(pool.config, tuple(per))
+    if not per:
+        raise ValueError(f"every network of the pool {pool.config.label} on {pool.config.dataset} diverged "
+                         "(non-finite weights): lower lr or init_variance in its PoolConfig")
+    return PoolCNT(pool.config, tuple(per), excluded)

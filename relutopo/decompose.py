@@ -170,35 +170,45 @@ def _row_scale(W_row_norms, G):
 class _VertexKernel:
     """Exact cutting of cells held as generators (double description, Fukuda & Prodon 1996).
 
-    A cell stores rows ``A x <= c`` (box faces and the hyperplanes that cut its ancestors), the
-    homogeneous generators ``V`` (``(x, 1)`` vertices, ``(r, 0)`` unit rays) and the incidence
-    matrix ``Z`` (column 0: the face at infinity ``t = 0``; column ``j + 1``: row ``j``). A
-    hyperplane cuts a cell iff it has generators strictly on both sides; the new generators are
-    the crossing points of the adjacent (+, -) pairs, adjacency by the combinatorial test (no
-    third generator is incident to every row the pair shares).
+    A cell stores its rows ``A x <= c`` as Python lists (box faces and the hyperplanes that cut
+    its ancestors; rows are only appended), the homogeneous generators ``V`` (``(x, 1)``
+    vertices, ``(r, 0)`` unit rays) and their incidences as bit masks ``Z`` (``(n_gen, words)``
+    uint64; bit 0 is the face at infinity ``t = 0``, bit ``j + 1`` is row ``j``). A hyperplane
+    cuts a cell iff it has generators strictly on both sides; the new generators are the
+    crossing points of the adjacent (+, -) pairs, adjacency by the combinatorial test (no third
+    generator is incident to every row the pair shares).
     """
 
     def __init__(self, net, domain, scale):
         self.net, self.domain, self.scale = net, domain, scale
         self.d = net.input_dim
 
+    @staticmethod
+    def _masks(bool_cols):
+        """Pack a bool incidence matrix ``(n_gen, n_cols)`` into uint64 words."""
+        n, m = bool_cols.shape
+        W = max(1, (m + 63) // 64)
+        buf = np.zeros((n, W * 64), dtype=bool)
+        buf[:, :m] = bool_cols
+        return np.packbits(buf, axis=1, bitorder="little").view(np.uint64).reshape(n, W)
+
     def initial(self):
         d = self.d
         cell = _Cell()
         if self.domain is None:  # the whole space: not a pointed cone; arrange() seeds orthants
-            cell.A, cell.c, cell.ids = np.zeros((0, d)), np.zeros(0), np.zeros(0, dtype=np.int64)
+            cell.A, cell.c, cell.ids = [], [], []
             cell.V = None
             cell.Z = None
             return cell
         A, c = self.domain.halfspaces()
         V = self.domain.vertices()
-        cell.A, cell.c = A, c
-        cell.ids = -1 - np.arange(2 * d, dtype=np.int64)
+        cell.A, cell.c = list(A), list(c)
+        cell.ids = list(range(-1, -1 - 2 * d, -1))
         cell.V = np.hstack([V, np.ones((len(V), 1))])
         Z = np.zeros((len(V), 2 * d + 1), dtype=bool)
         Z[:, 1::2] = V == self.domain.lo  # row 2i: x_i = lo_i
         Z[:, 2::2] = V == self.domain.hi
-        cell.Z = Z
+        cell.Z = self._masks(Z)
         return cell
 
     # -- cells of the whole space: 2^d orthants of d independent hyperplanes ----------
@@ -211,21 +221,22 @@ class _VertexKernel:
         MS = M[S]
         x_star = np.linalg.solve(MS, -mu[S])
         D = np.linalg.inv(MS)  # column j: direction raising row j only
+        Zb = np.ones((d + 1, d + 1), dtype=bool)
+        Zb[0, 0] = False  # the vertex is not at infinity
+        Zb[1 + np.arange(d), 1 + np.arange(d)] = False  # ray j leaves row j
+        Z = self._masks(Zb)
         out = []
         for code in range(2 ** d):
             sigma = np.where((code >> np.arange(d)) & 1, 1.0, -1.0)
             sub = _Cell()
             # sigma_i (m_i x + mu_i) >= 0  <=>  -sigma_i m_i x <= sigma_i mu_i
-            sub.A = -sigma[:, None] * MS
-            sub.c = sigma * mu[S]
-            sub.ids = (offset + S).astype(np.int64)
+            sub.A = list(-sigma[:, None] * MS)
+            sub.c = list(sigma * mu[S])
+            sub.ids = [int(offset + k) for k in S]
             rays = (D * sigma[None, :]).T
             rays /= np.linalg.norm(rays, axis=1)[:, None]
             sub.V = np.vstack([np.append(x_star, 1.0), np.hstack([rays, np.zeros((d, 1))])])
-            Z = np.ones((d + 1, d + 1), dtype=bool)
-            Z[0, 0] = False  # the vertex is not at infinity
-            Z[1 + np.arange(d), 1 + np.arange(d)] = False  # ray j leaves row j
-            sub.Z = Z
+            sub.Z = Z.copy()
             out.append((sub, sigma > 0))
         return S, out
 
@@ -237,39 +248,46 @@ class _VertexKernel:
         iN = np.flatnonzero(N)
         ZP, ZN = Z[iP], Z[iN]
         common = ZP[:, None, :] & ZN[None, :, :]
-        ok = common.sum(axis=2) >= d - 1
-        pp, nn = np.nonzero(ok)
+        cnt = np.bitwise_count(common).sum(axis=2)
+        pp, nn = np.nonzero(cnt >= d - 1)
         if pp.size:
-            C = common[pp, nn].astype(np.float32)
-            outside = C @ (~Z).T.astype(np.float32)  # > 0 where generator w misses a common row
-            contained = outside < 0.5
-            rows = np.arange(pp.size)
-            contained[rows, iP[pp]] = False
-            contained[rows, iN[nn]] = False
-            adj = ~contained.any(axis=1)
-            pp, nn = pp[adj], nn[adj]
+            C = common[pp, nn]
+            misses = ((C[:, None, :] & ~Z[None, :, :]) != 0).any(axis=2)  # (pairs, n_gen)
+            misses[np.arange(pp.size), iP[pp]] = True
+            misses[np.arange(pp.size), iN[nn]] = True
+            adj = misses.all(axis=1)
+            pp, nn, C = pp[adj], nn[adj], C[adj]
+        else:
+            C = np.zeros((0, Z.shape[1]), dtype=np.uint64)
         gP, gN = V[iP[pp]], V[iN[nn]]
         vP, vN = vals[iP[pp]], vals[iN[nn]]
         newV = vP[:, None] * gN - vN[:, None] * gP
         t = newV[:, d]
         isv = t > 0
         newV[isv] /= t[isv, None]
-        if np.any(~isv):
+        if not np.all(isv):
             nr = newV[~isv]
             nr[:, d] = 0.0
             newV[~isv] = nr / np.linalg.norm(nr[:, :d], axis=1)[:, None]
-        newZ = ZP[pp] & ZN[nn]
+        j = len(cell.c) + 1  # bit of the new row
+        word, bit = divmod(j, 64)
+        if word >= Z.shape[1]:
+            Z = np.hstack([Z, np.zeros((len(Z), 1), dtype=np.uint64)])
+            C = np.hstack([C, np.zeros((len(C), 1), dtype=np.uint64)])
+        flag = np.uint64(1 << bit)
+        C[:, word] |= flag
         zero = ~(P | N)
+        Zz = Z.copy()
+        Zz[zero, word] |= flag
         children = []
         for side, keep in ((0, N | zero), (1, P | zero)):
             sub = _Cell()
             sgn = 1.0 if side == 0 else -1.0  # side 0: m x <= -mu ; side 1: -m x <= mu
-            sub.A = np.vstack([cell.A, sgn * m[None, :]])
-            sub.c = np.append(cell.c, -sgn * mu)
-            sub.ids = np.append(cell.ids, k_id)
-            sub.V = np.vstack([V[keep], newV])
-            col = np.concatenate([zero[keep], np.ones(len(newV), dtype=bool)])
-            sub.Z = np.hstack([np.vstack([Z[keep], newZ]), col[:, None]])
+            sub.A = cell.A + [sgn * m]
+            sub.c = cell.c + [-sgn * mu]
+            sub.ids = cell.ids + [k_id]
+            sub.V = np.concatenate([V[keep], newV])
+            sub.Z = np.concatenate([Zz[keep], C])
             children.append(sub)
         return children
 
@@ -299,11 +317,12 @@ class _VertexKernel:
         if live.size == 0:
             return current
         d = self.d
-        # screen every live hyperplane on the first cell's generators at once
+        scale = self.scale
+        # screen every live hyperplane on the parent's generators at once (vectorised)
         first = current[0][0]
         if len(current) == 1:
             H = first.V[:, :d] @ M[live].T + first.V[:, d:] * mu[live][None, :]
-            tv = tol.VERTEX_RTOL * norms[live][None, :] * np.where(first.V[:, d:] > 0, self.scale, 1.0)
+            tv = tol.VERTEX_RTOL * norms[live][None, :] * np.where(first.V[:, d:] > 0, scale, 1.0)
             pos = (H > tv).any(axis=0)
             neg = (H < -tv).any(axis=0)
             bits = current[0][1]
@@ -313,16 +332,17 @@ class _VertexKernel:
         else:
             cand = live
         for k in cand:
-            m, mk, nk = M[k], mu[k], norms[k]
+            m, mk = M[k], mu[k]
+            tk = tol.VERTEX_RTOL * norms[k]
             nxt = []
             for sub, bits in current:
                 V = sub.V
                 vals = V[:, :d] @ m + V[:, d] * mk
-                tv = tol.VERTEX_RTOL * nk * np.where(V[:, d] > 0, self.scale, 1.0)
+                tv = tk * np.where(V[:, d] > 0, scale, 1.0)
                 P = vals > tv
                 N = vals < -tv
                 if P.any() and N.any():
-                    lo, hi = self._split(sub, m, mk, vals, P, N, offset + k)
+                    lo, hi = self._split(sub, m, mk, vals, P, N, int(offset + k))
                     b0 = bits.copy()
                     b0[k] = False
                     bits[k] = True
@@ -515,40 +535,69 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
 
 
 def _finalize_vertex(net, domain, cells, scale, solver):
-    """Facets from generators: row ``j`` is a facet iff its incident generators span a
-    ``d``-dimensional linear space in homogeneous coordinates; the facet's point is the mean of
-    its incident vertices plus its incident rays (scaled), which lies in its relative interior."""
+    """Facets and centres from generators.
+
+    Row ``j`` is a facet iff its incident generators span a ``d``-dimensional linear space in
+    homogeneous coordinates (for ``d <= 3`` a face with ``>= d`` generators is a facet, since
+    vertices are extreme points). The facet's point is the mean of its incident vertices plus
+    its incident rays (scaled), which lies in its relative interior. Chebyshev centres use only
+    the facet rows: exact subset enumeration for bounded cells in ``d <= 3``
+    (:func:`~relutopo.polyhedra.chebyshev_by_enumeration`), else HiGHS, 32 cells per LP.
+    """
+    from .polyhedra import chebyshev_by_enumeration
+
     raw = _Raw()
     d = net.input_dim
     rtol = tol.CHEBYSHEV_RTOL * scale
-    X, R = solver.chebyshev_batch([(c.A, c.c) for c in cells], scale) if cells else (None, None)
-    for cell, x, r in zip(cells, X, R):
-        if not r > rtol:
+    facet_info = []
+    for cell in cells:
+        V = cell.V
+        m = len(cell.c)
+        Zb = np.unpackbits(cell.Z.view(np.uint8), axis=1, bitorder="little")[:, 1:m + 1].astype(bool)
+        counts = Zb.sum(axis=0)
+        rows = np.flatnonzero(counts >= d)
+        if d > 3:
+            keep = []
+            for j in rows:
+                G = V[Zb[:, j]]
+                if np.linalg.matrix_rank(G, tol=1e-9 * max(1.0, float(np.abs(G).max()))) == d:
+                    keep.append(j)
+            rows = np.array(keep, dtype=np.int64)
+        A = np.array(cell.A, dtype=np.float64).reshape(m, d)[rows]
+        c = np.array(cell.c, dtype=np.float64)[rows]
+        facet_info.append((rows, A, c, Zb))
+    bounded = np.array([bool(np.all(cell.V[:, d] > 0)) for cell in cells], dtype=bool)
+    X = np.full((len(cells), d), np.nan)
+    R = np.full(len(cells), np.nan)
+    if d <= 3 and np.any(bounded):
+        enum = np.flatnonzero(bounded)
+        Xe, Re = chebyshev_by_enumeration([facet_info[i][1:3] for i in enum])
+        X[enum], R[enum] = Xe, Re
+    rest = np.flatnonzero(np.isnan(R))
+    for s0 in range(0, len(rest), 32):
+        chunk = rest[s0:s0 + 32]
+        Xl, Rl = solver.chebyshev_batch([facet_info[i][1:3] for i in chunk], scale)
+        X[chunk], R[chunk] = Xl, Rl
+    for i, cell in enumerate(cells):
+        if not R[i] > rtol:
             raw.dropped += 1
             continue
-        V, Z = cell.V, cell.Z[:, 1:]
-        isv = V[:, d] > 0
-        rows, pts = [], []
-        counts = Z.sum(axis=0)
-        for j in np.flatnonzero(counts >= d):
-            G = V[Z[:, j]]
-            if np.linalg.matrix_rank(G, tol=1e-9 * max(1.0, float(np.abs(G).max()))) < d:
-                continue
-            gv = G[G[:, d] > 0, :d]
-            p = gv.mean(axis=0)
-            gr = G[G[:, d] == 0, :d]
-            if len(gr):
-                p = p + scale * gr.mean(axis=0)
-            rows.append(j)
-            pts.append(p)
-        rows = np.array(rows, dtype=np.int64)
-        A = cell.A[rows]
+        rows, A, c, Zb = facet_info[i]
+        V = cell.V
+        pts = np.empty((len(rows), d))
+        for t, j in enumerate(rows):
+            G = V[Zb[:, j]]
+            isv = G[:, d] > 0
+            p = G[isv, :d].mean(axis=0)
+            if not np.all(isv):
+                p = p + scale * G[~isv, :d].mean(axis=0)
+            pts[t] = p
         raw.bits.append(cell.bits)
-        raw.x0.append(x)
-        raw.r.append(r)
-        raw.bounded.append(bool(np.all(isv)))
-        raw.facet_ids.append(cell.ids[rows])
-        raw.facet_pts.append(np.array(pts).reshape(-1, d))
+        raw.x0.append(X[i])
+        raw.r.append(R[i])
+        raw.bounded.append(bool(bounded[i]))
+        raw.facet_ids.append(np.array(cell.ids, dtype=np.int64)[rows])
+        raw.facet_pts.append(pts)
         raw.facet_nrm.append(A / np.linalg.norm(A, axis=1)[:, None] if len(rows) else np.zeros((0, d)))
     return raw
 

@@ -45,7 +45,7 @@ from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL, ZERO_ROW_RTOL
 __all__ = [
     "DepthOverlap", "OverlapDecomposition", "overlap_decomposition", "data_regions",
     "region_polyhedron", "region_map", "images_overlap", "union_find_classes",
-    "polytope_volume",
+    "polytope_volume", "curve_self_crossings",
 ]
 
 #: Largest input dimension for which region volumes are computed (qhull in d dimensions).
@@ -329,7 +329,7 @@ def _in_image(lp: _LP, Y, A, c, M, m, scale: float):
 
 
 def _hull_witness(lp: _LP, P1, P2):
-    """Support of a point of ``conv P1 cap conv P2`` (rows are points), or ``None``."""
+    """Convex weights ``(lam, mu)`` with ``lam @ P1 = mu @ P2`` (rows are points), or ``None``."""
     n1, n2 = len(P1), len(P2)
     A_eq = np.zeros((P1.shape[1] + 2, n1 + n2))
     A_eq[:-2, :n1] = P1.T
@@ -344,8 +344,8 @@ def _hull_witness(lp: _LP, P1, P2):
                         np.zeros(n1 + n2), np.full(n1 + n2, np.inf))
     if not ok or v is None:
         return None
-    thr = 1e-9
-    return np.nonzero(v[:n1] > thr)[0], np.nonzero(v[n1:] > thr)[0]
+    lam, mu = np.clip(v[:n1], 0, None), np.clip(v[n1:], 0, None)
+    return lam / lam.sum(), mu / mu.sum()
 
 
 class _RegionGeometry:
@@ -396,6 +396,7 @@ class _RegionGeometry:
         from scipy.spatial import ConvexHull, QhullError
 
         A, c = self.A, self.c
+        self.flat = None
         if self.vertices is None:
             return None, None, lambda Y: _in_image(lp, Y, A, c, M, m, scale)
         W = self.vertices @ M.T + m
@@ -411,6 +412,7 @@ class _RegionGeometry:
             except (QhullError, ValueError):
                 return lo, hi, lambda Y: _in_image(lp, Y, A, c, M, m, scale)
         qlo, qhi = (Q.min(axis=0), Q.max(axis=0)) if r else (None, None)
+        self.flat = (r, Ur, m, W)
 
         def test(Y):
             Y = np.asarray(Y, dtype=np.float64)
@@ -425,6 +427,34 @@ class _RegionGeometry:
                 ok &= np.all(q @ eq[:, :-1].T + eq[:, -1] <= tol, axis=1)
             return ok
         return lo, hi, test
+
+
+def _interiors_meet_in_flat(flat1, flat2):
+    """Exact test for two convex images of equal rank ``r in {1, 2}`` in one flat.
+
+    ``flat = (r, U_r, m, W)``: rank, orthonormal basis of the image directions, offset and the
+    images of the region's vertices. In the flat's coordinates the images are an interval or a
+    convex polygon; their relative interiors meet iff no separating axis exists (for polygons,
+    among the edge normals of both: the separating axis theorem). Returns ``None`` when the
+    test does not apply (then an LP decides).
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    if flat1 is None or flat2 is None or flat1[0] != flat2[0] or flat1[0] not in (1, 2):
+        return None
+    r, U, m, W1 = flat1
+    Q1 = (W1 - m) @ U
+    Q2 = (flat2[3] - m) @ U
+    tol = 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(Q1).max()), float(np.abs(Q2).max()))
+    if r == 1:
+        return bool(min(Q1.max(), Q2.max()) - max(Q1.min(), Q2.min()) > tol)
+    try:
+        normals = np.vstack([ConvexHull(Q1).equations[:, :2], ConvexHull(Q2).equations[:, :2]])
+    except (QhullError, ValueError):
+        return None
+    p1, p2 = Q1 @ normals.T, Q2 @ normals.T
+    separated = (p1.max(axis=0) <= p2.min(axis=0) + tol) | (p2.max(axis=0) <= p1.min(axis=0) + tol)
+    return not bool(np.any(separated))
 
 
 def _same_flat(M1, m1, M2, m2) -> bool:
@@ -541,6 +571,60 @@ def polytope_volume(A, c, interior_point=None) -> float:
         return 0.0
 
 
+def curve_self_crossings(net: ReluNet, lo: float, hi: float) -> np.ndarray:
+    """Self-crossings of the piecewise-linear curve ``Phi([lo, hi])`` of a net with 1-D input.
+
+    An independent check of the overlap decomposition for curves: the breakpoints of ``Phi``
+    on ``[lo, hi]`` are found exactly (every neuron's pre-activation is affine between
+    breakpoints; refine until no neuron changes sign inside a piece), and every pair of
+    non-adjacent pieces whose image segments meet is solved for its parameters.
+
+    Returns
+    -------
+    array (k, 2)
+        Parameter pairs ``s1 < s2`` with ``Phi(s1) = Phi(s2)`` (one row per crossing).
+    """
+    net = _check_net(net)
+    if net.input_dim != 1:
+        raise ValueError(f"curve_self_crossings needs a net with 1-D input; {net!r} has "
+                         f"input dimension {net.input_dim}")
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ValueError(f"need finite lo < hi; got lo={lo!r}, hi={hi!r}")
+    pts = [float(lo), float(hi)]
+    changed = True
+    while changed:  # insert the zero of every neuron that changes sign inside a piece
+        changed = False
+        new = []
+        for a, b in zip(pts[:-1], pts[1:]):
+            s = net.bits(np.array([[0.5 * (a + b)]]))[0]
+            (A, c) = net.halfspaces(s)
+            # pre-activation rows are -(w x + b) <= 0 for active bits: zero where A x = c
+            with np.errstate(divide="ignore", invalid="ignore"):
+                z = c / A[:, 0]
+            inside = z[(z > a + 1e-12 * (1 + abs(a))) & (z < b - 1e-12 * (1 + abs(b)))]
+            if len(inside):
+                new.append(float(np.min(inside)))
+                changed = True
+        if changed:
+            pts = sorted(set(pts) | set(new))
+    P = net.forward(np.array(pts)[:, None])
+    crossings = []
+    k = len(pts) - 1
+    for i in range(k):
+        for j in range(i + 2, k):
+            p, r = P[i], P[i + 1] - P[i]
+            q, s2 = P[j], P[j + 1] - P[j]
+            den = r[0] * s2[1] - r[1] * s2[0]
+            if abs(den) <= 1e-14 * max(1.0, np.abs(r).max() * np.abs(s2).max()):
+                continue  # parallel pieces (collinear retracing is an overlap of positive length)
+            qp = q - p
+            u = (qp[0] * s2[1] - qp[1] * s2[0]) / den
+            v = (qp[0] * r[1] - qp[1] * r[0]) / den
+            if 0 < u < 1 and 0 < v < 1:
+                crossings.append((pts[i] + u * (pts[i + 1] - pts[i]), pts[j] + v * (pts[j + 1] - pts[j])))
+    return np.array(crossings, dtype=np.float64).reshape(-1, 2)
+
+
 # ---------------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class DepthOverlap:
@@ -569,6 +653,8 @@ class DepthOverlap:
         prefilter, or shown to overlap by a data point (``n_decided_by_data``).
     n_decided_by_data : int
         Pairs whose overlap was proved by an interior data point mapped into the other image.
+    n_decided_by_geometry : int
+        Pairs decided exactly from the image polygons (equal rank 1 or 2, same flat).
     n_other_lps : int
         Other LPs (bounding boxes, membership of non-injective maps, data-hull witnesses).
     seconds : float
@@ -588,6 +674,7 @@ class DepthOverlap:
     n_overlap_lps: int
     n_lps_saved: int
     n_decided_by_data: int
+    n_decided_by_geometry: int
     n_other_lps: int
     seconds: float
     region_volumes: Optional[np.ndarray] = None
@@ -642,7 +729,8 @@ class OverlapDecomposition:
         return [dict(depth=d.depth, n_regions=d.n_regions, n_overlapping_pairs=len(d.overlapping_pairs),
                      n_overlapping_regions=len(d.overlapping_regions), n_classes=d.n_classes,
                      glued_fraction=d.glued_fraction, n_pairs=d.n_pairs, n_overlap_lps=d.n_overlap_lps,
-                     n_lps_saved=d.n_lps_saved, n_decided_by_data=d.n_decided_by_data, n_other_lps=d.n_other_lps, seconds=d.seconds,
+                     n_lps_saved=d.n_lps_saved, n_decided_by_data=d.n_decided_by_data,
+                     n_decided_by_geometry=d.n_decided_by_geometry, n_other_lps=d.n_other_lps, seconds=d.seconds,
                      overlap_volume=d.overlap_volume, mean_rank=float(np.mean(d.rank_classes())))
                 for d in self.depths]
 
@@ -696,9 +784,10 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
     volumes : bool
         Compute the box volume of every region in an overlapping pair (``d <= 6``).
     glue_hulls : bool
-        For overlapping pairs with no data point in the other's image, glue the data points
-        carrying a witness of ``conv Phi(X_J1) cap conv Phi(X_J2)`` (thin overlaps such as curve
-        crossings). ``False`` glues only by membership (the paper's code).
+        For overlapping pairs of complementary rank (``rank M_1 + rank M_2 <= h``: a curve
+        crossing itself) with no data point in the other's image, glue the data points carrying
+        a witness of ``conv Phi(X_J1) cap conv Phi(X_J2)``. ``False`` glues only by membership
+        (the paper's code).
     progress : bool
         Show a tqdm bar over depths.
 
@@ -737,7 +826,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         images = [X[mem] @ M.T + m for mem, (M, m) in zip(members, maps)]
         h = maps[0][0].shape[0]
         k = int(net.layer_offsets[min(depth, L)])
-        testers, ilo, ihi = [], np.empty((R, h)), np.empty((R, h))
+        testers, flats, ilo, ihi = [], [], np.empty((R, h)), np.empty((R, h))
         for r, ((A, c), (M, m)) in enumerate(zip(polys, maps)):
             key = pack_bits(pats[r, :k]).tobytes()
             if key not in geom_cache:
@@ -761,6 +850,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
             slack = 10 * LP_FEAS_RTOL * (1.0 + np.abs(blo) + np.abs(bhi))
             ilo[r], ihi[r] = blo - slack, bhi + slack
             testers.append(test)
+            flats.append(geo.flat if hasattr(geo, "flat") else None)
         if prefilter:
             keys = None
             if depth <= L:
@@ -775,6 +865,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         c_before = lp.count
         n_overlap_lps = 0
         n_by_data = 0
+        n_by_geometry = 0
         interior = [np.all(X[mem] @ A.T < c - LP_FEAS_RTOL * (1.0 + np.abs(c)), axis=1)
                     for mem, (A, c) in zip(members, polys)]
         for i, j in cand:
@@ -785,8 +876,14 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
             # overlap when both images span the same flat (Phi is open onto its flat there)
             decided = ((np.any(mask_j & interior[j]) and _same_flat(M1, m1, M2, m2))
                        or (np.any(mask_i & interior[i]) and _same_flat(M2, m2, M1, m1)))
+            same = _same_flat(M1, m1, M2, m2) and _same_flat(M2, m2, M1, m1)
+            geometric = _interiors_meet_in_flat(flats[i], flats[j]) if (same and prefilter) else None
             if decided and prefilter:
                 n_by_data += 1
+            elif geometric is not None:
+                n_by_geometry += 1
+                if not geometric:
+                    continue
             else:
                 (A1, c1), (A2, c2) = polys[i], polys[j]
                 c0 = lp.count
@@ -798,10 +895,18 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
             in1, in2 = members[j][mask_j], members[i][mask_i]
             if len(in1) and len(in2):
                 groups.append(np.concatenate([in1, in2]))
-            elif glue_hulls:
+            elif glue_hulls and ranks[i] + ranks[j] <= h:
+                # flats of complementary dimension meet in a null set (a curve crossing itself):
+                # data points never land in it, so a witness on the data's hulls decides
                 w = _hull_witness(lp, images[i], images[j])
                 if w is not None:
-                    groups.append(np.concatenate([members[i][w[0]], members[j][w[1]], in1, in2]))
+                    # glue the data point nearest to each preimage of the crossing (one per
+                    # side: gluing two far-apart points of one region would add a loop)
+                    pair = []
+                    for mem, lam in ((members[i], w[0]), (members[j], w[1])):
+                        z = lam @ X[mem]
+                        pair.append(mem[np.argmin(np.linalg.norm(X[mem] - z, axis=1))])
+                    groups.append(np.array(pair))
         other_lps += (lp.count - c_before) - n_overlap_lps
         class_labels = union_find_classes(n, groups, previous=class_labels)
         vols = None
@@ -817,6 +922,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
                 overlapping_pairs=np.array(overlapping, dtype=np.int64).reshape(-1, 2),
                 class_labels=class_labels.copy(), n_pairs=n_pairs, n_overlap_lps=n_overlap_lps,
                 n_lps_saved=n_pairs - n_overlap_lps, n_decided_by_data=n_by_data,
+                n_decided_by_geometry=n_by_geometry,
                 n_other_lps=other_lps,
                 seconds=time.perf_counter() - t0, region_volumes=vols))
     return OverlapDecomposition(depths=tuple(results), n_points=n, box=(lo_box, hi_box))

@@ -21,28 +21,34 @@ from .nets import ReluNet
 __all__ = ["uniform_net", "count_regions", "random_network_counts", "trained_network_counts",
            "accuracy_bin", "code_fingerprint", "cross_check"]
 
-#: Modules whose source decides the numbers of a sweep (see :func:`code_fingerprint`).
-_COUNTING_MODULES = ("relutopo.nets", "relutopo.decompose", "relutopo.decomposition",
-                     "relutopo.polyhedra", "relutopo.linear_regions", "relutopo.activation_regions",
-                     "relutopo.region_sweeps", "relutopo.train", "relutopo.data.spirals",
-                     "relutopo.tolerances")
+_COMMON = ("relutopo.nets", "relutopo.linear_regions", "relutopo.region_sweeps", "relutopo.train",
+           "relutopo.data.spirals", "relutopo.tolerances", "relutopo.patterns")
+#: Modules whose source decides the numbers of a sweep, per counting method.
+COUNTING_MODULES = {
+    "wang": _COMMON + ("relutopo.activation_regions",),
+    "engine": _COMMON + ("relutopo.decompose", "relutopo.decomposition", "relutopo.polyhedra",
+                         "relutopo.domains"),
+}
+COUNTING_MODULES["both"] = tuple(dict.fromkeys(COUNTING_MODULES["wang"] + COUNTING_MODULES["engine"]))
 
 
-def code_fingerprint(modules: Sequence[str] = _COUNTING_MODULES) -> str:
-    """A short hash of the source of the modules that compute the counts.
+def code_fingerprint(method: str = "both") -> str:
+    """A short hash of the source of the modules that compute the counts of ``method``
+    (``"wang"``, ``"engine"`` or ``"both"``; see :data:`COUNTING_MODULES`).
 
     Pass it as the ``code`` argument of the task functions: it is part of each task's cache key
-    in :func:`relutopo.sweep.run_sweep`, so cached results are recomputed when the code changes.
+    in :func:`relutopo.sweep.run_sweep`, so cached results are recomputed when that code changes.
     """
     import hashlib
     import importlib
     import inspect
 
+    if method not in COUNTING_MODULES:
+        raise ValueError(f"method must be one of {sorted(COUNTING_MODULES)}; got {method!r}")
     h = hashlib.sha256()
-    for name in modules:
+    for name in COUNTING_MODULES[method]:
         try:
-            mod = importlib.import_module(name)
-            h.update(inspect.getsource(mod).encode())
+            h.update(inspect.getsource(importlib.import_module(name)).encode())
         except (ImportError, OSError, TypeError):
             h.update(f"<missing {name}>".encode())
     return h.hexdigest()[:16]

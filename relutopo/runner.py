@@ -529,7 +529,8 @@ def _validate_results(path: Path, info: NotebookInfo, profile: str) -> dict:
 def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[str, Any]] = None,
                  *, root: Optional[os.PathLike] = None, output_dir: Optional[os.PathLike] = None,
                  force: bool = False, record: Optional[bool] = None,
-                 kernel_name: str = KERNEL_NAME, cell_timeout: Optional[int] = None) -> RunResult:
+                 kernel_name: str = KERNEL_NAME, cell_timeout: Optional[int] = None,
+                 progress: bool = False) -> RunResult:
     """Execute one notebook with papermill and publish its outputs atomically.
 
     Parameters
@@ -554,6 +555,8 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
         The Jupyter kernel.
     cell_timeout : int, optional
         Seconds any one cell may run (default: no limit).
+    progress : bool
+        Show papermill's per-cell progress bar (on stderr).
 
     Returns
     -------
@@ -608,7 +611,7 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
             papermill.execute_notebook(
                 str(info.path), str(staged_nb),
                 parameters={"profile": profile, "output_dir": str(staging), **overrides},
-                kernel_name=kernel_name, language="python", progress_bar=False,
+                kernel_name=kernel_name, language="python", progress_bar=progress,
                 log_output=False, cwd=str(root), execution_timeout=cell_timeout)
         except PapermillExecutionError as exc:
             if staged_nb.is_file():

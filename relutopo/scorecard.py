@@ -310,16 +310,18 @@ def verify(papers: Optional[Sequence[str]] = None, profile: str = "smoke", *,
             if progress:
                 progress(f"[verify {profile}] {info.paper} ...")
             rec = record_path(root, info.paper, profile)
-            if not rec.is_file():
-                failed[info.paper] = (f"no record {rec.relative_to(root) if rec.is_relative_to(root) else rec}; "
-                                      f"create it with `relutopo run {info.paper} --profile {profile}` "
-                                      "and commit it")
-                continue
             try:
-                record = load_results(rec)
+                # execute first: a notebook without a record is still run (and its errors shown)
                 res = run_notebook(info, profile, root=root, output_dir=base / info.paper,
                                    force=True, record=False)
                 fresh = load_results(res.results)
+                if not rec.is_file():
+                    shown = rec.relative_to(root) if rec.is_relative_to(root) else rec
+                    failed[info.paper] = (
+                        f"it ran, but there is no record {shown} to compare with; create it "
+                        f"with `relutopo run {info.paper} --profile {profile}` and commit it")
+                    continue
+                record = load_results(rec)
             except (NotebookRunError, ValueError) as exc:
                 failed[info.paper] = str(exc)
                 continue

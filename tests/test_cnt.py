@@ -267,6 +267,15 @@ def test_paper_gaussian_init_variance():
     assert abs(np.mean(w)) < 4 * np.sqrt(0.5 / w.size)
 
 
+def test_rnn_recurrent_matrix_variance():
+    model = build_cnt_model("rnn", (1, 28, 28), 10, init_variance=0.5, seed=0, width=200)
+    rnn = model.layers[0]
+    assert np.var(rnn.recurrent_weight.detach().numpy()) == pytest.approx(1 / 200, rel=0.05)
+    assert np.var(rnn.input_weight.detach().numpy()) == pytest.approx(0.5, rel=0.05)
+    with pytest.raises(ValueError, match="recurrent_variance"):
+        build_cnt_model("rnn", (1, 28, 28), 10, recurrent_variance=-1.0)
+
+
 def test_ae_widths_shape():
     assert ae_widths(3, 64, 16) == (64, 16)
     w = ae_widths(7, 128, 16)

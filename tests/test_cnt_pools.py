@@ -93,3 +93,17 @@ def test_paper_variances():
     assert PoolConfig("mnist", "fc").variance == 0.05
     assert PoolConfig("cifar10", "fc").variance == 0.5
     assert PoolConfig("cifar10", "fc", init_variance=0.1).variance == 0.1
+
+
+def test_diverged_networks_are_left_out_of_the_metrics():
+    from relutopo.cnt_pools import NetworkPool
+
+    pool = train_pools([PoolConfig("mnist", "fc", **TINY)], 2, n_jobs=1, progress=False)[0]
+    good, bad = pool.networks
+    bad_state = {k: np.full_like(v, np.nan) for k, v in bad.state.items()}
+    broken = type(bad)(bad.config, bad.index, bad.seed, bad_state, bad.score)
+    X = load_pool_data("mnist", None, 120).X_test
+    m = pool_cnt(NetworkPool(pool.config, (good, broken)), X, n_samples=5)
+    assert m.n_excluded == 1 and len(m.per_network) == 1
+    with pytest.raises(ValueError, match="diverged"):
+        pool_cnt(NetworkPool(pool.config, (broken,)), X, n_samples=5)

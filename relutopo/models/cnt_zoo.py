@@ -14,13 +14,16 @@ layers with weights (the paper's "three-layer" networks have three):
   ``width`` to ``bottleneck`` and grow back (e.g. depth 3: ``d -> width -> bottleneck -> d``).
 
 All weights and biases are drawn from ``N(0, init_variance)`` (the paper: variance 0.05 for
-MNIST, 0.5 for CIFAR-10) with a seeded generator. :func:`to_cnt_network` converts a model into
+MNIST, 0.5 for CIFAR-10) with a seeded generator, except the recurrent matrix ``U`` of the RNN,
+whose variance defaults to ``1 / width`` (spectral radius about 1): with variance 0.5 and 64 hidden
+units a linear RNN's state grows like ``(0.5 * 64)^(T/2)``, about ``10^24`` after the 32 rows of a
+CIFAR-10 image, before any training (the paper does not say how it avoided this). :func:`to_cnt_network` converts a model into
 the numpy :class:`relutopo.cnt.CNTNetwork` on which the CNT metrics are computed.
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
@@ -116,7 +119,8 @@ def _positive(name, v):
 
 def build_cnt_model(arch: str, input_shape: Sequence[int], n_outputs: int, *, depth: int = 3,
                     activation: str = "sigmoid", init_variance: float = 0.05, seed: int = 0,
-                    width: int = 64, channels: int = 8, bottleneck: int = 16):
+                    width: int = 64, channels: int = 8, bottleneck: int = 16,
+                    recurrent_variance: Optional[float] = None):
     """A seeded, Gaussian-initialised model of the paper's zoo (see the module docstring).
 
     Parameters
@@ -133,6 +137,8 @@ def build_cnt_model(arch: str, input_shape: Sequence[int], n_outputs: int, *, de
         Variance of the ``N(0, init_variance)`` draws of every weight and bias.
     width, channels, bottleneck : int
         Hidden width (fc, rnn, ae), first convolution's channels (cnn), AE bottleneck.
+    recurrent_variance : float, optional
+        Variance of the RNN's recurrent matrix ``U`` (default ``1 / width``).
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch must be one of {ARCHITECTURES}; got {arch!r}")
@@ -169,12 +175,16 @@ def build_cnt_model(arch: str, input_shape: Sequence[int], n_outputs: int, *, de
         layers.append(ElmanRNN(shape[0] * shape[2], width, activation))
         layers += [nn.Linear(width, width) for _ in range(depth - 2)]
         layers.append(nn.Linear(width, n_out))
+    if recurrent_variance is None:
+        recurrent_variance = 1.0 / width
+    if not (isinstance(recurrent_variance, (int, float)) and recurrent_variance > 0):
+        raise ValueError(f"recurrent_variance must be a positive number or None; got {recurrent_variance!r}")
     gen = torch.Generator().manual_seed(int(seed))
-    std = float(np.sqrt(init_variance))
     with torch.no_grad():
         for layer in layers:
-            for p in layer.parameters():
-                p.normal_(0.0, std, generator=gen)
+            for name, p in layer.named_parameters():
+                var = recurrent_variance if name == "recurrent_weight" else init_variance
+                p.normal_(0.0, float(np.sqrt(var)), generator=gen)
     activations = (activation,) * (len(layers) - 1) + ("linear",)
     return CNTModel(arch, shape, layers, activations)
 

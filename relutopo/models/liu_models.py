@@ -87,7 +87,7 @@ def train_liu_model(model: int, seed: int, *, n_train: int, epochs: int, batch_s
 
 
 def liu_region_counts(model: int, seed: int, *, n_train: int, epochs: int, batch_size: int = 50,
-                      lr: float = 3e-3, circle_sizes: Sequence[int] = ()) -> dict:
+                      lr: float = 3e-3, circle_sizes: Sequence[int] = (), keep: bool = False) -> dict:
     """Train one network and count its regions in ``[-1, 1]^m`` and in ``R^m``.
 
     A module-level task for :func:`relutopo.sweep.run_sweep` (one torch thread per worker).
@@ -97,7 +97,8 @@ def liu_region_counts(model: int, seed: int, *, n_train: int, epochs: int, batch
 
     Returns a dict: ``seed``, ``mse``, ``box`` (regions in the box), ``whole`` (in ``R^m``),
     ``bounded`` / ``unbounded`` (in ``R^m``), ``seconds``, and per circle size ``n``
-    ``distinct_<n>`` and ``long_h1_<n>``.
+    ``distinct_<n>`` and ``long_h1_<n>``. With ``keep=True`` also ``net`` (the ReluNet) and the
+    decompositions ``box_decomposition`` and ``whole_decomposition``.
     """
     import torch
 
@@ -121,6 +122,8 @@ def liu_region_counts(model: int, seed: int, *, n_train: int, epochs: int, batch
         out[f"distinct_{n}"] = int(len(distinct))
         out[f"long_h1_{n}"] = barcodes(hamming_matrix(distinct), 1).n_long(1) if len(distinct) > 1 else 0
     out["seconds"] = time.perf_counter() - t0
+    if keep:
+        out.update(net=net, box_decomposition=box, whole_decomposition=whole)
     return out
 
 

@@ -131,7 +131,7 @@ def region_polygons(dec, window: Optional[Box] = None) -> list:
 
 def plot_decomposition_2d(dec, *, ax=None, window: Optional[Box] = None, labels: str = "index",
                           color_edges_by_neuron: bool = True, seed: int = 0, title: Optional[str] = None,
-                          figsize=(6.0, 6.0), fontsize: float = 7.0):
+                          mark_box: Optional[Box] = None, figsize=(6.0, 6.0), fontsize: float = 7.0):
     """A 2-D decomposition: regions filled, unbounded ones hatched, edges coloured by neuron.
 
     Parameters
@@ -143,6 +143,8 @@ def plot_decomposition_2d(dec, *, ax=None, window: Optional[Box] = None, labels:
         Text at each region's interior point: its index, its bit vector, or nothing.
     color_edges_by_neuron : bool
         Colour each edge by the neuron whose hyperplane carries it (Fig. 8); else black.
+    mark_box : Box, optional
+        Outline this box (e.g. the training domain) with a dashed rectangle.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -180,14 +182,22 @@ def plot_decomposition_2d(dec, *, ax=None, window: Optional[Box] = None, labels:
             text = str(i) if labels == "index" else bit_string(P[i], sizes)
             ax.text(x[0], x[1], text, ha="center", va="center", fontsize=fontsize, zorder=4,
                     bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.7))
+    if mark_box is not None:
+        from matplotlib.patches import Rectangle
+
+        ax.add_patch(Rectangle(mark_box.lo, *mark_box.widths, fill=False, ls="--", lw=1.2,
+                               edgecolor="k", zorder=5))
     ax.set_xlim(window.lo[0], window.hi[0])
     ax.set_ylim(window.lo[1], window.hi[1])
     ax.set_aspect("equal")
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
-    handles = [Patch(facecolor="0.85", edgecolor="0.3", label=f"bounded ({dec.n_bounded})"),
-               Patch(facecolor="0.85", edgecolor="0.3", hatch="///",
-                     label=f"unbounded ({dec.n_unbounded}), clipped")]
+    if dec.domain is None:
+        handles = [Patch(facecolor="0.85", edgecolor="0.3", label=f"bounded ({dec.n_bounded})"),
+                   Patch(facecolor="0.85", edgecolor="0.3", hatch="///",
+                         label=f"unbounded ({dec.n_unbounded}), clipped")]
+    else:
+        handles = [Patch(facecolor="0.85", edgecolor="0.3", label=f"{dec.n_regions} regions in the box")]
     if color_edges_by_neuron:
         handles += [Line2D([], [], color=ncol[k], lw=2, label=f"neuron {k + 1}")
                     for k in range(dec.net.n_hidden)] if dec.net.n_hidden <= 12 else []

@@ -1,0 +1,43 @@
+"""Run relucent 1.0.0 on one seeded net (executed by bench_engine.py inside the benchmark venv).
+
+Reads a .npz with weights W0.., biases b0.. and 'box' (half-width, or -1 for R^d); prints one
+JSON line: regions, bounded, seconds. Kept free of relutopo imports so it runs in a separate
+virtualenv where relucent's dependencies (gurobipy, plotly) live.
+"""
+
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def main(path, nworkers):
+    data = np.load(path)
+    n_layers = sum(1 for k in data.files if k.startswith("W"))
+    from relucent import Complex
+    from relucent.model.model import LinearLayer, ReLULayer, ReLUNetwork
+
+    layers = []
+    for i in range(n_layers):
+        layers.append(LinearLayer(weight=data[f"W{i}"], bias=data[f"b{i}"][None, :]))
+        if i < n_layers - 1:
+            layers.append(ReLULayer())
+    net = ReLUNetwork(layers)
+    cplx = Complex(net)
+    box = float(data["box"])
+    kw = dict(nworkers=nworkers, verbose=0)
+    if box > 0:
+        kw.update(cube_radius=box, cube_mode="clipped")
+    d = net.input_shape[0]
+    start = np.random.default_rng(0).uniform(-0.5, 0.5, size=d) * (box if box > 0 else 1.0)
+    t0 = time.perf_counter()
+    cplx.bfs(start, **kw)
+    secs = time.perf_counter() - t0
+    polys = list(cplx.index2poly)
+    n_bounded = sum(1 for p in polys if bool(getattr(p, "finite", False)))
+    print(json.dumps({"regions": len(polys), "bounded": n_bounded, "seconds": secs}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)
