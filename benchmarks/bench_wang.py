@@ -17,7 +17,9 @@ Usage::
     .venv/bin/python benchmarks/bench_wang.py --nets 20 --jobs 2 [--measure book]
 
 Results go to ``benchmarks/results/bench_wang.json`` (and a table on stdout). Timings depend on
-the machine's load: the load average at start and end is recorded with them.
+the machine's load: the load average at start and end is recorded with them, and the CPU time
+of the process (``time.process_time``, nearly load-independent) is recorded beside the wall
+time; "from CPU time" projections are what an otherwise idle machine would take.
 """
 
 from __future__ import annotations
@@ -45,17 +47,20 @@ PROFILE_NETS = {"book": 500, "paper": 5000}
 
 def time_arrangement(arch, n_nets, base_seed=0):
     t_engine, t_wang, agree, n_act, n_lin = 0.0, 0.0, 0, [], []
+    c_engine, c_wang = 0.0, 0.0
     for i in range(n_nets):
         net = uniform_net([INPUT_DIM, *arch, 1], task_seed(base_seed, "bench", list(arch), i))
-        t0 = time.perf_counter()
+        t0, p0 = time.perf_counter(), time.process_time()
         dec = decompose(net, domain=None)
         lin = linear_regions(dec)
-        t1 = time.perf_counter()
+        t1, p1 = time.perf_counter(), time.process_time()
         res = propagate(net)
         lin_w = linear_regions(res)
-        t2 = time.perf_counter()
+        t2, p2 = time.perf_counter(), time.process_time()
         t_engine += t1 - t0
         t_wang += t2 - t1
+        c_engine += p1 - p0
+        c_wang += p2 - p1
         agree += int(res.n_regions == dec.n_regions and lin_w.n_linear == lin.n_linear)
         n_act.append(dec.n_regions)
         n_lin.append(lin.n_linear)
@@ -63,6 +68,7 @@ def time_arrangement(arch, n_nets, base_seed=0):
         "arrangement": list(arch), "n_nets": n_nets,
         "engine_nets_per_s": n_nets / t_engine, "wang_nets_per_s": n_nets / t_wang,
         "engine_s_per_net": t_engine / n_nets, "wang_s_per_net": t_wang / n_nets,
+        "engine_cpu_s_per_net": c_engine / n_nets, "wang_cpu_s_per_net": c_wang / n_nets,
         "counts_agree": agree, "mean_activation": float(np.mean(n_act)),
         "mean_linear": float(np.mean(n_lin)),
     }
@@ -87,13 +93,15 @@ def main(argv=None):
     for arch in ARRANGEMENTS:
         r = time_arrangement(arch, args.nets)
         rows.append(r)
-        print(f"{str(arch):18s} engine {r['engine_nets_per_s']:7.2f} nets/s   "
-              f"Intersect/Add/Cut {r['wang_nets_per_s']:7.2f} nets/s   "
+        print(f"{str(arch):18s} engine {r['engine_nets_per_s']:7.2f} nets/s "
+              f"({1 / r['engine_cpu_s_per_net']:7.2f} per CPU-s)   Intersect/Add/Cut "
+              f"{r['wang_nets_per_s']:7.2f} nets/s ({1 / r['wang_cpu_s_per_net']:7.2f} per CPU-s)   "
               f"agree {r['counts_agree']}/{args.nets}", flush=True)
-    per_set_engine = sum(r["engine_s_per_net"] for r in rows)
-    per_set_wang = sum(r["wang_s_per_net"] for r in rows)
-    projected = {p: {"engine_s": n * per_set_engine / args.jobs, "wang_s": n * per_set_wang / args.jobs}
-                 for p, n in PROFILE_NETS.items()}
+    projected = {}
+    for p, n in PROFILE_NETS.items():
+        projected[p] = {f"{alg}_{kind}": n * sum(r[f"{alg}_{key}"] for r in rows) / args.jobs
+                        for alg in ("engine", "wang")
+                        for kind, key in (("s", "s_per_net"), ("cpu_s", "cpu_s_per_net"))}
     out = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0],
                     "platform": platform.platform(), "load_start": load0},
@@ -102,7 +110,8 @@ def main(argv=None):
     }
     for p, v in projected.items():
         print(f"projected Fig. 3 sweep, {p} profile ({PROFILE_NETS[p]} nets x 7, {args.jobs} jobs): "
-              f"engine {v['engine_s'] / 60:.1f} min, Intersect/Add/Cut {v['wang_s'] / 60:.1f} min")
+              f"engine {v['engine_s'] / 60:.1f} min wall / {v['engine_cpu_s'] / 60:.1f} min from CPU time, "
+              f"Intersect/Add/Cut {v['wang_s'] / 60:.1f} / {v['wang_cpu_s'] / 60:.1f} min")
     if args.measure != "none":
         n = PROFILE_NETS[args.measure]
         tasks = [dict(hidden=list(a), input_dim=INPUT_DIM, seed=task_seed(0, "fig3", list(a), i),

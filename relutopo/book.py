@@ -79,7 +79,8 @@ def _title(nb_path: Path) -> str:
 def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
     """The MyST source of the scorecard page: a per-paper overview (page, verdicts, data and
     weights used) and one table of every claim, linking each to its paper page and figure."""
-    from .scorecard import format_value, scorecard_markdown, verdict_counts, scorecard_rows
+    from .scorecard import (format_value, scorecard_markdown, scorecard_rows, short_name,
+                            verdict_counts)
 
     root = Path(root)
     executed = _executed_papers(root)
@@ -107,8 +108,8 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
         records.append(load_results(p))
     if records:
         lines += ["## Papers", "",
-                  "| paper | claims | reproduced | differ | not comparable | data and weights used |",
-                  "|---|---|---|---|---|---|"]
+                  "| paper | short name | claims | reproduced | differ | not comparable | data and weights used |",
+                  "|---|---|---|---|---|---|---|"]
         for rec in records:
             paper = rec["paper"]
             counts = verdict_counts(scorecard_rows([rec]))
@@ -116,7 +117,7 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
             cell = f"[{name}]({paper_link(paper)})" if paper_link(paper) else f"`{paper}`"
             data = (rec.get("extra") or {}).get("data_and_weights", "see the paper's page")
             data = format_value(data).replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {cell} | {len(rec['claims'])} | {counts['reproduced']} | "
+            lines.append(f"| {cell} | `{short_name(paper)}` | {len(rec['claims'])} | {counts['reproduced']} | "
                          f"{counts['differs']} | {counts['not comparable']} | {data} |")
         lines += ["", "## All claims", ""]
     lines.append(scorecard_markdown(root, profile, paper_link=paper_link, figure_link=figure_link,

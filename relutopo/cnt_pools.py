@@ -23,10 +23,15 @@ import numpy as np
 from .cnt import ACTIVATIONS, network_cnt
 from .sweep import run_sweep, task_seed
 
-__all__ = ["PoolConfig", "TrainedNetwork", "NetworkPool", "PoolCNT", "DATASETS", "load_pool_data",
-           "train_network", "train_pools", "pool_cnt"]
+__all__ = ["PoolConfig", "TrainedNetwork", "NetworkPool", "PoolCNT", "DATASETS", "RECIPE_VERSION",
+           "load_pool_data", "train_network", "train_pools", "pool_cnt"]
 
 DATASETS = ("mnist", "cifar10")
+
+#: Version of the training recipe (architectures, initialisation, loop). It is part of every
+#: cached network's key: bump it when a change would train different networks from the same
+#: PoolConfig, so that no stale network is read from a cache.
+RECIPE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -160,11 +165,12 @@ def _build(config: PoolConfig, seed: int):
                            recurrent_variance=config.recurrent_variance)
 
 
-def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
+def train_network(config: dict, index: int, seed: int, recipe: int = RECIPE_VERSION) -> TrainedNetwork:
     """Train network ``index`` of the pool ``config`` (a :class:`PoolConfig` as a dict) from ``seed``.
 
     Module-level and keyed by plain values so that :func:`relutopo.sweep.run_sweep` can run it
-    in worker processes and cache it. Each worker uses one torch thread. ``train_seconds`` is the
+    in worker processes and cache it (``recipe`` only keys the cache: see :data:`RECIPE_VERSION`).
+    Each worker uses one torch thread. ``train_seconds`` is the
     wall time of building and training the network (not loading data or starting the process),
     ``train_cpu_seconds`` its CPU time (what it costs on an otherwise idle core).
     """
@@ -172,6 +178,8 @@ def train_network(config: dict, index: int, seed: int) -> TrainedNetwork:
 
     from .train import fit
 
+    if recipe != RECIPE_VERSION:
+        raise ValueError(f"this relutopo trains recipe {RECIPE_VERSION}; got recipe={recipe!r}")
     cfg = PoolConfig(**config)
     data = load_pool_data(cfg.dataset, cfg.data_root, cfg.n_train)
     threads = torch.get_num_threads()
@@ -236,8 +244,8 @@ def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, base_seed: in
             raise TypeError(f"configs[{i}] must be a PoolConfig; got {type(c).__name__}")
     if isinstance(n_networks, bool) or not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
         raise ValueError(f"n_networks must be a positive int; got {n_networks!r}")
-    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(base_seed, asdict(c), i)}
-             for c in configs for i in range(int(n_networks))]
+    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(base_seed, asdict(c), i),
+              "recipe": RECIPE_VERSION} for c in configs for i in range(int(n_networks))]
     trained = run_sweep(train_network, tasks, n_jobs=n_jobs, cache_dir=cache_dir,
                         desc=f"training {len(tasks)} networks", progress=progress)
     return tuple(NetworkPool(c, tuple(trained[k * n_networks:(k + 1) * n_networks]))

@@ -137,6 +137,16 @@ def _brute_force_vertices(A, c, tol) -> np.ndarray:
     return V[feas]
 
 
+#: Up to this many d-subsets of rows, vertices are enumerated directly (faster than Qhull).
+BRUTE_FORCE_MAX_SUBSETS = 400
+
+
+def _n_choose(m, d) -> int:
+    from math import comb
+
+    return comb(int(m), int(d))
+
+
 def polytope_vertices(A, c, interior_point=None, *, scale: float = 1.0,
                       method: str = "qhull") -> np.ndarray:
     """Vertices of the bounded polytope ``{x : A x <= c}``.
@@ -168,6 +178,8 @@ def polytope_vertices(A, c, interior_point=None, *, scale: float = 1.0,
     d = A.shape[1]
     tol = VERTEX_MERGE_RTOL * scale
     V = None
+    if method == "qhull" and _n_choose(A.shape[0], d) <= BRUTE_FORCE_MAX_SUBSETS:
+        method = "brute"  # few rows (an irredundant description): enumeration is faster
     if method == "qhull" and d >= 2:
         if interior_point is None:
             interior_point, _ = _chebyshev_center(A, c)
@@ -237,7 +249,9 @@ def polytope_faces(A, c, interior_point=None, *, scale: float = 1.0) -> Polytope
     faces[0] = [(i,) for i in range(len(V))]
     if d >= 2:
         cand = {tuple(np.flatnonzero(tight[:, j])) for j in range(An.shape[0])}
-        faces[d - 1] = sorted(f for f in cand if len(f) >= d and _affine_dim(V[list(f)], tol) == d - 1)
+        # in 2-D two distinct (merged) vertices always span a line
+        faces[d - 1] = sorted(f for f in cand if len(f) >= d and
+                              (d == 2 or _affine_dim(V[list(f)], tol) == d - 1))
         for k in range(d - 1, 1, -1):
             nxt = set()
             for f, g in combinations(faces[k], 2):
@@ -633,8 +647,8 @@ def cell_complex(decomposition, lo=None, hi=None, *, progress: bool = False) -> 
     Parameters
     ----------
     decomposition
-        An object with ``n_regions`` and ``region(i)`` returning regions with ``.A, .c``
-        (halfspaces, box faces included) and ``.interior_point``.
+        A :class:`relutopo.decomposition.Decomposition` (``net``, ``patterns``,
+        ``facet_neurons(i)``, ``interior_points``, ``domain``).
     lo, hi : arrays, optional
         The box; read from ``decomposition.domain`` (``.lo, .hi``) when omitted.
 
@@ -650,7 +664,13 @@ def cell_complex(decomposition, lo=None, hi=None, *, progress: bool = False) -> 
                                "pass lo= and hi= explicitly, or decompose in a Box")
         lo, hi = dom.lo, dom.hi
     n = int(decomposition.n_regions)
-    regs = [decomposition.region(i) for i in range(n)]
-    return cell_complex_from_halfspaces([(r.A, r.c) for r in regs], lo, hi,
-                                        np.array([r.interior_point for r in regs]),
+    net = decomposition.net
+    pats = decomposition.patterns
+    halfspaces = []
+    for i in range(n):
+        A, c = net.halfspaces(pats[i])
+        rows = decomposition.facet_neurons(i)
+        rows = rows[rows >= 0]  # box faces (negative ids) are added by the complex builder
+        halfspaces.append((A[rows], c[rows]))
+    return cell_complex_from_halfspaces(halfspaces, lo, hi, decomposition.interior_points,
                                         progress=progress)

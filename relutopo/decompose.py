@@ -43,7 +43,7 @@ from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, is_boun
 
 __all__ = ["decompose", "METHODS"]
 
-METHODS = ("auto", "vertex", "lp", "brute")
+METHODS = ("auto", "polygon", "vertex", "lp", "brute")
 
 
 # ============================================================================ entry point
@@ -83,7 +83,10 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got method={method!r}")
     if method == "auto":
-        method = "vertex"
+        method = "polygon" if (domain is not None and net.input_dim == 2) else "vertex"
+    if method == "polygon" and (domain is None or net.input_dim != 2):
+        raise ValueError(f"method='polygon' clips polygons and needs d = 2 with a Box domain; got "
+                         f"d = {net.input_dim}, domain={domain}. Use method='vertex' instead.")
     t_start = time.perf_counter()
     solver = LPSolver()
     scale = domain_scale(net, domain)
@@ -103,6 +106,9 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     elif method == "lp":
         cells = _refine(net, domain, _LPKernel(net, domain, scale, solver), progress)
         raw = _finalize_lp(net, domain, cells, scale, solver)
+    elif method == "polygon":
+        cells = _refine(net, domain, _PolygonKernel(net, domain, scale), progress)
+        raw = _finalize_polygon(net, domain, cells, scale, solver)
     else:
         cells = _refine(net, domain, _VertexKernel(net, domain, scale), progress)
         raw = _finalize_vertex(net, domain, cells, scale, solver)
@@ -167,6 +173,15 @@ def _row_scale(W_row_norms, G):
     return W_row_norms * max(float(np.abs(G).max(initial=0.0)), 1e-300)
 
 
+def _zero_rows(net, offset, M, G, cache):
+    """Row norms of ``M`` and which rows are zero (a neuron constant on the cell)."""
+    layer = net.layer_of_bit(offset)
+    if layer not in cache:
+        cache[layer] = np.sqrt(np.einsum("ij,ij->i", net.weights[layer], net.weights[layer]))
+    norms = np.sqrt(np.einsum("ij,ij->i", M, M))
+    return norms, norms <= tol.ZERO_ROW_RTOL * _row_scale(cache[layer], G)
+
+
 class _VertexKernel:
     """Exact cutting of cells held as generators (double description, Fukuda & Prodon 1996).
 
@@ -182,6 +197,7 @@ class _VertexKernel:
     def __init__(self, net, domain, scale):
         self.net, self.domain, self.scale = net, domain, scale
         self.d = net.input_dim
+        self._wnorms = {}
 
     @staticmethod
     def _masks(bool_cols):
@@ -293,10 +309,7 @@ class _VertexKernel:
 
     def arrange(self, cell, M, mu, offset):
         h = M.shape[0]
-        norms = np.sqrt(np.einsum("ij,ij->i", M, M))
-        layer = self.net.layer_of_bit(offset)
-        zero_row = norms <= tol.ZERO_ROW_RTOL * _row_scale(
-            np.linalg.norm(self.net.weights[layer], axis=1), cell.G)
+        norms, zero_row = _zero_rows(self.net, offset, M, cell.G, self._wnorms)
         base = np.zeros(h, dtype=bool)
         base[zero_row] = mu[zero_row] > 0
         live = np.flatnonzero(~zero_row)
@@ -355,6 +368,104 @@ class _VertexKernel:
         return current
 
 
+class _PolygonKernel:
+    """Exact convex-polygon clipping for ``d = 2`` in a box (Sutherland-Hodgman, both halves).
+
+    A cell is its counter-clockwise vertex list ``P`` and, for each edge ``P[i] -> P[i+1]``, the
+    edge's halfspace ``(a0, a1, c, id)`` with ``a . x <= c``. Every edge is a facet, so nothing is
+    redundant and nothing needs an LP. Plain Python floats: polygons have a handful of vertices,
+    where per-call numpy overhead would dominate.
+    """
+
+    def __init__(self, net, domain, scale):
+        self.net, self.domain, self.scale = net, domain, scale
+        self._wnorms = {}
+
+    def initial(self):
+        (x0, y0), (x1, y1) = self.domain.lo, self.domain.hi
+        cell = _Cell()
+        # counter-clockwise; box rows: 0: -x <= -x0, 1: x <= x1, 2: -y <= -y0, 3: y <= y1
+        cell.V = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        cell.A = [(0.0, -1.0, -y0, -3), (1.0, 0.0, x1, -2), (0.0, 1.0, y1, -4), (-1.0, 0.0, -x0, -1)]
+        return cell
+
+    def arrange(self, cell, M, mu, offset):
+        h = M.shape[0]
+        norms, zero_row = _zero_rows(self.net, offset, M, cell.G, self._wnorms)
+        bits = np.zeros(h, dtype=bool)
+        bits[zero_row] = mu[zero_row] > 0
+        live = np.flatnonzero(~zero_row)
+        if live.size == 0:
+            return [(cell, bits)]
+        V = np.array(cell.V)
+        H = V @ M[live].T + mu[live][None, :]
+        tv = (tol.VERTEX_RTOL * self.scale) * norms[live][None, :]
+        pos = (H > tv).any(axis=0)
+        neg = (H < -tv).any(axis=0)
+        bits[live[~neg]] = pos[~neg]
+        bits[live[~pos]] = False
+        cand = live[pos & neg]
+        current = [(cell, bits)]
+        rt = tol.VERTEX_RTOL * self.scale
+        for k in cand.tolist():
+            m0, m1 = float(M[k, 0]), float(M[k, 1])
+            mk = float(mu[k])
+            tk = rt * float(norms[k])
+            kid = int(offset + k)
+            nxt = []
+            for sub, b in current:
+                vals = [m0 * x + m1 * y + mk for x, y in sub.V]
+                sg = [1 if v > tk else (-1 if v < -tk else 0) for v in vals]
+                if 1 in sg and -1 in sg:
+                    lo, hi = self._split(sub, vals, sg, m0, m1, mk, kid)
+                    b0 = b.copy()
+                    b0[k] = False
+                    b[k] = True
+                    nxt.append((lo, b0))
+                    nxt.append((hi, b))
+                else:
+                    b[k] = 1 in sg
+                    nxt.append((sub, b))
+            current = nxt
+        return current
+
+    @staticmethod
+    def _split(cell, vals, sg, m0, m1, mk, kid):
+        P, E = cell.V, cell.A
+        n = len(P)
+        negP, negE, posP, posE = [], [], [], []
+        cut_neg = (m0, m1, -mk, kid)     # m . x + mu <= 0
+        cut_pos = (-m0, -m1, mk, kid)    # m . x + mu >= 0
+        for i in range(n):
+            j = i + 1 if i + 1 < n else 0
+            si, sj = sg[i], sg[j]
+            v = P[i]
+            # the part of edge i leaving v lies on v's side; from a vertex on the line it lies
+            # on the side of the next vertex (both on the line cannot happen when cutting)
+            if si <= 0:
+                negP.append(v)
+                negE.append(E[i] if (si < 0 or sj < 0) else cut_neg)
+            if si >= 0:
+                posP.append(v)
+                posE.append(E[i] if (si > 0 or sj > 0) else cut_pos)
+            if si * sj < 0:
+                t = vals[i] / (vals[i] - vals[j])
+                w = P[j]
+                p = (v[0] + t * (w[0] - v[0]), v[1] + t * (w[1] - v[1]))
+                negP.append(p)
+                posP.append(p)
+                if sj < 0:   # entering the negative side: the rest of edge i is negative
+                    negE.append(E[i])
+                    posE.append(cut_pos)
+                else:
+                    negE.append(cut_neg)
+                    posE.append(E[i])
+        lo, hi = _Cell(), _Cell()
+        lo.V, lo.A = negP, negE
+        hi.V, hi.A = posP, posE
+        return lo, hi
+
+
 class _LPKernel:
     """Cutting decided by Chebyshev-centre LPs on halfspace representations (the general path).
 
@@ -366,6 +477,7 @@ class _LPKernel:
 
     def __init__(self, net, domain, scale, solver):
         self.net, self.domain, self.scale, self.solver = net, domain, scale, solver
+        self._wnorms = {}
         self.rtol = tol.CHEBYSHEV_RTOL * scale
 
     def initial(self):
@@ -388,10 +500,7 @@ class _LPKernel:
 
     def arrange(self, cell, M, mu, offset):
         h = M.shape[0]
-        norms = np.sqrt(np.einsum("ij,ij->i", M, M))
-        layer = self.net.layer_of_bit(offset)
-        zero_row = norms <= tol.ZERO_ROW_RTOL * _row_scale(
-            np.linalg.norm(self.net.weights[layer], axis=1), cell.G)
+        norms, zero_row = _zero_rows(self.net, offset, M, cell.G, self._wnorms)
         base = np.zeros(h, dtype=bool)
         base[zero_row] = mu[zero_row] > 0
         current = [(cell, base)]
@@ -573,6 +682,7 @@ def _finalize_vertex(net, domain, cells, scale, solver):
         enum = np.flatnonzero(bounded)
         Xe, Re = chebyshev_by_enumeration([facet_info[i][1:3] for i in enum])
         X[enum], R[enum] = Xe, Re
+        R[R > scale] = np.nan  # radii are capped at the scale on every path: let HiGHS apply it
     rest = np.flatnonzero(np.isnan(R))
     for s0 in range(0, len(rest), 32):
         chunk = rest[s0:s0 + 32]
@@ -599,6 +709,43 @@ def _finalize_vertex(net, domain, cells, scale, solver):
         raw.facet_ids.append(np.array(cell.ids, dtype=np.int64)[rows])
         raw.facet_pts.append(pts)
         raw.facet_nrm.append(A / np.linalg.norm(A, axis=1)[:, None] if len(rows) else np.zeros((0, d)))
+    return raw
+
+
+def _finalize_polygon(net, domain, cells, scale, solver):
+    """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres by
+    exact subset enumeration (:func:`~relutopo.polyhedra.chebyshev_by_enumeration`)."""
+    from .polyhedra import chebyshev_by_enumeration
+
+    raw = _Raw()
+    rtol = tol.CHEBYSHEV_RTOL * scale
+    counts = np.array([len(cell.V) for cell in cells], dtype=np.int64)
+    E = np.array([e for cell in cells for e in cell.A], dtype=np.float64).reshape(-1, 4)
+    P = np.array([v for cell in cells for v in cell.V], dtype=np.float64).reshape(-1, 2)
+    ptr = np.concatenate([[0], np.cumsum(counts)])
+    nxt = np.arange(len(P)) + 1
+    nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
+    mids = 0.5 * (P + P[nxt])
+    nrm = E[:, :2] / np.linalg.norm(E[:, :2], axis=1)[:, None]
+    ids = E[:, 3].astype(np.int64)
+    systems = [(E[a:b, :2], E[a:b, 2]) for a, b in zip(ptr[:-1], ptr[1:])]
+    X, R = chebyshev_by_enumeration(systems) if cells else (np.zeros((0, 2)), np.zeros(0))
+    miss = np.flatnonzero(np.isnan(R))
+    for s0 in range(0, len(miss), 32):
+        chunk = miss[s0:s0 + 32]
+        X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
+    for i, cell in enumerate(cells):
+        if not R[i] > rtol:
+            raw.dropped += 1
+            continue
+        a, b = ptr[i], ptr[i + 1]
+        raw.bits.append(cell.bits)
+        raw.x0.append(X[i])
+        raw.r.append(R[i])
+        raw.bounded.append(True)
+        raw.facet_ids.append(ids[a:b])
+        raw.facet_pts.append(mids[a:b])
+        raw.facet_nrm.append(nrm[a:b])
     return raw
 
 
@@ -644,7 +791,9 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
     must give the region's own pattern (else ``eps`` shrinks). The step starts at
     ``CROSSING_STEP_FRACTION`` times the region's Chebyshev radius and shrinks by 1000x up to
-    three times when the pattern beyond is not a region. Returns ``(edges, neuron, flips,
+    three times when the pattern beyond is not a region, or when a bit flips whose pre-activation
+    does not vanish at ``p`` (``CROSSING_ZERO_RTOL``): a genuine neighbour differs only in bits
+    whose zero set contains the facet. Returns ``(edges, neuron, flips,
     n_unmatched)``; ``flips[e]`` is the tuple of all bits that differ across edge ``e``.
     """
     index = {row.tobytes(): i for i, row in enumerate(packed)}
@@ -659,12 +808,22 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
                 break
             p, nv = fpts[todo], fnrm[todo]
             e = eps[np.searchsorted(net_facets, todo)][:, None]
-            beyond = net.patterns(p + e * nv)
-            within = net.patterns(p - e * nv)
+            z_at = np.concatenate(net.preactivations(p), axis=1)
+            z_out = np.concatenate(net.preactivations(p + e * nv), axis=1)
+            z_in = np.concatenate(net.preactivations(p - e * nv), axis=1)
+            beyond = pack_bits(z_out > 0)
+            within = pack_bits(z_in > 0)
             ok_self = np.all(within == packed[owner[todo]], axis=1)
             inside = np.ones(len(todo), dtype=bool) if domain is None else domain.contains(p + e * nv)
             hits = np.array([index.get(row.tobytes(), -1) for row in beyond], dtype=np.int64)
-            good = ok_self & inside & (hits >= 0) & (hits != owner[todo])
+            # every bit that flips must vanish at the facet point (its zero set contains the
+            # facet); else the step left the facet's relative interior (near a lower face)
+            flipped = (z_out > 0) != (z_in > 0)
+            carrier = fids[todo]
+            flipped_k = flipped[np.arange(len(todo)), carrier]
+            vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
+            clean = flipped_k & np.all(~flipped | vanishes, axis=1)
+            good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
             found[todo[good]] = hits[good]
             todo = todo[~good]
             eps[np.searchsorted(net_facets, todo)] = np.maximum(

@@ -213,13 +213,15 @@ def betti_curves(K, n_orders: int, *, kind: str = "random", seed=0) -> np.ndarra
     """Betti curves of ``n_orders`` independent random face-respecting orders.
 
     Returns an int array ``(n_orders, n_cells + 1, d + 1)``; average over axis 0 for the mean
-    curve. Order ``i`` uses the seed ``(seed, i)`` (reproducible, independent of ``n_orders``).
+    curve. Order ``i`` uses the seed ``(*seed, i)`` (``seed`` an int or a tuple of ints), so each
+    order is reproducible and independent of ``n_orders``.
     """
     if not isinstance(n_orders, (int, np.integer)) or n_orders < 1:
         raise FiltrationError(f"n_orders must be a positive integer; got {n_orders!r}")
     out = []
     for i in range(int(n_orders)):
-        order = filtration_order(K, kind, seed=np.random.SeedSequence([int(seed), i]).generate_state(2))
+        entropy = [int(x) for x in np.atleast_1d(np.asarray(seed, dtype=np.int64))] + [i]
+        order = filtration_order(K, kind, seed=np.random.SeedSequence(entropy).generate_state(2))
         out.append(betti_curve(K, order, check=False).betti)
     return np.stack(out)
 

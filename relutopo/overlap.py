@@ -124,15 +124,18 @@ class _LP:
         from scipy.optimize import linprog
 
         n_ub = len(A_ub) if A_ub is not None else 0
-        res = linprog(-c if maximize else c,
-                      A_ub=A[:n_ub] if n_ub else None, b_ub=lp.row_upper_[:n_ub] if n_ub else None,
-                      A_eq=A[n_ub:] if A.shape[0] > n_ub else None,
-                      b_eq=lp.row_lower_[n_ub:] if A.shape[0] > n_ub else None,
-                      bounds=list(zip(lp.col_lower_, lp.col_upper_)), method="highs")
-        if res.status == 0:
-            return True, res.x, float(-res.fun if maximize else res.fun)
-        if res.status == 2:
-            return False, None, None
+        row_up = np.concatenate(hi) if hi else np.zeros(0)
+        row_lo = np.concatenate(lo) if lo else np.zeros(0)
+        for method in ("highs-ds", "highs-ipm"):
+            res = linprog(-c if maximize else c,
+                          A_ub=A[:n_ub] if n_ub else None, b_ub=row_up[:n_ub] if n_ub else None,
+                          A_eq=A[n_ub:] if A.shape[0] > n_ub else None,
+                          b_eq=row_lo[n_ub:] if A.shape[0] > n_ub else None,
+                          bounds=list(zip(lp.col_lower_, lp.col_upper_)), method=method)
+            if res.status == 0:
+                return True, res.x, float(-res.fun if maximize else res.fun)
+            if res.status == 2:
+                return False, None, None
         raise RuntimeError(f"HiGHS returned status {self._h.modelStatusToString(status)} on an "
                            f"LP with {n} variables and {A.shape[0]} constraints")
 

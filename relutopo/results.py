@@ -84,8 +84,7 @@ class Claim:
 
     def _repr_markdown_(self) -> str:
         """How a claim shows in a notebook: the verdict, then the paper's value beside ours."""
-        mark = {REPRODUCED: "✅", DIFFERS: "❌", NOT_COMPARABLE: "➖"}[self.verdict]
-        text = (f"{mark} **{self.verdict}** — `{self.id}`: {self.description}. "
+        text = (f"**{self.verdict}** — `{self.id}`: {self.description}. "
                 f"Paper: {_short(self.paper_value)}; ours: {_short(self.our_value)} "
                 f"(rule: {self.rule}).")
         return text + (f" *{self.note}*" if self.note else "")

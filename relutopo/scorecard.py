@@ -25,7 +25,7 @@ from .results import VERDICTS, load_results
 __all__ = [
     "ScoreRow", "load_record", "scorecard_rows", "verdict_counts", "scorecard_text",
     "scorecard_markdown", "compare_results", "claim_drift_tolerance", "verify", "VerifyReport",
-    "VERIFY_RTOL", "format_value",
+    "VERIFY_RTOL", "format_value", "short_name",
 ]
 
 #: Relative drift allowed between a fresh value and the recorded one when the claim carries no
@@ -132,15 +132,22 @@ def _md_cell(s: Any) -> str:
     return text
 
 
-_BADGE = {"reproduced": "✅ reproduced", "differs": "❌ differs",
-          "not comparable": "➖ not comparable"}
+_BADGE = {"reproduced": "**reproduced**", "differs": "**differs**",
+          "not comparable": "*not comparable*"}
+
+
+def short_name(paper: str) -> str:
+    """The first word of a paper id (``liu_polyhedral_persistence`` -> ``liu``), for tables."""
+    return paper.split("_", 1)[0]
 
 
 def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
                        paper_link: Optional[Callable[[str], Optional[str]]] = None,
                        figure_link: Optional[Callable[[str, str], Optional[str]]] = None,
                        titles: Optional[dict] = None) -> str:
-    """The scorecard as a MyST markdown table body (no page heading).
+    """The scorecard as a MyST markdown table (no page heading): one row per claim with the
+    paper (linked to its page), the claim (id and what it says), the paper's value, ours, the
+    verdict with the rule that decided it, and the figure (linked to the image file).
 
     ``paper_link(paper)`` returns a link target for the paper's page (or None);
     ``figure_link(paper, figure_path)`` a link target for a figure file (or None).
@@ -150,22 +157,22 @@ def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
         return (f"No results recorded yet in `results/{profile}/`; run "
                 f"`relutopo run --all --profile {profile}` or `make book`.\n")
     rows = scorecard_rows(records)
-    titles = titles or {}
     lines = [_summary_line(rows, len(records)) + ".", "",
-             "| paper | claim | what the paper says | paper's value | ours | rule | verdict | figure |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| paper | claim | paper's value | ours | verdict (rule) | figure |",
+             "|---|---|---|---|---|---|"]
     for r in rows:
         target = paper_link(r.paper) if paper_link else None
-        paper = f"[{_md_cell(titles.get(r.paper, r.paper))}]({target})" if target else f"`{r.paper}`"
+        name = short_name(r.paper)
+        paper = f"[{_md_cell(name)}]({target})" if target else f"`{name}`"
         fig = "—"
         if r.figure_path:
             ft = figure_link(r.paper, r.figure_path) if figure_link else None
             fig = f"[{_md_cell(r.figure)}]({ft})" if ft else f"`{r.figure}`"
-        verdict = _BADGE.get(r.verdict, r.verdict)
+        verdict = f"{_BADGE.get(r.verdict, r.verdict)} ({_md_cell(r.rule)})"
         desc = r.description + (f" ({r.note})" if r.note else "")
         lines.append("| " + " | ".join([
-            paper, f"`{_md_cell(r.claim)}`", _md_cell(desc), _md_cell(format_value(r.paper_value)),
-            _md_cell(format_value(r.our_value)), _md_cell(r.rule), verdict, fig]) + " |")
+            paper, f"`{_md_cell(r.claim)}`: {_md_cell(desc)}", _md_cell(format_value(r.paper_value)),
+            _md_cell(format_value(r.our_value)), verdict, fig]) + " |")
     return "\n".join(lines) + "\n"
 
 

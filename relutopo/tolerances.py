@@ -44,3 +44,8 @@ BOUNDARY_RTOL: float = 1e-12
 #: ``decompose(..., method="brute")`` (Liu et al., Alg. 1) enumerates all ``2^n`` bit vectors;
 #: it refuses nets with more hidden neurons than this.
 BRUTE_FORCE_MAX_BITS: int = 16
+
+#: Crossing a facet at point ``p`` (see ``CROSSING_STEP_FRACTION``), a flipped bit ``f`` is
+#: accepted only if ``|z_f(p)| <= CROSSING_ZERO_RTOL * (|z_f(p + eps n)| + |z_f(p - eps n)|)``,
+#: i.e. its zero set passes through the facet; otherwise the step is shrunk.
+CROSSING_ZERO_RTOL: float = 1e-6

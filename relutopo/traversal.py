@@ -163,5 +163,13 @@ def _neighbour_by_evaluation(net, A, c, row, x_c, r):
         xf, rho = z[:d], float(z[d])
     else:  # degenerate facet: project the centre onto the hyperplane
         xf, rho = x_c + (c[row] - a @ x_c) / na ** 2 * a, float(r)
-    step = tol.CROSSING_STEP_FRACTION * rho
-    return net.bits(xf + step * a / na)[0]
+    # the nearest region beyond the facet: shrink the step while the point stays across row ``row``
+    # (a thin neighbour is not jumped over)
+    normal = a / na
+    best = None
+    for e in range(3, 13):
+        x = xf + rho * 10.0 ** -e * normal
+        if not a @ x > c[row]:
+            break
+        best = net.bits(x)[0]
+    return best if best is not None else net.bits(xf + tol.CROSSING_STEP_FRACTION * rho * normal)[0]

@@ -71,6 +71,10 @@ def test_vertex_lp_and_brute_force_agree(sizes, seed, boxed):
     assert dv.n_bounded == dl.n_bounded == db.n_bounded
     for dec in (dv, dl, db):
         assert dec.stats["unmatched_facets"] == 0
+    if boxed and sizes[0] == 2:
+        dp = decompose(net, dom, method="polygon")
+        assert pattern_set(dp) == pattern_set(dv) and edge_set(dp) == edge_set(dv)
+        assert np.allclose(np.sort(dp.chebyshev_radii), np.sort(dv.chebyshev_radii), rtol=1e-7)
 
 
 @pytest.mark.parametrize("sizes,boxed", [((2, 8, 8, 1), True), ((3, 4, 4, 1), False),
@@ -83,16 +87,21 @@ def test_vertex_and_lp_agree_on_deeper_nets(sizes, boxed):
     assert pattern_set(dv) == pattern_set(dl)
     assert edge_set(dv) == edge_set(dl)
     assert dv.n_bounded == dl.n_bounded
+    # exact-enumeration centres (vertex path) equal HiGHS centres (LP path)
+    order_v = np.argsort([p.tobytes() for p in dv.packed_patterns])
+    order_l = np.argsort([p.tobytes() for p in dl.packed_patterns])
+    assert np.allclose(dv.chebyshev_radii[order_v], dl.chebyshev_radii[order_l], rtol=1e-7, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- geometry of a box
 @pytest.mark.parametrize("sizes,seed", [((2, 10, 10, 1), 0), ((2, 6, 6, 6, 1), 3), ((3, 6, 6, 1), 1)])
 def test_volumes_sum_to_box_volume(sizes, seed):
     box = Box([-1.0, -0.5, 0.0][:sizes[0]], [1.0, 2.0, 1.5][:sizes[0]])
-    dec = decompose(random_net(sizes, seed), box)
-    vols = dec.volumes()
-    assert np.all(vols > 0)
-    assert vols.sum() == pytest.approx(box.volume, rel=1e-9)
+    for method in (["polygon", "vertex"] if sizes[0] == 2 else ["vertex"]):
+        dec = decompose(random_net(sizes, seed), box, method=method)
+        vols = dec.volumes()
+        assert np.all(vols > 0)
+        assert vols.sum() == pytest.approx(box.volume, rel=1e-9)
 
 
 def _segment_split(p, q, points, tol_=1e-9):
@@ -214,7 +223,7 @@ def _net(W1, b1, W2=None, b2=None):
 BOX2 = Box(-1.0, 1.0, dim=2)
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+@pytest.mark.parametrize("method", ["polygon", "vertex", "lp", "brute"])
 def test_dead_neurons(method):
     # a row of zeros with positive and with negative bias, and a neuron inactive on the whole box
     net = _net([[1, 0], [0, 0], [0, 0], [1, 1]], [0, 0.5, -0.5, -5.0])
@@ -224,7 +233,7 @@ def test_dead_neurons(method):
     assert np.all(P[:, 1]) and not np.any(P[:, 2]) and not np.any(P[:, 3])
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+@pytest.mark.parametrize("method", ["polygon", "vertex", "lp", "brute"])
 def test_duplicate_and_parallel_hyperplanes(method):
     net = _net([[1, 0], [2, 0], [1, 0], [1, 0]], [0, 0, 0.5, -0.25])
     dec = decompose(net, BOX2, method=method)
@@ -234,7 +243,7 @@ def test_duplicate_and_parallel_hyperplanes(method):
     assert (0, 1) in flips
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp"])
+@pytest.mark.parametrize("method", ["polygon", "vertex", "lp"])
 def test_hyperplanes_through_box_corners(method):
     net = _net([[1, 1], [1, -1], [1, 0]], [0, 0, -1.0])  # both diagonals; x = 1 is a box face
     dec = decompose(net, BOX2, method=method)
@@ -242,7 +251,7 @@ def test_hyperplanes_through_box_corners(method):
     assert dec.volumes() == pytest.approx(np.ones(4))
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+@pytest.mark.parametrize("method", ["polygon", "vertex", "lp", "brute"])
 def test_very_thin_region_is_found(method):
     w = 1e-6
     net = _net([[1, 0], [1, 0]], [0, -w])
@@ -251,7 +260,7 @@ def test_very_thin_region_is_found(method):
     assert np.min(dec.chebyshev_radii) == pytest.approx(w / 2, rel=1e-6)
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp"])
+@pytest.mark.parametrize("method", ["polygon", "vertex", "lp"])
 def test_box_with_no_hyperplane_inside(method):
     net = _net([[1, 0], [0, 1]], [5.0, -5.0], W2=[[1, 1]], b2=[-100.0])
     dec = decompose(net, BOX2, method=method)
@@ -260,7 +269,7 @@ def test_box_with_no_hyperplane_inside(method):
     assert len(dec.edges) == 0
 
 
-@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+@pytest.mark.parametrize("method", ["polygon", "vertex", "lp", "brute"])
 def test_deeper_bit_flips_where_the_geometry_says_so(method):
     """z2 = relu(x) - 0 is zero left of x = 0 and positive right of it: crossing x = 0 flips
     neuron 0 and neuron 1 together (a deeper bit), which a one-bit flip would miss."""
@@ -326,6 +335,8 @@ def test_bad_arguments_are_named():
     net = random_net((2, 3, 1), 0)
     with pytest.raises(ValueError, match="method"):
         decompose(net, BOX2, method="fast")
+    with pytest.raises(ValueError, match="polygon"):
+        decompose(net, None, method="polygon")
     with pytest.raises(ValueError, match="dim=2"):
         decompose(net, Box(-1, 1, dim=3))
     with pytest.raises(TypeError, match="domain"):

@@ -115,6 +115,6 @@ def test_storage_is_compact():
 
 def test_repr_and_stats(dec2):
     assert "regions" in repr(dec2)
-    assert dec2.stats["method"] == "vertex"
+    assert dec2.stats["method"] == "polygon"  # auto picks exact polygon clipping for d = 2 boxes
     assert dec2.stats["unmatched_facets"] == 0
     assert dec2.stats["lp_seconds"] <= dec2.stats["seconds"]

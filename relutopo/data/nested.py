@@ -31,7 +31,7 @@ def _check_int(name, v, lo=1):
     return int(v)
 
 
-def self_intersecting_curve(n: int, n_loops: int = 2, lam: float = 2.5):
+def self_intersecting_curve(n: int, n_loops: int = 2, lam: float = 2.5, s=None):
     """A planar curve over ``s in [-pi, pi]`` with exactly ``n_loops`` transversal crossings.
 
     The prolate cycloid ``gamma(t) = (t - lam sin t, -lam cos t)`` (``lam > 1``) makes one loop
@@ -40,10 +40,13 @@ def self_intersecting_curve(n: int, n_loops: int = 2, lam: float = 2.5):
     ``t = 0, 2 pi, ...``; for ``lam < pi/2 + 1`` neighbouring loops do not meet) and rescale to
     ``[-1, 1]`` in x. The image has ``beta_0 = 1`` and ``beta_1 = n_loops``.
 
+    ``s`` (optional, values in ``[-pi, pi]``) evaluates the curve at given parameters instead
+    of ``n`` evenly spaced ones.
+
     Returns
     -------
     s : array (n, 1)
-        Evenly spaced inputs in ``[-pi, pi]``.
+        Evenly spaced inputs in ``[-pi, pi]`` (or the given ``s``).
     Y : array (n, 2)
         Targets ``gamma(t(s))`` scaled into ``[-1, 1] x [-1, 1]``.
     crossings : array (n_loops, 2)
@@ -57,7 +60,12 @@ def self_intersecting_curve(n: int, n_loops: int = 2, lam: float = 2.5):
 
     t0 = brentq(lambda t: t - lam * np.sin(t), 1e-6, np.pi)
     t_lo, t_hi = -np.pi, np.pi * (2 * n_loops - 1)
-    s = np.linspace(-np.pi, np.pi, n)
+    if s is None:
+        s = np.linspace(-np.pi, np.pi, n)
+    else:
+        s = np.asarray(s, dtype=np.float64).reshape(-1)
+        if np.any(np.abs(s) > np.pi + 1e-12):
+            raise ValueError(f"s must lie in [-pi, pi]; got values in [{s.min():g}, {s.max():g}]")
     t = t_lo + (s + np.pi) / (2 * np.pi) * (t_hi - t_lo)
     x = t - lam * np.sin(t)
     y = -lam * np.cos(t)

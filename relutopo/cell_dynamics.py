@@ -1,0 +1,245 @@
+"""The cell complex of a network along training (Tawfeek et al. 2025): per-checkpoint geometry.
+
+Two experiments, each a module-level task function for :func:`relutopo.sweep.run_sweep` (one
+call = one seed; everything random is seeded by the task's ``seed``):
+
+* :func:`grokking_task` -- binary classification in 2-D (:mod:`relutopo.data.grokking`): train
+  with AdamW from a scaled-up initialisation, and at each checkpoint decompose the box, build the
+  cell complex, compute the weighted Fiedler partition of the dual graph for every weighting and
+  compare it with the decision boundary (:func:`partition_vs_boundary`).
+* :func:`regression_task` -- regression of a surface (:mod:`relutopo.data.surfaces`): at each
+  checkpoint the f-vector and the Betti curves of random face-respecting filtrations
+  (:func:`betti_summary`).
+
+Everything here composes :mod:`relutopo.complex`, :mod:`relutopo.filtration` and
+:mod:`relutopo.spectral`; the notebook only plots and states claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .complex import CellComplex, cell_complex, sample_convex_pieces
+from .filtration import betti_curve, betti_curves, cycle_ranks, filtration_order
+from .nets import ReluNet
+from .spectral import (WEIGHTINGS, SpectralError, cut_agreement, cut_facets, dual_graph_of_complex,
+                       fiedler_partition, hausdorff_distance)
+
+__all__ = ["output_maps", "PartitionResult", "partition_vs_boundary", "BettiSummary",
+           "betti_summary", "grokking_task", "regression_task", "rise_epoch", "scale_parameters_",
+           "net_from_state"]
+
+
+def output_maps(dec) -> tuple:
+    """``(a, b)`` with the (single) output ``F(x) = a_r . x + b_r`` on region ``r`` of ``dec``."""
+    if dec.net.output_dim != 1:
+        raise ValueError(f"the decision boundary needs a network with one output logit; this one "
+                         f"has {dec.net.output_dim} outputs")
+    maps = [dec.affine_map(i) for i in range(dec.n_regions)]
+    return (np.array([m[0][0] for m in maps]).reshape(-1, dec.dim),
+            np.array([m[1][0] for m in maps]))
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """Fiedler partitions of one network's dual graph against its decision boundary.
+
+    ``agreement[w]``: fraction of the box where the side of weighting ``w`` matches the predicted
+    class (best over the label swap; :func:`relutopo.spectral.cut_agreement`);
+    ``hausdorff[w]``: Hausdorff distance between the cut facets and the decision boundary
+    (sampled at ``spacing``; nan if either is empty); ``fiedler_value[w]``: ``lambda_2``.
+    ``complex``, ``sides`` and ``boundary_pieces`` are kept only with ``keep_geometry=True``.
+    """
+
+    n_regions: int
+    f_vector: tuple
+    agreement: dict
+    hausdorff: dict
+    fiedler_value: dict
+    positive_fraction: float
+    complex: Optional[CellComplex] = None
+    sides: dict = field(default_factory=dict)
+    boundary_pieces: tuple = ()
+
+
+def partition_vs_boundary(net: ReluNet, lo, hi, X_train, *, weightings: Sequence[str] = WEIGHTINGS,
+                          spacing: float = 0.01, keep_geometry: bool = False) -> PartitionResult:
+    """Decompose ``[lo, hi]`` (2-D or 3-D), build the complex, and score each weighted Fiedler
+    partition against the decision boundary ``F = 0`` (see :class:`PartitionResult`)."""
+    from .decompose import decompose
+    from .domains import Box
+
+    for w in weightings:
+        if w not in WEIGHTINGS:
+            raise ValueError(f"weightings must be among {WEIGHTINGS}; got {w!r}")
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    dec = decompose(net, Box(lo, hi, dim=net.input_dim))
+    K = cell_complex(dec)
+    a, b = output_maps(dec)
+    pos, neg = K.split_volumes(a, b)
+    pieces = K.zero_set_pieces(a, b)
+    boundary_pts = sample_convex_pieces(pieces, spacing) if pieces else np.zeros((0, K.dim))
+    edges, vols, _ = dual_graph_of_complex(K)
+    regions_of_x = dec.locate(X_train)
+    agreement, haus, lam, sides = {}, {}, {}, {}
+    for w in weightings:
+        try:
+            part = fiedler_partition(edges, dec.n_regions, weighting=w, point_regions=regions_of_x,
+                                     facet_volumes=vols)
+        except SpectralError:  # a single region: no partition
+            agreement[w], haus[w], lam[w] = float("nan"), float("nan"), float("nan")
+            continue
+        agreement[w] = cut_agreement(part.side, pos, neg)
+        cut = cut_facets(K, part.side)
+        cut_pts = sample_convex_pieces([K.vertices[K.cells[K.dim - 1][i]] for i in cut], spacing) \
+            if len(cut) else np.zeros((0, K.dim))
+        haus[w] = hausdorff_distance(cut_pts, boundary_pts)
+        lam[w] = part.value
+        sides[w] = part.side
+    return PartitionResult(
+        n_regions=dec.n_regions, f_vector=tuple(int(x) for x in K.f_vector), agreement=agreement,
+        hausdorff=haus, fiedler_value=lam, positive_fraction=float(pos.sum() / (pos.sum() + neg.sum())),
+        complex=K if keep_geometry else None, sides=sides if keep_geometry else {},
+        boundary_pieces=tuple(pieces) if keep_geometry else ())
+
+
+@dataclass(frozen=True)
+class BettiSummary:
+    """Betti curves of one complex under random face-respecting filtrations.
+
+    ``mean_curve`` (``n_grid``, d+1): the mean over orders of ``beta_k`` at filtration fraction
+    ``t / n_cells`` on an even grid of [0, 1]; ``max_mean`` the maxima of the mean curve;
+    ``mean_max`` the mean over orders of each curve's maxima; ``area`` the mean curve's area
+    (``sum_t beta_k(t) / n_cells``); ``dimension_max`` the maxima of the dimension-sorted
+    order; ``cycle_ranks`` ``z_k`` (the bound of every maximum).
+    """
+
+    f_vector: tuple
+    cycle_ranks: tuple
+    dimension_max: tuple
+    max_mean: tuple
+    mean_max: tuple
+    area: tuple
+    mean_curve: np.ndarray
+
+
+def betti_summary(K: CellComplex, n_orders: int, *, seed, kind: str = "random",
+                  n_grid: int = 101) -> BettiSummary:
+    """Summaries of the Betti curves of ``n_orders`` random filtrations of ``K``."""
+    curves = betti_curves(K, n_orders, kind=kind, seed=seed).astype(np.float64)
+    n = K.n_cells
+    mean = curves.mean(axis=0)
+    grid = np.linspace(0, 1, n_grid)
+    idx = np.rint(grid * n).astype(int)
+    dim_max = betti_curve(K, filtration_order(K, "dimension")).maxima
+    return BettiSummary(
+        f_vector=tuple(int(x) for x in K.f_vector), cycle_ranks=tuple(int(x) for x in cycle_ranks(K)),
+        dimension_max=tuple(int(x) for x in dim_max), max_mean=tuple(mean.max(axis=0).tolist()),
+        mean_max=tuple(curves.max(axis=1).mean(axis=0).tolist()),
+        area=tuple((mean.sum(axis=0) / n).tolist()), mean_curve=mean[idx])
+
+
+# ---------------------------------------------------------------------------- training helpers
+def scale_parameters_(model, factor: float) -> None:
+    """Multiply every parameter of a torch model by ``factor`` in place (Omnigrok-style large
+    initialisation, Liu, Michaud & Tegmark 2023)."""
+    import torch
+
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(float(factor))
+
+
+def net_from_state(sizes, state: dict) -> ReluNet:
+    """The :class:`ReluNet` of an ``mlp(sizes)`` checkpoint (a state_dict of numpy arrays)."""
+    ws = [np.asarray(v, dtype=np.float64) for k, v in state.items() if k.endswith("weight")]
+    bs = [np.asarray(v, dtype=np.float64) for k, v in state.items() if k.endswith("bias")]
+    net = ReluNet.from_weights(ws, bs)
+    if (net.input_dim, *net.hidden_sizes, net.output_dim) != tuple(sizes):
+        raise ValueError(f"checkpoint has architecture {net!r}, expected {tuple(sizes)}")
+    return net
+
+
+def rise_epoch(epochs, values, fraction: float = 0.5, start=None) -> float:
+    """First epoch at which ``values`` has covered ``fraction`` of its rise from ``values[start]``
+    (default the first value) to its final value; nan when it does not rise."""
+    e = np.asarray(epochs, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    i0 = 0 if start is None else int(np.searchsorted(e, start))
+    v0, v1 = v[i0], v[-1]
+    if not np.isfinite(v0) or not np.isfinite(v1) or v1 <= v0:
+        return float("nan")
+    hit = np.flatnonzero(v[i0:] >= v0 + fraction * (v1 - v0))
+    return float(e[i0 + hit[0]])
+
+
+# ---------------------------------------------------------------------------- task functions
+def grokking_task(*, seed: int, n_train: int, n_test: int, boundary: str, amplitude: float,
+                  frequency: float, sizes: Sequence[int], init_scale: float, weight_decay: float,
+                  lr: float, epochs: int, checkpoint_epochs: Sequence[int],
+                  weightings: Sequence[str] = WEIGHTINGS, spacing: float = 0.01,
+                  keep_geometry: bool = False) -> dict:
+    """Train one grokking run and analyse its checkpoints (see the module docstring).
+
+    Returns a dict with the data, the per-epoch history (``epochs, train_acc, test_acc,
+    train_loss, test_loss``) and ``checkpoints``: a list of ``(epoch, PartitionResult)``.
+    """
+    import torch
+
+    from .data.grokking import grokking_data
+    from .train import fit, mlp
+
+    torch.set_num_threads(1)
+    data = grokking_data(n_train, n_test, seed=seed, boundary=boundary, amplitude=amplitude,
+                         frequency=frequency)
+    model = mlp(list(sizes), seed=seed)
+    scale_parameters_(model, init_scale)
+    _, hist = fit(model, data.X_train, data.y_train, task="binary", epochs=epochs, seed=seed, lr=lr,
+                  weight_decay=weight_decay, optimizer="adamw", X_test=data.X_test,
+                  y_test=data.y_test, checkpoint_epochs=checkpoint_epochs)
+    results = []
+    for ep in sorted(hist.checkpoints):
+        net = net_from_state(sizes, hist.checkpoints[ep])
+        results.append((ep, partition_vs_boundary(net, [data.lo] * 2, [data.hi] * 2, data.X_train,
+                                                  weightings=weightings, spacing=spacing,
+                                                  keep_geometry=keep_geometry)))
+    return {"seed": seed, "data": data, "epochs": np.array(hist.epochs),
+            "train_acc": np.array(hist.train_acc), "test_acc": np.array(hist.test_acc),
+            "train_loss": np.array(hist.train_loss), "test_loss": np.array(hist.test_loss),
+            "checkpoints": results}
+
+
+def regression_task(*, seed: int, n_train: int, surface: str, sizes: Sequence[int], lr: float,
+                    weight_decay: float, epochs: int, checkpoint_epochs: Sequence[int],
+                    n_orders: int, kind: str = "random", keep_geometry_at: Sequence[int] = ()) -> dict:
+    """Train one regression run; at each checkpoint the complex's f-vector and Betti summary.
+
+    Returns the per-epoch training loss and ``checkpoints``: a list of
+    ``(epoch, train_loss, BettiSummary)``; ``complexes`` maps the epochs in ``keep_geometry_at``
+    to their :class:`CellComplex`.
+    """
+    import torch
+
+    from .data.surfaces import surface_regression_data
+    from .decompose import decompose
+    from .domains import Box
+    from .train import fit, mlp
+
+    torch.set_num_threads(1)
+    X, y = surface_regression_data(n_train, seed=seed, kind=surface)
+    model = mlp(list(sizes), seed=seed)
+    _, hist = fit(model, X, y, task="regression", epochs=epochs, seed=seed, lr=lr,
+                  weight_decay=weight_decay, optimizer="adam", checkpoint_epochs=checkpoint_epochs)
+    out, keep = [], {}
+    for ep in sorted(hist.checkpoints):
+        net = net_from_state(sizes, hist.checkpoints[ep])
+        K = cell_complex(decompose(net, Box(-1, 1, dim=2)))
+        out.append((ep, float(hist.train_loss[ep]), betti_summary(K, n_orders, seed=(seed, ep), kind=kind)))
+        if ep in keep_geometry_at:
+            keep[ep] = K
+    return {"seed": seed, "epochs": np.array(hist.epochs), "train_loss": np.array(hist.train_loss),
+            "checkpoints": out, "complexes": keep}
