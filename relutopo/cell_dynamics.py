@@ -29,7 +29,7 @@ from .spectral import (WEIGHTINGS, SpectralError, cut_agreement, cut_facets, dua
                        fiedler_partition, hausdorff_distance)
 
 __all__ = ["output_maps", "PartitionResult", "partition_vs_boundary", "BettiSummary",
-           "betti_summary", "grokking_task", "regression_task", "rise_epoch", "scale_parameters_",
+           "betti_summary", "complex_checks", "grokking_task", "regression_task", "rise_epoch", "grokking_times", "scale_parameters_",
            "net_from_state"]
 
 
@@ -41,6 +41,18 @@ def output_maps(dec) -> tuple:
     maps = [dec.affine_map(i) for i in range(dec.n_regions)]
     return (np.array([m[0][0] for m in maps]).reshape(-1, dec.dim),
             np.array([m[1][0] for m in maps]))
+
+
+def complex_checks(K: CellComplex, dec, edges=None) -> dict:
+    """``K.check()`` plus agreement with the engine: one d-cell per region and the same dual
+    graph (the engine finds neighbours by crossing facets, the complex by shared faces)."""
+    out = K.check()
+    if edges is None:
+        edges = dual_graph_of_complex(K)[0]
+    out["regions_equal"] = bool(K.f_vector[K.dim] == dec.n_regions)
+    out["dual_graph_equal"] = (set(map(frozenset, map(tuple, np.asarray(edges).tolist())))
+                               == set(map(frozenset, dec.dual_graph.edges())))
+    return out
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class PartitionResult:
 
     n_regions: int
     f_vector: tuple
+    checks: dict
     agreement: dict
     hausdorff: dict
     fiedler_value: dict
@@ -101,7 +114,8 @@ def partition_vs_boundary(net: ReluNet, lo, hi, X_train, *, weightings: Sequence
         lam[w] = part.value
         sides[w] = part.side
     return PartitionResult(
-        n_regions=dec.n_regions, f_vector=tuple(int(x) for x in K.f_vector), agreement=agreement,
+        n_regions=dec.n_regions, f_vector=tuple(int(x) for x in K.f_vector),
+        checks=complex_checks(K, dec, edges), agreement=agreement,
         hausdorff=haus, fiedler_value=lam, positive_fraction=float(pos.sum() / (pos.sum() + neg.sum())),
         complex=K if keep_geometry else None, sides=sides if keep_geometry else {},
         boundary_pieces=tuple(pieces) if keep_geometry else ())
@@ -177,6 +191,27 @@ def rise_epoch(epochs, values, fraction: float = 0.5, start=None) -> float:
     return float(e[i0 + hit[0]])
 
 
+def grokking_times(epochs, train_acc, test_acc, *, tol: float = 0.02) -> dict:
+    """When a run memorises and when it generalises.
+
+    ``fit_epoch``: first epoch with training accuracy 1; ``generalise_epoch``: the first epoch
+    from which on the test accuracy never drops below ``final - tol``; ``test_at_fit`` / ``test_final``;
+    ``delay_ratio = generalise_epoch / max(fit_epoch, 1)``; ``gain = test_final - test_at_fit``.
+    """
+    e = np.asarray(epochs)
+    tr = np.asarray(train_acc, dtype=np.float64)
+    te = np.asarray(test_acc, dtype=np.float64)
+    full = np.flatnonzero(tr >= 1.0 - 1e-12)
+    fit_i = int(full[0]) if len(full) else len(e) - 1
+    final = float(te[-1])
+    below = np.flatnonzero(te < final - tol)
+    gen_i = int(below[-1]) + 1 if len(below) else 0
+    gen_i = min(gen_i, len(e) - 1)
+    return {"fit_epoch": int(e[fit_i]), "memorised": bool(len(full)),
+            "generalise_epoch": int(e[gen_i]), "test_at_fit": float(te[fit_i]), "test_final": final,
+            "delay_ratio": float(e[gen_i] / max(e[fit_i], 1)), "gain": float(final - te[fit_i])}
+
+
 # ---------------------------------------------------------------------------- task functions
 def grokking_task(*, seed: int, n_train: int, n_test: int, boundary: str, amplitude: float,
                   frequency: float, sizes: Sequence[int], init_scale: float, weight_decay: float,
@@ -219,7 +254,7 @@ def regression_task(*, seed: int, n_train: int, surface: str, sizes: Sequence[in
     """Train one regression run; at each checkpoint the complex's f-vector and Betti summary.
 
     Returns the per-epoch training loss and ``checkpoints``: a list of
-    ``(epoch, train_loss, BettiSummary)``; ``complexes`` maps the epochs in ``keep_geometry_at``
+    ``(epoch, train_loss, BettiSummary, checks)`` (``checks`` from :func:`complex_checks`); ``complexes`` maps the epochs in ``keep_geometry_at``
     to their :class:`CellComplex`.
     """
     import torch
@@ -237,8 +272,10 @@ def regression_task(*, seed: int, n_train: int, surface: str, sizes: Sequence[in
     out, keep = [], {}
     for ep in sorted(hist.checkpoints):
         net = net_from_state(sizes, hist.checkpoints[ep])
-        K = cell_complex(decompose(net, Box(-1, 1, dim=2)))
-        out.append((ep, float(hist.train_loss[ep]), betti_summary(K, n_orders, seed=(seed, ep), kind=kind)))
+        dec = decompose(net, Box(-1, 1, dim=2))
+        K = cell_complex(dec)
+        out.append((ep, float(hist.train_loss[ep]), betti_summary(K, n_orders, seed=(seed, ep), kind=kind),
+                    complex_checks(K, dec)))
         if ep in keep_geometry_at:
             keep[ep] = K
     return {"seed": seed, "epochs": np.array(hist.epochs), "train_loss": np.array(hist.train_loss),

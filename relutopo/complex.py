@@ -16,10 +16,15 @@ regions, and returns a :class:`CellComplex` with
   is regular, so every incidence number is 1 mod 2),
 * the f-vector ``(f_0, ..., f_d)`` and Euler characteristic (1 for a complex covering the box).
 
-Faces of one polytope are found from its vertex-facet incidences: facets are the vertex sets of
-the tight halfspaces of affine dimension ``d-1``, and (by the diamond property of face lattices)
-every (k-1)-face is the intersection of two k-faces; faces of different regions are the same
-cell when they have the same vertices. Dimensions 1, 2 and 3 are supported; larger ``d`` works
+Faces of one polytope: in 2-D its edges join cyclically consecutive vertices; for ``d >= 3`` they
+come from its vertex-facet incidences (facets are the vertex sets of tight halfspaces of affine
+dimension ``d-1`` and, by the diamond property of face lattices, every (k-1)-face is the
+intersection of two k-faces). Vertices are enumerated from the halfspaces (Qhull, or all
+``d``-subsets of rows for short descriptions) and re-solved from their defining rows; vertices of
+different regions closer than ``VERTEX_MERGE_RTOL`` times the box diameter are one vertex, and
+faces of different regions are the same cell when they have the same vertices. This assumes the
+regions meet face to face, which holds for generic weights (a bent hyperplane that ends on a
+facet continues on the other side); :meth:`CellComplex.check` verifies it. Dimensions 1, 2 and 3 are supported; larger ``d`` works
 for small complexes too (nothing in the construction is specific to ``d <= 3``) but is untested.
 """
 
@@ -166,7 +171,7 @@ def polytope_vertices(A, c, interior_point=None, *, scale: float = 1.0,
 
     Returns
     -------
-    V : array ``(n_vertices, d)``, polished to machine precision and without duplicates.
+    V : array ``(n_vertices, d)``, each re-solved from its defining rows, without duplicates.
     """
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64).reshape(-1)
@@ -200,7 +205,7 @@ def polytope_vertices(A, c, interior_point=None, *, scale: float = 1.0,
             except (QhullError, ValueError, np.linalg.LinAlgError):
                 V = None
     if V is None:
-        V = _brute_force_vertices(A, c, 1e3 * tol)
+        V = _brute_force_vertices(A, c, tol)
     if len(V) == 0:
         raise ComplexError("the halfspaces describe an empty or unbounded set; a region in a box "
                            "must be a bounded, full-dimensional polytope")
@@ -234,8 +239,10 @@ class PolytopeFaces:
 def polytope_faces(A, c, interior_point=None, *, scale: float = 1.0) -> PolytopeFaces:
     """Every face of the bounded polytope ``{A x <= c}`` by vertex-facet incidence.
 
-    Facets are the vertex sets of tight rows with affine dimension ``d-1``; a (k-1)-face is the
-    intersection of two k-faces with affine dimension ``k-1`` (diamond property of face lattices).
+    In 2-D the edges join cyclically consecutive vertices (sorted by angle about the centroid).
+    For ``d >= 3`` facets are the vertex sets of tight rows with affine dimension ``d-1``, and a
+    (k-1)-face is the intersection of two k-faces with affine dimension ``k-1`` (diamond property
+    of face lattices).
     """
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64).reshape(-1)
@@ -247,11 +254,15 @@ def polytope_faces(A, c, interior_point=None, *, scale: float = 1.0) -> Polytope
     faces = [None] * (d + 1)
     faces[d] = [tuple(range(len(V)))]
     faces[0] = [(i,) for i in range(len(V))]
-    if d >= 2:
+    if d == 2:
+        # a convex polygon's edges join cyclically consecutive vertices (no tolerance involved)
+        C = V.mean(axis=0)
+        cyc = np.argsort(np.arctan2(V[:, 1] - C[1], V[:, 0] - C[0]))
+        faces[1] = sorted(tuple(sorted((int(cyc[i]), int(cyc[(i + 1) % len(cyc)]))))
+                          for i in range(len(cyc)))
+    elif d >= 3:
         cand = {tuple(np.flatnonzero(tight[:, j])) for j in range(An.shape[0])}
-        # in 2-D two distinct (merged) vertices always span a line
-        faces[d - 1] = sorted(f for f in cand if len(f) >= d and
-                              (d == 2 or _affine_dim(V[list(f)], tol) == d - 1))
+        faces[d - 1] = sorted(f for f in cand if len(f) >= d and _affine_dim(V[list(f)], tol) == d - 1)
         for k in range(d - 1, 1, -1):
             nxt = set()
             for f, g in combinations(faces[k], 2):

@@ -154,12 +154,13 @@ def _refine(net, domain, kernel, progress):
     offsets = net.layer_offsets
     for l, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
         out = []
+        wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
         it = tqdm(cells, desc=f"layer {l + 1}/{len(net.hidden_sizes)}", disable=not progress,
                   leave=False, unit="cell")
         for cell in it:
             M = W @ cell.G
             mu = W @ cell.g + b
-            for sub, bits in kernel.arrange(cell, M, mu, int(offsets[l])):
+            for sub, bits in kernel.arrange(cell, M, mu, int(offsets[l]), wnorm):
                 sub.bits = np.concatenate([cell.bits, bits])
                 sub.G = M * bits[:, None]
                 sub.g = mu * bits
@@ -173,13 +174,11 @@ def _row_scale(W_row_norms, G):
     return W_row_norms * max(float(np.abs(G).max(initial=0.0)), 1e-300)
 
 
-def _zero_rows(net, offset, M, G, cache):
-    """Row norms of ``M`` and which rows are zero (a neuron constant on the cell)."""
-    layer = net.layer_of_bit(offset)
-    if layer not in cache:
-        cache[layer] = np.sqrt(np.einsum("ij,ij->i", net.weights[layer], net.weights[layer]))
+def _zero_rows(M, G, wnorm):
+    """Row norms of ``M = W_l G`` and which rows are zero (a neuron constant on the cell), relative
+    to ``||W_l[k]|| max |G|`` (``wnorm`` = the row norms of ``W_l``)."""
     norms = np.sqrt(np.einsum("ij,ij->i", M, M))
-    return norms, norms <= tol.ZERO_ROW_RTOL * _row_scale(cache[layer], G)
+    return norms, norms <= tol.ZERO_ROW_RTOL * _row_scale(wnorm, G)
 
 
 class _VertexKernel:
@@ -197,7 +196,6 @@ class _VertexKernel:
     def __init__(self, net, domain, scale):
         self.net, self.domain, self.scale = net, domain, scale
         self.d = net.input_dim
-        self._wnorms = {}
 
     @staticmethod
     def _masks(bool_cols):
@@ -304,12 +302,12 @@ class _VertexKernel:
             sub.ids = cell.ids + [k_id]
             sub.V = np.concatenate([V[keep], newV])
             sub.Z = np.concatenate([Zz[keep], C])
-            children.append(sub)
-        return children
+            children.append((sub, keep))
+        return children, newV
 
-    def arrange(self, cell, M, mu, offset):
+    def arrange(self, cell, M, mu, offset, wnorm):
         h = M.shape[0]
-        norms, zero_row = _zero_rows(self.net, offset, M, cell.G, self._wnorms)
+        norms, zero_row = _zero_rows(M, cell.G, wnorm)
         base = np.zeros(h, dtype=bool)
         base[zero_row] = mu[zero_row] > 0
         live = np.flatnonzero(~zero_row)
@@ -327,45 +325,50 @@ class _VertexKernel:
         return self._cut_all([(cell, base)], M, mu, norms, live, offset)
 
     def _cut_all(self, current, M, mu, norms, live, offset):
+        """Cut each cell by the hyperplanes ``live`` (in order), depth first.
+
+        The signs of every remaining hyperplane on a cell's generators are one matrix ``H``; a
+        cell is split by the first hyperplane with generators strictly on both sides, and its
+        children reuse the rows of ``H`` of the generators they keep (only the new generators
+        are evaluated). Hyperplanes that do not cut a cell give its bit directly.
+        """
         if live.size == 0:
             return current
         d = self.d
         scale = self.scale
-        # screen every live hyperplane on the parent's generators at once (vectorised)
-        first = current[0][0]
-        if len(current) == 1:
-            H = first.V[:, :d] @ M[live].T + first.V[:, d:] * mu[live][None, :]
-            tv = tol.VERTEX_RTOL * norms[live][None, :] * np.where(first.V[:, d:] > 0, scale, 1.0)
-            pos = (H > tv).any(axis=0)
-            neg = (H < -tv).any(axis=0)
-            bits = current[0][1]
-            bits[live[~neg]] = pos[~neg]  # untouched hyperplanes: the side the cell is on
-            bits[live[~pos]] = False
-            cand = live[pos & neg]
-        else:
-            cand = live
-        for k in cand:
-            m, mk = M[k], mu[k]
-            tk = tol.VERTEX_RTOL * norms[k]
-            nxt = []
-            for sub, bits in current:
-                V = sub.V
-                vals = V[:, :d] @ m + V[:, d] * mk
-                tv = tk * np.where(V[:, d] > 0, scale, 1.0)
-                P = vals > tv
-                N = vals < -tv
-                if P.any() and N.any():
-                    lo, hi = self._split(sub, m, mk, vals, P, N, int(offset + k))
-                    b0 = bits.copy()
-                    b0[k] = False
-                    bits[k] = True
-                    nxt.append((lo, b0))
-                    nxt.append((hi, bits))
-                else:
-                    bits[k] = bool(P.any())
-                    nxt.append((sub, bits))
-            current = nxt
-        return current
+        Ml, mul = M[live], mu[live]
+        tl = tol.VERTEX_RTOL * norms[live]
+        out = []
+        stack = []
+        for cell, bits in current:
+            H = cell.V[:, :d] @ Ml.T + cell.V[:, d:] * mul[None, :]
+            stack.append((cell, bits, H, 0))
+        while stack:
+            cell, bits, H, start = stack.pop()
+            V = cell.V
+            tv = tl[start:][None, :] * np.where(V[:, d:] > 0, scale, 1.0)
+            above = H > tv
+            below = H < -tv
+            pos = above.any(axis=0)
+            both = pos & below.any(axis=0)
+            if not both.any():
+                bits[live[start:]] = pos
+                out.append((cell, bits))
+                continue
+            t = int(np.argmax(both))
+            bits[live[start:start + t]] = pos[:t]
+            k = int(live[start + t])
+            ((lo, keep_lo), (hi, keep_hi)), newV = self._split(
+                cell, M[k], mu[k], H[:, t], above[:, t], below[:, t], int(offset + k))
+            nxt = start + t + 1
+            rest = H[:, t + 1:]
+            Hnew = newV[:, :d] @ Ml[nxt:].T + newV[:, d:] * mul[None, nxt:]
+            b0 = bits.copy()
+            b0[k] = False
+            bits[k] = True
+            stack.append((lo, b0, np.concatenate([rest[keep_lo], Hnew]), nxt))
+            stack.append((hi, bits, np.concatenate([rest[keep_hi], Hnew]), nxt))
+        return out
 
 
 class _PolygonKernel:
@@ -379,7 +382,6 @@ class _PolygonKernel:
 
     def __init__(self, net, domain, scale):
         self.net, self.domain, self.scale = net, domain, scale
-        self._wnorms = {}
 
     def initial(self):
         (x0, y0), (x1, y1) = self.domain.lo, self.domain.hi
@@ -389,9 +391,9 @@ class _PolygonKernel:
         cell.A = [(0.0, -1.0, -y0, -3), (1.0, 0.0, x1, -2), (0.0, 1.0, y1, -4), (-1.0, 0.0, -x0, -1)]
         return cell
 
-    def arrange(self, cell, M, mu, offset):
+    def arrange(self, cell, M, mu, offset, wnorm):
         h = M.shape[0]
-        norms, zero_row = _zero_rows(self.net, offset, M, cell.G, self._wnorms)
+        norms, zero_row = _zero_rows(M, cell.G, wnorm)
         bits = np.zeros(h, dtype=bool)
         bits[zero_row] = mu[zero_row] > 0
         live = np.flatnonzero(~zero_row)
@@ -477,7 +479,6 @@ class _LPKernel:
 
     def __init__(self, net, domain, scale, solver):
         self.net, self.domain, self.scale, self.solver = net, domain, scale, solver
-        self._wnorms = {}
         self.rtol = tol.CHEBYSHEV_RTOL * scale
 
     def initial(self):
@@ -498,9 +499,9 @@ class _LPKernel:
         sub.x0, sub.r = x0, r
         return sub
 
-    def arrange(self, cell, M, mu, offset):
+    def arrange(self, cell, M, mu, offset, wnorm):
         h = M.shape[0]
-        norms, zero_row = _zero_rows(self.net, offset, M, cell.G, self._wnorms)
+        norms, zero_row = _zero_rows(M, cell.G, wnorm)
         base = np.zeros(h, dtype=bool)
         base[zero_row] = mu[zero_row] > 0
         current = [(cell, base)]
@@ -644,71 +645,95 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
 
 
 def _finalize_vertex(net, domain, cells, scale, solver):
-    """Facets and centres from generators.
+    """Facets and centres from generators, vectorised over all cells.
 
-    Row ``j`` is a facet iff its incident generators span a ``d``-dimensional linear space in
-    homogeneous coordinates (for ``d <= 3`` a face with ``>= d`` generators is a facet, since
-    vertices are extreme points). The facet's point is the mean of its incident vertices plus
-    its incident rays (scaled), which lies in its relative interior. Chebyshev centres use only
-    the facet rows: exact subset enumeration for bounded cells in ``d <= 3``
-    (:func:`~relutopo.polyhedra.chebyshev_by_enumeration`), else HiGHS, 32 cells per LP.
+    Row ``j`` of a cell is a facet iff its incident generators span a ``d``-dimensional linear
+    space in homogeneous coordinates: for ``d <= 3`` a face with ``>= d`` generators is a facet
+    (vertices are extreme points); for ``d > 3`` the rank of the Gram matrix
+    ``sum_g v_g v_g^T`` over the incident generators decides. The facet's point is the mean of
+    its incident vertices plus ``scale`` times the mean of its incident rays, which lies in its
+    relative interior. Chebyshev centres use only the facet rows: exact subset enumeration for
+    bounded cells in ``d <= 3`` (:func:`~relutopo.polyhedra.chebyshev_by_enumeration`), else
+    HiGHS, 32 cells per LP.
     """
     from .polyhedra import chebyshev_by_enumeration
 
     raw = _Raw()
     d = net.input_dim
+    n = len(cells)
     rtol = tol.CHEBYSHEV_RTOL * scale
-    facet_info = []
-    for cell in cells:
-        V = cell.V
-        m = len(cell.c)
-        Zb = np.unpackbits(cell.Z.view(np.uint8), axis=1, bitorder="little")[:, 1:m + 1].astype(bool)
-        counts = Zb.sum(axis=0)
-        rows = np.flatnonzero(counts >= d)
-        if d > 3:
-            keep = []
-            for j in rows:
-                G = V[Zb[:, j]]
-                if np.linalg.matrix_rank(G, tol=1e-9 * max(1.0, float(np.abs(G).max()))) == d:
-                    keep.append(j)
-            rows = np.array(keep, dtype=np.int64)
-        A = np.array(cell.A, dtype=np.float64).reshape(m, d)[rows]
-        c = np.array(cell.c, dtype=np.float64)[rows]
-        facet_info.append((rows, A, c, Zb))
-    bounded = np.array([bool(np.all(cell.V[:, d] > 0)) for cell in cells], dtype=bool)
-    X = np.full((len(cells), d), np.nan)
-    R = np.full(len(cells), np.nan)
+    if n == 0:
+        return raw
+    n_gen = np.array([len(c.V) for c in cells], dtype=np.int64)
+    n_row = np.array([len(c.c) for c in cells], dtype=np.int64)
+    gptr = np.concatenate([[0], np.cumsum(n_gen)])
+    rptr = np.concatenate([[0], np.cumsum(n_row)])
+    Vall = np.concatenate([c.V for c in cells])
+    words = max(c.Z.shape[1] for c in cells)
+    Zall = np.zeros((len(Vall), words), dtype=np.uint64)
+    for i, c in enumerate(cells):
+        Zall[gptr[i]:gptr[i + 1], :c.Z.shape[1]] = c.Z
+    Aall = np.asarray([a for c in cells for a in c.A], dtype=np.float64).reshape(-1, d)
+    call = np.asarray([v for c in cells for v in c.c], dtype=np.float64)
+    idall = np.asarray([v for c in cells for v in c.ids], dtype=np.int64)
+    # incidences (generator g, row j) as sorted (cell, row) keys
+    Zbits = np.unpackbits(Zall.view(np.uint8), axis=1, bitorder="little")[:, 1:].astype(bool)
+    g_of, j_of = np.nonzero(Zbits)
+    cell_of = np.repeat(np.arange(n), n_gen)[g_of]
+    valid = j_of < n_row[cell_of]
+    g_of, j_of, cell_of = g_of[valid], j_of[valid], cell_of[valid]
+    key = rptr[cell_of] + j_of  # global row index; np.nonzero is generator-major: sort by row
+    order = np.argsort(key, kind="stable")
+    g_of, key = g_of[order], key[order]
+    rows_u, starts, counts = np.unique(key, return_index=True, return_counts=True)
+    G = Vall[g_of]
+    isv = G[:, d] > 0
+    nv = np.add.reduceat(isv.astype(np.int64), starts)
+    sv = np.add.reduceat(G[:, :d] * isv[:, None], starts, axis=0)
+    sr = np.add.reduceat(G[:, :d] * ~isv[:, None], starts, axis=0)
+    nr = counts - nv
+    pts = sv / np.maximum(nv, 1)[:, None] + scale * sr / np.maximum(nr, 1)[:, None]
+    facet = counts >= d
+    if d > 3:
+        gram = np.zeros((len(rows_u), d + 1, d + 1))
+        for s0 in range(0, len(rows_u), 20000):
+            sl = slice(s0, s0 + 20000)
+            a, b = starts[sl][0], (starts[s0 + 20000] if s0 + 20000 < len(starts) else len(g_of))
+            Gc = G[a:b]
+            gram[sl] = np.add.reduceat(Gc[:, :, None] * Gc[:, None, :], starts[sl] - a, axis=0)
+        ev = np.linalg.eigvalsh(gram)
+        facet &= np.sum(ev > 1e-9 * np.maximum(ev[:, -1:], 1e-300), axis=1) == d
+    frows, fpts = rows_u[facet], pts[facet]
+    fcell = np.searchsorted(rptr, frows, side="right") - 1
+    fptr = np.searchsorted(fcell, np.arange(n + 1))
+    systems = [(Aall[frows[fptr[i]:fptr[i + 1]]], call[frows[fptr[i]:fptr[i + 1]]]) for i in range(n)]
+    bounded = np.ones(n, dtype=bool)
+    bounded[np.unique(np.repeat(np.arange(n), n_gen)[Vall[:, d] <= 0])] = False
+    X = np.full((n, d), np.nan)
+    R = np.full(n, np.nan)
     if d <= 3 and np.any(bounded):
         enum = np.flatnonzero(bounded)
-        Xe, Re = chebyshev_by_enumeration([facet_info[i][1:3] for i in enum])
+        Xe, Re = chebyshev_by_enumeration([systems[i] for i in enum])
         X[enum], R[enum] = Xe, Re
         R[R > scale] = np.nan  # radii are capped at the scale on every path: let HiGHS apply it
     rest = np.flatnonzero(np.isnan(R))
     for s0 in range(0, len(rest), 32):
         chunk = rest[s0:s0 + 32]
-        Xl, Rl = solver.chebyshev_batch([facet_info[i][1:3] for i in chunk], scale)
-        X[chunk], R[chunk] = Xl, Rl
+        X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
+    nrm_all = Aall[frows] / np.linalg.norm(Aall[frows], axis=1)[:, None]
+    ids_all = idall[frows]
     for i, cell in enumerate(cells):
         if not R[i] > rtol:
             raw.dropped += 1
             continue
-        rows, A, c, Zb = facet_info[i]
-        V = cell.V
-        pts = np.empty((len(rows), d))
-        for t, j in enumerate(rows):
-            G = V[Zb[:, j]]
-            isv = G[:, d] > 0
-            p = G[isv, :d].mean(axis=0)
-            if not np.all(isv):
-                p = p + scale * G[~isv, :d].mean(axis=0)
-            pts[t] = p
+        a, b = fptr[i], fptr[i + 1]
         raw.bits.append(cell.bits)
         raw.x0.append(X[i])
         raw.r.append(R[i])
         raw.bounded.append(bool(bounded[i]))
-        raw.facet_ids.append(np.array(cell.ids, dtype=np.int64)[rows])
-        raw.facet_pts.append(pts)
-        raw.facet_nrm.append(A / np.linalg.norm(A, axis=1)[:, None] if len(rows) else np.zeros((0, d)))
+        raw.facet_ids.append(ids_all[a:b])
+        raw.facet_pts.append(fpts[a:b])
+        raw.facet_nrm.append(nrm_all[a:b])
     return raw
 
 
@@ -785,6 +810,29 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
         edge_flips=edge_flips, scale=scale, stats=stats)
 
 
+def _as_void(packed):
+    packed = np.ascontiguousarray(packed)
+    return packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+
+
+def _sorted_patterns(packed):
+    """Sorted void view of packed patterns, for vectorised lookup with :func:`_lookup`."""
+    keys = _as_void(packed)
+    order = np.argsort(keys, kind="stable")
+    return keys[order], order
+
+
+def _lookup(packed, sorted_keys, order, queries):
+    """Index of each packed query pattern among ``packed`` (``-1`` if absent)."""
+    if len(sorted_keys) == 0:
+        return np.full(len(queries), -1, dtype=np.int64)
+    q = _as_void(queries)
+    pos = np.searchsorted(sorted_keys, q)
+    pos = np.minimum(pos, len(sorted_keys) - 1)
+    hit = sorted_keys[pos] == q
+    return np.where(hit, order[pos], -1).astype(np.int64)
+
+
 def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
@@ -796,7 +844,7 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     whose zero set contains the facet. Returns ``(edges, neuron, flips,
     n_unmatched)``; ``flips[e]`` is the tuple of all bits that differ across edge ``e``.
     """
-    index = {row.tobytes(): i for i, row in enumerate(packed)}
+    sorted_keys, order = _sorted_patterns(packed)
     net_facets = np.flatnonzero(fids >= 0)
     found = np.full(len(fids), -1, dtype=np.int64)
     if net_facets.size:
@@ -808,20 +856,20 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
                 break
             p, nv = fpts[todo], fnrm[todo]
             e = eps[np.searchsorted(net_facets, todo)][:, None]
-            z_at = np.concatenate(net.preactivations(p), axis=1)
-            z_out = np.concatenate(net.preactivations(p + e * nv), axis=1)
-            z_in = np.concatenate(net.preactivations(p - e * nv), axis=1)
+            z_all = np.concatenate(net.preactivations(np.concatenate([p, p + e * nv, p - e * nv])), axis=1)
+            z_at, z_out, z_in = np.split(z_all, 3)
             beyond = pack_bits(z_out > 0)
             within = pack_bits(z_in > 0)
             ok_self = np.all(within == packed[owner[todo]], axis=1)
             inside = np.ones(len(todo), dtype=bool) if domain is None else domain.contains(p + e * nv)
-            hits = np.array([index.get(row.tobytes(), -1) for row in beyond], dtype=np.int64)
+            hits = _lookup(packed, sorted_keys, order, beyond)
             # every bit that flips must vanish at the facet point (its zero set contains the
             # facet); else the step left the facet's relative interior (near a lower face)
             flipped = (z_out > 0) != (z_in > 0)
             carrier = fids[todo]
             flipped_k = flipped[np.arange(len(todo)), carrier]
             vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
+            vanishes[np.arange(len(todo)), carrier] = True  # z_k(p) = 0 up to rounding, by construction
             clean = flipped_k & np.all(~flipped | vanishes, axis=1)
             good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
             found[todo[good]] = hits[good]
@@ -841,7 +889,8 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
         from .patterns import unpack_bits
 
         diff = unpack_bits(packed[a] ^ packed[b], net.n_hidden)
-        flips = [tuple(np.flatnonzero(row).tolist()) for row in diff]
+        rr, cc = np.nonzero(diff)
+        flips = [tuple(x.tolist()) for x in np.split(cc, np.searchsorted(rr, np.arange(1, len(a))))]
     else:
         flips = []
     return np.stack([a, b], axis=1).reshape(-1, 2), k.astype(np.int64), flips, unmatched

@@ -16,7 +16,6 @@ bars are always long. The rule is scale-free: multiplying ``D`` by a constant ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 

@@ -291,15 +291,18 @@ def images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale: float):
     A_ub[n1:, d:2 * d] = A2
     A_ub[:, -1] = 1.0
     b_ub = np.concatenate([c1, c2])
-    A_eq = np.hstack([M1, -M2, np.zeros((len(M1), 1))])
-    b_eq = m2 - m1
-    rs = np.max(np.abs(A_eq[:, :-1]), axis=1)
-    keep = rs > ZERO_ROW_RTOL * max(1.0, float(rs.max()) if rs.size else 1.0)
-    bad = (~keep) & (np.abs(b_eq) > LP_FEAS_RTOL * max(1.0, float(np.abs(b_eq).max())))
-    if np.any(bad):  # a coordinate constant on both regions, with different constants
+    # M1 z - M2 x = m2 - m1 has h rows but rank <= 2 d: keep an orthonormal basis of its row
+    # space (well conditioned), and reject at once when the right-hand side leaves the range
+    B = np.hstack([M1, -M2])
+    rhs = m2 - m1
+    U, S, Vt = np.linalg.svd(B, full_matrices=False)
+    big = max(1.0, float(S.max()) if S.size else 1.0)
+    r = int(np.sum(S > 1e3 * ZERO_ROW_RTOL * big))
+    resid = rhs - U[:, :r] @ (U[:, :r].T @ rhs)
+    if np.linalg.norm(resid) > 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(rhs).max()), big * scale):
         return False, 0.0, None, None
-    A_eq, b_eq, rs = A_eq[keep], b_eq[keep], rs[keep]
-    A_eq, b_eq = A_eq / rs[:, None], b_eq / rs
+    A_eq = np.hstack([S[:r, None] * Vt[:r] / big, np.zeros((r, 1))])
+    b_eq = (U[:, :r].T @ rhs) / big
     cost = np.zeros(2 * d + 1)
     cost[-1] = 1.0
     lb = np.full(2 * d + 1, -np.inf)
@@ -433,19 +436,22 @@ class _RegionGeometry:
 
 
 def _interiors_meet_in_flat(flat1, flat2):
-    """Exact test for two convex images of equal rank ``r in {1, 2}`` in one flat.
+    """Exact test for two convex images of equal rank ``r in {0, 1, 2}`` in one flat.
 
     ``flat = (r, U_r, m, W)``: rank, orthonormal basis of the image directions, offset and the
-    images of the region's vertices. In the flat's coordinates the images are an interval or a
-    convex polygon; their relative interiors meet iff no separating axis exists (for polygons,
+    images of the region's vertices. In the flat's coordinates the images are a point, an
+    interval or a convex polygon; their relative interiors meet iff no separating axis exists (for polygons,
     among the edge normals of both: the separating axis theorem). Returns ``None`` when the
     test does not apply (then an LP decides).
     """
     from scipy.spatial import ConvexHull, QhullError
 
-    if flat1 is None or flat2 is None or flat1[0] != flat2[0] or flat1[0] not in (1, 2):
+    if flat1 is None or flat2 is None or flat1[0] != flat2[0] or flat1[0] not in (0, 1, 2):
         return None
     r, U, m, W1 = flat1
+    if r == 0:  # both maps constant: the images are points
+        return bool(np.allclose(flat1[2], flat2[2], rtol=0,
+                                atol=10 * LP_FEAS_RTOL * max(1.0, float(np.abs(m).max()))))
     Q1 = (W1 - m) @ U
     Q2 = (flat2[3] - m) @ U
     tol = 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(Q1).max()), float(np.abs(Q2).max()))

@@ -18,7 +18,7 @@ from .overlap import OverlapDecomposition, overlap_decomposition
 from .relative import betti_at, quotient_barcodes
 
 __all__ = ["classification_data", "train_net", "overlap_summary", "overlap_training_task",
-           "quotient_betti_by_depth"]
+           "quotient_betti_by_depth", "quotient_betti_task", "curve_task"]
 
 _DATASETS = ("spheres1", "spheres2", "spheres3", "xor", "D-I", "D-II", "D-III")
 
@@ -107,3 +107,85 @@ def quotient_betti_by_depth(dec: OverlapDecomposition, D, eps: float, maxdim: in
     for d in dec.depths:
         rows.append(betti_at(quotient_barcodes(D, d.classes, maxdim=maxdim, thresh=2 * eps), eps))
     return np.array(rows)
+
+
+def _distances(X, metric: str, k: int):
+    from scipy.spatial.distance import cdist
+
+    from .relative import knn_geodesic_distances
+
+    if metric == "euclidean":
+        return cdist(X, X)
+    if metric == "knn":
+        return knn_geodesic_distances(X, k)
+    raise ValueError(f"metric must be 'euclidean' or 'knn'; got {metric!r}")
+
+
+def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, epochs: int,
+                        label: int, eps: float, maxdim: int, metric: str = "euclidean",
+                        k: int = 10, lr: float = 1e-2, box: float = 100.0) -> dict:
+    """Betti numbers of one class through depth: quotient by ``O_Phi`` vs the representation.
+
+    Trains ``mlp([d, *hidden, classes])`` on ``dataset``, keeps the correctly classified points
+    of class ``label`` (misclassified points would be glued to the other class, as in the
+    paper's analysis), decomposes the network on them and returns, per depth ``0..L+1``, the
+    Betti numbers at ``eps`` of (i) the data quotiented by the accumulated overlap classes
+    (method (a)) and (ii) the layer's representation (Vietoris--Rips of the activations with the
+    same metric), plus the overlap counts.
+    """
+    from .relative import rips_barcodes
+
+    X, y = classification_data(dataset, n, seed)
+    nets, hist = train_net(X, y, hidden, seed=seed, epochs=epochs, lr=lr)
+    net = nets[epochs]
+    pred = net.forward(X).argmax(axis=1)
+    keep = (pred == y) & (y == label)
+    Xa = X[keep]
+    D = _distances(Xa, metric, k)
+    dec = overlap_decomposition(net, Xa, box=box)
+    quotient = quotient_betti_by_depth(dec, D, eps, maxdim)
+    rep = [betti_at(rips_barcodes(D, maxdim, thresh=2 * eps), eps)]
+    h = Xa
+    for w, b in zip(net.weights[:-1], net.biases[:-1]):
+        h = np.maximum(h @ w.T + b, 0.0)
+        rep.append(betti_at(rips_barcodes(_distances(h, metric, k), maxdim, thresh=2 * eps), eps))
+    out = net.forward(Xa)
+    rep.append(betti_at(rips_barcodes(_distances(out, metric, k), maxdim, thresh=2 * eps), eps))
+    return dict(accuracy=float(hist.train_acc[-1]), n_points=int(len(Xa)),
+                quotient_betti=quotient.tolist(), representation_betti=np.array(rep).tolist(),
+                n_classes=[d.n_classes for d in dec.depths],
+                glued_fraction=[d.glued_fraction for d in dec.depths])
+
+
+def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float, lr: float = 1e-2,
+               hidden: Sequence[int] = (8, 8, 8), box: float = 10.0) -> dict:
+    """The self-intersecting-curve experiment for one seed.
+
+    Fits ``1 -> hidden -> 2`` to :func:`self_intersecting_curve` (MSE), decomposes it on the
+    inputs, and returns the quotient Betti numbers at the output depth by both methods, the
+    exact crossings of the fitted curve (:func:`relutopo.overlap.curve_self_crossings`), the
+    Betti numbers of the fitted curve's sample, and arrays for plotting.
+    """
+    from scipy.spatial.distance import cdist
+
+    from .data.nested import self_intersecting_curve
+    from .overlap import curve_self_crossings
+    from .relative import relative_betti, rips_barcodes
+
+    s, Y, _ = self_intersecting_curve(n, n_loops)
+    nets, hist = train_net(s, Y, list(hidden), seed=seed, epochs=epochs, lr=lr, task="regression")
+    net = nets[epochs]
+    dec = overlap_decomposition(net, s, box=box)
+    last = dec.depths[-1]
+    D = cdist(s, s)
+    out = net.forward(s)
+    cr = curve_self_crossings(net, float(s.min()), float(s.max()))
+    return dict(
+        loss=float(hist.train_loss[-1]), n_crossings=int(len(cr)), crossings=cr.tolist(),
+        quotient_betti=betti_at(quotient_barcodes(D, last.classes, 1), eps).tolist(),
+        complex_betti=relative_betti(D, last.classes, eps, 1, method="quotient").tolist(),
+        output_betti=betti_at(rips_barcodes(cdist(out, out), 1), eps).tolist(),
+        input_betti=betti_at(rips_barcodes(D, 1), eps).tolist(),
+        n_overlapping_pairs=int(len(last.overlapping_pairs)),
+        class_labels=last.class_labels.tolist(), s=s[:, 0].tolist(), output=out.tolist(),
+        target=Y.tolist(), by_depth=dec.summary())

@@ -181,3 +181,13 @@ def test_make_test_treats_no_tests_collected_as_success(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "no tests (exit 5)" in run.stdout or "collected no tests" in run.stdout
+
+
+def test_prepare_book_drops_executed_copies_of_removed_notebooks(tmp_path):
+    root = make_root(tmp_path / "repo")
+    for paper in (PAPER, "removed_paper"):
+        folder = root / "book" / "executed" / paper
+        folder.mkdir(parents=True)
+        (folder / f"{paper}.ipynb").write_bytes(FIXTURE.read_bytes())
+    prepare_book(root, "book")
+    assert sorted(p.name for p in (root / "book" / "executed").iterdir()) == [PAPER]

@@ -323,3 +323,23 @@ def test_negative_fraction_and_concentration():
     assert elicitation_concentration(spike, 0.1) == 1.0
     with pytest.raises(ValueError, match="zero everywhere"):
         elicitation_concentration(np.zeros(4))
+
+
+@pytest.mark.parametrize("arch", ["fc", "cnn", "ae"])
+def test_out_strength_is_gradient_of_next_layer_sum(arch):
+    # s_out,k = sum_j omega^[l+1]_kj = d/dz_k sum_j (next layer's pre-activation without bias):
+    # torch autograd through nn.Conv2d / Flatten + nn.Linear is an independent computation.
+    model = build_cnt_model(arch, (2, 10, 9), 4, depth=4, seed=3, width=7, channels=3, bottleneck=3).double()
+    net = to_cnt_network(model)
+    shape = net.input_shape
+    for i, layer in enumerate(model.layers[:-1]):
+        out_shape = net.neuron_shapes()[i]
+        z = torch.zeros((1,) + tuple(out_shape), dtype=torch.float64, requires_grad=True)
+        nxt = model.layers[i + 1]
+        pre = nxt(z.reshape(1, -1) if isinstance(nxt, torch.nn.Linear) else z) - (
+            nxt.bias if isinstance(nxt, torch.nn.Linear) else nxt.bias[:, None, None])
+        pre.sum().backward()
+        expected = z.grad[0].numpy()
+        got = node_strength_out(net.layers[i], shape, net.layers[i + 1])
+        np.testing.assert_allclose(got, expected, atol=1e-10)
+        shape = out_shape
