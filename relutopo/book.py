@@ -49,10 +49,15 @@ def _executed_papers(root: Path) -> dict:
 
 
 def prune_executed(root: os.PathLike) -> list:
-    """Remove executed copies whose source notebook no longer exists (so the book drops them)."""
+    """Remove executed copies whose source notebook no longer exists (so the book drops them)
+    and the staging folders of killed runs."""
     import shutil
 
+    from .runner import remove_stale_staging
+
     root = Path(root)
+    if (root / EXECUTED_DIR).is_dir():
+        remove_stale_staging(root / EXECUTED_DIR)
     gone = []
     for paper, folder in _executed_papers(root).items():
         if not (root / "notebooks" / f"{paper}.ipynb").is_file():

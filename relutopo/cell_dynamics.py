@@ -25,8 +25,8 @@ import numpy as np
 from .complex import CellComplex, cell_complex, sample_convex_pieces
 from .filtration import betti_curve, betti_curves, cycle_ranks, filtration_order
 from .nets import ReluNet
-from .spectral import (WEIGHTINGS, SpectralError, cut_agreement, cut_facets, dual_graph_of_complex,
-                       fiedler_partition, hausdorff_distance)
+from .spectral import (WEIGHTINGS, SpectralError, cut_agreement, cut_facets, cut_kappa,
+                       dual_graph_of_complex, fiedler_partition, hausdorff_distance)
 
 __all__ = ["output_maps", "PartitionResult", "partition_vs_boundary", "BettiSummary",
            "betti_summary", "complex_checks", "grokking_task", "regression_task", "rise_epoch", "grokking_times", "scale_parameters_",
@@ -62,7 +62,8 @@ class PartitionResult:
     ``agreement[w]``: fraction of the box where the side of weighting ``w`` matches the predicted
     class (best over the label swap; :func:`relutopo.spectral.cut_agreement`);
     ``hausdorff[w]``: Hausdorff distance between the cut facets and the decision boundary
-    (sampled at ``spacing``; nan if either is empty); ``fiedler_value[w]``: ``lambda_2``.
+    (sampled at ``spacing``; nan if either is empty); ``kappa[w]``: the chance-corrected
+    agreement (:func:`relutopo.spectral.cut_kappa`); ``fiedler_value[w]``: ``lambda_2``.
     ``complex``, ``sides`` and ``boundary_pieces`` are kept only with ``keep_geometry=True``.
     """
 
@@ -70,6 +71,7 @@ class PartitionResult:
     f_vector: tuple
     checks: dict
     agreement: dict
+    kappa: dict
     hausdorff: dict
     fiedler_value: dict
     positive_fraction: float
@@ -98,15 +100,16 @@ def partition_vs_boundary(net: ReluNet, lo, hi, X_train, *, weightings: Sequence
     boundary_pts = sample_convex_pieces(pieces, spacing) if pieces else np.zeros((0, K.dim))
     edges, vols, _ = dual_graph_of_complex(K)
     regions_of_x = dec.locate(X_train)
-    agreement, haus, lam, sides = {}, {}, {}, {}
+    agreement, kappa, haus, lam, sides = {}, {}, {}, {}, {}
     for w in weightings:
         try:
             part = fiedler_partition(edges, dec.n_regions, weighting=w, point_regions=regions_of_x,
                                      facet_volumes=vols)
         except SpectralError:  # a single region: no partition
-            agreement[w], haus[w], lam[w] = float("nan"), float("nan"), float("nan")
+            agreement[w] = kappa[w] = haus[w] = lam[w] = float("nan")
             continue
         agreement[w] = cut_agreement(part.side, pos, neg)
+        kappa[w] = cut_kappa(part.side, pos, neg)
         cut = cut_facets(K, part.side)
         cut_pts = sample_convex_pieces([K.vertices[K.cells[K.dim - 1][i]] for i in cut], spacing) \
             if len(cut) else np.zeros((0, K.dim))
@@ -115,7 +118,7 @@ def partition_vs_boundary(net: ReluNet, lo, hi, X_train, *, weightings: Sequence
         sides[w] = part.side
     return PartitionResult(
         n_regions=dec.n_regions, f_vector=tuple(int(x) for x in K.f_vector),
-        checks=complex_checks(K, dec, edges), agreement=agreement,
+        checks=complex_checks(K, dec, edges), agreement=agreement, kappa=kappa,
         hausdorff=haus, fiedler_value=lam, positive_fraction=float(pos.sum() / (pos.sum() + neg.sum())),
         complex=K if keep_geometry else None, sides=sides if keep_geometry else {},
         boundary_pieces=tuple(pieces) if keep_geometry else ())

@@ -48,8 +48,17 @@ __all__ = [
     "polytope_volume", "curve_self_crossings",
 ]
 
-#: Largest input dimension for which region volumes are computed (qhull in d dimensions).
+#: Largest input dimension for which region vertices and volumes are computed (qhull).
 MAX_VOLUME_DIM = 6
+
+#: A point lies in an image polytope / on an image flat when it violates the constraints by at
+#: most this fraction of the coordinates' magnitude (ten LP feasibility tolerances: the images
+#: are computed from LP-free vertex enumeration or least squares, one step further from data).
+MEMBERSHIP_RTOL = 10 * LP_FEAS_RTOL
+
+#: Singular values below this fraction of the largest count as zero when the rank of a local
+#: map ``M_J`` (and the flat of its image) is determined.
+RANK_RTOL = 1e3 * ZERO_ROW_RTOL
 
 
 # ---------------------------------------------------------------------------------------- LPs
@@ -297,9 +306,9 @@ def images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale: float):
     rhs = m2 - m1
     U, S, Vt = np.linalg.svd(B, full_matrices=False)
     big = max(1.0, float(S.max()) if S.size else 1.0)
-    r = int(np.sum(S > 1e3 * ZERO_ROW_RTOL * big))
+    r = int(np.sum(S > RANK_RTOL * big))
     resid = rhs - U[:, :r] @ (U[:, :r].T @ rhs)
-    if np.linalg.norm(resid) > 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(rhs).max()), big * scale):
+    if np.linalg.norm(resid) > MEMBERSHIP_RTOL * max(1.0, float(np.abs(rhs).max()), big * scale):
         return False, 0.0, None, None
     A_eq = np.hstack([S[:r, None] * Vt[:r] / big, np.zeros((r, 1))])
     b_eq = (U[:, :r].T @ rhs) / big
@@ -318,7 +327,7 @@ def _in_image(lp: _LP, Y, A, c, M, m, scale: float):
     """Which rows of ``Y`` lie in the closed image ``M G + m`` of ``G = {A x <= c}``."""
     if len(Y) == 0:
         return np.zeros(0, dtype=bool)
-    tol = LP_FEAS_RTOL * scale * 10
+    tol = MEMBERSHIP_RTOL * scale
     rank = np.linalg.matrix_rank(M) if M.size else 0
     d = M.shape[1]
     if rank == d:  # injective: the preimage is unique
@@ -407,9 +416,9 @@ class _RegionGeometry:
             return None, None, lambda Y: _in_image(lp, Y, A, c, M, m, scale)
         W = self.vertices @ M.T + m
         lo, hi = W.min(axis=0), W.max(axis=0)
-        tol = 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(W).max()))
+        tol = MEMBERSHIP_RTOL * max(1.0, float(np.abs(W).max()))
         U, S, _ = np.linalg.svd(M, full_matrices=False)
-        r = int(np.sum(S > ZERO_ROW_RTOL * max(1.0, float(S.max()) if S.size else 1.0) * 1e3))
+        r = int(np.sum(S > RANK_RTOL * max(1.0, float(S.max()) if S.size else 1.0)))
         Ur = U[:, :r]
         Q = (W - m) @ Ur
         if r >= 2:
@@ -451,10 +460,10 @@ def _interiors_meet_in_flat(flat1, flat2):
     r, U, m, W1 = flat1
     if r == 0:  # both maps constant: the images are points
         return bool(np.allclose(flat1[2], flat2[2], rtol=0,
-                                atol=10 * LP_FEAS_RTOL * max(1.0, float(np.abs(m).max()))))
+                                atol=MEMBERSHIP_RTOL * max(1.0, float(np.abs(m).max()))))
     Q1 = (W1 - m) @ U
     Q2 = (flat2[3] - m) @ U
-    tol = 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(Q1).max()), float(np.abs(Q2).max()))
+    tol = MEMBERSHIP_RTOL * max(1.0, float(np.abs(Q1).max()), float(np.abs(Q2).max()))
     if r == 1:
         return bool(min(Q1.max(), Q2.max()) - max(Q1.min(), Q2.min()) > tol)
     try:
@@ -469,11 +478,11 @@ def _interiors_meet_in_flat(flat1, flat2):
 def _same_flat(M1, m1, M2, m2) -> bool:
     """Whether the image flat of ``(M1, m1)`` lies in that of ``(M2, m2)``."""
     U, S, _ = np.linalg.svd(M2, full_matrices=False)
-    r = int(np.sum(S > ZERO_ROW_RTOL * max(1.0, float(S.max()) if S.size else 1.0) * 1e3))
+    r = int(np.sum(S > RANK_RTOL * max(1.0, float(S.max()) if S.size else 1.0)))
     Ur = U[:, :r]
     B = np.hstack([M1, (m1 - m2)[:, None]])
     resid = B - Ur @ (Ur.T @ B)
-    return bool(np.abs(resid).max() <= 10 * LP_FEAS_RTOL * max(1.0, float(np.abs(B).max())))
+    return bool(np.abs(resid).max() <= MEMBERSHIP_RTOL * max(1.0, float(np.abs(B).max())))
 
 
 # -------------------------------------------------------------------------------- union-find
@@ -856,7 +865,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
                 mid, half = (geo.bbox[0] + geo.bbox[1]) / 2, (geo.bbox[1] - geo.bbox[0]) / 2
                 cen, rad = M @ mid + m, np.abs(M) @ half
                 blo, bhi = cen - rad, cen + rad
-            slack = 10 * LP_FEAS_RTOL * (1.0 + np.abs(blo) + np.abs(bhi))
+            slack = MEMBERSHIP_RTOL * (1.0 + np.abs(blo) + np.abs(bhi))
             ilo[r], ihi[r] = blo - slack, bhi + slack
             testers.append(test)
             flats.append(geo.flat if hasattr(geo, "flat") else None)

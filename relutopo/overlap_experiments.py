@@ -157,14 +157,16 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
                 glued_fraction=[d.glued_fraction for d in dec.depths])
 
 
-def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float, lr: float = 1e-2,
+def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, lr: float = 1e-2,
                hidden: Sequence[int] = (8, 8, 8), box: float = 10.0) -> dict:
     """The self-intersecting-curve experiment for one seed.
 
     Fits ``1 -> hidden -> 2`` to :func:`self_intersecting_curve` (MSE), decomposes it on the
     inputs, and returns the quotient Betti numbers at the output depth by both methods, the
     exact crossings of the fitted curve (:func:`relutopo.overlap.curve_self_crossings`), the
-    Betti numbers of the fitted curve's sample, and arrays for plotting.
+    Betti numbers of the fitted curve's sample, and arrays for plotting. ``eps`` is in units of
+    the sampling step: ``eps`` times the input spacing for the input and its quotient, ``eps``
+    times the largest step between consecutive outputs for the fitted curve.
     """
     from scipy.spatial.distance import cdist
 
@@ -180,12 +182,14 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float, lr: flo
     D = cdist(s, s)
     out = net.forward(s)
     cr = curve_self_crossings(net, float(s.min()), float(s.max()))
-    return dict(
+    eps_in = eps * float(np.max(np.diff(s[:, 0])))
+    eps_out = eps * float(np.max(np.linalg.norm(np.diff(out, axis=0), axis=1)))
+    return dict(eps_input=eps_in, eps_output=eps_out,
         loss=float(hist.train_loss[-1]), n_crossings=int(len(cr)), crossings=cr.tolist(),
-        quotient_betti=betti_at(quotient_barcodes(D, last.classes, 1), eps).tolist(),
-        complex_betti=relative_betti(D, last.classes, eps, 1, method="quotient").tolist(),
-        output_betti=betti_at(rips_barcodes(cdist(out, out), 1), eps).tolist(),
-        input_betti=betti_at(rips_barcodes(D, 1), eps).tolist(),
+        quotient_betti=betti_at(quotient_barcodes(D, last.classes, 1), eps_in).tolist(),
+        complex_betti=relative_betti(D, last.classes, eps_in, 1, method="quotient").tolist(),
+        output_betti=betti_at(rips_barcodes(cdist(out, out), 1), eps_out).tolist(),
+        input_betti=betti_at(rips_barcodes(D, 1), eps_in).tolist(),
         n_overlapping_pairs=int(len(last.overlapping_pairs)),
         class_labels=last.class_labels.tolist(), s=s[:, 0].tolist(), output=out.tolist(),
         target=Y.tolist(), by_depth=dec.summary())

@@ -45,7 +45,8 @@ __all__ = [
     "NotebookParameter", "NotebookInfo", "RunResult", "NotebookRunError", "ContractError",
     "find_root", "discover_notebooks", "inspect_notebook", "get_notebook", "parse_cli_value",
     "validate_parameters", "run_hash", "run_notebook", "regenerate_command", "check_contract",
-    "default_output_dir", "record_path", "KERNEL_NAME", "RESERVED_PARAMETERS",
+    "default_output_dir", "record_path", "remove_stale_staging", "KERNEL_NAME",
+    "RESERVED_PARAMETERS",
 ]
 
 #: The Jupyter kernel notebooks run in (the ipykernel of the environment running relutopo).
@@ -451,12 +452,21 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove_stale_staging(out: Path) -> None:
-    """Remove staging folders of runs that were killed (their process is gone)."""
-    for p in out.parent.glob(f".{out.name}.*-*-*"):
-        m = re.match(rf"\.{re.escape(out.name)}\.(?:staging|old)-(\d+)-", p.name)
-        if m and not _pid_alive(int(m.group(1))):
+_LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?:staging|old)-(?P<pid>\d+)-[^/]*$")
+
+
+def remove_stale_staging(folder: os.PathLike, name: Optional[str] = None) -> list:
+    """Remove staging (and moved-aside) folders in ``folder`` left by runs that were killed
+    (their process is gone); only those of output folder ``name`` when given. Returns them."""
+    removed = []
+    for p in Path(folder).glob(".*"):
+        m = _LEFTOVER_RE.match(p.name)
+        if not m or (name is not None and m.group("name") != name):
+            continue
+        if not _pid_alive(int(m.group("pid"))):
             shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
 
 
 def _read_stamp(out: Path) -> Optional[dict]:
@@ -600,7 +610,7 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
                          results_file, rec, True, 0.0)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_staging(out)
+    remove_stale_staging(out.parent, out.name)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-{os.getpid()}-", dir=out.parent))
     staging.chmod(0o777 & ~_umask())
     failed = out.parent / f"{out.name}.failed.ipynb"

@@ -223,3 +223,16 @@ def test_bad_input_messages():
     K = cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], [0, 0], [1, 1])
     with pytest.raises(ValueError, match="k must be"):
         K.volumes(3)
+
+
+def test_split_volumes_and_zero_set_in_3d():
+    net = random_net(8, 3, [4, 3])
+    dec, K = complex_of(net, 3)
+    n = dec.n_regions
+    pos, neg = K.split_volumes(np.tile([1.0, 0.0, 0.0], (n, 1)), np.full(n, -0.3))
+    assert pos.sum() == pytest.approx(0.7 * 4, rel=1e-9)
+    assert neg.sum() == pytest.approx(1.3 * 4, rel=1e-9)
+    pieces = K.zero_set_pieces(np.tile([0.0, 0.0, 1.0], (n, 1)), np.full(n, -0.25))  # z = 0.25
+    from relutopo.complex import cell_volume
+
+    assert sum(cell_volume(P, 2) for P in pieces) == pytest.approx(4.0, rel=1e-9)

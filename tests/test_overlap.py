@@ -218,3 +218,22 @@ def test_bad_input_messages():
         overlap_decomposition("not a net", circle(10))
     with pytest.raises(ValueError, match="1-D input"):
         curve_self_crossings(net, 0, 1)
+
+
+def test_train_net_checkpoints_are_the_torch_models():
+    """The ReluNets rebuilt from checkpoints compute what the trained torch model computes."""
+    import torch
+
+    from relutopo.overlap_experiments import train_net
+    from relutopo.train import mlp
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)
+    nets, hist = train_net(X, y, [6, 5], seed=3, epochs=5, checkpoint_epochs=[2])
+    assert sorted(nets) == [0, 2, 5]
+    init = mlp([2, 6, 5, 2], seed=3)
+    with torch.no_grad():
+        want = init(torch.as_tensor(X, dtype=torch.float32)).numpy()
+    assert np.allclose(nets[0].forward(X), want, atol=1e-5)
+    assert nets[5].hidden_sizes == (6, 5)

@@ -294,6 +294,9 @@ def test_jupyter_book_build_of_smoke_outputs_has_no_warnings(book_root):
     built pages pass the static book check (local files present, figures shown)."""
     from relutopo.bookcheck import check_book
 
+    # a run in progress elsewhere (live pid: ours) has a staging copy: the book must ignore it
+    staging = book_root / EXECUTED_DIR / f".{PAPER}.staging-{os.getpid()}-abc"
+    shutil.copytree(book_root / EXECUTED_DIR / PAPER, staging)
     jb = Path(sys.executable).with_name("jupyter-book")
     run = subprocess.run([str(jb), "build", str(book_root), "-W", "-n", "--keep-going"],
                          capture_output=True, text=True, timeout=300)
@@ -304,6 +307,8 @@ def test_jupyter_book_build_of_smoke_outputs_has_no_warnings(book_root):
     page = html / "book" / "executed" / PAPER / f"{PAPER}.html"
     assert page.is_file()
     assert "<img" in page.read_text()
+    assert not list(html.glob("book/executed/.*"))
+    shutil.rmtree(staging)
     report = check_book(html, book_root / "_build" / "screenshots", render=False)
     assert report.ok, report.text()
     # deleting an image the paper page shows is caught
@@ -313,6 +318,19 @@ def test_jupyter_book_build_of_smoke_outputs_has_no_warnings(book_root):
         img.unlink()
     report = check_book(html, book_root / "_build" / "screenshots", render=False)
     assert not report.ok and any("missing file" in p for p in report.problems)
+
+
+def test_prepare_book_removes_staging_of_killed_runs_only(tmp_path):
+    root = make_root(tmp_path / "repo")
+    base = root / EXECUTED_DIR
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = base / f".{PAPER}.staging-{os.getpid()}-a"
+    killed = base / f".{PAPER}.staging-{dead.pid}-b"
+    for d in (live, killed):
+        d.mkdir(parents=True)
+    prepare_book(root, "smoke")
+    assert live.is_dir() and not killed.exists()
 
 
 def test_toc_glob_picks_up_executed_notebooks():

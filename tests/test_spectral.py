@@ -14,7 +14,7 @@ from relutopo.complex import cell_complex
 from relutopo.decompose import decompose
 from relutopo.domains import Box
 from relutopo.nets import ReluNet
-from relutopo.spectral import (SpectralError, cut_agreement, cut_facets, dual_graph_of_complex,
+from relutopo.spectral import (SpectralError, cut_agreement, cut_facets, cut_kappa, dual_graph_of_complex,
                                fiedler_partition, fiedler_vector, hausdorff_distance, laplacian,
                                region_mass)
 
@@ -148,6 +148,16 @@ def test_cut_agreement_and_hausdorff_closed_forms():
     neg = np.array([0.0, 2.0, 0.5])
     assert cut_agreement(side, pos, neg) == pytest.approx(3.5 / 4)
     assert cut_agreement(~side, pos, neg) == pytest.approx(3.5 / 4)  # label swap
+    # kappa: p = 2/4 (area of side True), q = 1.5/4 (positive), a = 3.5/4, E = p q + (1-p)(1-q)
+    p, q = 2 / 4, 1.5 / 4
+    E = p * q + (1 - p) * (1 - q)
+    assert cut_kappa(side, pos, neg) == pytest.approx((3.5 / 4 - E) / (1 - E))
+    assert cut_kappa(~side, pos, neg) == pytest.approx((3.5 / 4 - E) / (1 - E))
+    # one side covering everything: raw agreement is the larger class fraction, kappa is 0
+    assert cut_agreement(np.ones(3, bool), pos, neg) == pytest.approx(2.5 / 4)
+    assert cut_kappa(np.ones(3, bool), pos, neg) == pytest.approx(0.0)
+    # an independent split (half of each class on each side) has kappa 0
+    assert cut_kappa(np.array([True, False]), np.array([1.0, 1.0]), np.array([3.0, 3.0])) == pytest.approx(0.0)
     P = np.array([[0.0, 0.0], [1.0, 0.0]])
     Q = np.array([[0.0, 1.0], [1.0, 3.0]])
     assert hausdorff_distance(P, Q) == pytest.approx(3.0)
