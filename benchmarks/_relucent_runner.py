@@ -1,7 +1,9 @@
 """Run relucent 1.0.0 on one seeded net (executed by bench_engine.py inside the benchmark venv).
 
 Reads a .npz with weights W0.., biases b0.. and 'box' (half-width, or -1 for R^d); prints one
-JSON line: regions, bounded, seconds. Kept free of relutopo imports so it runs in a separate
+JSON line: regions, bounded, wall seconds and CPU seconds (its worker processes included) of
+``Complex.bfs``. The optional second argument is relucent's ``nworkers`` (default: its own,
+the CPU count). Kept free of relutopo imports so it runs in a separate
 virtualenv where relucent's dependencies (gurobipy, plotly) live.
 """
 
@@ -31,13 +33,20 @@ def main(path, nworkers):
         kw.update(cube_radius=box, cube_mode="clipped")
     d = net.input_shape[0]
     start = np.random.default_rng(0).uniform(-0.5, 0.5, size=d) * (box if box > 0 else 1.0)
-    t0 = time.perf_counter()
+    import resource
+
+    def cpu():
+        a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+    c0, t0 = cpu(), time.perf_counter()
     cplx.bfs(start, **kw)
-    secs = time.perf_counter() - t0
+    secs, cpu_secs = time.perf_counter() - t0, cpu() - c0
     polys = list(cplx.index2poly)
     n_bounded = sum(1 for p in polys if bool(getattr(p, "finite", False)))
-    print(json.dumps({"regions": len(polys), "bounded": n_bounded, "seconds": secs}))
+    print(json.dumps({"regions": len(polys), "bounded": n_bounded, "seconds": secs,
+                      "cpu_seconds": cpu_secs, "nworkers": nworkers}))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)

@@ -18,7 +18,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Optional
+
 
 from .results import atomic_write_bytes, load_results
 

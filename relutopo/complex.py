@@ -32,12 +32,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL
+from .tolerances import LP_FEAS_RTOL
 
 try:  # the lead keeps every tolerance in relutopo.tolerances
     from .tolerances import VERTEX_MERGE_RTOL

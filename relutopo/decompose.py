@@ -2,9 +2,9 @@
 
 ``decompose(net, domain)`` returns every full-dimensional activation region (Liu et al. 2023,
 Sec. 2.2: the closure of the inputs sharing a bit vector, eq. 9), their facets, interior points
-and the dual graph. Three independent algorithms are available:
+and the dual graph. Four algorithms are available; the tests require them to agree:
 
-``method="vertex"`` (default for every ``d``)
+``method="vertex"`` (default, except ``d = 2`` boxes)
     Layer-by-layer refinement (the layer-wise construction of Xiang et al. 2018 / Wang 2022,
     "Cut"): a region of hidden layer ``l`` is cut only by the hyperplanes of layer ``l + 1``
     restricted to it, whose rows come from the region's affine map (Liu et al. eq. 8).
@@ -15,6 +15,9 @@ and the dual graph. Three independent algorithms are available:
     starts from the ``2^d`` orthants of ``d`` independent hyperplanes (if the first layer has
     rank ``r < d`` the problem is solved in the ``r``-dimensional row space and lifted, since the
     network is constant along the kernel).
+``method="polygon"`` (default for ``d = 2`` in a box)
+    The same refinement with cells held as counter-clockwise vertex lists and cut by exact
+    convex-polygon clipping (Sutherland-Hodgman, both halves) in plain Python floats.
 ``method="lp"``
     The same refinement, but every cut is decided by Chebyshev-centre LPs (HiGHS) on halfspace
     representations: a second algorithm that shares no geometry code with ``"vertex"``.
@@ -22,10 +25,13 @@ and the dual graph. Three independent algorithms are available:
     Liu et al., Alg. 1: test all ``2^n`` bit vectors with one LP each (batched). Refused above
     ``tolerances.BRUTE_FORCE_MAX_BITS`` hidden neurons.
 
-All methods finish the same way: a batched Chebyshev LP gives each region its centre and keeps
-only cells with radius ``> CHEBYSHEV_RTOL * scale``; then each facet is crossed by a small step
-and the network is *evaluated* there to find the neighbour (deeper bits may change too; a
-neighbour is never guessed by flipping one bit).
+All methods finish the same way: each region gets its Chebyshev centre (exactly, by enumerating
+the tight subsets of its facets for bounded regions in ``d <= 3``, else by HiGHS, many regions
+per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
+crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
+may change too; a neighbour is never guessed by flipping one bit). Regions are stored compactly
+(:class:`~relutopo.decomposition.Decomposition`); the refinement itself holds every cell of the
+current layer with its generators, so its peak memory is a few kB per region.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
 from .nets import ReluNet
-from .patterns import pack_bits
+from .patterns import PatternTable, pack_bits
 from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, is_bounded
 
 __all__ = ["decompose", "METHODS"]
@@ -57,8 +63,9 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         The network ``R^d -> R^n`` (hidden layers ReLU, last layer affine).
     domain : Box or None
         A box, or ``None`` for all of ``R^d``.
-    method : {"auto", "vertex", "lp", "brute"}
-        ``"auto"`` = ``"vertex"``. See the module docstring.
+    method : {"auto", "polygon", "vertex", "lp", "brute"}
+        ``"auto"`` = ``"polygon"`` for ``d = 2`` in a box, else ``"vertex"``. See the module
+        docstring; every method returns the same regions.
     progress : bool
         Show a tqdm bar over the cells of each layer.
 
@@ -155,15 +162,19 @@ def _refine(net, domain, kernel, progress):
     for l, (W, b) in enumerate(zip(net.weights[:-1], net.biases[:-1])):
         out = []
         wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
-        it = tqdm(cells, desc=f"layer {l + 1}/{len(net.hidden_sizes)}", disable=not progress,
-                  leave=False, unit="cell")
+        last = l == len(net.hidden_sizes) - 1
+        it = tqdm(cells, desc=f"layer {l + 1}/{len(net.hidden_sizes)}", leave=False,
+                  unit="cell") if progress else cells
         for cell in it:
             M = W @ cell.G
             mu = W @ cell.g + b
             for sub, bits in kernel.arrange(cell, M, mu, int(offsets[l]), wnorm):
                 sub.bits = np.concatenate([cell.bits, bits])
-                sub.G = M * bits[:, None]
-                sub.g = mu * bits
+                if last:  # the output map is rebuilt from the pattern when asked for
+                    sub.G = sub.g = None
+                else:
+                    sub.G = M * bits[:, None]
+                    sub.g = mu * bits
                 out.append(sub)
         cells = out
     return cells
@@ -489,14 +500,15 @@ class _LPKernel:
             cell.x0, cell.r = self.domain.center, min(self.scale, 0.5 * float(self.domain.widths.min()))
         return cell
 
-    def _child(self, cell, row, rhs, k_id, x0=None, r=None):
+    def _child(self, cell, m, mu, side, k_id):
+        """``cell`` intersected with ``m . x + mu <= 0`` (side 0) or ``>= 0`` (side 1), with its
+        Chebyshev centre."""
+        sgn = 1.0 if side == 0 else -1.0
         sub = _Cell()
-        sub.A = np.vstack([cell.A, row[None, :]])
-        sub.c = np.append(cell.c, rhs)
+        sub.A = np.vstack([cell.A, sgn * m[None, :]])
+        sub.c = np.append(cell.c, -sgn * mu)
         sub.ids = np.append(cell.ids, k_id)
-        if x0 is None:
-            x0, r = self.solver.chebyshev(sub.A, sub.c, self.scale)
-        sub.x0, sub.r = x0, r
+        sub.x0, sub.r = self.solver.chebyshev(sub.A, sub.c, self.scale)
         return sub
 
     def arrange(self, cell, M, mu, offset, wnorm):
@@ -506,33 +518,28 @@ class _LPKernel:
         base[zero_row] = mu[zero_row] > 0
         current = [(cell, base)]
         for k in np.flatnonzero(~zero_row):
-            m, mk = M[k], mu[k]
+            m, mk, kid = M[k], mu[k], int(offset + k)
             nxt = []
             for sub, bits in current:
                 delta = (m @ sub.x0 + mk) / norms[k]
-                if abs(delta) < sub.r:
-                    lo = self._child(sub, m, -mk, offset + k)
-                    hi = self._child(sub, -m, mk, offset + k)
-                else:
-                    side_hi = delta > 0
-                    far = self._child(sub, m, -mk, offset + k) if side_hi else \
-                        self._child(sub, -m, mk, offset + k)
-                    if far.r > self.rtol:
-                        near = self._child(sub, -m, mk, offset + k) if side_hi else \
-                            self._child(sub, m, -mk, offset + k)
-                        lo, hi = (far, near) if side_hi else (near, far)
-                    else:
-                        lo = hi = None
-                        bits[k] = bool(side_hi)
+                if abs(delta) < sub.r:  # the hyperplane meets the inscribed ball: both sides exist
+                    lo, hi = self._child(sub, m, mk, 0, kid), self._child(sub, m, mk, 1, kid)
+                else:  # x0's side exists; test the far side
+                    x0_side = int(delta > 0)
+                    far = self._child(sub, m, mk, 1 - x0_side, kid)
+                    if not far.r > self.rtol:
+                        bits[k] = bool(x0_side)
                         nxt.append((sub, bits))
                         continue
+                    near = self._child(sub, m, mk, x0_side, kid)
+                    lo, hi = (near, far) if x0_side == 0 else (far, near)
                 if lo.r > self.rtol and hi.r > self.rtol:
                     b0 = bits.copy()
                     b0[k] = False
                     bits[k] = True
                     nxt.append((lo, b0))
                     nxt.append((hi, bits))
-                else:
+                else:  # one side is thinner than the tolerance: no cut
                     bits[k] = bool(hi.r > lo.r)
                     nxt.append((sub, bits))
             current = nxt
@@ -810,29 +817,6 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
         edge_flips=edge_flips, scale=scale, stats=stats)
 
 
-def _as_void(packed):
-    packed = np.ascontiguousarray(packed)
-    return packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
-
-
-def _sorted_patterns(packed):
-    """Sorted void view of packed patterns, for vectorised lookup with :func:`_lookup`."""
-    keys = _as_void(packed)
-    order = np.argsort(keys, kind="stable")
-    return keys[order], order
-
-
-def _lookup(packed, sorted_keys, order, queries):
-    """Index of each packed query pattern among ``packed`` (``-1`` if absent)."""
-    if len(sorted_keys) == 0:
-        return np.full(len(queries), -1, dtype=np.int64)
-    q = _as_void(queries)
-    pos = np.searchsorted(sorted_keys, q)
-    pos = np.minimum(pos, len(sorted_keys) - 1)
-    hit = sorted_keys[pos] == q
-    return np.where(hit, order[pos], -1).astype(np.int64)
-
-
 def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
@@ -844,7 +828,7 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     whose zero set contains the facet. Returns ``(edges, neuron, flips,
     n_unmatched)``; ``flips[e]`` is the tuple of all bits that differ across edge ``e``.
     """
-    sorted_keys, order = _sorted_patterns(packed)
+    table = PatternTable(packed)
     net_facets = np.flatnonzero(fids >= 0)
     found = np.full(len(fids), -1, dtype=np.int64)
     if net_facets.size:
@@ -862,7 +846,7 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
             within = pack_bits(z_in > 0)
             ok_self = np.all(within == packed[owner[todo]], axis=1)
             inside = np.ones(len(todo), dtype=bool) if domain is None else domain.contains(p + e * nv)
-            hits = _lookup(packed, sorted_keys, order, beyond)
+            hits = table.find(beyond)
             # every bit that flips must vanish at the facet point (its zero set contains the
             # facet); else the step left the facet's relative interior (near a lower face)
             flipped = (z_out > 0) != (z_in > 0)

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import tolerances as tol
 from .domains import Box
-from .patterns import pack_bits, unpack_bits
+from .patterns import PatternTable, pack_bits, unpack_bits
 
 __all__ = ["Decomposition"]
 
@@ -96,8 +96,8 @@ class Decomposition:
         return unpack_bits(self.packed_patterns, self.net.n_hidden)
 
     @cached_property
-    def _index(self) -> dict:
-        return {row.tobytes(): i for i, row in enumerate(self.packed_patterns)}
+    def _table(self) -> PatternTable:
+        return PatternTable(self.packed_patterns)
 
     def _pack_one(self, pattern) -> bytes:
         p = np.asarray(pattern)
@@ -113,13 +113,12 @@ class Decomposition:
     def index_of(self, pattern) -> int:
         """Region index of a bit vector (bool ``(n_hidden,)`` or packed uint8); ``KeyError`` if the
         pattern is not a full-dimensional region of this decomposition."""
-        key = self._pack_one(pattern)
-        try:
-            return self._index[key]
-        except KeyError:
+        key = np.frombuffer(self._pack_one(pattern), dtype=np.uint8)
+        i = int(self._table.find(key[None, :])[0])
+        if i < 0:
             raise KeyError(f"pattern is not a region of this decomposition (active neurons: "
-                           f"{np.flatnonzero(unpack_bits(np.frombuffer(key, np.uint8), self.net.n_hidden)).tolist()})"
-                           ) from None
+                           f"{np.flatnonzero(unpack_bits(key, self.net.n_hidden)).tolist()})")
+        return i
 
     def locate(self, X) -> np.ndarray:
         """Region index of each point of ``X`` ``(n, d)``; ``-1`` for points outside the domain, on
@@ -135,10 +134,9 @@ class Decomposition:
             mag = np.abs(h) @ np.abs(W).T + np.abs(b)
             on_boundary |= np.any(np.abs(z) <= tol.BOUNDARY_RTOL * mag, axis=1) & np.any(mag > 0, axis=1)
             h = np.maximum(z, 0.0)
-        P = self.net.patterns(X)
-        idx = self._index
-        for i in np.flatnonzero(inside & ~on_boundary):
-            out[i] = idx.get(P[i].tobytes(), -1)
+        ok = np.flatnonzero(inside & ~on_boundary)
+        if ok.size:
+            out[ok] = self._table.find(self.net.patterns(X[ok]))
         return out
 
     # ------------------------------------------------------------------ geometry

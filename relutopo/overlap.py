@@ -16,8 +16,13 @@ overlapping pair skips most LPs:
 
 * at a hidden depth, the layer-``l`` active sets must be equal -- a neuron active on ``J1`` and
   inactive on ``J2`` is ``> 0`` on the image of ``int G_J1`` and ``0`` on the image of ``G_J2``;
-* the images' bounding boxes must intersect; a region's input bounding box comes from ``2 d`` LPs
-  and its image box from interval arithmetic, which contains the image.
+* the images' bounding boxes must intersect: exact boxes from the region's vertices (qhull, for
+  ``d <= 6``), otherwise ``2 d`` LPs for the input box and interval arithmetic for the image.
+
+Pairs that pass are still decided without an LP when possible: exactly from the image polygons
+when both images have rank ``r <= 2`` and span the same flat (separating axis theorem), or by an
+interior data point whose image lies in the other image (then the images overlap at interior
+points, because an affine map is open onto its image flat). The rest get the LP.
 
 For every overlapping pair, the data points that are actually glued are found as in the paper's
 code: points of ``J2`` whose image lies in ``Phi_J1(G_J1)`` and vice versa (least squares when

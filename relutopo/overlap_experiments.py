@@ -131,11 +131,13 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
     paper's analysis), decomposes the network on them and returns, per depth ``0..L+1``, the
     Betti numbers at ``eps`` of (i) the data quotiented by the accumulated overlap classes
     (method (a)) and (ii) the layer's representation (Vietoris--Rips of the activations with the
-    same metric), plus the overlap counts.
+    same metric), plus the overlap counts and ``class_betti``, the Betti numbers of the whole class
+    (all its points, before the misclassified ones are dropped).
     """
     from .relative import rips_barcodes
 
     X, y = classification_data(dataset, n, seed)
+    full = betti_at(rips_barcodes(_distances(X[y == label], metric, k), maxdim, thresh=2 * eps), eps)
     nets, hist = train_net(X, y, hidden, seed=seed, epochs=epochs, lr=lr)
     net = nets[epochs]
     pred = net.forward(X).argmax(axis=1)
@@ -151,7 +153,7 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
         rep.append(betti_at(rips_barcodes(_distances(h, metric, k), maxdim, thresh=2 * eps), eps))
     out = net.forward(Xa)
     rep.append(betti_at(rips_barcodes(_distances(out, metric, k), maxdim, thresh=2 * eps), eps))
-    return dict(accuracy=float(hist.train_acc[-1]), n_points=int(len(Xa)),
+    return dict(accuracy=float(hist.train_acc[-1]), n_points=int(len(Xa)), class_betti=full.tolist(),
                 quotient_betti=quotient.tolist(), representation_betti=np.array(rep).tolist(),
                 n_classes=[d.n_classes for d in dec.depths],
                 glued_fraction=[d.glued_fraction for d in dec.depths])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["pack_bits", "unpack_bits", "hamming_matrix"]
+__all__ = ["pack_bits", "unpack_bits", "hamming_matrix", "PatternTable"]
 
 
 def pack_bits(bits) -> np.ndarray:
@@ -84,3 +84,45 @@ def hamming_matrix(bits, other=None, *, chunk_words: int = 1 << 15) -> np.ndarra
         for i in range(n):
             D[i] += np.bitwise_count(np.bitwise_xor(ys, xs[i])).sum(axis=1, dtype=np.int64)
     return D
+
+
+class PatternTable:
+    """Vectorised lookup of packed bit vectors: the row index of each query in a fixed table.
+
+    The rows are viewed as fixed-width byte strings, sorted once; :meth:`find` is a
+    ``searchsorted`` (``O(log n)`` per query, no Python loop). Rows are assumed distinct (the
+    first of equal rows is returned otherwise).
+
+    Parameters
+    ----------
+    packed : (n, n_bytes) uint8
+        Packed bit vectors (:func:`pack_bits`).
+    """
+
+    def __init__(self, packed):
+        packed = np.ascontiguousarray(packed, dtype=np.uint8)
+        if packed.ndim != 2:
+            raise ValueError(f"PatternTable needs packed rows (n, n_bytes); got shape {packed.shape}")
+        self.n_bytes = packed.shape[1]
+        keys = self._keys(packed)
+        self._order = np.argsort(keys, kind="stable")
+        self._sorted = keys[self._order]
+
+    def _keys(self, packed):
+        packed = np.ascontiguousarray(packed, dtype=np.uint8)
+        if packed.ndim != 2 or packed.shape[1] != self.n_bytes:
+            raise ValueError(f"queries must be packed rows of {self.n_bytes} bytes; got shape {packed.shape}")
+        return packed.view(np.dtype((np.void, max(self.n_bytes, 1)))).reshape(-1) if self.n_bytes \
+            else np.zeros(len(packed), dtype=np.dtype((np.void, 1)))
+
+    def __len__(self) -> int:
+        return int(self._sorted.shape[0])
+
+    def find(self, queries) -> np.ndarray:
+        """Row index of each packed query ``(m, n_bytes)`` in the table, ``-1`` if absent."""
+        q = self._keys(queries)
+        if len(self._sorted) == 0:
+            return np.full(len(q), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._sorted, q), len(self._sorted) - 1)
+        hit = self._sorted[pos] == q
+        return np.where(hit, self._order[pos], -1).astype(np.int64)

@@ -156,27 +156,27 @@ class LPSolver:
         d = int(np.shape(systems[0][0])[1])
         X = np.full((K, d), np.nan)
         R = np.full(K, -np.inf)
-        blocks, cs, owners = [], [], []
+        cs = [np.asarray(c, dtype=np.float64).reshape(-1) for _, c in systems]
+        sizes = np.array([len(c) for c in cs], dtype=np.int64)
+        A = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1, d) for a, _ in systems])
+        c = np.concatenate(cs)
+        owner = np.repeat(np.arange(K), sizes)
+        norms = np.sqrt(np.einsum("ij,ij->i", A, A))
+        block_max = np.ones(K)
+        np.maximum.at(block_max, owner, norms)
+        zero = norms <= tol.ZERO_ROW_RTOL * block_max[owner]
         empty = np.zeros(K, dtype=bool)
-        for k, (A, c) in enumerate(systems):
-            A = np.asarray(A, dtype=np.float64).reshape(-1, d)
-            c = np.asarray(c, dtype=np.float64).reshape(-1)
-            norms = np.sqrt(np.einsum("ij,ij->i", A, A))
-            zero = norms <= tol.ZERO_ROW_RTOL * max(1.0, float(norms.max(initial=0.0)))
-            if np.any(c[zero] < 0):
-                empty[k] = True
-                continue
-            keep = ~zero
-            blocks.append(np.hstack([A[keep], norms[keep, None]]))
-            cs.append(c[keep])
-            owners.append(k)
-        if owners:
-            nb = len(owners)
-            n = nb * (d + 1)
-            sizes = np.array([b.shape[0] for b in blocks], dtype=np.int64)
-            rows = np.repeat(np.arange(nb, dtype=np.int64), sizes)
-            M = np.concatenate(blocks, axis=0)
+        empty[owner[zero & (c < 0)]] = True  # a violated row of zeros: no point at all
+        live = ~empty
+        owners = np.flatnonzero(live)
+        if owners.size:
+            nb = owners.size
+            block = np.cumsum(live) - 1
+            keep = ~zero & live[owner]
+            rows = block[owner[keep]]
+            M = np.hstack([A[keep], norms[keep, None]])
             m = M.shape[0]
+            n = nb * (d + 1)
             start = np.arange(0, m * (d + 1) + 1, d + 1, dtype=np.int32)
             index = (rows[:, None] * (d + 1) + np.arange(d + 1)[None, :]).astype(np.int32).ravel()
             cost = np.zeros(n)
@@ -185,7 +185,7 @@ class LPSolver:
             hi = np.full(n, self._inf)   # measures how empty an empty polyhedron is
             hi[d::d + 1] = radius_cap
             status, x, _ = self.solve(cost, lo, hi, (start, index, M.ravel()),
-                                      np.full(m, -self._inf), np.concatenate(cs))
+                                      np.full(m, -self._inf), c[keep])
             if status != "optimal":
                 raise RuntimeError(f"HiGHS returned '{status}' for a Chebyshev-centre LP that is "
                                    "always feasible and bounded; the halfspaces are likely ill-scaled")

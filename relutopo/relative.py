@@ -26,8 +26,6 @@ version when there is a single class (tests check these).
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 
 __all__ = [
@@ -306,14 +304,20 @@ def knn_geodesic_distances(X, k: int, weighted: bool = False) -> np.ndarray:
     With ``weighted=False`` every edge has length 1 (hop counts, the metric Naitzat et al. use
     for their Betti numbers); otherwise Euclidean edge lengths. Unreachable pairs are ``inf``.
     """
+    from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import shortest_path
-    from sklearn.neighbors import kneighbors_graph
+    from scipy.spatial import cKDTree
 
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array (n, d); got shape {X.shape}")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < len(X):
         raise ValueError(f"k must be an int in 1..{len(X) - 1} for {len(X)} points; got k={k!r}")
-    G = kneighbors_graph(X, int(k), mode="distance" if weighted else "connectivity")
+    n = len(X)
+    dist, idx = cKDTree(X).query(X, k=int(k) + 1)  # column 0 is the point itself
+    rows = np.repeat(np.arange(n), int(k))
+    cols = idx[:, 1:].reshape(-1)
+    w = dist[:, 1:].reshape(-1) if weighted else np.ones(n * int(k))
+    G = csr_matrix((w, (rows, cols)), shape=(n, n))
     G = G.maximum(G.T)
     return shortest_path(G, method="D", directed=False, unweighted=not weighted)

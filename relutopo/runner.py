@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 from .params import PROFILES, ParameterError, check_value_type
 from .results import _umask, atomic_write_bytes, atomic_write_json, load_results
@@ -168,8 +168,19 @@ def _parse_literal(text: str) -> Any:
         return None
 
 
+def _literal(node: ast.AST) -> Any:
+    """``ast.literal_eval`` that also accepts ``dict(name=literal, ...)`` calls."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict"
+            and not node.args and all(k.arg for k in node.keywords)):
+        return {k.arg: _literal(k.value) for k in node.keywords}
+    if isinstance(node, ast.Dict) and None not in node.keys:
+        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values)}
+    return ast.literal_eval(node)
+
+
 def _profiles_table(nb) -> Optional[dict]:
-    """The literal ``PROFILES = {...}`` table of the notebook, or None when it is not a literal."""
+    """The ``PROFILES = {...}`` table of the notebook (literals and ``dict(...)`` of literals),
+    or None when it is computed."""
     for cell in nb.cells:
         if cell.cell_type != "code" or "PROFILES" not in cell.source:
             continue
@@ -181,7 +192,7 @@ def _profiles_table(nb) -> Optional[dict]:
             if (isinstance(node, ast.Assign) and len(node.targets) == 1
                     and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "PROFILES"):
                 try:
-                    table = ast.literal_eval(node.value)
+                    table = _literal(node.value)
                 except (ValueError, SyntaxError):
                     return None
                 if isinstance(table, dict) and all(isinstance(v, dict) for v in table.values()):
@@ -291,7 +302,8 @@ def check_contract(info_or_path) -> list:
     elif "hide-input" not in code[1].metadata.get("tags", []):
         problems.append("the second code cell (NotebookRun.start) must be tagged 'hide-input'")
     if info.profiles is None:
-        problems.append("the second code cell must define PROFILES = {...} as a literal dict")
+        problems.append("the second code cell must define PROFILES = {...} with literal values "
+                        "(a dict of dicts or dict(name=value, ...) calls)")
     else:
         missing = [p for p in PROFILES if p not in info.profiles]
         if missing:
@@ -302,9 +314,11 @@ def check_contract(info_or_path) -> list:
             if not p.annotated:
                 problems.append(f"parameter '{p.name}' needs a type annotation (e.g. '{p.name}: int = None')")
         for name in sorted(table_names - set(names)):
-            problems.append(f"PROFILES entry '{name}' has no line papermill recognises in the "
-                            f"parameters cell, so it cannot be overridden with -p (write "
-                            f"'{name}: int = None' or similar; papermill does not parse 'X | None')")
+            kinds = {_literal_type(t.get(name)) for t in info.profiles.values()} - {None}
+            kind = kinds.pop() if len(kinds) == 1 else "<type>"
+            problems.append(f"PROFILES entry '{name}' has no line in the parameters cell that "
+                            f"papermill reads, so -p cannot override it: add '{name}: {kind} = None' "
+                            "(papermill reads 'name: type = value' lines, not 'X | None' annotations)")
     if not code or "nb.finish()" not in code[-1].source:
         problems.append("the last code cell must call nb.finish()")
     with_outputs = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count")]

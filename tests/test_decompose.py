@@ -348,3 +348,59 @@ def test_bad_arguments_are_named():
 def test_progress_bar_does_not_change_the_result():
     net = random_net((2, 5, 5, 1), 3)
     assert pattern_set(decompose(net, BOX2, progress=True)) == pattern_set(decompose(net, BOX2))
+
+
+# ----------------------------------------------------------------------------- invariances
+@settings(max_examples=6, deadline=None)
+@given(seed=st.integers(0, 10_000), boxed=st.booleans())
+def test_permuting_hidden_neurons_permutes_the_patterns(seed, boxed):
+    """Relabelling the neurons of a hidden layer (rows of W_l, columns of W_{l+1}) is the same
+    network: the regions are the same, with permuted bits."""
+    net = random_net((2, 5, 4, 1), seed)
+    perm = np.random.default_rng(seed).permutation(5)
+    W = list(net.weights)
+    b = list(net.biases)
+    permuted = ReluNet.from_weights([W[0][perm], W[1][:, perm], W[2]], [b[0][perm], b[1], b[2]])
+    dom = BOX2 if boxed else None
+    d1, d2 = decompose(net, dom), decompose(permuted, dom)
+    P1 = d1.patterns
+    P1[:, :5] = P1[:, :5][:, perm]
+    assert {p.tobytes() for p in P1} == {p.tobytes() for p in d2.patterns}
+    assert d1.n_bounded == d2.n_bounded and len(d1.edges) == len(d2.edges)
+
+
+def test_from_torch_network_decomposes_like_its_weights():
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(2, 6), torch.nn.ReLU(), torch.nn.Linear(6, 5),
+                                torch.nn.ReLU(), torch.nn.Linear(5, 1))
+    net = ReluNet.from_torch(model)
+    dec = decompose(net, BOX2)
+    X = BOX2.sample(5000, seed=0)
+    assert {p.tobytes() for p in net.patterns(X)} <= pattern_set(dec)
+    assert dec.volumes().sum() == pytest.approx(4.0)
+
+
+def test_linear_regions_delegates():
+    dec = decompose(random_net((2, 4, 4, 1), 0), BOX2)
+    lr = dec.linear_regions()
+    assert 1 <= lr.n_linear <= dec.n_regions
+
+
+@pytest.mark.parametrize("method", ["vertex", "lp", "brute"])
+def test_parallel_lines_and_central_arrangements_in_R2(method):
+    # parallel (rank-1 first layer, strips with a line in their lineality space)
+    dec = decompose(_net([[1, 0], [2, 0], [1, 0]], [0, -1.0, 0]), None, method=method)
+    assert dec.n_regions == 3 and dec.n_bounded == 0  # x < 0, 0 < x < 0.5, x > 0.5
+    # three lines through the origin: 6 cones, none bounded
+    dec = decompose(_net([[1, 0], [0, 1], [1, 1]], [0, 0, 0]), None, method=method)
+    assert dec.n_regions == 6 and dec.n_bounded == 0
+    assert nx_cycle(dec)
+
+
+def nx_cycle(dec):
+    import networkx as nx
+
+    g = dec.dual_graph
+    return nx.is_connected(g) and all(deg == 2 for _, deg in g.degree())

@@ -188,7 +188,7 @@ def test_unannotated_size_parameter_is_a_contract_problem(tmp_path):
     assert any("needs a type annotation" in p for p in check_contract(path))
     path = _notebook(tmp_path, ['profile = "book"', "output_dir: str = None"],
                      {p: {"n": 1} for p in PROFILES}, name="paper_y")
-    assert any("cannot be overridden with -p" in p for p in check_contract(path))
+    assert any("-p cannot override it" in p for p in check_contract(path))
     # papermill does not parse `X | None` annotations: the contract check says so
     path = _notebook(tmp_path, ['profile = "book"', "output_dir: str = None", "n: int | None = None"],
                      {p: {"n": 1} for p in PROFILES}, name="paper_z")

@@ -41,3 +41,19 @@ def test_hamming_errors():
         hamming_matrix(np.zeros((2, 3), dtype=np.float32))
     with pytest.raises(ValueError, match="width"):
         hamming_matrix(np.zeros((2, 70), dtype=bool), np.zeros((2, 3), dtype=bool))
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(0, 60), m=st.integers(1, 30), seed=st.integers(0, 10_000))
+def test_pattern_table_equals_a_dict(n, m, seed):
+    from relutopo.patterns import PatternTable
+
+    rng = np.random.default_rng(seed)
+    table_bits = np.unique(rng.random((n, m)) < 0.5, axis=0) if n else np.zeros((0, m), dtype=bool)
+    queries = rng.random((40, m)) < 0.5
+    queries[: min(5, len(table_bits))] = table_bits[:5]
+    ref = {row.tobytes(): i for i, row in enumerate(pack_bits(table_bits))}
+    expected = [ref.get(row.tobytes(), -1) for row in pack_bits(queries)]
+    assert PatternTable(pack_bits(table_bits)).find(pack_bits(queries)).tolist() == expected
+    with pytest.raises(ValueError, match="bytes"):
+        PatternTable(pack_bits(table_bits)).find(np.zeros((2, 99), dtype=np.uint8))

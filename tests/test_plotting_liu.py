@@ -61,7 +61,8 @@ def test_figures_draw_what_they_are_given():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert sorted(texts) == sorted(bit_string(p, net.hidden_sizes) for p in dec.patterns)
     fig2 = plot_bit_table(dec)
-    digits = [t for t in fig2.axes[0].texts if t.get_text() in ("0", "1") and t.get_position()[1] <= dec.n_regions]
+    digits = [t for t in fig2.axes[0].texts if t.get_text() in ("0", "1")
+              and t.get_position()[0] >= 0 and t.get_position()[1] <= dec.n_regions]
     assert len(digits) == dec.n_regions * net.n_hidden
     plt.close("all")
     with pytest.raises(ValueError, match="labels"):

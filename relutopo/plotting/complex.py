@@ -43,7 +43,7 @@ def _check_2d(K):
         raise ValueError(f"this plot draws 2-D complexes; got a {K.dim}-D one")
 
 
-def plot_complex_2d(K, *, ax=None, face_values=None, cmap: str = "viridis", vertex_size: float = 4.0,
+def plot_complex_2d(K, *, ax=None, face_values=None, cmap: str = "viridis", vertex_size: float = 9.0,
                     edge_width: float = 0.5, title: Optional[str] = None):
     """Draw every cell of a 2-D complex, coloured by dimension (:data:`DIM_COLORS`).
 
@@ -66,8 +66,7 @@ def plot_complex_2d(K, *, ax=None, face_values=None, cmap: str = "viridis", vert
     ax.scatter(K.vertices[:, 0], K.vertices[:, 1], s=vertex_size, c=DIM_COLORS[0], zorder=3,
                linewidths=0)
     _frame(ax, K)
-    f = K.f_vector
-    ax.set_title(title if title is not None else f"f = ({f[0]}, {f[1]}, {f[2]})", fontsize=9)
+    ax.set_title(title if title is not None else f"f = {tuple(K.f_vector.tolist())}", fontsize=9)
     return ax
 
 
@@ -148,7 +147,9 @@ def plot_betti_curves(mean_curve, *, ax=None, band=None, bounds=None, f_vector=N
 
 
 def plot_curves_with_agreement(epochs, train_acc, test_acc, ckpt_epochs, agreement: dict, *,
-                               ax=None, log_x: bool = True, title: Optional[str] = None):
+                               ax=None, log_x: bool = True, title: Optional[str] = None,
+                               ylim2=(0.45, 1.02), ylabel2: str = "Fiedler / decision-boundary agreement",
+                               label2: str = "agreement"):
     """Accuracy curves (left axis) and agreement per weighting at checkpoints (right axis).
 
     ``agreement`` maps a label to an array ``(n_seeds, n_checkpoints)`` or ``(n_checkpoints,)``;
@@ -161,24 +162,24 @@ def plot_curves_with_agreement(epochs, train_acc, test_acc, ckpt_epochs, agreeme
         a = np.atleast_2d(np.asarray(arr, dtype=float))
         ax.plot(xe, a.mean(axis=0), color=col, lw=1.5, ls="-" if "test" in lab else "--", label=lab)
         if a.shape[0] > 1:
-            ax.fill_between(xe, a.min(axis=0), a.max(axis=0), color=col, alpha=0.12, lw=0)
+            ax.fill_between(xe, a.min(axis=0), a.max(axis=0), color=col, alpha=0.08, lw=0)
     ax.set_ylabel("accuracy")
     ax.set_xlabel("epoch")
     ax2 = ax.twinx()
     xc = np.maximum(np.asarray(ckpt_epochs, dtype=float), 0.5) if log_x else np.asarray(ckpt_epochs, float)
     for j, (lab, vals) in enumerate(agreement.items()):
         v = np.atleast_2d(np.asarray(vals, dtype=float))
-        ax2.plot(xc, np.nanmean(v, axis=0), "o-", color=f"C{j}", ms=4, label=f"agreement ({lab})")
+        ax2.plot(xc, np.nanmean(v, axis=0), "o-", color=f"C{j}", ms=4, label=f"{label2} ({lab})")
         if v.shape[0] > 1:
-            ax2.fill_between(xc, np.nanmin(v, axis=0), np.nanmax(v, axis=0), color=f"C{j}", alpha=0.12, lw=0)
-    ax2.set_ylabel("Fiedler / decision-boundary agreement")
-    ax2.set_ylim(0.45, 1.02)
+            ax2.fill_between(xc, np.nanmin(v, axis=0), np.nanmax(v, axis=0), color=f"C{j}", alpha=0.06, lw=0)
+    ax2.set_ylabel(ylabel2)
+    ax2.set_ylim(*ylim2)
     ax.set_ylim(0.3, 1.02)
     if log_x:
         ax.set_xscale("log")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="lower right")
+    ax.legend(h1 + h2, l1 + l2, fontsize=7, loc="upper left")
     if title:
         ax.set_title(title, fontsize=9)
     return ax, ax2
