@@ -152,6 +152,40 @@ def table(rows) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+#: The issue's absolute targets on a 2-core machine (seconds), by case index.
+TARGETS = {4: 1.0, 5: 5.0, 1: 1.0}
+
+
+def targets(rows) -> str:
+    """Verdicts against the issue's targets: absolute times, and >= 50x relucent."""
+    out = ["| target | ours wall s | ours CPU s | met (wall / CPU) |", "|---|---|---|---|"]
+    by_index = {r["index"]: r for r in rows}
+    for i, limit in TARGETS.items():
+        if i in by_index:
+            r = by_index[i]
+            out.append(f"| {CASES[i][0]} under {limit:g} s | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+                       f"{'yes' if r['wall_s'] < limit else 'no'} / {'yes' if r['cpu_s'] < limit else 'no'} |")
+    for r in rows:
+        rel = r.get("relucent") or {}
+        if rel.get("status") == "ok":
+            w, c = rel["seconds"] / r["wall_s"], rel["cpu_seconds"] / r["cpu_s"]
+            out.append(f"| {r['case']}: >= 50x relucent | {w:.0f}x | {c:.0f}x | "
+                       f"{'yes' if w >= 50 else 'no'} / {'yes' if c >= 50 else 'no'} |")
+    return "\n".join(out) + "\n"
+
+
+def write_results(meta, rows):
+    tab = table(rows)
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "bench_engine.json").write_text(json.dumps(
+        {"meta": meta, "rows": rows}, indent=1, default=float))
+    (HERE / "RESULTS.md").write_text(
+        "# Engine benchmark (issue 4)\n\n" + meta + "\nCommand: `.venv/bin/python "
+        "benchmarks/bench_engine.py --relucent-python /work/bench-venv/bin/python --write`\n\n"
+        + tab + "\n## Targets\n\n" + targets(rows) + "\n" + NOTES)
+    return tab
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
@@ -162,6 +196,8 @@ def main(argv=None):
     ap.add_argument("--relucent-timeout", type=float, default=300.0)
     ap.add_argument("--no-check", action="store_true", help="skip the method='lp' cross-check")
     ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md and results/*.json")
+    ap.add_argument("--from-json", default=None,
+                    help="re-render RESULTS.md from a results/bench_engine.json without rerunning")
     ap.add_argument("--_child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -170,6 +206,10 @@ def main(argv=None):
         print(json.dumps(run_case(args._child, args.seed, args.repeat, check=not (args.no_check or big))))
         return
 
+    if args.from_json:
+        data = json.loads(Path(args.from_json).read_text())
+        print(write_results(data["meta"], data["rows"]))
+        return
     idx = range(len(CASES)) if args.cases is None else [int(i) for i in args.cases.split(",")]
     load0 = os.getloadavg()
     rows = []
@@ -185,20 +225,14 @@ def main(argv=None):
         print(f"{row['case']}: {row['regions']} regions in {row['wall_s']:.2f} s; relucent: "
               f"{row.get('relucent', {}).get('status', 'not run')}", file=sys.stderr, flush=True)
     load1 = os.getloadavg()
-    tab = table(rows)
-    print(tab)
+    meta = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} "
+            f"({os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"{platform.processor() or platform.machine()}); seed {args.seed}; "
+            f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end.\n")
     if args.write:
-        meta = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.node()} "
-                f"({os.cpu_count()} cores, Python {platform.python_version()}, "
-                f"{platform.processor() or platform.machine()}); seed {args.seed}; "
-                f"load average {load0[0]:.1f} at start, {load1[0]:.1f} at end.\n")
-        (HERE / "results").mkdir(exist_ok=True)
-        (HERE / "results" / "bench_engine.json").write_text(json.dumps(
-            {"meta": meta, "rows": rows}, indent=1, default=float))
-        (HERE / "RESULTS.md").write_text(
-            "# Engine benchmark (issue 4)\n\n" + meta + "\nCommand: `.venv/bin/python "
-            "benchmarks/bench_engine.py --relucent-python /work/bench-venv/bin/python --write`\n\n"
-            + tab + "\n" + NOTES)
+        print(write_results(meta, rows))
+    else:
+        print(table(rows) + "\n" + targets(rows))
 
 
 NOTES = """Columns: *ours s* is the best of `--repeat` wall times of `decompose(net, domain)` in a fresh

@@ -91,14 +91,16 @@ def main():
                      "fiedler_s": t_fd[0], "fiedler_cpu_s": t_fd[1],
                      "agreement_s": t_ag[0], "agreement_cpu_s": t_ag[1],
                      "betti20_s": t_bc[0], "betti20_cpu_s": t_bc[1]})
-    hdr = f"{'epoch':>6} {'regions':>8} {'decomp':>8} {'complex':>8} {'fiedler':>8} {'agree':>8} {'betti20':>8}  (CPU s)"
-    print(hdr)
+    stages = ("decompose", "complex", "fiedler", "agreement", "betti20")
+    print(f"{'epoch':>6} {'regions':>8} " + " ".join(f"{s:>14}" for s in stages) + "   wall s (CPU s)")
     for r in rows:
-        print(f"{r['epoch']:>6} {r['regions']:>8} {r['decompose_cpu_s']:>8.2f} {r['complex_cpu_s']:>8.2f} "
-              f"{r['fiedler_cpu_s']:>8.2f} {r['agreement_cpu_s']:>8.2f} {r['betti20_cpu_s']:>8.2f}")
-    tot = [r["decompose_cpu_s"] + r["complex_cpu_s"] + r["fiedler_cpu_s"] for r in rows]
-    print(f"decomposition + complex + Fiedler per checkpoint: mean {np.mean(tot):.2f} s CPU, "
-          f"max {np.max(tot):.2f} s; training {args.epochs} epochs: {train_s:.1f} s wall")
+        print(f"{r['epoch']:>6} {r['regions']:>8} " + " ".join(
+            f"{r[s + '_s']:>6.2f} ({r[s + '_cpu_s']:>5.2f})" for s in stages))
+    tot = [r["decompose_s"] + r["complex_s"] + r["fiedler_s"] for r in rows]
+    tot_cpu = [r["decompose_cpu_s"] + r["complex_cpu_s"] + r["fiedler_cpu_s"] for r in rows]
+    print(f"decomposition + complex + Fiedler per checkpoint: mean {np.mean(tot):.2f} s wall "
+          f"({np.mean(tot_cpu):.2f} s CPU), max {np.max(tot):.2f} s wall; training {args.epochs} "
+          f"epochs: {train_s:.1f} s wall; load average {os.getloadavg()[0]:.1f}")
     out = {"rows": rows, "train_wall_s": train_s, "args": vars(args),
            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                        "loadavg": os.getloadavg()}}

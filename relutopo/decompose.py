@@ -813,8 +813,8 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
     return Decomposition(
         net=net, domain=domain, packed_patterns=packed, interior_points=X0,
         chebyshev_radii=radii, bounded=np.array(raw.bounded, dtype=bool).reshape(n),
-        facet_ptr=ptr, facet_ids=fids, edges=edges, edge_neuron=edge_neuron,
-        edge_flips=edge_flips, scale=scale, stats=stats)
+        facet_ptr=ptr, facet_ids=fids.astype(np.int32), edges=edges, edge_neuron=edge_neuron,
+        edge_flip_ptr=edge_flips[0], edge_flip_ids=edge_flips[1], scale=scale, stats=stats)
 
 
 def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale):
@@ -825,8 +825,8 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     ``CROSSING_STEP_FRACTION`` times the region's Chebyshev radius and shrinks by 1000x up to
     three times when the pattern beyond is not a region, or when a bit flips whose pre-activation
     does not vanish at ``p`` (``CROSSING_ZERO_RTOL``): a genuine neighbour differs only in bits
-    whose zero set contains the facet. Returns ``(edges, neuron, flips,
-    n_unmatched)``; ``flips[e]`` is the tuple of all bits that differ across edge ``e``.
+    whose zero set contains the facet. Returns ``(edges, neuron, (flip_ptr, flip_ids),
+    n_unmatched)``; the CSR pair lists all bits that differ across each edge.
     """
     table = PatternTable(packed)
     net_facets = np.flatnonzero(fids >= 0)
@@ -874,10 +874,11 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
 
         diff = unpack_bits(packed[a] ^ packed[b], net.n_hidden)
         rr, cc = np.nonzero(diff)
-        flips = [tuple(x.tolist()) for x in np.split(cc, np.searchsorted(rr, np.arange(1, len(a))))]
+        flip_ptr = np.searchsorted(rr, np.arange(len(a) + 1)).astype(np.int64)
+        flip_ids = cc.astype(np.int32)
     else:
-        flips = []
-    return np.stack([a, b], axis=1).reshape(-1, 2), k.astype(np.int64), flips, unmatched
+        flip_ptr, flip_ids = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    return np.stack([a, b], axis=1).reshape(-1, 2), k.astype(np.int64), (flip_ptr, flip_ids), unmatched
 
 
 # ============================================================================ rank-deficient R^d

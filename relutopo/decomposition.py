@@ -41,9 +41,10 @@ class Decomposition:
         Pairs of regions sharing a facet (``i < j``).
     edge_neuron : (n_edges,) int
         The neuron whose hyperplane carries the shared facet.
-    edge_flips : list of tuples
-        All bits that differ between the two patterns (the carrying neuron, plus duplicates of its
-        hyperplane and deeper neurons whose zero set contains the facet).
+    edge_flip_ptr, edge_flip_ids : CSR arrays
+        ``edge_flip_ids[edge_flip_ptr[e]:edge_flip_ptr[e+1]]`` are all bits that differ between
+        the two patterns of edge ``e`` (the carrying neuron, plus duplicates of its hyperplane
+        and deeper neurons whose zero set contains the facet); :attr:`edge_flips` as tuples.
     scale : float
         Length scale of the domain (tolerances are relative to it).
     stats : dict
@@ -60,7 +61,8 @@ class Decomposition:
     facet_ids: np.ndarray
     edges: np.ndarray
     edge_neuron: np.ndarray
-    edge_flips: list
+    edge_flip_ptr: np.ndarray
+    edge_flip_ids: np.ndarray
     scale: float
     stats: dict = field(default_factory=dict)
 
@@ -177,6 +179,13 @@ class Decomposition:
 
     # ------------------------------------------------------------------ graph
     @cached_property
+    def edge_flips(self) -> list:
+        """For each edge, the sorted tuple of bits that differ across it."""
+        ids = self.edge_flip_ids.tolist()
+        p = self.edge_flip_ptr.tolist()
+        return [tuple(ids[a:b]) for a, b in zip(p[:-1], p[1:])]
+
+    @cached_property
     def dual_graph(self):
         """``networkx.Graph`` on regions ``0..n-1``; an edge joins regions sharing a facet, with
         attributes ``neuron`` (the neuron carrying the facet) and ``neurons`` (sorted list of all
@@ -201,5 +210,6 @@ class Decomposition:
     def nbytes(self) -> int:
         """Approximate memory held by the arrays (bytes)."""
         arrs = (self.packed_patterns, self.interior_points, self.chebyshev_radii, self.bounded,
-                self.facet_ptr, self.facet_ids, self.edges, self.edge_neuron)
-        return int(sum(a.nbytes for a in arrs)) + 64 * len(self.edge_flips)
+                self.facet_ptr, self.facet_ids, self.edges, self.edge_neuron, self.edge_flip_ptr,
+                self.edge_flip_ids)
+        return int(sum(a.nbytes for a in arrs))

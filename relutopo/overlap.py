@@ -19,8 +19,9 @@ overlapping pair skips most LPs:
 * the images' bounding boxes must intersect: exact boxes from the region's vertices (qhull, for
   ``d <= 6``), otherwise ``2 d`` LPs for the input box and interval arithmetic for the image.
 
-Pairs that pass are still decided without an LP when possible: exactly from the image polygons
-when both images have rank ``r <= 2`` and span the same flat (separating axis theorem), or by an
+Pairs that pass are still decided without an LP when possible: exactly from the image polytopes
+when both have rank ``<= 2`` (where their flats meet: a point, a line, or a common plane with the
+separating axis theorem), or by an
 interior data point whose image lies in the other image (then the images overlap at interior
 points, because an affine map is open onto its image flat). The rest get the LP.
 
@@ -480,6 +481,66 @@ def _interiors_meet_in_flat(flat1, flat2):
     return not bool(np.any(separated))
 
 
+def _flat_inequalities(flat):
+    """Inequalities ``E[:, :-1] q + E[:, -1] <= 0`` of an image polytope in its flat's coordinates."""
+    from scipy.spatial import ConvexHull
+
+    r, U, m, W = flat
+    Q = (W - m) @ U
+    if r == 1:
+        return np.array([[-1.0, Q[:, 0].min()], [1.0, -Q[:, 0].max()]])
+    return ConvexHull(Q).equations
+
+
+def _interiors_meet(flat1, flat2):
+    """Exact test of ``relint P1 cap relint P2 != {}`` for images of rank 1 or 2 (no LP).
+
+    The flats ``m_i + U_i q`` meet in an affine set ``{q0 + N lam}``: empty (no overlap), a point
+    (inside both polytopes?), a line (do the two open intervals cut out by the polytopes
+    overlap?), or, for two images spanning the same plane, the plane (separating axes, see
+    :func:`_interiors_meet_in_flat`). Returns ``None`` when an LP must decide.
+    """
+    from scipy.spatial import QhullError
+
+    if flat1 is None or flat2 is None:
+        return None
+    r1, U1, m1, _ = flat1
+    r2, U2, m2, _ = flat2
+    if r1 == 0 or r2 == 0 or r1 > 2 or r2 > 2:
+        return _interiors_meet_in_flat(flat1, flat2) if r1 == r2 == 0 else None
+    scale = max(1.0, float(np.abs(flat1[3]).max()), float(np.abs(flat2[3]).max()))
+    tol = MEMBERSHIP_RTOL * scale
+    B = np.hstack([U1, -U2])
+    rhs = m2 - m1
+    Ub, S, Vt = np.linalg.svd(B, full_matrices=True)
+    rank = int(np.sum(S > RANK_RTOL * max(1.0, float(S.max()))))
+    sol = Vt[:rank].T @ ((Ub[:, :rank].T @ rhs) / S[:rank])
+    if np.linalg.norm(B @ sol - rhs) > tol:
+        return False  # the flats do not meet
+    N = Vt[rank:].T
+    k = N.shape[1]
+    if k == 2 and r1 == r2 == 2:
+        return _interiors_meet_in_flat(flat1, flat2)
+    if k > 1:
+        return None
+    try:
+        E1, E2 = _flat_inequalities(flat1), _flat_inequalities(flat2)
+    except (QhullError, ValueError):
+        return None
+    q1, q2 = sol[:r1], sol[r1:]
+    if k == 0:
+        return bool(np.all(E1[:, :-1] @ q1 + E1[:, -1] < -tol) and np.all(E2[:, :-1] @ q2 + E2[:, -1] < -tol))
+    n1, n2 = N[:r1, 0], N[r1:, 0]
+    coef = np.concatenate([E1[:, :-1] @ n1, E2[:, :-1] @ n2])
+    const = np.concatenate([E1[:, :-1] @ q1 + E1[:, -1], E2[:, :-1] @ q2 + E2[:, -1]])
+    flat_c = np.abs(coef) <= RANK_RTOL * max(1.0, float(np.abs(coef).max()))
+    if np.any(flat_c & (const >= -tol)):
+        return False
+    lo = np.max(-const[(coef < 0) & ~flat_c] / coef[(coef < 0) & ~flat_c], initial=-np.inf)
+    hi = np.min(-const[(coef > 0) & ~flat_c] / coef[(coef > 0) & ~flat_c], initial=np.inf)
+    return bool(hi - lo > tol)
+
+
 def _same_flat(M1, m1, M2, m2) -> bool:
     """Whether the image flat of ``(M1, m1)`` lies in that of ``(M2, m2)``."""
     U, S, _ = np.linalg.svd(M2, full_matrices=False)
@@ -677,7 +738,7 @@ class DepthOverlap:
     n_decided_by_data : int
         Pairs whose overlap was proved by an interior data point mapped into the other image.
     n_decided_by_geometry : int
-        Pairs decided exactly from the image polygons (equal rank 1 or 2, same flat).
+        Pairs decided exactly from the image polytopes (ranks 1 or 2: where their flats meet).
     n_other_lps : int
         Other LPs (bounding boxes, membership of non-injective maps, data-hull witnesses).
     seconds : float
@@ -900,7 +961,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
             decided = ((np.any(mask_j & interior[j]) and _same_flat(M1, m1, M2, m2))
                        or (np.any(mask_i & interior[i]) and _same_flat(M2, m2, M1, m1)))
             same = _same_flat(M1, m1, M2, m2) and _same_flat(M2, m2, M1, m1)
-            geometric = _interiors_meet_in_flat(flats[i], flats[j]) if (same and prefilter) else None
+            geometric = _interiors_meet(flats[i], flats[j]) if prefilter else None
             if decided and prefilter:
                 n_by_data += 1
             elif geometric is not None:

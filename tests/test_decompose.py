@@ -404,3 +404,42 @@ def nx_cycle(dec):
 
     g = dec.dual_graph
     return nx.is_connected(g) and all(deg == 2 for _, deg in g.degree())
+
+
+# ----------------------------------------------------------------------------- published peer
+RELUCENT_PYTHON = __import__("os").environ.get("RELUTOPO_RELUCENT_PYTHON", "/work/bench-venv/bin/python")
+
+
+@pytest.mark.skipif(not __import__("os").path.exists(RELUCENT_PYTHON),
+                    reason="relucent 1.0.0 venv not installed (see requirements-bench.txt)")
+@pytest.mark.slow
+@pytest.mark.parametrize("sizes,boxed", [((3, 4, 4, 1), False)])
+def test_counts_match_relucent(sizes, boxed, tmp_path):
+    """relucent 1.0.0 (PyPI), run in its own venv, finds the same number of regions."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    net = random_net(sizes, 5)
+    path = tmp_path / "net.npz"
+    arrays = {f"W{i}": w for i, w in enumerate(net.weights)}
+    arrays.update({f"b{i}": b for i, b in enumerate(net.biases)})
+    np.savez(path, box=np.float64(1.0 if boxed else -1.0), **arrays)
+    runner = Path(__file__).resolve().parents[1] / "benchmarks" / "_relucent_runner.py"
+    proc = subprocess.run([RELUCENT_PYTHON, str(runner), str(path), "1"], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    theirs = json.loads([ln for ln in proc.stdout.splitlines() if ln.startswith("{")][-1])
+    ours = decompose(net, Box(-1.0, 1.0, dim=sizes[0]) if boxed else None)
+    assert theirs["regions"] == ours.n_regions
+    if not boxed:
+        assert theirs["bounded"] == ours.n_bounded
+
+
+@pytest.mark.parametrize("method", ["auto", "vertex", "lp", "brute"])
+def test_affine_net_without_hidden_layer_is_one_region(method):
+    net = ReluNet.from_weights([np.array([[1.0, -2.0]])], [np.array([0.5])])
+    for dom, bounded in ((None, 0), (BOX2, 1)):
+        dec = decompose(net, dom, method=method)
+        assert dec.n_regions == 1 and dec.n_bounded == bounded and len(dec.edges) == 0
+    assert dec.volumes()[0] == pytest.approx(4.0)

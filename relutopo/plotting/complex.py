@@ -114,13 +114,14 @@ def plot_partition_2d(K, side, *, ax=None, boundary_pieces: Sequence = (), X=Non
     return ax
 
 
-def plot_betti_curves(mean_curve, *, ax=None, band=None, bounds=None, f_vector=None,
+def plot_betti_curves(mean_curve, *, ax=None, band=None, bounds=None, f_marks: Optional[dict] = None,
                       dims: Optional[Sequence[int]] = None, title: Optional[str] = None):
     """Mean Betti curves against the filtration fraction ``t / n_cells``.
 
     ``band`` = ``(low, high)`` arrays of the same shape (e.g. 10 %/90 % over orders) is shaded;
-    ``bounds`` (per dimension, e.g. the cycle ranks ``z_k``) are drawn as dotted lines and
-    ``f_vector`` entries as dashed ones, both labelled.
+    ``bounds`` (per dimension, e.g. the cycle ranks ``z_k``) are drawn as dotted lines;
+    ``f_marks`` maps a dimension ``k`` to ``(name, value)`` drawn dashed in beta_k's colour (e.g.
+    ``{0: ("f_0", f0), 1: ("f_2", f2)}``: in a box, the maxima bounds of beta_0 and beta_1).
     """
     ax = _ax(ax, figsize=(5, 3.5))
     mean_curve = np.asarray(mean_curve, dtype=float)
@@ -134,13 +135,13 @@ def plot_betti_curves(mean_curve, *, ax=None, band=None, bounds=None, f_vector=N
         if bounds is not None:
             ax.axhline(bounds[k], color=colors[k], ls=":", lw=1)
             ax.text(1.0, bounds[k], f" $z_{k}$={bounds[k]}", color=colors[k], va="center", fontsize=8)
-        if f_vector is not None and k < len(f_vector):
-            ax.axhline(f_vector[k], color=colors[k], ls="--", lw=0.8, alpha=0.6)
-            ax.text(0.0, f_vector[k], f"$f_{k}$={f_vector[k]} ", color=colors[k], va="bottom",
-                    ha="left", fontsize=8)
+        if f_marks is not None and k in f_marks:
+            name, val = f_marks[k]
+            ax.axhline(val, color=colors[k], ls="--", lw=0.8, alpha=0.6)
+            ax.text(0.0, val, f"${name}$={val} ", color=colors[k], va="bottom", ha="left", fontsize=8)
     ax.set_xlabel("filtration fraction t / #cells")
     ax.set_ylabel("Betti number")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="center right")
     if title:
         ax.set_title(title, fontsize=9)
     return ax
