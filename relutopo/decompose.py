@@ -817,6 +817,9 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
         edge_flip_ptr=edge_flips[0], edge_flip_ids=edge_flips[1], scale=scale, stats=stats)
 
 
+_CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
+
+
 def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
@@ -831,15 +834,15 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     table = PatternTable(packed)
     net_facets = np.flatnonzero(fids >= 0)
     found = np.full(len(fids), -1, dtype=np.int64)
-    if net_facets.size:
-        eps = tol.CROSSING_STEP_FRACTION * np.minimum(radii[owner[net_facets]], scale)
-        todo = net_facets
-        floor = tol.CHEBYSHEV_RTOL * scale
+    unmatched = 0
+    floor = tol.CHEBYSHEV_RTOL * scale
+    for c0 in range(0, len(net_facets), _CROSS_CHUNK):  # bounded memory: chunks of facets
+        todo = net_facets[c0:c0 + _CROSS_CHUNK]
+        eps = tol.CROSSING_STEP_FRACTION * np.minimum(radii[owner[todo]], scale)
         for _ in range(4):
             if todo.size == 0:
                 break
-            p, nv = fpts[todo], fnrm[todo]
-            e = eps[np.searchsorted(net_facets, todo)][:, None]
+            p, nv, e = fpts[todo], fnrm[todo], eps[:, None]
             z_all = np.concatenate(net.preactivations(np.concatenate([p, p + e * nv, p - e * nv])), axis=1)
             z_at, z_out, z_in = np.split(z_all, 3)
             beyond = pack_bits(z_out > 0)
@@ -851,18 +854,15 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
             # facet); else the step left the facet's relative interior (near a lower face)
             flipped = (z_out > 0) != (z_in > 0)
             carrier = fids[todo]
-            flipped_k = flipped[np.arange(len(todo)), carrier]
+            rows = np.arange(len(todo))
+            flipped_k = flipped[rows, carrier]
             vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
-            vanishes[np.arange(len(todo)), carrier] = True  # z_k(p) = 0 up to rounding, by construction
+            vanishes[rows, carrier] = True  # z_k(p) = 0 up to rounding, by construction
             clean = flipped_k & np.all(~flipped | vanishes, axis=1)
             good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
             found[todo[good]] = hits[good]
-            todo = todo[~good]
-            eps[np.searchsorted(net_facets, todo)] = np.maximum(
-                eps[np.searchsorted(net_facets, todo)] * 1e-3, floor)
-        unmatched = int(todo.size)
-    else:
-        unmatched = 0
+            todo, eps = todo[~good], np.maximum(eps[~good] * 1e-3, floor)
+        unmatched += int(todo.size)
     ok = found >= 0
     u, v, k = owner[ok], found[ok], fids[ok]
     a, b = np.minimum(u, v), np.maximum(u, v)

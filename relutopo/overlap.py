@@ -731,7 +731,9 @@ class DepthOverlap:
     n_pairs : int
         All region pairs ``R (R - 1) / 2``.
     n_overlap_lps : int
-        Overlap LPs solved (pairs that passed the prefilter).
+        Overlap LPs solved (pairs that passed the prefilter and the exact shortcuts; with or
+        without prefilter, a pair whose image flats do not meet at all is rejected by linear
+        algebra while the LP is set up, and counts as saved).
     n_lps_saved : int
         Pairs decided without an overlap LP (``n_pairs - n_overlap_lps``): excluded by the
         prefilter, or shown to overlap by a data point (``n_decided_by_data``).

@@ -8,7 +8,8 @@ One code path serves ``relutopo run``, ``make book``, ``relutopo verify`` and th
 2. :func:`validate_parameters` checks the profile and every override *before* a kernel starts:
    an unknown name or a value of the wrong type stops at once with a :class:`ParameterError`
    naming the parameter and what is allowed.
-3. :func:`run_notebook` executes the notebook in a private staging folder next to the output
+3. :func:`run_notebook` executes the notebook (papermill, in a child process that Ctrl-C
+   stops promptly: :mod:`relutopo._execute`) in a private staging folder next to the output
    folder, checks the ``results.json`` the notebook wrote (its ``nb.finish()``), then swaps the
    staging folder in and copies ``results.json`` atomically to ``results/<profile>/<paper>.json``
    (the committed record). An interrupted or failed run therefore never leaves a half-written
@@ -594,8 +595,7 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
         The notebook raised, or wrote no valid results file. The executed copy with the
         traceback is kept as ``<out>.failed.ipynb``.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    from ._execute import ChildExecutionError, execute
 
     root = Path(root) if root is not None else find_root()
     info = notebook if isinstance(notebook, NotebookInfo) else get_notebook(notebook, root)
@@ -632,17 +632,18 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
     try:
         staged_nb = staging / executed.name
         try:
-            papermill.execute_notebook(
-                str(info.path), str(staged_nb),
-                parameters={"profile": profile, "output_dir": str(staging), **overrides},
-                kernel_name=kernel_name, language="python", progress_bar=progress,
-                log_output=False, cwd=str(root), execution_timeout=cell_timeout)
-        except PapermillExecutionError as exc:
+            execute(info.path, staged_nb,
+                    {"profile": profile, "output_dir": str(staging), **overrides},
+                    kernel_name=kernel_name, cwd=root, cell_timeout=cell_timeout,
+                    progress=progress)
+        except ChildExecutionError as exc:
             if staged_nb.is_file():
                 shutil.copyfile(staged_nb, failed)
+            where = f"in cell [{exc.info['exec_count']}]" if exc.info.get("exec_count") else "while executing"
             raise NotebookRunError(
-                f"{info.paper} (profile {profile}) failed in cell [{exc.exec_count}]: "
-                f"{exc.ename}: {exc.evalue}\n  executed copy with the traceback: {failed}") from None
+                f"{info.paper} (profile {profile}) failed {where}: "
+                f"{exc.info.get('ename')}: {exc.info.get('evalue')}\n"
+                f"  executed copy with the traceback: {failed}") from None
         seconds = time.perf_counter() - t0
         data = _validate_results(staging / "results.json", info, profile)
         _annotate_executed(staged_nb, info, profile, overrides, data)

@@ -180,6 +180,14 @@ def test_failed_run_keeps_previous_outputs_and_record(book_root, tmp_path):
     assert not _leftovers(tmp_path)
 
 
+def test_papermill_failure_outside_cells_is_reported_not_hung(tmp_path):
+    root = make_root(tmp_path / "repo")
+    with pytest.raises(NotebookRunError, match="while executing: NoSuchKernel"):
+        run_notebook(PAPER, "smoke", root=root, output_dir=tmp_path / "out",
+                     kernel_name="no_such_kernel")
+    assert not (tmp_path / "out").exists() and not _leftovers(tmp_path)
+
+
 def test_recording_a_run_with_overrides_is_refused(tmp_path):
     root = make_root(tmp_path / "repo")
     with pytest.raises(ParameterError, match="refusing to record"):
@@ -204,7 +212,10 @@ def test_interrupted_run_leaves_no_half_written_results(book_root, tmp_path, sig
     proc = subprocess.Popen(
         [sys.executable, "-m", "relutopo", "--root", str(root), "run", PAPER, "--profile", "smoke",
          "--output", str(out), "--force", "-p", "stall_s", "120"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        # pytest-xdist workers may ignore SIGINT, and an ignored signal stays ignored in a
+        # child: restore the default so the run sees Ctrl-C as a user's terminal delivers it
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         # the figure cell has run (inside the staging folder) and the notebook is stalling
         assert _wait_for(lambda: any(out.parent.glob(".out.staging-*/figures/*.png")))
