@@ -84,8 +84,8 @@ def _title(nb_path: Path) -> str:
 def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
     """The MyST source of the scorecard page: a per-paper overview (page, verdicts, data and
     weights used) and one table of every claim, linking each to its paper page and figure."""
-    from .scorecard import (format_value, scorecard_markdown, scorecard_rows, short_name,
-                            verdict_counts)
+    from .scorecard import (format_value, list_table, scorecard_markdown, scorecard_rows,
+                            short_name, verdict_counts)
 
     root = Path(root)
     executed = _executed_papers(root)
@@ -112,19 +112,20 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
     for p in sorted(folder.glob("*.json")):
         records.append(load_results(p))
     if records:
-        lines += ["## Papers", "",
-                  "| paper | short name | claims | reproduced | differ | not comparable | data and weights used |",
-                  "|---|---|---|---|---|---|---|"]
+        rows = []
         for rec in records:
             paper = rec["paper"]
             counts = verdict_counts(scorecard_rows([rec]))
-            name = titles.get(paper, paper).replace("|", "\\|")
+            name = titles.get(paper, paper)
             cell = f"[{name}]({paper_link(paper)})" if paper_link(paper) else f"`{paper}`"
             data = (rec.get("extra") or {}).get("data_and_weights", "see the paper's page")
-            data = format_value(data).replace("|", "\\|").replace("\n", " ")
-            lines.append(f"| {cell} | `{short_name(paper)}` | {len(rec['claims'])} | {counts['reproduced']} | "
-                         f"{counts['differs']} | {counts['not comparable']} | {data} |")
-        lines += ["", "## All claims", ""]
+            rows.append([cell, f"`{short_name(paper)}`", len(rec["claims"]), counts["reproduced"],
+                         counts["differs"], counts["not comparable"], format_value(data)])
+        lines += ["## Papers", "",
+                  list_table(["paper", "short name", "claims", "reproduced", "differ",
+                              "not comparable", "data and weights used"], rows,
+                             widths=[26, 10, 8, 10, 8, 10, 28]),
+                  "## All claims", ""]
     lines.append(scorecard_markdown(root, profile, paper_link=paper_link, figure_link=figure_link,
                                     titles=titles))
     return "\n".join(lines)

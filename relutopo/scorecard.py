@@ -25,7 +25,7 @@ from .results import VERDICTS, load_results
 __all__ = [
     "ScoreRow", "load_record", "scorecard_rows", "verdict_counts", "scorecard_text",
     "scorecard_markdown", "compare_results", "claim_drift_tolerance", "verify", "VerifyReport",
-    "VERIFY_RTOL", "format_value", "short_name",
+    "VERIFY_RTOL", "format_value", "short_name", "list_table",
 ]
 
 #: Relative drift allowed between a fresh value and the recorded one when the claim carries no
@@ -128,8 +128,7 @@ def scorecard_text(root: os.PathLike, profile: str = "book", width: int = 38) ->
 
 
 def _md_cell(s: Any) -> str:
-    text = str(s).replace("\n", " ").replace("|", "\\|")
-    return text
+    return str(s).replace("\n", " ")
 
 
 _BADGE = {"reproduced": "**reproduced**", "differs": "**differs**",
@@ -157,9 +156,7 @@ def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
         return (f"No results recorded yet in `results/{profile}/`; run "
                 f"`relutopo run --all --profile {profile}` or `make book`.\n")
     rows = scorecard_rows(records)
-    lines = [_summary_line(rows, len(records)) + ".", "",
-             "| paper | claim | paper's value | ours | verdict (rule) | figure |",
-             "|---|---|---|---|---|---|"]
+    body = []
     for r in rows:
         target = paper_link(r.paper) if paper_link else None
         name = short_name(r.paper)
@@ -167,12 +164,38 @@ def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
         fig = "—"
         if r.figure_path:
             ft = figure_link(r.paper, r.figure_path) if figure_link else None
-            fig = f"[{_md_cell(r.figure)}]({ft})" if ft else f"`{r.figure}`"
+            label = r.figure.replace("_", " ")  # wraps in a narrow column
+            fig = f"[{_md_cell(label)}]({ft})" if ft else f"`{r.figure}`"
         verdict = f"{_BADGE.get(r.verdict, r.verdict)} ({_md_cell(r.rule)})"
         desc = r.description + (f" ({r.note})" if r.note else "")
-        lines.append("| " + " | ".join([
-            paper, f"`{_md_cell(r.claim)}`: {_md_cell(desc)}", _md_cell(format_value(r.paper_value)),
-            _md_cell(format_value(r.our_value)), verdict, fig]) + " |")
+        body.append([paper, f"`{_md_cell(r.claim)}`: {_md_cell(desc)}",
+                     _md_cell(format_value(r.paper_value)), _md_cell(format_value(r.our_value)),
+                     verdict, fig])
+    table = list_table(["paper", "claim", "paper's value", "ours", "verdict (rule)", "figure"],
+                       body, widths=[9, 30, 16, 17, 17, 11])
+    return _summary_line(rows, len(records)) + ".\n\n" + table
+
+
+def list_table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int],
+               css_class: str = "relutopo-table") -> str:
+    """A MyST ``{list-table}`` with fixed relative column widths (cells are inline markdown).
+
+    The book's stylesheet gives tables of class ``relutopo-table`` a fixed layout, so long
+    claim ids and values wrap inside their columns instead of widening the page.
+    """
+    if len(widths) != len(header) or any(len(r) != len(header) for r in rows):
+        raise ValueError("every row of a list table needs one cell per header column")
+
+    def cell(text):
+        text = str(text).replace("\n", " ").strip()
+        return text or "—"
+
+    lines = ["````{list-table}", ":header-rows: 1", f":widths: {' '.join(map(str, widths))}",
+             f":class: {css_class}", ""]
+    for row in [list(header), *rows]:
+        lines.append(f"* - {cell(row[0])}")
+        lines += [f"  - {cell(c)}" for c in row[1:]]
+    lines.append("````")
     return "\n".join(lines) + "\n"
 
 
