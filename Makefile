@@ -53,6 +53,9 @@ $(MATHJAX):
 
 book: $(STAMP) $(MATHJAX)
 	$(PY) -m relutopo book --profile book $(if $(FORCE),--force)
+	@# Sphinx 7.4 does not overwrite files already in _build/html/_static: start the HTML afresh
+	@# (the doctree cache in _build/.doctrees keeps the build incremental).
+	rm -rf _build/html
 	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo
 	@echo "The book is built. Open file://$(CURDIR)/_build/html/index.html"

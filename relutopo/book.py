@@ -124,7 +124,7 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
         lines += ["## Papers", "",
                   list_table(["paper", "short name", "claims", "reproduced", "differ",
                               "not comparable", "data and weights used"], rows,
-                             widths=[26, 10, 8, 10, 8, 10, 28]),
+                             widths=[24, 12, 8, 10, 8, 10, 28]),
                   "## All claims", ""]
     lines.append(scorecard_markdown(root, profile, paper_link=paper_link, figure_link=figure_link,
                                     titles=titles))

@@ -172,7 +172,7 @@ def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
                      _md_cell(format_value(r.paper_value)), _md_cell(format_value(r.our_value)),
                      verdict, fig])
     table = list_table(["paper", "claim", "paper's value", "ours", "verdict (rule)", "figure"],
-                       body, widths=[9, 30, 16, 17, 17, 11])
+                       body, widths=[10, 29, 16, 17, 17, 11])
     return _summary_line(rows, len(records)) + ".\n\n" + table
 
 

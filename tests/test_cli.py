@@ -103,11 +103,11 @@ def test_scorecard_counts_and_rows_come_from_the_files(tmp_path, capsys):
     assert main(["--root", str(tmp_path), "scorecard", "--profile", "book"]) == 0
     assert capsys.readouterr().out.strip() == text.strip()
     md = scorecard_markdown(tmp_path, "book")
-    table = [ln for ln in md.splitlines() if ln.startswith("| ")]
-    assert len(table) == 1 + 4                                   # header + one row per claim
-    assert "count \\| of regions" in md                          # pipes escaped
-    header_cells = len(re.split(r"(?<!\\)\|", table[0])) - 2
-    assert all(len(re.split(r"(?<!\\)\|", ln)) - 2 == header_cells for ln in table)
+    rows = md.split("* - ")[1:]                                  # list-table rows
+    assert len(rows) == 1 + 4                                    # header + one row per claim
+    assert all(r.count("\n  - ") == 5 for r in rows)              # six cells each
+    assert "`a1`: count | of regions" in md
+    assert ":widths: " in md and ":class: relutopo-table" in md
     assert "no results" in scorecard_text(tmp_path, "smoke")
 
 
@@ -191,3 +191,12 @@ def test_prepare_book_drops_executed_copies_of_removed_notebooks(tmp_path):
         (folder / f"{paper}.ipynb").write_bytes(FIXTURE.read_bytes())
     prepare_book(root, "book")
     assert sorted(p.name for p in (root / "book" / "executed").iterdir()) == [PAPER]
+
+
+def test_list_table_needs_one_cell_per_column():
+    from relutopo.scorecard import list_table
+
+    with pytest.raises(ValueError, match="one cell per header column"):
+        list_table(["a", "b"], [["1"]], widths=[1, 1])
+    text = list_table(["a", "b"], [["x\ny", ""]], widths=[1, 2])
+    assert "* - a\n  - b\n* - x y\n  - —\n" in text and ":widths: 1 2" in text
