@@ -37,14 +37,7 @@ from typing import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .tolerances import LP_FEAS_RTOL
-
-try:  # the lead keeps every tolerance in relutopo.tolerances
-    from .tolerances import VERTEX_MERGE_RTOL
-except ImportError:  # pragma: no cover - until the constant lands there
-    #: Two vertices (or a vertex and a hyperplane) closer than this fraction of the box diameter
-    #: are the same point (vertices are polished to machine precision first).
-    VERTEX_MERGE_RTOL = 1e-9
+from .tolerances import LP_FEAS_RTOL, VERTEX_MERGE_RTOL
 
 __all__ = ["CellComplex", "cell_complex", "cell_complex_from_halfspaces", "polytope_vertices",
            "polytope_faces", "PolytopeFaces", "ComplexError", "box_halfspaces", "cell_volume",

@@ -46,7 +46,7 @@ import numpy as np
 
 from .nets import ReluNet
 from .patterns import pack_bits
-from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL, ZERO_ROW_RTOL
+from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL, MEMBERSHIP_RTOL, RANK_RTOL, ZERO_ROW_RTOL
 
 __all__ = [
     "DepthOverlap", "OverlapDecomposition", "overlap_decomposition", "data_regions",
@@ -57,14 +57,7 @@ __all__ = [
 #: Largest input dimension for which region vertices and volumes are computed (qhull).
 MAX_VOLUME_DIM = 6
 
-#: A point lies in an image polytope / on an image flat when it violates the constraints by at
-#: most this fraction of the coordinates' magnitude (ten LP feasibility tolerances: the images
-#: are computed from LP-free vertex enumeration or least squares, one step further from data).
-MEMBERSHIP_RTOL = 10 * LP_FEAS_RTOL
 
-#: Singular values below this fraction of the largest count as zero when the rank of a local
-#: map ``M_J`` (and the flat of its image) is determined.
-RANK_RTOL = 1e3 * ZERO_ROW_RTOL
 
 
 # ---------------------------------------------------------------------------------------- LPs

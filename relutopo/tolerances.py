@@ -49,3 +49,16 @@ BRUTE_FORCE_MAX_BITS: int = 16
 #: accepted only if ``|z_f(p)| <= CROSSING_ZERO_RTOL * (|z_f(p + eps n)| + |z_f(p - eps n)|)``,
 #: i.e. its zero set passes through the facet; otherwise the step is shrunk.
 CROSSING_ZERO_RTOL: float = 1e-6
+
+#: Two vertices of the cell complex (or a vertex and a hyperplane) closer than this fraction of
+#: the box diameter are the same point (vertices are re-solved from their defining rows first).
+VERTEX_MERGE_RTOL: float = 1e-9
+
+#: A point lies in an image polytope / on an image flat (overlap decomposition) when it violates
+#: the constraints by at most this fraction of the coordinates' magnitude (ten LP feasibility
+#: tolerances: images come from vertex enumeration or least squares, one step further from data).
+MEMBERSHIP_RTOL: float = 10 * LP_FEAS_RTOL
+
+#: Singular values below this fraction of the largest count as zero when the rank of a local
+#: affine map (and the flat of its image) is determined.
+RANK_RTOL: float = 1e3 * ZERO_ROW_RTOL
