@@ -16,8 +16,8 @@ from .decompose import decompose
 from .decomposition import Decomposition
 from .polyhedra import Region, RegionError, region_of
 from .linear_regions import LinearRegions, linear_regions
-from .activation_regions import propagate
-from .bounds import theorem_2_1
+from .activation_regions import ActivationRegions, propagate
+from .bounds import k_value, theorem_2_1
 from .hooks import ActivationBits, activation_bits
 from .homology import Barcodes, barcodes
 from .complex import CellComplex, cell_complex
@@ -37,7 +37,7 @@ __all__ = [
     "ParameterError", "Params", "resolve_parameters",
     "run_sweep", "task_seed",
     "Box", "decompose", "Decomposition", "Region", "RegionError", "region_of",
-    "LinearRegions", "linear_regions", "propagate", "theorem_2_1",
+    "LinearRegions", "linear_regions", "ActivationRegions", "propagate", "k_value", "theorem_2_1",
     "ActivationBits", "activation_bits", "Barcodes", "barcodes",
     "CellComplex", "cell_complex", "betti_curve", "betti_curves", "filtration_order",
     "fiedler_partition",

@@ -132,11 +132,14 @@ def quotient_distance_matrix(D, classes):
 
 
 def rips_barcodes(D, maxdim: int = 1, thresh: float = np.inf) -> list:
-    """Vietoris--Rips persistence diagrams of a distance matrix (ripser, Z/2).
+    """Vietoris--Rips persistence diagrams of a distance matrix that may hold ``inf`` entries.
+
+    Unreachable pairs (``inf``, e.g. disconnected k-NN geodesics) are replaced by a value above
+    ``thresh`` so they never connect; then :func:`relutopo.homology.barcodes` (ripser, Z/2) runs.
 
     Returns a list of ``(k, 2)`` arrays ``[birth, death]``, one per dimension ``0..maxdim``.
     """
-    from ripser import ripser
+    from .homology import barcodes
 
     D = _check_distance_matrix(D)
     maxdim = _check_maxdim(maxdim)
@@ -149,8 +152,7 @@ def rips_barcodes(D, maxdim: int = 1, thresh: float = np.inf) -> list:
         big = 2.0 * max(finite_max, 1.0) if not np.isfinite(thresh) else 2.0 * max(thresh, finite_max)
         Df[~np.isfinite(Df)] = big
         thresh = min(thresh, big * 0.99)
-    res = ripser(Df, maxdim=maxdim, thresh=thresh, distance_matrix=True)
-    return [np.asarray(dg, dtype=np.float64) for dg in res["dgms"]]
+    return list(barcodes(Df, maxdim=maxdim, thresh=thresh).diagrams)
 
 
 def quotient_barcodes(D, classes, maxdim: int = 1, thresh: float = np.inf) -> list:
