@@ -654,12 +654,13 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
 def _finalize_vertex(net, domain, cells, scale, solver):
     """Facets and centres from generators, vectorised over all cells.
 
-    Row ``j`` of a cell is a facet iff its incident generators span a ``d``-dimensional linear
-    space in homogeneous coordinates: for ``d <= 3`` a face with ``>= d`` generators is a facet
-    (vertices are extreme points); for ``d > 3`` the rank of the Gram matrix
-    ``sum_g v_g v_g^T`` over the incident generators decides. The facet's point is the mean of
-    its incident vertices plus ``scale`` times the mean of its incident rays, which lies in its
-    relative interior. Chebyshev centres use only the facet rows: exact subset enumeration for
+    Row ``j`` of a cell is a facet iff its face ``F_j`` (the generators incident to it) contains a
+    vertex and is inclusion-maximal among the faces of the cell's rows: purely combinatorial,
+    exact given the incidences (a numerical rank test on the generators is not: in homogeneous
+    coordinates a far vertex ``(x, 1)`` is nearly parallel to a ray, and a rank tolerance
+    relative to ``|x|^2`` silently dropped genuine facets in ``d >= 4``). The facet's point is
+    the mean of its incident vertices plus ``scale`` times the mean of its incident rays, which
+    lies in its relative interior. Chebyshev centres use only the facet rows: exact subset enumeration for
     bounded cells in ``d <= 3`` (:func:`~relutopo.polyhedra.chebyshev_by_enumeration`), else
     HiGHS, 32 cells per LP.
     """
@@ -700,16 +701,28 @@ def _finalize_vertex(net, domain, cells, scale, solver):
     sr = np.add.reduceat(G[:, :d] * ~isv[:, None], starts, axis=0)
     nr = counts - nv
     pts = sv / np.maximum(nv, 1)[:, None] + scale * sr / np.maximum(nr, 1)[:, None]
-    facet = counts >= d
-    if d > 3:
-        gram = np.zeros((len(rows_u), d + 1, d + 1))
-        for s0 in range(0, len(rows_u), 20000):
-            sl = slice(s0, s0 + 20000)
-            a, b = starts[sl][0], (starts[s0 + 20000] if s0 + 20000 < len(starts) else len(g_of))
-            Gc = G[a:b]
-            gram[sl] = np.add.reduceat(Gc[:, :, None] * Gc[:, None, :], starts[sl] - a, axis=0)
-        ev = np.linalg.eigvalsh(gram)
-        facet &= np.sum(ev > 1e-9 * np.maximum(ev[:, -1:], 1e-300), axis=1) == d
+    # Combinatorial facet test (exact given the incidences; no rank tolerance). The face of row
+    # j is F_j = its incident generators; T_j = the rows incident to every generator of F_j (the
+    # AND of their masks), so k in T_j <=> F_j is a subset of F_k. Row j carries a facet iff F_j
+    # holds a vertex (else it is a face at infinity), is not the whole cell, and is maximal:
+    # every k in T_j has F_k = F_j, i.e. the same number of generators (duplicate hyperplanes).
+    cell_u = np.searchsorted(rptr, rows_u, side="right") - 1
+    cnt_row = np.zeros(len(call), dtype=np.int64)
+    cnt_row[rows_u] = counts
+    facet = (nv >= 1) & (counts >= d) & (counts < n_gen[cell_u])
+    Zg = Zall[g_of]
+    for s0 in range(0, len(rows_u), 20000):
+        sl = slice(s0, s0 + 20000)
+        a, b = starts[sl][0], (starts[s0 + 20000] if s0 + 20000 < len(starts) else len(g_of))
+        T = np.bitwise_and.reduceat(Zg[a:b], starts[sl] - a, axis=0)
+        Tb = np.unpackbits(np.ascontiguousarray(T).view(np.uint8), axis=1, bitorder="little")[:, 1:]
+        r, k = np.nonzero(Tb)
+        r = r + s0
+        cr = cell_u[r]
+        ok = k < n_row[cr]
+        r, k, cr = r[ok], k[ok], cr[ok]
+        larger = cnt_row[rptr[cr] + k] != counts[r]
+        facet[r[larger]] = False
     frows, fpts = rows_u[facet], pts[facet]
     fcell = np.searchsorted(rptr, frows, side="right") - 1
     fptr = np.searchsorted(fcell, np.arange(n + 1))
