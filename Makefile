@@ -21,7 +21,7 @@ JB_FLAGS     ?= -W -n --keep-going
 PYTEST_ARGS  ?= -n 2
 FORCE        ?=
 
-.PHONY: help venv book pages test check-book scorecard verify-book mathjax clean
+.PHONY: help venv book pages test check-book scorecard verify-book mathjax clean bench bench-venv
 
 help:
 	@echo "make book        build the book (creates .venv, executes notebooks, jupyter-book build)"
@@ -29,6 +29,7 @@ help:
 	@echo "make check-book  screenshot and check the built book in headless Chromium"
 	@echo "make scorecard   print the reproduction scorecard of the book profile"
 	@echo "make verify-book re-execute at the book profile and compare with results/book/"
+	@echo "make bench       run every benchmark (benchmarks/, relucent side by side in .bench-venv)"
 	@echo "make clean       remove _build/ and the executed notebooks"
 	@echo "FORCE=1          re-execute notebooks even when unchanged"
 
@@ -85,3 +86,24 @@ verify-book: $(STAMP)
 
 clean:
 	rm -rf _build book/executed book/generated
+
+# Benchmarks (performance is measured here, never asserted in tests). relucent, the peer the
+# engine is compared with, is a benchmark-only dependency in its own virtualenv (.bench-venv).
+BENCH_VENV := .bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell sha256sum requirements-bench.txt 2>/dev/null | cut -c1-16)
+
+bench-venv: $(BENCH_STAMP)
+
+$(BENCH_STAMP):
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -r requirements-bench.txt
+	@rm -f $(BENCH_VENV)/.installed-*
+	@touch $@
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(PY) benchmarks/bench_engine.py --relucent-python $(BENCH_VENV)/bin/python --write
+	$(PY) benchmarks/bench_resnet.py --json benchmarks/results/bench_resnet.json
+	$(PY) benchmarks/bench_wang.py --measure book --out benchmarks/results/bench_wang.json
+	$(PY) benchmarks/bench_cnt.py --json benchmarks/results/bench_cnt.json
+	$(PY) benchmarks/bench_tawfeek.py --out benchmarks/results/bench_tawfeek.json
+	$(PY) benchmarks/bench_overlap.py --json benchmarks/results/bench_overlap.json

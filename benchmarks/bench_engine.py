@@ -18,8 +18,8 @@ It prints a markdown table and, with ``--write``, writes it with the machine det
 
 Usage::
 
-    python -m venv /work/bench-venv && /work/bench-venv/bin/pip install -r requirements-bench.txt
-    .venv/bin/python benchmarks/bench_engine.py --relucent-python /work/bench-venv/bin/python --write
+    python -m venv .bench-venv && .bench-venv/bin/pip install -r requirements-bench.txt
+    .venv/bin/python benchmarks/bench_engine.py --relucent-python .bench-venv/bin/python --write
 """
 
 from __future__ import annotations
@@ -181,7 +181,7 @@ def write_results(meta, rows):
         {"meta": meta, "rows": rows}, indent=1, default=float))
     (HERE / "RESULTS.md").write_text(
         "# Engine benchmark (issue 4)\n\n" + meta + "\nCommand: `.venv/bin/python "
-        "benchmarks/bench_engine.py --relucent-python /work/bench-venv/bin/python --write`\n\n"
+        "benchmarks/bench_engine.py --relucent-python .bench-venv/bin/python --write`\n\n"
         + tab + "\n## Targets\n\n" + targets(rows) + "\n" + NOTES)
     return tab
 
