@@ -31,7 +31,7 @@ from .domains import Box
 
 __all__ = [
     "LPSolver", "Region", "region_of", "chebyshev_center", "chebyshev_by_enumeration",
-    "facet_rows", "is_bounded",
+    "facet_rows", "full_system", "is_bounded",
     "polytope_vertices", "polytope_volume", "domain_scale", "RegionError",
 ]
 
@@ -464,8 +464,10 @@ class Region:
         return np.all(s < 0, axis=1) if strict else np.all(s <= 0, axis=1)
 
 
-def _full_system(net, pattern, domain):
-    """All rows of eq. (9) for ``pattern`` plus the box faces, with their neuron ids."""
+def full_system(net, pattern, domain):
+    """All rows of eq. (9) for ``pattern`` plus the faces of ``domain`` (a :class:`Box` or
+    ``None``): ``(A, c, ids)`` with ``ids[k]`` the hidden neuron of row ``k``, or ``-1 - f`` for
+    face ``f`` of the box (rows not reduced: redundant ones included)."""
     A, c = net.halfspaces(pattern)
     ids = np.arange(A.shape[0], dtype=np.int64)
     if domain is not None:
@@ -474,6 +476,9 @@ def _full_system(net, pattern, domain):
         c = np.concatenate([c, cb])
         ids = np.concatenate([ids, -1 - np.arange(Ab.shape[0], dtype=np.int64)])
     return A, c, ids
+
+
+_full_system = full_system  # the former private name, kept for existing callers
 
 
 def check_domain(net, domain):
@@ -503,7 +508,7 @@ def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None =
     s = net._as_bits(pattern)
     solver = solver or LPSolver()
     scale = domain_scale(net, domain)
-    A_all, c_all, ids_all = _full_system(net, s, domain)
+    A_all, c_all, ids_all = full_system(net, s, domain)
     if interior_point is None or chebyshev_radius is None:
         x0, r = solver.chebyshev(A_all, c_all, scale)
         if not (r > tol.CHEBYSHEV_RTOL * scale):

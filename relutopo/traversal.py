@@ -28,7 +28,7 @@ from . import tolerances as tol
 from .domains import Box
 from .nets import ReluNet
 from .patterns import pack_bits
-from .polyhedra import LPSolver, _full_system, check_domain, domain_scale, facet_rows
+from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, full_system as _full_system
 
 __all__ = ["TraversalResult", "traverse"]
 
