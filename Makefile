@@ -65,7 +65,7 @@ book: $(STAMP) $(MATHJAX)
 pages: $(STAMP)
 	$(PY) -m relutopo book --pages-only --profile book
 
-test: $(STAMP)
+test: $(STAMP) $(MATHJAX)
 	@rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): treated as success"; rc=0; fi; \
 	exit $$rc
