@@ -55,6 +55,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .highs import quiet_highs
+
 from .nets import ReluNet
 from .tolerances import CHEBYSHEV_RTOL, ZERO_ROW_RTOL
 
@@ -67,22 +69,8 @@ __all__ = [
 
 # ---------------------------------------------------------------------------- LP backend
 def _new_highs():
-    """A silent ``highspy.Highs`` (its first construction prints a banner on file descriptor 1)."""
-    import highspy
-
-    fd = None
-    try:
-        fd = os.dup(1)
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            h = highspy.Highs()
-    except OSError:
-        h = highspy.Highs()
-    finally:
-        if fd is not None:
-            os.dup2(fd, 1)
-            os.close(fd)
-    h.setOptionValue("output_flag", False)
+    """A silent ``highspy.Highs`` with presolve off (small LPs, solved many times)."""
+    h = quiet_highs()
     h.setOptionValue("presolve", "off")
     return h
 

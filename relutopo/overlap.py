@@ -45,6 +45,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .nets import ReluNet
+from .highs import quiet_highs
 from .patterns import pack_bits
 from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL, MEMBERSHIP_RTOL, RANK_RTOL, ZERO_ROW_RTOL
 
@@ -71,16 +72,7 @@ class _LP:
     def __init__(self):
         import highspy
 
-        # HiGHS prints a banner on its first construction in a process; keep library code silent.
-        fd = os.dup(1)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                self._h = highspy.Highs()
-        finally:
-            os.dup2(fd, 1)
-            os.close(fd)
-        self._h.setOptionValue("output_flag", False)
+        self._h = quiet_highs()
         self._h.setOptionValue("primal_feasibility_tolerance", 1e-9)
         self._h.setOptionValue("dual_feasibility_tolerance", 1e-9)
         self._hs = highspy

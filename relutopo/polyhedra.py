@@ -28,6 +28,7 @@ import numpy as np
 
 from . import tolerances as tol
 from .domains import Box
+from .highs import quiet_highs
 
 __all__ = [
     "LPSolver", "Region", "region_of", "chebyshev_center", "chebyshev_by_enumeration",
@@ -41,30 +42,6 @@ class RegionError(ValueError):
 
 
 # ---------------------------------------------------------------------------- LP solver
-def _quiet_highs():
-    """A ``highspy.Highs`` with console output off (the first construction in a process prints a
-    banner on file descriptor 1; it is redirected to /dev/null)."""
-    import highspy
-
-    try:
-        fd = os.dup(1)
-    except OSError:  # no stdout at all
-        fd = None
-    try:
-        if fd is not None:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.close(devnull)
-        h = highspy.Highs()
-    finally:
-        if fd is not None:
-            os.dup2(fd, 1)
-            os.close(fd)
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("log_to_console", False)
-    return h
-
-
 class LPSolver:
     """A reusable HiGHS instance for the many small LPs of a decomposition.
 
@@ -76,7 +53,7 @@ class LPSolver:
         import highspy
 
         self._hs = highspy
-        self._h = _quiet_highs()
+        self._h = quiet_highs()
         self._inf = highspy.kHighsInf
         self.seconds = 0.0
         self.calls = 0
