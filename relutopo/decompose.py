@@ -736,25 +736,35 @@ def _finalize_vertex(net, domain, cells, scale, solver):
         Xe, Re = chebyshev_by_enumeration([systems[i] for i in enum])
         X[enum], R[enum] = Xe, Re
         R[R > scale] = np.nan  # radii are capped at the scale on every path: let HiGHS apply it
-    rest = np.flatnonzero(np.isnan(R))
-    for s0 in range(0, len(rest), 32):
-        chunk = rest[s0:s0 + 32]
-        X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
+    _lp_centres(solver, systems, X, R, scale)
     nrm_all = Aall[frows] / np.linalg.norm(Aall[frows], axis=1)[:, None]
-    ids_all = idall[frows]
+    _collect(raw, cells, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
+    return raw
+
+
+def _lp_centres(solver, systems, X, R, scale) -> None:
+    """Fill the Chebyshev centres still missing (``R`` is NaN) by HiGHS, 32 systems per batch."""
+    miss = np.flatnonzero(np.isnan(R))
+    for s0 in range(0, len(miss), 32):
+        chunk = miss[s0:s0 + 32]
+        X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
+
+
+def _collect(raw, cells, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
+    """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw``;
+    facet rows of cell ``i`` are ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
     for i, cell in enumerate(cells):
         if not R[i] > rtol:
             raw.dropped += 1
             continue
-        a, b = fptr[i], fptr[i + 1]
+        a, b = ptr[i], ptr[i + 1]
         raw.bits.append(cell.bits)
         raw.x0.append(X[i])
         raw.r.append(R[i])
         raw.bounded.append(bool(bounded[i]))
-        raw.facet_ids.append(ids_all[a:b])
-        raw.facet_pts.append(fpts[a:b])
-        raw.facet_nrm.append(nrm_all[a:b])
-    return raw
+        raw.facet_ids.append(ids[a:b])
+        raw.facet_pts.append(pts[a:b])
+        raw.facet_nrm.append(nrm[a:b])
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
@@ -775,22 +785,8 @@ def _finalize_polygon(net, domain, cells, scale, solver):
     ids = E[:, 3].astype(np.int64)
     systems = [(E[a:b, :2], E[a:b, 2]) for a, b in zip(ptr[:-1], ptr[1:])]
     X, R = chebyshev_by_enumeration(systems) if cells else (np.zeros((0, 2)), np.zeros(0))
-    miss = np.flatnonzero(np.isnan(R))
-    for s0 in range(0, len(miss), 32):
-        chunk = miss[s0:s0 + 32]
-        X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
-    for i, cell in enumerate(cells):
-        if not R[i] > rtol:
-            raw.dropped += 1
-            continue
-        a, b = ptr[i], ptr[i + 1]
-        raw.bits.append(cell.bits)
-        raw.x0.append(X[i])
-        raw.r.append(R[i])
-        raw.bounded.append(True)
-        raw.facet_ids.append(ids[a:b])
-        raw.facet_pts.append(mids[a:b])
-        raw.facet_nrm.append(nrm[a:b])
+    _lp_centres(solver, systems, X, R, scale)
+    _collect(raw, cells, X, R, rtol, np.ones(len(cells), dtype=bool), ptr, ids, mids, nrm)
     return raw
 
 
