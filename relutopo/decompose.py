@@ -9,12 +9,13 @@ and the dual graph. Four algorithms are available; the tests require them to agr
     "Cut"): a region of hidden layer ``l`` is cut only by the hyperplanes of layer ``l + 1``
     restricted to it, whose rows come from the region's affine map (Liu et al. eq. 8).
     Cells are held as generators (vertices and rays, double description; Fukuda & Prodon 1996)
-    with their incidences, so deciding whether a hyperplane cuts a cell is a vectorised sign test
-    on its generators and cutting it is exact clipping: no LP is solved while refining. For
-    ``R^d`` the cells are the homogenised cones ``{(x, t) : A x <= c t, t >= 0}``; the first layer
-    starts from the ``2^d`` orthants of ``d`` independent hyperplanes (if the first layer has
-    rank ``r < d`` the problem is solved in the ``r``-dimensional row space and lifted, since the
-    network is constant along the kernel).
+    with their incidences, so deciding whether a hyperplane cuts a cell is a sign test on its
+    generators and cutting it is exact clipping: no LP is solved while refining. All cells of a
+    chunk are cut by one neuron at a time, vectorised over cells (:mod:`relutopo.vertex_refine`).
+    For ``R^d`` the cells are the homogenised cones ``{(x, t) : A x <= c t, t >= 0}``; the first
+    layer starts from the ``2^d`` orthants of ``d`` independent hyperplanes (if the first layer
+    has rank ``r < d`` the problem is solved in the ``r``-dimensional row space and lifted, since
+    the network is constant along the kernel).
 ``method="polygon"`` (default for ``d = 2`` in a box)
     The same refinement with cells held as counter-clockwise vertex lists and cut by exact
     convex-polygon clipping (Sutherland-Hodgman, both halves) in plain Python floats.
@@ -30,8 +31,10 @@ the tight subsets of its facets for bounded regions in ``d <= 3``, else by HiGHS
 per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
 may change too; a neighbour is never guessed by flipping one bit). Regions are stored compactly
-(:class:`~relutopo.decomposition.Decomposition`); the refinement itself holds every cell of the
-current layer with its generators, so its peak memory is a few kB per region.
+(:class:`~relutopo.decomposition.Decomposition`). The ``vertex`` refinement works on chunks of
+``vertex_refine.REFINE_CHUNK`` cells depth first and finalises each chunk of last-layer cells
+as soon as it is complete, so its working memory is bounded by the chunk size; the ``lp`` and
+``polygon`` paths hold every cell of the current layer (a few kB each).
 """
 
 from __future__ import annotations
@@ -117,8 +120,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         cells = _refine(net, domain, _PolygonKernel(net, domain, scale), progress)
         raw = _finalize_polygon(net, domain, cells, scale, solver)
     else:
-        cells = _refine(net, domain, _VertexKernel(net, domain, scale), progress)
-        raw = _finalize_vertex(net, domain, cells, scale, solver)
+        raw = _vertex_path(net, domain, scale, solver, progress)
     return _assemble(net, domain, raw, scale, solver, method, t_start)
 
 
@@ -190,196 +192,6 @@ def _zero_rows(M, G, wnorm):
     to ``||W_l[k]|| max |G|`` (``wnorm`` = the row norms of ``W_l``)."""
     norms = np.sqrt(np.einsum("ij,ij->i", M, M))
     return norms, norms <= tol.ZERO_ROW_RTOL * _row_scale(wnorm, G)
-
-
-class _VertexKernel:
-    """Exact cutting of cells held as generators (double description, Fukuda & Prodon 1996).
-
-    A cell stores its rows ``A x <= c`` as Python lists (box faces and the hyperplanes that cut
-    its ancestors; rows are only appended), the homogeneous generators ``V`` (``(x, 1)``
-    vertices, ``(r, 0)`` unit rays) and their incidences as bit masks ``Z`` (``(n_gen, words)``
-    uint64; bit 0 is the face at infinity ``t = 0``, bit ``j + 1`` is row ``j``). A hyperplane
-    cuts a cell iff it has generators strictly on both sides; the new generators are the
-    crossing points of the adjacent (+, -) pairs, adjacency by the combinatorial test (no third
-    generator is incident to every row the pair shares).
-    """
-
-    def __init__(self, net, domain, scale):
-        self.net, self.domain, self.scale = net, domain, scale
-        self.d = net.input_dim
-
-    @staticmethod
-    def _masks(bool_cols):
-        """Pack a bool incidence matrix ``(n_gen, n_cols)`` into uint64 words."""
-        n, m = bool_cols.shape
-        W = max(1, (m + 63) // 64)
-        buf = np.zeros((n, W * 64), dtype=bool)
-        buf[:, :m] = bool_cols
-        return np.packbits(buf, axis=1, bitorder="little").view(np.uint64).reshape(n, W)
-
-    def initial(self):
-        d = self.d
-        cell = _Cell()
-        if self.domain is None:  # the whole space: not a pointed cone; arrange() seeds orthants
-            cell.A, cell.c, cell.ids = [], [], []
-            cell.V = None
-            cell.Z = None
-            return cell
-        A, c = self.domain.halfspaces()
-        V = self.domain.vertices()
-        cell.A, cell.c = list(A), list(c)
-        cell.ids = list(range(-1, -1 - 2 * d, -1))
-        cell.V = np.hstack([V, np.ones((len(V), 1))])
-        Z = np.zeros((len(V), 2 * d + 1), dtype=bool)
-        Z[:, 1::2] = V == self.domain.lo  # row 2i: x_i = lo_i
-        Z[:, 2::2] = V == self.domain.hi
-        cell.Z = self._masks(Z)
-        return cell
-
-    # -- cells of the whole space: 2^d orthants of d independent hyperplanes ----------
-    def _orthants(self, cell, M, mu, live, offset):
-        import scipy.linalg
-
-        d = self.d
-        _, _, piv = scipy.linalg.qr(M[live].T, pivoting=True, mode="economic")
-        S = live[piv[:d]]
-        MS = M[S]
-        x_star = np.linalg.solve(MS, -mu[S])
-        D = np.linalg.inv(MS)  # column j: direction raising row j only
-        Zb = np.ones((d + 1, d + 1), dtype=bool)
-        Zb[0, 0] = False  # the vertex is not at infinity
-        Zb[1 + np.arange(d), 1 + np.arange(d)] = False  # ray j leaves row j
-        Z = self._masks(Zb)
-        out = []
-        for code in range(2 ** d):
-            sigma = np.where((code >> np.arange(d)) & 1, 1.0, -1.0)
-            sub = _Cell()
-            # sigma_i (m_i x + mu_i) >= 0  <=>  -sigma_i m_i x <= sigma_i mu_i
-            sub.A = list(-sigma[:, None] * MS)
-            sub.c = list(sigma * mu[S])
-            sub.ids = [int(offset + k) for k in S]
-            rays = (D * sigma[None, :]).T
-            rays /= np.linalg.norm(rays, axis=1)[:, None]
-            sub.V = np.vstack([np.append(x_star, 1.0), np.hstack([rays, np.zeros((d, 1))])])
-            sub.Z = Z.copy()
-            out.append((sub, sigma > 0))
-        return S, out
-
-    def _split(self, cell, m, mu, vals, P, N, k_id):
-        """Cut ``cell`` by ``m . x + mu = 0`` into its (<= 0) and (>= 0) parts."""
-        d = self.d
-        V, Z = cell.V, cell.Z
-        iP = np.flatnonzero(P)
-        iN = np.flatnonzero(N)
-        ZP, ZN = Z[iP], Z[iN]
-        common = ZP[:, None, :] & ZN[None, :, :]
-        cnt = np.bitwise_count(common).sum(axis=2)
-        pp, nn = np.nonzero(cnt >= d - 1)
-        if pp.size:
-            C = common[pp, nn]
-            misses = ((C[:, None, :] & ~Z[None, :, :]) != 0).any(axis=2)  # (pairs, n_gen)
-            misses[np.arange(pp.size), iP[pp]] = True
-            misses[np.arange(pp.size), iN[nn]] = True
-            adj = misses.all(axis=1)
-            pp, nn, C = pp[adj], nn[adj], C[adj]
-        else:
-            C = np.zeros((0, Z.shape[1]), dtype=np.uint64)
-        gP, gN = V[iP[pp]], V[iN[nn]]
-        vP, vN = vals[iP[pp]], vals[iN[nn]]
-        newV = vP[:, None] * gN - vN[:, None] * gP
-        t = newV[:, d]
-        isv = t > 0
-        newV[isv] /= t[isv, None]
-        if not np.all(isv):
-            nr = newV[~isv]
-            nr[:, d] = 0.0
-            newV[~isv] = nr / np.linalg.norm(nr[:, :d], axis=1)[:, None]
-        j = len(cell.c) + 1  # bit of the new row
-        word, bit = divmod(j, 64)
-        if word >= Z.shape[1]:
-            Z = np.hstack([Z, np.zeros((len(Z), 1), dtype=np.uint64)])
-            C = np.hstack([C, np.zeros((len(C), 1), dtype=np.uint64)])
-        flag = np.uint64(1 << bit)
-        C[:, word] |= flag
-        zero = ~(P | N)
-        Zz = Z.copy()
-        Zz[zero, word] |= flag
-        children = []
-        for side, keep in ((0, N | zero), (1, P | zero)):
-            sub = _Cell()
-            sgn = 1.0 if side == 0 else -1.0  # side 0: m x <= -mu ; side 1: -m x <= mu
-            sub.A = cell.A + [sgn * m]
-            sub.c = cell.c + [-sgn * mu]
-            sub.ids = cell.ids + [k_id]
-            sub.V = np.concatenate([V[keep], newV])
-            sub.Z = np.concatenate([Zz[keep], C])
-            children.append((sub, keep))
-        return children, newV
-
-    def arrange(self, cell, M, mu, offset, wnorm):
-        h = M.shape[0]
-        norms, zero_row = _zero_rows(M, cell.G, wnorm)
-        base = np.zeros(h, dtype=bool)
-        base[zero_row] = mu[zero_row] > 0
-        live = np.flatnonzero(~zero_row)
-        if cell.V is None:  # the whole space
-            if live.size == 0:
-                return [(cell, base)]
-            S, orthants = self._orthants(cell, M, mu, live, offset)
-            rest = np.setdiff1d(live, S)
-            current = []
-            for sub, sb in orthants:
-                bits = base.copy()
-                bits[S] = sb
-                current.append((sub, bits))
-            return self._cut_all(current, M, mu, norms, rest, offset)
-        return self._cut_all([(cell, base)], M, mu, norms, live, offset)
-
-    def _cut_all(self, current, M, mu, norms, live, offset):
-        """Cut each cell by the hyperplanes ``live`` (in order), depth first.
-
-        The signs of every remaining hyperplane on a cell's generators are one matrix ``H``; a
-        cell is split by the first hyperplane with generators strictly on both sides, and its
-        children reuse the rows of ``H`` of the generators they keep (only the new generators
-        are evaluated). Hyperplanes that do not cut a cell give its bit directly.
-        """
-        if live.size == 0:
-            return current
-        d = self.d
-        scale = self.scale
-        Ml, mul = M[live], mu[live]
-        tl = tol.VERTEX_RTOL * norms[live]
-        out = []
-        stack = []
-        for cell, bits in current:
-            H = cell.V[:, :d] @ Ml.T + cell.V[:, d:] * mul[None, :]
-            stack.append((cell, bits, H, 0))
-        while stack:
-            cell, bits, H, start = stack.pop()
-            V = cell.V
-            tv = tl[start:][None, :] * np.where(V[:, d:] > 0, scale, 1.0)
-            above = H > tv
-            below = H < -tv
-            pos = above.any(axis=0)
-            both = pos & below.any(axis=0)
-            if not both.any():
-                bits[live[start:]] = pos
-                out.append((cell, bits))
-                continue
-            t = int(np.argmax(both))
-            bits[live[start:start + t]] = pos[:t]
-            k = int(live[start + t])
-            ((lo, keep_lo), (hi, keep_hi)), newV = self._split(
-                cell, M[k], mu[k], H[:, t], above[:, t], below[:, t], int(offset + k))
-            nxt = start + t + 1
-            rest = H[:, t + 1:]
-            Hnew = newV[:, :d] @ Ml[nxt:].T + newV[:, d:] * mul[None, nxt:]
-            b0 = bits.copy()
-            b0[k] = False
-            bits[k] = True
-            stack.append((lo, b0, np.concatenate([rest[keep_lo], Hnew]), nxt))
-            stack.append((hi, bits, np.concatenate([rest[keep_hi], Hnew]), nxt))
-        return out
 
 
 class _PolygonKernel:
@@ -595,17 +407,42 @@ def _brute_force(net, domain, scale, solver, progress):
 
 # ============================================================================ finishing
 class _Raw:
-    """Per-region arrays before assembly (internal)."""
+    """Regions before assembly, kept as blocks of arrays (internal; compact for many regions)."""
 
     def __init__(self):
-        self.bits = []          # bool patterns
-        self.x0 = []            # Chebyshev centres
-        self.r = []             # radii
-        self.bounded = []       # bool
-        self.facet_ids = []     # per region: array of neuron ids / -1-k
-        self.facet_pts = []     # per region: (n_facets, d) a point in each facet's relative interior
-        self.facet_nrm = []     # per region: (n_facets, d) unit outward normals
+        self.blocks = []
         self.dropped = 0
+        self.unbounded = False  # every region is unbounded (rank-reduced R^d)
+
+    def add(self, bits, x0, r, bounded, fids, fpts, fnrm) -> None:
+        """One region: its bits, centre, radius, boundedness and facets (ids, points, normals)."""
+        d = len(x0)
+        self.add_block(np.asarray(bits, dtype=bool)[None], np.asarray(x0, dtype=np.float64)[None],
+                       np.array([r], dtype=np.float64), np.array([bool(bounded)]),
+                       np.array([len(fids)], dtype=np.int64), np.asarray(fids, dtype=np.int64),
+                       np.asarray(fpts, dtype=np.float64).reshape(-1, d),
+                       np.asarray(fnrm, dtype=np.float64).reshape(-1, d))
+
+    def add_block(self, bits, x0, r, bounded, counts, fids, fpts, fnrm) -> None:
+        """Regions ``0..m-1`` of a block; facets of region ``i`` are the ``counts[i]`` next rows
+        of ``fids``, ``fpts``, ``fnrm``."""
+        self.blocks.append((bits, x0, r, bounded, counts, fids, fpts, fnrm))
+
+    def all_unbounded(self) -> None:
+        self.unbounded = True
+
+    def arrays(self, n_bits, d):
+        """``(bits, x0, r, bounded, counts, fids, fpts, fnrm)`` over all blocks."""
+        if not self.blocks:
+            return (np.zeros((0, n_bits), dtype=bool), np.zeros((0, d)), np.zeros(0),
+                    np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64),
+                    np.zeros(0, dtype=np.int64), np.zeros((0, d)), np.zeros((0, d)))
+        out = [np.concatenate(parts) for parts in zip(*self.blocks)]
+        self.blocks = []
+        out[0] = out[0].reshape(len(out[1]), n_bits)
+        if self.unbounded:
+            out[3][:] = False
+        return tuple(out)
 
 
 def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
@@ -641,18 +478,26 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
                                         np.append(np.full(d, inf), scale), M, lo, hi)
             pts.append(x[:d] if status == "optimal" else np.full(d, np.nan))
             nrm.append(a)
-        raw.bits.append(cell.bits)
-        raw.x0.append(cell.x0)
-        raw.r.append(cell.r)
-        raw.bounded.append(True if domain is not None else is_bounded(A[rows], solver))
-        raw.facet_ids.append(ids[rows])
-        raw.facet_pts.append(np.array(pts).reshape(-1, d))
-        raw.facet_nrm.append(np.array(nrm).reshape(-1, d))
+        raw.add(cell.bits, cell.x0, cell.r,
+                True if domain is not None else is_bounded(A[rows], solver),
+                ids[rows], np.array(pts).reshape(-1, d), np.array(nrm).reshape(-1, d))
     return raw
 
 
-def _finalize_vertex(net, domain, cells, scale, solver):
-    """Facets and centres from generators, vectorised over all cells.
+def _vertex_path(net, domain, scale, solver, progress):
+    """``method="vertex"``: batched refinement (:mod:`relutopo.vertex_refine`), each chunk of
+    last-layer cells finalised as soon as it is complete (bounded memory)."""
+    from .vertex_refine import refine
+
+    raw = _Raw()
+    for batch in refine(net, domain, scale, progress):
+        _finalize_vertex(batch, net.input_dim, scale, solver, raw)
+    return raw
+
+
+def _finalize_vertex(batch, d, scale, solver, raw):
+    """Facets and centres of a :class:`~relutopo.vertex_refine.CellBatch` from its generators,
+    vectorised over all its cells; the regions are appended to ``raw``.
 
     Row ``j`` of a cell is a facet iff its face ``F_j`` (the generators incident to it) contains a
     vertex and is inclusion-maximal among the faces of the cell's rows: purely combinatorial,
@@ -666,24 +511,13 @@ def _finalize_vertex(net, domain, cells, scale, solver):
     """
     from .polyhedra import chebyshev_by_enumeration
 
-    raw = _Raw()
-    d = net.input_dim
-    n = len(cells)
+    n = batch.n
     rtol = tol.CHEBYSHEV_RTOL * scale
     if n == 0:
-        return raw
-    n_gen = np.array([len(c.V) for c in cells], dtype=np.int64)
-    n_row = np.array([len(c.c) for c in cells], dtype=np.int64)
-    gptr = np.concatenate([[0], np.cumsum(n_gen)])
-    rptr = np.concatenate([[0], np.cumsum(n_row)])
-    Vall = np.concatenate([c.V for c in cells])
-    words = max(c.Z.shape[1] for c in cells)
-    Zall = np.zeros((len(Vall), words), dtype=np.uint64)
-    for i, c in enumerate(cells):
-        Zall[gptr[i]:gptr[i + 1], :c.Z.shape[1]] = c.Z
-    Aall = np.asarray([a for c in cells for a in c.A], dtype=np.float64).reshape(-1, d)
-    call = np.asarray([v for c in cells for v in c.c], dtype=np.float64)
-    idall = np.asarray([v for c in cells for v in c.ids], dtype=np.int64)
+        return
+    gptr, rptr = batch.gptr, batch.rptr
+    n_gen, n_row = np.diff(gptr), np.diff(rptr)
+    Vall, Zall, Aall, call, idall = batch.V, batch.Z, batch.A, batch.c, batch.ids
     # incidences (generator g, row j) as sorted (cell, row) keys
     Zbits = np.unpackbits(Zall.view(np.uint8), axis=1, bitorder="little")[:, 1:].astype(bool)
     g_of, j_of = np.nonzero(Zbits)
@@ -738,8 +572,7 @@ def _finalize_vertex(net, domain, cells, scale, solver):
         R[R > scale] = np.nan  # radii are capped at the scale on every path: let HiGHS apply it
     _lp_centres(solver, systems, X, R, scale)
     nrm_all = Aall[frows] / np.linalg.norm(Aall[frows], axis=1)[:, None]
-    _collect(raw, cells, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
-    return raw
+    _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
 
 
 def _lp_centres(solver, systems, X, R, scale) -> None:
@@ -750,21 +583,16 @@ def _lp_centres(solver, systems, X, R, scale) -> None:
         X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
 
 
-def _collect(raw, cells, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
-    """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw``;
-    facet rows of cell ``i`` are ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
-    for i, cell in enumerate(cells):
-        if not R[i] > rtol:
-            raw.dropped += 1
-            continue
-        a, b = ptr[i], ptr[i + 1]
-        raw.bits.append(cell.bits)
-        raw.x0.append(X[i])
-        raw.r.append(R[i])
-        raw.bounded.append(bool(bounded[i]))
-        raw.facet_ids.append(ids[a:b])
-        raw.facet_pts.append(pts[a:b])
-        raw.facet_nrm.append(nrm[a:b])
+def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
+    """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw`` as
+    one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
+    ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
+    keep = R > rtol
+    raw.dropped += int(np.sum(~keep))
+    counts = np.diff(ptr)
+    frow = np.repeat(keep, counts)
+    raw.add_block(np.asarray(bits, dtype=bool)[keep], X[keep], R[keep], np.asarray(bounded)[keep],
+                  counts[keep], ids[frow], pts[frow], nrm[frow])
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
@@ -786,27 +614,23 @@ def _finalize_polygon(net, domain, cells, scale, solver):
     systems = [(E[a:b, :2], E[a:b, 2]) for a, b in zip(ptr[:-1], ptr[1:])]
     X, R = chebyshev_by_enumeration(systems) if cells else (np.zeros((0, 2)), np.zeros(0))
     _lp_centres(solver, systems, X, R, scale)
-    _collect(raw, cells, X, R, rtol, np.ones(len(cells), dtype=bool), ptr, ids, mids, nrm)
+    bits = np.array([cell.bits for cell in cells], dtype=bool).reshape(len(cells), -1)
+    _collect(raw, bits, X, R, rtol, np.ones(len(cells), dtype=bool), ptr, ids, mids, nrm)
     return raw
 
 
 def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
     """Pack patterns, find neighbours by crossing facets, build the :class:`Decomposition`."""
     d_full = net.input_dim
-    n = len(raw.bits)
     n_bits = net.n_hidden
-    bits = np.array(raw.bits, dtype=bool).reshape(n, n_bits)
+    d_red = d_full if lift is None else lift.shape[1]
+    bits, X0, radii, bounded, counts, fids, fpts, fnrm = raw.arrays(n_bits, d_red)
+    n = len(bits)
     packed = pack_bits(bits)
-    X0 = np.array(raw.x0, dtype=np.float64).reshape(n, -1)
-    counts = np.array([len(f) for f in raw.facet_ids], dtype=np.int64)
+    del bits
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    fids = np.concatenate(raw.facet_ids).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
-    d_red = X0.shape[1]
-    fpts = np.concatenate(raw.facet_pts).reshape(-1, d_red) if n else np.zeros((0, d_red))
-    fnrm = np.concatenate(raw.facet_nrm).reshape(-1, d_red) if n else np.zeros((0, d_red))
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y
         X0, fpts, fnrm = X0 @ lift.T, fpts @ lift.T, fnrm @ lift.T
-    radii = np.array(raw.r, dtype=np.float64)
     owner = np.repeat(np.arange(n), counts)
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
         net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale)
@@ -821,7 +645,7 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
     assert X0.shape[1] == d_full
     return Decomposition(
         net=net, domain=domain, packed_patterns=packed, interior_points=X0,
-        chebyshev_radii=radii, bounded=np.array(raw.bounded, dtype=bool).reshape(n),
+        chebyshev_radii=radii, bounded=bounded.astype(bool).reshape(n),
         facet_ptr=ptr, facet_ids=fids.astype(np.int32), edges=edges, edge_neuron=edge_neuron,
         edge_flip_ptr=edge_flips[0], edge_flip_ids=edge_flips[1], scale=scale, stats=stats)
 
@@ -899,13 +723,8 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start):
     if r == 0:  # the first layer is constant: one region, all of R^d
         x = np.zeros((1, net.input_dim))
         raw = _Raw()
-        raw.bits.append(net.bits(x)[0])
-        raw.x0.append(x[0])
-        raw.r.append(domain_scale(net, None))
-        raw.bounded.append(False)
-        raw.facet_ids.append(np.zeros(0, dtype=np.int64))
-        raw.facet_pts.append(np.zeros((0, net.input_dim)))
-        raw.facet_nrm.append(np.zeros((0, net.input_dim)))
+        raw.add(net.bits(x)[0], x[0], domain_scale(net, None), False, np.zeros(0, dtype=np.int64),
+                np.zeros((0, net.input_dim)), np.zeros((0, net.input_dim)))
         return _assemble(net, None, raw, domain_scale(net, None), solver, method, t_start)
     ws[0] = np.asarray(net.weights[0]) @ Q
     small = ReluNet.from_weights(ws, list(net.biases))
@@ -914,7 +733,6 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start):
         cells = _refine(small, None, _LPKernel(small, None, scale, solver), progress)
         raw = _finalize_lp(small, None, cells, scale, solver)
     else:
-        cells = _refine(small, None, _VertexKernel(small, None, scale), progress)
-        raw = _finalize_vertex(small, None, cells, scale, solver)
-    raw.bounded = [False] * len(raw.bits)
+        raw = _vertex_path(small, None, scale, solver, progress)
+    raw.all_unbounded()
     return _assemble(net, None, raw, scale, solver, method, t_start, lift=Q)

@@ -577,3 +577,23 @@ def test_dual_graph_equals_lp_facet_crossings_regressions(sizes, seed, boxed):
     net = random_net(sizes, seed)
     dom = Box(-1.0, 1.0, dim=sizes[0]) if boxed else None
     _check_dual_graph_against_lp(net, dom, ["vertex", "lp"])
+
+
+@pytest.mark.parametrize("sizes,boxed", [((3, 6, 6, 5, 1), True), ((3, 6, 6, 1), False),
+                                         ((7, 5, 5, 1), False)])
+def test_chunked_refinement_gives_the_same_decomposition(monkeypatch, sizes, boxed):
+    """The vertex path refines and finalises in chunks of REFINE_CHUNK cells (bounded memory);
+    the chunk size must not change the regions, their order, centres or the dual graph."""
+    from relutopo import vertex_refine
+
+    net = random_net(sizes, 11)
+    dom = Box(-1.0, 1.0, dim=sizes[0]) if boxed else None
+    ref = decompose(net, dom, method="vertex")
+    assert ref.n_regions > 40
+    monkeypatch.setattr(vertex_refine, "REFINE_CHUNK", 3)
+    small = decompose(net, dom, method="vertex")
+    assert np.array_equal(small.packed_patterns, ref.packed_patterns)
+    assert np.array_equal(small.edges, ref.edges)
+    assert np.array_equal(small.bounded, ref.bounded)
+    np.testing.assert_allclose(small.chebyshev_radii, ref.chebyshev_radii, rtol=1e-9)
+    assert pattern_set(small) == pattern_set(decompose(net, dom, method="lp"))
