@@ -31,7 +31,8 @@ import numpy as np
 from .nets import ReluNet
 from .tolerances import AFFINE_EQUAL_RTOL
 
-__all__ = ["LinearRegions", "linear_regions", "output_maps", "exact_affine_map"]
+__all__ = ["LinearRegions", "linear_regions", "output_maps", "pattern_output_maps",
+           "exact_affine_map"]
 
 
 @dataclass(frozen=True)
@@ -68,34 +69,50 @@ class LinearRegions:
         return self.n_linear / self.n_activation
 
 
-def _union_find(n: int, edges) -> np.ndarray:
-    parent = np.arange(n)
+def _components(n: int, edges: np.ndarray) -> np.ndarray:
+    """Connected components of the graph on ``0..n-1`` with ``edges`` ``(E, 2)``, numbered
+    ``0..k-1`` in order of first appearance (the component of node 0 is 0, the first node not in
+    it starts component 1, ...)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(a):
-        root = a
-        while parent[root] != root:
-            root = parent[root]
-        while parent[a] != root:
-            parent[a], a = root, parent[a]
-        return root
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
+                       shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    # renumber by first appearance, whatever order scipy numbered the components in
+    _, first = np.unique(comp, return_index=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[comp]
 
-    for u, v in edges:
-        ru, rv = find(u), find(v)
-        if ru != rv:
-            parent[max(ru, rv)] = min(ru, rv)
-    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
-    _, labels = np.unique(roots, return_inverse=True)
-    # renumber in order of first appearance
-    order = {}
-    out = np.empty(n, dtype=np.int64)
-    for i, lab in enumerate(labels):
-        out[i] = order.setdefault(int(lab), len(order))
-    return out
+
+def _edge_array(dec):
+    """The dual graph's edges as an ``(E, 2)`` int array when ``dec`` stores them so
+    (:attr:`relutopo.decomposition.Decomposition.edges`), else ``None``."""
+    edges = getattr(dec, "edges", None)
+    if isinstance(edges, np.ndarray) and edges.ndim == 2 and edges.shape[1] == 2 \
+            and (edges.size == 0 or np.issubdtype(edges.dtype, np.integer)):
+        return edges.astype(np.int64, copy=False)
+    return None
 
 
 def output_maps(dec) -> tuple:
-    """``(A, c)`` stacked over the cells of ``dec``: arrays ``(n, n_out, m)`` and ``(n, n_out)``."""
+    """``(A, c)`` stacked over the cells of ``dec``: arrays ``(n, n_out, m)`` and ``(n, n_out)``.
+
+    Wang's regions (:class:`relutopo.activation_regions.ActivationRegions`) carry their maps
+    (``maps``, ``offsets``); a decomposition with ``net`` (a :class:`ReluNet`) and ``patterns``
+    gets them from :func:`pattern_output_maps`, all cells at once; any other object is asked
+    ``dec.affine_map(i)`` cell by cell.
+    """
     n = int(dec.n_regions)
+    maps, offsets = getattr(dec, "maps", None), getattr(dec, "offsets", None)
+    if isinstance(maps, np.ndarray) and isinstance(offsets, np.ndarray) and len(maps) == n \
+            and maps.ndim == 3 and offsets.ndim == 2:
+        return np.asarray(maps, dtype=np.float64), np.asarray(offsets, dtype=np.float64)
+    net = getattr(dec, "net", None)
+    if isinstance(net, ReluNet) and hasattr(dec, "patterns"):
+        return pattern_output_maps(net, dec.patterns)
     As, cs = [], []
     for i in range(n):
         A, c = dec.affine_map(i)
@@ -104,6 +121,41 @@ def output_maps(dec) -> tuple:
     if n == 0:
         return np.zeros((0, 0, 0)), np.zeros((0, 0))
     return np.stack(As), np.stack(cs)
+
+
+def pattern_output_maps(net: ReluNet, patterns) -> tuple:
+    """The output maps ``F(x) = A x + c`` of ``net`` on the cells of many ``patterns`` at once.
+
+    The composition ``W_{L+1} D_L W_L ... D_1 W_1`` of :meth:`ReluNet.affine_map` (``D_l`` = the
+    diagonal of layer ``l``'s bits), batched over the patterns: per layer ``A <- D_l W_l A`` and
+    ``c <- D_l (W_l c + b_l)`` -- the same products and maskings, in the same order, as
+    ``affine_map`` (whose results it reproduces to the last bit with numpy's BLAS matmul).
+
+    Parameters
+    ----------
+    net : ReluNet
+    patterns : bool array ``(n, n_hidden)``
+
+    Returns
+    -------
+    A, c : arrays ``(n, n_out, m)`` and ``(n, n_out)``
+    """
+    bits = np.asarray(patterns).astype(bool)
+    if bits.ndim != 2 or bits.shape[1] != net.n_hidden:
+        raise ValueError(f"patterns must have shape (n, {net.n_hidden}) for {net!r}; "
+                         f"got {np.shape(patterns)}")
+    n, m = bits.shape[0], net.input_dim
+    offs = net.layer_offsets
+    A = np.broadcast_to(np.eye(m), (n, m, m))
+    c = np.zeros((n, m, 1))                                   # column vectors: matmul as in gemv
+    for l, (W, b) in enumerate(zip(net.weights, net.biases)):
+        A = np.matmul(W, A)
+        c = np.matmul(W, c) + b[:, None]
+        if l < len(net.weights) - 1:
+            on = bits[:, offs[l]:offs[l + 1], None]
+            A = A * on
+            c = c * on
+    return A, c[:, :, 0]
 
 
 def exact_affine_map(net: ReluNet, pattern) -> tuple:
@@ -141,7 +193,8 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
     dec : Decomposition or ActivationRegions
         The engine's result (:func:`relutopo.decompose.decompose`): ``n_regions``,
         ``affine_map(i)``, ``dual_graph`` (networkx, nodes ``0..n-1``, an edge per shared
-        facet) and ``patterns``. Wang's regions
+        facet) and ``patterns``; its ``edges`` array ``(E, 2)`` and ``net`` are used when
+        present (the same edges and maps, without networkx or a Python loop). Wang's regions
         (:func:`relutopo.activation_regions.propagate`) work too: they offer
         ``candidate_facets()`` / ``verify_facets(pairs)``, and only candidates joining equal
         maps are verified (the result is the same as on their full ``dual_graph``).
@@ -158,7 +211,9 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
     LinearRegions
     """
     lazy = hasattr(dec, "candidate_facets") and hasattr(dec, "verify_facets")
-    for attr in ("n_regions", "affine_map") + (() if lazy else ("dual_graph",)):
+    stored = None if lazy else _edge_array(dec)
+    # (``dual_graph`` is only looked up when needed: on a Decomposition it builds a networkx graph)
+    for attr in ("n_regions", "affine_map") + (() if lazy or stored is not None else ("dual_graph",)):
         if not hasattr(dec, attr):
             raise TypeError(f"dec must be a decomposition (relutopo.decompose.decompose(...)) with "
                             f"n_regions, affine_map and dual_graph; got {type(dec).__name__} "
@@ -172,6 +227,9 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
         # Wang's regions: facets are verified only between cells whose maps are equal
         cands = np.asarray(dec.candidate_facets(), dtype=np.int64)
         edges = cands[:, :2].reshape(-1, 2)
+    elif stored is not None:
+        # the decomposition's own edge array (the dual graph's edges, without building networkx)
+        edges = stored.reshape(-1, 2)
     else:
         edges = np.array([(int(u), int(v)) for u, v in dec.dual_graph.edges()], dtype=np.int64)
         edges = edges.reshape(-1, 2)
@@ -201,7 +259,7 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
         verified = np.asarray(dec.verify_facets(cands[same]), dtype=bool)
         same = same.copy()
         same[np.flatnonzero(same)[~verified]] = False
-    labels = _union_find(n, edges[same])
+    labels = _components(n, edges[same])
     sizes = np.bincount(labels)
     return LinearRegions(n_linear=int(len(sizes)), n_activation=n, labels=labels, sizes=sizes,
                          zero_slope=zero, constant=bool(np.all(zero)))

@@ -144,7 +144,7 @@ def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int =
                            epochs: int = 300, lr: float = 1e-2, batch_size: int = 64,
                            bins: Sequence[float] = (0.6, 0.7, 0.8, 0.9),
                            n_per_spiral: int = 500, n_test: int = 100, method: str = "engine",
-                           code: str = "") -> list:
+                           stop_when_binned: bool = True, code: str = "") -> list:
     """Train ``7 -> hidden -> 1`` on the two spirals (Wang §4.2) and count regions per accuracy bin.
 
     The network starts from U(-1, 1) weights (as in §4.1) and is trained with Adam on the logistic
@@ -153,13 +153,19 @@ def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int =
     training process"), whose activation and linear regions are counted by ``method`` (see
     :func:`count_regions`).
 
+    With ``stop_when_binned`` (default) training ends at the epoch at which the last bin is
+    reached, or after ``epochs``: the counted networks are the same as with full training (the
+    epochs before the stop are unchanged), only the time differs.
+
     ``code`` is not used: it only enters the sweep's cache key (see :func:`code_fingerprint`).
 
     Returns
     -------
     list of dict
         One entry per bin reached: ``bin`` (its lower edge), ``epoch``, ``test_acc``,
-        ``n_activation``, ``n_linear``, ``constant``, ``final_test_acc``.
+        ``n_activation``, ``n_linear``, ``constant``, and ``last_epoch``, ``last_test_acc``: the
+        last epoch trained and its test accuracy (``last_epoch == epochs`` unless training stopped
+        early because every bin was reached).
     """
     import torch
 
@@ -170,9 +176,18 @@ def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int =
     data = spiral_dataset(n_per_spiral, n_test, seed=data_seed)
     sizes = [data.X_train.shape[1], *[int(h) for h in hidden], 1]
     model = mlp(sizes, seed=int(seed), init="uniform")
+    reached = set()
+
+    def all_bins_reached(epoch, record):
+        k = accuracy_bin(record["test_acc"], bins)
+        if k is not None:
+            reached.add(k)
+        return len(reached) == len(bins)
+
     _, hist = fit(model, data.X_train, data.y_train, task="binary", epochs=int(epochs),
                   seed=int(seed), lr=lr, batch_size=batch_size, X_test=data.X_test,
-                  y_test=data.y_test, checkpoint_epochs=range(int(epochs) + 1))
+                  y_test=data.y_test, checkpoint_epochs=range(int(epochs) + 1),
+                  stop=all_bins_reached if stop_when_binned else None)
     out = []
     seen = set()
     for epoch, acc in zip(hist.epochs, hist.test_acc):
@@ -185,6 +200,7 @@ def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int =
         m.load_state_dict({key: torch.from_numpy(v) for key, v in state.items()})
         counts = count_regions(ReluNet.from_torch(m), method)
         counts.update(bin=float(bins[k]), epoch=int(epoch), test_acc=float(acc),
-                      final_test_acc=float(hist.test_acc[-1]), hidden=list(hidden), seed=int(seed))
+                      last_epoch=int(hist.epochs[-1]), last_test_acc=float(hist.test_acc[-1]),
+                      hidden=list(hidden), seed=int(seed))
         out.append(counts)
     return out

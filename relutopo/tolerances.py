@@ -62,3 +62,13 @@ MEMBERSHIP_RTOL: float = 10 * LP_FEAS_RTOL
 #: Singular values below this fraction of the largest count as zero when the rank of a local
 #: affine map (and the flat of its image) is determined.
 RANK_RTOL: float = 1e3 * ZERO_ROW_RTOL
+
+#: A Chebyshev centre ``(x, r)`` from the vectorised simplex of ``relutopo.chebyshev`` is
+#: accepted only with a certificate: every normalised slack ``(c_j - a_j . x) / ||a_j|| - r`` is
+#: at least ``-CHEBYSHEV_CERT_RTOL * (radius_cap + ||x||_inf)`` (primal feasibility), the dual
+#: multipliers of the unit-normalised rows are ``>= -CHEBYSHEV_CERT_RTOL`` and reproduce the
+#: objective ``(0, 1)`` to within ``CHEBYSHEV_CERT_RTOL`` (they sum to one), and the duality gap
+#: is below the feasibility tolerance. Ten times below ``CHEBYSHEV_RTOL``/``LP_FEAS_RTOL`` so
+#: that a certified radius agrees with the LP optimum far below every test that uses it; an
+#: answer that fails is recomputed by HiGHS.
+CHEBYSHEV_CERT_RTOL: float = 1e-10

@@ -89,7 +89,8 @@ def _accuracy(out, y, task):
 def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
         weight_decay: float = 0.0, batch_size: Optional[int] = None, optimizer: str = "adam",
         X_test=None, y_test=None, checkpoint_epochs: Sequence[int] = (),
-        callback: Optional[Callable] = None, progress: bool = False):
+        callback: Optional[Callable] = None, stop: Optional[Callable] = None,
+        progress: bool = False):
     """Train ``model`` in place and return ``(model, History)``.
 
     Parameters
@@ -106,6 +107,12 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
     checkpoint_epochs : epochs after which a copy of the weights is kept in the history
         (epoch 0 = before training).
     callback : called as ``callback(epoch, model)`` after each epoch (e.g. to log geometry).
+    stop : called as ``stop(epoch, record)`` after each epoch's evaluation (epoch 0 = before
+        training; after that epoch's checkpoint and callback), ``record`` being the epoch's
+        entries of the history: ``train_loss``, ``train_acc`` and, with a test set,
+        ``test_loss``, ``test_acc``. Training ends after the first epoch for which it returns
+        true; the history and checkpoints then end at that epoch. ``None`` (default): train all
+        ``epochs``. Stopping never changes the epochs before it (same seeds, same batches).
     """
     import torch
     import torch.nn.functional as F
@@ -115,6 +122,8 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
         raise ValueError(f"task must be 'regression', 'binary' or 'multiclass'; got {task!r}")
     if int(epochs) < 0:
         raise ValueError(f"epochs must be >= 0; got {epochs}")
+    if stop is not None and not callable(stop):
+        raise ValueError(f"stop must be None or a callable stop(epoch, record) -> bool; got {stop!r}")
     X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
     y_np = np.asarray(y)
     y = torch.as_tensor(y_np, dtype=torch.long if task == "multiclass" else torch.float32)
@@ -156,6 +165,13 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
     def snapshot():
         return {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
 
+    def stopped(epoch):
+        if stop is None:
+            return False
+        record = {k: hist[k][-1] for k in ("train_loss", "train_acc", "test_loss", "test_acc")
+                  if hist[k]}
+        return bool(stop(epoch, record))
+
     def evaluate(epoch):
         model.eval()
         with torch.no_grad():
@@ -172,7 +188,8 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
     evaluate(0)
     if 0 in ckpt_set:
         checkpoints[0] = snapshot()
-    for epoch in tqdm(range(1, int(epochs) + 1), disable=not progress, desc="training"):
+    last = 0 if stopped(0) else int(epochs)
+    for epoch in tqdm(range(1, last + 1), disable=not progress, desc="training"):
         perm = torch.randperm(n, generator=gen) if bs < n else torch.arange(n)
         for s in range(0, n, bs):
             idx = perm[s:s + bs]
@@ -185,6 +202,8 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
             checkpoints[epoch] = snapshot()
         if callback is not None:
             callback(epoch, model)
+        if stopped(epoch):
+            break
     model.eval()
     history = History(
         epochs=tuple(hist["epochs"]), train_loss=tuple(hist["train_loss"]),

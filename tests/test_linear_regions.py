@@ -219,3 +219,124 @@ def test_wang_facets_are_facets_and_engine_edges(M, widths, seed):
             j = index.get(bytes(np.packbits(q)))
             if j is not None and j > i and _facet_radius(net, p, q, k) > 1e-7:
                 assert (i, j) in found
+
+
+# ----------------------------------------------------------------------------- vectorised pieces
+from fractions import Fraction  # noqa: E402
+
+from relutopo.linear_regions import _components, output_maps, pattern_output_maps  # noqa: E402
+from relutopo.tolerances import AFFINE_EQUAL_RTOL  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(M=st.integers(1, 7), widths=st.lists(st.integers(1, 6), min_size=0, max_size=4),
+       n_out=st.integers(1, 2), seed=st.integers(0, 100_000))
+def test_pattern_output_maps_equal_affine_map_per_pattern(M, widths, n_out, seed):
+    net = random_net([M, *widths, n_out], seed)
+    bits = np.random.default_rng(seed).random((30, net.n_hidden)) < 0.5
+    A, c = pattern_output_maps(net, bits)
+    assert A.shape == (30, n_out, M) and c.shape == (30, n_out)
+    for p, Ai, ci in zip(bits, A, c):
+        A0, c0 = net.affine_map(p)
+        np.testing.assert_allclose(Ai, A0, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(ci, c0, rtol=1e-12, atol=1e-14)
+
+
+def test_pattern_output_maps_against_exact_rationals():
+    net = random_net([3, 3, 2, 1], 11)
+    bits = np.array([[int(b) for b in np.binary_repr(k, net.n_hidden)] for k in range(2 ** net.n_hidden)],
+                    dtype=bool)
+    A, c = pattern_output_maps(net, bits)
+    for p, Ai, ci in zip(bits, A, c):
+        Ae, ce = exact_affine_map(net, p)
+        np.testing.assert_allclose(Ai, Ae.astype(float), rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ci, ce.astype(float), rtol=1e-12, atol=1e-15)
+        assert all(Fraction(x) == y for x, y in zip(Ai.ravel(), Ae.ravel()) if y == 0)
+    with pytest.raises(ValueError, match="patterns must have shape"):
+        pattern_output_maps(net, bits[:, :3])
+
+
+class _MapsOnly:
+    """A decomposition-like object that only answers ``affine_map(i)`` (the fallback path)."""
+
+    def __init__(self, dec):
+        self._dec, self.n_regions = dec, dec.n_regions
+
+    def affine_map(self, i):
+        return self._dec.affine_map(i)
+
+
+@pytest.mark.parametrize("algorithm", ["engine", "wang"])
+def test_output_maps_of_both_results_equal_their_affine_maps(algorithm):
+    net = random_net([4, 4, 3, 1], 5)
+    dec = decompose(net, domain=None) if algorithm == "engine" else propagate(net)
+    A, c = output_maps(dec)
+    A_ref, c_ref = output_maps(_MapsOnly(dec))
+    assert A.shape == A_ref.shape == (dec.n_regions, 1, 4) and c.shape == c_ref.shape
+    np.testing.assert_allclose(A, A_ref, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(c, c_ref, rtol=1e-12, atol=1e-14)
+
+
+def _bfs_labels(n, edges):
+    adj = [[] for _ in range(n)]
+    for u, v in edges:
+        adj[u].append(v)
+        adj[v].append(u)
+    labels = np.full(n, -1, dtype=np.int64)
+    k = 0
+    for s in range(n):
+        if labels[s] < 0:
+            labels[s], queue = k, [s]
+            while queue:
+                u = queue.pop()
+                for v in adj[u]:
+                    if labels[v] < 0:
+                        labels[v] = k
+                        queue.append(v)
+            k += 1
+    return labels
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), density=st.floats(0, 0.2), seed=st.integers(0, 100_000))
+def test_components_are_numbered_by_first_appearance(n, density, seed):
+    rng = np.random.default_rng(seed)
+    u, v = np.nonzero(rng.random((n, n)) < density)
+    edges = np.stack([u, v], axis=1)            # any order, both directions, self-loops
+    assert np.array_equal(_components(n, edges), _bfs_labels(n, edges.tolist()))
+
+
+def _reference_linear_regions(dec, rtol=AFFINE_EQUAL_RTOL):
+    """Straightforward count: per-cell maps, the networkx dual graph, BFS over equal neighbours."""
+    n = dec.n_regions
+    maps = [dec.affine_map(i) for i in range(n)]
+    A = np.stack([np.atleast_2d(a) for a, _ in maps])
+    c = np.stack([np.atleast_1d(b) for _, b in maps])
+    sA, sc = np.abs(A).max(), np.abs(c).max()
+    same = [(u, v) for u, v in dec.dual_graph.edges()
+            if np.abs(A[u] - A[v]).max() <= rtol * sA and np.abs(c[u] - c[v]).max() <= rtol * sc]
+    labels = _bfs_labels(n, same)
+    zero = np.array([np.abs(a).max() <= rtol * sA for a in A])
+    return int(labels.max()) + 1, labels, zero
+
+
+@settings(max_examples=25, deadline=None)
+@given(M=st.integers(1, 4), widths=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       seed=st.integers(0, 100_000))
+def test_linear_regions_equal_a_straightforward_reference(M, widths, seed):
+    net = random_net([M, *widths, 1], seed)
+    for dec in (decompose(net, domain=None), propagate(net)):
+        lin = linear_regions(dec)
+        n_ref, labels_ref, zero_ref = _reference_linear_regions(dec)
+        assert lin.n_linear == n_ref
+        assert np.array_equal(lin.labels, labels_ref)
+        assert np.array_equal(lin.zero_slope, zero_ref)
+
+
+@pytest.mark.parametrize("arch", [(8, 2), (5, 3, 2), (2, 2, 2, 2, 2)])
+def test_linear_regions_equal_the_reference_r7(arch):
+    net = random_net([7, *arch, 1], 321)
+    dec = decompose(net, domain=None)
+    lin = linear_regions(dec)
+    n_ref, labels_ref, _ = _reference_linear_regions(dec)
+    assert lin.n_linear == n_ref and np.array_equal(lin.labels, labels_ref)

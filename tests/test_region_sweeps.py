@@ -58,3 +58,15 @@ def test_trained_network_counts_picks_first_epoch_per_bin():
         assert 1 <= r["n_linear"] <= r["n_activation"]
     epochs = [r["epoch"] for r in out]
     assert epochs == sorted(epochs)
+
+
+def test_stopping_when_every_bin_is_reached_counts_the_same_networks():
+    kw = dict(epochs=40, n_per_spiral=100, n_test=50, method="wang", bins=(0.5, 0.6))
+    early = trained_network_counts([5, 5], seed=3, **kw)
+    full = trained_network_counts([5, 5], seed=3, stop_when_binned=False, **kw)
+    drop = {"seconds", "last_epoch", "last_test_acc"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in early] == \
+           [{k: v for k, v in r.items() if k not in drop} for r in full]
+    assert all(r["last_epoch"] == 40 for r in full)
+    if len(early) == 2:
+        assert all(r["last_epoch"] == max(x["epoch"] for x in early) for r in early)

@@ -82,3 +82,41 @@ def test_mlp_bad_sizes():
         mlp([2], seed=0)
     with pytest.raises(ValueError, match="init"):
         mlp([2, 1], seed=0, init="xavier")
+
+
+def _binary_data(seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(300, 2))
+    return X, (X[:, 0] - X[:, 1] > 0.2).astype(float)
+
+
+def test_stop_ends_training_without_changing_the_epochs_before():
+    X, y = _binary_data()
+    kw = dict(task="binary", epochs=30, seed=2, lr=0.02, batch_size=32, X_test=X[200:],
+              y_test=y[200:], checkpoint_epochs=range(31))
+    _, full = fit(mlp([2, 6, 1], seed=0), X[:200], y[:200], **kw)
+    calls = []
+
+    def stop(epoch, record):
+        calls.append((epoch, dict(record)))
+        return epoch == 7
+
+    m, part = fit(mlp([2, 6, 1], seed=0), X[:200], y[:200], stop=stop, **kw)
+    assert part.epochs == tuple(range(8)) and [e for e, _ in calls] == list(range(8))
+    for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
+        assert getattr(part, name) == getattr(full, name)[:8]
+        assert [r[name] for _, r in calls] == list(getattr(full, name)[:8])
+    assert set(part.checkpoints) == set(range(8))
+    for e in range(8):
+        for k, v in part.checkpoints[e].items():
+            np.testing.assert_array_equal(v, full.checkpoints[e][k])
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), full.checkpoints[7][k])
+    # stopping before training; a record without a test set; a stop that never fires
+    _, h0 = fit(mlp([2, 6, 1], seed=0), X, y, task="binary", epochs=5, seed=0,
+                stop=lambda e, r: set(r) == {"train_loss", "train_acc"})
+    assert h0.epochs == (0,)
+    _, h5 = fit(mlp([2, 6, 1], seed=0), X, y, task="binary", epochs=5, seed=0, stop=lambda e, r: False)
+    assert h5.epochs == tuple(range(6))
+    with pytest.raises(ValueError, match="stop must be"):
+        fit(mlp([2, 6, 1], seed=0), X, y, task="binary", epochs=1, seed=0, stop=3)
