@@ -568,17 +568,25 @@ def candidate_facets(regions: ActivationRegions) -> np.ndarray:
     n = regions.n_regions
     if len(regions.row_neurons) != n:
         raise ValueError("these regions carry no row-to-neuron labels (build them with propagate)")
-    packed = np.packbits(regions.patterns, axis=1)
-    index = {bytes(row): i for i, row in enumerate(packed)}
-    out = []
-    for i in range(n):
-        for r, k in enumerate(regions.row_neurons[i]):
-            flipped = regions.patterns[i].copy()
-            flipped[k] = not flipped[k]
-            j = index.get(bytes(np.packbits(flipped)))
-            if j is not None and j > i:
-                out.append((i, j, int(k), r))
-    return np.array(out, dtype=np.int64).reshape(-1, 4)
+    patterns = np.asarray(regions.patterns, dtype=bool).reshape(n, -1)
+    counts = np.array([len(r) for r in regions.row_neurons], dtype=np.int64)
+    if n == 0 or counts.sum() == 0:
+        return np.zeros((0, 4), dtype=np.int64)
+    # one query per (region i, row r): the pattern of i with the bit k of row r flipped
+    i = np.repeat(np.arange(n), counts)
+    k = np.concatenate([np.asarray(r, dtype=np.int64) for r in regions.row_neurons])
+    r = np.arange(len(k)) - np.repeat(np.cumsum(counts) - counts, counts)
+    flipped = patterns[i]
+    flipped[np.arange(len(k)), k] ^= True
+    # look the flipped patterns up among the regions' patterns (equal packed rows, one group id)
+    _, group = np.unique(np.packbits(np.concatenate([patterns, flipped]), axis=1), axis=0,
+                         return_inverse=True)
+    group = group.reshape(-1)
+    owner = np.full(int(group.max()) + 1, -1, dtype=np.int64)
+    np.maximum.at(owner, group[:n], np.arange(n))
+    j = owner[group[n:]]
+    keep = j > i
+    return np.stack([i[keep], j[keep], k[keep], r[keep]], axis=1).astype(np.int64).reshape(-1, 4)
 
 
 def verify_facets(regions: ActivationRegions, candidates, *,

@@ -512,11 +512,11 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     coordinates a far vertex ``(x, 1)`` is nearly parallel to a ray, and a rank tolerance
     relative to ``|x|^2`` silently dropped genuine facets in ``d >= 4``). The facet's point is
     the mean of its incident vertices plus ``scale`` times the mean of its incident rays, which
-    lies in its relative interior. Chebyshev centres use only the facet rows: exact subset enumeration for
-    bounded cells in ``d <= 3`` (:func:`~relutopo.polyhedra.chebyshev_by_enumeration`), else
-    HiGHS, 32 cells per LP.
+    lies in its relative interior. Chebyshev centres use only the facet rows and come from the
+    vectorised, certified simplex of :func:`~relutopo.chebyshev.chebyshev_centres` (HiGHS for
+    any cell whose certificate fails).
     """
-    from .polyhedra import chebyshev_by_enumeration
+    from .chebyshev import chebyshev_centres
 
     n = batch.n
     rtol = tol.CHEBYSHEV_RTOL * scale
@@ -567,17 +567,20 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     frows, fpts = rows_u[facet], pts[facet]
     fcell = np.searchsorted(rptr, frows, side="right") - 1
     fptr = np.searchsorted(fcell, np.arange(n + 1))
-    systems = [(Aall[frows[fptr[i]:fptr[i + 1]]], call[frows[fptr[i]:fptr[i + 1]]]) for i in range(n)]
+    cell_g = np.repeat(np.arange(n), n_gen)
+    is_vertex = Vall[:, d] > 0
     bounded = np.ones(n, dtype=bool)
-    bounded[np.unique(np.repeat(np.arange(n), n_gen)[Vall[:, d] <= 0])] = False
-    X = np.full((n, d), np.nan)
-    R = np.full(n, np.nan)
-    if d <= 3 and np.any(bounded):
-        enum = np.flatnonzero(bounded)
-        Xe, Re = chebyshev_by_enumeration([systems[i] for i in enum])
-        X[enum], R[enum] = Xe, Re
-        R[R > scale] = np.nan  # radii are capped at the scale on every path: let HiGHS apply it
-    _lp_centres(solver, systems, X, R, scale)
+    bounded[np.unique(cell_g[~is_vertex])] = False
+    # hint: the mean vertex plus the scale times the mean ray (inside the cell)
+    nvc = np.bincount(cell_g, weights=is_vertex, minlength=n)
+    hint = np.stack([np.bincount(cell_g, weights=Vall[:, j] * is_vertex, minlength=n) for j in range(d)], 1)
+    hint /= np.maximum(nvc, 1)[:, None]
+    nrc = n_gen - nvc
+    if np.any(nrc > 0):
+        ray = np.stack([np.bincount(cell_g, weights=Vall[:, j] * ~is_vertex, minlength=n)
+                        for j in range(d)], 1)
+        hint += scale * ray / np.maximum(nrc, 1)[:, None]
+    X, R = chebyshev_centres(Aall[frows], call[frows], fptr, scale, solver=solver, hint=hint)
     nrm_all = Aall[frows] / np.linalg.norm(Aall[frows], axis=1)[:, None]
     _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
 

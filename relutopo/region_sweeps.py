@@ -176,29 +176,21 @@ def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int =
     data = spiral_dataset(n_per_spiral, n_test, seed=data_seed)
     sizes = [data.X_train.shape[1], *[int(h) for h in hidden], 1]
     model = mlp(sizes, seed=int(seed), init="uniform")
-    reached = set()
+    first = {}   # bin -> (epoch, test accuracy, weights) of the first epoch in that bin
 
-    def all_bins_reached(epoch, record):
+    def watch(epoch, record):
+        # called by fit after each epoch's evaluation: keep the weights of each bin's first epoch
         k = accuracy_bin(record["test_acc"], bins)
-        if k is not None:
-            reached.add(k)
-        return len(reached) == len(bins)
+        if k is not None and k not in first:
+            first[k] = (epoch, record["test_acc"], ReluNet.from_torch(model))
+        return stop_when_binned and len(first) == len(bins)
 
     _, hist = fit(model, data.X_train, data.y_train, task="binary", epochs=int(epochs),
                   seed=int(seed), lr=lr, batch_size=batch_size, X_test=data.X_test,
-                  y_test=data.y_test, checkpoint_epochs=range(int(epochs) + 1),
-                  stop=all_bins_reached if stop_when_binned else None)
+                  y_test=data.y_test, stop=watch)
     out = []
-    seen = set()
-    for epoch, acc in zip(hist.epochs, hist.test_acc):
-        k = accuracy_bin(acc, bins)
-        if k is None or k in seen:
-            continue
-        seen.add(k)
-        state = hist.checkpoints[epoch]
-        m = mlp(sizes, seed=0)
-        m.load_state_dict({key: torch.from_numpy(v) for key, v in state.items()})
-        counts = count_regions(ReluNet.from_torch(m), method)
+    for k, (epoch, acc, net) in sorted(first.items(), key=lambda item: item[1][0]):
+        counts = count_regions(net, method)
         counts.update(bin=float(bins[k]), epoch=int(epoch), test_acc=float(acc),
                       last_epoch=int(hist.epochs[-1]), last_test_acc=float(hist.test_acc[-1]),
                       hidden=list(hidden), seed=int(seed))

@@ -64,11 +64,25 @@ MEMBERSHIP_RTOL: float = 10 * LP_FEAS_RTOL
 RANK_RTOL: float = 1e3 * ZERO_ROW_RTOL
 
 #: A Chebyshev centre ``(x, r)`` from the vectorised simplex of ``relutopo.chebyshev`` is
-#: accepted only with a certificate: every normalised slack ``(c_j - a_j . x) / ||a_j|| - r`` is
-#: at least ``-CHEBYSHEV_CERT_RTOL * (radius_cap + ||x||_inf)`` (primal feasibility), the dual
-#: multipliers of the unit-normalised rows are ``>= -CHEBYSHEV_CERT_RTOL`` and reproduce the
-#: objective ``(0, 1)`` to within ``CHEBYSHEV_CERT_RTOL`` (they sum to one), and the duality gap
-#: is below the feasibility tolerance. Ten times below ``CHEBYSHEV_RTOL``/``LP_FEAS_RTOL`` so
-#: that a certified radius agrees with the LP optimum far below every test that uses it; an
-#: answer that fails is recomputed by HiGHS.
+#: accepted only with a certificate (``relutopo.chebyshev.certify``): every normalised slack
+#: ``(c_j - a_j . x) / ||a_j|| - r`` is at least ``-CHEBYSHEV_CERT_RTOL * radius_cap`` (primal
+#: feasibility), the dual multipliers of the unit-normalised rows are ``>= -CHEBYSHEV_CERT_RTOL``
+#: and reproduce the objective ``(0, 1)`` to within ``CHEBYSHEV_CERT_RTOL``, and the duality gap
+#: is below ``CHEBYSHEV_CERT_RTOL * radius_cap``; so the radius is within about this fraction of
+#: the cap of the LP optimum. Ten times below ``CHEBYSHEV_RTOL``, so a certified radius never
+#: flips the full-dimensionality test by more than a tenth of its threshold; an answer that
+#: fails is recomputed by HiGHS.
 CHEBYSHEV_CERT_RTOL: float = 1e-10
+
+#: Pivoting tolerances of the vectorised simplex in ``relutopo.chebyshev`` (rows there are unit
+#: normalised and coordinates scaled by the radius cap, so these are relative). They only steer
+#: the pivots -- which answers reach ``CHEBYSHEV_CERT_RTOL``'s certificate and which go to HiGHS --
+#: never what is accepted. A multiplier is negative (a free variable's non-zero) beyond
+#: ``CHEBYSHEV_PRICE_TOL``; a row blocks a step only when ``g . p > CHEBYSHEV_PIVOT_TOL * |p|``
+#: (keeps bases well conditioned); the Harris ratio test lets slacks dip by
+#: ``CHEBYSHEV_HARRIS_TOL`` to pick a larger pivot; a step shorter than
+#: ``CHEBYSHEV_DEGENERATE_STEP`` is degenerate (the next pivot follows Bland's rule).
+CHEBYSHEV_PRICE_TOL: float = 1e-12
+CHEBYSHEV_PIVOT_TOL: float = 1e-9
+CHEBYSHEV_HARRIS_TOL: float = 1e-13
+CHEBYSHEV_DEGENERATE_STEP: float = 1e-13

@@ -251,3 +251,25 @@ def test_lp_fallback_solves_or_reports_infeasible():
     ok, z = geo._retry(np.zeros(2), np.array([-inf, -inf]), np.array([inf, inf]),
                        np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([-1.0, -1.0]), "test")
     assert not ok and z is None                   # x1 <= -1 and x1 >= 1: infeasible
+
+
+@settings(max_examples=20, deadline=None)
+@given(M=st.integers(1, 4), widths=st.lists(st.integers(1, 5), min_size=1, max_size=4),
+       seed=st.integers(0, 100_000))
+def test_candidate_facets_equal_a_pattern_lookup_loop(M, widths, seed):
+    from relutopo.activation_regions import candidate_facets
+
+    res = propagate(random_net([M, *widths, 1], seed))
+    # reference: for each region and each of its rows, flip the row's bit and look the pattern up
+    index = {bytes(np.packbits(p)): i for i, p in enumerate(res.patterns)}
+    expected = []
+    for i, p in enumerate(res.patterns):
+        for r, k in enumerate(res.row_neurons[i]):
+            q = p.copy()
+            q[k] = not q[k]
+            j = index.get(bytes(np.packbits(q)))
+            if j is not None and j > i:
+                expected.append((i, j, int(k), r))
+    got = candidate_facets(res)
+    assert got.dtype == np.int64 and got.shape == (len(expected), 4)
+    assert got.tolist() == [list(e) for e in expected]

@@ -1,0 +1,187 @@
+"""Vectorised certified Chebyshev centres (relutopo.chebyshev) against HiGHS in batches of 32.
+
+The inputs are the engine's own: ``decompose`` (vertex method) is run with two read-only
+wrappers that record what ``_finalize_vertex`` sees (the cells, with their generators) and the
+facet systems it hands to ``_lp_centres`` (subset enumeration is switched off for the capture so
+that every cell's system reaches it). The hint is what the engine could pass: the mean of the
+cell's vertices plus ``scale`` times the mean of its rays.
+
+    .venv/bin/python benchmarks/bench_chebyshev.py [--repeat 3] [--cases 0,1,2] [--write]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+CASES = [  # (name, layer sizes, domain box half-width or None for R^d)
+    ("4-16-16-16-1 box", (4, 16, 16, 16, 1), 1.0),
+    ("3-10-10-10-1 R^3", (3, 10, 10, 10, 1), None),
+    ("7-8-2-1 R^7", (7, 8, 2, 1), None),
+    ("3-10-10-10-1 box", (3, 10, 10, 10, 1), 1.0),
+    ("7-5-5-1 R^7", (7, 5, 5, 1), None),
+]
+
+
+def seeded_net(sizes, seed=0):
+    """U(-1, 1) weights, then biases, from ``default_rng(seed)``: the convention of
+    ``bench_engine.seeded_weights`` (4-16-16-16-1 in [-1, 1]^4 has 33707 regions)."""
+    from relutopo import ReluNet
+
+    rng = np.random.default_rng(seed)
+    Ws = [rng.uniform(-1.0, 1.0, (b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.uniform(-1.0, 1.0, b) for b in sizes[1:]]
+    return ReluNet(Ws, bs)
+
+
+def capture(net, domain):
+    """Run ``decompose`` and return ``(systems, hints, scale, dec)`` as the engine sees them."""
+    import sys
+
+    import relutopo.polyhedra as P
+    from relutopo import decompose
+
+    D = sys.modules["relutopo.decompose"]  # the package attribute is the function, not the module
+
+    got = {"hints": [], "systems": [], "bounded": []}
+    orig_fin, orig_lp, orig_enum = D._finalize_vertex, D._lp_centres, P.chebyshev_by_enumeration
+    d = net.input_dim
+
+    def hint_of(V, scale, d):
+        V = np.asarray(V, dtype=np.float64).reshape(-1, d + 1)
+        isv = V[:, d] > 0
+        got["bounded"].append(bool(isv.all()))
+        h = V[isv, :d].mean(axis=0) if isv.any() else np.zeros(d)
+        return h + scale * V[~isv, :d].mean(axis=0) if (~isv).any() else h
+
+    def fin(*args):
+        if hasattr(args[0], "gptr"):  # _finalize_vertex(batch, d, scale, solver, raw)
+            batch, scale = args[0], args[2]
+            got["dim"] = args[1]  # < net.input_dim when the first layer has low rank (reduced)
+            got["hints"] += [hint_of(batch.V[a:b], scale, args[1]) for a, b in zip(batch.gptr[:-1], batch.gptr[1:])]
+        else:  # _finalize_vertex(net, domain, cells, scale, solver)
+            scale = args[3]
+            got["dim"] = d
+            got["hints"] += [hint_of(cell.V, scale, d) for cell in args[2]]
+        got["scale"] = scale
+        return orig_fin(*args)
+
+    def lp(solver, systems, X, R, scale):
+        got["systems"] += list(systems)
+        return orig_lp(solver, systems, X, R, scale)
+
+    def no_enum(systems, max_subsets=4096):
+        dd = int(np.shape(systems[0][0])[1]) if systems else 0
+        return np.full((len(systems), dd), np.nan), np.full(len(systems), np.nan)
+
+    D._finalize_vertex, D._lp_centres, P.chebyshev_by_enumeration = fin, lp, no_enum
+    try:
+        dec = decompose(net, domain, method="vertex")
+    finally:
+        D._finalize_vertex, D._lp_centres, P.chebyshev_by_enumeration = orig_fin, orig_lp, orig_enum
+    hints = got["hints"]
+    assert len(hints) == len(got["systems"]), "capture out of step with the engine"
+    return got["systems"], np.array(hints).reshape(-1, got["dim"]), got["scale"], dec, np.array(got["bounded"])
+
+
+def ragged(systems, d):
+    A = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1, d) for a, _ in systems])
+    c = np.concatenate([np.asarray(b, dtype=np.float64).reshape(-1) for _, b in systems])
+    ptr = np.concatenate([[0], np.cumsum([len(b) for _, b in systems])]).astype(np.int64)
+    return A, c, ptr
+
+
+def run_case(name, sizes, half, repeat):
+    from relutopo import Box
+    from relutopo.chebyshev import chebyshev_centres
+    from relutopo.polyhedra import LPSolver
+
+    net = seeded_net(sizes)
+    d = sizes[0]
+    domain = Box(-half, half, dim=d) if half is not None else None
+    systems, hints, scale, dec, bounded = capture(net, domain)
+    d = hints.shape[1]
+    A, c, ptr = ragged(systems, d)
+    n = len(systems)
+    rows = np.diff(ptr)
+    t_h = []
+    for _ in range(repeat):
+        s = LPSolver()
+        Xh, Rh = np.full((n, d), np.nan), np.full(n, np.nan)
+        t0 = time.perf_counter()
+        for s0 in range(0, n, 32):
+            sl = slice(s0, s0 + 32)
+            Xh[sl], Rh[sl] = s.chebyshev_batch(systems[sl], scale)
+        t_h.append(time.perf_counter() - t0)
+    out = {"case": name, "n": n, "rows_mean": float(rows.mean()), "rows_max": int(rows.max()),
+           "scale": scale, "bounded": int(dec.n_bounded), "regions": int(dec.n_regions),
+           "highs_s": min(t_h), "n_bounded_cells": int(bounded.sum())}
+    if d <= 3 and bounded.any():  # what the engine uses today for bounded cells in d <= 3
+        from relutopo.polyhedra import chebyshev_by_enumeration
+
+        sub = [systems[i] for i in np.flatnonzero(bounded)]
+        ts = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            chebyshev_by_enumeration(sub)
+            ts.append(time.perf_counter() - t0)
+        As, cs, ps = ragged(sub, d)
+        tb = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            chebyshev_centres(As, cs, ps, scale, hint=hints[bounded])
+            tb.append(time.perf_counter() - t0)
+        out["bounded_only"] = {"n": len(sub), "enumeration_s": min(ts), "ours_s": min(tb)}
+    for label, hint in (("hint", hints), ("nohint", None)):
+        ts = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            X, R, info = chebyshev_centres(A, c, ptr, scale, hint=hint, return_info=True)
+            ts.append(time.perf_counter() - t0)
+        fin = np.isfinite(Rh)
+        err = np.abs(R[fin] - Rh[fin]) / scale
+        out[label] = {"s": min(ts), "fallback": info["fallback"], "rounds": info["pivots"],
+                      "max_rel_err_vs_highs": float(err.max(initial=0.0)),
+                      "worse_than_highs": int(np.sum(R[fin] < Rh[fin] - 1e-9 * scale)),
+                      "same_infinite": bool(np.array_equal(np.isfinite(R), fin)),
+                      "capped": int(np.sum(R >= scale * (1 - 1e-12)))}
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--cases", default=",".join(str(i) for i in range(len(CASES))))
+    ap.add_argument("--write", action="store_true")
+    args = ap.parse_args()
+    res = []
+    for i in (int(k) for k in args.cases.split(",")):
+        r = run_case(*CASES[i], args.repeat)
+        res.append(r)
+        n = r["n"]
+        print(f"{r['case']:>20}: n={n} rows mean {r['rows_mean']:.1f} max {r['rows_max']}  "
+              f"HiGHS {r['highs_s']:.3f}s ({1e6 * r['highs_s'] / n:.1f} us/region)")
+        for label in ("hint", "nohint"):
+            o = r[label]
+            print(f"{'':>22}{label:>7}: {o['s']:.3f}s ({1e6 * o['s'] / n:.1f} us/region, "
+                  f"x{r['highs_s'] / o['s']:.1f}) fallback {o['fallback']}/{n} rounds {o['rounds']} "
+                  f"max|R-Rh|/cap {o['max_rel_err_vs_highs']:.2e} worse {o['worse_than_highs']} "
+                  f"capped {o['capped']}")
+        if "bounded_only" in r:
+            b = r["bounded_only"]
+            print(f"{'':>22}bounded cells only ({b['n']}): enumeration {1e6 * b['enumeration_s'] / b['n']:.1f} "
+                  f"us/region, ours {1e6 * b['ours_s'] / b['n']:.1f} us/region")
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.write:
+        path = Path(__file__).parent / "results" / "bench_chebyshev.json"
+        path.write_text(json.dumps({"cases": res, "loadavg": load}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

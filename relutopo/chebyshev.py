@@ -1,0 +1,390 @@
+"""Certified Chebyshev centres of many small polyhedra at once, without an LP solver call each.
+
+The Chebyshev centre of ``P = {x : A x <= c}`` (radius capped at ``radius_cap``) solves the LP
+
+    max r   s.t.   a_j . x + ||a_j|| r <= c_j  (every row j),   r <= radius_cap,          (C)
+
+in the ``d + 1`` unknowns ``z = (x, r)``, with ``x`` and ``r`` free (``r < 0`` measures how empty an
+empty ``P`` is). :func:`chebyshev_centres` solves (C) for ``n`` polyhedra given in ragged (CSR)
+form with one *primal simplex* run in lockstep over all of them (numpy arrays of shape
+``(n, rows, d + 1)``, rows padded with dummies):
+
+* rows are normalised (``||a_j|| = 1``), coordinates are shifted to the hint and scaled by the
+  cap, so every number is of order one;
+* the start is the hint ``x0`` with ``r0 = min(cap, min_j slack_j)``; its basis is the tight row
+  plus ``d`` *virtual* rows ``x_i = x0_i`` (the free variables ``x``, non-basic at first);
+* each pivot prices the basis (multipliers ``lambda = B^{-T} e_r``): a virtual row with
+  ``lambda != 0`` or a real row with ``lambda < 0`` leaves (virtual rows first, then steepest
+  edge; Bland's smallest-index rule while the last step was degenerate, so it cannot cycle in
+  exact arithmetic), a Harris ratio test picks the entering row; the cap row is always a
+  candidate, so no step is unbounded; ``B^-1`` is updated by Sherman-Morrison and refactorised
+  every few rounds;
+* a polyhedron stops when no row prices out: its multipliers on the real rows and the cap are a
+  dual certificate. A polyhedron whose start already has every slack ``>= cap`` (e.g. an
+  unbounded region of ``R^d`` with a far hint) stops at once with ``lambda = e_cap``.
+
+Every answer is then checked *independently of the iteration* on the original rows
+(:func:`certify`): primal feasibility, ``y >= 0`` with ``sum_j y_j (a_j, ||a_j||) + y_cap (0, 1) =
+(0, 1)``, and a zero duality gap, all within ``tolerances.CHEBYSHEV_CERT_RTOL``. Polyhedra that
+fail, or run out of pivots (``max_pivots``), are recomputed by HiGHS (:meth:`relutopo.polyhedra.LPSolver.
+chebyshev_batch`, 32 per LP). The result is deterministic (fixed pivot rules, fixed order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import tolerances as tol
+
+__all__ = ["chebyshev_centres", "certify"]
+
+#: polyhedra per lockstep block (sorted by row count, so padding stays small)
+_BLOCK = 8192
+#: ... and at most this many entries in its padded (polyhedra, rows, d + 1) array (~32 MB)
+_BLOCK_ENTRIES = 4_000_000
+#: rounds between fresh factorisations of the basis inverses (rank-one updates in between)
+_REFACTOR = 8
+
+
+def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivots=None,
+                      return_info=False):
+    """Chebyshev centres of ``n`` polyhedra given in ragged form.
+
+    Polyhedron ``i`` is ``{x : A[k] . x <= c[k], ptr[i] <= k < ptr[i + 1]}``.
+
+    Parameters
+    ----------
+    A : (N, d) array
+    c : (N,) array
+    ptr : (n + 1,) int array
+        Non-decreasing, ``ptr[0] = 0``, ``ptr[-1] = N``.
+    radius_cap : float
+        Upper bound on the radius (the domain scale), so unbounded polyhedra have an answer.
+    solver : relutopo.polyhedra.LPSolver, optional
+        HiGHS instance for the fallback (created on first need).
+    hint : (n, d) array, optional
+        A point inside (or near) each polyhedron, e.g. the mean of its vertices plus the scale
+        times the mean of its rays; the simplex starts there (default: the origin).
+    max_pivots : int, optional
+        Pivots per polyhedron before it is handed to HiGHS (default ``10 (d + 1) + 20``).
+    return_info : bool
+        Also return a dict with ``n``, ``fallback`` (count), ``pivots`` (lockstep rounds) and
+        ``fallback_mask``.
+
+    Returns
+    -------
+    X : (n, d)
+        A maximiser of LP (C) for each polyhedron (``nan`` where ``R = -inf``).
+    R : (n,)
+        ``max r`` s.t. ``a_j . x + ||a_j|| r <= c_j`` for all rows ``j`` of the polyhedron and
+        ``r <= radius_cap``; negative for empty polyhedra, ``-inf`` when a row of zeros is
+        violated (as :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch` returns), the cap for
+        a polyhedron without rows.
+    """
+    A, c, ptr, hint, cap = _check_inputs(A, c, ptr, hint, radius_cap)
+    n, d = len(ptr) - 1, A.shape[1]
+    X = np.full((n, d), np.nan)
+    R = np.full(n, -np.inf)
+    lam_rows = np.zeros(len(c))
+    lam_cap = np.zeros(n)
+    info = {"n": n, "fallback": 0, "pivots": 0, "fallback_mask": np.zeros(n, dtype=bool)}
+    if n == 0:
+        return (X, R, info) if return_info else (X, R)
+    max_pivots = 10 * (d + 1) + 20 if max_pivots is None else int(max_pivots)
+
+    counts = np.diff(ptr)
+    owner = np.repeat(np.arange(n), counts)
+    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
+    block_max = np.ones(n)
+    np.maximum.at(block_max, owner, norms)
+    zero = norms <= tol.ZERO_ROW_RTOL * block_max[owner]
+    empty = np.zeros(n, dtype=bool)
+    empty[owner[zero & (c < 0)]] = True  # a violated row of zeros: no point at all
+    live_rows = np.flatnonzero(~zero & ~empty[owner])
+    safe = np.where(zero, 1.0, norms)
+    An, cn = A / safe[:, None], c / safe
+    m_live = np.bincount(owner[live_rows], minlength=n)
+
+    done = np.zeros(n, dtype=bool)
+    done[empty] = True
+    order = np.flatnonzero(~empty)
+    order = order[np.argsort(m_live[order], kind="stable")]
+    # rows of each polyhedron, live rows only, as a CSR over ``live_rows``
+    lptr = np.concatenate([[0], np.cumsum(m_live)])
+    s0 = 0
+    while s0 < len(order):
+        # at most _BLOCK polyhedra, and at most _BLOCK_ENTRIES padded matrix entries per block
+        rows_last = int(m_live[order[min(s0 + _BLOCK, len(order)) - 1]])
+        size = max(64, min(_BLOCK, _BLOCK_ENTRIES // ((rows_last + 1) * (d + 1))))
+        idx = order[s0:s0 + size]
+        s0 += size
+        rounds = _simplex_block(An, cn, live_rows, lptr, idx, hint, cap, max_pivots,
+                                X, R, lam_rows, lam_cap, done)
+        info["pivots"] = max(info["pivots"], rounds)
+
+    ok = done.copy()
+    ok[~empty] &= certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, rows=~zero)[~empty]
+    redo = np.flatnonzero(~ok)
+    if redo.size:
+        if solver is None:
+            from .polyhedra import LPSolver
+
+            solver = LPSolver()
+        for s0 in range(0, redo.size, 32):
+            chunk = redo[s0:s0 + 32]
+            systems = [(A[ptr[i]:ptr[i + 1]], c[ptr[i]:ptr[i + 1]]) for i in chunk]
+            try:
+                X[chunk], R[chunk] = solver.chebyshev_batch(systems, cap)
+            except RuntimeError:  # one ill-scaled system spoils its batch: retry one at a time
+                for i, system in zip(chunk, systems):
+                    try:
+                        Xi, Ri = solver.chebyshev_batch([system], cap)
+                        X[i], R[i] = Xi[0], Ri[0]
+                    except RuntimeError as exc:
+                        raise RuntimeError(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
+    info["fallback"] = int(redo.size)
+    info["fallback_mask"][redo] = True
+    return (X, R, info) if return_info else (X, R)
+
+
+def _check_inputs(A, c, ptr, hint, radius_cap):
+    """Validate and convert the ragged input once, at the boundary."""
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64).reshape(-1)
+    ptr = np.asarray(ptr)
+    if A.ndim != 2:
+        raise ValueError(f"A must be a 2-D (N, d) array; got shape {A.shape}")
+    if c.shape[0] != A.shape[0]:
+        raise ValueError(f"c must have one entry per row of A ({A.shape[0]}); got {c.shape[0]}")
+    if ptr.ndim != 1 or ptr.size < 1 or not np.issubdtype(ptr.dtype, np.integer) or ptr[0] != 0 \
+            or ptr[-1] != A.shape[0] or np.any(np.diff(ptr) < 0):
+        raise ValueError(f"ptr must be a non-decreasing int array from 0 to len(A) = {A.shape[0]}; "
+                         f"got {ptr!r}")
+    if not np.all(np.isfinite(A)) or not np.all(np.isfinite(c)):
+        raise ValueError("A and c must be finite")
+    cap = float(radius_cap)
+    if not (np.isfinite(cap) and cap > 0):
+        raise ValueError(f"radius_cap must be a positive finite number; got {radius_cap!r}")
+    n, d = len(ptr) - 1, A.shape[1]
+    if hint is None:
+        hint = np.zeros((n, d))
+    else:
+        hint = np.asarray(hint, dtype=np.float64)
+        if hint.shape != (n, d):
+            raise ValueError(f"hint must have shape (n, d) = ({n}, {d}); got {hint.shape}")
+        hint = np.where(np.isfinite(hint), hint, 0.0)
+    return A, c, ptr.astype(np.int64), hint, cap
+
+
+def _simplex_block(An, cn, live_rows, lptr, idx, hint, cap, max_pivots,
+                   X, R, lam_rows, lam_cap, done):
+    """Run the lockstep simplex on polyhedra ``idx`` (rows ``An x <= cn`` normalised to unit
+    length); write ``X, R``, the multipliers and ``done`` for those that reach optimality.
+    Returns the number of lockstep rounds."""
+    d = An.shape[1]
+    k = d + 1
+    nb = len(idx)
+    m = lptr[idx + 1] - lptr[idx]
+    M = int(m.max(initial=0))
+    # G: padded rows 0..M-1 real (dummies: zero rows with infinite slack), M the cap. Rows
+    # M+1..M+d are the virtual rows x_i = x0_i: never stored, they only appear in bases (W).
+    pos = np.arange(M)[None, :]
+    valid = pos < m[:, None]
+    src = live_rows[np.minimum(lptr[idx][:, None] + pos, len(live_rows) - 1)] if len(live_rows) \
+        else np.zeros((nb, M), dtype=np.int64)
+    gidx = np.where(valid, src, -1)  # global row index of each padded real row
+    x0 = hint[idx]
+    G = np.zeros((nb, M + 1, k))
+    G[:, :M, :d] = An[src] * valid[:, :, None]
+    G[:, :M, d] = valid
+    G[:, M, d] = 1.0
+    H = np.ones((nb, M + 1))
+    H[:, :M] = np.where(valid, (cn[src] - np.einsum("nmd,nd->nm", G[:, :M, :d], x0)) / cap, np.inf)
+    cand_row = np.ones((nb, M + 1), dtype=bool)
+    cand_row[:, :M] = valid
+
+    # start: z = (0, r0), basis = virtual rows + the tightest row j (or the cap), whose inverse
+    # is [[I, 0], [-a_j, 1]]
+    W = np.empty((nb, k), dtype=np.int64)
+    W[:, :d] = np.arange(M + 1, M + 1 + d)
+    W[:, d] = np.argmin(H, axis=1)
+    Binv = np.zeros((nb, k, k))
+    Binv[:, np.arange(k), np.arange(k)] = 1.0
+    Binv[:, d, :d] = -G[np.arange(nb), W[:, d], :d]
+    # state of the polyhedra still pivoting; compacted when a quarter of them have finished.
+    # B^-1 is updated by Sherman-Morrison after each pivot and refactorised every _REFACTOR
+    # rounds; answers are checked afterwards by ``certify`` on the original rows.
+    pid = np.arange(nb)  # position in the block
+    bland = np.zeros(nb, dtype=bool)
+    run = np.ones(nb, dtype=bool)
+    rounds = 0
+    for it in range(max_pivots + 1):
+        if run.sum() < 0.75 * len(pid):
+            G, H, W, cand_row, pid, bland, x0, run, Binv = (
+                G[run], H[run], W[run], cand_row[run], pid[run], bland[run], x0[run], run[run],
+                Binv[run])
+        if pid.size == 0:
+            break
+        rounds = it
+        if it > 0 and it % _REFACTOR == 0:
+            Binv = _inverse(G, W, M)
+        na = pid.size
+        al = np.arange(na)
+        lam = Binv[:, d, :]
+        virt = W > M
+        # pricing: virtual rows with lambda != 0 first (largest |lambda|), then real rows with
+        # lambda < 0 (steepest edge, or Bland's smallest row index after a degenerate step)
+        vscore = np.where(virt & (np.abs(lam) > tol.CHEBYSHEV_PRICE_TOL), np.abs(lam), -np.inf)
+        neg = ~virt & (lam < -tol.CHEBYSHEV_PRICE_TOL)
+        has_r = np.any(neg, axis=1)
+        q_v = np.argmax(vscore, axis=1)
+        has_v = vscore[al, q_v] > -np.inf
+        optimal = run & ~has_v & ~has_r
+        if np.any(optimal):
+            fin = pid[optimal]
+            gi = idx[fin]
+            Wo, Bo = W[optimal], Binv[optimal]
+            z = np.einsum("nij,nj->ni", Bo, _rhs(H[optimal], Wo, M))
+            lo = Bo[:, d, :]
+            X[gi] = x0[optimal] + cap * z[:, :d]
+            R[gi] = cap * np.minimum(z[:, d], 1.0)
+            rr, cc = np.nonzero(Wo < M)
+            lam_rows[gidx[fin[rr], Wo[rr, cc]]] = lo[rr, cc]
+            lam_cap[gi] = np.sum(np.where(Wo == M, lo, 0.0), axis=1)
+            done[gi] = True
+            run &= ~optimal
+        if it == max_pivots or not np.any(run):
+            break
+        colnorm = np.sqrt(np.einsum("nij,nij->nj", Binv, Binv))
+        steep = np.where(neg, -lam / np.maximum(colnorm, 1e-300), -np.inf)
+        blandkey = np.where(neg, W, np.iinfo(np.int64).max)
+        q_r = np.where(bland, np.argmin(blandkey, axis=1), np.argmax(steep, axis=1))
+        q = np.where(has_v, q_v, q_r)
+        # B p = -s e_q gains e_r . p = -s lambda_q: a real row leaves with s = 1 (its slack
+        # grows), a virtual one with s = -sign(lambda_q) (a free variable moves either way)
+        lq = lam[al, q]
+        u = Binv[al, :, q]
+        p = u * np.where(W[al, q] > M, np.sign(lq), -1.0)[:, None]
+        z = np.einsum("nij,nj->ni", Binv, _rhs(H, W, M))
+        with np.errstate(invalid="ignore"):
+            slack = np.maximum(H - np.einsum("nrk,nk->nr", G, z), 0.0)
+        gp = np.einsum("nrk,nk->nr", G, p)
+        cand = cand_row & (gp > tol.CHEBYSHEV_PIVOT_TOL * np.abs(p).max(axis=1)[:, None])
+        real = W <= M
+        cand[al[:, None].repeat(k, axis=1)[real], W[real]] = False
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(cand, slack / gp, np.inf)
+            tmax = np.min(t + tol.CHEBYSHEV_HARRIS_TOL / gp, axis=1)
+        elig = cand & (t <= tmax[:, None])
+        j = np.where(bland, np.argmax(elig, axis=1),  # Bland: smallest eligible row index
+                     np.argmax(np.where(elig, gp, -np.inf), axis=1))  # else the largest pivot
+        bland = t[al, j] < tol.CHEBYSHEV_DEGENERATE_STEP
+        mv = run & (tmax < np.inf)  # no blocking row is impossible (the cap row blocks): HiGHS
+        run &= mv
+        # row q of B becomes g = G[j]: B'^-1 = B^-1 - u (g B^-1 - e_q) / (g . u)
+        g = G[al, j]
+        gB = np.einsum("nk,nkl->nl", g, Binv)
+        gB[al, q] -= 1.0
+        gu = np.where(mv, np.einsum("nk,nk->n", g, u), 1.0)
+        u *= (mv / gu)[:, None]
+        Binv -= u[:, :, None] * gB[:, None, :]
+        W[al[mv], q[mv]] = j[mv]
+    return rounds
+
+
+def _rhs(H, W, M):
+    """Right-hand sides of the basis rows ``W`` (virtual rows ``x_i = x0_i``: zero)."""
+    return np.where(W <= M, np.take_along_axis(H, np.minimum(W, M), axis=1), 0.0)
+
+
+def _inverse(G, W, M):
+    """``B^-1`` for the bases ``B = rows W of G`` (row ``M + 1 + i`` is the virtual row ``e_i``);
+    ``nan`` where singular (the answer then fails certification and goes to HiGHS)."""
+    k = G.shape[2]
+    Gx = np.concatenate([G, np.broadcast_to(np.eye(k)[:k - 1], (len(G), k - 1, k))], axis=1)
+    B = np.take_along_axis(Gx, W[:, :, None], axis=1)
+    with np.errstate(all="ignore"):
+        try:
+            Binv = np.linalg.inv(B)
+        except np.linalg.LinAlgError:
+            Binv = np.stack([_safe_inv(b) for b in B]) if len(B) else B
+    bad = ~np.all(np.isfinite(Binv), axis=(1, 2))
+    Binv[bad] = np.nan
+    return Binv
+
+
+def _safe_inv(b):
+    try:
+        return np.linalg.inv(b)
+    except np.linalg.LinAlgError:
+        return np.full_like(b, np.nan)
+
+
+def certify(A, c, ptr, X, R, lam_rows, lam_cap, radius_cap, rows=None):
+    """Check Chebyshev centres ``(X, R)`` with dual multipliers, independently of how they were
+    found. ``lam_rows[k]`` is the multiplier of row ``k`` *normalised to unit length*
+    (``y_k = lam_rows[k] / ||a_k||`` in the unnormalised dual), ``lam_cap[i]`` the cap's; only
+    rows with ``rows[k]`` true take part (default all). Returns a bool per polyhedron, true when
+
+    * primal feasibility: every normalised slack ``s_k = (c_k - a_k . x) / ||a_k|| - r >= -tau``
+      and ``r <= cap``;
+    * dual feasibility: ``lam >= -CHEBYSHEV_CERT_RTOL`` and ``res = sum_k lam_k (a_k/||a_k||, 1) +
+      lam_cap (0, 1) - (0, 1)`` has ``|res| <= CHEBYSHEV_CERT_RTOL`` componentwise;
+    * zero duality gap: the dual objective with the rows shifted to ``x``,
+      ``sum_k lam_k (c_k - a_k . x) / ||a_k|| + lam_cap cap``, exceeds ``r`` by at most ``tau``
+      (it equals ``r + sum_k lam_k s_k + lam_cap (cap - r) + r res_r``);
+
+    with ``tau = CHEBYSHEV_CERT_RTOL * cap``, each slack taken at the worst end of its
+    floating-point error bound (so points far from the origin, ``|x| / cap >~ 1e5``, fail).
+    Then the LP optimum ``R*`` obeys
+    ``R - tau <= R* <= R + tau + |res_x| |x* - x|``: lowering ``r`` by the largest violation
+    makes ``(x, r)`` feasible (every row has the coefficient ``||a_k||`` on ``r``), and the
+    multipliers bound every feasible ``r`` from above (weak duality).
+    """
+    A = np.asarray(A, dtype=np.float64)
+    c = np.asarray(c, dtype=np.float64)
+    ptr = np.asarray(ptr, dtype=np.int64)
+    n, d = len(ptr) - 1, A.shape[1]
+    cap = float(radius_cap)
+    owner = np.repeat(np.arange(n), np.diff(ptr))
+    use = np.ones(len(c), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
+    ok = np.all(np.isfinite(X), axis=1) & np.isfinite(R) & (R <= cap)
+    Xs = np.where(np.isfinite(X), X, 0.0)
+    Rs = np.where(np.isfinite(R), R, 0.0)
+    tau = tol.CHEBYSHEV_CERT_RTOL * cap
+    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
+    safe = np.where(use & (norms > 0), norms, 1.0)
+    slack = (c - np.einsum("ij,ij->i", A, Xs[owner])) / safe - Rs[owner]
+    slack = np.where(use, slack, np.inf)
+    # a bound on the rounding error of each computed slack: the checks below hold for every
+    # slack within ``err`` of the computed one (far from the origin, |x| >> cap, they fail)
+    err = 4 * np.finfo(np.float64).eps * (
+        np.abs(c) + np.einsum("ij,ij->i", np.abs(A), np.abs(Xs[owner])) + norms * np.abs(Rs[owner])) / safe
+    err = np.where(use, err, 0.0)
+    lam = np.where(use, lam_rows, 0.0)
+    viol = _segment(np.minimum, slack - err, ptr, 0.0)
+    ok &= viol >= -tau
+    lam_min = _segment(np.minimum, lam, ptr, 0.0)
+    ok &= (lam_min >= -tol.CHEBYSHEV_CERT_RTOL) & (lam_cap >= -tol.CHEBYSHEV_CERT_RTOL)
+    terms = np.hstack([lam[:, None] * A / safe[:, None], lam[:, None],
+                       (lam * np.where(np.isfinite(slack), slack, 0.0) + np.abs(lam) * err)[:, None]])
+    sums = _segment(np.add, terms, ptr, 0.0)
+    res = sums[:, :d + 1]
+    res[:, d] += lam_cap - 1.0
+    ok &= np.abs(res).max(axis=1) <= tol.CHEBYSHEV_CERT_RTOL
+    gap = sums[:, d + 1] + lam_cap * (cap - Rs) + Rs * res[:, d]
+    ok &= gap <= tau
+    return ok
+
+
+def _segment(ufunc, values, ptr, empty):
+    """``ufunc.reduce`` of ``values[ptr[i]:ptr[i+1]]`` along axis 0 for each ``i``; ``empty``
+    (combined with the result) for empty segments and as the identity."""
+    values = np.asarray(values)
+    n = len(ptr) - 1
+    out = np.full((n,) + values.shape[1:], empty, dtype=np.float64)
+    nonempty = ptr[1:] > ptr[:-1]
+    if np.any(nonempty):
+        red = ufunc.reduceat(values, ptr[:-1][nonempty], axis=0)
+        out[nonempty] = ufunc(red, empty)
+    return out
