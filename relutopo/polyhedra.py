@@ -46,7 +46,8 @@ class LPSolver:
     """A reusable HiGHS instance for the many small LPs of a decomposition.
 
     One object per decomposition (never shared between threads). ``seconds`` and ``calls``
-    accumulate the time spent inside HiGHS, for the benchmark's LP-vs-Python split.
+    accumulate the time spent inside HiGHS, for the benchmark's LP-vs-Python split;
+    ``centre_seconds`` the time in the vectorised Chebyshev simplex.
     """
 
     def __init__(self):
@@ -57,6 +58,7 @@ class LPSolver:
         self._inf = highspy.kHighsInf
         self.seconds = 0.0
         self.calls = 0
+        self.centre_seconds = 0.0  # vectorised Chebyshev simplex (relutopo.chebyshev), HiGHS excluded
 
     # -- low level -----------------------------------------------------------------
     def solve(self, cost, col_lo, col_hi, A_rows, row_lo, row_hi):

@@ -26,7 +26,8 @@ _COMMON = ("relutopo.nets", "relutopo.linear_regions", "relutopo.region_sweeps",
 #: Modules whose source decides the numbers of a sweep, per counting method.
 COUNTING_MODULES = {
     "wang": _COMMON + ("relutopo.activation_regions",),
-    "engine": _COMMON + ("relutopo.decompose", "relutopo.decomposition", "relutopo.polyhedra",
+    "engine": _COMMON + ("relutopo.decompose", "relutopo.vertex_refine", "relutopo.chebyshev",
+                         "relutopo.decomposition", "relutopo.polyhedra",
                          "relutopo.domains"),
 }
 COUNTING_MODULES["both"] = tuple(dict.fromkeys(COUNTING_MODULES["wang"] + COUNTING_MODULES["engine"]))
