@@ -68,8 +68,11 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivo
     max_pivots : int, optional
         Pivots per polyhedron before it is handed to HiGHS (default ``10 (d + 1) + 20``).
     return_info : bool
-        Also return a dict with ``n``, ``fallback`` (count), ``pivots`` (lockstep rounds) and
-        ``fallback_mask``.
+        Also return a dict with ``n``, ``fallback`` (count), ``pivots`` (lockstep rounds),
+        ``fallback_mask`` and ``uncertified``: polyhedra that neither the certificate nor HiGHS
+        could solve (coordinates far beyond the cap, e.g. a cell at ``1e10`` with a cap of
+        ``1e2``); they get the hint with its largest inscribed ball -- a genuine ball inside the
+        polyhedron, not necessarily the largest. Without a hint such a polyhedron raises.
 
     Returns
     -------
@@ -81,6 +84,7 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivo
         violated (as :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch` returns), the cap for
         a polyhedron without rows.
     """
+    hint_given = hint is not None
     A, c, ptr, hint, cap = _check_inputs(A, c, ptr, hint, radius_cap)
     n, d = len(ptr) - 1, A.shape[1]
     X = np.full((n, d), np.nan)
@@ -125,6 +129,7 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivo
     ok = done.copy()
     ok[~empty] &= certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, rows=~zero)[~empty]
     redo = np.flatnonzero(~ok)
+    uncertified = []
     if redo.size:
         if solver is None:
             from .polyhedra import LPSolver
@@ -141,10 +146,26 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivo
                         Xi, Ri = solver.chebyshev_batch([system], cap)
                         X[i], R[i] = Xi[0], Ri[0]
                     except RuntimeError as exc:
-                        raise RuntimeError(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
+                        if not hint_given:
+                            raise RuntimeError(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
+                        # neither certified nor solvable by HiGHS (coordinates far beyond the
+                        # cap, e.g. 1e10 vs 1e2): keep the hint's inscribed ball, which is a
+                        # genuine ball inside the polyhedron, if not the largest
+                        X[i], R[i] = _hint_ball(An[ptr[i]:ptr[i + 1]], cn[ptr[i]:ptr[i + 1]],
+                                                zero[ptr[i]:ptr[i + 1]], hint[i], cap)
+                        uncertified.append(i)
     info["fallback"] = int(redo.size)
+    info["uncertified"] = np.array(uncertified, dtype=np.int64)
     info["fallback_mask"][redo] = True
     return (X, R, info) if return_info else (X, R)
+
+
+def _hint_ball(An, cn, zero, x, cap):
+    """``(x, r)`` with ``r = min(cap, smallest slack of x)`` on unit rows ``An x <= cn`` (rows of
+    zeros skipped): the largest ball centred at ``x`` (the last resort of :func:`chebyshev_centres`)."""
+    live = ~zero
+    slack = cn[live] - An[live] @ x
+    return x, float(min(cap, slack.min(initial=np.inf)))
 
 
 def _check_inputs(A, c, ptr, hint, radius_cap):

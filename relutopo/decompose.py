@@ -581,8 +581,10 @@ def _finalize_vertex(batch, d, scale, solver, raw):
                         for j in range(d)], 1)
         hint += scale * ray / np.maximum(nrc, 1)[:, None]
     t0, lp0 = time.perf_counter(), solver.seconds
-    X, R = chebyshev_centres(Aall[frows], call[frows], fptr, scale, solver=solver, hint=hint)
+    X, R, info = chebyshev_centres(Aall[frows], call[frows], fptr, scale, solver=solver, hint=hint,
+                                   return_info=True)
     solver.centre_seconds += time.perf_counter() - t0 - (solver.seconds - lp0)  # HiGHS excluded
+    solver.uncertified_centres += len(info["uncertified"])
     nrm_all = Aall[frows] / np.linalg.norm(Aall[frows], axis=1)[:, None]
     _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
 
@@ -652,6 +654,7 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
         "lp_seconds": solver.seconds,
         "lp_calls": solver.calls,
         "centre_seconds": solver.centre_seconds,
+        "uncertified_centres": solver.uncertified_centres,
         "dropped_thin_cells": int(raw.dropped),
         "unmatched_facets": int(unmatched),
     }

@@ -59,6 +59,7 @@ class LPSolver:
         self.seconds = 0.0
         self.calls = 0
         self.centre_seconds = 0.0  # vectorised Chebyshev simplex (relutopo.chebyshev), HiGHS excluded
+        self.uncertified_centres = 0  # centres neither certified nor solved by HiGHS (see there)
 
     # -- low level -----------------------------------------------------------------
     def solve(self, cost, col_lo, col_hi, A_rows, row_lo, row_hi):

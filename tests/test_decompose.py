@@ -597,3 +597,63 @@ def test_chunked_refinement_gives_the_same_decomposition(monkeypatch, sizes, box
     assert np.array_equal(small.bounded, ref.bounded)
     np.testing.assert_allclose(small.chebyshev_radii, ref.chebyshev_radii, rtol=1e-9)
     assert pattern_set(small) == pattern_set(decompose(net, dom, method="lp"))
+
+
+def _exact_intervals_1d(net):
+    """Activation regions of a net on R^1 in exact rationals: refine the line layer by layer
+    (each interval has one affine pre-activation per neuron; split at its zeros). Returns the
+    bit vectors of the full-dimensional intervals, in order along the line."""
+    Ws = [[[Fraction(float(v)) for v in row] for row in np.atleast_2d(W)] for W in net.weights[:-1]]
+    bs = [[Fraction(float(v)) for v in b] for b in net.biases[:-1]]
+    # (lo, hi, layer, bits so far, slope and offset of each input of the layer on the interval)
+    cells = [(None, None, 0, (), [Fraction(1)], [Fraction(0)])]
+    out = []
+    while cells:
+        lo, hi, l, bits, g, h = cells.pop()
+        if l == len(Ws):
+            out.append((lo, bits))
+            continue
+        slopes = [sum(w * gi for w, gi in zip(row, g)) for row in Ws[l]]
+        offs = [sum(w * hi_ for w, hi_ in zip(row, h)) + b for row, b in zip(Ws[l], bs[l])]
+        cuts = sorted({-o / s for s, o in zip(slopes, offs) if s != 0
+                       and (lo is None or -o / s > lo) and (hi is None or -o / s < hi)})
+        edges = [lo] + cuts + [hi]
+        for a, b in zip(edges[:-1], edges[1:]):
+            if a is None and b is None:
+                x = Fraction(0)
+            elif a is None:
+                x = b - 1
+            elif b is None:
+                x = a + 1
+            else:
+                x = (a + b) / 2
+            on = tuple(s * x + o > 0 for s, o in zip(slopes, offs))
+            cells.append((a, b, l + 1, bits + on,
+                          [s if o_ else Fraction(0) for s, o_ in zip(slopes, on)],
+                          [o if o_ else Fraction(0) for o, o_ in zip(offs, on)]))
+    return [bits for _, bits in sorted(out, key=lambda t: (t[0] is not None, t[0]))]
+
+
+def test_far_away_regions_of_a_deep_1d_net():
+    """A deep 1-D net whose breakpoints reach |x| ~ 1e10 while the hyperplane scale is ~1e2: the
+    Chebyshev LP cannot be certified or solved by HiGHS there, yet every region is found (the
+    cell keeps an inscribed ball around its generators' mean) -- checked in exact rationals."""
+    from relutopo.region_sweeps import uniform_net
+
+    net = uniform_net([1] + [2] * 8 + [1], 715397745)  # from Wang's Fig. 4 paper-profile sweep
+    dec = decompose(net, None)
+    exact = _exact_intervals_1d(net)
+    assert dec.n_regions == len(exact)
+    assert {tuple(p) for p in np.asarray(dec.patterns, dtype=bool).tolist()} == set(exact)
+    assert dec.stats["uncertified_centres"] >= 1
+    assert np.all(dec.chebyshev_radii > 0)
+    # the dual graph of a line is a path through the regions in order
+    assert len(dec.edges) == len(exact) - 1
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_exact_1d_interval_refinement_agrees(seed):
+    net = random_net((1, 3, 3, 2, 1), seed)
+    exact = _exact_intervals_1d(net)
+    dec = decompose(net, None)
+    assert {tuple(p) for p in np.asarray(dec.patterns, dtype=bool).tolist()} == set(exact)
