@@ -108,3 +108,4 @@ bench: $(STAMP) $(BENCH_STAMP)
 	$(PY) benchmarks/bench_tawfeek.py --out benchmarks/results/bench_tawfeek.json
 	$(PY) benchmarks/bench_overlap.py --json benchmarks/results/bench_overlap.json
 	$(PY) benchmarks/bench_scale.py --json benchmarks/results/bench_scale.json
+	$(PY) benchmarks/bench_chebyshev.py --repeat 5 --write

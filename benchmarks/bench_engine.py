@@ -247,7 +247,8 @@ def main(argv=None):
 
 
 NOTES = """Columns: *ours s* is the best of `--repeat` wall times of `decompose(net, domain)` in a fresh
-process, with its CPU time in brackets; *LP share* is the fraction of the wall time inside HiGHS;
+process, with its CPU time in brackets; *LP share* is the fraction of the wall time spent on
+Chebyshev-centre LPs (see below);
 *peak RSS* is the benchmark process's maximum resident set size (interpreter and imports
 included); relucent runs `Complex.bfs` with its default worker count and its CPU time includes
 its worker processes; *ratio* = relucent time / our time, wall and CPU; *counts equal* compares

@@ -3,14 +3,17 @@
 For each arrangement of Fig. 3 (input dimension 7, 10 hidden neurons, U(-1, 1) weights) it times,
 in one process, on the same seeded networks:
 
-* the traversal engine: ``decompose(net, domain=None)`` + ``linear_regions``, and
+* the traversal engine: ``decompose(net, domain=None)`` + ``linear_regions`` -- the notebook's
+  default ``counter``, and
 * Wang's Intersect/Add/Cut: ``activation_regions.propagate`` + ``linear_regions`` (facets checked
-  only between cells with equal maps) -- the notebook's default ``counter``,
+  only between cells with equal maps),
 
 checks that both find the same numbers of activation and linear regions, and projects the wall
 time of the notebook's Fig. 3 sweep at the ``book`` (500 nets per arrangement) and ``paper``
 (5000) profiles on ``--jobs`` worker processes. ``--measure book|paper`` also runs that sweep for
-real (with ``--counter``) through ``relutopo.sweep.run_sweep`` and records its wall time.
+real (with ``--counter``) through ``relutopo.sweep.run_sweep`` and records its wall time. The
+sweep times of the notebook's own recorded runs (``results/<profile>/wang_linear_regions.json``,
+every sweep of the chapter, measured when that record was made) are copied in beside them.
 
 Usage::
 
@@ -80,7 +83,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="workers for projections")
     ap.add_argument("--measure", choices=["none", "book", "paper"], default="none",
                     help="also run the Fig. 3 sweep of this profile and time it")
-    ap.add_argument("--counter", choices=["wang", "engine"], default="wang",
+    ap.add_argument("--counter", choices=["wang", "engine"], default="engine",
                     help="algorithm of the measured sweep")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_wang.json"))
     args = ap.parse_args(argv)
@@ -121,6 +124,18 @@ def main(argv=None):
         out["measured_fig3_sweep"] = {"profile": args.measure, "counter": args.counter,
                                       "n_tasks": len(tasks), "seconds": time.perf_counter() - t0}
         print(f"measured Fig. 3 sweep ({args.measure}): {out['measured_fig3_sweep']['seconds'] / 60:.1f} min")
+    runs = {}
+    for prof in ("book", "paper"):
+        rec = Path(__file__).resolve().parent.parent / "results" / prof / "wang_linear_regions.json"
+        if rec.is_file():
+            data = json.loads(rec.read_text())
+            t = data.get("extra", {}).get("timings_seconds", {})
+            runs[prof] = {"sweeps_wall_s": t, "all_sweeps_wall_s": float(sum(t.values())),
+                          "counter": data.get("parameters", {}).get("counter"),
+                          "n_nets": data.get("parameters", {}).get("n_nets")}
+    out["notebook_runs"] = runs
+    for prof, v in runs.items():
+        print(f"recorded notebook run ({prof}): all sweeps {v['all_sweeps_wall_s'] / 60:.1f} min wall")
     out["machine"]["load_end"] = os.getloadavg()
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
