@@ -46,8 +46,8 @@ _BLOCK_ENTRIES = 4_000_000
 _REFACTOR = 8
 
 
-def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivots=None,
-                      return_info=False):
+def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, direction=None,
+                      max_pivots=None, return_info=False):
     """Chebyshev centres of ``n`` polyhedra given in ragged form.
 
     Polyhedron ``i`` is ``{x : A[k] . x <= c[k], ptr[i] <= k < ptr[i + 1]}``.
@@ -65,6 +65,12 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivo
     hint : (n, d) array, optional
         A point inside (or near) each polyhedron, e.g. the mean of its vertices plus the scale
         times the mean of its rays; the simplex starts there (default: the origin).
+    direction : (n, d) array, optional
+        A direction of each polyhedron's recession cone (e.g. the mean of its unit rays; zero
+        for a bounded one). A polyhedron in which ``hint + t direction`` reaches a slack of at
+        least ``radius_cap`` on every row, for some ``0 <= t`` with ``t |direction| <= 10^3
+        (radius_cap + |hint|)``, is answered ``(hint + t direction, radius_cap)`` at once --
+        optimal, since ``r <= radius_cap`` -- and certified like every other answer.
     max_pivots : int, optional
         Pivots per polyhedron before it is handed to HiGHS (default ``10 (d + 1) + 20``).
     return_info : bool
@@ -111,7 +117,10 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivo
 
     done = np.zeros(n, dtype=bool)
     done[empty] = True
-    order = np.flatnonzero(~empty)
+    if direction is not None and hint_given:
+        _along_recession(An, cn, owner, zero, hint, np.asarray(direction, dtype=np.float64),
+                         cap, empty, X, R, lam_cap, done)
+    order = np.flatnonzero(~empty & ~done)
     order = order[np.argsort(m_live[order], kind="stable")]
     # rows of each polyhedron, live rows only, as a CSR over ``live_rows``
     lptr = np.concatenate([[0], np.cumsum(m_live)])
@@ -158,6 +167,38 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, max_pivo
     info["uncertified"] = np.array(uncertified, dtype=np.int64)
     info["fallback_mask"][redo] = True
     return (X, R, info) if return_info else (X, R)
+
+
+def _along_recession(An, cn, owner, zero, hint, direction, cap, empty, X, R, lam_cap, done):
+    """Answer ``(hint + t direction, cap)`` where that point has slack ``>= cap`` on every row
+    (unit rows ``An x <= cn``; rows of zeros skipped): ``t`` is the smallest such step, taken
+    per row in closed form (slack is affine in ``t``); accepted only when the slacks recomputed
+    at the point are all ``>= cap``."""
+    n = len(done)
+    dnorm = np.linalg.norm(direction, axis=1)
+    cand = (dnorm > 0) & ~empty
+    if not cand.any():
+        return
+    rows = np.flatnonzero(cand[owner] & ~zero)
+    o = owner[rows]
+    s0 = cn[rows] - np.einsum("ij,ij->i", An[rows], hint[o])
+    g = -np.einsum("ij,ij->i", An[rows], direction[o])  # slack gained per unit of t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.where(g > 0, (cap - s0) / g, np.where(s0 >= cap, -np.inf, np.inf))
+    t = np.zeros(n)
+    np.maximum.at(t, o, need)
+    limit = 1e3 * (cap + np.abs(hint).max(axis=1, initial=0.0))
+    with np.errstate(invalid="ignore"):
+        cand &= np.isfinite(t) & (t * dnorm <= limit)
+    t[~cand] = 0.0
+    x = hint + (t * 1.000001)[:, None] * direction  # a hair beyond: rounding must not undo it
+    slack = cn[rows] - np.einsum("ij,ij->i", An[rows], x[o])
+    low = np.zeros(n, dtype=bool)
+    low[o[slack < cap]] = True
+    ok = cand & ~low
+    X[ok], R[ok] = x[ok], cap
+    lam_cap[ok] = 1.0
+    done[ok] = True
 
 
 def _hint_ball(An, cn, zero, x, cap):

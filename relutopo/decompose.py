@@ -576,13 +576,15 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     hint = np.stack([np.bincount(cell_g, weights=Vall[:, j] * is_vertex, minlength=n) for j in range(d)], 1)
     hint /= np.maximum(nvc, 1)[:, None]
     nrc = n_gen - nvc
-    if np.any(nrc > 0):
+    direction = None
+    if np.any(nrc > 0):  # unbounded cells: the mean ray is in the recession cone
         ray = np.stack([np.bincount(cell_g, weights=Vall[:, j] * ~is_vertex, minlength=n)
                         for j in range(d)], 1)
-        hint += scale * ray / np.maximum(nrc, 1)[:, None]
+        direction = ray / np.maximum(nrc, 1)[:, None]
+        hint += scale * direction
     t0, lp0 = time.perf_counter(), solver.seconds
     X, R, info = chebyshev_centres(Aall[frows], call[frows], fptr, scale, solver=solver, hint=hint,
-                                   return_info=True)
+                                   direction=direction, return_info=True)
     solver.centre_seconds += time.perf_counter() - t0 - (solver.seconds - lp0)  # HiGHS excluded
     solver.uncertified_centres += len(info["uncertified"])
     nrm_all = Aall[frows] / np.linalg.norm(Aall[frows], axis=1)[:, None]

@@ -54,12 +54,18 @@ class LPSolver:
         import highspy
 
         self._hs = highspy
-        self._h = quiet_highs()
+        self._highs = None  # created on the first solve: many decompositions need no LP at all
         self._inf = highspy.kHighsInf
         self.seconds = 0.0
         self.calls = 0
         self.centre_seconds = 0.0  # vectorised Chebyshev simplex (relutopo.chebyshev), HiGHS excluded
         self.uncertified_centres = 0  # centres neither certified nor solved by HiGHS (see there)
+
+    @property
+    def _h(self):
+        if self._highs is None:
+            self._highs = quiet_highs()
+        return self._highs
 
     # -- low level -----------------------------------------------------------------
     def solve(self, cost, col_lo, col_hi, A_rows, row_lo, row_hi):

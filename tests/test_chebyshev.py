@@ -272,3 +272,27 @@ def test_certified_never_worse_than_highs_on_ill_conditioned_rows():
         assert feasible_radius(X[i], R[i], Ai, ci) >= R[i] - 1.5e-10  # certified: feasible
         assert feasible_radius(X[i], R[i], Ai, ci) >= feasible_radius(Xh[i], Rh[i], Ai, ci) - 1e-9
     # (the rest is HiGHS' answer, which on these rows depends on how systems are batched)
+
+
+@pytest.mark.parametrize("d", [2, 4, 7])
+def test_recession_direction_shortcut_is_exact(d):
+    """With a recession direction, cells whose far points reach the cap are answered at once:
+    radii still equal HiGHS', the balls lie inside, and cells where the direction cannot reach
+    the cap (a slab parallel to it) fall through to the simplex."""
+    rng = np.random.default_rng(7 + d)
+    systems = random_systems(rng, d, 40, bounded=False)   # all contain the ray -e_0
+    # a slab |x_1| <= 0.3 with the same recession direction: radius 0.3, never the cap
+    slab = np.zeros((2, d))
+    slab[0, 1], slab[1, 1] = 1.0, -1.0
+    systems.append((slab, np.array([0.3, 0.3])))
+    A, c, ptr = ragged(systems, d)
+    direction = np.zeros((len(systems), d))
+    direction[:, 0] = -1.0
+    hint = np.zeros((len(systems), d))  # need not be inside: the step along the ray decides
+    cap = 5.0
+    X, R = chebyshev_centres(A, c, ptr, cap, hint=hint, direction=direction)
+    _, Rh = highs(systems, cap)
+    np.testing.assert_allclose(R, Rh, atol=1e-9 * cap)
+    assert slacks_ok(systems, X, R, 1e-9 * cap)
+    assert R[-1] == pytest.approx(0.3)
+    assert np.sum(R == cap) >= 30  # most random cones reach the cap
