@@ -40,53 +40,40 @@ def seeded_net(sizes, seed=0):
 
 
 def capture(net, domain):
-    """Run ``decompose`` and return ``(systems, hints, scale, dec)`` as the engine sees them."""
-    import sys
-
-    import relutopo.polyhedra as P
+    """Run ``decompose`` and return ``(systems, hints, directions, scale, dec, bounded)`` as the
+    engine passes them to :func:`relutopo.chebyshev.chebyshev_centres` (facet rows per cell, the
+    hint and the recession direction of each cell), by wrapping that function."""
+    import relutopo.chebyshev as C
     from relutopo import decompose
 
-    D = sys.modules["relutopo.decompose"]  # the package attribute is the function, not the module
+    got = {"systems": [], "hints": [], "dirs": []}
+    orig = C.chebyshev_centres
 
-    got = {"hints": [], "systems": [], "bounded": []}
-    orig_fin, orig_lp, orig_enum = D._finalize_vertex, D._lp_centres, P.chebyshev_by_enumeration
-    d = net.input_dim
+    def wrapped(A, c, ptr, radius_cap, **kw):
+        got["scale"] = radius_cap
+        got["systems"] += [(A[a:b], c[a:b]) for a, b in zip(ptr[:-1], ptr[1:])]
+        n, d = len(ptr) - 1, A.shape[1]
+        got["dim"] = d
+        got["hints"].append(kw["hint"])
+        got["dirs"].append(kw["direction"] if kw.get("direction") is not None else np.zeros((n, d)))
+        return orig(A, c, ptr, radius_cap, **kw)
 
-    def hint_of(V, scale, d):
-        V = np.asarray(V, dtype=np.float64).reshape(-1, d + 1)
-        isv = V[:, d] > 0
-        got["bounded"].append(bool(isv.all()))
-        h = V[isv, :d].mean(axis=0) if isv.any() else np.zeros(d)
-        return h + scale * V[~isv, :d].mean(axis=0) if (~isv).any() else h
-
-    def fin(*args):
-        if hasattr(args[0], "gptr"):  # _finalize_vertex(batch, d, scale, solver, raw)
-            batch, scale = args[0], args[2]
-            got["dim"] = args[1]  # < net.input_dim when the first layer has low rank (reduced)
-            got["hints"] += [hint_of(batch.V[a:b], scale, args[1]) for a, b in zip(batch.gptr[:-1], batch.gptr[1:])]
-        else:  # _finalize_vertex(net, domain, cells, scale, solver)
-            scale = args[3]
-            got["dim"] = d
-            got["hints"] += [hint_of(cell.V, scale, d) for cell in args[2]]
-        got["scale"] = scale
-        return orig_fin(*args)
-
-    def lp(solver, systems, X, R, scale):
-        got["systems"] += list(systems)
-        return orig_lp(solver, systems, X, R, scale)
-
-    def no_enum(systems, max_subsets=4096):
-        dd = int(np.shape(systems[0][0])[1]) if systems else 0
-        return np.full((len(systems), dd), np.nan), np.full(len(systems), np.nan)
-
-    D._finalize_vertex, D._lp_centres, P.chebyshev_by_enumeration = fin, lp, no_enum
+    C.chebyshev_centres = wrapped
     try:
         dec = decompose(net, domain, method="vertex")
     finally:
-        D._finalize_vertex, D._lp_centres, P.chebyshev_by_enumeration = orig_fin, orig_lp, orig_enum
-    hints = got["hints"]
+        C.chebyshev_centres = orig
+    hints = np.concatenate(got["hints"]).reshape(-1, got["dim"])
+    dirs = np.concatenate(got["dirs"]).reshape(-1, got["dim"])
     assert len(hints) == len(got["systems"]), "capture out of step with the engine"
-    return got["systems"], np.array(hints).reshape(-1, got["dim"]), got["scale"], dec, np.array(got["bounded"])
+    # bounded cells: the engine passes no recession direction for them; a cell whose rays
+    # cancel (a slab) is unbounded too, so boundedness is decided on the systems themselves
+    from relutopo.polyhedra import LPSolver, is_bounded
+
+    s = LPSolver()
+    bounded = np.array([is_bounded(np.asarray(A), s) if not np.any(dv) else False
+                        for (A, _), dv in zip(got["systems"], dirs)])
+    return got["systems"], hints, dirs, got["scale"], dec, bounded
 
 
 def ragged(systems, d):
@@ -104,7 +91,7 @@ def run_case(name, sizes, half, repeat):
     net = seeded_net(sizes)
     d = sizes[0]
     domain = Box(-half, half, dim=d) if half is not None else None
-    systems, hints, scale, dec, bounded = capture(net, domain)
+    systems, hints, dirs, scale, dec, bounded = capture(net, domain)
     d = hints.shape[1]
     A, c, ptr = ragged(systems, d)
     n = len(systems)
@@ -137,11 +124,13 @@ def run_case(name, sizes, half, repeat):
             chebyshev_centres(As, cs, ps, scale, hint=hints[bounded])
             tb.append(time.perf_counter() - t0)
         out["bounded_only"] = {"n": len(sub), "enumeration_s": min(ts), "ours_s": min(tb)}
-    for label, hint in (("hint", hints), ("nohint", None)):
+    for label, hint, direction in (("hint+direction", hints, dirs), ("hint", hints, None),
+                                   ("nohint", None, None)):
         ts = []
         for _ in range(repeat):
             t0 = time.perf_counter()
-            X, R, info = chebyshev_centres(A, c, ptr, scale, hint=hint, return_info=True)
+            X, R, info = chebyshev_centres(A, c, ptr, scale, hint=hint, direction=direction,
+                                           return_info=True)
             ts.append(time.perf_counter() - t0)
         fin = np.isfinite(Rh)
         err = np.abs(R[fin] - Rh[fin]) / scale
@@ -166,7 +155,7 @@ def main():
         n = r["n"]
         print(f"{r['case']:>20}: n={n} rows mean {r['rows_mean']:.1f} max {r['rows_max']}  "
               f"HiGHS {r['highs_s']:.3f}s ({1e6 * r['highs_s'] / n:.1f} us/region)")
-        for label in ("hint", "nohint"):
+        for label in ("hint+direction", "hint", "nohint"):
             o = r[label]
             print(f"{'':>22}{label:>7}: {o['s']:.3f}s ({1e6 * o['s'] / n:.1f} us/region, "
                   f"x{r['highs_s'] / o['s']:.1f}) fallback {o['fallback']}/{n} rounds {o['rounds']} "
