@@ -26,9 +26,10 @@ and the dual graph. Four algorithms are available; the tests require them to agr
     Liu et al., Alg. 1: test all ``2^n`` bit vectors with one LP each (batched). Refused above
     ``tolerances.BRUTE_FORCE_MAX_BITS`` hidden neurons.
 
-All methods finish the same way: each region gets its Chebyshev centre (exactly, by enumerating
-the tight subsets of its facets for bounded regions in ``d <= 3``, else by HiGHS, many regions
-per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
+All methods finish the same way: each region gets its Chebyshev centre (``vertex``: the certified
+vectorised simplex of :mod:`relutopo.chebyshev`, HiGHS for any cell it cannot certify;
+``polygon``: exact enumeration of the tight subsets of its edges; ``lp``/``brute``: HiGHS, many
+regions per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
 may change too; a neighbour is never guessed by flipping one bit). Regions are stored compactly
 (:class:`~relutopo.decomposition.Decomposition`). The ``vertex`` refinement works on chunks of
