@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import tolerances as tol
+from .polyhedra import zero_rows
 
 __all__ = ["chebyshev_centres", "certify"]
 
@@ -104,12 +105,7 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
 
     counts = np.diff(ptr)
     owner = np.repeat(np.arange(n), counts)
-    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
-    block_max = np.ones(n)
-    np.maximum.at(block_max, owner, norms)
-    zero = norms <= tol.ZERO_ROW_RTOL * block_max[owner]
-    empty = np.zeros(n, dtype=bool)
-    empty[owner[zero & (c < 0)]] = True  # a violated row of zeros: no point at all
+    norms, zero, empty = zero_rows(A, c, owner, n)
     live_rows = np.flatnonzero(~zero & ~empty[owner])
     safe = np.where(zero, 1.0, norms)
     An, cn = A / safe[:, None], c / safe

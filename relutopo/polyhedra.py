@@ -33,12 +33,26 @@ from .highs import quiet_highs
 __all__ = [
     "LPSolver", "Region", "region_of", "chebyshev_center", "chebyshev_by_enumeration",
     "facet_rows", "full_system", "is_bounded",
-    "polytope_vertices", "polytope_volume", "domain_scale", "RegionError",
+    "polytope_vertices", "polytope_volume", "domain_scale", "RegionError", "zero_rows",
 ]
 
 
 class RegionError(ValueError):
     """A bit vector does not describe a full-dimensional region of the network."""
+
+
+def zero_rows(A, c, owner, n):
+    """Row norms of stacked polyhedra (row ``k`` belongs to polyhedron ``owner[k]`` of ``n``),
+    which rows are zero (norm below ``ZERO_ROW_RTOL`` times the largest row norm of their
+    polyhedron, at least 1), and which polyhedra are empty because a zero row is violated
+    (``0 <= c`` fails). Returns ``(norms, zero, empty)``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
+    block_max = np.ones(n)
+    np.maximum.at(block_max, owner, norms)
+    zero = norms <= tol.ZERO_ROW_RTOL * block_max[owner]
+    empty = np.zeros(n, dtype=bool)
+    empty[owner[zero & (c < 0)]] = True  # a violated row of zeros: no point at all
+    return norms, zero, empty
 
 
 # ---------------------------------------------------------------------------- LP solver
@@ -147,12 +161,7 @@ class LPSolver:
         A = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1, d) for a, _ in systems])
         c = np.concatenate(cs)
         owner = np.repeat(np.arange(K), sizes)
-        norms = np.sqrt(np.einsum("ij,ij->i", A, A))
-        block_max = np.ones(K)
-        np.maximum.at(block_max, owner, norms)
-        zero = norms <= tol.ZERO_ROW_RTOL * block_max[owner]
-        empty = np.zeros(K, dtype=bool)
-        empty[owner[zero & (c < 0)]] = True  # a violated row of zeros: no point at all
+        norms, zero, empty = zero_rows(A, c, owner, K)
         live = ~empty
         owners = np.flatnonzero(live)
         if owners.size:
