@@ -38,9 +38,10 @@ def output_maps(dec) -> tuple:
     if dec.net.output_dim != 1:
         raise ValueError(f"the decision boundary needs a network with one output logit; this one "
                          f"has {dec.net.output_dim} outputs")
-    maps = [dec.affine_map(i) for i in range(dec.n_regions)]
-    return (np.array([m[0][0] for m in maps]).reshape(-1, dec.dim),
-            np.array([m[1][0] for m in maps]))
+    from .linear_regions import pattern_output_maps
+
+    A, c = pattern_output_maps(dec.net, np.asarray(dec.patterns, dtype=bool))
+    return A[:, 0, :].reshape(-1, dec.dim), c[:, 0]
 
 
 def complex_checks(K: CellComplex, dec, edges=None) -> dict:
