@@ -351,6 +351,12 @@ def test_progress_bar_does_not_change_the_result():
     assert pattern_set(decompose(net, BOX2, progress=True)) == pattern_set(decompose(net, BOX2))
 
 
+def test_progress_bar_on_the_vertex_path_does_not_change_the_result():
+    net = random_net((3, 5, 5, 1), 4)
+    a, b = decompose(net, None, progress=True), decompose(net, None)
+    assert np.array_equal(a.packed_patterns, b.packed_patterns) and np.array_equal(a.edges, b.edges)
+
+
 # ----------------------------------------------------------------------------- invariances
 @settings(max_examples=6, deadline=None)
 @given(seed=st.integers(0, 10_000), boxed=st.booleans())
