@@ -141,9 +141,10 @@ def _whole_domain_cell(net, domain, scale):
 class _Cell:
     """A cell during refinement (internal, mutable): rows ``A x <= c`` with neuron ids, the bits
     fixed so far, the affine map ``F_l(x) = G x + g`` of the current layer's outputs, and
-    kernel-specific geometry (generators for the vertex kernel, a centre for the LP kernel)."""
+    kernel-specific geometry (the polygon for the polygon kernel, a centre for the LP kernel;
+    the vertex path holds its cells in :class:`relutopo.vertex_refine.CellBatch` instead)."""
 
-    __slots__ = ("A", "c", "ids", "bits", "G", "g", "V", "Z", "x0", "r")
+    __slots__ = ("A", "c", "ids", "bits", "G", "g", "V", "x0", "r")
 
 
 def _refine(net, domain, kernel, progress):

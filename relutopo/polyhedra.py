@@ -20,7 +20,6 @@ not regions (Liu et al., Alg. 1 step 3).
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 

@@ -316,14 +316,15 @@ def _cut_by(st, k, kid, d, scale):
     # ---- the new row's incidence bit (row index = the cell's row count; bit = index + 1)
     nrow = np.diff(b.rptr)
     need = int((nrow[cut].max() + 1) // 64 + 1)
-    if need > Z.shape[1]:
+    if need > Z.shape[1]:  # a fresh array, safe to write into
         Z = np.hstack([Z, np.zeros((len(Z), need - Z.shape[1]), dtype=np.uint64)])
         common = np.hstack([common, np.zeros((len(common), need - common.shape[1]), dtype=np.uint64)])
     word, bit = np.divmod(nrow + 1, 64)
     flag = np.left_shift(np.uint64(1), bit.astype(np.uint64))
     common[np.arange(len(common)), word[pcell]] |= flag[pcell]
     zi = np.flatnonzero(zero)
-    Z = Z.copy()  # never write into a batch another chunk may share
+    if Z is b.Z:
+        Z = Z.copy()  # never write into a batch another chunk may share
     Z[zi, word[cell_of[zi]]] |= flag[cell_of[zi]]
     newH = np.einsum("gd,gkd->gk", newV[:, :d], st.M[pcell]) + newV[:, d:] * st.mu[pcell]
     # ---- reassemble: a cut cell becomes (>= 0 child, <= 0 child) in place
