@@ -47,22 +47,23 @@ def capture(net, domain):
     from relutopo import decompose
 
     got = {"systems": [], "hints": [], "dirs": []}
-    orig = C.chebyshev_centres
+    orig = C._centres  # the engine calls the checked-input entry point of chebyshev_centres
 
-    def wrapped(A, c, ptr, radius_cap, **kw):
+    def wrapped(A, c, ptr, radius_cap, hint, *rest):
+        direction = rest[2]
         got["scale"] = radius_cap
         got["systems"] += [(A[a:b], c[a:b]) for a, b in zip(ptr[:-1], ptr[1:])]
         n, d = len(ptr) - 1, A.shape[1]
         got["dim"] = d
-        got["hints"].append(kw["hint"])
-        got["dirs"].append(kw["direction"] if kw.get("direction") is not None else np.zeros((n, d)))
-        return orig(A, c, ptr, radius_cap, **kw)
+        got["hints"].append(hint)
+        got["dirs"].append(direction if direction is not None else np.zeros((n, d)))
+        return orig(A, c, ptr, radius_cap, hint, *rest)
 
-    C.chebyshev_centres = wrapped
+    C._centres = wrapped
     try:
         dec = decompose(net, domain, method="vertex")
     finally:
-        C.chebyshev_centres = orig
+        C._centres = orig
     hints = np.concatenate(got["hints"]).reshape(-1, got["dim"])
     dirs = np.concatenate(got["dirs"]).reshape(-1, got["dim"])
     assert len(hints) == len(got["systems"]), "capture out of step with the engine"

@@ -60,7 +60,7 @@ def seeded_weights(sizes, seed):
 
 
 # ----------------------------------------------------------------------------- one case (child)
-def run_case(index: int, seed: int, repeat: int, check: bool) -> dict:
+def run_case(index: int, seed: int, repeat: int, check: bool, min_time: float = 1.0) -> dict:
     import resource
 
     from relutopo.decompose import decompose
@@ -71,10 +71,12 @@ def run_case(index: int, seed: int, repeat: int, check: bool) -> dict:
     net = ReluNet.from_weights(*seeded_weights(sizes, seed))
     dom = Box(-box, box, dim=sizes[0]) if box else None
     best = None
-    for _ in range(repeat):
+    runs, spent = 0, 0.0
+    while runs < repeat or (spent < min_time and runs < 1000):  # best of the runs that fit in min_time
         w0, c0 = time.perf_counter(), time.process_time()
         dec = decompose(net, dom)
         wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        runs, spent = runs + 1, spent + wall
         if best is None or wall < best["wall_s"]:
             best = {"wall_s": wall, "cpu_s": cpu,
                     "lp_s": dec.stats["lp_seconds"] + dec.stats.get("centre_seconds", 0.0),
@@ -83,7 +85,7 @@ def run_case(index: int, seed: int, repeat: int, check: bool) -> dict:
            "regions": dec.n_regions, "bounded": dec.n_bounded, "edges": int(len(dec.edges)),
            "unmatched_facets": dec.stats["unmatched_facets"],
            "dropped_thin_cells": dec.stats["dropped_thin_cells"], **best,
-           "regions_per_s": dec.n_regions / best["wall_s"],
+           "runs": runs, "regions_per_s": dec.n_regions / best["wall_s"],
            "lp_fraction": best["lp_s"] / best["wall_s"],
            "result_bytes": dec.nbytes}
     if check:
@@ -98,7 +100,7 @@ def run_case(index: int, seed: int, repeat: int, check: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- relucent (child venv)
-def run_relucent(index: int, seed: int, python: str, timeout: float) -> dict:
+def run_relucent(index: int, seed: int, python: str, timeout: float, min_time: float = 1.0) -> dict:
     name, sizes, box, *_ = CASES[index]
     ws, bs = seeded_weights(sizes, seed)
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,7 +110,8 @@ def run_relucent(index: int, seed: int, python: str, timeout: float) -> dict:
         np.savez(path, box=np.float64(box if box else -1.0), **arrays)
         w0 = time.perf_counter()
         try:
-            proc = subprocess.run([python, str(HERE / "_relucent_runner.py"), path], capture_output=True,
+            proc = subprocess.run([python, str(HERE / "_relucent_runner.py"), path, "-", str(min_time)],
+                                  capture_output=True,
                                   text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return {"status": "timeout", "timeout_s": timeout}
@@ -190,7 +193,10 @@ def write_results(meta, rows):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--repeat", type=int, default=3, help="best of this many runs of ours")
+    ap.add_argument("--repeat", type=int, default=3, help="at least this many runs of ours")
+    ap.add_argument("--min-time", type=float, default=1.0,
+                    help="each side (ours, relucent) runs until this many seconds are spent (at least "
+                         "--repeat runs of ours, one of relucent's) and reports its best run")
     ap.add_argument("--cases", default=None, help="comma-separated case indices (default: all)")
     ap.add_argument("--relucent-python", default=None,
                     help="python of a venv with relucent==1.0.0 (requirements-bench.txt); omit to skip")
@@ -206,7 +212,8 @@ def main(argv=None):
 
     if args._child is not None:  # one case in a fresh process
         big = CASES[args._child][1] in ((2, 64, 64, 64, 1), (4, 16, 16, 16, 1))
-        print(json.dumps(run_case(args._child, args.seed, args.repeat, check=not (args.no_check or big))))
+        print(json.dumps(run_case(args._child, args.seed, args.repeat, check=not (args.no_check or big),
+                                  min_time=args.min_time)))
         return
 
     if args.from_json:
@@ -218,7 +225,8 @@ def main(argv=None):
     rows = []
     for i in idx:
         proc = subprocess.run([sys.executable, __file__, "--_child", str(i), "--seed", str(args.seed),
-                               "--repeat", str(args.repeat)] + (["--no-check"] if args.no_check else []),
+                               "--repeat", str(args.repeat), "--min-time", str(args.min_time)]
+                              + (["--no-check"] if args.no_check else []),
                               capture_output=True, text=True, check=True)
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         row["index"] = i
@@ -228,7 +236,8 @@ def main(argv=None):
             if prev:
                 row["relucent"] = dict(prev[0]["relucent"], reused_from=args.relucent_from)
         elif args.relucent_python:
-            row["relucent"] = run_relucent(i, args.seed, args.relucent_python, args.relucent_timeout)
+            row["relucent"] = run_relucent(i, args.seed, args.relucent_python, args.relucent_timeout,
+                                           args.min_time)
         rows.append(row)
         print(f"{row['case']}: {row['regions']} regions in {row['wall_s']:.2f} s; relucent: "
               f"{row.get('relucent', {}).get('status', 'not run')}", file=sys.stderr, flush=True)

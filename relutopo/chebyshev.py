@@ -1,3 +1,4 @@
+
 """Certified Chebyshev centres of many small polyhedra at once, without an LP solver call each.
 
 The Chebyshev centre of ``P = {x : A x <= c}`` (radius capped at ``radius_cap``) solves the LP
@@ -23,6 +24,13 @@ form with one *primal simplex* run in lockstep over all of them (numpy arrays of
   dual certificate. A polyhedron whose start already has every slack ``>= cap`` (e.g. an
   unbounded region of ``R^d`` with a far hint) stops at once with ``lambda = e_cap``.
 
+In ``d <= 2``, polyhedra with few rows skip the simplex (:func:`_enumerate_block`): every ``(d + 1)``-subset of
+their rows and the cap is a candidate basis, solved all at once, and a basis that is primal
+feasible (every slack ``>= 0``) and dual feasible (``lambda = B^-T e_r >= 0``) is optimal by LP
+duality. For a handful of cells this is a few batched numpy calls instead of one lockstep round
+per pivot; a polyhedron without such a basis (a strip has none: its feasible set is not pointed)
+goes on to the simplex.
+
 Every answer is then checked *independently of the iteration* on the original rows
 (:func:`certify`): primal feasibility, ``y >= 0`` with ``sum_j y_j (a_j, ||a_j||) + y_cap (0, 1) =
 (0, 1)``, and a zero duality gap, all within ``tolerances.CHEBYSHEV_CERT_RTOL``. Polyhedra that
@@ -31,6 +39,10 @@ chebyshev_batch`, 32 per LP). The result is deterministic (fixed pivot rules, fi
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
+from itertools import combinations
+from math import comb
 
 import numpy as np
 
@@ -45,10 +57,13 @@ _BLOCK = 8192
 _BLOCK_ENTRIES = 4_000_000
 #: rounds between fresh factorisations of the basis inverses (rank-one updates in between)
 _REFACTOR = 8
+#: polyhedra with at most this many candidate bases (``(d + 1)``-subsets of rows + cap) are
+#: solved by basis enumeration instead of the simplex
+ENUMERATE_MAX = 64
 
 
 def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, direction=None,
-                      max_pivots=None, return_info=False):
+                      max_pivots=None, enumerate_max=ENUMERATE_MAX, return_info=False):
     """Chebyshev centres of ``n`` polyhedra given in ragged form.
 
     Polyhedron ``i`` is ``{x : A[k] . x <= c[k], ptr[i] <= k < ptr[i + 1]}``.
@@ -74,8 +89,13 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
         optimal, since ``r <= radius_cap`` -- and certified like every other answer.
     max_pivots : int, optional
         Pivots per polyhedron before it is handed to HiGHS (default ``10 (d + 1) + 20``).
+    enumerate_max : int
+        In ``d <= 2``, polyhedra whose ``m`` rows give at most this many candidate bases,
+        ``C(m + 1, d + 1)``, are solved by basis enumeration first (0: never). In ``d >= 3`` the
+        simplex was faster on the engine's systems (``benchmarks/bench_engine.py``).
     return_info : bool
-        Also return a dict with ``n``, ``fallback`` (count), ``pivots`` (lockstep rounds),
+        Also return a dict with ``n``, ``enumerated`` (solved by basis enumeration),
+        ``fallback`` (count), ``pivots`` (lockstep rounds),
         ``fallback_mask`` and ``uncertified``: polyhedra that neither the certificate nor HiGHS
         could solve (coordinates far beyond the cap, e.g. a cell at ``1e10`` with a cap of
         ``1e2``); they get the hint with its largest inscribed ball -- a genuine ball inside the
@@ -93,33 +113,54 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
     """
     hint_given = hint is not None
     A, c, ptr, hint, cap = _check_inputs(A, c, ptr, hint, radius_cap)
+    return _centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enumerate_max,
+                    return_info)
+
+
+def _centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enumerate_max,
+             return_info):
+    """:func:`chebyshev_centres` on checked input (float64 ``A, c, hint``, int64 ``ptr``, finite)."""
     n, d = len(ptr) - 1, A.shape[1]
     X = np.full((n, d), np.nan)
     R = np.full(n, -np.inf)
     lam_rows = np.zeros(len(c))
     lam_cap = np.zeros(n)
-    info = {"n": n, "fallback": 0, "pivots": 0, "fallback_mask": np.zeros(n, dtype=bool)}
+    info = {"n": n, "fallback": 0, "pivots": 0, "enumerated": 0,
+            "fallback_mask": np.zeros(n, dtype=bool)}
     if n == 0:
         return (X, R, info) if return_info else (X, R)
     max_pivots = 10 * (d + 1) + 20 if max_pivots is None else int(max_pivots)
 
-    counts = np.diff(ptr)
-    owner = np.repeat(np.arange(n), counts)
+    counts = ptr[1:] - ptr[:-1]
+    owner = np.arange(n).repeat(counts)
     norms, zero, empty = zero_rows(A, c, owner, n)
-    live_rows = np.flatnonzero(~zero & ~empty[owner])
+    live_rows = (~zero & ~empty[owner]).nonzero()[0]
     safe = np.where(zero, 1.0, norms)
     An, cn = A / safe[:, None], c / safe
     m_live = np.bincount(owner[live_rows], minlength=n)
 
-    done = np.zeros(n, dtype=bool)
-    done[empty] = True
-    if direction is not None and hint_given:
-        _along_recession(An, cn, owner, zero, hint, np.asarray(direction, dtype=np.float64),
-                         cap, empty, X, R, lam_cap, done)
-    order = np.flatnonzero(~empty & ~done)
-    order = order[np.argsort(m_live[order], kind="stable")]
+    done = empty.copy()
+    order = (~empty).nonzero()[0]
+    order = order[m_live[order].argsort(kind="stable")]
     # rows of each polyhedron, live rows only, as a CSR over ``live_rows``
-    lptr = np.concatenate([[0], np.cumsum(m_live)])
+    lptr = np.zeros(n + 1, dtype=np.int64)
+    m_live.cumsum(out=lptr[1:])
+    if enumerate_max > 0 and d <= 2 and order.size:  # d >= 3: the simplex measured faster
+        nbases = _n_bases(m_live[order], d)
+        few = (m_live[order] >= d) & (nbases <= enumerate_max)
+        sel = order[few]  # sorted by row count
+        s0 = 0
+        while s0 < len(sel):
+            size = max(16, _BLOCK_ENTRIES // ((d + 1) ** 2 * int(nbases[few][-1])))
+            _enumerate_block(An, cn, live_rows, lptr, sel[s0:s0 + size], hint, cap, X, R, lam_rows,
+                             lam_cap, done)
+            s0 += size
+        info["enumerated"] = int(done[sel].sum())
+        order = order[~done[order]]
+    if direction is not None and hint_given and order.size:
+        _along_recession(An, cn, owner, zero, hint, np.asarray(direction, dtype=np.float64),
+                         cap, done, X, R, lam_cap, done)
+        order = order[~done[order]]
     s0 = 0
     while s0 < len(order):
         # at most _BLOCK polyhedra, and at most _BLOCK_ENTRIES padded matrix entries per block
@@ -133,7 +174,7 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
 
     ok = done.copy()
     ok[~empty] &= certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, rows=~zero)[~empty]
-    redo = np.flatnonzero(~ok)
+    redo = (~ok).nonzero()[0]
     uncertified = []
     if redo.size:
         if solver is None:
@@ -165,17 +206,17 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
     return (X, R, info) if return_info else (X, R)
 
 
-def _along_recession(An, cn, owner, zero, hint, direction, cap, empty, X, R, lam_cap, done):
+def _along_recession(An, cn, owner, zero, hint, direction, cap, skip, X, R, lam_cap, done):
     """Answer ``(hint + t direction, cap)`` where that point has slack ``>= cap`` on every row
-    (unit rows ``An x <= cn``; rows of zeros skipped): ``t`` is the smallest such step, taken
-    per row in closed form (slack is affine in ``t``); accepted only when the slacks recomputed
-    at the point are all ``>= cap``."""
+    (unit rows ``An x <= cn``; rows of zeros skipped; polyhedra with ``skip`` left alone): ``t``
+    is the smallest such step, taken per row in closed form (slack is affine in ``t``);
+    accepted only when the slacks recomputed at the point are all ``>= cap``."""
     n = len(done)
-    dnorm = np.linalg.norm(direction, axis=1)
-    cand = (dnorm > 0) & ~empty
+    dnorm = np.sqrt(np.einsum("ij,ij->i", direction, direction))
+    cand = (dnorm > 0) & ~skip
     if not cand.any():
         return
-    rows = np.flatnonzero(cand[owner] & ~zero)
+    rows = (cand[owner] & ~zero).nonzero()[0]
     o = owner[rows]
     s0 = cn[rows] - np.einsum("ij,ij->i", An[rows], hint[o])
     g = -np.einsum("ij,ij->i", An[rows], direction[o])  # slack gained per unit of t
@@ -215,10 +256,10 @@ def _check_inputs(A, c, ptr, hint, radius_cap):
     if c.shape[0] != A.shape[0]:
         raise ValueError(f"c must have one entry per row of A ({A.shape[0]}); got {c.shape[0]}")
     if ptr.ndim != 1 or ptr.size < 1 or not np.issubdtype(ptr.dtype, np.integer) or ptr[0] != 0 \
-            or ptr[-1] != A.shape[0] or np.any(np.diff(ptr) < 0):
+            or ptr[-1] != A.shape[0] or (np.diff(ptr) < 0).any():
         raise ValueError(f"ptr must be a non-decreasing int array from 0 to len(A) = {A.shape[0]}; "
                          f"got {ptr!r}")
-    if not np.all(np.isfinite(A)) or not np.all(np.isfinite(c)):
+    if not np.isfinite(A).all() or not np.isfinite(c).all():
         raise ValueError("A and c must be finite")
     cap = float(radius_cap)
     if not (np.isfinite(cap) and cap > 0):
@@ -294,11 +335,11 @@ def _simplex_block(An, cn, live_rows, lptr, idx, hint, cap, max_pivots,
         # lambda < 0 (steepest edge, or Bland's smallest row index after a degenerate step)
         vscore = np.where(virt & (np.abs(lam) > tol.CHEBYSHEV_PRICE_TOL), np.abs(lam), -np.inf)
         neg = ~virt & (lam < -tol.CHEBYSHEV_PRICE_TOL)
-        has_r = np.any(neg, axis=1)
+        has_r = neg.any(axis=1)
         q_v = np.argmax(vscore, axis=1)
         has_v = vscore[al, q_v] > -np.inf
         optimal = run & ~has_v & ~has_r
-        if np.any(optimal):
+        if optimal.any():
             fin = pid[optimal]
             gi = idx[fin]
             Wo, Bo = W[optimal], Binv[optimal]
@@ -311,7 +352,7 @@ def _simplex_block(An, cn, live_rows, lptr, idx, hint, cap, max_pivots,
             lam_cap[gi] = np.sum(np.where(Wo == M, lo, 0.0), axis=1)
             done[gi] = True
             run &= ~optimal
-        if it == max_pivots or not np.any(run):
+        if it == max_pivots or not run.any():
             break
         colnorm = np.sqrt(np.einsum("nij,nij->nj", Binv, Binv))
         steep = np.where(neg, -lam / np.maximum(colnorm, 1e-300), -np.inf)
@@ -350,6 +391,94 @@ def _simplex_block(An, cn, live_rows, lptr, idx, hint, cap, max_pivots,
     return rounds
 
 
+def _n_bases(m, d):
+    """``C(m + 1, d + 1)``: candidate bases of a polyhedron with ``m`` rows (and the cap row),
+    elementwise for an int array ``m`` (capped at 2^62)."""
+    m = np.asarray(m, dtype=np.int64)
+    table = np.array([min(comb(i + 1, d + 1), 1 << 62) for i in range(int(m.max(initial=0)) + 1)],
+                     dtype=np.int64)
+    return table[m]
+
+
+@lru_cache(maxsize=64)
+def _subsets(rows, k):
+    """All ``k``-subsets of ``range(rows)``, lexicographic, as a ``(S, k)`` int array."""
+    return np.array(list(combinations(range(rows), k)), dtype=np.int64).reshape(-1, k)
+
+
+def _enumerate_block(An, cn, live_rows, lptr, idx, hint, cap, X, R, lam_rows, lam_cap, done):
+    """Chebyshev LP (C) of polyhedra ``idx`` by basis enumeration (unit rows ``An x <= cn``;
+    coordinates shifted to the hint and scaled by the cap, as in :func:`_simplex_block`).
+
+    Every ``(d + 1)``-subset of a polyhedron's rows and the cap row is a candidate basis ``B``
+    (rows ``(a_j, 1)`` and ``(0, 1)``). Its vertex ``z = B^-1 h`` and multipliers ``lambda =
+    B^-T e_r`` (row ``d`` of ``B^-1``) are computed for all subsets at once; a basis with every
+    slack ``>= 0`` and ``lambda >= 0`` (to rounding) is optimal by LP duality, and the one with the
+    largest ``r`` is kept. Polyhedra without one are left as they are (``done`` false) for the
+    simplex; every answer is certified afterwards like the simplex's."""
+    d = An.shape[1]
+    k = d + 1
+    nb = len(idx)
+    m = lptr[idx + 1] - lptr[idx]
+    M = int(m.max(initial=0))
+    sub = _subsets(M + 1, k)  # rows 0..M-1 real (padded), M the cap
+    usable = ((sub[None, :, :] < m[:, None, None]) | (sub[None, :, :] == M)).all(axis=2)
+    pos = np.arange(M)[None, :]
+    valid = pos < m[:, None]
+    src = live_rows[np.minimum(lptr[idx][:, None] + pos, len(live_rows) - 1)] if len(live_rows) \
+        else np.zeros((nb, M), dtype=np.int64)
+    x0 = hint[idx]
+    G = np.zeros((nb, M + 1, k))
+    G[:, :M, :d] = An[src] * valid[:, :, None]
+    G[:, :, d] = 1.0
+    H = np.ones((nb, M + 1))
+    H[:, :M] = np.where(valid, (cn[src] - np.einsum("nmd,nd->nm", G[:, :M, :d], x0)) / cap, 0.0)
+    B = G[:, sub]  # (nb, S, k, k)
+    with np.errstate(all="ignore"):
+        Binv, det = _inv_det(B)
+        usable &= np.abs(det) > 1e-9
+        z = np.einsum("nsij,nsj->nsi", Binv, H[:, sub])
+        lam = Binv[:, :, d, :]
+        slack = np.where(valid[:, None, :], H[:, None, :M] - np.einsum("nrk,nsk->nsr", G[:, :M], z), np.inf)
+    tol_p = 1e-12 * (1.0 + np.abs(H[:, :M]).max(axis=1, initial=0.0))
+    good = usable & (slack.min(axis=2, initial=np.inf) >= -tol_p[:, None]) & (z[:, :, d] <= 1.0 + 1e-12) \
+        & (lam.min(axis=2) >= -tol.CHEBYSHEV_PRICE_TOL)
+    best = np.argmax(np.where(good, z[:, :, d], -np.inf), axis=1)
+    al = np.arange(nb)
+    found = good[al, best]
+    if not found.any():
+        return
+    f = al[found]
+    gi = idx[f]
+    zb, lb, sb = z[f, best[f]], lam[f, best[f]], sub[best[f]]
+    X[gi] = x0[f] + cap * zb[:, :d]
+    R[gi] = cap * np.minimum(zb[:, d], 1.0)
+    real = sb < M
+    rr, cc = real.nonzero()
+    lam_rows[src[f[rr], sb[rr, cc]]] = lb[rr, cc]
+    lam_cap[gi] = np.sum(np.where(real, 0.0, lb), axis=1)
+    done[gi] = True
+
+
+_ROT1, _ROT2 = np.array([1, 2, 0]), np.array([2, 0, 1])
+
+
+def _inv_det(B):
+    """Inverses and determinants of a stack of ``k x k`` matrices; ``k = 3`` by the adjugate
+    (cross products of rows: a few array operations instead of one LAPACK call per matrix),
+    else numpy. Singular matrices give ``det = 0`` and a non-finite or meaningless inverse (the
+    caller discards them)."""
+    k = B.shape[-1]
+    if k == 3:
+        P, Q = B[..., _ROT1, :], B[..., _ROT2, :]  # rows i + 1 and i + 2
+        C = P[..., _ROT1] * Q[..., _ROT2] - P[..., _ROT2] * Q[..., _ROT1]  # C_i = b_{i+1} x b_{i+2}
+        det = np.einsum("...j,...j->...", B[..., 0, :], C[..., 0, :])
+        return C.swapaxes(-1, -2) / det[..., None, None], det
+    det = np.linalg.det(B)
+    Bs = np.where((np.abs(det) > 0)[..., None, None], B, np.eye(k))
+    return np.linalg.inv(Bs), det
+
+
 def _rhs(H, W, M):
     """Right-hand sides of the basis rows ``W`` (virtual rows ``x_i = x0_i``: zero)."""
     return np.where(W <= M, np.take_along_axis(H, np.minimum(W, M), axis=1), 0.0)
@@ -366,7 +495,7 @@ def _inverse(G, W, M):
             Binv = np.linalg.inv(B)
         except np.linalg.LinAlgError:
             Binv = np.stack([_safe_inv(b) for b in B]) if len(B) else B
-    bad = ~np.all(np.isfinite(Binv), axis=(1, 2))
+    bad = ~np.isfinite(Binv).all(axis=(1, 2))
     Binv[bad] = np.nan
     return Binv
 
@@ -404,9 +533,9 @@ def certify(A, c, ptr, X, R, lam_rows, lam_cap, radius_cap, rows=None):
     ptr = np.asarray(ptr, dtype=np.int64)
     n, d = len(ptr) - 1, A.shape[1]
     cap = float(radius_cap)
-    owner = np.repeat(np.arange(n), np.diff(ptr))
+    owner = np.arange(n).repeat(ptr[1:] - ptr[:-1])
     use = np.ones(len(c), dtype=bool) if rows is None else np.asarray(rows, dtype=bool)
-    ok = np.all(np.isfinite(X), axis=1) & np.isfinite(R) & (R <= cap)
+    ok = np.isfinite(X).all(axis=1) & np.isfinite(R) & (R <= cap)
     Xs = np.where(np.isfinite(X), X, 0.0)
     Rs = np.where(np.isfinite(R), R, 0.0)
     tau = tol.CHEBYSHEV_CERT_RTOL * cap
@@ -442,7 +571,8 @@ def _segment(ufunc, values, ptr, empty):
     n = len(ptr) - 1
     out = np.full((n,) + values.shape[1:], empty, dtype=np.float64)
     nonempty = ptr[1:] > ptr[:-1]
-    if np.any(nonempty):
+    if nonempty.any():
         red = ufunc.reduceat(values, ptr[:-1][nonempty], axis=0)
         out[nonempty] = ufunc(red, empty)
     return out
+

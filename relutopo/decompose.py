@@ -48,7 +48,7 @@ from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
 from .nets import ReluNet
-from .patterns import PatternTable, pack_bits
+from .patterns import PatternTable, pack_bits, unpack_bits
 from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, is_bounded
 
 __all__ = ["decompose", "METHODS"]
@@ -107,7 +107,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         U, S, Vt = np.linalg.svd(W1, full_matrices=True)
         rank = int(np.sum(S > tol.ZERO_ROW_RTOL * max(1.0, float(S.max(initial=0.0)))))
         if rank < net.input_dim:
-            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start)
+            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start, scale)
 
     if net.n_hidden == 0:
         cells = [_whole_domain_cell(net, domain, scale)]
@@ -518,25 +518,27 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     vectorised, certified simplex of :func:`~relutopo.chebyshev.chebyshev_centres` (HiGHS for
     any cell whose certificate fails).
     """
-    from .chebyshev import chebyshev_centres
+    from .chebyshev import ENUMERATE_MAX, _centres
 
     n = batch.n
     rtol = tol.CHEBYSHEV_RTOL * scale
     if n == 0:
         return
     gptr, rptr = batch.gptr, batch.rptr
-    n_gen, n_row = np.diff(gptr), np.diff(rptr)
+    n_gen, n_row = gptr[1:] - gptr[:-1], rptr[1:] - rptr[:-1]
     Vall, Zall, Aall, call, idall = batch.V, batch.Z, batch.A, batch.c, batch.ids
     # incidences (generator g, row j) as sorted (cell, row) keys
     Zbits = np.unpackbits(Zall.view(np.uint8), axis=1, bitorder="little")[:, 1:].astype(bool)
-    g_of, j_of = np.nonzero(Zbits)
-    cell_of = np.repeat(np.arange(n), n_gen)[g_of]
+    g_of, j_of = Zbits.nonzero()
+    cell_of = np.arange(n).repeat(n_gen)[g_of]
     valid = j_of < n_row[cell_of]
     g_of, j_of, cell_of = g_of[valid], j_of[valid], cell_of[valid]
     key = rptr[cell_of] + j_of  # global row index; np.nonzero is generator-major: sort by row
-    order = np.argsort(key, kind="stable")
+    order = key.argsort(kind="stable")
     g_of, key = g_of[order], key[order]
-    rows_u, starts, counts = np.unique(key, return_index=True, return_counts=True)
+    starts = np.concatenate([[True], key[1:] != key[:-1]]).nonzero()[0]  # key is sorted
+    rows_u = key[starts]
+    counts = np.concatenate([starts[1:], [len(key)]]) - starts
     G = Vall[g_of]
     isv = G[:, d] > 0
     nv = np.add.reduceat(isv.astype(np.int64), starts)
@@ -559,7 +561,7 @@ def _finalize_vertex(batch, d, scale, solver, raw):
         a, b = starts[sl][0], (starts[s0 + 20000] if s0 + 20000 < len(starts) else len(g_of))
         T = np.bitwise_and.reduceat(Zg[a:b], starts[sl] - a, axis=0)
         Tb = np.unpackbits(np.ascontiguousarray(T).view(np.uint8), axis=1, bitorder="little")[:, 1:]
-        r, k = np.nonzero(Tb)
+        r, k = Tb.nonzero()
         r = r + s0
         cr = cell_u[r]
         ok = k < n_row[cr]
@@ -569,33 +571,34 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     frows, fpts = rows_u[facet], pts[facet]
     fcell = np.searchsorted(rptr, frows, side="right") - 1
     fptr = np.searchsorted(fcell, np.arange(n + 1))
-    cell_g = np.repeat(np.arange(n), n_gen)
+    # hint: the mean vertex plus the scale times the mean ray (inside the cell); a cell's
+    # generators are contiguous (gptr), so per-cell sums are one reduceat each
     is_vertex = Vall[:, d] > 0
-    bounded = np.ones(n, dtype=bool)
-    bounded[np.unique(cell_g[~is_vertex])] = False
-    # hint: the mean vertex plus the scale times the mean ray (inside the cell)
-    nvc = np.bincount(cell_g, weights=is_vertex, minlength=n)
-    hint = np.stack([np.bincount(cell_g, weights=Vall[:, j] * is_vertex, minlength=n) for j in range(d)], 1)
-    hint /= np.maximum(nvc, 1)[:, None]
+    gstart = gptr[:-1]
+    nvc = np.add.reduceat(is_vertex.astype(np.int64), gstart)
     nrc = n_gen - nvc
+    bounded = nrc == 0
+    hint = np.add.reduceat(Vall[:, :d] * is_vertex[:, None], gstart, axis=0)
+    hint /= np.maximum(nvc, 1)[:, None]
     direction = None
-    if np.any(nrc > 0):  # unbounded cells: the mean ray is in the recession cone
-        ray = np.stack([np.bincount(cell_g, weights=Vall[:, j] * ~is_vertex, minlength=n)
-                        for j in range(d)], 1)
+    if not bounded.all():  # unbounded cells: the mean ray is in the recession cone
+        ray = np.add.reduceat(Vall[:, :d] * ~is_vertex[:, None], gstart, axis=0)
         direction = ray / np.maximum(nrc, 1)[:, None]
         hint += scale * direction
     t0, lp0 = time.perf_counter(), solver.seconds
-    X, R, info = chebyshev_centres(Aall[frows], call[frows], fptr, scale, solver=solver, hint=hint,
-                                   direction=direction, return_info=True)
+    # engine-built arrays (float64, finite, int64 pointers): the checked entry point is skipped
+    X, R, info = _centres(Aall[frows], call[frows], fptr, float(scale), hint, True, solver, direction,
+                          None, ENUMERATE_MAX, True)
     solver.centre_seconds += time.perf_counter() - t0 - (solver.seconds - lp0)  # HiGHS excluded
     solver.uncertified_centres += len(info["uncertified"])
-    nrm_all = Aall[frows] / np.linalg.norm(Aall[frows], axis=1)[:, None]
+    Af = Aall[frows]
+    nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
     _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
 
 
 def _lp_centres(solver, systems, X, R, scale) -> None:
     """Fill the Chebyshev centres still missing (``R`` is NaN) by HiGHS, 32 systems per batch."""
-    miss = np.flatnonzero(np.isnan(R))
+    miss = (np.isnan(R)).nonzero()[0]
     for s0 in range(0, len(miss), 32):
         chunk = miss[s0:s0 + 32]
         X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
@@ -606,9 +609,9 @@ def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
     ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
     keep = R > rtol
-    raw.dropped += int(np.sum(~keep))
-    counts = np.diff(ptr)
-    frow = np.repeat(keep, counts)
+    raw.dropped += int((~keep).sum())
+    counts = ptr[1:] - ptr[:-1]
+    frow = keep.repeat(counts)
     raw.add_block(np.asarray(bits, dtype=bool)[keep], X[keep], R[keep], np.asarray(bounded)[keep],
                   counts[keep], ids[frow], pts[frow], nrm[frow])
 
@@ -646,10 +649,11 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
     n = len(bits)
     packed = pack_bits(bits)
     del bits
-    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    counts.cumsum(out=ptr[1:])
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y
         X0, fpts, fnrm = X0 @ lift.T, fpts @ lift.T, fnrm @ lift.T
-    owner = np.repeat(np.arange(n, dtype=np.int32 if n < 2**31 else np.int64), counts)
+    owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
         net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale)
     stats = {
@@ -685,7 +689,7 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     n_unmatched)``; the CSR pair lists all bits that differ across each edge.
     """
     table = PatternTable(packed)
-    net_facets = np.flatnonzero(fids >= 0).astype(np.int32 if len(fids) < 2**31 else np.int64)
+    net_facets = (fids >= 0).nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
     found = np.full(len(fids), -1, dtype=np.int32 if len(packed) < 2**31 else np.int64)
     unmatched = 0
     floor = tol.CHEBYSHEV_RTOL * scale
@@ -696,22 +700,24 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
             if todo.size == 0:
                 break
             p, nv, e = fpts[todo], fnrm[todo], eps[:, None]
+            m = len(todo)
             z_all = np.concatenate(net.preactivations(np.concatenate([p, p + e * nv, p - e * nv])), axis=1)
-            z_at, z_out, z_in = np.split(z_all, 3)
-            beyond = pack_bits(z_out > 0)
-            within = pack_bits(z_in > 0)
-            ok_self = np.all(within == packed[owner[todo]], axis=1)
+            z_at, z_out, z_in = z_all[:m], z_all[m:2 * m], z_all[2 * m:]
+            sides = z_all[m:] > 0  # beyond (m rows), then within (m rows)
+            pk = pack_bits(sides)
+            beyond, within = pk[:m], pk[m:]
+            ok_self = (within == packed[owner[todo]]).all(axis=1)
             inside = np.ones(len(todo), dtype=bool) if domain is None else domain.contains(p + e * nv)
             hits = table.find(beyond)
             # every bit that flips must vanish at the facet point (its zero set contains the
             # facet); else the step left the facet's relative interior (near a lower face)
-            flipped = (z_out > 0) != (z_in > 0)
+            flipped = sides[:m] != sides[m:]
             carrier = fids[todo]
             rows = np.arange(len(todo))
             flipped_k = flipped[rows, carrier]
             vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
             vanishes[rows, carrier] = True  # z_k(p) = 0 up to rounding, by construction
-            clean = flipped_k & np.all(~flipped | vanishes, axis=1)
+            clean = flipped_k & (~flipped | vanishes).all(axis=1)
             good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
             found[todo[good]] = hits[good]
             todo, eps = todo[~good], np.maximum(eps[~good] * 1e-3, floor)
@@ -720,35 +726,39 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     u, v, k = owner[ok].astype(np.int64), found[ok].astype(np.int64), fids[ok]
     a, b = np.minimum(u, v), np.maximum(u, v)
     key = a * max(len(packed), 1) + b
-    _, first = np.unique(key, return_index=True)
+    order = key.argsort(kind="stable")  # the first facet of each pair of regions, by pair
+    ks = key[order]
+    first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
     a, b, k = a[first], b[first], k[first]
     if a.size:
-        from .patterns import unpack_bits
-
         diff = unpack_bits(packed[a] ^ packed[b], net.n_hidden)
-        rr, cc = np.nonzero(diff)
+        rr, cc = diff.nonzero()
         flip_ptr = np.searchsorted(rr, np.arange(len(a) + 1)).astype(np.int64)
         flip_ids = cc.astype(np.int32)
     else:
         flip_ptr, flip_ids = np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int32)
-    return np.stack([a, b], axis=1).reshape(-1, 2), k.astype(np.int64), (flip_ptr, flip_ids), unmatched
+    edges = np.empty((len(a), 2), dtype=np.int64)
+    edges[:, 0], edges[:, 1] = a, b
+    return edges, k.astype(np.int64), (flip_ptr, flip_ids), unmatched
 
 
 # ============================================================================ rank-deficient R^d
-def _decompose_reduced(net, Q, method, progress, solver, t_start):
+def _decompose_reduced(net, Q, method, progress, solver, t_start, scale):
     """``R^d`` with ``rank W_1 = r < d``: the network factors through ``y = Q^T x``; decompose the
-    reduced net in ``R^r`` and lift (every region is a cylinder, hence unbounded)."""
+    reduced net in ``R^r`` and lift (every region is a cylinder, hence unbounded). ``scale`` is
+    ``domain_scale(net, None)``."""
     r = Q.shape[1]
     ws = list(net.weights)
     if r == 0:  # the first layer is constant: one region, all of R^d
         x = np.zeros((1, net.input_dim))
         raw = _Raw()
-        raw.add(net.bits(x)[0], x[0], domain_scale(net, None), False, np.zeros(0, dtype=np.int64),
+        raw.add(net.bits(x)[0], x[0], scale, False, np.zeros(0, dtype=np.int64),
                 np.zeros((0, net.input_dim)), np.zeros((0, net.input_dim)))
-        return _assemble(net, None, raw, domain_scale(net, None), solver, method, t_start)
-    ws[0] = np.asarray(net.weights[0]) @ Q
-    small = ReluNet.from_weights(ws, list(net.biases))
-    scale = domain_scale(net, None)
+        return _assemble(net, None, raw, scale, solver, method, t_start)
+    w0 = np.ascontiguousarray(np.asarray(net.weights[0]) @ Q)
+    w0.setflags(write=False)
+    ws[0] = w0
+    small = ReluNet(tuple(ws), tuple(net.biases))  # the other layers were checked in ``net``
     if method == "lp":
         cells = _refine(small, None, _LPKernel(small, None, scale, solver), progress)
         raw = _finalize_lp(small, None, cells, scale, solver)

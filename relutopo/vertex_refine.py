@@ -1,3 +1,4 @@
+
 """Layer-by-layer refinement of cells held as generators, vectorised over many cells at once.
 
 This is ``decompose(..., method="vertex")``: the layer-wise construction of Xiang et al. (2018)
@@ -129,10 +130,14 @@ def _orthants(M, mu, live, d, offset):
     MS = M[S]
     x_star = np.linalg.solve(MS, -mu[S])
     D = np.linalg.inv(MS)  # column j: direction raising row j only
-    Zb = np.ones((d + 1, d + 1), dtype=bool)
-    Zb[0, 0] = False  # the vertex is not at infinity
-    Zb[1 + np.arange(d), 1 + np.arange(d)] = False  # ray j leaves row j
-    Z1 = _masks(Zb)
+    if d + 1 <= 63:  # one word: the vertex lies on every row, ray j on every row but j and at infinity
+        full = (1 << (d + 1)) - 1
+        Z1 = np.array([full & ~1] + [full & ~(1 << (j + 1)) for j in range(d)], dtype=np.uint64)[:, None]
+    else:
+        Zb = np.ones((d + 1, d + 1), dtype=bool)
+        Zb[0, 0] = False  # the vertex is not at infinity
+        Zb[1 + np.arange(d), 1 + np.arange(d)] = False  # ray j leaves row j
+        Z1 = _masks(Zb)
     codes = np.arange(2 ** d)
     if live.size > d:
         codes = codes[::-1]
@@ -142,16 +147,16 @@ def _orthants(M, mu, live, d, offset):
     # sigma_i (m_i x + mu_i) >= 0  <=>  -sigma_i m_i x <= sigma_i mu_i
     b.A = (-sig[:, :, None] * MS[None, :, :]).reshape(-1, d)
     b.c = (sig * mu[S][None, :]).reshape(-1)
-    b.ids = np.tile((offset + S).astype(np.int64), n)
+    b.ids = (offset + S).astype(np.int64)[None].repeat(n, axis=0).reshape(-1)
     b.rptr = np.arange(0, n * d + 1, d, dtype=np.int64)
-    rays = D.T[None, :, :] * sig[:, :, None]  # (n, d rays, d)
-    rays /= np.linalg.norm(rays, axis=2)[:, :, None]
+    unit = D.T / np.sqrt(np.einsum("ij,ij->i", D.T, D.T))[:, None]
+    rays = unit[None, :, :] * sig[:, :, None]  # (n, d rays, d): unit, as sign flips keep the norm
     V = np.zeros((n, d + 1, d + 1))
     V[:, 0, :d] = x_star
     V[:, 0, d] = 1.0
     V[:, 1:, :d] = rays
     b.V = V.reshape(-1, d + 1)
-    b.Z = np.tile(Z1, (n, 1))
+    b.Z = Z1[None].repeat(n, axis=0).reshape(-1, Z1.shape[1])
     b.gptr = np.arange(0, n * (d + 1) + 1, d + 1, dtype=np.int64)
     b.whole = False
     return b, S, sig > 0
@@ -163,6 +168,7 @@ def refine(net, domain, scale, progress=False):
 
     d = net.input_dim
     L = len(net.hidden_sizes)
+    offsets = net.layer_offsets
     bar = tqdm(desc="regions", unit="cell", leave=False) if progress else None
     stack = [(initial_batch(domain, d), 0)]
     try:
@@ -177,17 +183,16 @@ def refine(net, domain, scale, progress=False):
                 for lo in reversed(range(0, batch.n, REFINE_CHUNK)):
                     stack.append((batch.take(lo, min(lo + REFINE_CHUNK, batch.n)), l))
                 continue
-            stack.append((_refine_layer(batch, net, l, scale), l + 1))
+            stack.append((_refine_layer(batch, net, l, scale, int(offsets[l]), l == L - 1), l + 1))
     finally:
         if bar is not None:
             bar.close()
 
 
-def _refine_layer(b, net, l, scale):
-    """Cut every cell of ``b`` by the hyperplanes of hidden layer ``l`` (neuron by neuron)."""
+def _refine_layer(b, net, l, scale, offset, last):
+    """Cut every cell of ``b`` by the hyperplanes of hidden layer ``l`` (neuron by neuron); its
+    bits start at ``offset``; ``last``: no layer follows."""
     W, bias = net.weights[l], net.biases[l]
-    offset = int(net.layer_offsets[l])
-    last = l == len(net.hidden_sizes) - 1
     d = net.input_dim
     h = W.shape[0]
     M = np.einsum("ij,njd->nid", W, b.G)
@@ -199,7 +204,7 @@ def _refine_layer(b, net, l, scale):
     Lb = zero_row & (mu > 0)  # a neuron constant on the cell: its bit is its sign
     fixed = np.zeros(h, dtype=bool)
     if b.whole:
-        live = np.flatnonzero(~zero_row[0])
+        live = (~zero_row[0]).nonzero()[0]
         if live.size == 0:  # nothing cuts the whole space (cannot happen after rank reduction)
             b.bits = np.hstack([b.bits, Lb])
             b.G, b.g = (None, None) if last else (M * Lb[:, :, None], mu * Lb)
@@ -213,7 +218,7 @@ def _refine_layer(b, net, l, scale):
         Lb[:, S] = sb
         fixed[S] = True
         b = ob
-    cell_of = np.repeat(np.arange(b.n), np.diff(b.gptr))
+    cell_of = np.arange(b.n).repeat(b.gptr[1:] - b.gptr[:-1])
     H = _values(b.V, M, mu, cell_of, d)
     tl = tol.VERTEX_RTOL * norms
     st = _State(b, H, M, mu, tl, zero_row, Lb, cell_of)
@@ -221,7 +226,7 @@ def _refine_layer(b, net, l, scale):
         if not fixed[k]:
             _cut_by(st, k, offset + k, d, scale)
     b = st.b
-    b.bits = np.hstack([b.bits, st.Lb])
+    b.bits = np.concatenate([b.bits, st.Lb], axis=1)
     if last:
         b.G = b.g = None
     else:
@@ -232,8 +237,10 @@ def _refine_layer(b, net, l, scale):
 
 def _values(V, M, mu, cell_of, d):
     """``H[g, k] = M[cell(g), k] . x_g + mu[cell(g), k] t_g`` in chunks (bounded memory)."""
-    H = np.empty((len(V), M.shape[1]))
     step = max(1, (1 << 22) // max(1, M.shape[1] * d))
+    if len(V) <= step:
+        return np.einsum("gd,gkd->gk", V[:, :d], M[cell_of]) + V[:, d:] * mu[cell_of]
+    H = np.empty((len(V), M.shape[1]))
     for s in range(0, len(V), step):
         cs = cell_of[s:s + step]
         H[s:s + step] = np.einsum("gd,gkd->gk", V[s:s + step, :d], M[cs]) + V[s:s + step, d:] * mu[cs]
@@ -243,63 +250,77 @@ def _values(V, M, mu, cell_of, d):
 class _State:
     """A batch being cut by one layer, with its per-generator values and per-cell rows."""
 
-    __slots__ = ("b", "H", "M", "mu", "tl", "zero_row", "Lb", "cell_of")
+    __slots__ = ("b", "H", "M", "mu", "tl", "zero_row", "any_zero", "Lb", "cell_of")
 
     def __init__(self, b, H, M, mu, tl, zero_row, Lb, cell_of):
         self.b, self.H, self.M, self.mu, self.tl = b, H, M, mu, tl
         self.zero_row, self.Lb, self.cell_of = zero_row, Lb, cell_of
+        self.any_zero = bool(zero_row.any())  # else every neuron is live on every cell
 
 
 def _cut_by(st, k, kid, d, scale):
-    """Cut every cell of the batch by its neuron-``k`` hyperplane, vectorised over cells."""
+    """Cut every cell of the batch by its neuron-``k`` hyperplane, vectorised over cells.
+
+    Written for few numpy calls per neuron (small batches are dominated by per-call overhead):
+    method forms instead of module functions, one pass where two would do."""
     b = st.b
-    n = b.n
     V, Z, gptr = b.V, b.Z, b.gptr
+    n = len(gptr) - 1
     cell_of = st.cell_of
     vals = st.H[:, k]
     tv = st.tl[cell_of, k] * np.where(V[:, d] > 0, scale, 1.0)
     above = vals > tv
     below = vals < -tv
-    active = ~st.zero_row[:, k]
     starts = gptr[:-1]
-    pos = np.logical_or.reduceat(above, starts) & active
-    neg = np.logical_or.reduceat(below, starts) & active
+    pos = np.logical_or.reduceat(above, starts)
+    neg = np.logical_or.reduceat(below, starts)
+    if st.any_zero:
+        active = ~st.zero_row[:, k]
+        pos &= active
+        neg &= active
+        st.Lb[active, k] = pos[active]
+    else:
+        st.Lb[:, k] = pos
     cut = pos & neg
-    st.Lb[active, k] = pos[active]
     if not cut.any():
         return
     gcut = cut[cell_of]
     P = above & gcut
     N = below & gcut
-    zero = gcut & ~above & ~below
+    zero = gcut ^ P ^ N  # P and N are disjoint subsets of gcut
     # ---- candidate (+, -) pairs of each cut cell, P-major (as np.nonzero on a P x N matrix)
-    Pidx, Nidx = np.flatnonzero(P), np.flatnonzero(N)
+    Pidx, Nidx = P.nonzero()[0], N.nonzero()[0]
     nN = np.bincount(cell_of[Nidx], minlength=n)
-    Nstart = np.cumsum(nN) - nN
     cP = cell_of[Pidx]
     reps = nN[cP]
-    pair_p = np.repeat(Pidx, reps)
-    pair_n = Nidx[np.repeat(Nstart[cP], reps) + _ragged_arange(reps)]
+    pair_p = Pidx.repeat(reps)
+    # pair_n runs through the N generators of the pair's cell: Nstart[cell] + (0, 1, ...)
+    rcum = reps.cumsum()
+    pair_n = Nidx[np.arange(int(rcum[-1])) + ((nN.cumsum() - nN)[cP] - (rcum - reps)).repeat(reps)]
     common = Z[pair_p] & Z[pair_n]
     ok = np.bitwise_count(common).sum(axis=1) >= d - 1
     pair_p, pair_n, common = pair_p[ok], pair_n[ok], common[ok]
     pcell = cell_of[pair_p]
     # ---- adjacency: no third generator of the cell is incident to every shared row
     if pair_p.size:
-        ng = np.diff(gptr)
+        ng = gptr[1:] - gptr[:-1]
         adj = np.empty(pair_p.size, dtype=bool)
         cost = ng[pcell]
-        bounds = np.searchsorted(np.cumsum(cost), np.arange(_ADJ_CHUNK, int(cost.sum()), _ADJ_CHUNK))
-        edges = np.concatenate([[0], bounds, [pair_p.size]])
+        ccum = cost.cumsum()
+        if ccum[-1] <= _ADJ_CHUNK:
+            edges = (0, pair_p.size)
+        else:
+            edges = np.concatenate([[0], np.searchsorted(ccum, np.arange(_ADJ_CHUNK, int(ccum[-1]), _ADJ_CHUNK)),
+                                    [pair_p.size]])
         for a, e in zip(edges[:-1], edges[1:]):
             if e <= a:
                 continue
             cnt = cost[a:e]
-            rep = np.repeat(np.arange(a, e), cnt)
-            gi = np.repeat(gptr[pcell[a:e]], cnt) + _ragged_arange(cnt)
+            seg = cnt.cumsum() - cnt
+            rep = np.arange(a, e).repeat(cnt)
+            gi = np.arange(len(rep)) + (gptr[pcell[a:e]] - seg).repeat(cnt)
             inside = ~((common[rep] & ~Z[gi]) != 0).any(axis=1)
             inside &= (gi != pair_p[rep]) & (gi != pair_n[rep])
-            seg = np.cumsum(cnt) - cnt
             adj[a:e] = ~np.logical_or.reduceat(inside, seg)
         pair_p, pair_n, common, pcell = pair_p[adj], pair_n[adj], common[adj], pcell[adj]
     # ---- the new generators: crossing points of adjacent pairs
@@ -308,62 +329,71 @@ def _cut_by(st, k, kid, d, scale):
     newV = vP[:, None] * gN - vN[:, None] * gP
     t = newV[:, d]
     isv = t > 0
-    newV[isv] /= t[isv, None]
-    if not np.all(isv):
+    if isv.all():
+        newV /= t[:, None]
+    else:
+        newV[isv] /= t[isv, None]
         nr = newV[~isv]
         nr[:, d] = 0.0
         newV[~isv] = nr / np.linalg.norm(nr[:, :d], axis=1)[:, None]
     # ---- the new row's incidence bit (row index = the cell's row count; bit = index + 1)
-    nrow = np.diff(b.rptr)
+    rptr = b.rptr
+    nrow = rptr[1:] - rptr[:-1]
     need = int((nrow[cut].max() + 1) // 64 + 1)
     if need > Z.shape[1]:  # a fresh array, safe to write into
         Z = np.hstack([Z, np.zeros((len(Z), need - Z.shape[1]), dtype=np.uint64)])
         common = np.hstack([common, np.zeros((len(common), need - common.shape[1]), dtype=np.uint64)])
+    elif Z is b.Z:
+        Z = Z.copy()  # never write into a batch another chunk may share
     word, bit = np.divmod(nrow + 1, 64)
     flag = np.left_shift(np.uint64(1), bit.astype(np.uint64))
     common[np.arange(len(common)), word[pcell]] |= flag[pcell]
-    zi = np.flatnonzero(zero)
-    if Z is b.Z:
-        Z = Z.copy()  # never write into a batch another chunk may share
-    Z[zi, word[cell_of[zi]]] |= flag[cell_of[zi]]
+    zi = zero.nonzero()[0]
+    zc = cell_of[zi]
+    Z[zi, word[zc]] |= flag[zc]
     newH = np.einsum("gd,gkd->gk", newV[:, :d], st.M[pcell]) + newV[:, d:] * st.mu[pcell]
     # ---- reassemble: a cut cell becomes (>= 0 child, <= 0 child) in place
-    width = 1 + cut.astype(np.int64)
-    first = np.cumsum(width) - width  # position of each old cell's first output
-    n_out = int(width.sum())
-    parent = np.repeat(np.arange(n), width)
-    is_lo = np.zeros(n_out, dtype=bool)
-    is_lo[first[cut] + 1] = True
+    width = 1 + cut
+    wcum = width.cumsum()
+    first = wcum - width  # position of each old cell's first output
+    n_out = int(wcum[-1])
+    parent = np.arange(n).repeat(width)
+    kids = first[cut] + 1  # the <= 0 children
     n_old = len(V)
-    keep_hi = ~gcut | P | zero
-    keep_lo = gcut & (N | zero)
-    src_old_hi = np.flatnonzero(keep_hi)
-    src_old_lo = np.flatnonzero(keep_lo)
-    new_ids = np.arange(len(newV))
-    src = np.concatenate([src_old_hi, src_old_lo, n_old + new_ids, n_old + new_ids])
-    dst = np.concatenate([first[cell_of[src_old_hi]], first[cell_of[src_old_lo]] + 1,
-                          first[pcell], first[pcell] + 1])
-    order = np.argsort(dst, kind="stable")
-    src, dst = src[order], dst[order]
+    src_old_hi = (P | zero | ~gcut).nonzero()[0]
+    src_old_lo = (N | zero).nonzero()[0]
+    new_ids = np.arange(n_old, n_old + len(newV))
+    src = np.concatenate([src_old_hi, src_old_lo, new_ids, new_ids])
+    fp = first[pcell]
+    dst = np.concatenate([first[cell_of[src_old_hi]], first[cell_of[src_old_lo]] + 1, fp, fp + 1])
+    order = dst.argsort(kind="stable")
+    src = src[order]
     nb = CellBatch()
     nb.V = np.concatenate([V, newV])[src]
     nb.Z = np.concatenate([Z, common])[src]
     H = np.concatenate([st.H, newH])[src]
-    nb.gptr = np.concatenate([[0], np.cumsum(np.bincount(dst, minlength=n_out))]).astype(np.int64)
-    # rows: the parent's rows, then the cut row (hi: -m x <= mu; lo: m x <= -mu)
-    rsrc = np.repeat(np.arange(n_out), nrow[parent])
-    rrow = np.repeat(b.rptr[:-1][parent], nrow[parent]) + _ragged_arange(nrow[parent])
-    kids = np.flatnonzero(cut[parent])
-    m_k = st.M[parent[kids], k]
-    sgn = np.where(is_lo[kids], 1.0, -1.0)
-    A_new = sgn[:, None] * m_k
-    c_new = -sgn * st.mu[parent[kids], k]
-    rdst = np.concatenate([rsrc, kids])
-    rorder = np.argsort(rdst, kind="stable")
-    nb.A = np.concatenate([b.A[rrow], A_new])[rorder]
-    nb.c = np.concatenate([b.c[rrow], c_new])[rorder]
-    nb.ids = np.concatenate([b.ids[rrow], np.full(len(kids), kid, dtype=np.int64)])[rorder]
-    nb.rptr = np.concatenate([[0], np.cumsum(nrow[parent] + cut[parent])]).astype(np.int64)
+    gcount = np.bincount(dst, minlength=n_out)
+    gp = np.zeros(n_out + 1, dtype=np.int64)
+    gcount.cumsum(out=gp[1:])
+    nb.gptr = gp
+    # rows: the parent's rows, then the cut row (hi child: -m x <= mu; lo child: m x <= -mu)
+    cutp = cut[parent]
+    rcnt = nrow[parent] + cutp
+    rp = np.zeros(n_out + 1, dtype=np.int64)
+    rcnt.cumsum(out=rp[1:])
+    ridx = np.arange(int(rp[-1])) + (rptr[:-1][parent] - rp[:-1]).repeat(rcnt)
+    hi = first[cut]
+    cc = cut.nonzero()[0]
+    m_k = st.M[cc, k]
+    mu_k = st.mu[cc, k]
+    n_rows = len(b.c)
+    nk = len(cc)
+    ridx[rp[hi + 1] - 1] = np.arange(n_rows, n_rows + nk)
+    ridx[rp[kids + 1] - 1] = np.arange(n_rows + nk, n_rows + 2 * nk)
+    nb.A = np.concatenate([b.A, -m_k, m_k])[ridx]
+    nb.c = np.concatenate([b.c, mu_k, -mu_k])[ridx]
+    nb.ids = np.concatenate([b.ids, np.full(2 * nk, kid, dtype=np.int64)])[ridx]
+    nb.rptr = rp
     nb.bits = b.bits[parent]
     nb.G = nb.g = None
     nb.whole = False
@@ -372,6 +402,7 @@ def _cut_by(st, k, kid, d, scale):
     st.M, st.mu, st.tl = st.M[parent], st.mu[parent], st.tl[parent]
     st.zero_row = st.zero_row[parent]
     Lb = st.Lb[parent]
-    Lb[kids, k] = ~is_lo[kids]
+    Lb[kids, k] = False  # the hi child keeps pos = True
     st.Lb = Lb
-    st.cell_of = np.repeat(np.arange(n_out), np.diff(nb.gptr))
+    st.cell_of = np.arange(n_out).repeat(gcount)
+

@@ -177,7 +177,7 @@ def test_fallback_when_out_of_pivots_gives_highs_answer():
     rng = np.random.default_rng(2)
     systems = random_systems(rng, 4, 40, True)
     A, c, ptr = ragged(systems, 4)
-    X, R, info = chebyshev_centres(A, c, ptr, 1.0, max_pivots=0, return_info=True)
+    X, R, info = chebyshev_centres(A, c, ptr, 1.0, max_pivots=0, enumerate_max=0, return_info=True)
     Xh, Rh = highs(systems, 1.0)
     assert info["fallback"] == 40 and np.all(info["fallback_mask"])
     assert np.array_equal(R, Rh)  # literally HiGHS' numbers
@@ -296,3 +296,48 @@ def test_recession_direction_shortcut_is_exact(d):
     assert slacks_ok(systems, X, R, 1e-9 * cap)
     assert R[-1] == pytest.approx(0.3)
     assert np.sum(R == cap) >= 30  # most random cones reach the cap
+
+
+def test_basis_enumeration_in_2d_agrees_with_the_simplex_and_highs():
+    """In d = 2, cells with few rows are solved by enumerating bases (a primal and dual feasible
+    basis is optimal). Its answers must equal the simplex's and HiGHS' radii on bounded and
+    unbounded cells, a square (four tight rows: degenerate), duplicate rows, and strips (no
+    vertex: left to the simplex)."""
+    rng = np.random.default_rng(21)
+    systems = []
+    for _ in range(60):
+        m = int(rng.integers(2, 7))
+        A = rng.normal(size=(m, 2)) * rng.uniform(0.1, 10.0, size=(m, 1))
+        x0 = rng.normal(size=2)
+        systems.append((A, A @ x0 + rng.uniform(0.01, 1.0, size=m) * np.linalg.norm(A, axis=1)))
+    square = np.vstack([np.eye(2), -np.eye(2)])
+    systems.append((square, np.full(4, 0.5)))                               # r = 0.5, 4 tight
+    systems.append((np.vstack([square, square[:1]]), np.full(5, 0.5)))     # a duplicate row
+    strip = np.array([[0.0, 1.0], [0.0, -1.0]])
+    systems.append((strip, np.array([0.2, 0.2])))                           # no vertex
+    systems.append((np.vstack([strip, [[1.0, 0.0]]]), np.array([0.2, 0.2, 3.0])))  # half strip
+    A, c, ptr = ragged(systems, 2)
+    cap = 2.0
+    X, R, info = chebyshev_centres(A, c, ptr, cap, return_info=True)
+    Xs, Rs, info_s = chebyshev_centres(A, c, ptr, cap, enumerate_max=0, return_info=True)
+    _, Rh = highs(systems, cap)
+    assert info["enumerated"] >= 50 and info_s["enumerated"] == 0
+    np.testing.assert_allclose(R, Rs, rtol=0, atol=1e-12 * cap)
+    np.testing.assert_allclose(R, Rh, rtol=0, atol=1e-9 * cap)
+    assert slacks_ok(systems, X, R, 1e-10 * cap)
+    assert R[-4] == pytest.approx(0.5) and R[-3] == pytest.approx(0.5)
+    assert R[-2] == pytest.approx(0.2) and R[-1] == pytest.approx(0.2)
+    assert info["fallback"] == 0
+
+
+def test_closed_form_3x3_inverse_matches_numpy():
+    from relutopo.chebyshev import _inv_det
+
+    rng = np.random.default_rng(5)
+    B = rng.normal(size=(4, 9, 3, 3))
+    B[0, 0, 2] = B[0, 0, 0] + B[0, 0, 1]  # singular
+    Binv, det = _inv_det(B)
+    np.testing.assert_allclose(det, np.linalg.det(B), atol=1e-12)
+    assert abs(det[0, 0]) < 1e-12
+    ok = np.abs(det) > 1e-6
+    np.testing.assert_allclose(Binv[ok], np.linalg.inv(B[ok]), rtol=1e-9, atol=1e-9)
