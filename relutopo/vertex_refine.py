@@ -123,10 +123,7 @@ def _orthants(M, mu, live, d, offset):
     traversal emits them), else in increasing code order (the order of earlier releases, kept
     so that region numbering does not change).
     """
-    import scipy.linalg
-
-    _, _, piv = scipy.linalg.qr(M[live].T, pivoting=True, mode="economic")
-    S = live[piv[:d]]
+    S = live[_pivots(M[live].T)[:d]]
     MS = M[S]
     x_star = np.linalg.solve(MS, -mu[S])
     D = np.linalg.inv(MS)  # column j: direction raising row j only
@@ -160,6 +157,19 @@ def _orthants(M, mu, live, d, offset):
     b.gptr = np.arange(0, n * (d + 1) + 1, d + 1, dtype=np.int64)
     b.whole = False
     return b, S, sig > 0
+
+
+def _pivots(a):
+    """Column order of a QR factorisation with column pivoting of ``a`` (LAPACK ``dgeqp3``, as
+    ``scipy.linalg.qr(a, pivoting=True)`` computes it, without that wrapper's per-call checks)."""
+    from scipy.linalg.lapack import dgeqp3
+
+    a = np.array(a, dtype=np.float64, order="F")
+    lwork = int(dgeqp3(a, lwork=-1)[3][0].real)  # workspace query, as scipy.linalg.qr does
+    _, jpvt, _, _, info = dgeqp3(a, lwork=max(lwork, 1), overwrite_a=1)
+    if info != 0:
+        raise RuntimeError(f"LAPACK dgeqp3 failed (info = {info}) on the first layer's rows")
+    return jpvt - 1
 
 
 def refine(net, domain, scale, progress=False):
