@@ -4,7 +4,8 @@ For each network of the issue's table (seeded U(-1, 1) weights and biases, ``--s
 
 * ``relutopo.decompose.decompose(net, domain)`` with ``method="auto"`` (exact polygon clipping for
   d = 2 boxes, the vertex/double-description refinement otherwise), each case in a fresh
-  subprocess so that its peak RSS is its own; best of ``--repeat`` wall times, the CPU time
+  subprocess so that its peak RSS is its own; the best wall time of the runs that fit in
+  ``--min-time`` seconds (at least ``--repeat``; relucent gets the same rule), the CPU time
   (``time.process_time``, nearly independent of other load on the machine), regions per second,
   the fraction of the time spent inside HiGHS, and the peak RSS of the process;
 * an independent check: ``method="lp"`` (Chebyshev-LP refinement, no shared geometry code) must
@@ -255,26 +256,29 @@ def main(argv=None):
         print(table(rows) + "\n" + targets(rows))
 
 
-NOTES = """Columns: *ours s* is the best of `--repeat` wall times of `decompose(net, domain)` in a fresh
-process, with its CPU time in brackets; *LP share* is the fraction of the wall time spent on
-Chebyshev-centre LPs (see below);
+NOTES = """Columns: *ours s* is the best wall time of `decompose(net, domain)` in a fresh process
+over as many runs as fit in `--min-time` seconds (at least `--repeat`), with its CPU time in
+brackets; *LP share* is the fraction of the wall time spent on Chebyshev-centre LPs (see below);
 *peak RSS* is the benchmark process's maximum resident set size (interpreter and imports
-included); relucent runs `Complex.bfs` with its default worker count and its CPU time includes
-its worker processes; *ratio* = relucent time / our time, wall and CPU; *counts equal* compares
-region counts (and the bounded/unbounded split in R^d) with relucent, and the set of bit vectors
-with our independent LP path (`method="lp"`, skipped for the two largest nets). The last column
-repeats the issue's table, whose networks used seeds we do not know: region counts differ from
-ours for that reason only.
+included); relucent runs `Complex.bfs` with its default worker count, best of as many runs as
+fit in `--min-time` seconds (at least one), and its CPU time includes its worker processes;
+*ratio* = relucent time / our time, wall and CPU; *counts equal* compares region counts (and the
+bounded/unbounded split in R^d) with relucent, and the set of bit vectors with our independent
+LP path (`method="lp"`, skipped for the two largest nets). The last column repeats the issue's
+table, whose networks used seeds we do not know: region counts differ from ours for that reason
+only.
 
 Load: see the load averages above; CPU times (`time.process_time`) are reported beside wall
 times because they are nearly independent of other jobs on the machine. Our CPU time can exceed
 our wall time because numpy uses a second thread. relucent's worker processes are included in
-its CPU time.
+its CPU time. For runs of a millisecond or two the CPU time is coarse (clock granularity and
+the second BLAS thread's spin) and the wall time is the measure to read.
 
 *LP share* counts the time spent in Chebyshev-centre solves: HiGHS (the `lp` path, and the
-fallback of the vectorised simplex) plus the certified vectorised simplex of
-`relutopo.chebyshev` that the `vertex` path uses for every region; the rest is refinement,
-facet detection and facet crossing in numpy.
+fallback of the certified solver) plus the certified centres of `relutopo.chebyshev` that the
+`vertex` path uses for every region (basis enumeration for cells with few rows in d <= 2, the
+vectorised simplex otherwise); the rest is refinement, facet detection and facet crossing in
+numpy.
 """
 
 

@@ -27,7 +27,8 @@ and the dual graph. Four algorithms are available; the tests require them to agr
     ``tolerances.BRUTE_FORCE_MAX_BITS`` hidden neurons.
 
 All methods finish the same way: each region gets its Chebyshev centre (``vertex``: the certified
-vectorised simplex of :mod:`relutopo.chebyshev`, HiGHS for any cell it cannot certify;
+centres of :mod:`relutopo.chebyshev` -- basis enumeration for cells with few rows in ``d <= 2``, a
+vectorised simplex otherwise -- and HiGHS for any cell they cannot certify;
 ``polygon``: exact enumeration of the tight subsets of its edges; ``lp``/``brute``: HiGHS, many
 regions per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
@@ -514,9 +515,10 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     coordinates a far vertex ``(x, 1)`` is nearly parallel to a ray, and a rank tolerance
     relative to ``|x|^2`` silently dropped genuine facets in ``d >= 4``). The facet's point is
     the mean of its incident vertices plus ``scale`` times the mean of its incident rays, which
-    lies in its relative interior. Chebyshev centres use only the facet rows and come from the
-    vectorised, certified simplex of :func:`~relutopo.chebyshev.chebyshev_centres` (HiGHS for
-    any cell whose certificate fails).
+    lies in its relative interior. Chebyshev centres use only the facet rows and come from
+    :func:`~relutopo.chebyshev.chebyshev_centres` through its checked-input entry point (basis
+    enumeration in ``d <= 2``, the vectorised simplex otherwise, every answer certified; HiGHS
+    for any cell whose certificate fails).
     """
     from .chebyshev import ENUMERATE_MAX, _centres
 
