@@ -96,26 +96,18 @@ def _chebyshev_center(A, c) -> tuple:
 
 
 def _merge_points(P, tol) -> np.ndarray:
-    """Labels ``0..k-1`` of points after merging those within ``tol`` (union-find, KD-tree)."""
+    """Labels ``0..k-1`` of points after merging those within ``tol`` (connected components of
+    the KD-tree's close pairs; components numbered in order of their smallest point index)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
 
     n = len(P)
-    parent = np.arange(n)
-
-    def find(i):
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    if n > 1:
-        for i, j in cKDTree(P).query_pairs(tol, output_type="ndarray"):
-            ri, rj = find(i), find(j)
-            if ri != rj:
-                parent[max(ri, rj)] = min(ri, rj)
-    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
-    _, labels = np.unique(roots, return_inverse=True)
-    return labels
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+    pairs = cKDTree(P).query_pairs(tol, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
 def _brute_force_vertices(A, c, tol) -> np.ndarray:
