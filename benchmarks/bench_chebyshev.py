@@ -25,6 +25,7 @@ CASES = [  # (name, layer sizes, domain box half-width or None for R^d)
     ("7-8-2-1 R^7", (7, 8, 2, 1), None),
     ("3-10-10-10-1 box", (3, 10, 10, 10, 1), 1.0),
     ("7-5-5-1 R^7", (7, 5, 5, 1), None),
+    ("2-32-32-1 R^2", (2, 32, 32, 1), None),  # d = 2: basis enumeration for cells with few rows
 ]
 
 
@@ -125,17 +126,20 @@ def run_case(name, sizes, half, repeat):
             chebyshev_centres(As, cs, ps, scale, hint=hints[bounded])
             tb.append(time.perf_counter() - t0)
         out["bounded_only"] = {"n": len(sub), "enumeration_s": min(ts), "ours_s": min(tb)}
-    for label, hint, direction in (("hint+direction", hints, dirs), ("hint", hints, None),
-                                   ("nohint", None, None)):
+    variants = [("hint+direction", hints, dirs, {}), ("hint", hints, None, {}), ("nohint", None, None, {})]
+    if d <= 2:  # the engine's call, without basis enumeration (the simplex does every cell)
+        variants.append(("simplex only", hints, dirs, {"enumerate_max": 0}))
+    for label, hint, direction, kw in variants:
         ts = []
         for _ in range(repeat):
             t0 = time.perf_counter()
             X, R, info = chebyshev_centres(A, c, ptr, scale, hint=hint, direction=direction,
-                                           return_info=True)
+                                           return_info=True, **kw)
             ts.append(time.perf_counter() - t0)
         fin = np.isfinite(Rh)
         err = np.abs(R[fin] - Rh[fin]) / scale
         out[label] = {"s": min(ts), "fallback": info["fallback"], "rounds": info["pivots"],
+                      "enumerated": info["enumerated"],
                       "max_rel_err_vs_highs": float(err.max(initial=0.0)),
                       "worse_than_highs": int(np.sum(R[fin] < Rh[fin] - 1e-9 * scale)),
                       "same_infinite": bool(np.array_equal(np.isfinite(R), fin)),
@@ -156,10 +160,13 @@ def main():
         n = r["n"]
         print(f"{r['case']:>20}: n={n} rows mean {r['rows_mean']:.1f} max {r['rows_max']}  "
               f"HiGHS {r['highs_s']:.3f}s ({1e6 * r['highs_s'] / n:.1f} us/region)")
-        for label in ("hint+direction", "hint", "nohint"):
+        for label in ("hint+direction", "hint", "nohint", "simplex only"):
+            if label not in r:
+                continue
             o = r[label]
             print(f"{'':>22}{label:>7}: {o['s']:.3f}s ({1e6 * o['s'] / n:.1f} us/region, "
-                  f"x{r['highs_s'] / o['s']:.1f}) fallback {o['fallback']}/{n} rounds {o['rounds']} "
+                  f"x{r['highs_s'] / o['s']:.1f}) enumerated {o['enumerated']} fallback {o['fallback']}/{n} "
+                  f"rounds {o['rounds']} "
                   f"max|R-Rh|/cap {o['max_rel_err_vs_highs']:.2e} worse {o['worse_than_highs']} "
                   f"capped {o['capped']}")
         if "bounded_only" in r:

@@ -24,12 +24,12 @@ form with one *primal simplex* run in lockstep over all of them (numpy arrays of
   dual certificate. A polyhedron whose start already has every slack ``>= cap`` (e.g. an
   unbounded region of ``R^d`` with a far hint) stops at once with ``lambda = e_cap``.
 
-In ``d <= 2``, polyhedra with few rows skip the simplex (:func:`_enumerate_block`): every ``(d + 1)``-subset of
-their rows and the cap is a candidate basis, solved all at once, and a basis that is primal
-feasible (every slack ``>= 0``) and dual feasible (``lambda = B^-T e_r >= 0``) is optimal by LP
-duality. For a handful of cells this is a few batched numpy calls instead of one lockstep round
-per pivot; a polyhedron without such a basis (a strip has none: its feasible set is not pointed)
-goes on to the simplex.
+A small call in ``d <= 2`` (a few dozen polyhedra with few rows) skips the simplex
+(:func:`_enumerate_block`): every ``(d + 1)``-subset of a polyhedron's rows and the cap is a
+candidate basis, solved all at once, and a basis that is primal feasible (every slack ``>= 0``)
+and dual feasible (``lambda = B^-T e_r >= 0``) is optimal by LP duality. That is a few batched
+numpy calls instead of one lockstep round per pivot; a polyhedron without such a basis (a strip
+has none: its feasible set is not pointed) goes on to the simplex.
 
 Every answer is then checked *independently of the iteration* on the original rows
 (:func:`certify`): primal feasibility, ``y >= 0`` with ``sum_j y_j (a_j, ||a_j||) + y_cap (0, 1) =
@@ -58,8 +58,12 @@ _BLOCK_ENTRIES = 4_000_000
 #: rounds between fresh factorisations of the basis inverses (rank-one updates in between)
 _REFACTOR = 8
 #: polyhedra with at most this many candidate bases (``(d + 1)``-subsets of rows + cap) are
-#: solved by basis enumeration instead of the simplex
+#: solved by basis enumeration instead of the simplex ...
 ENUMERATE_MAX = 64
+#: ... when the whole call has at most this many (padded) bases: enumeration wins for a few dozen
+#: cells, where the simplex's fixed cost per round dominates; from about a hundred cells on
+#: the simplex is faster (benchmarks/bench_chebyshev.py, 2-32-32-1 in R^2)
+ENUMERATE_BUDGET = 3000
 
 
 def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, direction=None,
@@ -91,8 +95,9 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
         Pivots per polyhedron before it is handed to HiGHS (default ``10 (d + 1) + 20``).
     enumerate_max : int
         In ``d <= 2``, polyhedra whose ``m`` rows give at most this many candidate bases,
-        ``C(m + 1, d + 1)``, are solved by basis enumeration first (0: never). In ``d >= 3`` the
-        simplex was faster on the engine's systems (``benchmarks/bench_engine.py``).
+        ``C(m + 1, d + 1)``, are solved by basis enumeration first (0: never), provided the
+        call has at most ``ENUMERATE_BUDGET`` candidate bases in all (padded to the largest).
+        Elsewhere the simplex was faster on the engine's systems (``benchmarks/``).
     return_info : bool
         Also return a dict with ``n``, ``enumerated`` (solved by basis enumeration),
         ``fallback`` (count), ``pivots`` (lockstep rounds),
@@ -148,15 +153,11 @@ def _centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, en
     if enumerate_max > 0 and d <= 2 and order.size:  # d >= 3: the simplex measured faster
         nbases = _n_bases(m_live[order], d)
         few = (m_live[order] >= d) & (nbases <= enumerate_max)
-        sel = order[few]  # sorted by row count
-        s0 = 0
-        while s0 < len(sel):
-            size = max(16, _BLOCK_ENTRIES // ((d + 1) ** 2 * int(nbases[few][-1])))
-            _enumerate_block(An, cn, live_rows, lptr, sel[s0:s0 + size], hint, cap, X, R, lam_rows,
-                             lam_cap, done)
-            s0 += size
-        info["enumerated"] = int(done[sel].sum())
-        order = order[~done[order]]
+        sel = order[few]  # sorted by row count: the last has the most bases (padding)
+        if sel.size and sel.size * int(nbases[few][-1]) <= ENUMERATE_BUDGET:
+            _enumerate_block(An, cn, live_rows, lptr, sel, hint, cap, X, R, lam_rows, lam_cap, done)
+            info["enumerated"] = int(done[sel].sum())
+            order = order[~done[order]]
     if direction is not None and hint_given and order.size:
         _along_recession(An, cn, owner, zero, hint, np.asarray(direction, dtype=np.float64),
                          cap, done, X, R, lam_cap, done)
