@@ -1,10 +1,11 @@
 """Vectorised certified Chebyshev centres (relutopo.chebyshev) against HiGHS in batches of 32.
 
-The inputs are the engine's own: ``decompose`` (vertex method) is run with two read-only
-wrappers that record what ``_finalize_vertex`` sees (the cells, with their generators) and the
-facet systems it hands to ``_lp_centres`` (subset enumeration is switched off for the capture so
-that every cell's system reaches it). The hint is what the engine could pass: the mean of the
-cell's vertices plus ``scale`` times the mean of its rays.
+The inputs are the engine's own: ``decompose`` (vertex method) is run with a read-only wrapper
+around ``relutopo.chebyshev._centres`` (the checked-input entry point the engine calls) that
+records each cell's facet rows, its hint (the mean of its vertices plus ``scale`` times the mean
+of its rays) and its recession direction. Each family's systems are then solved in one call as
+the engine does, with less information (hint only, nothing), and in ``d <= 2`` without basis
+enumeration, and compared with HiGHS.
 
     .venv/bin/python benchmarks/bench_chebyshev.py [--repeat 3] [--cases 0,1,2] [--write]
 """
@@ -110,22 +111,6 @@ def run_case(name, sizes, half, repeat):
     out = {"case": name, "n": n, "rows_mean": float(rows.mean()), "rows_max": int(rows.max()),
            "scale": scale, "bounded": int(dec.n_bounded), "regions": int(dec.n_regions),
            "highs_s": min(t_h), "n_bounded_cells": int(bounded.sum())}
-    if d <= 3 and bounded.any():  # what the engine uses today for bounded cells in d <= 3
-        from relutopo.polyhedra import chebyshev_by_enumeration
-
-        sub = [systems[i] for i in np.flatnonzero(bounded)]
-        ts = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            chebyshev_by_enumeration(sub)
-            ts.append(time.perf_counter() - t0)
-        As, cs, ps = ragged(sub, d)
-        tb = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            chebyshev_centres(As, cs, ps, scale, hint=hints[bounded])
-            tb.append(time.perf_counter() - t0)
-        out["bounded_only"] = {"n": len(sub), "enumeration_s": min(ts), "ours_s": min(tb)}
     variants = [("hint+direction", hints, dirs, {}), ("hint", hints, None, {}), ("nohint", None, None, {})]
     if d <= 2:  # the engine's call, without basis enumeration (the simplex does every cell)
         variants.append(("simplex only", hints, dirs, {"enumerate_max": 0}))
@@ -169,10 +154,6 @@ def main():
                   f"rounds {o['rounds']} "
                   f"max|R-Rh|/cap {o['max_rel_err_vs_highs']:.2e} worse {o['worse_than_highs']} "
                   f"capped {o['capped']}")
-        if "bounded_only" in r:
-            b = r["bounded_only"]
-            print(f"{'':>22}bounded cells only ({b['n']}): enumeration {1e6 * b['enumeration_s'] / b['n']:.1f} "
-                  f"us/region, ours {1e6 * b['ours_s'] / b['n']:.1f} us/region")
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     if args.write:

@@ -29,8 +29,7 @@ and the dual graph. Four algorithms are available; the tests require them to agr
 All methods finish the same way: each region gets its Chebyshev centre (``vertex``: the certified
 centres of :mod:`relutopo.chebyshev` -- basis enumeration for cells with few rows in ``d <= 2``, a
 vectorised simplex otherwise -- and HiGHS for any cell they cannot certify;
-``polygon``: exact enumeration of the tight subsets of its edges; ``lp``/``brute``: HiGHS, many
-regions per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
+``polygon``: the same certified centres; ``lp``/``brute``: HiGHS, many regions per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
 may change too; a neighbour is never guessed by flipping one bit). Regions are stored compactly
 (:class:`~relutopo.decomposition.Decomposition`). The ``vertex`` refinement works on chunks of
@@ -598,14 +597,6 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
 
 
-def _lp_centres(solver, systems, X, R, scale) -> None:
-    """Fill the Chebyshev centres still missing (``R`` is NaN) by HiGHS, 32 systems per batch."""
-    miss = (np.isnan(R)).nonzero()[0]
-    for s0 in range(0, len(miss), 32):
-        chunk = miss[s0:s0 + 32]
-        X[chunk], R[chunk] = solver.chebyshev_batch([systems[i] for i in chunk], scale)
-
-
 def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw`` as
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
@@ -619,24 +610,31 @@ def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
-    """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres by
-    exact subset enumeration (:func:`~relutopo.polyhedra.chebyshev_by_enumeration`)."""
-    from .polyhedra import chebyshev_by_enumeration
+    """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres from
+    :func:`~relutopo.chebyshev.chebyshev_centres` (its checked-input entry point, the vertex mean
+    as the hint: certified, HiGHS for any it cannot certify), as in the vertex path."""
+    from .chebyshev import ENUMERATE_MAX, _centres
 
     raw = _Raw()
     rtol = tol.CHEBYSHEV_RTOL * scale
     counts = np.array([len(cell.V) for cell in cells], dtype=np.int64)
     E = np.array([e for cell in cells for e in cell.A], dtype=np.float64).reshape(-1, 4)
     P = np.array([v for cell in cells for v in cell.V], dtype=np.float64).reshape(-1, 2)
-    ptr = np.concatenate([[0], np.cumsum(counts)])
+    ptr = np.zeros(len(cells) + 1, dtype=np.int64)
+    counts.cumsum(out=ptr[1:])
     nxt = np.arange(len(P)) + 1
     nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
     mids = 0.5 * (P + P[nxt])
-    nrm = E[:, :2] / np.linalg.norm(E[:, :2], axis=1)[:, None]
+    nrm = E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None]
     ids = E[:, 3].astype(np.int64)
-    systems = [(E[a:b, :2], E[a:b, 2]) for a, b in zip(ptr[:-1], ptr[1:])]
-    X, R = chebyshev_by_enumeration(systems) if cells else (np.zeros((0, 2)), np.zeros(0))
-    _lp_centres(solver, systems, X, R, scale)
+    if cells:
+        hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # a polygon has >= 3 vertices
+        t0, lp0 = time.perf_counter(), solver.seconds
+        X, R = _centres(np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, float(scale), hint, True,
+                        solver, None, None, ENUMERATE_MAX, False)
+        solver.centre_seconds += time.perf_counter() - t0 - (solver.seconds - lp0)  # HiGHS excluded
+    else:
+        X, R = np.zeros((0, 2)), np.zeros(0)
     bits = np.array([cell.bits for cell in cells], dtype=bool).reshape(len(cells), -1)
     _collect(raw, bits, X, R, rtol, np.ones(len(cells), dtype=bool), ptr, ids, mids, nrm)
     return raw

@@ -30,7 +30,7 @@ from .domains import Box
 from .highs import quiet_highs
 
 __all__ = [
-    "LPSolver", "Region", "region_of", "chebyshev_center", "chebyshev_by_enumeration",
+    "LPSolver", "Region", "region_of", "chebyshev_center",
     "facet_rows", "full_system", "is_bounded",
     "polytope_vertices", "polytope_volume", "domain_scale", "RegionError", "zero_rows",
 ]
@@ -286,74 +286,6 @@ def facet_rows(A, c, scale: float = 1.0, solver: LPSolver | None = None) -> np.n
         if val > c[i] + slack:
             out.append(i)
     return np.array(out, dtype=np.int64)
-
-
-def chebyshev_by_enumeration(systems, max_subsets: int = 4096):
-    """Exact Chebyshev centres of *bounded* polytopes without an LP solver.
-
-    The Chebyshev LP ``max r s.t. a_i . x + ||a_i|| r <= c_i`` of a bounded full-dimensional
-    polytope has a pointed feasible set (``[A, 1]`` has full column rank because some
-    ``lambda > 0`` has ``lambda^T A = 0``), so its optimum is attained where ``d + 1`` rows are
-    tight. All ``(d + 1)``-subsets of the rows are solved at once (batched ``numpy.linalg.solve``)
-    and the feasible solution with the largest ``r`` is kept. Meant for the few facets of a
-    region in ``d <= 3``.
-
-    Parameters
-    ----------
-    systems : list of (A, c)
-        Facet rows of bounded polytopes, common dimension ``d``.
-    max_subsets : int
-        Polytopes with more than this many ``(d + 1)``-subsets of rows are not attempted.
-
-    Returns
-    -------
-    X : (K, d), R : (K,)
-        ``R = nan`` where the polytope was not attempted or no feasible subset was found (the
-        caller then falls back to an LP).
-    """
-    from itertools import combinations
-
-    K = len(systems)
-    if K == 0:
-        return np.zeros((0, 0)), np.zeros(0)
-    d = int(np.shape(systems[0][0])[1])
-    X = np.full((K, d), np.nan)
-    R = np.full(K, np.nan)
-    by_m: dict = {}
-    for k, (A, c) in enumerate(systems):
-        by_m.setdefault(len(c), []).append(k)
-    for m, idx in by_m.items():
-        if m < d + 1:
-            continue
-        subsets = np.array(list(combinations(range(m), d + 1)), dtype=np.int64)
-        if len(subsets) > max_subsets:
-            continue
-        A = np.array([systems[k][0] for k in idx], dtype=np.float64).reshape(len(idx), m, d)
-        c = np.array([systems[k][1] for k in idx], dtype=np.float64).reshape(len(idx), m)
-        nrm = np.linalg.norm(A, axis=2)
-        An, cn = A / nrm[:, :, None], c / nrm
-        step = max(1, 2_000_000 // (len(subsets) * (d + 1) * (d + 1 + m)))
-        for s0 in range(0, len(idx), step):
-            Ab, cb = An[s0:s0 + step], cn[s0:s0 + step]
-            kb = len(Ab)
-            M = np.ones((kb, len(subsets), d + 1, d + 1))
-            M[:, :, :, :d] = Ab[:, subsets]
-            rhs = cb[:, subsets]
-            det = np.linalg.det(M)
-            ok = np.abs(det) > 1e-12
-            M[~ok] = np.eye(d + 1)
-            rhs[~ok] = 0.0
-            sol = np.linalg.solve(M, rhs[..., None])[..., 0]
-            x, r = sol[..., :d], sol[..., d]
-            slack = cb[:, None, :] - np.einsum("ksd,kmd->ksm", x, Ab) - r[..., None]
-            feas = ok & (slack.min(axis=2) >= -1e-9 * (1.0 + np.abs(cb).max(axis=1))[:, None])
-            rr = np.where(feas, r, -np.inf)
-            best = np.argmax(rr, axis=1)
-            got = np.isfinite(rr[np.arange(kb), best])
-            sel = np.array(idx[s0:s0 + step])
-            X[sel[got]] = x[np.arange(kb), best][got]
-            R[sel[got]] = rr[np.arange(kb), best][got]
-    return X, R
 
 
 def is_bounded(A, solver: LPSolver | None = None) -> bool:
