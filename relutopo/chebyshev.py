@@ -437,13 +437,14 @@ def _enumerate_block(An, cn, live_rows, lptr, idx, hint, cap, X, R, lam_rows, la
     B = G[:, sub]  # (nb, S, k, k)
     with np.errstate(all="ignore"):
         Binv, det = _inv_det(B)
-        usable &= np.abs(det) > 1e-9
+        usable &= np.abs(det) > tol.CHEBYSHEV_ENUM_DET_TOL
         z = np.einsum("nsij,nsj->nsi", Binv, H[:, sub])
         lam = Binv[:, :, d, :]
-        slack = np.where(valid[:, None, :], H[:, None, :M] - np.einsum("nrk,nsk->nsr", G[:, :M], z), np.inf)
-    tol_p = 1e-12 * (1.0 + np.abs(H[:, :M]).max(axis=1, initial=0.0))
-    good = usable & (slack.min(axis=2, initial=np.inf) >= -tol_p[:, None]) & (z[:, :, d] <= 1.0 + 1e-12) \
-        & (lam.min(axis=2) >= -tol.CHEBYSHEV_PRICE_TOL)
+        slack = np.where(valid[:, None, :], H[:, None, :M] - np.einsum("nrk,nsk->nsr", G[:, :M], z),
+                         np.inf)
+    tol_p = tol.CHEBYSHEV_ENUM_PRIMAL_TOL * (1.0 + np.abs(H[:, :M]).max(axis=1, initial=0.0))
+    good = usable & (slack.min(axis=2, initial=np.inf) >= -tol_p[:, None]) \
+        & (z[:, :, d] <= 1.0 + tol.CHEBYSHEV_ENUM_PRIMAL_TOL) & (lam.min(axis=2) >= -tol.CHEBYSHEV_PRICE_TOL)
     best = np.argmax(np.where(good, z[:, :, d], -np.inf), axis=1)
     al = np.arange(nb)
     found = good[al, best]

@@ -27,9 +27,10 @@ and the dual graph. Four algorithms are available; the tests require them to agr
     ``tolerances.BRUTE_FORCE_MAX_BITS`` hidden neurons.
 
 All methods finish the same way: each region gets its Chebyshev centre (``vertex``: the certified
-centres of :mod:`relutopo.chebyshev` -- basis enumeration for cells with few rows in ``d <= 2``, a
-vectorised simplex otherwise -- and HiGHS for any cell they cannot certify;
-``polygon``: the same certified centres; ``lp``/``brute``: HiGHS, many regions per LP) and only cells with radius ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
+centres of :mod:`relutopo.chebyshev` -- basis enumeration for small calls in ``d <= 2``, a
+vectorised simplex otherwise -- and HiGHS for any cell they cannot certify; ``polygon``: the same
+certified centres; ``lp``/``brute``: HiGHS, many regions per LP) and only cells with radius
+``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
 may change too; a neighbour is never guessed by flipping one bit). Regions are stored compactly
 (:class:`~relutopo.decomposition.Decomposition`). The ``vertex`` refinement works on chunks of
@@ -515,12 +516,10 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     relative to ``|x|^2`` silently dropped genuine facets in ``d >= 4``). The facet's point is
     the mean of its incident vertices plus ``scale`` times the mean of its incident rays, which
     lies in its relative interior. Chebyshev centres use only the facet rows and come from
-    :func:`~relutopo.chebyshev.chebyshev_centres` through its checked-input entry point (basis
-    enumeration in ``d <= 2``, the vectorised simplex otherwise, every answer certified; HiGHS
-    for any cell whose certificate fails).
+    :func:`~relutopo.chebyshev.chebyshev_centres` (:func:`_certified_centres`: basis enumeration
+    for small calls in ``d <= 2``, the vectorised simplex otherwise, every answer certified;
+    HiGHS for any cell whose certificate fails).
     """
-    from .chebyshev import ENUMERATE_MAX, _centres
-
     n = batch.n
     rtol = tol.CHEBYSHEV_RTOL * scale
     if n == 0:
@@ -586,15 +585,25 @@ def _finalize_vertex(batch, d, scale, solver, raw):
         ray = np.add.reduceat(Vall[:, :d] * ~is_vertex[:, None], gstart, axis=0)
         direction = ray / np.maximum(nrc, 1)[:, None]
         hint += scale * direction
-    t0, lp0 = time.perf_counter(), solver.seconds
-    # engine-built arrays (float64, finite, int64 pointers): the checked entry point is skipped
-    X, R, info = _centres(Aall[frows], call[frows], fptr, float(scale), hint, True, solver, direction,
-                          None, ENUMERATE_MAX, True)
-    solver.centre_seconds += time.perf_counter() - t0 - (solver.seconds - lp0)  # HiGHS excluded
-    solver.uncertified_centres += len(info["uncertified"])
+    X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction)
     Af = Aall[frows]
     nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
     _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
+
+
+def _certified_centres(solver, A, c, ptr, scale, hint, direction):
+    """Chebyshev centres of the cells ``ptr[i]:ptr[i + 1]`` of ``A x <= c`` by
+    :func:`~relutopo.chebyshev.chebyshev_centres` through its checked-input entry point (the
+    engine builds float64, finite arrays with int64 pointers), with the time spent outside
+    HiGHS and the uncertified cells counted on ``solver``. Returns ``(X, R)``."""
+    from .chebyshev import ENUMERATE_MAX, _centres
+
+    t0, lp0 = time.perf_counter(), solver.seconds
+    X, R, info = _centres(A, c, ptr, float(scale), hint, True, solver, direction, None, ENUMERATE_MAX,
+                          True)
+    solver.centre_seconds += time.perf_counter() - t0 - (solver.seconds - lp0)  # HiGHS excluded
+    solver.uncertified_centres += len(info["uncertified"])
+    return X, R
 
 
 def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
@@ -613,8 +622,6 @@ def _finalize_polygon(net, domain, cells, scale, solver):
     """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres from
     :func:`~relutopo.chebyshev.chebyshev_centres` (its checked-input entry point, the vertex mean
     as the hint: certified, HiGHS for any it cannot certify), as in the vertex path."""
-    from .chebyshev import ENUMERATE_MAX, _centres
-
     raw = _Raw()
     rtol = tol.CHEBYSHEV_RTOL * scale
     counts = np.array([len(cell.V) for cell in cells], dtype=np.int64)
@@ -629,10 +636,8 @@ def _finalize_polygon(net, domain, cells, scale, solver):
     ids = E[:, 3].astype(np.int64)
     if cells:
         hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # a polygon has >= 3 vertices
-        t0, lp0 = time.perf_counter(), solver.seconds
-        X, R = _centres(np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, float(scale), hint, True,
-                        solver, None, None, ENUMERATE_MAX, False)
-        solver.centre_seconds += time.perf_counter() - t0 - (solver.seconds - lp0)  # HiGHS excluded
+        X, R = _certified_centres(solver, np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, scale,
+                                  hint, None)
     else:
         X, R = np.zeros((0, 2)), np.zeros(0)
     bits = np.array([cell.bits for cell in cells], dtype=bool).reshape(len(cells), -1)

@@ -86,3 +86,13 @@ CHEBYSHEV_PRICE_TOL: float = 1e-12
 CHEBYSHEV_PIVOT_TOL: float = 1e-9
 CHEBYSHEV_HARRIS_TOL: float = 1e-13
 CHEBYSHEV_DEGENERATE_STEP: float = 1e-13
+
+#: Basis enumeration in ``relutopo.chebyshev`` (small calls in ``d <= 2``; same unit rows and
+#: cap-scaled coordinates): a candidate basis is used only when ``|det B| >
+#: CHEBYSHEV_ENUM_DET_TOL`` (its rows ``(a_j, 1)``, ``(0, 1)`` have entries of order one), and
+#: its vertex only when every slack is ``>= -CHEBYSHEV_ENUM_PRIMAL_TOL`` times the largest scaled
+#: right-hand side (and the radius at most the cap by as much) and its multipliers ``>=
+#: -CHEBYSHEV_PRICE_TOL``. Like the pivoting tolerances these only choose which answer is tried;
+#: ``CHEBYSHEV_CERT_RTOL``'s certificate decides what is accepted.
+CHEBYSHEV_ENUM_DET_TOL: float = 1e-9
+CHEBYSHEV_ENUM_PRIMAL_TOL: float = 1e-12
