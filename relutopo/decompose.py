@@ -26,6 +26,13 @@ and the dual graph. Four algorithms are available; the tests require them to agr
     Liu et al., Alg. 1: test all ``2^n`` bit vectors with one LP each (batched). Refused above
     ``tolerances.BRUTE_FORCE_MAX_BITS`` hidden neurons.
 
+Known limitation of the two HiGHS paths (``lp``, ``brute``): a region whose inscribed balls all lie
+very far out (a cone whose Chebyshev ball sits ~1e7 times the scale from the origin) can come back
+from HiGHS' block-diagonal LPs with a negative radius and be dropped; HiGHS' duals "certify" the
+wrong answer, since a dual residual of ``eps`` allows optima ``eps |x* - x|`` better. The vertex
+path finds such regions (one of Wang's Fig. 3 networks has one: ``tests/test_decompose.py``,
+``test_lp_paths_find_the_far_away_cone``, a strict xfail).
+
 All methods finish the same way: each region gets its Chebyshev centre (``vertex``: the certified
 centres of :mod:`relutopo.chebyshev` -- basis enumeration for small calls in ``d <= 2``, a
 vectorised simplex otherwise -- and HiGHS for any cell they cannot certify; ``polygon``: the same
