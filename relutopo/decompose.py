@@ -55,6 +55,7 @@ import numpy as np
 from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
+from .kernels import use_compiled
 from .nets import ReluNet
 from .patterns import PatternTable, pack_bits, unpack_bits
 from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, is_bounded
@@ -66,7 +67,7 @@ METHODS = ("auto", "polygon", "vertex", "lp", "brute")
 
 # ============================================================================ entry point
 def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
-              progress: bool = False) -> Decomposition:
+              progress: bool = False, compiled: bool | None = None) -> Decomposition:
     """All full-dimensional activation regions of ``net`` in ``domain``.
 
     Parameters
@@ -80,6 +81,11 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         docstring; every method returns the same regions.
     progress : bool
         Show a tqdm bar over the cells of each layer.
+    compiled : bool or None
+        Run the ``polygon`` and ``vertex`` paths with the compiled kernels of
+        :mod:`relutopo.kernels` (numba) or with numpy; both give the same decomposition.
+        ``None`` (default): compiled unless the environment variable ``RELUTOPO_NUMBA`` is ``0``
+        or numba is not installed.
 
     Returns
     -------
@@ -106,6 +112,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     if method == "polygon" and (domain is None or net.input_dim != 2):
         raise ValueError(f"method='polygon' clips polygons and needs d = 2 with a Box domain; got "
                          f"d = {net.input_dim}, domain={domain}. Use method='vertex' instead.")
+    use_kernels = use_compiled(compiled)
     t_start = time.perf_counter()
     solver = LPSolver()
     scale = domain_scale(net, domain)
@@ -115,8 +122,10 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         U, S, Vt = np.linalg.svd(W1, full_matrices=True)
         rank = int(np.sum(S > tol.ZERO_ROW_RTOL * max(1.0, float(S.max(initial=0.0)))))
         if rank < net.input_dim:
-            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start, scale)
+            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start, scale,
+                                      use_kernels)
 
+    crosser = None
     if net.n_hidden == 0:
         cells = [_whole_domain_cell(net, domain, scale)]
         raw = _finalize_lp(net, domain, cells, scale, solver)
@@ -125,12 +134,19 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     elif method == "lp":
         cells = _refine(net, domain, _LPKernel(net, domain, scale, solver), progress)
         raw = _finalize_lp(net, domain, cells, scale, solver)
+    elif method == "polygon" and use_kernels:
+        from .kernels.polygon import refine_polygons
+
+        ptr, P, E, ids, bits, maps = refine_polygons(net, domain, scale)
+        raw = _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, True)
+        crosser = _map_crosser(net, domain, scale, maps.take(raw.kept[0]))
     elif method == "polygon":
         cells = _refine(net, domain, _PolygonKernel(net, domain, scale), progress)
         raw = _finalize_polygon(net, domain, cells, scale, solver)
     else:
-        raw = _vertex_path(net, domain, scale, solver, progress)
-    return _assemble(net, domain, raw, scale, solver, method, t_start)
+        raw = _vertex_path(net, domain, scale, solver, progress, use_kernels)
+    return _assemble(net, domain, raw, scale, solver, method, t_start, compiled=use_kernels,
+                     crosser=crosser)
 
 
 def _whole_domain_cell(net, domain, scale):
@@ -423,6 +439,7 @@ class _Raw:
         self.blocks = []
         self.dropped = 0
         self.unbounded = False  # every region is unbounded (rank-reduced R^d)
+        self.kept = []  # per block added by _collect: which of its cells became regions
 
     def add(self, bits, x0, r, bounded, fids, fpts, fnrm) -> None:
         """One region: its bits, centre, radius, boundedness and facets (ids, points, normals)."""
@@ -501,18 +518,18 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
     return raw
 
 
-def _vertex_path(net, domain, scale, solver, progress):
+def _vertex_path(net, domain, scale, solver, progress, use_kernels=False):
     """``method="vertex"``: batched refinement (:mod:`relutopo.vertex_refine`), each chunk of
     last-layer cells finalised as soon as it is complete (bounded memory)."""
     from .vertex_refine import refine
 
     raw = _Raw()
     for batch in refine(net, domain, scale, progress):
-        _finalize_vertex(batch, net.input_dim, scale, solver, raw)
+        _finalize_vertex(batch, net.input_dim, scale, solver, raw, use_kernels)
     return raw
 
 
-def _finalize_vertex(batch, d, scale, solver, raw):
+def _finalize_vertex(batch, d, scale, solver, raw, use_kernels=False):
     """Facets and centres of a :class:`~relutopo.vertex_refine.CellBatch` from its generators,
     vectorised over all its cells; the regions are appended to ``raw``.
 
@@ -592,19 +609,23 @@ def _finalize_vertex(batch, d, scale, solver, raw):
         ray = np.add.reduceat(Vall[:, :d] * ~is_vertex[:, None], gstart, axis=0)
         direction = ray / np.maximum(nrc, 1)[:, None]
         hint += scale * direction
-    X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction)
+    X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction,
+                              use_kernels)
     Af = Aall[frows]
     nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
     _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
 
 
-def _certified_centres(solver, A, c, ptr, scale, hint, direction):
+def _certified_centres(solver, A, c, ptr, scale, hint, direction, use_kernels=False):
     """Chebyshev centres of the cells ``ptr[i]:ptr[i + 1]`` of ``A x <= c`` by
     :func:`~relutopo.chebyshev.chebyshev_centres` through its checked-input entry point (the
-    engine builds float64, finite arrays with int64 pointers), with the time spent outside
-    HiGHS and the uncertified cells counted on ``solver``. Returns ``(X, R)``."""
+    engine builds float64, finite arrays with int64 pointers), or by its compiled port
+    (:mod:`relutopo.kernels.centres`, ``use_kernels``), with the time spent outside HiGHS and
+    the uncertified cells counted on ``solver``. Returns ``(X, R)``."""
     from .chebyshev import ENUMERATE_MAX, _centres
 
+    if use_kernels:
+        from .kernels.centres import centres as _centres  # noqa: F811 (same signature)
     t0, lp0 = time.perf_counter(), solver.seconds
     X, R, info = _centres(A, c, ptr, float(scale), hint, True, solver, direction, None, ENUMERATE_MAX,
                           True)
@@ -618,6 +639,7 @@ def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
     ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
     keep = R > rtol
+    raw.kept.append(keep)
     raw.dropped += int((~keep).sum())
     counts = ptr[1:] - ptr[:-1]
     frow = keep.repeat(counts)
@@ -626,50 +648,75 @@ def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
-    """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres from
-    :func:`~relutopo.chebyshev.chebyshev_centres` (its checked-input entry point, the vertex mean
-    as the hint: certified, HiGHS for any it cannot certify), as in the vertex path."""
-    raw = _Raw()
-    rtol = tol.CHEBYSHEV_RTOL * scale
+    """The polygon kernel's cells as arrays, finalised by :func:`_finalize_polygon_arrays`."""
     counts = np.array([len(cell.V) for cell in cells], dtype=np.int64)
     E = np.array([e for cell in cells for e in cell.A], dtype=np.float64).reshape(-1, 4)
     P = np.array([v for cell in cells for v in cell.V], dtype=np.float64).reshape(-1, 2)
     ptr = np.zeros(len(cells) + 1, dtype=np.int64)
     counts.cumsum(out=ptr[1:])
+    bits = np.array([cell.bits for cell in cells], dtype=bool).reshape(len(cells), -1)
+    return _finalize_polygon_arrays(ptr, P, np.ascontiguousarray(E[:, :3]), E[:, 3].astype(np.int64),
+                                    bits, scale, solver, False)
+
+
+def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
+    """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres from
+    :func:`~relutopo.chebyshev.chebyshev_centres` (its checked-input entry point, the vertex mean
+    as the hint: certified, HiGHS for any it cannot certify), as in the vertex path. Polygon
+    ``i`` has vertices ``P[ptr[i]:ptr[i + 1]]`` and edge halfspaces ``E`` (``a0, a1, c``) with
+    neurons ``ids``."""
+    raw = _Raw()
+    rtol = tol.CHEBYSHEV_RTOL * scale
+    n = len(ptr) - 1
+    counts = ptr[1:] - ptr[:-1]
     nxt = np.arange(len(P)) + 1
     nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
     mids = 0.5 * (P + P[nxt])
     nrm = E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None]
-    ids = E[:, 3].astype(np.int64)
-    if cells:
+    if n:
         hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # a polygon has >= 3 vertices
         X, R = _certified_centres(solver, np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, scale,
-                                  hint, None)
+                                  hint, None, use_kernels)
     else:
         X, R = np.zeros((0, 2)), np.zeros(0)
-    bits = np.array([cell.bits for cell in cells], dtype=bool).reshape(len(cells), -1)
-    _collect(raw, bits, X, R, rtol, np.ones(len(cells), dtype=bool), ptr, ids, mids, nrm)
+    _collect(raw, bits, X, R, rtol, np.ones(n, dtype=bool), ptr, ids, mids, nrm)
     return raw
 
 
-def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
-    """Pack patterns, find neighbours by crossing facets, build the :class:`Decomposition`."""
+def _map_crosser(net, domain, scale, maps):
+    """The compiled crossing of :mod:`relutopo.kernels.crossing` with the refinement's maps, as a
+    ``crosser`` for :func:`_assemble`."""
+    from .kernels.crossing import cross_by_maps
+
+    def crosser(bits, radii, ptr, owner, fids, fpts, fnrm):
+        return cross_by_maps(maps, bits, radii, ptr, owner, fids, fpts, fnrm, scale, domain,
+                             net.layer_offsets)
+    return crosser
+
+
+def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None, compiled=False,
+              crosser=None):
+    """Pack patterns, find neighbours by crossing facets, build the :class:`Decomposition`.
+    ``crosser(bits, radii, ptr, owner, fids, fpts, fnrm)``, if given, settles facets first (the
+    neighbour, or ``-1`` for those left to the evaluation of :func:`_cross_facets`)."""
     d_full = net.input_dim
     n_bits = net.n_hidden
     d_red = d_full if lift is None else lift.shape[1]
     bits, X0, radii, bounded, counts, fids, fpts, fnrm = raw.arrays(n_bits, d_red)
     n = len(bits)
     packed = pack_bits(bits)
-    del bits
     ptr = np.zeros(n + 1, dtype=np.int64)
     counts.cumsum(out=ptr[1:])
+    owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
+    pre = None if crosser is None else crosser(bits, radii, ptr, owner, fids, fpts, fnrm)
+    del bits
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y
         X0, fpts, fnrm = X0 @ lift.T, fpts @ lift.T, fnrm @ lift.T
-    owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale)
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, pre)
     stats = {
         "method": method,
+        "compiled": bool(compiled),
         "seconds": time.perf_counter() - t_start,
         "lp_seconds": solver.seconds,
         "lp_calls": solver.calls,
@@ -689,7 +736,7 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
 _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
-def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale):
+def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, pre=None):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -698,11 +745,16 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     three times when the pattern beyond is not a region, or when a bit flips whose pre-activation
     does not vanish at ``p`` (``CROSSING_ZERO_RTOL``): a genuine neighbour differs only in bits
     whose zero set contains the facet. Returns ``(edges, neuron, (flip_ptr, flip_ids),
-    n_unmatched)``; the CSR pair lists all bits that differ across each edge.
+    n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
+    already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
     """
-    table = PatternTable(packed)
-    net_facets = (fids >= 0).nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
     found = np.full(len(fids), -1, dtype=np.int32 if len(packed) < 2**31 else np.int64)
+    todo_mask = fids >= 0
+    if pre is not None:
+        found[:] = pre
+        todo_mask &= pre < 0
+    net_facets = todo_mask.nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
+    table = PatternTable(packed) if len(net_facets) else None
     unmatched = 0
     floor = tol.CHEBYSHEV_RTOL * scale
     for c0 in range(0, len(net_facets), _CROSS_CHUNK):  # bounded memory: chunks of facets
@@ -755,7 +807,7 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
 
 
 # ============================================================================ rank-deficient R^d
-def _decompose_reduced(net, Q, method, progress, solver, t_start, scale):
+def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, use_kernels=False):
     """``R^d`` with ``rank W_1 = r < d``: the network factors through ``y = Q^T x``; decompose the
     reduced net in ``R^r`` and lift (every region is a cylinder, hence unbounded). ``scale`` is
     ``domain_scale(net, None)``."""
@@ -766,7 +818,7 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale):
         raw = _Raw()
         raw.add(net.bits(x)[0], x[0], scale, False, np.zeros(0, dtype=np.int64),
                 np.zeros((0, net.input_dim)), np.zeros((0, net.input_dim)))
-        return _assemble(net, None, raw, scale, solver, method, t_start)
+        return _assemble(net, None, raw, scale, solver, method, t_start, compiled=use_kernels)
     w0 = np.ascontiguousarray(np.asarray(net.weights[0]) @ Q)
     w0.setflags(write=False)
     ws[0] = w0
@@ -775,6 +827,6 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale):
         cells = _refine(small, None, _LPKernel(small, None, scale, solver), progress)
         raw = _finalize_lp(small, None, cells, scale, solver)
     else:
-        raw = _vertex_path(small, None, scale, solver, progress)
+        raw = _vertex_path(small, None, scale, solver, progress, use_kernels)
     raw.all_unbounded()
-    return _assemble(net, None, raw, scale, solver, method, t_start, lift=Q)
+    return _assemble(net, None, raw, scale, solver, method, t_start, lift=Q, compiled=use_kernels)
