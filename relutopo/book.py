@@ -50,10 +50,11 @@ def _executed_papers(root: Path) -> dict:
 
 def prune_executed(root: os.PathLike) -> list:
     """Remove executed copies whose source notebook no longer exists (so the book drops them)
-    and the staging folders of killed runs."""
+    and the staging folders of killed runs. A folder is removed only when it is a run folder
+    relutopo wrote (its stamp ``.run.json``) holding nothing else."""
     import shutil
 
-    from .runner import remove_stale_staging
+    from .runner import OutputFolderError, check_output_folder, remove_stale_staging
 
     root = Path(root)
     if (root / EXECUTED_DIR).is_dir():
@@ -61,6 +62,10 @@ def prune_executed(root: os.PathLike) -> list:
     gone = []
     for paper, folder in _executed_papers(root).items():
         if not (root / "notebooks" / f"{paper}.ipynb").is_file():
+            try:  # only a run folder relutopo wrote, and nothing else in it
+                check_output_folder(folder, paper)
+            except OutputFolderError:
+                continue
             shutil.rmtree(folder, ignore_errors=True)
             gone.append(paper)
     return gone

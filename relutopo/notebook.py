@@ -4,7 +4,7 @@ A notebook's first code cell (tagged ``parameters``)::
 
     profile = "book"          # smoke | book | paper
     output_dir: str = None    # where figures/ and results.json go
-    n_seeds: int = None       # None: the profile's value
+    n_seeds: int = None       # [size ≥ 1] None: the profile's value
     ...
 
 and its second (tagged ``hide-input``)::

@@ -26,7 +26,8 @@ import numpy as np
 
 __all__ = [
     "Claim", "Results", "numeric_claim", "range_claim", "qualitative_claim",
-    "atomic_write_json", "atomic_write_bytes", "load_results", "VERDICTS",
+    "atomic_write_json", "atomic_write_bytes", "load_results", "check_results", "RecordError",
+    "VERDICTS",
 ]
 
 REPRODUCED, DIFFERS, NOT_COMPARABLE = "reproduced", "differs", "not comparable"
@@ -235,8 +236,79 @@ def atomic_write_json(path, obj: Any) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+class RecordError(ValueError):
+    """A results file (``results.json`` or a record ``results/<profile>/<paper>.json``) is
+    unreadable or does not follow the results schema; the message names the file and field."""
+
+
+def _kind(v: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
+            type(None): "null"}.get(type(v), "a number" if isinstance(v, (int, float)) else type(v).__name__)
+
+
+def check_results(data: Any, source: str = "results") -> dict:
+    """Check a parsed results file against the schema :meth:`Results.to_dict` writes.
+
+    ``paper`` and ``profile`` strings; ``claims`` a list of objects, each with a string ``id``
+    (unique) and a ``verdict`` among :data:`VERDICTS`; ``parameters``, ``figures`` (name ->
+    object with a string ``path``) and ``extra`` objects when present. Raises
+    :class:`RecordError` naming ``source`` and the first field that is wrong.
+    """
+    def bad(field: str, what: str, got: Any = ...) -> RecordError:
+        tail = "" if got is ... else f"; got {_kind(got)}"
+        return RecordError(f"results file {source}: {field} must be {what}{tail}")
+
+    if not isinstance(data, dict):
+        raise bad("the file", "a JSON object with 'paper', 'profile' and 'claims'", data)
+    if "claims" not in data:
+        raise RecordError(f"results file {source} has no 'claims' list (field 'claims' is missing)")
+    for key in ("paper", "profile"):
+        if key not in data:
+            raise RecordError(f"results file {source}: field '{key}' is missing")
+        if not isinstance(data[key], str) or not data[key]:
+            raise bad(f"field '{key}'", "a non-empty string", data[key])
+    claims = data["claims"]
+    if not isinstance(claims, list):
+        raise bad("field 'claims'", "a list of claims", claims)
+    seen = set()
+    for i, c in enumerate(claims):
+        if not isinstance(c, dict):
+            raise bad(f"claims[{i}]", "an object", c)
+        if not isinstance(c.get("id"), str) or not c.get("id"):
+            raise bad(f"claims[{i}].id", "a non-empty string", c.get("id"))
+        where = f"claims[{i}] ({c['id']!r})"
+        if c["id"] in seen:
+            raise RecordError(f"results file {source}: {where}: claim id used twice")
+        seen.add(c["id"])
+        if "verdict" not in c:
+            raise RecordError(f"results file {source}: {where} has no field 'verdict'")
+        if c["verdict"] not in VERDICTS:
+            raise RecordError(f"results file {source}: {where}.verdict must be one of "
+                              f"{', '.join(VERDICTS)}; got {c['verdict']!r}")
+        for key in ("description", "rule", "note"):
+            if c.get(key) is not None and not isinstance(c[key], str):
+                raise bad(f"{where}.{key}", "a string", c[key])
+        for key in ("atol", "rtol"):
+            v = c.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise bad(f"{where}.{key}", "a number or null", v)
+        if c.get("figure") is not None and not isinstance(c["figure"], str):
+            raise bad(f"{where}.figure", "a figure name or null", c["figure"])
+    for key in ("parameters", "figures", "extra"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise bad(f"field '{key}'", "an object", data[key])
+    for name, fig in (data.get("figures") or {}).items():
+        if not isinstance(fig, dict) or not isinstance(fig.get("path"), str):
+            raise bad(f"figures[{name!r}]", "an object with a string 'path'", fig)
+    return data
+
+
 def load_results(path) -> dict:
-    """Read one results file, with a clear error when it is missing or unreadable."""
+    """Read one results file, checked against the schema (:func:`check_results`).
+
+    Raises FileNotFoundError when it is missing and :class:`RecordError` (a ValueError) when it
+    is not valid JSON or a field is wrong; both messages name the file.
+    """
     path = Path(path)
     try:
         with open(path, encoding="utf-8") as fh:
@@ -244,8 +316,13 @@ def load_results(path) -> dict:
     except FileNotFoundError:
         raise FileNotFoundError(f"no results file at {path}; run the notebook first "
                                 "(relutopo run <paper>)") from None
+    except IsADirectoryError:
+        raise RecordError(f"results file {path} is a folder, not a JSON file") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"results file {path} is not valid JSON ({exc})") from None
-    if not isinstance(data, dict) or "claims" not in data:
-        raise ValueError(f"results file {path} has no 'claims' list")
-    return data
+        raise RecordError(f"results file {path} is not valid JSON ({exc}); restore it from git "
+                          "or re-run the notebook") from None
+    except UnicodeDecodeError as exc:
+        raise RecordError(f"results file {path} is not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise RecordError(f"cannot read results file {path}: {exc.strerror or exc}") from None
+    return check_results(data, str(path))

@@ -327,12 +327,21 @@ def verify(papers: Optional[Sequence[str]] = None, profile: str = "smoke", *,
         Keep each fresh run in ``<output_root>/<paper>`` (default: a temporary folder, removed).
     progress : callable, optional
         Called with a line of text before each notebook (the CLI passes ``print``).
+
+    Raises
+    ------
+    relutopo.results.RecordError
+        A record to compare with is unreadable or breaks the results schema (checked before
+        anything executes).
     """
     from .runner import (NotebookRunError, discover_notebooks, find_root, get_notebook,
                          record_path, run_notebook)
 
     root = Path(root) if root is not None else find_root()
     infos = [get_notebook(p, root) for p in papers] if papers else discover_notebooks(root)
+    for info in infos:  # a broken record stops here, before minutes of execution (RecordError)
+        if record_path(root, info.paper, profile).is_file():
+            load_results(record_path(root, info.paper, profile))
     matched, drifted, failed = [], {}, {}
     with tempfile.TemporaryDirectory(prefix="relutopo-verify-") as tmp:
         base = Path(output_root) if output_root is not None else Path(tmp)

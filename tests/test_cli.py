@@ -184,13 +184,19 @@ def test_make_test_treats_no_tests_collected_as_success(tmp_path):
 
 
 def test_prepare_book_drops_executed_copies_of_removed_notebooks(tmp_path):
+    """Only run folders relutopo wrote (stamped, nothing else in them) are dropped."""
     root = make_root(tmp_path / "repo")
-    for paper in (PAPER, "removed_paper"):
+    for paper in (PAPER, "removed_paper", "unstamped_paper", "annotated_paper"):
         folder = root / "book" / "executed" / paper
         folder.mkdir(parents=True)
         (folder / f"{paper}.ipynb").write_bytes(FIXTURE.read_bytes())
+        if paper != "unstamped_paper":
+            (folder / ".run.json").write_text(json.dumps({"paper": paper, "profile": "book"}))
+    (root / "book" / "executed" / "annotated_paper" / "my_notes.txt").write_text("mine")
     prepare_book(root, "book")
-    assert sorted(p.name for p in (root / "book" / "executed").iterdir()) == [PAPER]
+    assert sorted(p.name for p in (root / "book" / "executed").iterdir()) == [
+        "annotated_paper", PAPER, "unstamped_paper"]
+    assert (root / "book" / "executed" / "annotated_paper" / "my_notes.txt").read_text() == "mine"
 
 
 def test_list_table_needs_one_cell_per_column():
