@@ -145,6 +145,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         raw = _finalize_polygon(net, domain, cells, scale, solver)
     else:
         raw = _vertex_path(net, domain, scale, solver, progress, use_kernels)
+        crosser = raw.crosser
     return _assemble(net, domain, raw, scale, solver, method, t_start, compiled=use_kernels,
                      crosser=crosser)
 
@@ -440,6 +441,7 @@ class _Raw:
         self.dropped = 0
         self.unbounded = False  # every region is unbounded (rank-reduced R^d)
         self.kept = []  # per block added by _collect: which of its cells became regions
+        self.crosser = None  # the compiled facet crossing, when the refinement recorded maps
 
     def add(self, bits, x0, r, bounded, fids, fpts, fnrm) -> None:
         """One region: its bits, centre, radius, boundedness and facets (ids, points, normals)."""
@@ -523,9 +525,19 @@ def _vertex_path(net, domain, scale, solver, progress, use_kernels=False):
     last-layer cells finalised as soon as it is complete (bounded memory)."""
     from .vertex_refine import refine
 
+    layer = None
+    if use_kernels:
+        from .kernels.vertex import MapRecorder
+
+        layer = MapRecorder(net)
     raw = _Raw()
-    for batch in refine(net, domain, scale, progress):
+    anc = []
+    for batch in refine(net, domain, scale, progress, layer):
         _finalize_vertex(batch, net.input_dim, scale, solver, raw, use_kernels)
+        if use_kernels and batch.n:
+            anc.append(batch.anc[raw.kept[-1]])
+    if use_kernels and anc:
+        raw.crosser = _map_crosser(net, domain, scale, layer.maps(np.concatenate(anc)))
     return raw
 
 

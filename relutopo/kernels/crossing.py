@@ -36,6 +36,9 @@ from .. import tolerances as tol
 __all__ = ["RegionMaps", "cross_by_maps"]
 
 _jit = njit(cache=True, error_model="numpy")
+#: helpers called in inner loops are inlined by numba (no reference counting of their array
+#: arguments per call)
+_inline = njit(cache=True, error_model="numpy", inline="always")
 
 #: seed of the Zobrist keys (any fixed value: a hash collision is caught by comparing patterns)
 _ZOBRIST_SEED = 20261206
@@ -130,7 +133,7 @@ def _hashes(bits, keys):
     return h
 
 
-@_jit
+@_inline
 def _inside(M, mu, rowbase, offsets, bits, i, x, flip):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits, with bit ``flip``
     negated (``-1``: none): ``x`` lies in that region."""

@@ -66,9 +66,9 @@ def refine_polygons(net, domain, scale):
             mu = g[s:e] @ W.T + b[None, :]
             gmax = np.maximum(np.abs(Gc).reshape(e - s, -1).max(axis=1, initial=0.0), 1e-300)
             cptr = ptr[s:e + 1] - ptr[s]
-            out = _arrange_chunk(cptr, P[ptr[s]:ptr[e]], E[ptr[s]:ptr[e]], ids[ptr[s]:ptr[e]],
-                                 np.ascontiguousarray(M), np.ascontiguousarray(mu), wnorm, gmax,
-                                 float(scale), int(offsets[l]))
+            out = _arrange(cptr, P[ptr[s]:ptr[e]], E[ptr[s]:ptr[e]], ids[ptr[s]:ptr[e]],
+                           np.ascontiguousarray(M), np.ascontiguousarray(mu), wnorm, gmax,
+                           float(scale), int(offsets[l]))
             parts.append(out + (M, mu, s))
         ptr, P, E, ids, bits, G, g, parent = _join(parts, bits, last)
         maps.append((np.concatenate([p[6] for p in parts]), np.concatenate([p[7] for p in parts])))
@@ -107,63 +107,64 @@ def _join(parts, bits_prev, last):
     return ptr, P, E, ids, bits, G, g, parent
 
 
-@_jit
-def _grow1(a, need):
-    if need <= a.shape[0]:
-        return a
-    out = np.empty(max(need, 2 * a.shape[0]), dtype=a.dtype)
-    out[:a.shape[0]] = a
-    return out
+def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
+    """:func:`_arrange_chunk` with buffers it never has to grow: too small ones are doubled and
+    the chunk is redone (numba keeps arrays that are reassigned inside loops in reference-
+    counted temporaries, which made the loops several times slower)."""
+    n, h = M.shape[0], M.shape[1]
+    n_cap, v_cap, pool_cap, sub_cap = 4 * n + 64, 24 * n + 256, 4096, 512
+    while True:
+        optr = np.zeros(n_cap + 1, dtype=np.int64)
+        oP = np.empty((v_cap, 2))
+        oE = np.empty((v_cap, 3))
+        oids = np.empty(v_cap, dtype=np.int64)
+        obits = np.zeros((n_cap, h), dtype=np.bool_)
+        oparent = np.empty(n_cap, dtype=np.int64)
+        pool = np.empty((2, pool_cap, 3)), np.empty((2, pool_cap, 3)), np.empty((2, pool_cap), dtype=np.int64)
+        subs = np.empty((2, sub_cap), dtype=np.int64), np.empty((2, sub_cap), dtype=np.int64), \
+            np.zeros((2, sub_cap, h), dtype=np.bool_)
+        status, no, nv = _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
+                                        optr, oP, oE, oids, obits, oparent, *pool, *subs)
+        if status == 0:
+            return optr[:no + 1], oP[:nv], oE[:nv], oids[:nv], obits[:no], oparent[:no]
+        if status == 1:
+            n_cap, v_cap = 2 * n_cap, 2 * v_cap
+        else:
+            pool_cap, sub_cap = 2 * pool_cap, 2 * sub_cap
 
 
 @_jit
-def _grow2(a, need):
-    if need <= a.shape[0]:
-        return a
-    out = np.empty((max(need, 2 * a.shape[0]), a.shape[1]), dtype=a.dtype)
-    out[:a.shape[0]] = a
-    return out
-
-
-@_jit
-def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
+def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
+                   optr, oP, oE, oids, obits, oparent, pP, pE, pid, sst, sln, sbits):
     """Cut each cell of a chunk by its restricted hyperplanes ``M[i] x + mu[i] = 0``
-    (:meth:`relutopo.decompose._PolygonKernel.arrange`, cell by cell)."""
+    (:meth:`relutopo.decompose._PolygonKernel.arrange`, cell by cell), into the caller's
+    buffers. The current sub-polygons of a cell live in one half of the double buffers
+    (``pP`` points, ``pE`` edge halfspaces, ``pid`` edge neurons; ``sst``/``sln`` their starts
+    and lengths, ``sbits`` their bits), the next neuron's in the other. Returns ``(status,
+    cells, vertices)``: status 1 when the output buffers, 2 when the scratch buffers are too
+    small."""
     n = len(cptr) - 1
     h = M.shape[1]
     rt = _VTOL * scale
-    cap = max(16, 4 * n)
-    optr = np.zeros(cap + 1, dtype=np.int64)
-    oP = np.empty((max(64, 8 * n), 2))
-    oE = np.empty((oP.shape[0], 3))
-    oids = np.empty(oP.shape[0], dtype=np.int64)
-    obits = np.zeros((cap, h), dtype=np.bool_)
-    oparent = np.empty(cap, dtype=np.int64)
+    n_cap, v_cap = oparent.shape[0], oP.shape[0]
+    pool_cap, sub_cap = pP.shape[1], sst.shape[1]
     no = 0
     nv = 0
-    # scratch pool of sub-polygons of the current cell
-    sP = np.empty((256, 2))
-    sE = np.empty((256, 3))
-    sid = np.empty(256, dtype=np.int64)
-    sstart = np.empty(64, dtype=np.int64)
-    slen = np.empty(64, dtype=np.int64)
-    sbits = np.zeros((64, h), dtype=np.bool_)
-    cur = np.empty(64, dtype=np.int64)
-    nxt = np.empty(64, dtype=np.int64)
     norms = np.empty(h)
     zero_row = np.zeros(h, dtype=np.bool_)
     pos = np.zeros(h, dtype=np.bool_)
     neg = np.zeros(h, dtype=np.bool_)
-    bits0 = np.zeros(h, dtype=np.bool_)
-    vals = np.empty(256)
-    sg = np.empty(256, dtype=np.int64)
+    vals = np.empty(pool_cap)
+    sg = np.empty(pool_cap, dtype=np.int64)
     for i in range(n):
         a0, a1 = cptr[i], cptr[i + 1]
         nvi = a1 - a0
+        if nvi > pool_cap:
+            return 2, no, nv
         for k in range(h):
             norms[k] = np.sqrt(M[i, k, 0] * M[i, k, 0] + M[i, k, 1] * M[i, k, 1])
             zero_row[k] = norms[k] <= _ZTOL * (wnorm[k] * gmax[i])
-            bits0[k] = zero_row[k] and mu[i, k] > 0
+            sbits[0, 0, k] = zero_row[k] and mu[i, k] > 0
             pos[k] = False
             neg[k] = False
             if not zero_row[k]:
@@ -175,43 +176,36 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
                     elif hv < -tv:
                         neg[k] = True
                 if not neg[k]:
-                    bits0[k] = pos[k]
+                    sbits[0, 0, k] = pos[k]
                 if not pos[k]:
-                    bits0[k] = False
-        # the cell itself is sub-polygon 0
-        sP = _grow2(sP, nvi)
-        sE = _grow2(sE, nvi)
-        sid = _grow1(sid, nvi)
+                    sbits[0, 0, k] = False
+        # the cell itself is sub-polygon 0 of buffer 0
         for v in range(nvi):
-            sP[v, 0] = P[a0 + v, 0]
-            sP[v, 1] = P[a0 + v, 1]
-            sE[v, 0] = E[a0 + v, 0]
-            sE[v, 1] = E[a0 + v, 1]
-            sE[v, 2] = E[a0 + v, 2]
-            sid[v] = ids[a0 + v]
-        sstart[0] = 0
-        slen[0] = nvi
-        sbits[0, :] = bits0
-        nsub = 1
-        top = nvi  # next free slot of the pool
+            pP[0, v, 0] = P[a0 + v, 0]
+            pP[0, v, 1] = P[a0 + v, 1]
+            pE[0, v, 0] = E[a0 + v, 0]
+            pE[0, v, 1] = E[a0 + v, 1]
+            pE[0, v, 2] = E[a0 + v, 2]
+            pid[0, v] = ids[a0 + v]
+        sst[0, 0] = 0
+        sln[0, 0] = nvi
         ncur = 1
-        cur[0] = 0
+        cb = 0  # the buffer holding the current sub-polygons
         for k in range(h):
             if zero_row[k] or not (pos[k] and neg[k]):
                 continue
             m0, m1, mk = M[i, k, 0], M[i, k, 1], mu[i, k]
             tk = rt * norms[k]
             kid = offset + k
+            nb = 1 - cb
             nn = 0
-            for ci in range(ncur):
-                s = cur[ci]
-                st, ln = sstart[s], slen[s]
-                vals = _grow1(vals, ln)
-                sg = _grow1(sg, ln)
+            top = 0
+            for s in range(ncur):
+                st, ln = sst[cb, s], sln[cb, s]
                 has_p = False
                 has_n = False
                 for v in range(ln):
-                    val = m0 * sP[st + v, 0] + m1 * sP[st + v, 1] + mk
+                    val = m0 * pP[cb, st + v, 0] + m1 * pP[cb, st + v, 1] + mk
                     vals[v] = val
                     if val > tk:
                         sg[v] = 1
@@ -222,128 +216,127 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
                     else:
                         sg[v] = 0
                 if has_p and has_n:
-                    # two new sub-polygons (each at most ln + 1 vertices)
-                    need = top + 2 * (ln + 2)
-                    sP = _grow2(sP, need)
-                    sE = _grow2(sE, need)
-                    sid = _grow1(sid, need)
-                    if nsub + 2 > sstart.shape[0]:
-                        sstart = _grow1(sstart, nsub + 2)
-                        slen = _grow1(slen, nsub + 2)
-                        sbits = _grow2(sbits, nsub + 2)
-                    lo, hi = nsub, nsub + 1
-                    nsub += 2
-                    sstart[lo] = top
+                    if top + 2 * (ln + 2) > pool_cap or nn + 2 > sub_cap:
+                        return 2, no, nv
+                    lo = top
                     nl = 0
-                    # first pass: the <= 0 side into slots top..; the >= 0 side after it
-                    hstart = top + ln + 2
+                    hs = top + ln + 2
                     nh = 0
                     for v in range(ln):
                         w = v + 1 if v + 1 < ln else 0
                         si, sj = sg[v], sg[w]
                         if si <= 0:
-                            sP[top + nl, 0] = sP[st + v, 0]
-                            sP[top + nl, 1] = sP[st + v, 1]
+                            pP[nb, lo + nl, 0] = pP[cb, st + v, 0]
+                            pP[nb, lo + nl, 1] = pP[cb, st + v, 1]
                             if si < 0 or sj < 0:
-                                sE[top + nl, 0] = sE[st + v, 0]
-                                sE[top + nl, 1] = sE[st + v, 1]
-                                sE[top + nl, 2] = sE[st + v, 2]
-                                sid[top + nl] = sid[st + v]
+                                pE[nb, lo + nl, 0] = pE[cb, st + v, 0]
+                                pE[nb, lo + nl, 1] = pE[cb, st + v, 1]
+                                pE[nb, lo + nl, 2] = pE[cb, st + v, 2]
+                                pid[nb, lo + nl] = pid[cb, st + v]
                             else:
-                                sE[top + nl, 0] = m0
-                                sE[top + nl, 1] = m1
-                                sE[top + nl, 2] = -mk
-                                sid[top + nl] = kid
+                                pE[nb, lo + nl, 0] = m0
+                                pE[nb, lo + nl, 1] = m1
+                                pE[nb, lo + nl, 2] = -mk
+                                pid[nb, lo + nl] = kid
                             nl += 1
                         if si >= 0:
-                            sP[hstart + nh, 0] = sP[st + v, 0]
-                            sP[hstart + nh, 1] = sP[st + v, 1]
+                            pP[nb, hs + nh, 0] = pP[cb, st + v, 0]
+                            pP[nb, hs + nh, 1] = pP[cb, st + v, 1]
                             if si > 0 or sj > 0:
-                                sE[hstart + nh, 0] = sE[st + v, 0]
-                                sE[hstart + nh, 1] = sE[st + v, 1]
-                                sE[hstart + nh, 2] = sE[st + v, 2]
-                                sid[hstart + nh] = sid[st + v]
+                                pE[nb, hs + nh, 0] = pE[cb, st + v, 0]
+                                pE[nb, hs + nh, 1] = pE[cb, st + v, 1]
+                                pE[nb, hs + nh, 2] = pE[cb, st + v, 2]
+                                pid[nb, hs + nh] = pid[cb, st + v]
                             else:
-                                sE[hstart + nh, 0] = -m0
-                                sE[hstart + nh, 1] = -m1
-                                sE[hstart + nh, 2] = mk
-                                sid[hstart + nh] = kid
+                                pE[nb, hs + nh, 0] = -m0
+                                pE[nb, hs + nh, 1] = -m1
+                                pE[nb, hs + nh, 2] = mk
+                                pid[nb, hs + nh] = kid
                             nh += 1
                         if si * sj < 0:
                             t = vals[v] / (vals[v] - vals[w])
-                            px = sP[st + v, 0] + t * (sP[st + w, 0] - sP[st + v, 0])
-                            py = sP[st + v, 1] + t * (sP[st + w, 1] - sP[st + v, 1])
-                            sP[top + nl, 0] = px
-                            sP[top + nl, 1] = py
-                            sP[hstart + nh, 0] = px
-                            sP[hstart + nh, 1] = py
+                            px = pP[cb, st + v, 0] + t * (pP[cb, st + w, 0] - pP[cb, st + v, 0])
+                            py = pP[cb, st + v, 1] + t * (pP[cb, st + w, 1] - pP[cb, st + v, 1])
+                            pP[nb, lo + nl, 0] = px
+                            pP[nb, lo + nl, 1] = py
+                            pP[nb, hs + nh, 0] = px
+                            pP[nb, hs + nh, 1] = py
                             if sj < 0:  # entering the negative side
-                                sE[top + nl, 0] = sE[st + v, 0]
-                                sE[top + nl, 1] = sE[st + v, 1]
-                                sE[top + nl, 2] = sE[st + v, 2]
-                                sid[top + nl] = sid[st + v]
-                                sE[hstart + nh, 0] = -m0
-                                sE[hstart + nh, 1] = -m1
-                                sE[hstart + nh, 2] = mk
-                                sid[hstart + nh] = kid
+                                pE[nb, lo + nl, 0] = pE[cb, st + v, 0]
+                                pE[nb, lo + nl, 1] = pE[cb, st + v, 1]
+                                pE[nb, lo + nl, 2] = pE[cb, st + v, 2]
+                                pid[nb, lo + nl] = pid[cb, st + v]
+                                pE[nb, hs + nh, 0] = -m0
+                                pE[nb, hs + nh, 1] = -m1
+                                pE[nb, hs + nh, 2] = mk
+                                pid[nb, hs + nh] = kid
                             else:
-                                sE[top + nl, 0] = m0
-                                sE[top + nl, 1] = m1
-                                sE[top + nl, 2] = -mk
-                                sid[top + nl] = kid
-                                sE[hstart + nh, 0] = sE[st + v, 0]
-                                sE[hstart + nh, 1] = sE[st + v, 1]
-                                sE[hstart + nh, 2] = sE[st + v, 2]
-                                sid[hstart + nh] = sid[st + v]
+                                pE[nb, lo + nl, 0] = m0
+                                pE[nb, lo + nl, 1] = m1
+                                pE[nb, lo + nl, 2] = -mk
+                                pid[nb, lo + nl] = kid
+                                pE[nb, hs + nh, 0] = pE[cb, st + v, 0]
+                                pE[nb, hs + nh, 1] = pE[cb, st + v, 1]
+                                pE[nb, hs + nh, 2] = pE[cb, st + v, 2]
+                                pid[nb, hs + nh] = pid[cb, st + v]
                             nl += 1
                             nh += 1
-                    slen[lo] = nl
-                    sstart[hi] = hstart
-                    slen[hi] = nh
-                    top = hstart + nh
-                    sbits[lo, :] = sbits[s, :]
-                    sbits[lo, k] = False
-                    sbits[hi, :] = sbits[s, :]
-                    sbits[hi, k] = True
-                    if nn + 2 > nxt.shape[0]:
-                        nxt = _grow1(nxt, nn + 2)
-                    nxt[nn] = lo
-                    nxt[nn + 1] = hi
+                    # compact: the >= 0 half right after the <= 0 half
+                    for v in range(nh):
+                        pP[nb, lo + nl + v, 0] = pP[nb, hs + v, 0]
+                        pP[nb, lo + nl + v, 1] = pP[nb, hs + v, 1]
+                        pE[nb, lo + nl + v, 0] = pE[nb, hs + v, 0]
+                        pE[nb, lo + nl + v, 1] = pE[nb, hs + v, 1]
+                        pE[nb, lo + nl + v, 2] = pE[nb, hs + v, 2]
+                        pid[nb, lo + nl + v] = pid[nb, hs + v]
+                    sst[nb, nn] = lo
+                    sln[nb, nn] = nl
+                    sst[nb, nn + 1] = lo + nl
+                    sln[nb, nn + 1] = nh
+                    for b in range(h):
+                        sbits[nb, nn, b] = sbits[cb, s, b]
+                        sbits[nb, nn + 1, b] = sbits[cb, s, b]
+                    sbits[nb, nn, k] = False
+                    sbits[nb, nn + 1, k] = True
                     nn += 2
+                    top = lo + nl + nh
                 else:
-                    sbits[s, k] = has_p
-                    if nn + 1 > nxt.shape[0]:
-                        nxt = _grow1(nxt, nn + 1)
-                    nxt[nn] = s
+                    if top + ln > pool_cap or nn + 1 > sub_cap:
+                        return 2, no, nv
+                    for v in range(ln):
+                        pP[nb, top + v, 0] = pP[cb, st + v, 0]
+                        pP[nb, top + v, 1] = pP[cb, st + v, 1]
+                        pE[nb, top + v, 0] = pE[cb, st + v, 0]
+                        pE[nb, top + v, 1] = pE[cb, st + v, 1]
+                        pE[nb, top + v, 2] = pE[cb, st + v, 2]
+                        pid[nb, top + v] = pid[cb, st + v]
+                    sst[nb, nn] = top
+                    sln[nb, nn] = ln
+                    for b in range(h):
+                        sbits[nb, nn, b] = sbits[cb, s, b]
+                    sbits[nb, nn, k] = has_p
                     nn += 1
-            if nn > cur.shape[0]:
-                cur = np.empty(nxt.shape[0], dtype=np.int64)
-            cur[:nn] = nxt[:nn]
+                    top += ln
+            cb = nb
             ncur = nn
         # emit the sub-polygons of cell i
-        if no + ncur > oparent.shape[0]:
-            need = no + ncur
-            optr = _grow1(optr, need + 1)
-            obits = _grow2(obits, need)
-            oparent = _grow1(oparent, need)
-        for ci in range(ncur):
-            s = cur[ci]
-            st, ln = sstart[s], slen[s]
-            if nv + ln > oP.shape[0]:
-                oP = _grow2(oP, nv + ln)
-                oE = _grow2(oE, nv + ln)
-                oids = _grow1(oids, nv + ln)
+        if no + ncur > n_cap:
+            return 1, no, nv
+        for s in range(ncur):
+            st, ln = sst[cb, s], sln[cb, s]
+            if nv + ln > v_cap:
+                return 1, no, nv
             for v in range(ln):
-                oP[nv + v, 0] = sP[st + v, 0]
-                oP[nv + v, 1] = sP[st + v, 1]
-                oE[nv + v, 0] = sE[st + v, 0]
-                oE[nv + v, 1] = sE[st + v, 1]
-                oE[nv + v, 2] = sE[st + v, 2]
-                oids[nv + v] = sid[st + v]
+                oP[nv + v, 0] = pP[cb, st + v, 0]
+                oP[nv + v, 1] = pP[cb, st + v, 1]
+                oE[nv + v, 0] = pE[cb, st + v, 0]
+                oE[nv + v, 1] = pE[cb, st + v, 1]
+                oE[nv + v, 2] = pE[cb, st + v, 2]
+                oids[nv + v] = pid[cb, st + v]
             nv += ln
-            obits[no, :] = sbits[s, :]
+            for b in range(h):
+                obits[no, b] = sbits[cb, s, b]
             oparent[no] = i
             no += 1
             optr[no] = nv
-    return optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(), \
-        obits[:no].copy(), oparent[:no].copy()
+    return 0, no, nv
