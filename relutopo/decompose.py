@@ -560,6 +560,25 @@ def _finalize_vertex(batch, d, scale, solver, raw, use_kernels=False):
     rtol = tol.CHEBYSHEV_RTOL * scale
     if n == 0:
         return
+    if use_kernels:
+        from .kernels.vertex import facets
+
+        frows, fpts, fptr, bounded, hint, direction = facets(batch, d, float(scale))
+    else:
+        frows, fpts, fptr, bounded, hint, direction = _facets(batch, d, scale)
+    Aall, call, idall = batch.A, batch.c, batch.ids
+    X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction,
+                              use_kernels)
+    Af = Aall[frows]
+    nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
+    _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
+
+
+def _facets(batch, d, scale):
+    """Facet rows (global row indices, per cell in row order), facet points and their CSR
+    pointer, boundedness, hints and recession directions (``None`` if all bounded) of a
+    batch's cells (see :func:`_finalize_vertex`)."""
+    n = batch.n
     gptr, rptr = batch.gptr, batch.rptr
     n_gen, n_row = gptr[1:] - gptr[:-1], rptr[1:] - rptr[:-1]
     Vall, Zall, Aall, call, idall = batch.V, batch.Z, batch.A, batch.c, batch.ids
@@ -578,8 +597,13 @@ def _finalize_vertex(batch, d, scale, solver, raw, use_kernels=False):
     G = Vall[g_of]
     isv = G[:, d] > 0
     nv = np.add.reduceat(isv.astype(np.int64), starts)
-    sv = np.add.reduceat(G[:, :d] * isv[:, None], starts, axis=0)
-    sr = np.add.reduceat(G[:, :d] * ~isv[:, None], starts, axis=0)
+    # sums in generator order (np.add.at is sequential; reduceat's order is not specified), so
+    # that the compiled finaliser (relutopo.kernels.vertex.facets) gives the same bits
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(key))))
+    sv = np.zeros((len(starts), d))
+    sr = np.zeros((len(starts), d))
+    np.add.at(sv, seg, G[:, :d] * isv[:, None])
+    np.add.at(sr, seg, G[:, :d] * ~isv[:, None])
     nr = counts - nv
     pts = sv / np.maximum(nv, 1)[:, None] + scale * sr / np.maximum(nr, 1)[:, None]
     # Combinatorial facet test (exact given the incidences; no rank tolerance). The face of row
@@ -614,18 +638,17 @@ def _finalize_vertex(batch, d, scale, solver, raw, use_kernels=False):
     nvc = np.add.reduceat(is_vertex.astype(np.int64), gstart)
     nrc = n_gen - nvc
     bounded = nrc == 0
-    hint = np.add.reduceat(Vall[:, :d] * is_vertex[:, None], gstart, axis=0)
+    gcell = np.arange(n).repeat(n_gen)
+    hint = np.zeros((n, d))
+    np.add.at(hint, gcell, Vall[:, :d] * is_vertex[:, None])
     hint /= np.maximum(nvc, 1)[:, None]
     direction = None
     if not bounded.all():  # unbounded cells: the mean ray is in the recession cone
-        ray = np.add.reduceat(Vall[:, :d] * ~is_vertex[:, None], gstart, axis=0)
+        ray = np.zeros((n, d))
+        np.add.at(ray, gcell, Vall[:, :d] * ~is_vertex[:, None])
         direction = ray / np.maximum(nrc, 1)[:, None]
         hint += scale * direction
-    X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction,
-                              use_kernels)
-    Af = Aall[frows]
-    nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
-    _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
+    return frows, fpts, fptr, bounded, hint, direction
 
 
 def _certified_centres(solver, A, c, ptr, scale, hint, direction, use_kernels=False):

@@ -23,8 +23,10 @@ pytestmark = pytest.mark.skipif(not kernels.numba_available(), reason="numba is 
 
 SETTINGS = dict(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-#: centres of the two paths agree to this fraction of max(scale, |x|)
+#: centres of the two paths agree to this fraction of max(scale, |x|) ...
 CENTRE_RTOL = 1e-12
+#: ... and capped centres of unbounded regions (not unique, see assert_same) to this one
+CAPPED_RTOL = 1e-10
 
 
 def _net(sizes, seed, scale=1.0, dead=(), dup=()):
@@ -53,8 +55,13 @@ def assert_same(a, b):
     assert np.array_equal(a.edges, b.edges)
     assert np.array_equal(a.edge_neuron, b.edge_neuron)
     mag = np.maximum(a.scale, np.abs(a.interior_points).max(axis=1, initial=0.0))
+    # an unbounded region whose ball reaches the cap has no unique centre: any point further
+    # along its recession direction is one too, and the step there (t ~ |x| / scale) amplifies
+    # rounding in its inputs; such centres agree to CAPPED_RTOL of |x|
+    capped = ~a.bounded & (a.chebyshev_radii >= a.scale * (1 - 1e-12))
+    rtol = np.where(capped, CAPPED_RTOL, CENTRE_RTOL)
     assert (np.abs(a.interior_points - b.interior_points).max(axis=1, initial=0.0)
-            <= CENTRE_RTOL * mag).all()
+            <= rtol * mag).all()
     assert np.allclose(a.chebyshev_radii, b.chebyshev_radii, rtol=0, atol=CENTRE_RTOL * a.scale)
 
 

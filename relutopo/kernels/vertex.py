@@ -379,3 +379,102 @@ def _copy_gen(PV, PZ, PH, a, b):
         PZ[b, w] = PZ[a, w]
     for k in range(PH.shape[1]):
         PH[b, k] = PH[a, k]
+
+
+def facets(batch, d, scale):
+    """:func:`relutopo.decompose._facets` compiled: ``(frows, fpts, fptr, bounded, hint,
+    direction)`` of a batch's cells (``direction`` is ``None`` when every cell is bounded)."""
+    n = batch.n
+    frows = np.empty(len(batch.c), dtype=np.int64)
+    fpts = np.empty((len(batch.c), d))
+    fptr = np.zeros(n + 1, dtype=np.int64)
+    bounded = np.empty(n, dtype=np.bool_)
+    hint = np.empty((n, d))
+    direction = np.empty((n, d))
+    nf = _facets(batch.V, batch.Z, batch.gptr, batch.rptr, d, scale, frows, fpts, fptr, bounded, hint,
+                 direction)
+    return frows[:nf], fpts[:nf], fptr, bounded, hint, (None if bounded.all() else direction)
+
+
+@_jit
+def _facets(V, Z, gptr, rptr, d, scale, frows, fpts, fptr, bounded, hint, direction):
+    """Row ``j`` of a cell carries a facet iff its face ``F_j`` (incident generators) holds a
+    vertex, has at least ``d`` generators, is not the whole cell, and is inclusion-maximal:
+    every row incident to all of ``F_j`` has as many generators (purely combinatorial). The
+    facet point is the mean incident vertex plus ``scale`` times the mean incident ray."""
+    n = len(gptr) - 1
+    W = Z.shape[1]
+    nf = 0
+    maxr = 0
+    for i in range(n):
+        maxr = max(maxr, rptr[i + 1] - rptr[i])
+    cnt = np.zeros(maxr, dtype=np.int64)
+    T = np.empty(W, dtype=np.uint64)
+    for i in range(n):
+        g0, g1 = gptr[i], gptr[i + 1]
+        nr = rptr[i + 1] - rptr[i]
+        ng = g1 - g0
+        # per-cell hint and boundedness
+        nvc = 0
+        for j in range(d):
+            hint[i, j] = 0.0
+            direction[i, j] = 0.0
+        for g in range(g0, g1):
+            if V[g, d] > 0:
+                nvc += 1
+                for j in range(d):
+                    hint[i, j] += V[g, j]
+            else:
+                for j in range(d):
+                    direction[i, j] += V[g, j]
+        nrc = ng - nvc
+        bounded[i] = nrc == 0
+        for j in range(d):
+            hint[i, j] /= max(nvc, 1)
+            direction[i, j] /= max(nrc, 1)
+            if nrc > 0:
+                hint[i, j] += scale * direction[i, j]
+        # incidence counts per row
+        for r in range(nr):
+            c = 0
+            w, bt = (r + 1) // 64, np.uint64((r + 1) % 64)
+            for g in range(g0, g1):
+                if (Z[g, w] >> bt) & np.uint64(1):
+                    c += 1
+            cnt[r] = c
+        for r in range(nr):
+            w, bt = (r + 1) // 64, np.uint64((r + 1) % 64)
+            nv = 0
+            for q in range(W):
+                T[q] = ~np.uint64(0)
+            sv = np.zeros(d)
+            sr = np.zeros(d)
+            for g in range(g0, g1):
+                if (Z[g, w] >> bt) & np.uint64(1):
+                    for q in range(W):
+                        T[q] &= Z[g, q]
+                    if V[g, d] > 0:
+                        nv += 1
+                        for j in range(d):
+                            sv[j] += V[g, j]
+                    else:
+                        for j in range(d):
+                            sr[j] += V[g, j]
+            c = cnt[r]
+            if not (nv >= 1 and c >= d and c < ng):
+                continue
+            ok = True
+            for k in range(nr):
+                wk, bk = (k + 1) // 64, np.uint64((k + 1) % 64)
+                if (T[wk] >> bk) & np.uint64(1) and cnt[k] != c:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            frows[nf] = rptr[i] + r
+            nrr = c - nv
+            for j in range(d):
+                fpts[nf, j] = sv[j] / max(nv, 1) + scale * sr[j] / max(nrr, 1)
+            nf += 1
+        fptr[i + 1] = nf
+    return nf
