@@ -454,8 +454,10 @@ class _Raw:
 
     def add_block(self, bits, x0, r, bounded, counts, fids, fpts, fnrm) -> None:
         """Regions ``0..m-1`` of a block; facets of region ``i`` are the ``counts[i]`` next rows
-        of ``fids``, ``fpts``, ``fnrm``."""
-        self.blocks.append((bits, x0, r, bounded, counts, fids, fpts, fnrm))
+        of ``fids``, ``fpts``, ``fnrm`` (``fnrm`` may be ``None`` when a crosser recomputes the
+        normals). Bits are stored packed and facet ids as int32 (compact at 10^6 regions)."""
+        self.blocks.append((pack_bits(np.asarray(bits, dtype=bool).reshape(len(r), -1)), x0, r, bounded,
+                            counts, np.asarray(fids).astype(np.int32), fpts, fnrm))
 
     def all_unbounded(self) -> None:
         self.unbounded = True
@@ -465,17 +467,18 @@ class _Raw:
         one at a time and each field's blocks are released at once, so the peak is the blocks
         plus one joined field (facet points dominate: a decomposition with 10^6 regions in
         ``d = 4`` carries ~2.5 10^7 facets)."""
+        nbytes = (n_bits + 7) // 8
         if not self.blocks:
-            return (np.zeros((0, n_bits), dtype=bool), np.zeros((0, d)), np.zeros(0),
+            return (np.zeros((0, nbytes), dtype=np.uint8), np.zeros((0, d)), np.zeros(0),
                     np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64),
-                    np.zeros(0, dtype=np.int64), np.zeros((0, d)), np.zeros((0, d)))
+                    np.zeros(0, dtype=np.int32), np.zeros((0, d)), np.zeros((0, d)))
         fields = [list(parts) for parts in zip(*self.blocks)]
         self.blocks = []
         out = []
         for parts in fields:
-            out.append(np.concatenate(parts))
+            out.append(None if any(p is None for p in parts) else np.concatenate(parts))
             parts.clear()
-        out[0] = out[0].reshape(len(out[1]), n_bits)
+        out[0] = out[0].reshape(len(out[1]), nbytes)
         if self.unbounded:
             out[3][:] = False
         return tuple(out)
@@ -569,8 +572,11 @@ def _finalize_vertex(batch, d, scale, solver, raw, use_kernels=False):
     Aall, call, idall = batch.A, batch.c, batch.ids
     X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction,
                               use_kernels)
-    Af = Aall[frows]
-    nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
+    if use_kernels:  # the compiled crossing recomputes normals from its maps
+        nrm_all = None
+    else:
+        Af = Aall[frows]
+        nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
     _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
 
 
@@ -679,7 +685,7 @@ def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     counts = ptr[1:] - ptr[:-1]
     frow = keep.repeat(counts)
     raw.add_block(np.asarray(bits, dtype=bool)[keep], X[keep], R[keep], np.asarray(bounded)[keep],
-                  counts[keep], ids[frow], pts[frow], nrm[frow])
+                  counts[keep], ids[frow], pts[frow], None if nrm is None else nrm[frow])
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
@@ -723,30 +729,49 @@ def _map_crosser(net, domain, scale, maps):
     ``crosser`` for :func:`_assemble`."""
     from .kernels.crossing import cross_by_maps
 
-    def crosser(bits, radii, ptr, owner, fids, fpts, fnrm):
-        return cross_by_maps(maps, bits, radii, ptr, owner, fids, fpts, fnrm, scale, domain,
-                             net.layer_offsets)
-    return crosser
+    return _MapCrosser(maps, scale, domain, net.layer_offsets)
+
+
+class _MapCrosser:
+    """The compiled facet crossing bound to the refinement's maps (see :func:`_assemble`)."""
+
+    def __init__(self, maps, scale, domain, offsets):
+        self.maps, self.scale, self.domain, self.offsets = maps, scale, domain, offsets
+
+    def __call__(self, packed, radii, ptr, owner, fids, fpts):
+        from .kernels.crossing import cross_by_maps
+
+        return cross_by_maps(self.maps, packed, radii, ptr, owner, fids, fpts, self.scale, self.domain,
+                             self.offsets)
+
+    def normals(self, packed, owner, fids, found):
+        """Outward unit normals of the network facets with ``found < 0`` (others: zero rows of a
+        sparse result: only those facets are evaluated)."""
+        from .kernels.crossing import facet_normals
+
+        return facet_normals(self.maps, packed, owner, fids, found, self.offsets)
 
 
 def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None, compiled=False,
               crosser=None):
     """Pack patterns, find neighbours by crossing facets, build the :class:`Decomposition`.
-    ``crosser(bits, radii, ptr, owner, fids, fpts, fnrm)``, if given, settles facets first (the
-    neighbour, or ``-1`` for those left to the evaluation of :func:`_cross_facets`)."""
+    ``crosser(packed, radii, ptr, owner, fids, fpts)``, if given, settles facets first (the
+    neighbour, or ``-1`` for those left to the evaluation of :func:`_cross_facets`); the
+    facet normals may then be ``None`` (the crosser recomputes those of the facets it left)."""
     d_full = net.input_dim
     n_bits = net.n_hidden
     d_red = d_full if lift is None else lift.shape[1]
-    bits, X0, radii, bounded, counts, fids, fpts, fnrm = raw.arrays(n_bits, d_red)
-    n = len(bits)
-    packed = pack_bits(bits)
+    packed, X0, radii, bounded, counts, fids, fpts, fnrm = raw.arrays(n_bits, d_red)
+    n = len(packed)
     ptr = np.zeros(n + 1, dtype=np.int64)
     counts.cumsum(out=ptr[1:])
     owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
-    pre = None if crosser is None else crosser(bits, radii, ptr, owner, fids, fpts, fnrm)
-    del bits
-    if lift is not None:  # rows live in the reduced coordinates y; x = Q y
-        X0, fpts, fnrm = X0 @ lift.T, fpts @ lift.T, fnrm @ lift.T
+    pre = None if crosser is None else crosser(packed, radii, ptr, owner, fids, fpts)
+    if fnrm is None and ((pre < 0) & (fids >= 0)).any():  # normals of the facets the crosser
+        fnrm = crosser.normals(packed, owner, fids, pre)   # left, from its maps
+    if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
+        X0, fpts = X0 @ lift.T, fpts @ lift.T
+        fnrm = None if fnrm is None else fnrm @ lift.T
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
         net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, pre)
     stats = {
@@ -864,4 +889,5 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, use_ker
     else:
         raw = _vertex_path(small, None, scale, solver, progress, use_kernels)
     raw.all_unbounded()
-    return _assemble(net, None, raw, scale, solver, method, t_start, lift=Q, compiled=use_kernels)
+    return _assemble(net, None, raw, scale, solver, method, t_start, lift=Q, compiled=use_kernels,
+                     crosser=raw.crosser)

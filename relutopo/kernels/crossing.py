@@ -87,56 +87,106 @@ def _zobrist(n_bits):
         .astype(np.uint64) * np.uint64(2) + np.uint64(1)
 
 
-def cross_by_maps(maps, bits, radii, ptr, owner, fids, fpts, fnrm, scale, domain, offsets):
+#: facets crossed per call of the kernel (bounds the per-facet temporaries)
+_FACET_CHUNK = 1 << 20
+
+
+def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, offsets):
     """Neighbour of every network facet that the maps settle (``-1`` elsewhere).
 
-    ``bits (n, n_hidden)`` are the regions' bit vectors, ``maps`` their
+    ``packed (n, n_bytes)`` are the regions' bit vectors (little bit order), ``maps`` their
     :class:`RegionMaps`; facet ``f`` belongs to region ``owner[f]`` (facets of region ``i``:
     ``ptr[i]:ptr[i + 1]``), lies on neuron ``fids[f]`` (``< 0``: a box face, left alone) at
-    point ``fpts[f]`` with outward unit normal ``fnrm[f]``.
+    point ``fpts[f]``; its outward normal is the region's row of that neuron, from the maps.
 
     Each shared facet is tested from one side only: when the facet of ``R`` on neuron ``k``
     leads to ``R'``, the facet of ``R'`` on neuron ``k`` leads back to ``R`` (a convex region
     has at most one facet on a hyperplane, and ``R`` and ``R'`` share one on neuron ``k``).
     """
-    n, nb = bits.shape
-    keys = _zobrist(nb)
-    h = _hashes(np.ascontiguousarray(bits), keys)
+    n = len(packed)
+    nb = int(offsets[-1])
+    keys = _zobrist(max(nb, 1))
+    h = _hashes(np.ascontiguousarray(packed), keys, nb)
     order = np.argsort(h, kind="stable")
     hs = h[order]
-    net_f = fids >= 0
-    want = h[owner] ^ np.where(net_f, keys[np.maximum(fids, 0)], np.uint64(0))
-    pos = np.minimum(np.searchsorted(hs, want), max(n - 1, 0))
-    cand = np.where(net_f & (n > 0) & (hs[pos] == want), order[pos], -1) if n else np.full(len(fids), -1)
-    eps0 = tol.CROSSING_STEP_FRACTION * np.minimum(radii[owner], scale)
+    offsets = np.asarray(offsets, dtype=np.int64)
     if domain is None:
         lo = np.full(fpts.shape[1], -np.inf)
         hi = np.full(fpts.shape[1], np.inf)
     else:
         lo, hi = np.asarray(domain.lo, dtype=np.float64), np.asarray(domain.hi, dtype=np.float64)
-    return _verify(maps.M, maps.mu, maps.rowbase, np.asarray(offsets, dtype=np.int64),
-                   np.ascontiguousarray(bits), ptr, owner.astype(np.int64), cand.astype(np.int64),
-                   fids.astype(np.int64), fpts, fnrm, eps0, tol.CHEBYSHEV_RTOL * scale, lo, hi)
+    found = np.full(len(fids), -1, dtype=np.int64)
+    if n == 0:
+        return found
+    for s0 in range(0, len(fids), _FACET_CHUNK):
+        sl = slice(s0, s0 + _FACET_CHUNK)
+        f_ids, f_own = fids[sl], owner[sl]
+        net_f = f_ids >= 0
+        want = h[f_own] ^ np.where(net_f, keys[np.maximum(f_ids, 0)], np.uint64(0))
+        pos = np.minimum(np.searchsorted(hs, want), n - 1)
+        cand = np.where(net_f & (hs[pos] == want), order[pos], -1).astype(np.int64)
+        eps0 = tol.CROSSING_STEP_FRACTION * np.minimum(radii[f_own], scale)
+        _verify(maps.M, maps.mu, maps.rowbase, offsets, packed, ptr, owner, fids, found, s0, cand,
+                fpts, eps0, tol.CHEBYSHEV_RTOL * scale, lo, hi)
+    return found
+
+
+def facet_normals(maps, packed, owner, fids, found, offsets):
+    """Outward unit normals ``(n_facets, d)`` of the network facets with ``found < 0`` (rows of
+    zeros elsewhere), from the maps: the region's row of neuron ``k`` is ``-m`` where its bit
+    is 1 (``m . x + mu >= 0``) and ``m`` where it is 0."""
+    d = maps.M.shape[1]
+    out = np.zeros((len(fids), d))
+    _normals(maps.M, maps.rowbase, np.asarray(offsets, dtype=np.int64), packed, owner, fids,
+             np.asarray(found), out)
+    return out
 
 
 @_jit
-def _hashes(bits, keys):
+def _bit(packed, i, b):
+    return (packed[i, b >> 3] >> (b & 7)) & 1
+
+
+@_jit
+def _normal(M, rowbase, offsets, packed, i, k, out):
+    l = 0
+    while offsets[l + 1] <= k:
+        l += 1
+    r = rowbase[i, l] + k - offsets[l]
+    d = M.shape[1]
+    s2 = 0.0
+    for j in range(d):
+        s2 += M[r, j] * M[r, j]
+    nrm = np.sqrt(s2)
+    sgn = -1.0 if _bit(packed, i, k) else 1.0
+    for j in range(d):
+        out[j] = sgn * M[r, j] / nrm
+
+
+@_jit
+def _normals(M, rowbase, offsets, packed, owner, fids, found, out):
+    for f in range(len(fids)):
+        if fids[f] >= 0 and found[f] < 0:
+            _normal(M, rowbase, offsets, packed, owner[f], fids[f], out[f])
+
+
+@_jit
+def _hashes(packed, keys, nb):
     """Zobrist hash of each bit vector: XOR of the keys of its set bits."""
-    n, nb = bits.shape
+    n = packed.shape[0]
     h = np.zeros(n, dtype=np.uint64)
     for i in range(n):
         v = np.uint64(0)
         for b in range(nb):
-            if bits[i, b]:
+            if (packed[i, b >> 3] >> (b & 7)) & 1:
                 v ^= keys[b]
         h[i] = v
     return h
 
 
 @_inline
-def _inside(M, mu, rowbase, offsets, bits, i, x, flip):
-    """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits, with bit ``flip``
-    negated (``-1``: none): ``x`` lies in that region."""
+def _inside(M, mu, rowbase, offsets, packed, i, x):
+    """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it."""
     L = rowbase.shape[1]
     d = M.shape[1]
     for l in range(L):
@@ -146,42 +196,48 @@ def _inside(M, mu, rowbase, offsets, bits, i, x, flip):
             for j in range(d):
                 z += M[r0 + k, j] * x[j]
             b = offsets[l] + k
-            want = bits[i, b] != (b == flip)
-            if (z > 0) != want:
+            if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
                 return False
     return True
 
 
 @_jit
-def _verify(M, mu, rowbase, offsets, bits, ptr, owner, cand, fids, fpts, fnrm, eps0, floor, lo, hi):
-    nf, d = fpts.shape
-    found = np.full(nf, -1, dtype=np.int64)
-    nb = bits.shape[1]
+def _verify(M, mu, rowbase, offsets, packed, ptr, owner, fids, found, s0, cand, fpts, eps0, floor,
+            lo, hi):
+    """Facets ``s0 .. s0 + len(cand)``: accept the candidate where ``p - eps n`` lies in the
+    owner and ``p + eps n`` in the candidate (and the box); write both sides into ``found``."""
+    d = fpts.shape[1]
+    nbytes = packed.shape[1]
     q = np.empty(d)
     w = np.empty(d)
-    for f in range(nf):
-        c = cand[f]
+    nv = np.empty(d)
+    for t in range(len(cand)):
+        f = s0 + t
+        c = cand[t]
         if c < 0 or found[f] >= 0:
             continue
         i = owner[f]
         k = fids[f]
+        kb, kbit = k >> 3, np.uint8(1 << (k & 7))
         same = True
-        for b in range(nb):
-            if bits[c, b] != (bits[i, b] != (b == k)):
+        for b in range(nbytes):
+            x = packed[i, b] ^ kbit if b == kb else packed[i, b]
+            if packed[c, b] != x:
                 same = False
                 break
         if not same:  # a hash collision
             continue
-        eps = eps0[f]
+        _normal(M, rowbase, offsets, packed, i, k, nv)
+        eps = eps0[t]
         for _ in range(4):
             box_ok = True
             for j in range(d):
-                q[j] = fpts[f, j] + eps * fnrm[f, j]
-                w[j] = fpts[f, j] - eps * fnrm[f, j]
+                q[j] = fpts[f, j] + eps * nv[j]
+                w[j] = fpts[f, j] - eps * nv[j]
                 if not (q[j] >= lo[j] and q[j] <= hi[j]):
                     box_ok = False
-            if box_ok and _inside(M, mu, rowbase, offsets, bits, i, w, -1) \
-                    and _inside(M, mu, rowbase, offsets, bits, c, q, -1):
+            if box_ok and _inside(M, mu, rowbase, offsets, packed, i, w) \
+                    and _inside(M, mu, rowbase, offsets, packed, c, q):
                 found[f] = c
                 for g in range(ptr[c], ptr[c + 1]):  # the same facet seen from c
                     if fids[g] == k:
@@ -190,4 +246,3 @@ def _verify(M, mu, rowbase, offsets, bits, ptr, owner, cand, fids, fpts, fnrm, e
                         break
                 break
             eps = max(eps * 1e-3, floor)
-    return found
