@@ -126,7 +126,8 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
         status, no, nv = _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
                                         optr, oP, oE, oids, obits, oparent, *pool, *subs)
         if status == 0:
-            return optr[:no + 1], oP[:nv], oE[:nv], oids[:nv], obits[:no], oparent[:no]
+            return (optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(),
+                    obits[:no].copy(), oparent[:no].copy())
         if status == 1:
             n_cap, v_cap = 2 * n_cap, 2 * v_cap
         else:

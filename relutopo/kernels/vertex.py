@@ -114,9 +114,10 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
             n_cap, g_cap, r_cap = 2 * n_cap, 2 * g_cap, 2 * r_cap
         else:
             pool = [2 * p for p in pool]
-    nb = CellBatch()
-    nb.V, nb.Z, nb.gptr = oV[:nv], oZ[:nv], o_gptr[:no + 1]
-    nb.A, nb.c, nb.ids, nb.rptr = oA[:nr], oc[:nr], oid[:nr], o_rptr[:no + 1]
+    nb = CellBatch()  # copies: views would keep the generous buffers alive
+    nb.V, nb.Z, nb.gptr = oV[:nv].copy(), oZ[:nv].copy(), o_gptr[:no + 1].copy()
+    nb.A, nb.c, nb.ids, nb.rptr = oA[:nr].copy(), oc[:nr].copy(), oid[:nr].copy(), o_rptr[:no + 1].copy()
+    del oV, oZ, oA, oc, oid
     parent = opar[:no]
     Lc = oL[:no]
     nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
