@@ -15,6 +15,13 @@ CHEBYSHEV_RTOL: float = 1e-9
 #: Feasibility slack of LP solutions, relative to the right-hand-side scale.
 LP_FEAS_RTOL: float = 1e-9
 
+#: HiGHS' primal and dual feasibility tolerances for the engine's LPs (``polyhedra.LPSolver``).
+#: HiGHS' tolerances are absolute; the engine hands it unit-normalised rows in a frame where the
+#: domain has scale one (``relutopo.normal_form``), so this is relative too. HiGHS' default,
+#: 1e-7, is coarser than ``CHEBYSHEV_RTOL``: a cell of radius 1e-8 could come back with a centre
+#: outside it. 1e-10 is the smallest value HiGHS accepts.
+HIGHS_FEAS_TOL: float = 1e-10
+
 #: Two normalised halfspaces (a, c) and (a', c') are the same hyperplane when
 #: ||a - a'|| and |c - c'| are below this (after normalising ||a|| = 1).
 HYPERPLANE_DUP_RTOL: float = 1e-10
