@@ -43,9 +43,9 @@ def main():
 
     import torch
 
-    from relutopo.cell_dynamics import net_from_state, output_maps, scale_parameters_
+    from relutopo.papers.tawfeek.dynamics import net_from_state, output_maps, scale_parameters_
     from relutopo.complex import cell_complex
-    from relutopo.data.grokking import grokking_data
+    from relutopo.papers.tawfeek.grokking import grokking_data
     from relutopo.decompose import decompose
     from relutopo.domains import Box
     from relutopo.filtration import betti_curves

@@ -40,7 +40,7 @@ import numpy as np
 from relutopo.activation_regions import propagate
 from relutopo.decompose import decompose
 from relutopo.linear_regions import linear_regions
-from relutopo.region_sweeps import random_network_counts, uniform_net
+from relutopo.papers.wang.sweeps import random_network_counts, uniform_net
 from relutopo.sweep import run_sweep, task_seed
 
 ARRANGEMENTS = [(8, 2), (7, 3), (5, 5), (5, 3, 2), (4, 3, 3), (3, 3, 2, 2), (2, 2, 2, 2, 2)]

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
-from .results import atomic_write_bytes
+from .atomic import atomic_write_bytes
 
 __all__ = ["run_sweep", "task_seed", "task_key"]
 

@@ -29,15 +29,15 @@ import numpy as np
 import pytest
 
 from pipeline_helpers import FIXTURE, PAPER, REPO, make_root
-from relutopo.cli import main
+from relutopo.repro.cli import main
 from relutopo.complex import ComplexError, cell_complex
 from relutopo.decompose import decompose
 from relutopo.domains import Box
 from relutopo.nets import NetworkError, ReluNet
-from relutopo.param_ranges import AllowedSpecError, check_allowed, parse_allowed, size_ratio
-from relutopo.params import ParameterError
-from relutopo.results import RecordError, load_results
-from relutopo.runner import (ConfirmationNeeded, NotebookRunError, OutputFolderError,
+from relutopo.repro.param_ranges import AllowedSpecError, check_allowed, parse_allowed, size_ratio
+from relutopo.repro.params import ParameterError
+from relutopo.repro.record import RecordError, load_results
+from relutopo.repro.runner import (ConfirmationNeeded, NotebookRunError, OutputFolderError,
                              check_contract, get_notebook, inspect_notebook, record_path,
                              remove_stale_staging, run_notebook, validate_parameters)
 
@@ -362,7 +362,7 @@ def _params_notebook(tmp_path, lines, profiles, name="paper_x"):
     cell = nbformat.v4.new_code_cell("\n".join(lines))
     cell.metadata["tags"] = ["parameters"]
     start = nbformat.v4.new_code_cell(
-        f"PROFILES = {profiles!r}\nnb = NotebookRun.start({name!r}, profile, PROFILES, output_dir)")
+        f"PROFILES = {profiles!r}\nnb = NotebookRun.start({name!r}, PROFILES, globals())")
     start.metadata["tags"] = ["hide-input"]
     nb.cells = [nbformat.v4.new_markdown_cell("# A title"), cell, start,
                 nbformat.v4.new_code_cell("nb.finish()")]

@@ -1,4 +1,4 @@
-"""Tests of relutopo.cnt_pools: seeding, caching, worker-count independence, metrics of pools."""
+"""Tests of relutopo.papers.lamalfa.pools: seeding, caching, worker-count independence, metrics of pools."""
 
 from dataclasses import asdict
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from relutopo.cnt_pools import PoolConfig, load_pool_data, pool_cnt, train_network, train_pools
-from relutopo.models.cnt_zoo import build_cnt_model
+from relutopo.papers.lamalfa.pools import PoolConfig, load_pool_data, pool_cnt, train_network, train_pools
+from relutopo.papers.lamalfa.zoo import build_cnt_model
 from relutopo.sweep import task_seed
 
 TINY = dict(epochs=1, n_train=120, width=8, channels=2, bottleneck=4, batch_size=32)
@@ -96,7 +96,7 @@ def test_paper_variances():
 
 
 def test_diverged_networks_are_left_out_of_the_metrics():
-    from relutopo.cnt_pools import NetworkPool
+    from relutopo.papers.lamalfa.pools import NetworkPool
 
     pool = train_pools([PoolConfig("mnist", "fc", **TINY)], 2, n_jobs=1, progress=False)[0]
     good, bad = pool.networks

@@ -646,7 +646,7 @@ def test_far_away_regions_of_a_deep_1d_net(method):
     region is found by both paths (HiGHS sees unit rows around a local origin; the lp path used
     to fail here) -- checked in exact rationals, and each interior point evaluates to its
     region's bit vector."""
-    from relutopo.region_sweeps import uniform_net
+    from relutopo.papers.wang.sweeps import uniform_net
 
     net = uniform_net([1] + [2] * 8 + [1], 715397745)  # from Wang's Fig. 4 paper-profile sweep
     dec = decompose(net, None, method=method)

@@ -19,13 +19,13 @@ import pytest
 import yaml
 
 from pipeline_helpers import PAPER, REPO, make_root
-from relutopo.book import EXECUTED_DIR, prepare_book
-from relutopo.cli import main
-from relutopo.params import ParameterError
-from relutopo.results import load_results
-from relutopo.runner import (NotebookRunError, check_contract, get_notebook, record_path,
+from relutopo.repro.book import EXECUTED_DIR, prepare_book
+from relutopo.repro.cli import main
+from relutopo.repro.params import ParameterError
+from relutopo.repro.record import load_results
+from relutopo.repro.runner import (NotebookRunError, check_contract, get_notebook, record_path,
                              run_hash, run_notebook)
-from relutopo.scorecard import compare_results, verify
+from relutopo.repro.scorecard import compare_results, verify
 
 pytestmark = pytest.mark.notebook
 
@@ -303,7 +303,7 @@ def test_compare_reports_every_kind_of_drift():
 def test_jupyter_book_build_of_smoke_outputs_has_no_warnings(book_root):
     """`jupyter-book build -W -n` (warnings are errors) of the smoke outputs succeeds, and the
     built pages pass the static book check (local files present, figures shown)."""
-    from relutopo.bookcheck import check_book
+    from relutopo.repro.bookcheck import check_book
 
     # a run in progress elsewhere (live pid: ours) has a staging copy: the book must ignore it
     staging = book_root / EXECUTED_DIR / f".{PAPER}.staging-{os.getpid()}-abc"

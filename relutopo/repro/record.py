@@ -1,143 +1,26 @@
-"""Claims: each paper number or statement, our measured value, and a verdict computed from them.
+"""The results of one notebook run: claims, figures and extra numbers, written atomically.
 
-A notebook records its claims in a :class:`Results` and writes them atomically to
-``<output_dir>/results.json`` (``relutopo run`` / ``make book`` copy it to
-``results/<profile>/<paper>.json``). The verdict is always computed here from the values and the
-rule -- a claim is never marked reproduced by hand:
-
-* :func:`numeric_claim` -- ``|ours - paper| <= atol + rtol |paper|`` -> ``reproduced`` else ``differs``;
-* :func:`range_claim` -- our value(s) inside the paper's interval (widened by ``atol``);
-* :func:`qualitative_claim` -- a statement tested by a boolean computed from our numbers, with the
-  statistic that decided it;
-* ``comparable=False`` on any of them -> ``not comparable`` (e.g. our ResNet-50 is untrained).
+A notebook records its claims (:mod:`relutopo.repro.claims`) in a :class:`Results` and writes
+them to ``<output_dir>/results.json``; ``relutopo run`` / ``make book`` copy that file to the
+committed record ``results/<profile>/<paper>.json``. :func:`load_results` reads one back,
+checked against the schema (:func:`check_results`), with errors that name the file and field.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
-import numpy as np
+from relutopo.atomic import atomic_write_bytes, atomic_write_json
+from relutopo.repro.claims import (CHECK_VERDICTS, KINDS, PAPER, PAPER_VERDICTS, VERDICTS, Claim,
+                                   plain as _plain)
 
-__all__ = [
-    "Claim", "Results", "numeric_claim", "range_claim", "qualitative_claim",
-    "atomic_write_json", "atomic_write_bytes", "load_results", "check_results", "RecordError",
-    "VERDICTS",
-]
+__all__ = ["Results", "load_results", "check_results", "RecordError", "SCHEMA_VERSION"]
 
-REPRODUCED, DIFFERS, NOT_COMPARABLE = "reproduced", "differs", "not comparable"
-VERDICTS = (REPRODUCED, DIFFERS, NOT_COMPARABLE)
-SCHEMA_VERSION = 1
-
-
-def _plain(v: Any) -> Any:
-    """Convert numpy scalars/arrays and tuples to JSON-friendly Python values."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, np.ndarray):
-        return [_plain(x) for x in v.tolist()]
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    return v
-
-
-def _short(v: Any) -> str:
-    v = _plain(v)
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    text = str(v)
-    return text if len(text) <= 80 else text[:79] + "…"
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One paper claim with our value and the computed verdict."""
-
-    id: str
-    description: str
-    paper_value: Any
-    our_value: Any
-    verdict: str
-    rule: str
-    atol: Optional[float] = None
-    rtol: Optional[float] = None
-    note: str = ""
-    figure: Optional[str] = None
-    kind: str = "numeric"
-
-    def __post_init__(self):
-        if self.verdict not in VERDICTS:
-            raise ValueError(f"verdict must be one of {VERDICTS}; got {self.verdict!r}")
-        if not self.id or not isinstance(self.id, str):
-            raise ValueError("a claim needs a non-empty string id")
-
-    def to_dict(self) -> dict:
-        return {k: _plain(v) for k, v in asdict(self).items()}
-
-    def _repr_markdown_(self) -> str:
-        """How a claim shows in a notebook: the verdict, then the paper's value beside ours."""
-        text = (f"**{self.verdict}** — `{self.id}`: {self.description}. "
-                f"Paper: {_short(self.paper_value)}; ours: {_short(self.our_value)} "
-                f"(rule: {self.rule}).")
-        return text + (f" *{self.note}*" if self.note else "")
-
-
-def _check_number(name: str, v: Any) -> float:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number; got {v!r}")
-    return float(v)
-
-
-def numeric_claim(id: str, description: str, paper: float, ours: float, *,
-                  atol: float = 0.0, rtol: float = 0.0, note: str = "",
-                  figure: Optional[str] = None, comparable: bool = True) -> Claim:
-    """A number of the paper against ours: reproduced when ``|ours - paper| <= atol + rtol*|paper|``."""
-    p = _check_number("paper", paper)
-    o = _check_number("ours", ours)
-    if atol < 0 or rtol < 0:
-        raise ValueError("atol and rtol must be >= 0")
-    bound = atol + rtol * abs(p)
-    ok = math.isfinite(o) and abs(o - p) <= bound
-    rule = f"|ours - paper| <= {bound:.6g}" if bound else "ours == paper"
-    verdict = (REPRODUCED if ok else DIFFERS) if comparable else NOT_COMPARABLE
-    return Claim(id, description, paper, ours, verdict, rule, atol, rtol, note, figure, "numeric")
-
-
-def range_claim(id: str, description: str, paper_range: Sequence[float], ours: Any, *,
-                atol: float = 0.0, note: str = "", figure: Optional[str] = None,
-                comparable: bool = True) -> Claim:
-    """Our value (or every value of our ``(lo, hi)`` range) lies in the paper's interval +- atol."""
-    lo, hi = (_check_number("paper_range", x) for x in paper_range)
-    vals = [ours] if np.isscalar(ours) else list(ours)
-    vals = [_check_number("ours", v) for v in vals]
-    ok = all(lo - atol <= v <= hi + atol for v in vals)
-    rule = f"ours within [{lo - atol:.6g}, {hi + atol:.6g}]"
-    verdict = (REPRODUCED if ok else DIFFERS) if comparable else NOT_COMPARABLE
-    return Claim(id, description, [lo, hi], ours, verdict, rule, atol, None, note, figure, "range")
-
-
-def qualitative_claim(id: str, description: str, paper_statement: str, ours: Any, holds: bool,
-                      rule: str, *, note: str = "", figure: Optional[str] = None,
-                      comparable: bool = True) -> Claim:
-    """A statement of the paper tested from our numbers.
-
-    ``ours`` is the statistic that decided it (a number, a pair, a short dict); ``holds`` the
-    boolean outcome of ``rule`` evaluated on it; ``rule`` says the test in words.
-    """
-    if not isinstance(holds, (bool, np.bool_)):
-        raise TypeError(f"holds must be a bool computed from the data; got {holds!r}")
-    verdict = (REPRODUCED if bool(holds) else DIFFERS) if comparable else NOT_COMPARABLE
-    return Claim(id, description, paper_statement, ours, verdict, rule, None, None, note, figure,
-                 "qualitative")
+#: Version 2: every claim has a kind (``paper`` or ``self-check``); self-checks pass or fail.
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -175,7 +58,7 @@ class Results:
         """The claims as a pandas DataFrame (for display in the notebook)."""
         import pandas as pd
 
-        rows = [{"claim": c.id, "what": c.description, "paper": c.paper_value,
+        rows = [{"claim": c.id, "kind": c.kind, "what": c.description, "paper": c.paper_value,
                  "ours": c.our_value, "rule": c.rule, "verdict": c.verdict, "note": c.note}
                 for c in self.claims]
         return pd.DataFrame(rows)
@@ -187,53 +70,6 @@ class Results:
             path = path / "results.json"
         atomic_write_json(path, self.to_dict())
         return path
-
-
-def _umask() -> int:
-    """The process umask (read without changing it where /proc allows)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:
-        dfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-    return path
-
-
-def atomic_write_json(path, obj: Any) -> Path:
-    """Atomically write ``obj`` as indented, key-sorted JSON."""
-    text = json.dumps(_plain(obj), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 class RecordError(ValueError):
@@ -250,7 +86,7 @@ def check_results(data: Any, source: str = "results") -> dict:
     """Check a parsed results file against the schema :meth:`Results.to_dict` writes.
 
     ``paper`` and ``profile`` strings; ``claims`` a list of objects, each with a string ``id``
-    (unique) and a ``verdict`` among :data:`VERDICTS`; ``parameters``, ``figures`` (name ->
+    (unique), a ``kind`` (``paper`` or ``self-check``) and a ``verdict`` allowed for it; ``parameters``, ``figures`` (name ->
     object with a string ``path``) and ``extra`` objects when present. Raises
     :class:`RecordError` naming ``source`` and the first field that is wrong.
     """
@@ -282,9 +118,15 @@ def check_results(data: Any, source: str = "results") -> dict:
         seen.add(c["id"])
         if "verdict" not in c:
             raise RecordError(f"results file {source}: {where} has no field 'verdict'")
-        if c["verdict"] not in VERDICTS:
+        kind = c.get("kind", PAPER)
+        if kind not in KINDS:
+            raise RecordError(f"results file {source}: {where}.kind must be one of "
+                              f"{', '.join(KINDS)}; got {kind!r} (a record written before claims had "
+                              "kinds: re-run the notebook)")
+        allowed = PAPER_VERDICTS if kind == PAPER else CHECK_VERDICTS
+        if c["verdict"] not in allowed:
             raise RecordError(f"results file {source}: {where}.verdict must be one of "
-                              f"{', '.join(VERDICTS)}; got {c['verdict']!r}")
+                              f"{', '.join(allowed)} for a {kind} claim; got {c['verdict']!r}")
         for key in ("description", "rule", "note"):
             if c.get(key) is not None and not isinstance(c[key], str):
                 raise bad(f"{where}.{key}", "a string", c[key])
