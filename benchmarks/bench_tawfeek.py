@@ -101,7 +101,8 @@ def main():
     print(f"decomposition + complex + Fiedler per checkpoint: mean {np.mean(tot):.2f} s wall "
           f"({np.mean(tot_cpu):.2f} s CPU), max {np.max(tot):.2f} s wall; training {args.epochs} "
           f"epochs: {train_s:.1f} s wall; load average {os.getloadavg()[0]:.1f}")
-    out = {"rows": rows, "train_wall_s": train_s, "args": vars(args),
+    args_rec = dict(vars(args), out=os.path.relpath(args.out, Path(__file__).resolve().parents[1]))
+    out = {"rows": rows, "train_wall_s": train_s, "args": args_rec,
            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                        "loadavg": os.getloadavg()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -9,15 +9,17 @@ checked against the schema (:func:`check_results`), with errors that name the fi
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from relutopo.atomic import atomic_write_bytes, atomic_write_json
 from relutopo.repro.claims import (CHECK_VERDICTS, KINDS, PAPER, PAPER_VERDICTS, VERDICTS, Claim,
                                    plain as _plain)
 
-__all__ = ["Results", "load_results", "check_results", "RecordError", "SCHEMA_VERSION"]
+__all__ = ["Results", "load_results", "check_results", "RecordError", "SCHEMA_VERSION",
+           "portable_paths"]
 
 #: Version 2: every claim has a kind (``paper`` or ``self-check``); self-checks pass or fail.
 SCHEMA_VERSION = 2
@@ -43,8 +45,12 @@ class Results:
     def add_figure(self, name: str, path: str, caption: str = "") -> None:
         self.figures[name] = {"path": str(path), "caption": caption}
 
-    def to_dict(self) -> dict:
-        return {
+    def to_dict(self, root: Optional[os.PathLike] = None) -> dict:
+        """The JSON record; absolute paths inside ``root`` (default: the repository this
+        package belongs to, when it is a checkout) or inside a ``site-packages`` folder are
+        written relative to it (:func:`portable_paths`), so a record never names this machine."""
+        root = Path(root) if root is not None else _repository_root()
+        return portable_paths({
             "schema": SCHEMA_VERSION,
             "paper": self.paper,
             "profile": self.profile,
@@ -52,7 +58,7 @@ class Results:
             "claims": [c.to_dict() for c in self.claims],
             "figures": _plain(self.figures),
             "extra": _plain(self.extra),
-        }
+        }, root)
 
     def table(self):
         """The claims as a pandas DataFrame (for display in the notebook)."""
@@ -70,6 +76,41 @@ class Results:
             path = path / "results.json"
         atomic_write_json(path, self.to_dict())
         return path
+
+
+def _repository_root() -> Optional[Path]:
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "pyproject.toml").is_file() else None
+
+
+def portable_paths(value: Any, root: Optional[os.PathLike] = None) -> Any:
+    """``value`` with every string that is an absolute path made machine-independent: a path
+    under ``root`` becomes relative to it, a path inside a ``site-packages`` folder becomes
+    ``site-packages/<the rest>``; other strings are unchanged.
+
+    >>> portable_paths({"a": ["/repo/results/x.json", "/v/lib/site-packages/skimage/data/a.png", "b"]},
+    ...                "/repo")
+    {'a': ['results/x.json', 'site-packages/skimage/data/a.png', 'b']}
+    """
+    root_s = str(Path(root)) if root is not None else None
+
+    def fix(s: str) -> str:
+        if not s.startswith("/") or "\n" in s or " " in s.strip():
+            return s
+        if root_s and (s == root_s or s.startswith(root_s.rstrip("/") + "/")):
+            return os.path.relpath(s, root_s)
+        marker = "/site-packages/"
+        if marker in s:
+            return "site-packages/" + s.split(marker, 1)[1]
+        return s
+
+    if isinstance(value, str):
+        return fix(value)
+    if isinstance(value, list):
+        return [portable_paths(v, root) for v in value]
+    if isinstance(value, dict):
+        return {k: portable_paths(v, root) for k, v in value.items()}
+    return value
 
 
 class RecordError(ValueError):
