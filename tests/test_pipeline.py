@@ -74,6 +74,10 @@ def test_book_command_writes_executed_copy_results_figures_and_record(book_root)
     assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)
     box = [c for c in nb.cells if "relutopo-regenerate" in c.metadata.get("tags", [])]
     assert len(box) == 1 and f"relutopo run {PAPER} --profile smoke" in box[0].source
+    # the parameters cell is shown as the box's table (value, paper profile, allowed, help)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert params and all("remove-cell" in c.metadata["tags"] for c in params)
+    assert "| `n_neurons` | 4 | 8 | size ≥ 1 | hidden neurons n |" in box[0].source
     assert nb.cells[0].source.startswith("# ")  # the title stays first
     # the figure's caption line in the notebook names the regenerating command
     texts = [o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"

@@ -791,10 +791,11 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
     nb = nbformat.read(str(nb_path), as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
+        # papermill's injected cell shows the staging path; the parameters cell is raw code
+        # whose content the box below shows as a table
+        if ("injected-parameters" in tags or "parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
     values = results.get("parameters", {})
-    shown = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in values.items() if k != "profile")
     rel = info.path.name
     lines = [
         "```{admonition} Regenerate this page",
@@ -807,8 +808,9 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
         f"    {regenerate_command(info.paper, profile, overrides)}",
         "",
         "Add `-p NAME VALUE` to change a size, `--profile paper` for the paper's full scale "
-        f"(`relutopo list {info.paper}` shows all parameters). "
-        + (f"Parameters of this run: {shown}." if shown else ""),
+        f"(`relutopo list {info.paper}` shows all parameters). The parameters of this run:",
+        "",
+        *_parameter_table(info, values, overrides),
         "```",
     ]
     box = nbformat.v4.new_markdown_cell("\n".join(lines))
@@ -816,6 +818,24 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
     at = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
     nb.cells.insert(at, box)
     nbformat.write(nb, str(nb_path))
+
+
+def _parameter_table(info: NotebookInfo, values: Mapping, overrides: Mapping) -> list:
+    """Markdown table rows: parameter, value in this run, the paper profile's value, allowed
+    values, and what it sets (the parameters cell's help comment)."""
+    def cell(v) -> str:
+        text = "—" if v is None else (json.dumps(v) if not isinstance(v, str) else v)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = ["| parameter | this run | paper profile | allowed | what it sets |",
+            "|---|---|---|---|---|"]
+    for p in info.size_parameters:
+        value = values.get(p.name, p.default)
+        shown = f"**{cell(value)}**" if p.name in overrides else cell(value)
+        allowed = p.allowed.text.strip("[]") if p.allowed is not None else ""
+        rows.append(f"| `{p.name}` | {shown} | {cell(p.profile_values.get('paper'))} | "
+                    f"{cell(allowed) if allowed else '—'} | {cell(p.help) if p.help else '—'} |")
+    return rows if len(rows) > 2 else []
 
 
 def _validate_results(path: Path, info: NotebookInfo, profile: str) -> dict:
