@@ -19,13 +19,13 @@ def weights_equal(a, b):
 
 def test_pools_are_seeded_cached_and_grow(tmp_path):
     cfgs = [PoolConfig("mnist", "fc", **TINY), PoolConfig("mnist", "ae", **TINY)]
-    p2 = train_pools(cfgs, 2, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
+    p2 = train_pools(cfgs, 2, seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
     n_files = len(list(tmp_path.rglob("*.pkl")))
     assert n_files == 4
-    again = train_pools(cfgs, 2, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
+    again = train_pools(cfgs, 2, seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
     assert len(list(tmp_path.rglob("*.pkl"))) == n_files  # nothing retrained
     assert all(weights_equal(a, b) for a, b in zip(p2[0].networks, again[0].networks))
-    p3 = train_pools(cfgs[:1], 3, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)[0]
+    p3 = train_pools(cfgs[:1], 3, seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)[0]
     assert len(list(tmp_path.rglob("*.pkl"))) == n_files + 1  # only the third network is new
     assert weights_equal(p3.networks[1], p2[0].networks[1])
     assert p3.networks[2].seed == task_seed(5, asdict(cfgs[0]), 2)

@@ -230,12 +230,12 @@ class NetworkPool:
         return np.array([n.train_cpu_seconds for n in self.networks])
 
 
-def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, base_seed: int = 0,
+def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, seed: int = 0,
                 n_jobs: Optional[int] = None, cache_dir: Optional[os.PathLike] = None,
                 progress: bool = True) -> tuple:
     """Train ``n_networks`` networks for every configuration; one :class:`NetworkPool` per config.
 
-    Network ``i`` of ``config`` is seeded with ``task_seed(base_seed, config, i)``: the same
+    Network ``i`` of ``config`` is seeded with ``task_seed(seed, config, i)``: the same
     network whatever the pool size, worker count or order of the configurations.
     """
     configs = list(configs)
@@ -244,7 +244,7 @@ def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, base_seed: in
             raise TypeError(f"configs[{i}] must be a PoolConfig; got {type(c).__name__}")
     if isinstance(n_networks, bool) or not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
         raise ValueError(f"n_networks must be a positive int; got {n_networks!r}")
-    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(base_seed, asdict(c), i),
+    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(seed, asdict(c), i),
               "recipe": RECIPE_VERSION} for c in configs for i in range(int(n_networks))]
     trained = run_sweep(train_network, tasks, n_jobs=n_jobs, cache_dir=cache_dir,
                         desc=f"training {len(tasks)} networks", progress=progress)
