@@ -79,7 +79,7 @@ EXACT_SPEARMAN_BELOW: int = 9
 
 
 # ============================================================================ values and text
-def fmt(v: Any, digits: int = 4) -> str:
+def fmt(v: Any, digits: int = 6) -> str:
     """A number as the rule text shows it: ``digits`` significant figures, no trailing noise."""
     v = plain(v)
     if isinstance(v, bool) or v is None or isinstance(v, int):
