@@ -360,7 +360,9 @@ class _LPKernel:
         sub.A = np.vstack([cell.A, sgn * m[None, :]])
         sub.c = np.append(cell.c, -sgn * mu)
         sub.ids = np.append(cell.ids, k_id)
-        sub.x0, sub.r = self.solver.chebyshev(sub.A, sub.c, self.scale, origin=cell.x0)
+        X, R = _highs_centres(self.solver, [(sub.A, sub.c)], self.scale, self.rtol, cell.x0[None, :],
+                              self.domain)
+        sub.x0, sub.r = X[0], float(R[0])
         return sub
 
     def arrange(self, cell, M, mu, offset, wnorm):
@@ -427,7 +429,7 @@ def _brute_force(net, domain, scale, solver, progress):
             if domain is not None:
                 A, c = np.vstack([A, Ab]), np.concatenate([c, cb])
             systems.append((A, c))
-        X, R = solver.chebyshev_batch(systems, scale)
+        X, R = _highs_centres(solver, systems, scale, rtol, None, domain)
         for p, (A, c), x, r in zip(pats, systems, X, R):
             # a neuron whose pre-activation is constant on the cell (a zero row) has bit 1 iff
             # that constant is > 0; eq. (9) alone would accept bit 1 for a constant 0
@@ -443,6 +445,89 @@ def _brute_force(net, domain, scale, solver, progress):
                 cell.x0, cell.r = x, r
                 cells.append(cell)
     return _finalize_lp(net, domain, cells, scale, solver, centres_known=True)
+
+
+def _thin_by_duals(A, c, ptr, X, lam_rows, lam_cap, cap, rtol, reach):
+    """Whether multipliers prove that polyhedron ``i`` (rows ``ptr[i]:ptr[i+1]`` of ``A x <= c``)
+    has no ball of radius above ``rtol`` centred within ``reach[i]`` of ``X[i]``.
+
+    With unit rows ``(a_j, c_j) / ||a_j||``, slacks ``s_j = c_j - a_j . X`` and multipliers ``y >= 0``
+    (negative ones clipped), every ``(x, r)`` with ``B(x, r)`` inside and ``r <= cap`` obeys
+    ``r (sum y_j + y_cap) <= sum y_j s_j + y_cap cap + |sum y_j a_j| |x - X|`` (add the rows);
+    rounding errors of the slacks and of the residual are added at their worst. Unlike
+    :func:`relutopo.chebyshev.certify`, which bounds the optimum to within its tolerance, this
+    only needs the bound below ``rtol``, so it holds however far ``X`` lies from the origin."""
+    from .chebyshev import _segment
+
+    n = len(ptr) - 1
+    norms = row_norms(A)
+    live = norms > 0
+    safe = np.where(live, norms, 1.0)
+    owner = np.arange(n).repeat(ptr[1:] - ptr[:-1])
+    An = A / safe[:, None]
+    y = np.where(live, np.maximum(lam_rows, 0.0), 0.0)
+    ycap = np.maximum(lam_cap, 0.0)
+    eps = np.finfo(np.float64).eps
+    s = c / safe - np.einsum("ij,ij->i", An, X[owner])
+    err = 4 * eps * (np.abs(c / safe) + np.einsum("ij,ij->i", np.abs(An), np.abs(X[owner])))
+    terms = np.hstack([y[:, None] * An, (y * s + y * err)[:, None], y[:, None]])
+    sums = _segment(np.add, terms, ptr, 0.0)
+    d = A.shape[1]
+    res = np.sqrt(np.einsum("ij,ij->i", sums[:, :d], sums[:, :d]))
+    res += 4 * eps * (A.shape[1] + np.diff(ptr)) * sums[:, d + 1]  # rounding of the residual
+    weight = sums[:, d + 1] + ycap
+    bound = sums[:, d] + ycap * cap + res * reach
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (weight > 0) & (bound <= rtol * weight)
+
+
+def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
+    """Chebyshev centres of ``systems`` by HiGHS (one block-diagonal LP,
+    :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch`, around ``origins``), every decision
+    that a cell is thinner than ``rtol`` backed by a certificate.
+
+    A radius above ``rtol`` is a ball verified to lie inside (``chebyshev_batch`` checks every
+    slack), so a kept cell is sound. A radius at or below ``rtol`` (the cell is dropped) must be
+    certified: by HiGHS' own multipliers (:func:`relutopo.chebyshev.certify`), else by the
+    certified simplex of :mod:`relutopo.chebyshev` started at HiGHS' point; a cell that turns out
+    thicker is kept (``solver.corrected_cells``), one that no certificate settles is counted in
+    ``solver.uncertain_cells`` (``decompose`` then raises). Returns ``(X, R)``."""
+    from .chebyshev import ENUMERATE_MAX, _centres, certify
+
+    X, R, (lam_rows, lam_cap) = solver.chebyshev_batch(systems, cap, origins=origins, return_duals=True)
+    dropped = np.isfinite(R) & ~(R > rtol)  # R = -inf: a violated row of zeros, certainly empty
+    if not dropped.any():
+        return X, R
+    d = X.shape[1]
+    sizes = np.array([len(c) for _, c in systems], dtype=np.int64)
+    ptr = np.zeros(len(systems) + 1, dtype=np.int64)
+    sizes.cumsum(out=ptr[1:])
+    A = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1, d) for a, _ in systems])
+    c = np.concatenate([np.asarray(cc, dtype=np.float64).reshape(-1) for _, cc in systems])
+    todo = dropped.nonzero()[0]
+    sel = np.zeros(len(c), dtype=bool)
+    sel[np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in todo])] = True
+    sub_ptr = np.zeros(len(todo) + 1, dtype=np.int64)
+    sizes[todo].cumsum(out=sub_ptr[1:])
+    if domain is None:
+        reach = np.full(len(todo), tol.CERTIFICATE_REACH * cap)
+    else:  # a ball of radius > rtol lies in the box: within the farthest corner's distance
+        reach = np.sqrt((np.maximum(np.abs(domain.lo - X[todo]), np.abs(domain.hi - X[todo])) ** 2).sum(axis=1))
+    ok = _thin_by_duals(A[sel], c[sel], sub_ptr, X[todo], lam_rows[sel], lam_cap[todo], cap, rtol, reach)
+    ok[~ok] = certify(A[sel], c[sel], sub_ptr, X[todo], R[todo], lam_rows[sel], lam_cap[todo], cap)[~ok]
+    todo = todo[~ok]
+    if todo.size == 0:
+        return X, R
+    rows = np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in todo])
+    sub_ptr = np.zeros(len(todo) + 1, dtype=np.int64)
+    sizes[todo].cumsum(out=sub_ptr[1:])
+    X2, R2, info = _centres(A[rows], c[rows], sub_ptr, float(cap), X[todo], True, solver, None, None,
+                            ENUMERATE_MAX, True)
+    unsure = (info["fallback_mask"] | np.isin(np.arange(len(todo)), info["uncertified"])) & ~(R2 > rtol)
+    solver.uncertain_cells += int(unsure.sum())
+    solver.corrected_cells += int((R2 > rtol).sum())
+    X[todo], R[todo] = X2, R2
+    return X, R
 
 
 # ============================================================================ finishing
@@ -498,8 +583,9 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
     raw = _Raw()
     rtol = tol.CHEBYSHEV_RTOL * scale
     d = net.input_dim
-    if not centres_known:
-        X, R = solver.chebyshev_batch([(c.A, c.c) for c in cells], scale) if cells else (None, None)
+    if not centres_known and cells:
+        origins = np.array([c.x0 if getattr(c, "x0", None) is not None else np.zeros(d) for c in cells])
+        X, R = _highs_centres(solver, [(c.A, c.c) for c in cells], scale, rtol, origins, domain)
         for cell, x, r in zip(cells, X, R):
             cell.x0, cell.r = x, r
     inf = solver._inf
@@ -688,11 +774,10 @@ def _finalize_polygon(net, domain, cells, scale, solver):
     return raw
 
 
-def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, uncertain=0):
+def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None):
     """Pack patterns, find neighbours by crossing facets, check the result's consistency and
     build the :class:`Decomposition` in the caller's frame (``user``). ``net``, ``domain`` and
-    ``scale`` are the working frame's; ``uncertain`` counts full-dimensionality decisions of the
-    HiGHS paths that no certificate backs."""
+    ``scale`` are the working frame's."""
     d_full = net.input_dim
     n_bits = net.n_hidden
     d_red = d_full if lift is None else lift.shape[1]
@@ -718,7 +803,8 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, uncerta
         "dropped_thin_cells": int(raw.dropped),
         "unmatched_facets": int(unmatched),
         "wrong_interior_points": wrong_centres,
-        "uncertain_cells": int(uncertain),
+        "uncertain_cells": int(solver.uncertain_cells),
+        "corrected_cells": int(solver.corrected_cells),
     }
     assert X0.shape[1] == d_full
     nf = user.nf
@@ -907,11 +993,10 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, user):
     w0.setflags(write=False)
     ws[0] = w0
     small = ReluNet(tuple(ws), tuple(net.biases))  # the other layers were checked in ``net``
-    uncertain = 0
     if method == "lp":
         cells = _refine(small, None, _LPKernel(small, None, scale, solver), progress)
         raw = _finalize_lp(small, None, cells, scale, solver)
     else:
         raw = _vertex_path(small, None, scale, solver, progress)
     raw.all_unbounded()
-    return _assemble(net, None, raw, scale, solver, t_start, user, lift=Q, uncertain=uncertain)
+    return _assemble(net, None, raw, scale, solver, t_start, user, lift=Q)

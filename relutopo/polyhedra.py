@@ -75,6 +75,8 @@ class LPSolver:
         self.calls = 0
         self.centre_seconds = 0.0  # vectorised Chebyshev simplex (relutopo.chebyshev), HiGHS excluded
         self.uncertified_centres = 0  # centres neither certified nor solved by HiGHS (see there)
+        self.uncertain_cells = 0  # HiGHS called them thin and no certificate confirmed it
+        self.corrected_cells = 0  # HiGHS called them thin and a certificate showed otherwise
 
     @property
     def _h(self):

@@ -15,6 +15,13 @@ CHEBYSHEV_RTOL: float = 1e-9
 #: Feasibility slack of LP solutions, relative to the right-hand-side scale.
 LP_FEAS_RTOL: float = 1e-9
 
+#: In ``R^d`` the ``lp`` and ``brute`` paths drop a cell that HiGHS calls thinner than
+#: ``CHEBYSHEV_RTOL * scale`` only with a certificate; the one from HiGHS' multipliers rules out
+#: every ball of radius above that within ``CERTIFICATE_REACH * scale`` of HiGHS' point (in a box
+#: the box bounds the reach). Farther out, float64 cannot resolve such a ball anyway: at
+#: ``|x| = 1e12 * scale`` its coordinates round by ``2e-4 * scale``.
+CERTIFICATE_REACH: float = 1e12
+
 #: HiGHS' primal and dual feasibility tolerances for the engine's LPs (``polyhedra.LPSolver``).
 #: HiGHS' tolerances are absolute; the engine hands it unit-normalised rows in a frame where the
 #: domain has scale one (``relutopo.normal_form``), so this is relative too. HiGHS' default,
