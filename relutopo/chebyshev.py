@@ -197,16 +197,16 @@ def _redo_with_highs(redo, A, c, ptr, An, cn, zero, hint, hint_given, cap, solve
     for s0 in range(0, redo.size, 32):
         chunk = redo[s0:s0 + 32]
         systems = [(A[ptr[i]:ptr[i + 1]], c[ptr[i]:ptr[i + 1]]) for i in chunk]
-        try:
-            X[chunk], R[chunk] = solver.chebyshev_batch(systems, cap)
+        try:  # HiGHS sees unit rows in coordinates relative to the hint (a local origin)
+            X[chunk], R[chunk] = solver.chebyshev_batch(systems, cap, origins=hint[chunk])
         except RuntimeError:  # one ill-scaled system spoils its batch: retry one at a time
             for i, system in zip(chunk, systems):
                 try:
-                    Xi, Ri = solver.chebyshev_batch([system], cap)
+                    Xi, Ri = solver.chebyshev_batch([system], cap, origins=hint[i:i + 1])
                     X[i], R[i] = Xi[0], Ri[0]
                 except RuntimeError as exc:
                     if not hint_given:
-                        raise RuntimeError(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
+                        raise type(exc)(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
                     # neither certified nor solvable by HiGHS (coordinates far beyond the
                     # cap, e.g. 1e10 vs 1e2): keep the hint's inscribed ball, which is a
                     # genuine ball inside the polyhedron, if not the largest

@@ -29,15 +29,15 @@ import numpy as np
 import pytest
 
 from pipeline_helpers import FIXTURE, PAPER, REPO, make_root
-from relutopo.cli import main
+from relutopo.repro.cli import main
 from relutopo.complex import ComplexError, cell_complex
 from relutopo.decompose import decompose
 from relutopo.domains import Box
 from relutopo.nets import NetworkError, ReluNet
-from relutopo.param_ranges import AllowedSpecError, check_allowed, parse_allowed, size_ratio
-from relutopo.params import ParameterError
-from relutopo.results import RecordError, load_results
-from relutopo.runner import (ConfirmationNeeded, NotebookRunError, OutputFolderError,
+from relutopo.repro.param_ranges import AllowedSpecError, check_allowed, parse_allowed, size_ratio
+from relutopo.repro.params import ParameterError
+from relutopo.repro.record import RecordError, load_results
+from relutopo.repro.runner import (ConfirmationNeeded, NotebookRunError, OutputFolderError,
                              check_contract, get_notebook, inspect_notebook, record_path,
                              remove_stale_staging, run_notebook, validate_parameters)
 
@@ -66,6 +66,17 @@ def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
     return proc.pid
+
+
+@pytest.fixture(scope="module")
+def real_root(tmp_path_factory):
+    """A throw-away root holding copies of the real notebooks (a refused case that wrongly ran
+    would write there, never into the checkout)."""
+    root = tmp_path_factory.mktemp("real") / "repo"
+    (root / "notebooks").mkdir(parents=True)
+    for nb in (REPO / "notebooks").glob("*.ipynb"):
+        shutil.copyfile(nb, root / "notebooks" / nb.name)
+    return root
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +143,7 @@ def test_non_empty_folder_without_stamp_is_refused(tmp_path, capsys):
     assert _snapshot(out) == {"fig1.png": b"\x89PNG not really"}
 
 
+@pytest.mark.notebook
 def test_stamped_folder_with_foreign_files_is_refused(finished_run, tmp_path, capsys):
     """A run folder where the user added files: refused (relutopo replaces a run folder as a
     whole and deletes nothing it did not write), the user's file and the old run intact."""
@@ -150,6 +162,7 @@ def test_stamped_folder_with_foreign_files_is_refused(finished_run, tmp_path, ca
     assert _snapshot(out) == before
 
 
+@pytest.mark.notebook
 def test_rerun_into_own_folder_replaces_it_atomically(finished_run, tmp_path):
     """The normal case: a folder holding only an earlier run is replaced as a whole."""
     root, run = finished_run
@@ -168,6 +181,7 @@ def test_rerun_into_own_folder_replaces_it_atomically(finished_run, tmp_path):
     assert not [p for p in tmp_path.iterdir() if ".staging-" in p.name or ".old-" in p.name]
 
 
+@pytest.mark.notebook
 def test_rerun_into_folder_stamped_before_file_lists_existed(finished_run, tmp_path):
     root, run = finished_run
     out = tmp_path / "out"
@@ -179,6 +193,7 @@ def test_rerun_into_folder_stamped_before_file_lists_existed(finished_run, tmp_p
     assert not res.skipped and "files" in json.loads((out / ".run.json").read_text())
 
 
+@pytest.mark.notebook
 def test_empty_folder_is_accepted(finished_run, tmp_path):
     root, _ = finished_run
     out = tmp_path / "empty"
@@ -211,6 +226,7 @@ def test_output_under_a_read_only_folder_is_one_line(tmp_path, capsys):
     assert "give a folder you can write to" in err
 
 
+@pytest.mark.notebook
 def test_failed_copy_never_overwrites_or_deletes_a_users_file(finished_run, tmp_path):
     """The executed copy of a failed run goes to <out>.failed.ipynb -- unless a file of that
     name is there already and relutopo did not write it; a later success does not delete it."""
@@ -225,6 +241,7 @@ def test_failed_copy_never_overwrites_or_deletes_a_users_file(finished_run, tmp_
     assert users.read_text() == "the user's own notebook"
 
 
+@pytest.mark.notebook
 def test_skipped_run_removes_a_killed_runs_staging(finished_run, tmp_path):
     root, run = finished_run
     out = tmp_path / "out"
@@ -236,6 +253,7 @@ def test_skipped_run_removes_a_killed_runs_staging(finished_run, tmp_path):
     assert not stale.exists()
 
 
+@pytest.mark.notebook
 def test_run_killed_while_publishing_gets_its_previous_output_back(finished_run, tmp_path):
     """Killed between moving the old run aside and moving the new one in: the next call puts
     the previous run back (and, being unchanged, skips)."""
@@ -274,15 +292,16 @@ def test_staging_cleanup_leaves_live_runs_and_look_alike_files(tmp_path):
     ("beshkov_relative_homology", "grid_widths", "[5, -1]", "every entry of parameter 'grid_widths'"),
     ("wang_linear_regions", "counter", "both", "must be one of engine | wang"),
 ])
-def test_out_of_range_values_stop_before_any_kernel(capsys, paper, name, value, fragment):
-    rc, out, err = _cli(capsys, "run", paper, "--profile", "smoke", "-p", name, value)
+def test_out_of_range_values_stop_before_any_kernel(real_root, capsys, paper, name, value, fragment):
+    rc, out, err = _cli(capsys, "--root", real_root, "run", paper, "--profile", "smoke", "-p",
+                        name, value)
     _one_line_error(rc, err, fragment)
-    assert out == ""                     # nothing started
+    assert out == "" and not (real_root / "_build").exists()     # nothing started
 
 
-def test_far_beyond_paper_size_needs_yes_with_an_estimate(capsys):
-    rc, _, err = _cli(capsys, "run", "wang_linear_regions", "--profile", "smoke", "-p", "n_nets",
-                      "1000000000000")
+def test_far_beyond_paper_size_needs_yes_with_an_estimate(real_root, capsys):
+    rc, _, err = _cli(capsys, "--root", real_root, "run", "wang_linear_regions", "--profile",
+                      "smoke", "-p", "n_nets", "1000000000000")
     _one_line_error(rc, err, "parameter 'n_nets' of wang_linear_regions = 1000000000000 is "
                              "2e+08 x the paper profile's 5000")
     assert "need --yes" in err and "Estimate: time and memory grow" in err
@@ -343,7 +362,7 @@ def _params_notebook(tmp_path, lines, profiles, name="paper_x"):
     cell = nbformat.v4.new_code_cell("\n".join(lines))
     cell.metadata["tags"] = ["parameters"]
     start = nbformat.v4.new_code_cell(
-        f"PROFILES = {profiles!r}\nnb = NotebookRun.start({name!r}, profile, PROFILES, output_dir)")
+        f"PROFILES = {profiles!r}\nnb = NotebookRun.start({name!r}, PROFILES, globals())")
     start.metadata["tags"] = ["hide-input"]
     nb.cells = [nbformat.v4.new_markdown_cell("# A title"), cell, start,
                 nbformat.v4.new_code_cell("nb.finish()")]
@@ -461,6 +480,7 @@ def test_ipykernel_is_a_declared_dependency():
     assert "ipykernel" in names and "papermill" in names
 
 
+@pytest.mark.notebook
 def test_missing_kernel_says_how_to_fix_it(tmp_path):
     root = make_root(tmp_path / "repo")
     with pytest.raises(NotebookRunError) as e:

@@ -12,6 +12,8 @@ solver to rounding (``tests/test_kernels.py``).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -76,8 +78,25 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
 
 
 @_jit
+def _row_norm(A, k):
+    """:func:`relutopo.polyhedra.row_norms` of row ``k``: scaled exactly by a power of two to a
+    largest entry in ``[1/2, 1)`` first (no overflow or underflow)."""
+    m = 0.0
+    for j in range(A.shape[1]):
+        m = max(m, abs(A[k, j]))
+    if m == 0.0:
+        return 0.0
+    e = math.frexp(m)[1]
+    s = 0.0
+    for j in range(A.shape[1]):
+        v = math.ldexp(A[k, j], -e)
+        s += v * v
+    return math.ldexp(math.sqrt(s), e)
+
+
+@_jit
 def _normalise(A, c, ptr):
-    """:func:`relutopo.polyhedra.zero_rows` and the unit rows, per polyhedron."""
+    """:func:`relutopo.polyhedra.zero_rows` and the unit rows, per polyhedron."""  # noqa: D401
     n, d = len(ptr) - 1, A.shape[1]
     N = A.shape[0]
     norms = np.empty(N)
@@ -87,12 +106,9 @@ def _normalise(A, c, ptr):
     cn = np.empty(N)
     m_live = np.zeros(n, dtype=np.int64)
     for i in range(n):
-        bmax = 1.0
+        bmax = 0.0  # no absolute floor: rescaling a polyhedron's rows changes nothing
         for k in range(ptr[i], ptr[i + 1]):
-            s = 0.0
-            for j in range(d):
-                s += A[k, j] * A[k, j]
-            norms[k] = np.sqrt(s)
+            norms[k] = _row_norm(A, k)
             if norms[k] > bmax:
                 bmax = norms[k]
         for k in range(ptr[i], ptr[i + 1]):

@@ -7,11 +7,11 @@ One code path serves ``relutopo run``, ``make book``, ``relutopo verify`` and th
    literal, the ``PROFILES`` table of its second cell.
 2. :func:`validate_parameters` checks the profile and every override *before* a kernel starts:
    an unknown name, a value of the wrong type or outside the parameter's allowed values (the
-   ``[...]`` that starts its help comment, :mod:`relutopo.param_ranges`) stops at once with a
+   ``[...]`` that starts its help comment, :mod:`relutopo.repro.param_ranges`) stops at once with a
    :class:`ParameterError` naming the parameter, the value and what is allowed; a size far
    beyond the ``paper`` profile asks for confirmation (:class:`ConfirmationNeeded`).
 3. :func:`run_notebook` executes the notebook (papermill, in a child process that Ctrl-C
-   stops promptly: :mod:`relutopo._execute`) in a private staging folder next to the output
+   stops promptly: :mod:`relutopo.repro._execute`) in a private staging folder next to the output
    folder, checks the ``results.json`` the notebook wrote (its ``nb.finish()``), then swaps the
    staging folder in and copies ``results.json`` atomically to ``results/<profile>/<paper>.json``
    (the committed record). An interrupted or failed run therefore never leaves a half-written
@@ -43,15 +43,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
-from .param_ranges import (SIZE_CONFIRM_FACTOR, AllowedSpecError, AllowedValues, check_allowed,
+from relutopo.repro.param_ranges import (SIZE_CONFIRM_FACTOR, AllowedSpecError, AllowedValues, check_allowed,
                            parse_allowed, size_ratio)
-from .params import PROFILES, ParameterError, check_value_type
-from .results import _umask, atomic_write_bytes, atomic_write_json, load_results
+from relutopo.repro.staleness import changed_inputs, run_inputs as run_inputs_of
+from relutopo.repro.params import PROFILES, ParameterError, check_value_type
+from relutopo.atomic import atomic_write_bytes, atomic_write_json, current_umask
+from relutopo.repro.record import load_results
 
 __all__ = [
     "NotebookParameter", "NotebookInfo", "RunResult", "NotebookRunError", "ContractError",
     "find_root", "discover_notebooks", "inspect_notebook", "get_notebook", "parse_cli_value",
-    "validate_parameters", "run_hash", "run_notebook", "regenerate_command", "check_contract",
+    "validate_parameters", "run_hash", "run_inputs", "stale_reasons", "run_notebook", "regenerate_command", "check_contract",
     "default_output_dir", "record_path", "remove_stale_staging", "KERNEL_NAME",
     "RESERVED_PARAMETERS", "ConfirmationNeeded", "OutputFolderError", "check_output_folder",
 ]
@@ -265,7 +267,7 @@ def inspect_notebook(path: os.PathLike) -> NotebookInfo:
     Types come from the annotation in the parameters cell (``n_seeds: int = None``); an
     unannotated parameter takes the type of its literal default, or of its values in the
     notebook's ``PROFILES`` table. A help comment that starts with ``[...]`` declares the
-    parameter's allowed values (:mod:`relutopo.param_ranges`); ``help`` is the rest of it.
+    parameter's allowed values (:mod:`relutopo.repro.param_ranges`); ``help`` is the rest of it.
     """
     path = Path(path)
     nb = _read_notebook(path)
@@ -314,7 +316,7 @@ def check_contract(info_or_path) -> list:
     tagged ``parameters`` and assigns ``profile`` (default ``"book"``), ``output_dir`` and one
     annotated line per size parameter, whose help comment starts with the allowed values
     (``n: int = None  # [size ≥ 1] what it is``; required for every numeric parameter, and every
-    value of ``PROFILES`` must be allowed; :mod:`relutopo.param_ranges`); the second code cell defines ``PROFILES`` with the
+    value of ``PROFILES`` must be allowed; :mod:`relutopo.repro.param_ranges`); the second code cell defines ``PROFILES`` with the
     profiles smoke, book and paper and calls ``NotebookRun.start``; the last code cell calls
     ``nb.finish()``; the committed source holds no outputs.
     """
@@ -480,8 +482,8 @@ def validate_parameters(info: NotebookInfo, profile: str,
     parameter is a float). Raises :class:`ParameterError` naming the parameter, its value and
     what is allowed: unknown profile, unknown parameter, ``profile``/``output_dir`` given as
     overrides, a value of the wrong type, or a value outside the parameter's declared allowed
-    values (``[...]`` in its help comment; :mod:`relutopo.param_ranges`). A ``size`` parameter
-    more than :data:`~relutopo.param_ranges.SIZE_CONFIRM_FACTOR` times the ``paper`` profile's
+    values (``[...]`` in its help comment; :mod:`relutopo.repro.param_ranges`). A ``size`` parameter
+    more than :data:`~relutopo.repro.param_ranges.SIZE_CONFIRM_FACTOR` times the ``paper`` profile's
     value raises :class:`ConfirmationNeeded` (with an estimate of the cost) unless ``yes``.
     """
     allowed_profiles = tuple(info.profiles) if info.profiles else PROFILES
@@ -577,6 +579,7 @@ class RunResult:
     record: Optional[Path]
     skipped: bool
     seconds: float
+    reasons: tuple = ()      # why it ran (empty when skipped): "library changed: relutopo/x.py"
 
 
 def default_output_dir(root: Path, paper: str, profile: str) -> Path:
@@ -589,15 +592,40 @@ def record_path(root: Path, paper: str, profile: str) -> Path:
     return Path(root) / "results" / profile / f"{paper}.json"
 
 
-def run_hash(info: NotebookInfo, profile: str, parameters: Mapping[str, Any]) -> str:
-    """sha256 of the notebook source, the profile and the overrides (what decides a rerun)."""
-    from . import __version__
+def run_inputs(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
+               root: Optional[os.PathLike] = None) -> dict:
+    """``{input: sha256}`` of everything that decides a run's output: the notebook, the profile
+    and overrides, the source of every ``relutopo`` module the notebook imports (directly or
+    through other modules), and the pinned environment (:mod:`relutopo.repro.staleness`)."""
+    root = Path(root) if root is not None else find_root()
+    return run_inputs_of(Path(info.path), root, {"profile": profile, "parameters": dict(parameters)})
 
-    h = hashlib.sha256()
-    h.update(Path(info.path).read_bytes())
-    h.update(json.dumps({"profile": profile, "parameters": dict(parameters),
-                         "relutopo": __version__}, sort_keys=True, default=str).encode())
-    return h.hexdigest()
+
+def run_hash(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
+             root: Optional[os.PathLike] = None) -> str:
+    """sha256 of :func:`run_inputs` (what decides a rerun): editing the notebook, a library
+    module it uses, ``requirements.txt`` or ``pyproject.toml``, or the parameters changes it."""
+    inputs = run_inputs(info, profile, parameters, root)
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def stale_reasons(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
+                  output_dir: Optional[os.PathLike] = None,
+                  root: Optional[os.PathLike] = None) -> list:
+    """Why the run in ``output_dir`` (default ``_build/runs/<profile>/<paper>``) no longer
+    matches its inputs: ``[]`` when it is up to date, else phrases such as
+    ``"library changed: relutopo/overlap.py"`` or ``"never run here"``."""
+    root = Path(root) if root is not None else find_root()
+    out = Path(output_dir) if output_dir is not None else default_output_dir(root, info.paper, profile)
+    stamp = _read_stamp(out.resolve()) or {}
+    new = run_inputs(info, profile, parameters, root)
+    if stamp.get("hash") == hashlib.sha256(json.dumps(new, sort_keys=True).encode()).hexdigest() \
+            and (out / f"{info.paper}.ipynb").is_file() and (out / "results.json").is_file():
+        return []
+    old = stamp.get("inputs")
+    if stamp and not old:
+        return ["run by an older relutopo that did not record its inputs"]
+    return changed_inputs(old, new) or ["outputs missing"]
 
 
 def regenerate_command(paper: str, profile: str, parameters: Mapping[str, Any] = None) -> str:
@@ -763,10 +791,11 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
     nb = nbformat.read(str(nb_path), as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
+        # papermill's injected cell shows the staging path; the parameters cell is raw code
+        # whose content the box below shows as a table
+        if ("injected-parameters" in tags or "parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
     values = results.get("parameters", {})
-    shown = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in values.items() if k != "profile")
     rel = info.path.name
     lines = [
         "```{admonition} Regenerate this page",
@@ -779,8 +808,9 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
         f"    {regenerate_command(info.paper, profile, overrides)}",
         "",
         "Add `-p NAME VALUE` to change a size, `--profile paper` for the paper's full scale "
-        f"(`relutopo list {info.paper}` shows all parameters). "
-        + (f"Parameters of this run: {shown}." if shown else ""),
+        f"(`relutopo list {info.paper}` shows all parameters). The parameters of this run:",
+        "",
+        *_parameter_table(info, values, overrides),
         "```",
     ]
     box = nbformat.v4.new_markdown_cell("\n".join(lines))
@@ -788,6 +818,24 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
     at = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
     nb.cells.insert(at, box)
     nbformat.write(nb, str(nb_path))
+
+
+def _parameter_table(info: NotebookInfo, values: Mapping, overrides: Mapping) -> list:
+    """Markdown table rows: parameter, value in this run, the paper profile's value, allowed
+    values, and what it sets (the parameters cell's help comment)."""
+    def cell(v) -> str:
+        text = "—" if v is None else (json.dumps(v) if not isinstance(v, str) else v)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = ["| parameter | this run | paper profile | allowed | what it sets |",
+            "|---|---|---|---|---|"]
+    for p in info.size_parameters:
+        value = values.get(p.name, p.default)
+        shown = f"**{cell(value)}**" if p.name in overrides else cell(value)
+        allowed = p.allowed.text.strip("[]") if p.allowed is not None else ""
+        rows.append(f"| `{p.name}` | {shown} | {cell(p.profile_values.get('paper'))} | "
+                    f"{cell(allowed) if allowed else '—'} | {cell(p.help) if p.help else '—'} |")
+    return rows if len(rows) > 2 else []
 
 
 def _validate_results(path: Path, info: NotebookInfo, profile: str) -> dict:
@@ -867,7 +915,7 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
         The notebook raised, or wrote no valid results file. The executed copy with the
         traceback is kept as ``<out>.failed.ipynb``.
     """
-    from ._execute import ChildExecutionError, execute
+    from relutopo.repro._execute import ChildExecutionError, execute
 
     root = Path(root) if root is not None else find_root()
     info = notebook if isinstance(notebook, NotebookInfo) else get_notebook(notebook, root)
@@ -887,7 +935,8 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
     out = Path(output_dir).expanduser() if output_dir is not None else default_output_dir(
         root, info.paper, profile)
     out = out.resolve()
-    digest = run_hash(info, profile, overrides)
+    inputs = run_inputs(info, profile, overrides, root)
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     executed = out / f"{info.paper}.ipynb"
     results_file = out / "results.json"
     rec = record_path(root, info.paper, profile) if record else None
@@ -895,8 +944,17 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
     if out.parent.is_dir():
         remove_stale_staging(out.parent, out.name)
     stamp = _read_stamp(out)
-    if (not force and stamp and stamp.get("hash") == digest and executed.is_file()
-            and results_file.is_file()):
+    up_to_date = (stamp and stamp.get("hash") == digest and executed.is_file()
+                  and results_file.is_file())
+    if force:
+        reasons = ("forced (--force)",)
+    elif up_to_date:
+        reasons = ()
+    elif stamp and not stamp.get("inputs"):
+        reasons = ("run by an older relutopo that did not record its inputs",)
+    else:
+        reasons = tuple(changed_inputs((stamp or {}).get("inputs"), inputs) or ["outputs missing"])
+    if not force and up_to_date:
         _validate_results(results_file, info, profile)
         if rec is not None and (not rec.is_file() or rec.read_bytes() != results_file.read_bytes()):
             _write_record(rec, results_file)
@@ -912,7 +970,7 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
         raise OutputFolderError(
             f"cannot create the output folder {out}: {exc.strerror or exc} "
             f"({exc.filename or out.parent}); give a folder you can write to") from None
-    staging.chmod(0o777 & ~_umask())
+    staging.chmod(0o777 & ~current_umask())
     failed = out.parent / f"{out.name}.failed.ipynb"
     t0 = time.perf_counter()
     try:
@@ -941,7 +999,8 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
         _annotate_executed(staged_nb, info, profile, overrides, data)
         files = sorted(_entries(staging) | {_STAMP})
         atomic_write_json(staging / _STAMP, {
-            "hash": digest, "paper": info.paper, "profile": profile, "parameters": overrides,
+            "hash": digest, "inputs": inputs, "paper": info.paper, "profile": profile,
+            "parameters": overrides,
             "seconds": round(seconds, 3), "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "files": [f for f in files if (staging / f).is_file() or f == _STAMP],
         })
@@ -971,7 +1030,7 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
     if rec is not None:
         _write_record(rec, results_file)
     return RunResult(info.paper, profile, MappingProxyType(overrides), out, executed, results_file,
-                     rec, False, seconds)
+                     rec, False, seconds, reasons)
 
 
 def _write_record(rec: Path, results_file: Path) -> None:

@@ -12,7 +12,7 @@ The next cell calls :func:`resolve_parameters` with the profile table. Unknown p
 values of the wrong type stop the notebook at once with a message naming the parameter and what
 is allowed. (Unknown parameter *names* and values outside the allowed values in ``[...]`` are
 caught before execution by ``relutopo run``, which reads the notebook's parameters cell;
-:mod:`relutopo.param_ranges`.)
+:mod:`relutopo.repro.param_ranges`.)
 """
 
 from __future__ import annotations

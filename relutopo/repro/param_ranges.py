@@ -29,7 +29,7 @@ than one ``=`` (the contract check says so). papermill reads ``name: type = valu
 lines, so the allowed values travel with the
 parameter to ``relutopo list``, to the check that ``relutopo run`` makes before any kernel
 starts (:func:`check_allowed`, :func:`size_ratio`) and to the notebook contract
-(``relutopo.runner.check_contract``), which requires them for every numeric parameter.
+(``relutopo.repro.runner.check_contract``), which requires them for every numeric parameter.
 
 Examples
 --------
@@ -39,7 +39,7 @@ Examples
 >>> check_allowed(spec, "n_nets", 0, {})
 Traceback (most recent call last):
 ...
-relutopo.params.ParameterError: parameter 'n_nets' must be ≥ 1 (allowed: [size ≥ 1]); got 0
+relutopo.repro.params.ParameterError: parameter 'n_nets' must be ≥ 1 (allowed: [size ≥ 1]); got 0
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
-from .params import ParameterError
+from relutopo.repro.params import ParameterError
 
 __all__ = ["AllowedValues", "AllowedSpecError", "parse_allowed", "check_allowed", "size_ratio",
            "SIZE_CONFIRM_FACTOR"]

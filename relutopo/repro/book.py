@@ -20,7 +20,8 @@ import re
 from pathlib import Path
 
 
-from .results import atomic_write_bytes, load_results
+from relutopo.atomic import atomic_write_bytes
+from relutopo.repro.record import load_results
 
 __all__ = ["EXECUTED_DIR", "GENERATED_DIR", "prepare_book", "scorecard_page", "performance_page",
            "prune_executed"]
@@ -54,7 +55,7 @@ def prune_executed(root: os.PathLike) -> list:
     relutopo wrote (its stamp ``.run.json``) holding nothing else."""
     import shutil
 
-    from .runner import OutputFolderError, check_output_folder, remove_stale_staging
+    from relutopo.repro.runner import OutputFolderError, check_output_folder, remove_stale_staging
 
     root = Path(root)
     if (root / EXECUTED_DIR).is_dir():
@@ -89,8 +90,11 @@ def _title(nb_path: Path) -> str:
 def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
     """The MyST source of the scorecard page: a per-paper overview (page, verdicts, data and
     weights used) and one table of every claim, linking each to its paper page and figure."""
-    from .scorecard import (format_value, list_table, scorecard_markdown, scorecard_rows,
-                            short_name, verdict_counts)
+    from relutopo.repro.claims import (DIFFERS, NOT_COMPARABLE, PAPER, PASSED, REPRODUCED,
+                                       SELF_CHECK)
+    from relutopo.repro.scorecard import (format_value, list_table, reproduction_rate,
+                                          scorecard_markdown, scorecard_rows, short_name,
+                                          verdict_counts)
 
     root = Path(root)
     executed = _executed_papers(root)
@@ -106,11 +110,16 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
 
     lines = ["# Reproduction scorecard", "",
              f"Every claim of every paper, as recorded in `results/{profile}/` by the notebooks "
-             "of this book. The verdict is computed from the numbers by the notebook "
-             "(`relutopo.results`): *reproduced* when our value satisfies the rule, *differs* "
-             "when it does not, *not comparable* when our setup cannot test the paper's number "
-             "(the note says why). No verdict is set by hand. Print this table in a terminal "
-             f"with `relutopo scorecard --profile {profile}`; re-check it with "
+             "of this book, in two kinds. **Paper claims** are statements and numbers of the "
+             "papers: *reproduced* when our value satisfies the rule, *differs* when it does not "
+             "(a sentence under it says whether that is a *finding* -- our setup matches the "
+             "paper's and the number still differs -- or a *limit* of our setup), *not "
+             "comparable* when our setup cannot test the paper's number. **Self-checks** are "
+             "ours: two of our algorithms agreeing, invariants, and checks that our setup is what "
+             "it claims to be; they pass or fail and never count as reproductions. Each rule's "
+             "text is generated from the same numbers as its test (`relutopo.repro.claims`); no "
+             "verdict is set by hand. Print these tables in a terminal with "
+             f"`relutopo scorecard --profile {profile}`; re-check them with "
              f"`relutopo verify --profile {profile}`.", ""]
     records = []
     folder = root / "results" / profile
@@ -120,16 +129,22 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
         rows = []
         for rec in records:
             paper = rec["paper"]
-            counts = verdict_counts(scorecard_rows([rec]))
+            srows = scorecard_rows([rec])
+            counts = verdict_counts(srows, PAPER)
+            checks = verdict_counts(srows, SELF_CHECK)
+            rate = reproduction_rate(srows)
             name = titles.get(paper, paper)
             cell = f"[{name}]({paper_link(paper)})" if paper_link(paper) else f"`{paper}`"
             data = (rec.get("extra") or {}).get("data_and_weights", "see the paper's page")
-            rows.append([cell, f"`{short_name(paper)}`", len(rec["claims"]), counts["reproduced"],
-                         counts["differs"], counts["not comparable"], format_value(data)])
+            rows.append([cell, f"`{short_name(paper)}`", sum(counts.values()),
+                         counts[REPRODUCED], counts[DIFFERS], counts[NOT_COMPARABLE],
+                         "—" if rate is None else f"{100 * rate:.0f} %",
+                         f"{checks[PASSED]} / {sum(checks.values())}", format_value(data)])
         lines += ["## Papers", "",
-                  list_table(["paper", "short name", "claims", "reproduced", "differ",
-                              "not comparable", "data and weights used"], rows,
-                             widths=[24, 12, 8, 10, 8, 10, 28]),
+                  list_table(["paper", "short name", "paper claims", "reproduced", "differ",
+                              "not comparable", "reproduction rate (comparable claims)",
+                              "self-checks passed", "data and weights used"], rows,
+                             widths=[20, 9, 8, 9, 7, 9, 10, 9, 19]),
                   "## All claims", ""]
     lines.append(scorecard_markdown(root, profile, paper_link=paper_link, figure_link=figure_link,
                                     titles=titles))

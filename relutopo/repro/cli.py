@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .param_ranges import SIZE_CONFIRM_FACTOR
-from .params import PROFILES, ParameterError
+from relutopo.repro.param_ranges import SIZE_CONFIRM_FACTOR
+from relutopo.repro.params import PROFILES, ParameterError
 
 __all__ = ["main", "build_parser"]
 
@@ -43,7 +43,7 @@ def _fmt(v) -> str:
 
 def _root(args) -> Path:
     """The repository root: ``--root`` (which must be a folder) or the one found from here."""
-    from .runner import find_root
+    from relutopo.repro.runner import find_root
 
     if not args.root:
         return find_root()
@@ -57,7 +57,7 @@ def _root(args) -> Path:
 # --------------------------------------------------------------------------- list
 
 def cmd_list(args) -> int:
-    from .runner import discover_notebooks, get_notebook
+    from relutopo.repro.runner import discover_notebooks, get_notebook
 
     root = _root(args)
     infos = [get_notebook(p, root) for p in args.papers] if args.papers else discover_notebooks(root)
@@ -90,7 +90,7 @@ def cmd_list(args) -> int:
 # --------------------------------------------------------------------------- run / book
 
 def _overrides(info, pairs) -> dict:
-    from .runner import parse_cli_value
+    from relutopo.repro.runner import parse_cli_value
 
     out = {}
     for name, text in pairs or []:
@@ -100,7 +100,7 @@ def _overrides(info, pairs) -> dict:
 
 def _run_many(root: Path, papers, profile: str, pairs, force: bool, record: Optional[bool],
               output: Optional[str], output_root: Optional[str], yes: bool = False) -> int:
-    from .runner import NotebookRunError, discover_notebooks, get_notebook, run_notebook
+    from relutopo.repro.runner import NotebookRunError, discover_notebooks, get_notebook, run_notebook
 
     infos = [get_notebook(p, root) for p in papers] if papers else discover_notebooks(root)
     if not infos:
@@ -113,7 +113,7 @@ def _run_many(root: Path, papers, profile: str, pairs, force: bool, record: Opti
     if pairs and len(infos) > 1:
         raise ParameterError("-p overrides apply to one notebook; name exactly one paper")
     # validate every notebook's parameters before executing any of them
-    from .runner import check_output_folder, validate_parameters
+    from relutopo.repro.runner import check_output_folder, validate_parameters
 
     plans = []
     for info in infos:
@@ -126,7 +126,10 @@ def _run_many(root: Path, papers, profile: str, pairs, force: bool, record: Opti
     failures = []
     for info, overrides, out in plans:
         t0 = time.perf_counter()
-        _out(f"[{profile}] {info.paper} ...")
+        from relutopo.repro.runner import stale_reasons
+
+        why = ["forced (--force)"] if force else stale_reasons(info, profile, overrides, out, root)
+        _out(f"[{profile}] {info.paper} ..." + (f" rerun: {'; '.join(_shorten(why))}" if why else ""))
         try:
             res = run_notebook(info, profile, overrides, root=root, output_dir=out, force=force,
                                record=record, progress=sys.stderr.isatty(), yes=yes)
@@ -145,6 +148,12 @@ def _run_many(root: Path, papers, profile: str, pairs, force: bool, record: Opti
     return 0
 
 
+def _shorten(reasons, most: int = 4) -> list:
+    """At most ``most`` reasons, then "and N more"."""
+    reasons = list(reasons)
+    return reasons if len(reasons) <= most else reasons[:most] + [f"and {len(reasons) - most} more"]
+
+
 def cmd_run(args) -> int:
     root = _root(args)
     if not args.papers and not args.all:
@@ -157,7 +166,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_book(args) -> int:
-    from .book import EXECUTED_DIR, prepare_book
+    from relutopo.repro.book import EXECUTED_DIR, prepare_book
 
     root = _root(args)
     rc = 0
@@ -173,7 +182,7 @@ def cmd_book(args) -> int:
 # --------------------------------------------------------------------------- scorecard / verify
 
 def cmd_scorecard(args) -> int:
-    from .scorecard import scorecard_markdown, scorecard_text
+    from relutopo.repro.scorecard import scorecard_markdown, scorecard_text
 
     root = _root(args)
     if args.markdown:
@@ -184,7 +193,7 @@ def cmd_scorecard(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .scorecard import verify
+    from relutopo.repro.scorecard import verify
 
     root = _root(args)
     report = verify(args.papers or None, args.profile, root=root, output_root=args.output_root,
@@ -194,7 +203,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_check_book(args) -> int:
-    from .bookcheck import check_book
+    from relutopo.repro.bookcheck import check_book
 
     root = _root(args)
     html = Path(args.html) if args.html else root / "_build" / "html"
@@ -265,8 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``relutopo`` console script; returns the exit status."""
-    from .results import RecordError
-    from .runner import ContractError, OutputFolderError
+    from relutopo.repro.record import RecordError
+    from relutopo.repro.runner import ContractError, OutputFolderError
 
     args = build_parser().parse_args(argv)
     try:
