@@ -874,6 +874,12 @@ class _MapCrosser:
 
         return facet_normals(self.maps, packed, owner, fids, found, self.offsets)
 
+    def count_outside(self, packed, X):
+        """Interior points that their region's maps place outside it (see :func:`_assemble`)."""
+        from .kernels.crossing import count_outside
+
+        return count_outside(self.maps, packed, X, self.offsets)
+
 
 def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compiled=False,
               crosser=None):
@@ -894,12 +900,16 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     pre = None if crosser is None else crosser(packed, radii, ptr, owner, fids, fpts)
     if fnrm is None and ((pre < 0) & (fids >= 0)).any():  # normals of the facets the crosser
         fnrm = crosser.normals(packed, owner, fids, pre)   # left, from its maps
+    # interior points that do not evaluate to their region's bit vector; with maps, by the same
+    # sign test as the crossing (equivalent to evaluating the network, at n_hidden * d per point)
+    wrong_centres = None if crosser is None or not n else crosser.count_outside(packed, X0)
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
         X0, fpts = X0 @ lift.T, fpts @ lift.T
         fnrm = None if fnrm is None else fnrm @ lift.T
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
         net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, pre)
-    wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
+    if wrong_centres is None:
+        wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
         "method": user.method,
         "compiled": bool(compiled),

@@ -27,6 +27,7 @@ therefore still decides every degenerate case.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from numba import njit
@@ -48,19 +49,21 @@ _ZOBRIST_SEED = 20261206
 class RegionMaps:
     """Pre-activation maps of every hidden layer on every cell of a refinement.
 
-    ``M[rowbase[i, l] + k]`` and ``mu[rowbase[i, l] + k]`` are the row and offset of neuron ``k``
-    of hidden layer ``l`` restricted to final cell ``i`` (``z = M x + mu``).
+    ``M[rowbase[i, l] + k * kstride[l]]`` and ``mu[...]`` (same index) are the row and offset of
+    neuron ``k`` of hidden layer ``l`` restricted to final cell ``i`` (``z = M x + mu``).
     """
 
     M: np.ndarray
     mu: np.ndarray
     rowbase: np.ndarray
+    kstride: np.ndarray
 
     @classmethod
-    def build(cls, maps, parents, hidden_sizes):
-        """From the maps ``(M_l (n_{l-1}, h_l, d), mu_l (n_{l-1}, h_l))`` of the cells that layer
-        ``l`` cut and each layer's parent pointers ``parents[l]`` (cells of layer ``l`` into those
-        of layer ``l - 1``)."""
+    def build(cls, maps, parents, hidden_sizes, layout="ckd"):
+        """From the maps of the cells that each layer ``l`` cut -- ``layout="ckd"``: ``M_l (n_{l-1},
+        h_l, d)``, ``mu_l (n_{l-1}, h_l)``; ``"kcd"``: ``(h_l, n_{l-1}, d)``, ``(h_l, n_{l-1})`` --
+        and each layer's parent pointers ``parents[l]`` (cells of layer ``l`` into those of layer
+        ``l - 1``)."""
         L = len(maps)
         d = maps[0][0].shape[2]
         n = len(parents[-1])
@@ -70,19 +73,33 @@ class RegionMaps:
             anc[:, l] = parents[l][anc[:, l + 1]]
         base = 0
         rowbase = np.empty((n, L), dtype=np.int64)
+        kstride = np.empty(L, dtype=np.int64)
         for l, (Ml, _) in enumerate(maps):
-            rowbase[:, l] = base + anc[:, l] * int(hidden_sizes[l])
+            if layout == "ckd":
+                rowbase[:, l] = base + anc[:, l] * int(hidden_sizes[l])
+                kstride[l] = 1
+            else:
+                rowbase[:, l] = base + anc[:, l]
+                kstride[l] = Ml.shape[1]
             base += Ml.shape[0] * Ml.shape[1]
         M = np.concatenate([Ml.reshape(-1, d) for Ml, _ in maps])
         mu = np.concatenate([ml.reshape(-1) for _, ml in maps])
-        return cls(M=M, mu=mu, rowbase=rowbase)
+        return cls(M=M, mu=mu, rowbase=rowbase, kstride=kstride)
 
     def take(self, rows):
         """The maps of cells ``rows`` only (e.g. those kept as regions)."""
-        return RegionMaps(M=self.M, mu=self.mu, rowbase=self.rowbase[rows])
+        return RegionMaps(M=self.M, mu=self.mu, rowbase=self.rowbase[rows], kstride=self.kstride)
 
 
+@lru_cache(maxsize=16)
 def _zobrist(n_bits):
+    """Fixed random 64-bit keys of the bits (odd, so never zero); read-only and cached."""
+    keys = _zobrist_keys(n_bits)
+    keys.setflags(write=False)
+    return keys
+
+
+def _zobrist_keys(n_bits):
     return np.random.default_rng(_ZOBRIST_SEED).integers(0, 2**63, size=n_bits, dtype=np.int64) \
         .astype(np.uint64) * np.uint64(2) + np.uint64(1)
 
@@ -126,9 +143,25 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
         pos = np.minimum(np.searchsorted(hs, want), n - 1)
         cand = np.where(net_f & (hs[pos] == want), order[pos], -1).astype(np.int64)
         eps0 = tol.CROSSING_STEP_FRACTION * np.minimum(radii[f_own], scale)
-        _verify(maps.M, maps.mu, maps.rowbase, offsets, packed, ptr, owner, fids, found, s0, cand,
+        _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, s0, cand,
                 fpts, eps0, tol.CHEBYSHEV_RTOL * scale, lo, hi)
     return found
+
+
+def count_outside(maps, packed, X, offsets):
+    """How many regions' points ``X[i]`` do not lie in their region by the sign test of its maps
+    (the compiled form of evaluating the network at every interior point)."""
+    return int(_count_outside(maps.M, maps.mu, maps.rowbase, maps.kstride,
+                              np.asarray(offsets, dtype=np.int64), packed, np.ascontiguousarray(X)))
+
+
+@_jit
+def _count_outside(M, mu, rowbase, kstride, offsets, packed, X):
+    bad = 0
+    for i in range(X.shape[0]):
+        if not _inside(M, mu, rowbase, kstride, offsets, packed, i, X[i]):
+            bad += 1
+    return bad
 
 
 def facet_normals(maps, packed, owner, fids, found, offsets):
@@ -137,7 +170,7 @@ def facet_normals(maps, packed, owner, fids, found, offsets):
     is 1 (``m . x + mu >= 0``) and ``m`` where it is 0."""
     d = maps.M.shape[1]
     out = np.zeros((len(fids), d))
-    _normals(maps.M, maps.rowbase, np.asarray(offsets, dtype=np.int64), packed, owner, fids,
+    _normals(maps.M, maps.rowbase, maps.kstride, np.asarray(offsets, dtype=np.int64), packed, owner, fids,
              np.asarray(found), out)
     return out
 
@@ -148,11 +181,11 @@ def _bit(packed, i, b):
 
 
 @_jit
-def _normal(M, rowbase, offsets, packed, i, k, out):
+def _normal(M, rowbase, kstride, offsets, packed, i, k, out):
     l = 0
     while offsets[l + 1] <= k:
         l += 1
-    r = rowbase[i, l] + k - offsets[l]
+    r = rowbase[i, l] + (k - offsets[l]) * kstride[l]
     d = M.shape[1]
     s2 = 0.0
     for j in range(d):
@@ -164,10 +197,10 @@ def _normal(M, rowbase, offsets, packed, i, k, out):
 
 
 @_jit
-def _normals(M, rowbase, offsets, packed, owner, fids, found, out):
+def _normals(M, rowbase, kstride, offsets, packed, owner, fids, found, out):
     for f in range(len(fids)):
         if fids[f] >= 0 and found[f] < 0:
-            _normal(M, rowbase, offsets, packed, owner[f], fids[f], out[f])
+            _normal(M, rowbase, kstride, offsets, packed, owner[f], fids[f], out[f])
 
 
 @_jit
@@ -185,16 +218,18 @@ def _hashes(packed, keys, nb):
 
 
 @_inline
-def _inside(M, mu, rowbase, offsets, packed, i, x):
+def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it."""
     L = rowbase.shape[1]
     d = M.shape[1]
     for l in range(L):
         r0 = rowbase[i, l]
+        ks = kstride[l]
         for k in range(offsets[l + 1] - offsets[l]):
-            z = mu[r0 + k]
+            r = r0 + k * ks
+            z = mu[r]
             for j in range(d):
-                z += M[r0 + k, j] * x[j]
+                z += M[r, j] * x[j]
             b = offsets[l] + k
             if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
                 return False
@@ -202,7 +237,7 @@ def _inside(M, mu, rowbase, offsets, packed, i, x):
 
 
 @_jit
-def _verify(M, mu, rowbase, offsets, packed, ptr, owner, fids, found, s0, cand, fpts, eps0, floor,
+def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s0, cand, fpts, eps0, floor,
             lo, hi):
     """Facets ``s0 .. s0 + len(cand)``: accept the candidate where ``p - eps n`` lies in the
     owner and ``p + eps n`` in the candidate (and the box); write both sides into ``found``."""
@@ -227,7 +262,7 @@ def _verify(M, mu, rowbase, offsets, packed, ptr, owner, fids, found, s0, cand, 
                 break
         if not same:  # a hash collision
             continue
-        _normal(M, rowbase, offsets, packed, i, k, nv)
+        _normal(M, rowbase, kstride, offsets, packed, i, k, nv)
         eps = eps0[t]
         for _ in range(4):
             box_ok = True
@@ -236,8 +271,8 @@ def _verify(M, mu, rowbase, offsets, packed, ptr, owner, fids, found, s0, cand, 
                 w[j] = fpts[f, j] - eps * nv[j]
                 if not (q[j] >= lo[j] and q[j] <= hi[j]):
                     box_ok = False
-            if box_ok and _inside(M, mu, rowbase, offsets, packed, i, w) \
-                    and _inside(M, mu, rowbase, offsets, packed, c, q):
+            if box_ok and _inside(M, mu, rowbase, kstride, offsets, packed, i, w) \
+                    and _inside(M, mu, rowbase, kstride, offsets, packed, c, q):
                 found[f] = c
                 for g in range(ptr[c], ptr[c + 1]):  # the same facet seen from c
                     if fids[g] == k:

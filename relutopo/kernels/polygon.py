@@ -48,70 +48,72 @@ def refine_polygons(net, domain, scale):
     E = np.array([[0.0, -1.0, -y0], [1.0, 0.0, x1], [0.0, 1.0, y1], [-1.0, 0.0, -x0]])
     ids = np.array([-3, -2, -4, -1], dtype=np.int64)
     bits = np.zeros((1, 0), dtype=np.bool_)
-    G = np.eye(2)[None]  # (n, h_prev, 2): the affine map of the current layer's outputs
-    g = np.zeros((1, 2))
     offsets = net.layer_offsets
     L = len(net.hidden_sizes)
     maps, parents = [], []
     for l in range(L):
         W, b = net.weights[l], net.biases[l]
+        h = W.shape[0]
         wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
-        last = l == L - 1
-        parts = []
         n = len(ptr) - 1
-        for s in range(0, n, _CHUNK):
-            e = min(n, s + _CHUNK)
-            Gc = G[s:e]
-            M = _restrict(W, Gc)
-            mu = g[s:e] @ W.T + b[None, :]
-            gmax = np.maximum(np.abs(Gc).reshape(e - s, -1).max(axis=1, initial=0.0), 1e-300)
-            cptr = ptr[s:e + 1] - ptr[s]
-            out = _arrange(cptr, P[ptr[s]:ptr[e]], E[ptr[s]:ptr[e]], ids[ptr[s]:ptr[e]],
-                           np.ascontiguousarray(M), np.ascontiguousarray(mu), wnorm, gmax,
-                           float(scale), int(offsets[l]))
-            parts.append(out + (M, mu, s))
-        ptr, P, E, ids, bits, G, g, parent = _join(parts, bits, last)
-        maps.append((np.concatenate([p[6] for p in parts]), np.concatenate([p[7] for p in parts])))
+        if l == 0:  # G = I, g = 0 on the box
+            M = np.ascontiguousarray(W[:, None, :])
+            mu = np.ascontiguousarray(b[:, None])
+            gmax = np.ones(1)
+        else:
+            # the restricted rows M = W_l G of every cell, G = M_prev[parent] masked by the
+            # parent layer's bits; laid out (h, n, 2) so that all cells are one matrix product
+            Mp, mup = maps[-1]
+            M = np.empty((h, n, 2))
+            mu = np.empty((h, n))
+            gmax = np.empty(n)
+            for s in range(0, n, _CHUNK):
+                e = min(n, s + _CHUNK)
+                Gt, gt = _gather(Mp, mup, parent[s:e], Lb[s:e], gmax[s:e])
+                M[:, s:e, :] = (W @ Gt).reshape(h, e - s, 2)
+                mu[:, s:e] = W @ gt + b[:, None]
+        ptr, P, E, ids, Lb, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
+                                             int(offsets[l]))
+        bits = np.concatenate([bits[parent], Lb], axis=1)
+        maps.append((M, mu))
         parents.append(parent)
-    return ptr, P, E, ids, bits, RegionMaps.build(maps, parents, net.hidden_sizes)
+    return ptr, P, E, ids, bits, RegionMaps.build(maps, parents, net.hidden_sizes, layout="kcd")
 
 
-def _restrict(W, G):
-    """``M[i] = W @ G[i]`` for every cell, as one matrix product (BLAS) over all cells."""
-    n, hp, d = G.shape
-    Gt = np.ascontiguousarray(G.transpose(1, 0, 2)).reshape(hp, n * d)
-    return np.ascontiguousarray((W @ Gt).reshape(W.shape[0], n, d).transpose(1, 0, 2))
-
-
-def _join(parts, bits_prev, last):
-    """Concatenate the chunks of one layer; the children's bits and (unless ``last``) maps
-    ``G = M[parent] * bits``, ``g = mu[parent] * bits`` (a part's ``parent`` is chunk-relative,
-    ``start`` is the chunk's first cell)."""
-    counts = [len(p[0]) - 1 for p in parts]
-    ptr = np.zeros(sum(counts) + 1, dtype=np.int64)
-    pos, base = 0, 0
-    for p, c in zip(parts, counts):
-        ptr[pos + 1:pos + c + 1] = p[0][1:] + base
-        pos += c
-        base += p[0][-1]
-    P = np.concatenate([p[1] for p in parts])
-    E = np.concatenate([p[2] for p in parts])
-    ids = np.concatenate([p[3] for p in parts])
-    lb = np.concatenate([p[4] for p in parts])
-    parent = np.concatenate([p[5] + p[8] for p in parts])
-    bits = np.concatenate([bits_prev[parent], lb], axis=1)
-    if last:
-        return ptr, P, E, ids, bits, None, None, parent
-    G = np.concatenate([p[6][p[5]] * p[4][:, :, None] for p in parts])
-    g = np.concatenate([p[7][p[5]] * p[4] for p in parts])
-    return ptr, P, E, ids, bits, G, g, parent
+@_jit
+def _gather(Mp, mup, parent, Lb, gmax):
+    """``Gt[j, 2 i + c] = Mp[j, parent[i], c] * Lb[i, j]`` and ``gt[j, i] = mup[j, parent[i]] *
+    Lb[i, j]`` (the maps of cell ``i``'s outputs, transposed for one matrix product), and
+    ``gmax[i] = max(max |G_i|, 1e-300)``."""
+    hp = Mp.shape[0]
+    n = len(parent)
+    Gt = np.empty((hp, 2 * n))
+    gt = np.empty((hp, n))
+    for i in range(n):
+        gmax[i] = 0.0
+    for j in range(hp):
+        for i in range(n):
+            p = parent[i]
+            if Lb[i, j]:
+                a, b = Mp[j, p, 0], Mp[j, p, 1]
+                Gt[j, 2 * i] = a
+                Gt[j, 2 * i + 1] = b
+                gt[j, i] = mup[j, p]
+                gmax[i] = max(gmax[i], abs(a), abs(b))
+            else:
+                Gt[j, 2 * i] = 0.0
+                Gt[j, 2 * i + 1] = 0.0
+                gt[j, i] = 0.0
+    for i in range(n):
+        gmax[i] = max(gmax[i], 1e-300)
+    return Gt, gt
 
 
 def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
     """:func:`_arrange_chunk` with buffers it never has to grow: too small ones are doubled and
     the chunk is redone (numba keeps arrays that are reassigned inside loops in reference-
     counted temporaries, which made the loops several times slower)."""
-    n, h = M.shape[0], M.shape[1]
+    h, n = M.shape[0], M.shape[1]
     n_cap, v_cap, pool_cap, sub_cap = 4 * n + 64, 24 * n + 256, 4096, 512
     while True:
         optr = np.zeros(n_cap + 1, dtype=np.int64)
@@ -145,7 +147,7 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
     cells, vertices)``: status 1 when the output buffers, 2 when the scratch buffers are too
     small."""
     n = len(cptr) - 1
-    h = M.shape[1]
+    h = M.shape[0]
     rt = _VTOL * scale
     n_cap, v_cap = oparent.shape[0], oP.shape[0]
     pool_cap, sub_cap = pP.shape[1], sst.shape[1]
@@ -163,15 +165,15 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
         if nvi > pool_cap:
             return 2, no, nv
         for k in range(h):
-            norms[k] = np.sqrt(M[i, k, 0] * M[i, k, 0] + M[i, k, 1] * M[i, k, 1])
+            norms[k] = np.sqrt(M[k, i, 0] * M[k, i, 0] + M[k, i, 1] * M[k, i, 1])
             zero_row[k] = norms[k] <= _ZTOL * (wnorm[k] * gmax[i])
-            sbits[0, 0, k] = zero_row[k] and mu[i, k] > 0
+            sbits[0, 0, k] = zero_row[k] and mu[k, i] > 0
             pos[k] = False
             neg[k] = False
             if not zero_row[k]:
                 tv = rt * norms[k]
                 for v in range(a0, a1):
-                    hv = P[v, 0] * M[i, k, 0] + P[v, 1] * M[i, k, 1] + mu[i, k]
+                    hv = P[v, 0] * M[k, i, 0] + P[v, 1] * M[k, i, 1] + mu[k, i]
                     if hv > tv:
                         pos[k] = True
                     elif hv < -tv:
@@ -195,7 +197,7 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
         for k in range(h):
             if zero_row[k] or not (pos[k] and neg[k]):
                 continue
-            m0, m1, mk = M[i, k, 0], M[i, k, 1], mu[i, k]
+            m0, m1, mk = M[k, i, 0], M[k, i, 1], mu[k, i]
             tk = rt * norms[k]
             kid = offset + k
             nb = 1 - cb

@@ -62,7 +62,8 @@ class MapRecorder:
             base += self.count[l] * int(self.hidden[l])
             Ms += [Ml.reshape(-1, d) for Ml, _ in blocks]
             mus += [ml.reshape(-1) for _, ml in blocks]
-        return RegionMaps(M=np.concatenate(Ms), mu=np.concatenate(mus), rowbase=rowbase)
+        return RegionMaps(M=np.concatenate(Ms), mu=np.concatenate(mus), rowbase=rowbase,
+                          kstride=np.ones(len(self.blocks), dtype=np.int64))
 
 
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
