@@ -1015,7 +1015,11 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     ks = key[order]
     first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
     a, b, k = a[first], b[first], k[first]
-    if a.size:
+    if a.size and pre is not None:  # the compiled path: the same CSR without unpacking
+        from .kernels.crossing import edge_flips
+
+        flip_ptr, flip_ids = edge_flips(packed, a, b, net.n_hidden)
+    elif a.size:
         diff = unpack_bits(packed[a] ^ packed[b], net.n_hidden)
         rr, cc = diff.nonzero()
         flip_ptr = np.searchsorted(rr, np.arange(len(a) + 1)).astype(np.int64)

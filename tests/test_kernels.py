@@ -56,6 +56,8 @@ def assert_same(a, b):
     assert np.array_equal(a.bounded, b.bounded)
     assert np.array_equal(a.edges, b.edges)
     assert np.array_equal(a.edge_neuron, b.edge_neuron)
+    assert np.array_equal(a.edge_flip_ptr, b.edge_flip_ptr)
+    assert np.array_equal(a.edge_flip_ids, b.edge_flip_ids)
     mag = np.maximum(a.scale, np.abs(a.interior_points).max(axis=1, initial=0.0))
     # an unbounded region whose ball reaches the cap has no unique centre: any point further
     # along its recession direction is one too, and the step there (t ~ |x| / scale) amplifies

@@ -59,11 +59,11 @@ class RegionMaps:
     kstride: np.ndarray
 
     @classmethod
-    def build(cls, maps, parents, hidden_sizes, layout="ckd"):
+    def build(cls, maps, parents, hidden_sizes, layout="ckd", flat=None):
         """From the maps of the cells that each layer ``l`` cut -- ``layout="ckd"``: ``M_l (n_{l-1},
         h_l, d)``, ``mu_l (n_{l-1}, h_l)``; ``"kcd"``: ``(h_l, n_{l-1}, d)``, ``(h_l, n_{l-1})`` --
         and each layer's parent pointers ``parents[l]`` (cells of layer ``l`` into those of layer
-        ``l - 1``)."""
+        ``l - 1``). ``flat``: the layers' rows already concatenated, ``(M (rows, d), mu (rows,))``."""
         L = len(maps)
         d = maps[0][0].shape[2]
         n = len(parents[-1])
@@ -82,9 +82,10 @@ class RegionMaps:
                 rowbase[:, l] = base + anc[:, l]
                 kstride[l] = Ml.shape[1]
             base += Ml.shape[0] * Ml.shape[1]
-        M = np.concatenate([Ml.reshape(-1, d) for Ml, _ in maps])
-        mu = np.concatenate([ml.reshape(-1) for _, ml in maps])
-        return cls(M=M, mu=mu, rowbase=rowbase, kstride=kstride)
+        if flat is None:
+            flat = (np.concatenate([Ml.reshape(-1, d) for Ml, _ in maps]),
+                    np.concatenate([ml.reshape(-1) for _, ml in maps]))
+        return cls(M=flat[0], mu=flat[1], rowbase=rowbase, kstride=kstride)
 
     def take(self, rows):
         """The maps of cells ``rows`` only (e.g. those kept as regions)."""
@@ -162,6 +163,43 @@ def _count_outside(M, mu, rowbase, kstride, offsets, packed, X):
         if not _inside(M, mu, rowbase, kstride, offsets, packed, i, X[i]):
             bad += 1
     return bad
+
+
+def edge_flips(packed, a, b, n_bits):
+    """The bits that differ between regions ``a[e]`` and ``b[e]`` of every edge, as a CSR pair
+    ``(flip_ptr int64, flip_ids int32)`` in increasing bit order (what unpacking ``packed[a] ^
+    packed[b]`` and taking its non-zeros gives)."""
+    packed = np.ascontiguousarray(packed)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    ptr = np.zeros(len(a) + 1, dtype=np.int64)
+    _flip_counts(packed, a, b, ptr)
+    ids = np.empty(ptr[-1], dtype=np.int32)
+    _flip_ids(packed, a, b, ptr, ids)
+    return ptr, ids
+
+
+@_jit
+def _flip_counts(packed, a, b, ptr):
+    for e in range(len(a)):
+        c = 0
+        for j in range(packed.shape[1]):
+            x = packed[a[e], j] ^ packed[b[e], j]
+            while x:
+                x &= x - np.uint8(1)
+                c += 1
+        ptr[e + 1] = ptr[e] + c
+
+
+@_jit
+def _flip_ids(packed, a, b, ptr, ids):
+    for e in range(len(a)):
+        t = ptr[e]
+        for j in range(packed.shape[1]):
+            x = packed[a[e], j] ^ packed[b[e], j]
+            for q in range(8):
+                if (x >> q) & 1:
+                    ids[t] = 8 * j + q
+                    t += 1
 
 
 def facet_normals(maps, packed, owner, fids, found, offsets):

@@ -57,35 +57,49 @@ def refine_polygons(net, domain, scale):
         wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
         n = len(ptr) - 1
         if l == 0:  # G = I, g = 0 on the box
-            M = np.ascontiguousarray(W[:, None, :])
-            mu = np.ascontiguousarray(b[:, None])
+            M = np.ascontiguousarray(W[None, :, :])
+            mu = np.ascontiguousarray(b[None, :])
             gmax = np.ones(1)
         else:
             # the restricted rows M = W_l G of every cell, G = M_prev[parent] masked by the
-            # parent layer's bits; laid out (h, n, 2) so that all cells are one matrix product
+            # parent layer's bits: one matrix product per chunk of cells, (h, cells, 2), then
+            # laid out cell by cell (the kernels read one cell's rows together)
             Mp, mup = maps[-1]
-            M = np.empty((h, n, 2))
-            mu = np.empty((h, n))
+            if l == L - 1:  # the largest maps: written straight into the regions' flat buffer
+                head = sum(m.shape[0] * m.shape[1] for m, _ in maps)
+                flat, flat_mu = np.empty((head + n * h, 2)), np.empty(head + n * h)
+                M, mu = flat[head:].reshape(n, h, 2), flat_mu[head:].reshape(n, h)
+            else:
+                M, mu = np.empty((n, h, 2)), np.empty((n, h))
             gmax = np.empty(n)
             for s in range(0, n, _CHUNK):
                 e = min(n, s + _CHUNK)
                 Gt, gt = _gather(Mp, mup, parent[s:e], Lb[s:e], gmax[s:e])
-                M[:, s:e, :] = (W @ Gt).reshape(h, e - s, 2)
-                mu[:, s:e] = W @ gt + b[:, None]
+                M[s:e] = (W @ Gt).reshape(h, e - s, 2).transpose(1, 0, 2)
+                mu[s:e] = (W @ gt + b[:, None]).T
         ptr, P, E, ids, Lb, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
                                              int(offsets[l]))
         bits = np.concatenate([bits[parent], Lb], axis=1)
         maps.append((M, mu))
         parents.append(parent)
-    return ptr, P, E, ids, bits, RegionMaps.build(maps, parents, net.hidden_sizes, layout="kcd")
+    if L > 1:  # the earlier (smaller) layers' maps go in front of the last one's
+        pos = 0
+        for m, mv in maps[:-1]:
+            k = m.shape[0] * m.shape[1]
+            flat[pos:pos + k] = m.reshape(-1, 2)
+            flat_mu[pos:pos + k] = mv.reshape(-1)
+            pos += k
+    else:
+        flat, flat_mu = maps[0][0].reshape(-1, 2), maps[0][1].reshape(-1)
+    return ptr, P, E, ids, bits, RegionMaps.build(maps, parents, net.hidden_sizes, flat=(flat, flat_mu))
 
 
 @_jit
 def _gather(Mp, mup, parent, Lb, gmax):
-    """``Gt[j, 2 i + c] = Mp[j, parent[i], c] * Lb[i, j]`` and ``gt[j, i] = mup[j, parent[i]] *
+    """``Gt[j, 2 i + c] = Mp[parent[i], j, c] * Lb[i, j]`` and ``gt[j, i] = mup[parent[i], j] *
     Lb[i, j]`` (the maps of cell ``i``'s outputs, transposed for one matrix product), and
     ``gmax[i] = max(max |G_i|, 1e-300)``."""
-    hp = Mp.shape[0]
+    hp = Mp.shape[1]
     n = len(parent)
     Gt = np.empty((hp, 2 * n))
     gt = np.empty((hp, n))
@@ -95,10 +109,10 @@ def _gather(Mp, mup, parent, Lb, gmax):
         for i in range(n):
             p = parent[i]
             if Lb[i, j]:
-                a, b = Mp[j, p, 0], Mp[j, p, 1]
+                a, b = Mp[p, j, 0], Mp[p, j, 1]
                 Gt[j, 2 * i] = a
                 Gt[j, 2 * i + 1] = b
-                gt[j, i] = mup[j, p]
+                gt[j, i] = mup[p, j]
                 gmax[i] = max(gmax[i], abs(a), abs(b))
             else:
                 Gt[j, 2 * i] = 0.0
@@ -113,7 +127,7 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
     """:func:`_arrange_chunk` with buffers it never has to grow: too small ones are doubled and
     the chunk is redone (numba keeps arrays that are reassigned inside loops in reference-
     counted temporaries, which made the loops several times slower)."""
-    h, n = M.shape[0], M.shape[1]
+    n, h = M.shape[0], M.shape[1]
     n_cap, v_cap, pool_cap, sub_cap = 4 * n + 64, 24 * n + 256, 4096, 512
     while True:
         optr = np.zeros(n_cap + 1, dtype=np.int64)
@@ -147,7 +161,7 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
     cells, vertices)``: status 1 when the output buffers, 2 when the scratch buffers are too
     small."""
     n = len(cptr) - 1
-    h = M.shape[0]
+    h = M.shape[1]
     rt = _VTOL * scale
     n_cap, v_cap = oparent.shape[0], oP.shape[0]
     pool_cap, sub_cap = pP.shape[1], sst.shape[1]
@@ -165,15 +179,15 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
         if nvi > pool_cap:
             return 2, no, nv
         for k in range(h):
-            norms[k] = np.sqrt(M[k, i, 0] * M[k, i, 0] + M[k, i, 1] * M[k, i, 1])
+            norms[k] = np.sqrt(M[i, k, 0] * M[i, k, 0] + M[i, k, 1] * M[i, k, 1])
             zero_row[k] = norms[k] <= _ZTOL * (wnorm[k] * gmax[i])
-            sbits[0, 0, k] = zero_row[k] and mu[k, i] > 0
+            sbits[0, 0, k] = zero_row[k] and mu[i, k] > 0
             pos[k] = False
             neg[k] = False
             if not zero_row[k]:
                 tv = rt * norms[k]
                 for v in range(a0, a1):
-                    hv = P[v, 0] * M[k, i, 0] + P[v, 1] * M[k, i, 1] + mu[k, i]
+                    hv = P[v, 0] * M[i, k, 0] + P[v, 1] * M[i, k, 1] + mu[i, k]
                     if hv > tv:
                         pos[k] = True
                     elif hv < -tv:
@@ -197,7 +211,7 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
         for k in range(h):
             if zero_row[k] or not (pos[k] and neg[k]):
                 continue
-            m0, m1, mk = M[k, i, 0], M[k, i, 1], mu[k, i]
+            m0, m1, mk = M[i, k, 0], M[i, k, 1], mu[i, k]
             tk = rt * norms[k]
             kid = offset + k
             nb = 1 - cb
