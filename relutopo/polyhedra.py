@@ -86,6 +86,9 @@ class LPSolver:
             # HiGHS' default absolute tolerances (1e-7) are coarser than CHEBYSHEV_RTOL
             for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
                 self._highs.setOptionValue(option, tol.HIGHS_FEAS_TOL)
+            # HiGHS drops matrix entries below 1e-9 by default: a unit row (1e-9, -1) of two lines
+            # crossing at x = 1e9 would lose its first entry
+            self._highs.setOptionValue("small_matrix_value", tol.HIGHS_SMALL_MATRIX_VALUE)
         return self._highs
 
     # -- low level -----------------------------------------------------------------

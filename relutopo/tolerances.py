@@ -29,6 +29,11 @@ CERTIFICATE_REACH: float = 1e12
 #: outside it. 1e-10 is the smallest value HiGHS accepts.
 HIGHS_FEAS_TOL: float = 1e-10
 
+#: Matrix entries HiGHS may treat as zero (its ``small_matrix_value``; default 1e-9, smallest
+#: accepted 1e-12). The engine's rows are unit-normalised, so an entry of 1e-9 is a hyperplane
+#: tilted by 1e-9 -- e.g. two lines that cross at 1e9 times the scale -- which must not be lost.
+HIGHS_SMALL_MATRIX_VALUE: float = 1e-12
+
 #: Two normalised halfspaces (a, c) and (a', c') are the same hyperplane when
 #: ||a - a'|| and |c - c'| are below this (after normalising ||a|| = 1).
 HYPERPLANE_DUP_RTOL: float = 1e-10
@@ -63,6 +68,7 @@ BRUTE_FORCE_MAX_BITS: int = 16
 #: accepted only if ``|z_f(p)| <= CROSSING_ZERO_RTOL * (|z_f(p + eps n)| + |z_f(p - eps n)|)``,
 #: i.e. its zero set passes through the facet; otherwise the step is shrunk.
 CROSSING_ZERO_RTOL: float = 1e-6
+
 
 #: Two vertices of the cell complex (or a vertex and a hyperplane) closer than this fraction of
 #: the box diameter are the same point (vertices are re-solved from their defining rows first).
