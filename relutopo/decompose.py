@@ -55,7 +55,7 @@ import numpy as np
 from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
-from .errors import InconsistencyWarning, InconsistentDecompositionError
+from .errors import InconsistencyWarning, InconsistentDecompositionError, ResolutionWarning
 from .nets import ReluNet
 from .normal_form import normal_form
 from .patterns import PatternTable, pack_bits, unpack_bits
@@ -128,6 +128,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
                       on_inconsistency)
     net, domain = user.nf.net, user.nf.domain  # from here on: the working frame
     scale = domain_scale(net, domain)
+    _warn_if_below_resolution(net, domain, scale, user)
 
     if domain is None and net.n_hidden > 0 and method in ("vertex", "lp"):
         W1 = net.weights[0]
@@ -150,6 +151,32 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     else:
         raw = _vertex_path(net, domain, scale, solver, progress)
     return _assemble(net, domain, raw, scale, solver, t_start, user)
+
+
+def _warn_if_below_resolution(net, domain, scale, user) -> None:
+    """Warn (:class:`~relutopo.errors.ResolutionWarning`) when every first-layer hyperplane that
+    meets the box passes within ``RESOLUTION_WARN_FACTOR`` resolutions of the box centre: the
+    arrangement's features are then about as small as the resolution ``CHEBYSHEV_RTOL * scale``
+    and regions may be dropped as thin (``net``, ``domain``: the working frame, centred)."""
+    if domain is None or net.n_hidden == 0:
+        return
+    W, b = net.weights[0], net.biases[0]
+    norms = row_norms(W)
+    meets = (norms > 0) & (np.abs(b) <= np.abs(W) @ (0.5 * domain.widths))
+    if not meets.any():
+        return
+    spread = float((np.abs(b[meets]) / norms[meets]).max())
+    resolution = tol.CHEBYSHEV_RTOL * scale
+    if 0 < spread < tol.RESOLUTION_WARN_FACTOR * resolution:
+        import warnings
+
+        length = user.nf.length
+        warnings.warn(
+            f"decompose: the first-layer hyperplanes of {user.net!r} that meet {user.domain} all pass "
+            f"within {spread * length:.3g} of its centre, only {spread / resolution:.3g} times the "
+            f"resolution CHEBYSHEV_RTOL * scale = {resolution * length:.3g}; regions thinner than "
+            "the resolution are not reported. Decompose in a smaller box around the network's "
+            "features, or in all of R^d (domain=None).", ResolutionWarning, stacklevel=3)
 
 
 class _UserFrame:

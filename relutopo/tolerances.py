@@ -12,6 +12,12 @@ from __future__ import annotations
 #: domain scale (the box side, or the distance scale of the hyperplanes for R^d).
 CHEBYSHEV_RTOL: float = 1e-9
 
+#: ``decompose`` in a box warns (``errors.ResolutionWarning``) when every first-layer hyperplane
+#: meeting the box passes within this many resolutions (``CHEBYSHEV_RTOL`` times the box side) of
+#: the box centre: the network's features are then too small for the box, and regions thinner
+#: than the resolution go unreported (e.g. a net of unit scale in a box of side 1e12).
+RESOLUTION_WARN_FACTOR: float = 1e3
+
 #: Feasibility slack of LP solutions, relative to the right-hand-side scale.
 LP_FEAS_RTOL: float = 1e-9
 
