@@ -25,7 +25,7 @@ form with one *primal simplex* run in lockstep over all of them (numpy arrays of
   unbounded region of ``R^d`` with a far hint) stops at once with ``lambda = e_cap``.
 
 A small call in ``d <= 2`` (a few dozen polyhedra with few rows) skips the simplex
-(:func:`_enumerate_block`): every ``(d + 1)``-subset of a polyhedron's rows and the cap is a
+(``_enumerate_block``): every ``(d + 1)``-subset of a polyhedron's rows and the cap is a
 candidate basis, solved all at once, and a basis that is primal feasible (every slack ``>= 0``)
 and dual feasible (``lambda = B^-T e_r >= 0``) is optimal by LP duality. That is a few batched
 numpy calls instead of one lockstep round per pivot; a polyhedron without such a basis (a strip

@@ -55,8 +55,8 @@ import numpy as np
 from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
+from .errors import InconsistencyWarning, InconsistentDecompositionError, ResolutionWarning
 from .kernels import use_compiled
-from .errors import InconsistencyWarning, InconsistentDecompositionError
 from .nets import ReluNet
 from .normal_form import normal_form
 from .patterns import PatternTable, pack_bits, unpack_bits
@@ -136,6 +136,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
                       on_inconsistency)
     net, domain = user.nf.net, user.nf.domain  # from here on: the working frame
     scale = domain_scale(net, domain)
+    _warn_if_below_resolution(net, domain, scale, user)
 
     if domain is None and net.n_hidden > 0 and method in ("vertex", "lp"):
         W1 = net.weights[0]
@@ -168,6 +169,32 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         crosser = raw.crosser
     return _assemble(net, domain, raw, scale, solver, t_start, user, compiled=use_kernels,
                      crosser=crosser)
+
+
+def _warn_if_below_resolution(net, domain, scale, user) -> None:
+    """Warn (:class:`~relutopo.errors.ResolutionWarning`) when every first-layer hyperplane that
+    meets the box passes within ``RESOLUTION_WARN_FACTOR`` resolutions of the box centre: the
+    arrangement's features are then about as small as the resolution ``CHEBYSHEV_RTOL * scale``
+    and regions may be dropped as thin (``net``, ``domain``: the working frame, centred)."""
+    if domain is None or net.n_hidden == 0:
+        return
+    W, b = net.weights[0], net.biases[0]
+    norms = row_norms(W)
+    meets = (norms > 0) & (np.abs(b) <= np.abs(W) @ (0.5 * domain.widths))
+    if not meets.any():
+        return
+    spread = float((np.abs(b[meets]) / norms[meets]).max())
+    resolution = tol.CHEBYSHEV_RTOL * scale
+    if 0 < spread < tol.RESOLUTION_WARN_FACTOR * resolution:
+        import warnings
+
+        length = user.nf.length
+        warnings.warn(
+            f"decompose: the first-layer hyperplanes of {user.net!r} that meet {user.domain} all pass "
+            f"within {spread * length:.3g} of its centre, only {spread / resolution:.3g} times the "
+            f"resolution CHEBYSHEV_RTOL * scale = {resolution * length:.3g}; regions thinner than "
+            "the resolution are not reported. Decompose in a smaller box around the network's "
+            "features, or in all of R^d (domain=None).", ResolutionWarning, stacklevel=3)
 
 
 class _UserFrame:
@@ -907,7 +934,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
         X0, fpts = X0 @ lift.T, fpts @ lift.T
         fnrm = None if fnrm is None else fnrm @ lift.T
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, pre)
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre)
     if wrong_centres is None:
         wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
@@ -926,9 +953,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     }
     assert X0.shape[1] == d_full
     nf = user.nf
-    capped = radii >= scale
-    radii = radii * nf.length
-    radii[capped] = np.minimum(radii[capped], user.scale)
+    radii = np.minimum(radii * nf.length, user.scale)  # the cap is the scale in both frames
     dec = Decomposition(
         net=user.net, domain=user.domain, packed_patterns=packed, interior_points=nf.to_user(X0),
         chebyshev_radii=radii, bounded=bounded.astype(bool).reshape(n),
@@ -972,7 +997,7 @@ def _check_consistency(dec, user) -> None:
 _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
-def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, pre=None):
+def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -997,12 +1022,12 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
         todo = net_facets[c0:c0 + _CROSS_CHUNK]
         eps = tol.CROSSING_STEP_FRACTION * np.minimum(radii[owner[todo]], scale)
         left.append(_step_across(net, domain, table, packed, owner, fids, todo, fpts[todo], fnrm[todo],
-                                 eps, floor, found))
+                                 eps, floor, found, defer_multi=True))
     rest = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
-    if rest.size:  # facet points near a lower face (e.g. a far cone's apex): re-centre them
-        P, rho = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale)
-        thick = rho > floor
-        eps = tol.CROSSING_STEP_FRACTION * np.minimum(np.minimum(rho, radii[owner[rest]]), scale)
+    if rest.size:  # facet points near a lower face (a far cone's apex, a thin wedge): move them
+        P, gap = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale, solver)
+        thick = gap > floor
+        eps = tol.CROSSING_STEP_FRACTION * np.minimum(np.minimum(gap, radii[owner[rest]]), scale)
         rest = np.concatenate([rest[~thick], _step_across(
             net, domain, table, packed, owner, fids, rest[thick], P[thick], fnrm[rest[thick]],
             eps[thick], floor, found)])
@@ -1031,10 +1056,14 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     return edges, k.astype(np.int64), (flip_ptr, flip_ids), unmatched
 
 
-def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor, found):
+def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor, found,
+                 defer_multi=False):
     """Evaluate the network at ``P +- eps N`` for facets ``todo`` (points ``P``, outward unit
     normals ``N``), shrinking ``eps`` by 1000x up to three times (not below ``floor``); record
-    each neighbour in ``found`` and return the facets left unmatched (see :func:`_cross_facets`)."""
+    each neighbour in ``found`` and return the facets left unmatched (see :func:`_cross_facets`).
+    ``defer_multi``: a crossing that flips more bits than the facet's own is not accepted but
+    returned too, for a second try from a point far from every other hyperplane."""
+    deferred = []
     for _ in range(4):
         if todo.size == 0:
             break
@@ -1058,49 +1087,68 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
         vanishes[rows, carrier] = True  # z_k(p) = 0 up to rounding, by construction
         clean = flipped_k & (~flipped | vanishes).all(axis=1)
         good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
+        if defer_multi:  # other bits flip too: contained in the facet, or a thin wedge jumped
+            multi = good & (flipped.sum(axis=1) > 1)  # over? Decided from a point with a gap
+            deferred.append(todo[multi])
+            good &= ~multi
+            keep = ~good & ~multi
+        else:
+            keep = ~good
         found[todo[good]] = hits[good]
-        todo, P, N = todo[~good], P[~good], N[~good]
-        eps = np.maximum(eps[~good] * 1e-3, floor)
-    return todo
+        todo, P, N = todo[keep], P[keep], N[keep]
+        eps = np.maximum(eps[keep] * 1e-3, floor)
+    return np.concatenate([todo] + deferred) if deferred else todo
 
 
-def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale):
-    """A point deep inside each facet ``which``: the Chebyshev centre of the facet within its
-    hyperplane (every other row of its region, eq. 9 and the box, restricted to the hyperplane;
-    :func:`~relutopo.chebyshev.chebyshev_centres`, radius capped at ``scale``), starting from
-    the facet's current point. Returns ``(points, radii)``; a radius at or below the
-    full-dimensionality tolerance means the facet is thinner than the resolution."""
-    from .chebyshev import chebyshev_centres
-
+def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, solver):
+    """A point of each facet ``which`` as far as possible from every other hyperplane of its
+    region, for crossing it: maximise ``r`` over points ``p`` of the facet's hyperplane whose
+    distance to every other row of the region (eq. 9 and the box; rows that contain the facet,
+    duplicates or deeper neurons vanishing on it, are left out) is at least ``r``, capped at
+    ``scale`` -- one small HiGHS LP per facet, in coordinates of the hyperplane around the
+    facet's current point. Near a far cone's apex, or in a thin wedge, the mean of the facet's
+    vertices lies within a hair of other hyperplanes; this point does not. Returns
+    ``(points, gaps)``; a gap at or below the full-dimensionality tolerance means the facet
+    cannot be crossed at the resolution."""
     d = net.input_dim
     m = len(which)
-    if d == 1:  # a facet of an interval is a point: nothing to re-centre
-        return fpts[which], np.full(m, float(scale))
+    P, gap = fpts[which].copy(), np.full(m, -np.inf)
+    inf = solver._inf
     bits = unpack_bits(packed[owner[which]], net.n_hidden)
-    As, cs, counts, origins, bases = [], [], [], [], []
-    for f, s in zip(which.tolist(), bits):
+    on = tol.VERTEX_RTOL * scale  # a row within this of the facet's point contains the facet
+    for i, (f, s) in enumerate(zip(which.tolist(), bits)):
+        if not np.isfinite(fpts[f]).all():  # the lp path's facet LP may have failed
+            continue
         A, c, ids = full_system(net, s, domain)
-        j = int(np.flatnonzero(ids == fids[f])[0])
-        a = fnrm[f]  # the outward unit normal of row j
-        p0 = fpts[f] - ((A[j] @ fpts[f] - c[j]) / row_norms(A[j:j + 1])[0]) * a
-        basis = np.linalg.svd(a[None, :])[2][1:].T  # (d, d - 1) orthonormal, spans a's complement
-        R = A @ basis
-        slack = c - A @ p0
-        nr = row_norms(R)
-        keep = (np.arange(len(c)) != j) & (nr > tol.ZERO_ROW_RTOL * row_norms(A))
-        As.append(R[keep])
-        cs.append(slack[keep])
-        counts.append(int(keep.sum()))
-        origins.append(p0)
-        bases.append(basis)
-    ptr = np.zeros(m + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    U, rho = chebyshev_centres(np.concatenate(As).reshape(-1, d - 1), np.concatenate(cs), ptr,
-                               float(scale))
-    P = np.stack([o + B @ u for o, B, u in zip(origins, bases, U)])
-    bad = ~np.isfinite(P).all(axis=1)
-    P[bad], rho[bad] = fpts[which][bad], -np.inf
-    return P, rho
+        norms = row_norms(A)
+        live = norms > tol.ZERO_ROW_RTOL * norms.max(initial=0.0)
+        An = A[live] / norms[live, None]
+        j = int(np.flatnonzero(ids[live] == fids[f])[0])
+        a = An[j]
+        p0 = fpts[f] - (a @ fpts[f] - c[live][j] / norms[live][j]) * a  # onto the hyperplane
+        dist = c[live] / norms[live] - An @ p0
+        if d == 1:
+            others = np.abs(dist) > on
+            others[j] = False
+            gap[i] = min(float(scale), float(dist[others].min(initial=np.inf)))
+            P[i] = p0
+            continue
+        N = np.linalg.svd(a[None, :])[2][1:].T  # (d, d - 1) orthonormal basis of the hyperplane
+        B = An @ N  # rows in the hyperplane's coordinates; unit rows keep their full-space norm
+        contains = (np.sqrt(np.einsum("ij,ij->i", B, B)) <= tol.ZERO_ROW_RTOL) & (np.abs(dist) <= on)
+        keep = ~contains
+        keep[j] = False
+        M = np.hstack([B[keep], np.ones((int(keep.sum()), 1))])
+        cost = np.zeros(d)
+        cost[-1] = -1.0
+        status, z, _ = solver.solve(cost, np.full(d, -inf), np.append(np.full(d - 1, inf), scale), M,
+                                    np.full(len(M), -inf), dist[keep])
+        if status != "optimal":
+            continue
+        p = p0 + N @ z[:-1]
+        slack = c[live][keep] / norms[live][keep] - An[keep] @ p  # recomputed at the point
+        P[i], gap[i] = p, min(float(z[-1]), float(slack.min(initial=np.inf)))
+    return P, gap
 
 
 # ============================================================================ rank-deficient R^d

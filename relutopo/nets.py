@@ -64,6 +64,8 @@ class ReluNet:
     biases : tuple of arrays
         ``biases[i]`` has shape ``(h_{i+1},)``.
 
+    Notes
+    -----
     Build it with :meth:`from_weights` or :meth:`from_torch`, which check the input.
     """
 

@@ -121,7 +121,10 @@ def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
     else:
         origin = np.zeros(d)
         s = domain_scale(net, None)
-        length = float(np.ldexp(1.0, int(np.frexp(s)[1])))
+        # no first-layer hyperplane off the origin: domain_scale falls back to 1 in every frame
+        off = (np.abs(net.weights[0]).max(axis=1, initial=0.0) > 0) & (net.biases[0] != 0) \
+            if len(net.weights) > 1 else np.zeros(0, dtype=bool)
+        length = float(np.ldexp(1.0, int(np.frexp(s)[1]))) if off.any() else 1.0
         wdom = None
     if ws and len(ws) > 1:  # the first hidden layer absorbs the input map
         with np.errstate(over="ignore", invalid="ignore"):

@@ -12,6 +12,12 @@ from __future__ import annotations
 #: domain scale (the box side, or the distance scale of the hyperplanes for R^d).
 CHEBYSHEV_RTOL: float = 1e-9
 
+#: ``decompose`` in a box warns (``errors.ResolutionWarning``) when every first-layer hyperplane
+#: meeting the box passes within this many resolutions (``CHEBYSHEV_RTOL`` times the box side) of
+#: the box centre: the network's features are then too small for the box, and regions thinner
+#: than the resolution go unreported (e.g. a net of unit scale in a box of side 1e12).
+RESOLUTION_WARN_FACTOR: float = 1e3
+
 #: Feasibility slack of LP solutions, relative to the right-hand-side scale.
 LP_FEAS_RTOL: float = 1e-9
 
@@ -28,6 +34,11 @@ CERTIFICATE_REACH: float = 1e12
 #: 1e-7, is coarser than ``CHEBYSHEV_RTOL``: a cell of radius 1e-8 could come back with a centre
 #: outside it. 1e-10 is the smallest value HiGHS accepts.
 HIGHS_FEAS_TOL: float = 1e-10
+
+#: Matrix entries HiGHS may treat as zero (its ``small_matrix_value``; default 1e-9, smallest
+#: accepted 1e-12). The engine's rows are unit-normalised, so an entry of 1e-9 is a hyperplane
+#: tilted by 1e-9 -- e.g. two lines that cross at 1e9 times the scale -- which must not be lost.
+HIGHS_SMALL_MATRIX_VALUE: float = 1e-12
 
 #: Two normalised halfspaces (a, c) and (a', c') are the same hyperplane when
 #: ||a - a'|| and |c - c'| are below this (after normalising ||a|| = 1).
@@ -63,6 +74,7 @@ BRUTE_FORCE_MAX_BITS: int = 16
 #: accepted only if ``|z_f(p)| <= CROSSING_ZERO_RTOL * (|z_f(p + eps n)| + |z_f(p - eps n)|)``,
 #: i.e. its zero set passes through the facet; otherwise the step is shrunk.
 CROSSING_ZERO_RTOL: float = 1e-6
+
 
 #: Two vertices of the cell complex (or a vertex and a hyperplane) closer than this fraction of
 #: the box diameter are the same point (vertices are re-solved from their defining rows first).

@@ -24,7 +24,7 @@ from relutopo.atomic import atomic_write_bytes
 from relutopo.repro.record import load_results
 
 __all__ = ["EXECUTED_DIR", "GENERATED_DIR", "prepare_book", "scorecard_page", "performance_page",
-           "prune_executed"]
+           "prune_executed", "api_page", "api_modules"]
 
 #: Executed notebooks (one folder per paper) that the book's toc globs.
 EXECUTED_DIR = Path("book") / "executed"
@@ -198,12 +198,54 @@ def performance_page(root: os.PathLike, profile: str = "book") -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The API reference: (section title, package prefix, what it holds).
+API_SECTIONS = (
+    ("The core library", "relutopo", "exact decompositions, topology and bit vectors; "
+     "`import relutopo` exports the most used names"),
+    ("Paper packages", "relutopo.papers", "each paper's models, data, experiment tasks and analysis"),
+    ("The reproduction pipeline", "relutopo.repro", "parameters, claims, records, the runner, "
+     "the scorecard, the book and the command line"),
+)
+
+
+def api_modules() -> list:
+    """Every importable module of the ``relutopo`` package, sorted (``__main__`` excluded)."""
+    import pkgutil
+
+    import relutopo
+
+    names = [m.name for m in pkgutil.walk_packages(relutopo.__path__, "relutopo.")
+             if not m.name.endswith("__main__")]
+    return sorted(names)
+
+
+def api_page() -> str:
+    """The MyST source of the API reference: one ``automodule`` per module, grouped into the
+    core, the paper packages and the pipeline. Sphinx autodoc renders the numpydoc docstrings
+    (napoleon) when the book is built; nothing is fetched from the network."""
+    modules = api_modules()
+    out = ["# API reference", "",
+           "Generated from the docstrings of every module (Sphinx autodoc with napoleon). Each "
+           "public function and class has a numpydoc docstring whose *Examples* run as tests "
+           "(`make test` runs them with `pytest --doctest-modules`).", ""]
+    for title, prefix, what in API_SECTIONS:
+        own = [m for m in modules if m == prefix or m.startswith(prefix + ".")]
+        if prefix == "relutopo":
+            own = [m for m in own if not m.startswith(("relutopo.papers", "relutopo.repro"))]
+        out += [f"## {title}", "", what[0].upper() + what[1:] + ".", ""]
+        for m in own:
+            out += [f"### `{m}`", "", "```{eval-rst}", f".. automodule:: {m}", "   :members:",
+                    "```", ""]
+    return "\n".join(out)
+
+
 def prepare_book(root: os.PathLike, profile: str = "book") -> list:
-    """Write the generated pages (scorecard, performance) and prune stale executed copies;
-    return the paths written."""
+    """Write the generated pages (scorecard, performance, API reference) and prune stale
+    executed copies; return the paths written."""
     root = Path(root)
     prune_executed(root)
     gen = root / GENERATED_DIR
     gen.mkdir(parents=True, exist_ok=True)
     return [_write_if_changed(gen / "scorecard.md", scorecard_page(root, profile)),
-            _write_if_changed(gen / "performance.md", performance_page(root, profile))]
+            _write_if_changed(gen / "performance.md", performance_page(root, profile)),
+            _write_if_changed(gen / "api.md", api_page())]

@@ -6,8 +6,7 @@ book is always the rule that was applied, and no verdict is ever set by hand.
 
 Two kinds of claim:
 
-**paper claims** (:func:`paper_claim`, and the shorthands :func:`numeric_claim`,
-:func:`range_claim`)
+**paper claims** (:func:`paper_claim`; shorthands :func:`numeric_claim`, :func:`range_claim`)
     A number or a statement of the paper, tested on our measurement. Verdict ``reproduced``,
     ``differs``, or ``not comparable`` (the setup cannot test it: untrained weights, substitute
     data). Only these count in the reproduction rate. A claim that differs says in one sentence

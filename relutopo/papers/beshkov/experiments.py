@@ -163,7 +163,7 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, l
                hidden: Sequence[int] = (8, 8, 8), box: float = 10.0) -> dict:
     """The self-intersecting-curve experiment for one seed.
 
-    Fits ``1 -> hidden -> 2`` to :func:`self_intersecting_curve` (MSE), decomposes it on the
+    Fits ``1 -> hidden -> 2`` to :func:`relutopo.papers.beshkov.nested.self_intersecting_curve` (MSE), decomposes it on the
     inputs, and returns the quotient Betti numbers at the output depth by both methods, the
     exact crossings of the fitted curve (:func:`relutopo.overlap.curve_self_crossings`), the
     Betti numbers of the fitted curve's sample, and arrays for plotting. ``eps`` is in units of

@@ -35,7 +35,7 @@ COUNTING_MODULES["both"] = tuple(dict.fromkeys(COUNTING_MODULES["wang"] + COUNTI
 
 def code_fingerprint(method: str = "both") -> str:
     """A short hash of the source of the modules that compute the counts of ``method``
-    (``"wang"``, ``"engine"`` or ``"both"``; see :data:`COUNTING_MODULES`).
+    (``"wang"``, ``"engine"`` or ``"both"``; see ``COUNTING_MODULES``).
 
     Pass it as the ``code`` argument of the task functions: it is part of each task's cache key
     in :func:`relutopo.sweep.run_sweep`, so cached results are recomputed when that code changes.
