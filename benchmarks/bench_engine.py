@@ -312,6 +312,21 @@ def compile_table(ct) -> str:
     return "\n".join(out) + "\n"
 
 
+def scale_section() -> str:
+    """The 10^6-region measurement of ``bench_scale.py`` (results/bench_scale.json), if present."""
+    path = HERE / "results" / "bench_scale.json"
+    if not path.exists():
+        return "(run `benchmarks/bench_scale.py --json benchmarks/results/bench_scale.json`)\n"
+    r = json.loads(path.read_text())
+    load = r.get("machine", {})
+    return (f"`bench_scale.py`, measured {r.get('measured', '?')}: {r['net']} in {r['domain']} (seed {r['seed']}), "
+            f"**{r['regions']:,} regions**, {r['facets']:,} facets, {r['edges']:,} edges in "
+            f"**{r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU**; peak resident memory of the whole "
+            f"process **{r['peak_rss_mb']:.0f} MB** (interpreter and imports: {r['rss_after_imports_mb']:.0f} MB); "
+            f"the finished `Decomposition` is {r['decomposition_mb']:.0f} MB. Load average "
+            f"{load.get('load_start', ['?'])[0]} at start, {load.get('load_end', ['?'])[0]} at end.\n")
+
+
 def write_results(meta, rows, rows2d=None, ct=None):
     tab = table(rows)
     tab2 = table_2d(rows2d) if rows2d else "(not run)\n"
@@ -323,6 +338,7 @@ def write_results(meta, rows, rows2d=None, ct=None):
         "benchmarks/bench_engine.py --relucent-python .bench-venv/bin/python --write` (`make bench`)\n\n"
         "## Against regioncam 0.5.2 on its own ground (issue 19)\n\n" + tab2 + "\n" + NOTES_2D
         + "\n## Against relucent 1.0.0 (issue 4)\n\n" + tab + "\n## Targets\n\n" + targets(rows)
+        + "\n## A million regions (bench_scale.py)\n\n" + scale_section()
         + "\n## First call: numba compilation and its cache\n\n" + compile_table(ct) + "\n" + NOTES_COMPILE
         + "\n" + NOTES)
     return tab2 + "\n" + tab
