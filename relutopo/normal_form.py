@@ -102,7 +102,8 @@ def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
     ws = [np.array(w, dtype=np.float64) for w in net.weights]
     bs = [np.array(b, dtype=np.float64) for b in net.biases]
     if domain is not None:
-        widths = domain.hi - domain.lo
+        with np.errstate(over="ignore"):
+            widths = domain.hi - domain.lo
         if not np.all(np.isfinite(widths)):
             raise ScaleRangeError(
                 f"the box {domain} has a side wider than float64 can represent (hi - lo overflows "
