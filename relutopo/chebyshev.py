@@ -34,8 +34,9 @@ has none: its feasible set is not pointed) goes on to the simplex.
 Every answer is then checked *independently of the iteration* on the original rows
 (:func:`certify`): primal feasibility, ``y >= 0`` with ``sum_j y_j (a_j, ||a_j||) + y_cap (0, 1) =
 (0, 1)``, and a zero duality gap, all within ``tolerances.CHEBYSHEV_CERT_RTOL``. Polyhedra that
-fail, or run out of pivots (``max_pivots``), are recomputed by HiGHS (:meth:`relutopo.polyhedra.LPSolver.
-chebyshev_batch`, 32 per LP). The result is deterministic (fixed pivot rules, fixed order).
+fail, or run out of pivots (``max_pivots``), are recomputed by HiGHS
+(:meth:`relutopo.polyhedra.LPSolver.chebyshev_batch`, 32 per LP). The result is deterministic
+(fixed pivot rules, fixed order).
 """
 
 from __future__ import annotations

@@ -498,7 +498,8 @@ def check_domain(net, domain):
                          f"use Box(lo, hi, dim={net.input_dim})")
     from .errors import ScaleRangeError
 
-    widths = domain.hi - domain.lo
+    with np.errstate(over="ignore"):
+        widths = domain.hi - domain.lo
     if not np.all(np.isfinite(widths)):
         raise ScaleRangeError(f"domain {domain} has a side wider than float64 can represent (hi - lo "
                               "overflows ~1.8e308); use a smaller box, or domain=None for all of R^d")

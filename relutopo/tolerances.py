@@ -3,6 +3,17 @@
 All tolerances are *relative*: they are multiplied by a scale taken from the data they
 are applied to (the norm of a halfspace row, the size of the domain, the magnitude of
 the weights), so that rescaling a network or its domain does not change any answer.
+
+``decompose`` makes this exact for the rescalings that change no bit vector: it works in a
+canonical frame (``relutopo.normal_form``) where the domain has scale of order one and every
+hidden neuron's row ``(w, b)`` has largest entry in ``[1, 2)``, reached by power-of-two factors
+(no rounding), so that multiplying a neuron's row by ``k > 0`` and its outgoing weights by
+``1 / k``, or stretching the input together with the box, gives the same regions (bit for bit
+for powers of two). There is no absolute floor (no ``max(1, ...)``) in any test; HiGHS, whose own
+tolerances are absolute, only sees unit-normalised rows in that frame (``HIGHS_*`` below). What
+cannot be represented in float64 raises ``relutopo.errors.ScaleRangeError``; what the engine
+finds inconsistent raises ``relutopo.errors.InconsistentDecompositionError`` (see the
+``relutopo.decompose`` module docstring).
 """
 
 from __future__ import annotations
@@ -41,14 +52,14 @@ HIGHS_FEAS_TOL: float = 1e-10
 HIGHS_SMALL_MATRIX_VALUE: float = 1e-12
 
 #: Two normalised halfspaces (a, c) and (a', c') are the same hyperplane when
-#: ||a - a'|| and |c - c'| are below this (after normalising ||a|| = 1).
+#: ``||a - a'||`` and ``|c - c'|`` are below this (after normalising ``||a|| = 1``).
 HYPERPLANE_DUP_RTOL: float = 1e-10
 
 #: A row of zeros (a dead neuron's hyperplane restricted to a region) has norm below this
 #: fraction of the layer's weight scale.
 ZERO_ROW_RTOL: float = 1e-12
 
-#: Two affine maps (A, c) are equal when max |A - A'| and |c - c'| are below this
+#: Two affine maps (A, c) are equal when ``max |A - A'|`` and ``|c - c'|`` are below this
 #: fraction of the maps' magnitude (used to merge activation regions into linear regions).
 AFFINE_EQUAL_RTOL: float = 1e-9
 
