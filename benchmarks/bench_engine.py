@@ -123,7 +123,7 @@ def _best_of(fn, repeat, min_time):
     return out, best[0], best[1], runs
 
 
-def run_case_2d(index: int, seed: int, repeat: int, min_time: float = 1.0) -> dict:
+def run_case_2d(index: int, seed: int, repeat: int, min_time: float = 1.0, numpy_path: bool = True) -> dict:
     """Issue 19's 2-D case ``index``: the compiled path, then the numpy path (``compiled=False``,
     at least one run), and whether they give the same decomposition."""
     import resource
@@ -137,14 +137,17 @@ def run_case_2d(index: int, seed: int, repeat: int, min_time: float = 1.0) -> di
     dom = Box(-box, box, dim=2)
     decompose(net, dom, compiled=True)  # loads the compiled kernels from numba's cache
     dec, wall, cpu, runs = _best_of(lambda: decompose(net, dom, compiled=True), repeat, min_time)
-    ref, nwall, ncpu, nruns = _best_of(lambda: decompose(net, dom, compiled=False), 1, min_time)
-    same = (dec.n_regions == ref.n_regions and (dec.packed_patterns == ref.packed_patterns).all()
+    if not numpy_path:  # --no-numpy: the compiled path only
+        ref, nwall, ncpu, nruns = dec, None, None, 0
+    else:
+        ref, nwall, ncpu, nruns = _best_of(lambda: decompose(net, dom, compiled=False), 1, min_time)
+    same = None if not numpy_path else (dec.n_regions == ref.n_regions and (dec.packed_patterns == ref.packed_patterns).all()
             and (dec.facet_ptr == ref.facet_ptr).all() and (dec.facet_ids == ref.facet_ids).all()
             and dec.edges.shape == ref.edges.shape and (dec.edges == ref.edges).all())
     return {"case": name, "sizes": list(sizes), "box": box, "seed": seed, "regions": dec.n_regions,
             "edges": int(len(dec.edges)), "unmatched_facets": dec.stats["unmatched_facets"],
             "wall_s": wall, "cpu_s": cpu, "runs": runs, "numpy_wall_s": nwall, "numpy_cpu_s": ncpu,
-            "numpy_runs": nruns, "compiled_equals_numpy": bool(same),
+            "numpy_runs": nruns, "compiled_equals_numpy": None if same is None else bool(same),
             "centre_max_diff": float(np.abs(dec.interior_points - ref.interior_points).max()),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
@@ -214,8 +217,8 @@ def table_2d(rows) -> str:
         else:
             rc_txt, ratio, counts, eq = rc.get("status", "not run"), "-", f"{r['regions']} / -", "-"
         lines.append(f"| {r['case'].replace(' box', '')} | {counts} | {eq} | {r['wall_s']:.4f} ({r['cpu_s']:.4f}) "
-                     f"| {rc_txt} | {ratio} | {r['numpy_wall_s']:.3f} | "
-                     f"{'yes' if r['compiled_equals_numpy'] else 'NO'} |")
+                     f"| {rc_txt} | {ratio} | {_fmt(r['numpy_wall_s'], 3)} | "
+                     f"{'-' if r['compiled_equals_numpy'] is None else ('yes' if r['compiled_equals_numpy'] else 'NO')} |")
     return head + "\n".join(lines) + "\n"
 
 
@@ -365,6 +368,7 @@ def main(argv=None):
                     help="python of a venv with regioncam==0.5.2 (default: --relucent-python)")
     ap.add_argument("--no-2d", action="store_true", help="skip issue 19's 2-D table (regioncam)")
     ap.add_argument("--no-compile-times", action="store_true", help="skip the first-call measurement")
+    ap.add_argument("--no-numpy", action="store_true", help="2-D table: skip the numpy path")
     ap.add_argument("--_child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--_child2d", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -376,7 +380,8 @@ def main(argv=None):
         return
 
     if args._child2d is not None:
-        print(json.dumps(run_case_2d(args._child2d, args.seed, args.repeat, min_time=args.min_time)))
+        print(json.dumps(run_case_2d(args._child2d, args.seed, args.repeat, min_time=args.min_time,
+                                     numpy_path=not args.no_numpy)))
         return
 
     if args.from_json:
@@ -389,7 +394,8 @@ def main(argv=None):
     rows2d = []
     for i in ([] if args.no_2d else range(len(REGIONCAM_CASES))):
         proc = subprocess.run([sys.executable, __file__, "--_child2d", str(i), "--seed", str(args.seed),
-                               "--repeat", str(args.repeat), "--min-time", str(args.min_time)],
+                               "--repeat", str(args.repeat), "--min-time", str(args.min_time)]
+                              + (["--no-numpy"] if args.no_numpy else []),
                               capture_output=True, text=True, check=True)
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         row["load_before"] = os.getloadavg()[0]
