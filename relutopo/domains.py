@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ValidationError
+
 __all__ = ["Box"]
 
 
@@ -40,30 +42,30 @@ class Box:
         lo_a = np.asarray(lo, dtype=np.float64)
         hi_a = np.asarray(hi, dtype=np.float64)
         if lo_a.ndim > 1 or hi_a.ndim > 1:
-            raise ValueError(f"Box corners must be scalars or 1-D arrays; got lo shape {lo_a.shape}, "
+            raise ValidationError(f"Box corners must be scalars or 1-D arrays; got lo shape {lo_a.shape}, "
                              f"hi shape {hi_a.shape}")
         if dim is not None:
             if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-                raise ValueError(f"Box dim must be a positive integer; got dim={dim!r}")
+                raise ValidationError(f"Box dim must be a positive integer; got dim={dim!r}")
             dim = int(dim)
         sizes = {a.shape[0] for a in (lo_a, hi_a) if a.ndim == 1}
         if len(sizes) > 1:
-            raise ValueError(f"Box lo and hi have different lengths: {lo_a.shape[0]} vs {hi_a.shape[0]}")
+            raise ValidationError(f"Box lo and hi have different lengths: {lo_a.shape[0]} vs {hi_a.shape[0]}")
         if sizes:
             n = sizes.pop()
             if dim is not None and dim != n:
-                raise ValueError(f"Box dim={dim} contradicts corners of length {n}")
+                raise ValidationError(f"Box dim={dim} contradicts corners of length {n}")
             dim = n
         if dim is None:
-            raise ValueError("Box(lo, hi) with scalar corners needs dim=..., e.g. Box(-1, 1, dim=2)")
+            raise ValidationError("Box(lo, hi) with scalar corners needs dim=..., e.g. Box(-1, 1, dim=2)")
         lo_a = np.broadcast_to(lo_a, (dim,)).copy()
         hi_a = np.broadcast_to(hi_a, (dim,)).copy()
         if not (np.all(np.isfinite(lo_a)) and np.all(np.isfinite(hi_a))):
-            raise ValueError(f"Box corners must be finite; got lo={lo_a}, hi={hi_a}. "
+            raise ValidationError(f"Box corners must be finite; got lo={lo_a}, hi={hi_a}. "
                              "Use domain=None for all of R^d.")
         if np.any(hi_a <= lo_a):
             bad = int(np.flatnonzero(hi_a <= lo_a)[0])
-            raise ValueError(f"Box needs lo < hi in every coordinate; coordinate {bad} has "
+            raise ValidationError(f"Box needs lo < hi in every coordinate; coordinate {bad} has "
                              f"lo={lo_a[bad]}, hi={hi_a[bad]}")
         lo_a.setflags(write=False)
         hi_a.setflags(write=False)

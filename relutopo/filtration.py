@@ -34,15 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import FiltrationError  # re-exported: relutopo.filtration.FiltrationError
+
 __all__ = ["filtration_order", "check_order", "betti_curve", "betti_curves", "BettiCurve",
-           "cycle_ranks", "betti_numbers", "betti_curve_gudhi", "FiltrationError", "ORDER_KINDS"]
+           "cycle_ranks", "betti_numbers", "betti_curve_gudhi", "ORDER_KINDS"]
 
 #: The face-respecting orders :func:`filtration_order` draws.
 ORDER_KINDS = ("random", "lower_star", "dimension")
-
-
-class FiltrationError(ValueError):
-    """An order of cells that is not a filtration, or a bad argument."""
 
 
 def _faces_lists(K) -> list:

@@ -19,41 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+# re-exported: relutopo.homology.check_distance_matrix (distances here must be finite)
+from .validation import check_distance_matrix
+
 __all__ = ["Barcodes", "barcodes", "long_bar_counts", "betti_numbers", "combine_distances",
-           "check_distance_matrix", "LONG_BAR_FRACTION"]
+           "LONG_BAR_FRACTION"]
 
 #: Default fraction of the barcode scale above which a bar counts as long.
 LONG_BAR_FRACTION: float = 0.25
-
-
-def check_distance_matrix(D, name: str = "D") -> np.ndarray:
-    """Validate a distance matrix: square, finite, non-negative, symmetric, zero diagonal.
-
-    Returns it as float64. Raises ``ValueError`` naming ``name`` and the first violation.
-    """
-    try:
-        A = np.array(D, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} cannot be read as a float matrix: {exc}") from None
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"{name} must be a square distance matrix (n, n); got shape {A.shape}")
-    if A.shape[0] == 0:
-        raise ValueError(f"{name} is empty; give at least one point")
-    if not np.all(np.isfinite(A)):
-        raise ValueError(f"{name} has NaN or infinite entries; distances must be finite")
-    if np.any(A < 0):
-        i, j = np.argwhere(A < 0)[0]
-        raise ValueError(f"{name}[{i}, {j}] = {A[i, j]} is negative; distances must be >= 0")
-    scale = max(float(np.abs(A).max()), 1.0)
-    asym = np.abs(A - A.T)
-    if np.any(asym > 1e-12 * scale):
-        i, j = np.unravel_index(np.argmax(asym), A.shape)
-        raise ValueError(f"{name} is not symmetric: {name}[{i}, {j}] = {A[i, j]} but "
-                         f"{name}[{j}, {i}] = {A[j, i]}")
-    if np.any(np.diag(A) != 0):
-        i = int(np.flatnonzero(np.diag(A) != 0)[0])
-        raise ValueError(f"{name} must be hollow (zero diagonal); {name}[{i}, {i}] = {A[i, i]}")
-    return A
 
 
 @dataclass(frozen=True, eq=False)

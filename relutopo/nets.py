@@ -10,47 +10,16 @@ eq. 10); :meth:`ReluNet.layer_maps` returns the per-layer maps ``(W^_j, b^_j)`` 
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
+from .errors import NetworkError  # re-exported: relutopo.nets.NetworkError
 from .patterns import pack_bits, unpack_bits
+from .validation import check_points, check_weights
 
-__all__ = ["ReluNet", "NetworkError"]
-
-
-class NetworkError(ValueError):
-    """A network given to relutopo is malformed (shapes, values or layer types)."""
-
-
-def _as_matrix(w, name: str) -> np.ndarray:
-    """``w`` as a float64 array; real numbers only (complex, text and other objects are refused,
-    never silently converted: numpy would drop an imaginary part with only a warning)."""
-    try:
-        raw = np.asarray(w)
-    except (TypeError, ValueError) as exc:
-        raise NetworkError(f"{name} cannot be read as a float array: {exc}") from None
-    kind = raw.dtype.kind
-    if kind == "c":
-        raise NetworkError(
-            f"{name} has complex dtype {raw.dtype}; a ReLU network needs real weights (pass "
-            "the real part explicitly, e.g. w.real, if the imaginary part is known to be zero)")
-    if kind not in "biufO":
-        what = "text" if kind in "US" else "not numbers"
-        raise NetworkError(f"{name} has dtype {raw.dtype} ({what}); give real numbers "
-                           "(a float array)")
-    if kind == "O":
-        for v in raw.reshape(-1):
-            if not isinstance(v, numbers.Real):
-                raise NetworkError(f"{name} holds a {type(v).__name__} entry ({v!r}); give real "
-                                   "numbers (a float array)")
-    try:
-        arr = np.array(raw, dtype=np.float64)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise NetworkError(f"{name} cannot be read as a float array: {exc}") from None
-    return arr
+__all__ = ["ReluNet"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,44 +49,8 @@ class ReluNet:
         Hidden layers use ReLU; the last pair is the linear output layer. Raises
         :class:`NetworkError` naming the layer when shapes do not chain or values are not finite.
         """
-        weights = list(weights)
-        biases = list(biases)
-        if len(weights) == 0:
-            raise NetworkError("a ReluNet needs at least one layer (the output layer); got no weights")
-        if len(weights) != len(biases):
-            raise NetworkError(
-                f"got {len(weights)} weight matrices but {len(biases)} bias vectors; "
-                "give one bias vector per layer")
-        ws, bs = [], []
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            w = _as_matrix(w, f"weights[{i}]")
-            b = _as_matrix(b, f"biases[{i}]")
-            if w.ndim != 2:
-                raise NetworkError(f"weights[{i}] must be a 2-D matrix (out, in); got shape {w.shape}")
-            b = b.reshape(-1) if b.ndim == 2 and 1 in b.shape else b
-            if b.ndim != 1 or b.shape[0] != w.shape[0]:
-                raise NetworkError(
-                    f"biases[{i}] must have shape ({w.shape[0]},) to match weights[{i}] of shape "
-                    f"{w.shape}; got {b.shape}")
-            if i > 0 and w.shape[1] != ws[-1].shape[0]:
-                raise NetworkError(
-                    f"layer {i} does not chain: weights[{i}] expects {w.shape[1]} inputs but layer "
-                    f"{i - 1} has {ws[-1].shape[0]} outputs")
-            if w.shape[0] == 0 or w.shape[1] == 0:
-                raise NetworkError(f"weights[{i}] has an empty dimension: shape {w.shape}")
-            for arr, nm in ((w, f"weights[{i}]"), (b, f"biases[{i}]")):
-                if not np.all(np.isfinite(arr)):
-                    bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-                    raise NetworkError(
-                        f"{nm} contains {bad} NaN or infinite value(s); relutopo needs finite weights "
-                        "(check the training run that produced them)")
-            w = np.ascontiguousarray(w)
-            w.setflags(write=False)
-            b = np.ascontiguousarray(b)
-            b.setflags(write=False)
-            ws.append(w)
-            bs.append(b)
-        return cls(tuple(ws), tuple(bs))
+        ws, bs = check_weights(weights, biases, error=NetworkError)
+        return cls(ws, bs)
 
     @classmethod
     def from_torch(cls, model) -> "ReluNet":
@@ -242,13 +175,9 @@ class ReluNet:
 
     # ------------------------------------------------------------------ evaluation
     def _check_points(self, X) -> np.ndarray:
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim == 1:
-            X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != self.input_dim:
-            raise ValueError(
-                f"points must have shape (n, {self.input_dim}) for {self!r}; got {np.shape(X)}")
-        return X
+        # NaN and inf are let through: the engine evaluates far-away points on purpose
+        return check_points(X, dim=self.input_dim, name="points", owner=repr(self), allow_1d=True,
+                            finite=False)
 
     def preactivations(self, X) -> list:
         """Pre-activations ``W_i F_{i-1}(x) + b_i`` of every hidden layer, each ``(n, h_i)``."""

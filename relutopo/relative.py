@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .validation import check_distance_matrix  # inf allowed: k-NN geodesics between components
+
 __all__ = [
     "quotient_distance_matrix", "quotient_barcodes", "rips_barcodes", "betti_at",
     "cone_complex", "quotient_complex", "relative_betti", "relative_barcodes",
@@ -38,19 +40,6 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------ checks
-def _check_distance_matrix(D, name: str = "D") -> np.ndarray:
-    D = np.asarray(D, dtype=np.float64)
-    if D.ndim != 2 or D.shape[0] != D.shape[1]:
-        raise ValueError(f"{name} must be a square distance matrix (n, n); got shape {D.shape}")
-    if np.any(np.isnan(D)):
-        raise ValueError(f"{name} contains NaN")
-    if np.any(D < 0):
-        raise ValueError(f"{name} has negative entries (min {D.min():g}); give distances >= 0")
-    if not np.allclose(D, D.T, rtol=1e-12, atol=1e-12 * max(1.0, float(np.nanmax(D[np.isfinite(D)], initial=1.0)))):
-        raise ValueError(f"{name} is not symmetric; give a symmetric distance matrix")
-    return D
-
-
 def _check_classes(classes, n: int) -> list:
     out = []
     seen = np.zeros(n, dtype=bool)
@@ -100,7 +89,7 @@ def quotient_distance_matrix(D, classes):
     labels : int array (n,)
         Quotient point of every data point (the points of class ``i`` all map to one row).
     """
-    D = _check_distance_matrix(D)
+    D = check_distance_matrix(D, allow_inf=True)
     n = len(D)
     classes = _check_classes(classes, n)
     c = len(classes)
@@ -142,7 +131,7 @@ def rips_barcodes(D, maxdim: int = 1, thresh: float = np.inf) -> list:
     """
     from .homology import barcodes
 
-    D = _check_distance_matrix(D)
+    D = check_distance_matrix(D, allow_inf=True)
     maxdim = _check_maxdim(maxdim)
     if len(D) == 0:
         return [np.zeros((0, 2)) for _ in range(maxdim + 1)]
@@ -192,7 +181,7 @@ def cone_complex(D, classes, max_edge: float, maxdim: int = 1, mode: str = "sepa
     """
     import gudhi
 
-    D = _check_distance_matrix(D)
+    D = check_distance_matrix(D, allow_inf=True)
     n = len(D)
     classes = _check_classes(classes, n)
     maxdim = _check_maxdim(maxdim)
@@ -230,7 +219,7 @@ def quotient_complex(D, classes, max_edge: float, maxdim: int = 1):
     """
     import gudhi
 
-    D = _check_distance_matrix(D)
+    D = check_distance_matrix(D, allow_inf=True)
     n = len(D)
     classes = _check_classes(classes, n)
     maxdim = _check_maxdim(maxdim)
@@ -289,7 +278,7 @@ def relative_betti(D, classes, eps: float, maxdim: int = 1, method: str = "quoti
     ``"relative"``: ``dim H_k(K_eps, A)`` for ``A`` the union of the classes (reduced in degree
     0 when ``A`` is non-empty: ``H_0(K, A)`` counts the components of ``K`` that miss ``A``).
     """
-    D = _check_distance_matrix(D)
+    D = check_distance_matrix(D, allow_inf=True)
     classes = _check_classes(classes, len(D))
     maxdim = _check_maxdim(maxdim)
     st = _complex(D, classes, eps, maxdim, method)

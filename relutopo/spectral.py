@@ -31,7 +31,9 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["WEIGHTINGS", "SpectralError", "laplacian", "fiedler_vector", "fiedler_partition",
+from .errors import SpectralError  # re-exported: relutopo.spectral.SpectralError
+
+__all__ = ["WEIGHTINGS", "laplacian", "fiedler_vector", "fiedler_partition",
            "FiedlerPartition", "region_mass", "dual_graph_of_complex", "cut_agreement",
            "cut_facets", "cut_kappa", "hausdorff_distance"]
 
@@ -39,10 +41,6 @@ WEIGHTINGS = ("unweighted", "data", "facet")
 
 #: Graphs with more nodes than this use sparse shift-invert ``eigsh`` instead of dense ``eigh``.
 DENSE_MAX_NODES = 300
-
-
-class SpectralError(ValueError):
-    """A graph or weighting for which the Fiedler vector is not defined, or a bad argument."""
 
 
 def _check_edges(edges, n_nodes) -> tuple:

@@ -133,3 +133,75 @@ CHEBYSHEV_DEGENERATE_STEP: float = 1e-13
 #: ``CHEBYSHEV_CERT_RTOL``'s certificate decides what is accepted.
 CHEBYSHEV_ENUM_DET_TOL: float = 1e-9
 CHEBYSHEV_ENUM_PRIMAL_TOL: float = 1e-12
+
+#: A HiGHS run that ends neither optimal, infeasible nor unbounded (HiGHS' "unknown" on a
+#: degenerate LP at the tight ``HIGHS_FEAS_TOL``) is tried once more with HiGHS' interior point
+#: method at these feasibility tolerances (HiGHS' defaults) before ``relutopo.errors.LPError``
+#: is raised (``polyhedra.LPSolver.solve``). The answer of such a second try is what the callers
+#: check anyway (slacks recomputed, certificates), so only the solver's stopping rule is looser.
+HIGHS_RETRY_FEAS_TOL: float = 1e-7
+
+#: A Chebyshev-hint step of ``relutopo.chebyshev`` (and its compiled twin in
+#: ``relutopo.kernels.centres``) that moves a point farther than ``CHEBYSHEV_HINT_REACH`` times
+#: ``(radius cap + |hint|)`` is not tried (it would leave the coordinates HiGHS resolves); a step
+#: that is tried goes a fraction ``CHEBYSHEV_HINT_OVERSHOOT`` beyond the computed length, so that
+#: rounding cannot leave the point a hair short of the target slack.
+CHEBYSHEV_HINT_REACH: float = 1e3
+CHEBYSHEV_HINT_OVERSHOOT: float = 1e-6
+
+#: A facet crossing that fails (the step lands outside the box or in the wrong cell) is retried
+#: with the step multiplied by this factor, down to the full-dimensionality resolution
+#: (``relutopo.decompose`` and ``relutopo.kernels.crossing``).
+CROSSING_STEP_SHRINK: float = 1e-3
+
+#: Rigorous bounds on the rounding error of a computed slack or residual are this many units of
+#: float64's machine epsilon times the magnitudes summed (``relutopo.chebyshev.certify``, the
+#: multiplier certificates of ``relutopo.decompose`` and their compiled twins).
+ROUNDING_ERROR_ULPS: float = 4.0
+
+#: The positive floor a divisor or a magnitude is clamped to, so that a zero does not divide
+#: (an underflow guard, not a tolerance: far below any tolerance times any scale float64 holds).
+TINY: float = 1e-300
+
+#: Quantities that are equal in exact arithmetic but may differ by rounding (a fraction computed
+#: as ``k / n`` against 1, an angle against pi, the spread of a constant sample against 0, a
+#: breakpoint against the end of its piece, a singular value against 0 when the affine dimension
+#: of a handful of points is counted) are compared with this slack, relative to their magnitude.
+ROUNDING_RTOL: float = 1e-12
+
+#: A distance matrix is symmetric when ``|D_ij - D_ji|`` is at most this fraction of its largest
+#: finite entry (``relutopo.validation.check_distance_matrix``).
+DISTANCE_SYMMETRY_RTOL: float = 1e-12
+
+#: Vertex enumeration of a polytope by ``d``-subsets of its unit-normalised rows
+#: (``relutopo.polytopes``): ``d`` rows define a vertex when ``|det| > VERTEX_DET_TOL`` (unit
+#: rows: the determinant is the volume of their parallelotope, a scale-free quantity).
+VERTEX_DET_TOL: float = 1e-12
+
+#: Vertices from Qhull are re-solved from their defining rows; the set is rejected (and
+#: enumerated by subsets instead) when a vertex violates a row by more than
+#: ``VERTEX_CHECK_FACTOR`` merge tolerances (``VERTEX_MERGE_RTOL`` times the scale).
+VERTEX_CHECK_FACTOR: float = 1e3
+
+#: A row is tight at a vertex (the vertex lies on its hyperplane), and a vertex of a cell complex
+#: lies on a face of its box, within ``VERTEX_TIGHT_FACTOR`` merge tolerances: re-solved
+#: vertices are exact to a few roundings, merged ones to one merge tolerance.
+VERTEX_TIGHT_FACTOR: float = 10.0
+
+#: ``CellComplex.check``: the top cells' volumes add up to the box's within this fraction of it.
+VOLUME_SUM_RTOL: float = 1e-8
+
+#: Two segments of a piecewise-linear curve are parallel when the cross product of their
+#: directions is below this fraction of the product of their lengths
+#: (``relutopo.overlap.curve_self_crossings``).
+PARALLEL_RTOL: float = 1e-14
+
+#: The Fiedler value ``lambda_2`` counts as zero (a disconnected graph) below this fraction of
+#: the Laplacian's scale (largest degree over the smallest node mass); shift-invert ``eigsh``
+#: shifts by ``-EIGSH_SHIFT_FRACTION`` times the same scale (``relutopo.spectral``).
+FIEDLER_GAP_RTOL: float = 1e-10
+EIGSH_SHIFT_FRACTION: float = 1e-3
+
+#: Figures of a decomposition (``relutopo.plotting``): the window around the regions is at least
+#: this fraction of the points' magnitude wide in every coordinate.
+WINDOW_MIN_SPAN_RTOL: float = 1e-9
