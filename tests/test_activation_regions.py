@@ -16,15 +16,9 @@ from hypothesis import given, settings, strategies as st
 from relutopo.activation_regions import (
     Geometry, add, cut, intersect, propagate, whole_space)
 from relutopo.nets import ReluNet
+from conftest import random_net
 
 ARRANGEMENTS_R7 = [(8, 2), (7, 3), (5, 5), (5, 3, 2), (4, 3, 3), (3, 3, 2, 2), (2, 2, 2, 2, 2)]
-
-
-def random_net(sizes, seed, low=-1.0, high=1.0):
-    rng = np.random.default_rng(seed)
-    Ws = [rng.uniform(low, high, (sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)]
-    bs = [rng.uniform(low, high, sizes[i + 1]) for i in range(len(sizes) - 1)]
-    return ReluNet.from_weights(Ws, bs)
 
 
 def pattern_set(patterns):

@@ -17,17 +17,14 @@ from relutopo.complex import (ComplexError, cell_complex, cell_complex_from_half
                               polytope_vertices, sample_convex_pieces)
 from relutopo.decompose import decompose
 from relutopo.domains import Box
-from relutopo.nets import ReluNet
+from conftest import random_net
 
 SETTINGS = dict(max_examples=8, deadline=None)
 
 
-def random_net(seed, d, sizes, bias=0.5):
-    rng = np.random.default_rng(seed)
-    dims = [d, *sizes, 1]
-    W = [rng.normal(size=(dims[i + 1], dims[i])) for i in range(len(dims) - 1)]
-    B = [rng.normal(size=dims[i + 1]) * bias for i in range(len(dims) - 1)]
-    return ReluNet.from_weights(W, B)
+def complex_net(seed, d, sizes, bias=0.5):
+    """A ``d -> sizes -> 1`` network with N(0, 1) weights and N(0, bias^2) biases."""
+    return random_net([d, *sizes, 1], seed, dist="normal", bias_scale=bias)
 
 
 def complex_of(net, d):
@@ -75,7 +72,7 @@ def arrangement_f_vector(W, b, d):
 @given(seed=st.integers(0, 10**6), n=st.integers(1, 7))
 @settings(**SETTINGS)
 def test_line_arrangement_closed_form_2d(seed, n):
-    net = random_net(seed, 2, [n])
+    net = complex_net(seed, 2, [n])
     _, K = complex_of(net, 2)
     f0, f2 = arrangement_f_vector(net.weights[0], net.biases[0], 2)
     assert K.f_vector[0] == f0
@@ -86,7 +83,7 @@ def test_line_arrangement_closed_form_2d(seed, n):
 @given(seed=st.integers(0, 10**6), n=st.integers(1, 5))
 @settings(**SETTINGS)
 def test_plane_arrangement_closed_form_3d(seed, n):
-    net = random_net(seed, 3, [n])
+    net = complex_net(seed, 3, [n])
     _, K = complex_of(net, 3)
     f0, f3, _ = arrangement_f_vector(net.weights[0], net.biases[0], 3)
     assert K.f_vector[0] == f0
@@ -106,7 +103,7 @@ def test_single_square_and_cube():
 @given(seed=st.integers(0, 10**6), d=st.sampled_from([2, 3]))
 @settings(**SETTINGS)
 def test_invariants_deep_nets(seed, d):
-    net = random_net(seed, d, [6, 5] if d == 2 else [4, 4])
+    net = complex_net(seed, d, [6, 5] if d == 2 else [4, 4])
     dec, K = complex_of(net, d)
     checks = K.check()
     assert all(checks.values()), checks
@@ -122,7 +119,7 @@ def test_invariants_deep_nets(seed, d):
 @given(seed=st.integers(0, 10**6), d=st.sampled_from([2, 3]))
 @settings(**SETTINGS)
 def test_agrees_with_engine_regions_dual_graph_volumes(seed, d):
-    net = random_net(seed, d, [5, 4])
+    net = complex_net(seed, d, [5, 4])
     dec, K = complex_of(net, d)
     assert K.f_vector[d] == dec.n_regions
     assert sorted(K.region_of_cell.tolist()) == list(range(dec.n_regions))
@@ -137,7 +134,7 @@ def test_agrees_with_engine_regions_dual_graph_volumes(seed, d):
 
 
 def test_dense_sampling_finds_only_complex_regions_and_all_big_ones():
-    net = random_net(3, 2, [8, 6])
+    net = complex_net(3, 2, [8, 6])
     dec, K = complex_of(net, 2)
     g = np.stack(np.meshgrid(np.linspace(-0.999, 0.999, 600), np.linspace(-0.999, 0.999, 600)),
                  -1).reshape(-1, 2)
@@ -174,7 +171,7 @@ def test_qhull_and_brute_force_vertices_agree(seed, d):
 
 
 def test_split_volumes_exact_halfplanes():
-    net = random_net(7, 2, [6, 4])
+    net = complex_net(7, 2, [6, 4])
     dec, K = complex_of(net, 2)
     n = dec.n_regions
     for a, b, area in (((1.0, 0.0), -0.3, 2 * 0.7), ((1.0, 1.0), 0.0, 2.0), ((0.0, -1.0), 0.5, 2 * 1.5)):
@@ -185,7 +182,7 @@ def test_split_volumes_exact_halfplanes():
 
 
 def test_zero_set_pieces_of_a_line_have_its_length():
-    net = random_net(11, 2, [7])
+    net = complex_net(11, 2, [7])
     dec, K = complex_of(net, 2)
     n = dec.n_regions
     pieces = K.zero_set_pieces(np.tile([1.0, 1.0], (n, 1)), np.zeros(n))  # x + y = 0: length 2 sqrt 2
@@ -196,7 +193,7 @@ def test_zero_set_pieces_of_a_line_have_its_length():
 
 
 def test_split_volumes_against_network_sign_on_grid():
-    net = random_net(5, 2, [6, 6])
+    net = complex_net(5, 2, [6, 6])
     dec, K = complex_of(net, 2)
     maps = [dec.affine_map(i) for i in range(dec.n_regions)]
     a = np.array([m[0][0] for m in maps])
@@ -226,7 +223,7 @@ def test_bad_input_messages():
 
 
 def test_split_volumes_and_zero_set_in_3d():
-    net = random_net(8, 3, [4, 3])
+    net = complex_net(8, 3, [4, 3])
     dec, K = complex_of(net, 3)
     n = dec.n_regions
     pos, neg = K.split_volumes(np.tile([1.0, 0.0, 0.0], (n, 1)), np.full(n, -0.3))

@@ -17,15 +17,9 @@ from relutopo.decompose import decompose
 from relutopo.domains import Box
 from relutopo.nets import ReluNet
 from relutopo.patterns import unpack_bits
+from conftest import random_net
 
 SETTINGS = dict(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def random_net(sizes, seed, low=-1.0, high=1.0):
-    rng = np.random.default_rng(seed)
-    ws = [rng.uniform(low, high, (b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
-    bs = [rng.uniform(low, high, b) for b in sizes[1:]]
-    return ReluNet.from_weights(ws, bs)
 
 
 def pattern_set(dec):

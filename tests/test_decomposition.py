@@ -7,14 +7,8 @@ import pytest
 
 from relutopo.decompose import decompose
 from relutopo.domains import Box
-from relutopo.nets import ReluNet
 from relutopo.patterns import unpack_bits
-
-
-def random_net(sizes, seed):
-    rng = np.random.default_rng(seed)
-    return ReluNet.from_weights([rng.uniform(-1, 1, (b, a)) for a, b in zip(sizes[:-1], sizes[1:])],
-                                [rng.uniform(-1, 1, b) for b in sizes[1:]])
+from conftest import random_net
 
 
 @pytest.fixture(scope="module")

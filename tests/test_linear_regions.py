@@ -22,13 +22,6 @@ decompose_mod = pytest.importorskip("relutopo.decompose", reason="the traversal 
 decompose = decompose_mod.decompose
 
 
-def random_net(sizes, seed):
-    rng = np.random.default_rng(seed)
-    Ws = [rng.uniform(-1, 1, (sizes[i + 1], sizes[i])) for i in range(len(sizes) - 1)]
-    bs = [rng.uniform(-1, 1, sizes[i + 1]) for i in range(len(sizes) - 1)]
-    return ReluNet.from_weights(Ws, bs)
-
-
 def count(net, **kw):
     return linear_regions(decompose(net, domain=None), **kw)
 
@@ -226,6 +219,7 @@ from fractions import Fraction  # noqa: E402
 
 from relutopo.linear_regions import _components, output_maps, pattern_output_maps  # noqa: E402
 from relutopo.tolerances import AFFINE_EQUAL_RTOL  # noqa: E402
+from conftest import random_net
 
 
 @settings(max_examples=25, deadline=None)

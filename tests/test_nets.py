@@ -10,16 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relutopo.nets import NetworkError, ReluNet
+from conftest import random_net
 
 
-def random_net(sizes, seed):
-    rng = np.random.default_rng(seed)
-    return ReluNet.from_weights([rng.normal(size=(b, a)) for a, b in zip(sizes[:-1], sizes[1:])],
-                                [rng.normal(size=b) for b in sizes[1:]])
+def normal_net(sizes, seed):
+    return random_net(sizes, seed, dist="normal")
 
 
 def test_shapes_and_repr():
-    net = random_net((3, 5, 4, 2), 0)
+    net = normal_net((3, 5, 4, 2), 0)
     assert net.input_dim == 3 and net.output_dim == 2
     assert net.hidden_sizes == (5, 4) and net.n_hidden == 9
     assert net.layer_offsets.tolist() == [0, 5, 9]
@@ -70,7 +69,7 @@ def test_from_torch_composes_consecutive_linears_and_rejects_other_modules():
 
 
 def test_bits_patterns_and_preactivations_agree():
-    net = random_net((2, 9, 9, 1), 3)
+    net = normal_net((2, 9, 9, 1), 3)
     X = np.random.default_rng(2).normal(size=(300, 2))
     pre = net.preactivations(X)
     bits = net.bits(X)
@@ -84,7 +83,7 @@ def test_bits_patterns_and_preactivations_agree():
 @given(seed=st.integers(0, 10_000))
 def test_affine_map_and_halfspaces_match_forward(seed):
     """On the polyhedron of s(x) the net equals G (Liu et al. Sec. 2.3) and x satisfies eq. 9."""
-    net = random_net((3, 5, 4, 2), seed)
+    net = normal_net((3, 5, 4, 2), seed)
     X = np.random.default_rng(seed).normal(size=(20, 3))
     for x, s in zip(X, net.bits(X)):
         A, c = net.affine_map(s)
@@ -98,7 +97,7 @@ def test_affine_map_and_halfspaces_match_forward(seed):
 
 
 def test_point_checks():
-    net = random_net((3, 2, 1), 0)
+    net = normal_net((3, 2, 1), 0)
     with pytest.raises(ValueError, match=r"shape \(n, 3\)"):
         net.forward(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="9 bits|2 bits"):
