@@ -10,13 +10,13 @@ not say how the networks were trained or picked. Our protocol:
   of different ranges (and of one range) come from distinct runs and are independent;
 * **a target accuracy inside the range**, drawn with the run's seed uniformly from the test
   accuracies the range contains (60 %, 61 %, ..., 69 % for 100 test points): the network kept is
-  the one after the first epoch whose test accuracy reaches the target, if that accuracy is still
-  inside the range ("overshot" otherwise). Networks are thus spread over the range rather than
+  the one after the first epoch (>= 1) whose test accuracy reaches the target, if that accuracy
+  is still inside the range ("overshot" otherwise). Networks are thus spread over the range rather than
   sitting on its lower edge;
 * **training** (:func:`train_to_range`): U(-1, 1) initial weights and biases (the networks of
-  §4.1) on standardised features, Adam, logistic loss; a run whose network has been constant on
-  the training data for :data:`DEAD_EPOCHS` epochs is abandoned ("dead": no gradient reaches
-  its hidden layers any more);
+  §4.1) on standardised features, Adam, logistic loss; a run with a hidden layer that has been
+  zero on all training points for :data:`DEAD_EPOCHS` epochs is abandoned ("dead": its output
+  is constant on the data and no gradient reaches the layers before it);
 * **as many runs as needed** (:func:`fill_ranges`): runs are added, in rounds, to each cell with
   fewer than ``n_per_bin`` networks, until it has them or has used ``max_runs`` runs; the first
   ``n_per_bin`` networks of each cell (in run order) are kept (:func:`select_networks`). Every
@@ -54,7 +54,7 @@ __all__ = ["DEAD_EPOCHS", "TRAINING", "target_accuracies", "target_accuracy",
            "select_networks", "direction_rule", "paired_change", "Table1Statistics",
            "table1_statistics", "small_vs_gaps_rule", "our_setup"]
 
-#: A run whose network's output has been constant on the training data for this many
+#: A run with a hidden layer that has been zero on every training point for this many
 #: consecutive epochs is abandoned (with Adam, a few epochs let the momentum die out first).
 DEAD_EPOCHS: int = 5
 #: Accuracies are compared after rounding to this many decimals (70/100 must equal 0.7).
@@ -109,7 +109,8 @@ def fold_input_scaling(net: ReluNet, mean, scale) -> ReluNet:
 
 
 def _dead_on(model, X) -> bool:
-    """Is the output of ``model`` constant on the rows of ``X`` (some hidden layer all zero)?"""
+    """Is some hidden layer of ``model`` zero on every row of ``X``? Then the output is constant
+    on ``X`` and no gradient reaches the layers before it."""
     import torch
 
     with torch.no_grad():
@@ -118,7 +119,7 @@ def _dead_on(model, X) -> bool:
             h = m(h)
             if isinstance(m, torch.nn.ReLU) and not bool(torch.any(h != 0)):
                 return True
-        return bool(torch.all(h == h[0]))
+    return False
 
 
 def train_to_range(hidden: Sequence[int], seed: int, bin_lo: float, target: float, *,
@@ -140,7 +141,7 @@ def train_to_range(hidden: Sequence[int], seed: int, bin_lo: float, target: floa
     dict
         ``status``: ``"reached"`` (the network after the first epoch with test accuracy
         ``>= target`` is in the range), ``"overshot"`` (that accuracy is above the range),
-        ``"dead"`` (constant on the training data for :data:`DEAD_EPOCHS` epochs) or
+        ``"dead"`` (a hidden layer zero on all training points for :data:`DEAD_EPOCHS` epochs) or
         ``"not reached"``; ``epoch`` and ``test_acc`` of the network kept (or of the last
         epoch), ``n_activation``, ``n_linear``, ``constant`` of the network kept (None unless
         reached); ``init_n_activation``, ``init_n_linear``, ``init_constant`` of the initial
@@ -394,11 +395,11 @@ def our_setup(**settings) -> dict:
         "loss": "logistic (binary cross-entropy on one output logit)",
         "optimiser, learning rate, batch size": f"Adam, {fmt(s['lr'])}, {s['batch_size']}",
         "epochs / stopping": f"until the test accuracy reaches the run's target, at most "
-                             f"{s['max_epochs']} epochs; abandoned when constant on the training "
-                             f"data for {DEAD_EPOCHS} epochs",
+                             f"{s['max_epochs']} epochs; abandoned when a hidden layer has been "
+                             f"zero on all training points for {DEAD_EPOCHS} epochs",
         "networks counted": f"{s.get('n_per_bin', '?')} per range: the network after the first "
-                            "epoch whose test accuracy reaches a target drawn uniformly inside "
-                            "the range",
+                            "epoch (>= 1) whose test accuracy reaches a target drawn uniformly "
+                            "inside the range",
         "runs per range": f"one network per run, the run's range fixed before training; "
                           f"{s.get('first', '?')} runs per range first, more while a range has "
                           f"too few networks (at most {s.get('max_runs', '?')})",

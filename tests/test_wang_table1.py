@@ -1,0 +1,171 @@
+"""relutopo.papers.wang.table1: targets, the folded input scaling, one training run, the rounds
+of runs per (arrangement, range), the selection, and the statistics against scipy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from relutopo.nets import ReluNet
+from relutopo.papers.wang.table1 import (DEAD_EPOCHS, _dead_on, direction_rule, fill_ranges,
+                                         fold_input_scaling, paired_change, select_networks,
+                                         small_vs_gaps_rule, table1_statistics,
+                                         target_accuracies, target_accuracy, train_to_range)
+from relutopo.region_sweeps import count_regions, uniform_net
+
+
+def test_targets_lie_inside_their_range():
+    assert target_accuracies(0.7, 100) == [round(0.7 + k / 100, 9) for k in range(10)]
+    assert target_accuracies(0.9, 50) == [0.9, 0.92, 0.94, 0.96, 0.98]
+    ts = [target_accuracy(s, 0.6, 100) for s in range(300)]
+    assert set(ts) == set(target_accuracies(0.6, 100))          # every target is drawn
+    assert ts == [target_accuracy(s, 0.6, 100) for s in range(300)]
+    with pytest.raises(ValueError, match="lower edge"):
+        target_accuracies(1.0, 100)
+    with pytest.raises(ValueError, match="no test accuracy"):
+        target_accuracies(0.61, 4)
+
+
+def test_folded_scaling_is_the_same_function_and_has_the_same_regions():
+    net = uniform_net([3, 4, 2, 1], seed=5)
+    mu, sd = np.array([1.0, -2.0, 0.5]), np.array([2.0, 0.5, 3.0])
+    folded = fold_input_scaling(net, mu, sd)
+    X = np.random.default_rng(0).normal(size=(200, 3)) * 5
+    assert np.allclose(folded.forward(X), net.forward((X - mu) / sd))
+    a, b = count_regions(net), count_regions(folded)
+    assert (a["n_activation"], a["n_linear"]) == (b["n_activation"], b["n_linear"])
+    with pytest.raises(ValueError, match="positive"):
+        fold_input_scaling(net, mu, np.array([1.0, 0.0, 1.0]))
+
+
+def test_a_training_run_keeps_a_trained_network_inside_its_range():
+    out = train_to_range([5, 5], seed=3, bin_lo=0.6, target=0.63, n_per_spiral=100, n_test=50,
+                         max_epochs=40)
+    assert out["status"] in ("reached", "overshot", "dead", "not reached")
+    assert out["init_n_linear"] >= 1 and out["init_n_activation"] >= out["init_n_linear"]
+    if out["status"] == "reached":
+        assert 0.63 <= out["test_acc"] < 0.7 and out["epoch"] >= 1
+        assert 1 <= out["n_linear"] <= out["n_activation"]
+    again = train_to_range([5, 5], seed=3, bin_lo=0.6, target=0.63, n_per_spiral=100,
+                           n_test=50, max_epochs=40)
+    assert {k: v for k, v in again.items() if k != "seconds"} == \
+           {k: v for k, v in out.items() if k != "seconds"}
+    with pytest.raises(ValueError, match="target must lie"):
+        train_to_range([5, 5], seed=3, bin_lo=0.6, target=0.75)
+
+
+def test_reached_runs_over_seeds_all_sit_in_their_range():
+    seen = set()
+    for s in range(6):
+        r = train_to_range([8, 2], seed=s, bin_lo=0.7, target=target_accuracy(s, 0.7, 50),
+                           n_per_spiral=100, n_test=50, max_epochs=60)
+        seen.add(r["status"])
+        if r["status"] == "reached":
+            assert r["target"] <= r["test_acc"] < 0.8
+    assert "reached" in seen
+
+
+def test_dead_network_detection():
+    import torch
+
+    from relutopo.train import mlp
+
+    model = mlp([3, 2, 2, 1], seed=0, init="uniform")
+    X = torch.randn(50, 3)
+    with torch.no_grad():
+        model[0].weight.zero_()
+        model[0].bias.fill_(1.0)                          # first layer constant but active
+        model[2].weight.fill_(1.0)
+        model[2].bias.fill_(0.0)
+    assert not _dead_on(model, X)                         # gradients still flow
+    with torch.no_grad():
+        model[2].weight.zero_()
+        model[2].bias.fill_(-1.0)                         # second hidden layer never active
+    assert _dead_on(model, X)
+    assert DEAD_EPOCHS >= 1
+
+
+def _fake_run(tasks):
+    # deterministic stand-in for train_to_range: a run reaches its range when its seed says so,
+    # more often in lower ranges
+    out = []
+    for t in tasks:
+        rate = {0.6: 0.9, 0.7: 0.6, 0.8: 0.3, 0.9: 0.1}[t["bin_lo"]]
+        ok = (t["seed"] % 1000) / 1000 < rate
+        out.append({"hidden": t["hidden"], "seed": t["seed"], "bin": t["bin_lo"],
+                    "target": t["target"], "status": "reached" if ok else "dead",
+                    "n_linear": t["seed"] % 17 + 1 if ok else None})
+    return out
+
+
+def test_fill_ranges_adds_runs_until_each_range_is_full_or_capped():
+    from relutopo.sweep import task_seed
+
+    calls = []
+
+    def run(tasks):
+        calls.append(len(tasks))
+        return _fake_run(tasks)
+
+    seed_of = lambda a, b, i: task_seed(1, "t", list(a), b, i)  # noqa: E731
+    archs, bins = [(3, 2), (2, 2, 2)], (0.6, 0.7, 0.8, 0.9)
+    runs = fill_ranges(run, archs, bins, 8, seed_of=seed_of, first=5, max_runs=60)
+    df = pd.DataFrame(runs)
+    assert len(calls) >= 2 and calls[0] == 5 * len(archs) * len(bins)
+    for (h, b), g in df.groupby([df["hidden"].map(tuple), "bin"]):
+        assert list(g["run"]) == list(range(len(g)))                 # runs in order, no gaps
+        assert (g["status"] == "reached").sum() >= 8 or len(g) == 60
+        assert len(g) <= 60
+    assert df["seed"].is_unique                                       # distinct runs everywhere
+    again = fill_ranges(_fake_run, archs, bins, 8, seed_of=seed_of, first=5, max_runs=60)
+    assert again == runs                                              # deterministic
+    sel = select_networks(df, 8)
+    for (a, b), g in sel.groupby(["arrangement", "bin"]):
+        full = df[(df["hidden"].map(tuple) == a) & (df["bin"] == b) & (df["status"] == "reached")]
+        assert list(g["run"]) == sorted(full["run"])[:8]
+    with pytest.raises(ValueError, match="max_runs >= first"):
+        fill_ranges(run, archs, bins, 8, seed_of=seed_of, first=5, max_runs=4)
+
+
+def test_direction_rule_is_scipys_welch_interval():
+    rng = np.random.default_rng(1)
+    trained, random = rng.normal(590, 60, 120), rng.normal(600, 70, 5000)
+    r = direction_rule(trained, random, -1)
+    ci = stats.ttest_ind(trained, random, equal_var=False).confidence_interval(0.95)
+    assert np.allclose(r.value["interval"], [ci.low, ci.high])
+    assert math.isclose(r.value["change"], trained.mean() - random.mean())
+    assert r.holds == (ci.low < 0)
+    up = direction_rule(trained + 100, random, -1)                  # a clear increase
+    assert not up.holds and up.details["significant"]
+    assert direction_rule(trained + 100, random, +1).holds
+    assert "not ruled out" in r.text and "n = 120, 5000" in r.text
+    assert not direction_rule([1.0], random, -1).holds
+    with pytest.raises(ValueError, match="sign"):
+        direction_rule(trained, random, 0)
+
+
+def test_paired_change_is_scipys_paired_t_interval():
+    rng = np.random.default_rng(2)
+    a = rng.normal(10, 3, 40)
+    b = a - rng.normal(1, 1, 40)
+    p = paired_change(a, b)
+    ci = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert np.allclose(p["interval"], [ci.low, ci.high]) and p["n"] == 40
+    with pytest.raises(ValueError, match="pair up"):
+        paired_change(a, b[:-1])
+
+
+def test_table1_statistics_and_rule():
+    t = pd.DataFrame({"arrangement": ["A", "B", "A", "B"], "accuracy": ["60", "60", "70", "70"],
+                      "trained": [95.0, 52.0, 110.0, 45.0], "random": [100.0, 50.0, 100.0, 50.0]})
+    s = table1_statistics(t, "trained", "random")
+    assert s.ranking_kept and math.isclose(s.median_change, np.median([0.05, 0.04, 0.1, 0.1]))
+    assert math.isclose(s.median_gap, 0.5)
+    assert small_vs_gaps_rule(s).holds
+    t.loc[3, "trained"] = 130.0                                        # B overtakes A at 70 %
+    s = table1_statistics(t, "trained", "random")
+    assert not s.ranking_kept and not small_vs_gaps_rule(s).holds
