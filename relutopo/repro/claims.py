@@ -6,8 +6,7 @@ book is always the rule that was applied, and no verdict is ever set by hand.
 
 Two kinds of claim:
 
-**paper claims** (:func:`paper_claim`, and the shorthands :func:`numeric_claim`,
-:func:`range_claim`)
+**paper claims** (:func:`paper_claim`; shorthands :func:`numeric_claim`, :func:`range_claim`)
     A number or a statement of the paper, tested on our measurement. Verdict ``reproduced``,
     ``differs``, or ``not comparable`` (the setup cannot test it: untrained weights, substitute
     data). Only these count in the reproduction rate. A claim that differs says in one sentence
@@ -53,13 +52,15 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
+from relutopo.atomic import json_ready as plain
+
 __all__ = [
     "Claim", "Rule", "PAPER", "SELF_CHECK", "KINDS", "PAPER_VERDICTS", "CHECK_VERDICTS",
     "VERDICTS", "REPRODUCED", "DIFFERS", "NOT_COMPARABLE", "PASSED", "FAILED",
     "paper_claim", "self_check", "numeric_claim", "range_claim",
     "close_to", "within", "at_least", "at_most", "greater", "less", "equals", "in_spread",
     "ordered", "correlation", "two_sample", "mean_interval", "all_of", "any_of",
-    "plain", "fmt",
+    "plain", "fmt", "qualitative_claim",
 ]
 
 PAPER, SELF_CHECK = "paper", "self-check"
@@ -77,22 +78,7 @@ EXACT_SPEARMAN_BELOW: int = 9
 
 
 # ============================================================================ values and text
-def plain(v: Any) -> Any:
-    """numpy scalars/arrays and tuples -> JSON-friendly Python values (NaN -> None, inf -> "inf")."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    if isinstance(v, np.ndarray):
-        return [plain(x) for x in v.tolist()]
-    if isinstance(v, (list, tuple)):
-        return [plain(x) for x in v]
-    if isinstance(v, Mapping):
-        return {str(k): plain(x) for k, x in v.items()}
-    return v
-
-
-def fmt(v: Any, digits: int = 4) -> str:
+def fmt(v: Any, digits: int = 6) -> str:
     """A number as the rule text shows it: ``digits`` significant figures, no trailing noise."""
     v = plain(v)
     if isinstance(v, bool) or v is None or isinstance(v, int):
@@ -585,3 +571,20 @@ def range_claim(id: str, description: str, paper_range: Sequence[float], ours: A
     lo, hi = (_number("paper_range", x) for x in paper_range)
     return paper_claim(id, description, [lo, hi], within(ours, lo - atol, hi + atol),
                        test_name="range", atol=atol, **kw)
+
+
+def qualitative_claim(id: str, description: str, paper_statement: str, ours: Any, holds: bool,
+                      rule: str, *, kind: str = PAPER, note: str = "",
+                      figure: Optional[str] = None, comparable: bool = True) -> Claim:
+    """Transitional: a statement whose predicate (``holds``) and prose (``rule``) are written
+    separately. Being replaced by :func:`paper_claim` / :func:`self_check` with a :class:`Rule`,
+    whose text is generated from the same arguments as the predicate; new code must not use it
+    (``tests/test_layout.py`` lists the notebooks that still do).
+    """
+    if not isinstance(holds, (bool, np.bool_)):
+        raise TypeError(f"holds must be a bool computed from the data; got {holds!r}")
+    r = Rule(bool(holds), rule, plain(ours))
+    if kind == SELF_CHECK:
+        return self_check(id, description, r, note=note, figure=figure)
+    return paper_claim(id, description, paper_statement, r, note=note, figure=figure,
+                       comparable=comparable, test_name="qualitative")

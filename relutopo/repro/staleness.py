@@ -32,7 +32,7 @@ import json
 from pathlib import Path
 from typing import Iterable, Mapping, Optional
 
-__all__ = ["notebook_imports", "module_closure", "run_inputs", "changed_inputs",
+__all__ = ["notebook_imports", "module_closure", "library_root", "run_inputs", "changed_inputs",
            "ENVIRONMENT_FILES", "PACKAGE"]
 
 #: The package whose source is hashed.
@@ -123,13 +123,27 @@ def module_closure(modules: Iterable[str], root: Path, package: str = PACKAGE) -
     return sorted({p for p in seen.values() if p is not None})
 
 
+def library_root(root: Path) -> Path:
+    """The folder holding the ``relutopo`` package a notebook run from ``root`` imports: ``root``
+    itself when it is a checkout (the kernel starts there, so its ``relutopo/`` wins), else the
+    folder of the installed package."""
+    root = Path(root)
+    if (root / PACKAGE / "__init__.py").is_file():
+        return root
+    import relutopo
+
+    return Path(relutopo.__file__).resolve().parents[1]
+
+
 def run_inputs(notebook: Path, root: Path, settings: Mapping) -> dict:
     """``{input name: sha256}`` of everything that decides a run's output.
 
     Keys: ``"notebook: notebooks/x.ipynb"``, ``"settings"`` (profile and overrides),
-    ``"library: relutopo/..."`` per module, ``"environment: requirements.txt"`` per file.
+    ``"library: relutopo/..."`` per module (found where the run imports the package from:
+    :func:`library_root`), ``"environment: requirements.txt"`` per file of ``root``.
     """
     root = Path(root)
+    lib = library_root(root)
     notebook = Path(notebook)
     try:
         nb_name = notebook.resolve().relative_to(root.resolve()).as_posix()
@@ -137,8 +151,8 @@ def run_inputs(notebook: Path, root: Path, settings: Mapping) -> dict:
         nb_name = notebook.name
     out = {f"notebook: {nb_name}": _sha(notebook.read_bytes()),
            "settings": _sha(json.dumps(dict(settings), sort_keys=True, default=str).encode())}
-    for path in module_closure(notebook_imports(notebook), root):
-        out[f"library: {path.relative_to(root).as_posix()}"] = _sha(path.read_bytes())
+    for path in module_closure(notebook_imports(notebook), lib):
+        out[f"library: {path.relative_to(lib).as_posix()}"] = _sha(path.read_bytes())
     for name in ENVIRONMENT_FILES:
         p = root / name
         out[f"environment: {name}"] = _sha(p.read_bytes()) if p.is_file() else "absent"
