@@ -10,7 +10,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from relutopo.region_sweeps import code_fingerprint, random_network_counts  # noqa: E402
+from relutopo.papers.wang.sweeps import code_fingerprint, random_network_counts  # noqa: E402
 from relutopo.sweep import run_sweep, task_seed  # noqa: E402
 
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relutopo.papers.wang.analysis import (arrangement_summary, claim1_rule, combined_tolerance,
+from relutopo.papers.wang.analysis import (arrangement_summary, claim1_margins, combined_tolerance,
                                            implied_constant_fraction, label, mean_se,
                                            nc_attribution, non_constant_moments)
 from relutopo.papers.wang.paper import PAPER_NC, PAPER_RANDOM
@@ -74,16 +74,18 @@ def test_combined_tolerance_and_label():
     assert label((8, 2)) == "(8, 2)"
 
 
-def test_claim1_rule_holds_only_when_every_shallower_mean_is_larger():
+def test_claim1_margins_find_the_closest_pair():
     rng = np.random.default_rng(0)
     good = {(8, 2): rng.normal(600, 50, 200), (5, 3, 2): rng.normal(180, 50, 200),
             (2, 2, 2, 2, 2): rng.normal(8, 5, 200)}
-    r = claim1_rule(good)
-    assert r.holds and "3 pairs" in r.text and r.value["pair"] == "(5, 3, 2) > (2, 2, 2, 2, 2)"
+    m = claim1_margins(good)
+    assert m.n_pairs == 3 and m.pair == "(5, 3, 2) > (2, 2, 2, 2, 2)" and m.smallest > 2
+    a, b = good[(5, 3, 2)], good[(2, 2, 2, 2, 2)]
+    se = math.hypot(a.std(ddof=1) / math.sqrt(200), b.std(ddof=1) / math.sqrt(200))
+    assert math.isclose(m.smallest, (a.mean() - b.mean()) / se)
     bad = {**good, (5, 3, 2): rng.normal(700, 50, 200)}
-    r = claim1_rule(bad)
-    assert not r.holds and r.value["pair"] == "(8, 2) > (5, 3, 2)"
-    close = {(8, 2): [10.0, 11, 12, 13], (4, 4, 2): [9.0, 12, 11, 12]}
-    assert not claim1_rule(close).holds                # a difference within noise is not enough
+    m = claim1_margins(bad)
+    assert m.smallest < -2 and m.pair == "(8, 2) > (5, 3, 2)"
+    assert math.isnan(claim1_margins({(8, 2): [3.0], (4, 4, 2): [1.0, 2.0]}).smallest)
     with pytest.raises(ValueError, match="two depths"):
-        claim1_rule({(8, 2): [1, 2], (5, 5): [1, 2]})
+        claim1_margins({(8, 2): [1, 2], (5, 5): [1, 2]})

@@ -9,7 +9,7 @@ import pytest
 
 from relutopo.papers.wang.theorems import (theorem_1_1, theorem_3_1_count,
                                            theorem_3_1_network)
-from relutopo.region_sweeps import count_regions
+from relutopo.papers.wang.sweeps import count_regions
 
 
 def test_theorem_1_1_compares_the_stated_arrangements():
@@ -67,7 +67,7 @@ def test_one_dimensional_construction_by_a_dense_scan(hidden):
 
 def test_a_generic_network_of_the_same_widths_is_not_such_a_witness():
     # the claim can fail: generic weights of the same widths give another count
-    from relutopo.region_sweeps import uniform_net
+    from relutopo.papers.wang.sweeps import uniform_net
 
     c = count_regions(uniform_net([2, 4, 6, 3, 1], seed=0))
     assert (c["n_activation"], c["n_linear"]) != (36, 36)

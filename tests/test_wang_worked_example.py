@@ -15,7 +15,7 @@ from relutopo.activation_regions import propagate  # noqa: E402
 from relutopo.decompose import decompose  # noqa: E402
 from relutopo.linear_regions import linear_regions  # noqa: E402
 from relutopo.papers.wang import worked_example as we  # noqa: E402
-from relutopo.region_sweeps import uniform_net  # noqa: E402
+from relutopo.papers.wang.sweeps import uniform_net  # noqa: E402
 
 
 def _patterns(regions):

@@ -23,18 +23,19 @@ not say how the networks were trained or picked. Our protocol:
   decision depends only on earlier results, so the outcome is deterministic and a rerun reads
   every run back from the sweep cache.
 
-Statistics: :func:`direction_rule` (the direction of the change against the random networks,
-with a Welch interval), :func:`paired_change` (each trained network against its own initial
-network), :func:`table1_statistics` and :func:`small_vs_gaps_rule` (training changes little
-compared with the gaps between arrangements).
+Statistics: :func:`welch_change` (the change of the mean against the random networks, with a
+Welch interval: "a slight decrease" is not ruled out when the interval reaches below 0),
+:func:`paired_change` (each trained network against its own initial network) and
+:func:`table1_statistics` (training changes little compared with the gaps between
+arrangements).
 
 Examples
 --------
 >>> target_accuracies(0.6, 100)[:3], len(target_accuracies(0.9, 100))
 ([0.6, 0.61, 0.62], 10)
->>> r = direction_rule([600.0, 610, 590, 605], [620.0, 640, 600, 630, 610], -1)
->>> r.holds, r.text
-(True, 'the 95% Welch interval of mean(trained) - mean(random) reaches below 0: a decrease is not ruled out (n = 4, 5)')
+>>> c = welch_change([600.0, 610, 590, 605], [620.0, 640, 600, 630, 610])
+>>> round(c.change, 2), c.allows(-1), c.allows(+1), c.significant     # within noise
+(-18.75, True, True, False)
 """
 
 from __future__ import annotations
@@ -46,13 +47,12 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ...nets import ReluNet
-from ...repro.claims import Rule, fmt
+from relutopo.nets import ReluNet
 
 __all__ = ["DEAD_EPOCHS", "TRAINING", "target_accuracies", "target_accuracy",
            "fold_input_scaling", "train_to_range", "range_tasks", "fill_ranges",
-           "select_networks", "direction_rule", "paired_change", "Table1Statistics",
-           "table1_statistics", "small_vs_gaps_rule", "our_setup"]
+           "select_networks", "Change", "welch_change", "paired_change", "Table1Statistics",
+           "table1_statistics", "our_setup"]
 
 #: A run with a hidden layer that has been zero on every training point for this many
 #: consecutive epochs is abandoned (with Adam, a few epochs let the momentum die out first).
@@ -149,9 +149,9 @@ def train_to_range(hidden: Sequence[int], seed: int, bin_lo: float, target: floa
     """
     import torch
 
-    from ...data.spirals import spiral_dataset
-    from ...region_sweeps import count_regions
-    from ...train import fit, mlp
+    from relutopo.papers.wang.spirals import spiral_dataset
+    from relutopo.papers.wang.sweeps import count_regions
+    from relutopo.train import fit, mlp
 
     t0 = time.perf_counter()
     lo, hi = _range(bin_lo)
@@ -284,35 +284,60 @@ def _welch(a: np.ndarray, b: np.ndarray, level: float) -> tuple:
     return d, se, d - half, d + half, df
 
 
-def direction_rule(trained, random, sign: int, *, level: float = 0.95) -> Rule:
-    """Is a change of sign ``sign`` (``-1``: decrease, ``+1``: increase) of the mean number of
-    linear regions, trained against random networks, allowed by the data?
+@dataclass(frozen=True)
+class Change:
+    """``mean(trained) - mean(random)`` with its standard error and ``level`` Welch interval
+    ``[lo, hi]`` (Welch-Satterthwaite degrees of freedom ``df``); ``significant`` when the
+    interval excludes 0; ``relative`` is the change over ``mean(random)``. NaN below two values
+    on either side."""
 
-    The ``level`` Welch interval of ``mean(trained) - mean(random)`` is computed; the rule holds
-    when the interval reaches the stated side of 0 (for a decrease, its lower end is below 0):
-    the data do not rule the stated direction out. ``value`` holds the change, its standard
-    error and the interval; ``details["significant"]`` says whether the interval excludes 0.
-    """
+    change: float
+    se: float
+    lo: float
+    hi: float
+    df: float
+    level: float
+    n_trained: int
+    n_random: int
+    relative: float
+
+    @property
+    def significant(self) -> bool:
+        return bool(self.lo > 0 or self.hi < 0)
+
+    def allows(self, sign: int) -> bool:
+        """Does the interval reach the side of 0 of ``sign`` (-1: a decrease, +1: an increase),
+        i.e. do the data not rule a change of that sign out?"""
+        if sign not in (-1, 1):
+            raise ValueError(f"sign must be -1 (decrease) or +1 (increase); got {sign!r}")
+        return bool(self.lo < 0) if sign < 0 else bool(self.hi > 0)
+
+
+def welch_change(trained, random, *, level: float = 0.95) -> Change:
+    """The change of the mean number of linear regions from ``random`` networks to ``trained``
+    ones, with a ``level`` Welch t interval (unequal variances)."""
+    from scipy import stats
+
     a = np.asarray(trained, dtype=float).ravel()
     b = np.asarray(random, dtype=float).ravel()
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if sign not in (-1, 1):
-        raise ValueError(f"sign must be -1 (decrease) or +1 (increase); got {sign!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1); got {level!r}")
-    pct = f"{100 * level:g}%"
-    word, side = ("decrease", "below") if sign < 0 else ("increase", "above")
-    text = (f"the {pct} Welch interval of mean(trained) - mean(random) reaches {side} 0: "
-            f"a {word} is not ruled out (n = {a.size}, {b.size})")
+    nan = float("nan")
     if a.size < 2 or b.size < 2:
-        return Rule(False, text, {"change": None, "se": None, "interval": [None, None]},
-                    {"significant": False, "n": [int(a.size), int(b.size)]})
-    d, se, lo, hi, df = _welch(a, b, level)
-    holds = lo < 0 if sign < 0 else hi > 0
-    significant = lo > 0 or hi < 0
-    return Rule(bool(holds), text, {"change": d, "se": se, "interval": [lo, hi]},
-                {"significant": bool(significant), "df": df, "n": [int(a.size), int(b.size)],
-                 "relative change": d / float(b.mean()) if b.mean() else None})
+        return Change(nan, nan, nan, nan, nan, level, int(a.size), int(b.size), nan)
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    d = float(a.mean() - b.mean())
+    if se == 0:
+        lo = hi = d
+        df = float("inf")
+    else:
+        df = (va + vb) ** 2 / (va ** 2 / (a.size - 1) + vb ** 2 / (b.size - 1))
+        half = float(stats.t.ppf(0.5 + level / 2, df)) * se
+        lo, hi = d - half, d + half
+    rel = d / float(b.mean()) if b.mean() else nan
+    return Change(d, se, lo, hi, float(df), level, int(a.size), int(b.size), rel)
 
 
 def paired_change(trained, initial, *, level: float = 0.95) -> dict:
@@ -364,19 +389,6 @@ def table1_statistics(table, mean_col: str, random_col: str) -> Table1Statistics
                             float(np.median(gaps)) if gaps.size else float("nan"))
 
 
-def small_vs_gaps_rule(stats: Table1Statistics) -> Rule:
-    """Holds when the ranking is kept in every range and the median relative change is smaller
-    than the median relative gap (see :class:`Table1Statistics`)."""
-    holds = stats.ranking_kept and stats.median_change < stats.median_gap
-    text = ("(a) in every accuracy range the trained means rank the arrangements as the random "
-            "means do, and (b) median |trained - random| / random < median relative gap between "
-            "consecutive arrangements' random means")
-    return Rule(bool(holds), text,
-                {"ranking kept": stats.ranking_kept,
-                 "median relative change": round(stats.median_change, 4),
-                 "median relative gap": round(stats.median_gap, 4)})
-
-
 def our_setup(**settings) -> dict:
     """Our Table 1 setup in the words of :data:`relutopo.papers.wang.paper.PAPER_SETUP`'s keys,
     filled with the notebook's ``settings`` (``n_per_bin``, ``first``, ``max_runs``,
@@ -393,7 +405,7 @@ def our_setup(**settings) -> dict:
                          "(folded into the first layer before counting: no count changes)"
                          if s["standardize"] else "none",
         "loss": "logistic (binary cross-entropy on one output logit)",
-        "optimiser, learning rate, batch size": f"Adam, {fmt(s['lr'])}, {s['batch_size']}",
+        "optimiser, learning rate, batch size": f"Adam, {s['lr']:g}, {s['batch_size']}",
         "epochs / stopping": f"until the test accuracy reaches the run's target, at most "
                              f"{s['max_epochs']} epochs; abandoned when a hidden layer has been "
                              f"zero on all training points for {DEAD_EPOCHS} epochs",

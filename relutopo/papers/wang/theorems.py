@@ -58,7 +58,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ...nets import ReluNet
+from relutopo.nets import ReluNet
 
 __all__ = ["TheoremComparison", "theorem_1_1", "theorem_3_1_count", "theorem_3_1_network"]
 

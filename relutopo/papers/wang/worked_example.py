@@ -34,10 +34,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ...activation_regions import (ActivationRegion, Geometry, add, arrangement_scale, cut,
+from relutopo.activation_regions import (ActivationRegion, Geometry, add, arrangement_scale, cut,
                                    intersect, whole_space)
-from ...domains import Box
-from ...nets import ReluNet
+from relutopo.domains import Box
+from relutopo.nets import ReluNet
 
 __all__ = ["FIG1_WEIGHTS", "fig1_net", "Step", "trace", "final_regions", "default_window", "display_order",
            "region_polygon",
@@ -120,8 +120,8 @@ def final_regions(steps) -> tuple:
 def default_window(net: ReluNet, margin: float = 0.25) -> Box:
     """A square window around every vertex of the bounded regions of a 2-D network (from the
     engine's decomposition), enlarged by ``margin`` of its size on each side."""
-    from ...decompose import decompose
-    from ...plotting.decomposition import decomposition_window
+    from relutopo.decompose import decompose
+    from relutopo.plotting.decomposition import decomposition_window
 
     if net.input_dim != 2:
         raise ValueError(f"the worked example draws networks with two inputs; got {net.input_dim}")
@@ -131,7 +131,7 @@ def default_window(net: ReluNet, margin: float = 0.25) -> Box:
 def region_polygon(region: ActivationRegion, window: Box) -> Optional[np.ndarray]:
     """Vertices (counter-clockwise) of a 2-D region's shape clipped to ``window``; None when the
     shape does not meet the window's interior."""
-    from ...polyhedra import chebyshev_center, polytope_vertices
+    from relutopo.polyhedra import chebyshev_center, polytope_vertices
 
     Aw, cw = window.halfspaces()
     A = np.vstack([region.A, Aw])
@@ -203,7 +203,7 @@ def _draw_regions(ax, regions, window, *, numbers=True, groups=None, order=None,
                   title=None):
     from matplotlib.patches import Polygon
 
-    from ...plotting.decomposition import region_colors
+    from relutopo.plotting.decomposition import region_colors
 
     fills = region_colors(max(len(regions), 1))
     number = {i: k for k, i in enumerate(order if order is not None else range(len(regions)))}
