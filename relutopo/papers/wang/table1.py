@@ -8,11 +8,12 @@ not say how the networks were trained or picked. Our protocol:
 * **one network per training run, the run's range fixed before it trains.** Run ``i`` of a
   (arrangement, range) cell has its own seed; it is assigned to that range only, so the networks
   of different ranges (and of one range) come from distinct runs and are independent;
-* **a target accuracy inside the range**, drawn with the run's seed uniformly from the test
-  accuracies the range contains (60 %, 61 %, ..., 69 % for 100 test points): the network kept is
-  the one after the first epoch (>= 1) whose test accuracy reaches the target, if that accuracy
-  is still inside the range ("overshot" otherwise). Networks are thus spread over the range rather than
-  sitting on its lower edge;
+* **a network drawn from the run's passage through the range**: the run trains until its test
+  accuracy rises above the range (or stops improving); among the networks after the epochs
+  (>= 1) whose test accuracy lay inside the range, one is drawn with the run's seed, uniformly
+  over those epochs. A run that jumps over the range in one epoch gives none ("skipped").
+  Networks are thus spread over the range as training spends time in it, rather than sitting on
+  its lower edge;
 * **training** (:func:`train_to_range`): U(-1, 1) initial weights and biases (the networks of
   §4.1) on standardised features, Adam, logistic loss; a run with a hidden layer that has been
   zero on all training points for :data:`DEAD_EPOCHS` epochs is abandoned ("dead": its output
@@ -31,8 +32,6 @@ arrangements).
 
 Examples
 --------
->>> target_accuracies(0.6, 100)[:3], len(target_accuracies(0.9, 100))
-([0.6, 0.61, 0.62], 10)
 >>> c = welch_change([600.0, 610, 590, 605], [620.0, 640, 600, 630, 610])
 >>> round(c.change, 2), c.allows(-1), c.allows(+1), c.significant     # within noise
 (-18.75, True, True, False)
@@ -49,8 +48,7 @@ import numpy as np
 
 from relutopo.nets import ReluNet
 
-__all__ = ["DEAD_EPOCHS", "TRAINING", "target_accuracies", "target_accuracy",
-           "fold_input_scaling", "train_to_range", "range_tasks", "fill_ranges",
+__all__ = ["DEAD_EPOCHS", "TRAINING", "fold_input_scaling", "train_to_range", "range_tasks", "fill_ranges",
            "select_networks", "Change", "welch_change", "paired_change", "Table1Statistics",
            "table1_statistics", "our_setup"]
 
@@ -59,8 +57,9 @@ __all__ = ["DEAD_EPOCHS", "TRAINING", "target_accuracies", "target_accuracy",
 DEAD_EPOCHS: int = 5
 #: Accuracies are compared after rounding to this many decimals (70/100 must equal 0.7).
 _ACC_DECIMALS: int = 9
-#: Our training settings (the paper gives none; see PAPER_SETUP).
-TRAINING = {"lr": 1e-2, "batch_size": 64, "max_epochs": 300, "optimizer": "adam",
+#: Our training settings (the paper gives none; see PAPER_SETUP). ``patience``: a run whose best
+#: test accuracy has not improved for this many epochs stops ("not reached").
+TRAINING = {"lr": 1e-2, "batch_size": 64, "max_epochs": 300, "patience": 30, "optimizer": "adam",
             "standardize": True}
 
 
@@ -69,24 +68,6 @@ def _range(lo: float) -> tuple:
     if not 0.0 <= lo < 1.0:
         raise ValueError(f"an accuracy range's lower edge must lie in [0, 1); got {lo!r}")
     return round(lo, _ACC_DECIMALS), round(lo + 0.1, _ACC_DECIMALS)
-
-
-def target_accuracies(bin_lo: float, n_test: int) -> list:
-    """The test accuracies ``k / n_test`` inside the range ``[bin_lo, bin_lo + 0.1)``."""
-    lo, hi = _range(bin_lo)
-    if isinstance(n_test, bool) or not isinstance(n_test, (int, np.integer)) or n_test < 1:
-        raise ValueError(f"n_test must be a positive integer; got {n_test!r}")
-    accs = [round(k / n_test, _ACC_DECIMALS) for k in range(n_test + 1)]
-    out = [a for a in accs if lo <= a < hi]
-    if not out:
-        raise ValueError(f"no test accuracy k/{n_test} lies in [{lo}, {hi}): use more test points")
-    return out
-
-
-def target_accuracy(seed: int, bin_lo: float, n_test: int) -> float:
-    """A target drawn with ``seed`` uniformly from :func:`target_accuracies`."""
-    choices = target_accuracies(bin_lo, n_test)
-    return choices[int(np.random.default_rng([int(seed), 7]).integers(len(choices)))]
 
 
 def fold_input_scaling(net: ReluNet, mean, scale) -> ReluNet:
@@ -122,30 +103,33 @@ def _dead_on(model, X) -> bool:
     return False
 
 
-def train_to_range(hidden: Sequence[int], seed: int, bin_lo: float, target: float, *,
-                   data_seed: int = 0, max_epochs: int = 300, lr: float = 1e-2,
+def train_to_range(hidden: Sequence[int], seed: int, bin_lo: float, *, data_seed: int = 0,
+                   max_epochs: int = 300, patience: int = 30, lr: float = 1e-2,
                    batch_size: int = 64, standardize: bool = True, n_per_spiral: int = 500,
                    n_test: int = 100, method: str = "engine", code: str = "") -> dict:
-    """One training run of Table 1: train ``7 -> hidden -> 1`` on the two spirals until its test
-    accuracy reaches ``target`` (inside the range ``[bin_lo, bin_lo + 0.1)``) and count the
-    regions of that network and of the initial one.
+    """One training run of Table 1: train ``7 -> hidden -> 1`` on the two spirals through the
+    accuracy range ``[bin_lo, bin_lo + 0.1)``, draw one network of that passage, and count its
+    regions and those of the initial network.
 
     The network starts from U(-1, 1) weights and biases (Wang §4.1) -- on the standardised
     features when ``standardize`` (training-set mean and deviation; the scaling is folded into
     the first layer before counting, which changes no count, see :func:`fold_input_scaling`) --
-    and is trained with Adam (``lr``, ``batch_size``) on the logistic loss for at most
-    ``max_epochs`` epochs. ``code`` only enters the sweep's cache key.
+    and is trained with Adam (``lr``, ``batch_size``) on the logistic loss. Training stops when
+    the test accuracy reaches the top of the range, when the best test accuracy has not improved
+    for ``patience`` epochs, after ``max_epochs``, or when a hidden layer has been zero on all
+    training points for :data:`DEAD_EPOCHS` epochs. The network kept is drawn with ``seed``
+    uniformly among those after the epochs (>= 1) with test accuracy in the range. ``code``
+    only enters the sweep's cache key.
 
     Returns
     -------
     dict
-        ``status``: ``"reached"`` (the network after the first epoch with test accuracy
-        ``>= target`` is in the range), ``"overshot"`` (that accuracy is above the range),
-        ``"dead"`` (a hidden layer zero on all training points for :data:`DEAD_EPOCHS` epochs) or
-        ``"not reached"``; ``epoch`` and ``test_acc`` of the network kept (or of the last
-        epoch), ``n_activation``, ``n_linear``, ``constant`` of the network kept (None unless
-        reached); ``init_n_activation``, ``init_n_linear``, ``init_constant`` of the initial
-        network; ``hidden``, ``seed``, ``bin``, ``target``, ``seconds``.
+        ``status``: ``"reached"`` (a network was kept), ``"skipped"`` (the accuracy jumped over
+        the range), ``"dead"`` or ``"not reached"`` (patience or epochs ran out below the range);
+        ``epoch``, ``test_acc`` of the network kept (of the last epoch otherwise),
+        ``epochs_in_range``, ``n_activation``, ``n_linear``, ``constant`` of the network kept
+        (None unless reached); ``init_n_activation``, ``init_n_linear``, ``init_constant`` of
+        the initial network; ``last_epoch``, ``hidden``, ``seed``, ``bin``, ``seconds``.
     """
     import torch
 
@@ -155,9 +139,8 @@ def train_to_range(hidden: Sequence[int], seed: int, bin_lo: float, target: floa
 
     t0 = time.perf_counter()
     lo, hi = _range(bin_lo)
-    target = round(float(target), _ACC_DECIMALS)
-    if not lo <= target < hi:
-        raise ValueError(f"target must lie in the range [{lo}, {hi}); got {target!r}")
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+        raise ValueError(f"patience must be a positive number of epochs; got {patience!r}")
     torch.set_num_threads(1)
     data = spiral_dataset(n_per_spiral, n_test, seed=data_seed)
     X, Xt = data.X_train, data.X_test
@@ -170,55 +153,59 @@ def train_to_range(hidden: Sequence[int], seed: int, bin_lo: float, target: floa
     model = mlp([X.shape[1], *[int(h) for h in hidden], 1], seed=int(seed), init="uniform")
     init = count_regions(fold_input_scaling(ReluNet.from_torch(model), mu, sd), method)
     Xtorch = torch.as_tensor(X, dtype=torch.float32)
-    state = {"kept": None, "status": "not reached", "dead_for": 0}
+    state = {"inside": [], "status": "not reached", "dead_for": 0, "best": -1.0, "since": 0}
 
     def watch(epoch, record):
         acc = round(float(record["test_acc"]), _ACC_DECIMALS)
-        if epoch >= 1 and acc >= target:      # a trained network: at least one epoch
-            if acc < hi:
-                state["kept"] = (epoch, acc, ReluNet.from_torch(model))
-                state["status"] = "reached"
-            else:
-                state["status"] = "overshot"
+        if epoch >= 1 and lo <= acc < hi:        # a trained network inside the range
+            state["inside"].append((epoch, acc, ReluNet.from_torch(model)))
+        if epoch >= 1 and acc >= hi:             # above the range: the passage is over
+            state["status"] = "skipped"
             return True
         state["dead_for"] = state["dead_for"] + 1 if _dead_on(model, Xtorch) else 0
         if state["dead_for"] >= DEAD_EPOCHS:
             state["status"] = "dead"
             return True
-        return False
+        if acc > state["best"]:
+            state["best"], state["since"] = acc, 0
+        else:
+            state["since"] += 1
+        return state["since"] >= patience
 
     _, hist = fit(model, X, data.y_train, task="binary", epochs=int(max_epochs), seed=int(seed),
                   lr=lr, batch_size=batch_size, X_test=Xt, y_test=data.y_test, stop=watch)
-    out = {"hidden": list(hidden), "seed": int(seed), "bin": lo, "target": target,
-           "status": state["status"], "epoch": int(hist.epochs[-1]),
-           "test_acc": float(hist.test_acc[-1]), "n_activation": None, "n_linear": None,
-           "constant": None, "init_n_activation": init["n_activation"],
-           "init_n_linear": init["n_linear"], "init_constant": init["constant"]}
-    if state["kept"] is not None:
-        epoch, acc, net = state["kept"]
+    out = {"hidden": list(hidden), "seed": int(seed), "bin": lo, "status": state["status"],
+           "epoch": int(hist.epochs[-1]), "test_acc": float(hist.test_acc[-1]),
+           "epochs_in_range": len(state["inside"]), "last_epoch": int(hist.epochs[-1]),
+           "n_activation": None, "n_linear": None, "constant": None,
+           "init_n_activation": init["n_activation"], "init_n_linear": init["n_linear"],
+           "init_constant": init["constant"]}
+    if state["inside"]:
+        k = int(np.random.default_rng([int(seed), 11]).integers(len(state["inside"])))
+        epoch, acc, net = state["inside"][k]
         counts = count_regions(fold_input_scaling(net, mu, sd), method)
-        out.update(epoch=int(epoch), test_acc=float(acc), n_activation=counts["n_activation"],
-                   n_linear=counts["n_linear"], constant=counts["constant"])
+        out.update(status="reached", epoch=int(epoch), test_acc=float(acc),
+                   n_activation=counts["n_activation"], n_linear=counts["n_linear"],
+                   constant=counts["constant"])
     out["seconds"] = time.perf_counter() - t0
     return out
 
 
 def range_tasks(arrangement: Sequence[int], bin_lo: float, runs: range, *, seed_of: Callable,
-                n_test: int = 100, **kw) -> list:
+                **kw) -> list:
     """Task dicts of :func:`train_to_range` for runs ``runs`` of one (arrangement, range) cell;
     ``seed_of(arrangement, bin_lo, i)`` gives run ``i``'s seed (e.g. from
     :func:`relutopo.sweep.task_seed`)."""
     out = []
     for i in runs:
         s = int(seed_of(tuple(arrangement), float(bin_lo), int(i)))
-        out.append(dict(hidden=list(arrangement), seed=s, bin_lo=float(bin_lo),
-                        target=target_accuracy(s, bin_lo, n_test), n_test=n_test, **kw))
+        out.append(dict(hidden=list(arrangement), seed=s, bin_lo=float(_range(bin_lo)[0]), **kw))
     return out
 
 
 def fill_ranges(run: Callable, arrangements: Sequence[tuple], bins: Sequence[float],
                 n_per_bin: int, *, seed_of: Callable, first: int, max_runs: int,
-                n_test: int = 100, margin: float = 1.25, **kw) -> list:
+                margin: float = 1.25, **kw) -> list:
     """Train runs, in rounds, until every (arrangement, range) cell has ``n_per_bin`` networks.
 
     Round 1 gives every cell ``first`` runs. Each later round gives a cell still short of
@@ -242,8 +229,7 @@ def fill_ranges(run: Callable, arrangements: Sequence[tuple], bins: Sequence[flo
         tasks, owner = [], []
         for c in cells:
             start = len(done[c])
-            new = range_tasks(c[0], c[1], range(start, start + want[c]), seed_of=seed_of,
-                              n_test=n_test, **kw)
+            new = range_tasks(c[0], c[1], range(start, start + want[c]), seed_of=seed_of, **kw)
             tasks += new
             owner += [(c, start + k) for k in range(len(new))]
         for (c, i), res in zip(owner, run(tasks)):
@@ -406,12 +392,12 @@ def our_setup(**settings) -> dict:
                          if s["standardize"] else "none",
         "loss": "logistic (binary cross-entropy on one output logit)",
         "optimiser, learning rate, batch size": f"Adam, {s['lr']:g}, {s['batch_size']}",
-        "epochs / stopping": f"until the test accuracy reaches the run's target, at most "
-                             f"{s['max_epochs']} epochs; abandoned when a hidden layer has been "
-                             f"zero on all training points for {DEAD_EPOCHS} epochs",
-        "networks counted": f"{s.get('n_per_bin', '?')} per range: the network after the first "
-                            "epoch (>= 1) whose test accuracy reaches a target drawn uniformly "
-                            "inside the range",
+        "epochs / stopping": f"until the test accuracy rises above the run's range, at most "
+                             f"{s['max_epochs']} epochs; earlier when the best test accuracy "
+                             f"has not improved for {s['patience']} epochs, or when a hidden layer "
+                             f"has been zero on all training points for {DEAD_EPOCHS} epochs",
+        "networks counted": f"{s.get('n_per_bin', '?')} per range: one network per run, drawn "
+                            "uniformly among the epochs (>= 1) the run spent in the range",
         "runs per range": f"one network per run, the run's range fixed before training; "
                           f"{s.get('first', '?')} runs per range first, more while a range has "
                           f"too few networks (at most {s.get('max_runs', '?')})",
