@@ -45,3 +45,12 @@ def test_code_fingerprint_follows_extra_modules():
     assert code_fingerprint("engine") == base
     with pytest.raises(ValueError, match="method must be one of"):
         code_fingerprint("fast")
+
+
+def test_an_inconsistent_engine_result_is_recounted_by_intersect_add_cut():
+    # a Fig. 3 network (book sweep, (5,3,2) #221) on which the engine's facet check fails
+    net = uniform_net([7, 5, 3, 2, 1], 2558825136)
+    c = count_regions(net, "engine")
+    w = count_regions(net, "wang")
+    assert c["counted_by"] in ("engine", "wang") and w["counted_by"] == "wang"
+    assert (c["n_activation"], c["n_linear"]) == (w["n_activation"], w["n_linear"]) == (334, 266)

@@ -73,14 +73,26 @@ def count_regions(net: ReluNet, method: str = "engine") -> dict:
     Either way the linear regions are counted by :func:`relutopo.linear_regions.linear_regions`
     (neighbouring cells with equal output maps joined). The two methods give the same numbers
     (tests/test_linear_regions.py); their speeds differ (benchmarks/bench_wang.py).
+
+    When the engine reports an inconsistent decomposition
+    (:class:`relutopo.errors.InconsistentDecompositionError`: a facet whose neighbour it cannot
+    find), the network is counted by Intersect/Add/Cut instead; ``counted_by`` says which
+    algorithm gave the numbers.
     """
+    from relutopo.errors import InconsistentDecompositionError
     from relutopo.linear_regions import linear_regions
 
     t0 = time.perf_counter()
+    counted_by = method
     if method == "engine":
         from relutopo.decompose import decompose
 
-        dec = decompose(net, domain=None)
+        try:
+            dec = decompose(net, domain=None)
+        except InconsistentDecompositionError:
+            from relutopo.activation_regions import propagate
+
+            dec, counted_by = propagate(net), "wang"
     elif method == "wang":
         from relutopo.activation_regions import propagate
 
@@ -89,7 +101,7 @@ def count_regions(net: ReluNet, method: str = "engine") -> dict:
         raise ValueError(f"method must be 'engine' or 'wang'; got {method!r}")
     lin = linear_regions(dec)
     return {"n_activation": int(dec.n_regions), "n_linear": int(lin.n_linear),
-            "constant": bool(lin.constant), "method": method,
+            "constant": bool(lin.constant), "method": method, "counted_by": counted_by,
             "seconds": time.perf_counter() - t0}
 
 
