@@ -57,8 +57,12 @@ def _fn_id(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
 
-class _Cached:
-    """Picklable wrapper: look up / store one task's result in the cache directory."""
+class _Cache:
+    """Finished tasks' results on disk, one pickle per task (keyed by ``fn`` and the task).
+
+    Only the process that calls :func:`run_sweep` reads and writes it: workers (local processes
+    or the machines of a Dask cluster, which need not share a file system with it) only compute.
+    """
 
     def __init__(self, fn: Callable, cache_dir: Optional[str]):
         self.fn = fn
@@ -80,12 +84,29 @@ class _Cached:
                 return False, None  # a damaged entry is recomputed
         return False, None
 
-    def __call__(self, task: dict):
-        result = self.fn(**task)
+    def store(self, task: dict, result) -> None:
         p = self.path(task)
         if p is not None:
             atomic_write_bytes(p, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
-        return result
+
+
+def _connect(scheduler: str):
+    """A ``distributed.Client`` of the Dask scheduler at ``scheduler``, or a clear error."""
+    if not isinstance(scheduler, str) or not scheduler:
+        raise TypeError(f"scheduler must be the address of a Dask scheduler, e.g. "
+                        f"'tcp://host:8786'; got {scheduler!r}")
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ImportError(
+            "run_sweep(scheduler=...) runs on a Dask cluster and needs the 'distributed' "
+            "package: pip install 'dask[distributed]'") from None
+    try:
+        return Client(scheduler)
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(f"could not connect to the Dask scheduler at scheduler={scheduler!r} "
+                              f"(start one with `dask scheduler`, workers with `dask worker "
+                              f"{scheduler}`): {err}") from None
 
 
 def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = None,
@@ -103,9 +124,11 @@ def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = No
         Worker processes (default: all cores; 1 runs in this process, useful for debugging).
     scheduler : str, optional
         Address of a Dask scheduler (``"tcp://host:8786"``): the same sweep runs on that cluster
-        through joblib's dask backend (needs the ``distributed`` package).
+        through joblib's dask backend (needs the ``distributed`` package; the workers need
+        relutopo installed, at the same version). Results are identical to a local run.
     cache_dir : path, optional
-        Directory caching each finished task's result (keyed by ``fn`` and the task).
+        Directory caching each finished task's result (keyed by ``fn`` and the task). It is read
+        and written by this process only, so it needs no file system shared with the workers.
     desc : str, optional
         Label of the progress bar.
     """
@@ -116,11 +139,11 @@ def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = No
     for i, t in enumerate(tasks):
         if not isinstance(t, dict):
             raise TypeError(f"task {i} must be a dict of keyword arguments for {fn!r}; got {type(t).__name__}")
-    cached = _Cached(fn, None if cache_dir is None else os.fspath(cache_dir))
+    cache = _Cache(fn, None if cache_dir is None else os.fspath(cache_dir))
     results: list = [None] * len(tasks)
     todo = []
     for i, t in enumerate(tasks):
-        hit, value = cached.lookup(t)
+        hit, value = cache.lookup(t)
         if hit:
             results[i] = value
         else:
@@ -133,13 +156,7 @@ def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = No
     if n_jobs is None:
         n_jobs = os.cpu_count() or 1
     if scheduler is not None:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise ImportError(
-                "run_sweep(scheduler=...) runs on a Dask cluster and needs the 'distributed' "
-                "package: pip install 'dask[distributed]'") from None
-        client = Client(scheduler)
+        client = _connect(scheduler)
         ctx = parallel_config(backend="dask")
         n_jobs = -1
     else:
@@ -148,9 +165,11 @@ def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = No
     try:
         with ctx:
             gen = Parallel(n_jobs=n_jobs, return_as="generator", batch_size=batch_size)(
-                delayed(cached)(tasks[i]) for i in todo)
+                delayed(fn)(**tasks[i]) for i in todo)
             for i, value in zip(todo, gen):
+                # stored here as each result arrives: an interrupted sweep keeps what finished
                 results[i] = value
+                cache.store(tasks[i], value)
                 bar.update(1)
     finally:
         bar.close()

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from relutopo.papers.wang.sweeps import (
-    accuracy_bin, code_fingerprint, count_regions, cross_check, random_network_counts,
-    trained_network_counts, uniform_net)
+    code_fingerprint, count_regions, cross_check, random_network_counts, uniform_net)
 from relutopo.sweep import run_sweep
 
 
@@ -17,14 +16,6 @@ def test_uniform_net_is_seeded_and_in_range():
         assert np.all(np.abs(wa) <= 1.0)
     w = np.concatenate([x.ravel() for x in uniform_net([7, 200, 1], 0, scale=2.0).weights])
     assert np.all(np.abs(w) <= 2.0) and abs(w.mean()) < 0.1 and abs(w.var() - 4 / 3) < 0.15
-
-
-def test_accuracy_bins():
-    bins = (0.6, 0.7, 0.8, 0.9)
-    assert accuracy_bin(0.59, bins) is None
-    assert accuracy_bin(0.6, bins) == 0 and accuracy_bin(0.69, bins) == 0
-    assert accuracy_bin(70 / 100, bins) == 1 and accuracy_bin(0.8999, bins) == 2
-    assert accuracy_bin(0.99, bins) == 3 and accuracy_bin(1.0, bins) is None
 
 
 def test_both_methods_count_the_same():
@@ -48,25 +39,18 @@ def test_sweep_results_do_not_depend_on_workers(tmp_path):
     assert len(code_fingerprint()) == 16
 
 
-def test_trained_network_counts_picks_first_epoch_per_bin():
-    out = trained_network_counts([5, 5], seed=1, epochs=25, n_per_spiral=100, n_test=50,
-                                 method="wang")
-    bins = [r["bin"] for r in out]
-    assert len(bins) == len(set(bins))
-    for r in out:
-        assert r["bin"] <= r["test_acc"] < r["bin"] + 0.1
-        assert 1 <= r["n_linear"] <= r["n_activation"]
-    epochs = [r["epoch"] for r in out]
-    assert epochs == sorted(epochs)
+def test_code_fingerprint_follows_extra_modules():
+    base = code_fingerprint("engine")
+    assert code_fingerprint("engine", extra=("relutopo.papers.wang.table1",)) != base
+    assert code_fingerprint("engine") == base
+    with pytest.raises(ValueError, match="method must be one of"):
+        code_fingerprint("fast")
 
 
-def test_stopping_when_every_bin_is_reached_counts_the_same_networks():
-    kw = dict(epochs=40, n_per_spiral=100, n_test=50, method="wang", bins=(0.5, 0.6))
-    early = trained_network_counts([5, 5], seed=3, **kw)
-    full = trained_network_counts([5, 5], seed=3, stop_when_binned=False, **kw)
-    drop = {"seconds", "last_epoch", "last_test_acc"}
-    assert [{k: v for k, v in r.items() if k not in drop} for r in early] == \
-           [{k: v for k, v in r.items() if k not in drop} for r in full]
-    assert all(r["last_epoch"] == 40 for r in full)
-    if len(early) == 2:
-        assert all(r["last_epoch"] == max(x["epoch"] for x in early) for r in early)
+def test_an_inconsistent_engine_result_is_recounted_by_intersect_add_cut():
+    # a Fig. 3 network (book sweep, (5,3,2) #221) on which the engine's facet check fails
+    net = uniform_net([7, 5, 3, 2, 1], 2558825136)
+    c = count_regions(net, "engine")
+    w = count_regions(net, "wang")
+    assert c["counted_by"] in ("engine", "wang") and w["counted_by"] == "wang"
+    assert (c["n_activation"], c["n_linear"]) == (w["n_activation"], w["n_linear"]) == (334, 266)
