@@ -96,3 +96,15 @@ CHEBYSHEV_DEGENERATE_STEP: float = 1e-13
 #: ``CHEBYSHEV_CERT_RTOL``'s certificate decides what is accepted.
 CHEBYSHEV_ENUM_DET_TOL: float = 1e-9
 CHEBYSHEV_ENUM_PRIMAL_TOL: float = 1e-12
+
+#: Slices of piecewise-linear models (``relutopo.slice_refine``): a pre-activation (or the
+#: difference of two max-pool entries) at a vertex of a cell counts as zero -- the vertex lies on
+#: the neuron's zero line -- when ``|z| <= SLICE_ZERO_RTOL * max |z|``, the maximum taken over the
+#: neuron's values on the chunk's vertices (planes) or at the interval's two ends (segments). The
+#: role of ``VERTEX_RTOL`` (``||m|| * scale`` is the range of ``z`` over the domain).
+SLICE_ZERO_RTOL: float = 1e-10
+
+#: On a segment, zero crossings (and upper-envelope breakpoints) closer than this fraction of
+#: their interval's length are one breakpoint, and one this close to an end of the interval is
+#: at that end: a piece of relative length below it is not a region.
+SLICE_MERGE_RTOL: float = 1e-12
