@@ -128,6 +128,28 @@ def _class_polygons(V, A):
     return out
 
 
+def _uniform_classes(polys, maps) -> np.ndarray:
+    """Per polygon the class winning at every vertex (hence on the whole convex polygon), or
+    ``-1`` where the vertices disagree (within ``SLICE_ZERO_RTOL``)."""
+    n = len(polys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    sizes = np.array([len(p) for p in polys])
+    V = np.concatenate(polys)
+    off = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    cell = np.repeat(np.arange(n), sizes)
+    A = maps[cell]                                          # (nv, n_out, 3)
+    F = np.einsum("vok,vk->vo", A[:, :, :2], V) + A[:, :, 2]
+    if F.shape[1] == 1:
+        F = np.concatenate([np.zeros_like(F), F], axis=1)
+    scale = np.maximum.reduceat(np.abs(F).max(axis=1), off)
+    th = tol.SLICE_ZERO_RTOL * np.maximum(scale, 1e-300)
+    top = F.max(axis=1)
+    cand = F >= (top - th[cell])[:, None]
+    common = np.logical_and.reduceat(cand, off, axis=0)      # (n, K)
+    return np.where(common.any(axis=1), np.argmax(common, axis=1), -1)
+
+
 def _tie_edges(j, poly, A, th):
     """Edges of class ``j``'s polygon lying on a tie line ``f_j = f_i`` with ``i > j``."""
     E = _class_entries(poly, A)
@@ -280,7 +302,12 @@ class SliceDecomposition:
         (t0, t1), region index)``."""
         out = []
         if self.dim == 2:
-            for i, V in enumerate(self.polygons):
+            polys = self.polygons
+            uniform = _uniform_classes(polys, self.output_maps)
+            for i, V in enumerate(polys):
+                if uniform[i] >= 0:
+                    out.append((int(uniform[i]), V, i))
+                    continue
                 for j, poly in _class_polygons(V, self.output_maps[i]):
                     out.append((j, poly, i))
             return out
@@ -318,7 +345,10 @@ class SliceDecomposition:
                     cls.append((c0, c1))
             return DecisionBoundary(None, np.array(pts), np.array(cls, dtype=np.int64).reshape(-1, 2))
         segs, cls = [], []
+        split = np.bincount([i for _, _, i in self.class_regions], minlength=self.n_regions) > 1
         for j, poly, i in self.class_regions:
+            if not split[i]:
+                continue  # a region of one class holds no boundary (up to boundaries on its edges)
             A = self.output_maps[i]
             E = _class_entries(self.polygons[i], A)
             th = tol.SLICE_ZERO_RTOL * max(float(np.abs(E).max()), 1e-300)
