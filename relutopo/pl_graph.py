@@ -232,9 +232,11 @@ class PLGraph:
         self.output_dim = int(np.prod(out.shape[1:])) if out.ndim > 1 else 1
 
     def __repr__(self) -> str:
-        kinds = ", ".join(f"{s.kind} {s.name} ({s.n_units})" for s in self.stages[:6])
-        more = f", ... ({len(self.stages)} stages)" if len(self.stages) > 6 else ""
-        return f"PLGraph({self.name}: input {self.input_shape}, {kinds}{more}, {self.output_dim} outputs)"
+        stages = getattr(self, "stages", ())
+        kinds = ", ".join(f"{s.kind} {s.name} ({s.n_units})" for s in stages[:6])
+        more = f", ... ({len(stages)} stages)" if len(stages) > 6 else ""
+        return (f"PLGraph({self.name}: input {self.input_shape}, {kinds}{more}, "
+                f"{getattr(self, 'output_dim', '?')} outputs)")
 
     @property
     def n_stages(self) -> int:
@@ -626,7 +628,9 @@ def pl_graph(model, input_shape: Sequence[int], name: Optional[str] = None) -> P
 
     for i, node in enumerate(gm.graph.nodes):
         ins = node.all_input_nodes
-        var_in = [a for a in ins if depends.get(a) == "var"]
+        var_in = []  # input-dependent arguments, with repetitions (x * x has two)
+        fx.node.map_arg((node.args, node.kwargs),
+                        lambda a: var_in.append(a) if depends.get(a) == "var" else None)
         meta_in = [a for a in ins if depends.get(a) == "meta"]
         label = node.name
         slope, pool = None, ()

@@ -165,16 +165,21 @@ def upper_envelope(A: np.ndarray, B: np.ndarray, scale: np.ndarray | None = None
 
 def _merge_points(iv: np.ndarray, tau: np.ndarray):
     """Sort crossing points by (interval, tau); merge those within ``SLICE_MERGE_RTOL`` of each
-    other, drop those within it of an interval end."""
-    keep = (tau > tol.SLICE_MERGE_RTOL) & (tau < 1.0 - tol.SLICE_MERGE_RTOL)
-    iv, tau = iv[keep], tau[keep]
-    if iv.size == 0:
-        return iv, tau
-    order = np.lexsort((tau, iv))
-    iv, tau = iv[order], tau[order]
-    first = np.ones(iv.size, dtype=bool)
-    first[1:] = (iv[1:] != iv[:-1]) | (np.diff(tau) > tol.SLICE_MERGE_RTOL)
-    return iv[first], tau[first]
+    other, drop those within it of an interval end.
+
+    Returns the merged points ``(iv, tau)`` (sorted) and, per input point, the index of the
+    merged point it went to (``-1``: dropped at an interval end).
+    """
+    assign = np.full(iv.size, -1, dtype=np.int64)
+    keep = np.flatnonzero((tau > tol.SLICE_MERGE_RTOL) & (tau < 1.0 - tol.SLICE_MERGE_RTOL))
+    if keep.size == 0:
+        return iv[:0], tau[:0], assign
+    order = keep[np.lexsort((tau[keep], iv[keep]))]
+    ivs, taus = iv[order], tau[order]
+    first = np.ones(ivs.size, dtype=bool)
+    first[1:] = (ivs[1:] != ivs[:-1]) | (np.diff(taus) > tol.SLICE_MERGE_RTOL)
+    assign[order] = np.cumsum(first) - 1
+    return ivs[first], taus[first], assign
 
 
 def _assemble_patterns(graph, rows):
@@ -207,12 +212,25 @@ class SegmentPieces:
     stats: dict = field(default_factory=dict)
 
 
-def _stage_bits_1d(graph, stage, zL, zR):
-    """Bits of a stage on intervals from its input at the interval ends (affine in between)."""
+def _stage_bits_1d(graph, stage, zL, zR, noise):
+    """Bits of a stage on intervals from its input at the interval ends (affine in between):
+    ``z > 0`` at the midpoint (relu), the first entry attaining the maximum at the midpoint (max);
+    values within the noise floor of zero (of the maximum) count as zero (as tied)."""
     import torch
 
     mid = 0.5 * (zL + zR)
-    return graph.stage_bits(stage, torch.from_numpy(np.ascontiguousarray(mid)))
+    st = graph.stages[stage]
+    if st.kind == "relu":
+        return mid > noise
+    E = graph.window_entries(stage, torch.from_numpy(np.ascontiguousarray(mid))).numpy()
+    fin = np.isfinite(E)
+    Ea = np.where(fin, np.abs(E), 0.0).max(axis=2)
+    th = np.maximum(tol.SLICE_ZERO_RTOL * Ea, noise)
+    top = E.max(axis=2)
+    win = np.argmax(E >= (top - th)[:, :, None], axis=2)
+    out = np.zeros((E.shape[0], st.n_units, st.window), dtype=bool)
+    np.put_along_axis(out, win[:, :, None], True, axis=2)
+    return out.reshape(E.shape[0], -1)
 
 
 def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patterns: bool = False,
@@ -228,10 +246,11 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
     values = graph.initial_values(to_input(t0[:, None]))
     stack = [(0, t0, values, [DIGEST_SEED], [[]] if keep_patterns else None)]
     out_t, out_o, out_d, out_p = [], [], [], []
-    n_eval = 0
+    n_eval = n_chunks = 0
     bar = tqdm(desc="segment pieces", unit="piece", disable=not progress, leave=False)
     while stack:
         s, t, values, digs, pats = stack.pop()
+        n_chunks += 1
         if s == graph.n_stages:
             O = graph.run_to(values, s).numpy()
             out_t.append(t)
@@ -249,13 +268,16 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         n_eval += M.shape[0]
         za, zb = _columns(graph, s, layout)
         Z = M[:, za:zb]
+        noise = tol.SLICE_NOISE_RTOL * float(np.abs(Z).max(initial=0.0))
+        cut_iv = cut_k = None
         if st.kind == "relu":
             zl, zr = Z[:-1], Z[1:]
             sc = np.maximum(np.abs(zl), np.abs(zr))
-            th = tol.SLICE_ZERO_RTOL * sc
+            th = np.maximum(tol.SLICE_ZERO_RTOL * sc, noise)
             cross = ((zl > th) & (zr < -th)) | ((zl < -th) & (zr > th))
             iv, k = np.nonzero(cross)
             tau = zl[iv, k] / (zl[iv, k] - zr[iv, k])
+            cut_iv, cut_k = iv, k
         else:
             import torch
 
@@ -264,9 +286,19 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             L, R = E[:-1], E[1:]
             change = np.argmax(L, axis=-1) != np.argmax(R, axis=-1)
             iv, w = np.nonzero(change)
-            r, tau = upper_envelope(L[iv, w], R[iv, w])
+            Lc, Rc = L[iv, w], R[iv, w]
+            fin = np.isfinite(Lc) & np.isfinite(Rc)
+            sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
+                            np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))
+            r, tau = upper_envelope(Lc, Rc, np.maximum(sc, noise / tol.SLICE_ZERO_RTOL))
             iv = iv[r]
-        iv, tau = _merge_points(iv.astype(np.int64), tau)
+        iv, tau, assign = _merge_points(iv.astype(np.int64), tau)
+        # where each crossing neuron vanishes: (position in the refined sequence, column)
+        zero_pos = zero_col = None
+        if cut_iv is not None and (assign >= 0).any():
+            ok = assign >= 0
+            zero_pos = assign[ok] + iv[assign[ok]] + 1
+            zero_col = za + cut_k[ok]
         # the refined sequence: old point i is (i, 0); new points (iv, tau)
         all_iv = np.concatenate([np.arange(m + 1), iv])
         all_tau = np.concatenate([np.zeros(m + 1), tau])
@@ -286,9 +318,12 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             ivs, taus, nx = all_iv[a:b], all_tau[a:b], nxt_iv[a:b]
             rows = M[ivs] + taus[:, None] * (M[nx] - M[ivs])
             ts = t[ivs] + taus * (t[nx] - t[ivs])
+            if zero_pos is not None:
+                sel = (zero_pos >= a) & (zero_pos < b)
+                rows[zero_pos[sel] - a, zero_col[sel]] = 0.0
             parent = ivs[:-1]  # interval i of the chunk lies in old interval ivs[i]
             zc = rows[:, za:zb]
-            bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:])
+            bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], noise)
             packed = pack_bits(bits)
             new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
             new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
@@ -305,7 +340,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
     D = np.frombuffer(b"".join(out_d), dtype=np.uint8).reshape(-1, DIGEST_BYTES).copy()
     P = _assemble_patterns(graph, out_p) if keep_patterns else None
     return SegmentPieces(t=t, outputs=O, digests=D, packed_patterns=P,
-                         stats={"vertex_evaluations": int(n_eval)})
+                         stats={"vertex_evaluations": int(n_eval), "chunks": int(n_chunks)})
 
 
 # ============================================================================ 2-D
@@ -538,10 +573,11 @@ def refine_plane(graph: PLGraph, box_lo, box_hi, to_input, *, keep_patterns: boo
     values = graph.initial_values(to_input(P0))
     stack = [(0, P0, values, [np.arange(4, dtype=np.int64)], [DIGEST_SEED], [[]] if keep_patterns else None)]
     res_P, res_O, res_d, res_p = [], [], [], []
-    n_eval = 0
+    n_eval = n_chunks = 0
     bar = tqdm(desc="plane cells", unit="cell", disable=not progress, leave=False)
     while stack:
         s, P, values, cells, digs, pats = stack.pop()
+        n_chunks += 1
         if s == graph.n_stages:
             O = graph.run_to(values, s).numpy()
             for ids in cells:
@@ -575,8 +611,9 @@ def refine_plane(graph: PLGraph, box_lo, box_hi, to_input, *, keep_patterns: boo
             if new_p is not None:
                 new_p.append(pats[c] + [packed])
 
+        noise = tol.SLICE_NOISE_RTOL * float(np.abs(Z).max(initial=0.0))
         if st.kind == "relu":
-            th = tol.SLICE_ZERO_RTOL * np.abs(Z).max(axis=0)
+            th = np.maximum(tol.SLICE_ZERO_RTOL * np.abs(Z).max(axis=0), noise)
             S = (Z > th).astype(np.int8) - (Z < -th).astype(np.int8)
             Smax = np.maximum.reduceat(S[flat], off, axis=0)
             Smin = np.minimum.reduceat(S[flat], off, axis=0)
@@ -596,7 +633,8 @@ def refine_plane(graph: PLGraph, box_lo, box_hi, to_input, *, keep_patterns: boo
             valid = W >= 0
             E = Z[:, np.where(valid, W, 0)]
             E = np.where(valid[None], E, -np.inf)                    # (nV, nw, K)
-            th_w = tol.SLICE_ZERO_RTOL * np.where(np.isfinite(E), np.abs(E), 0.0).max(axis=(0, 2))
+            th_w = np.maximum(tol.SLICE_ZERO_RTOL * np.where(np.isfinite(E), np.abs(E), 0.0).max(axis=(0, 2)),
+                              noise)
             top = E.max(axis=2)
             is_c = E >= (top - th_w[None, :])[:, :, None]
             del E, top
@@ -650,4 +688,4 @@ def refine_plane(graph: PLGraph, box_lo, box_hi, to_input, *, keep_patterns: boo
     D = np.frombuffer(b"".join(res_d), dtype=np.uint8).reshape(-1, DIGEST_BYTES).copy()
     Pk = _assemble_patterns(graph, res_p) if keep_patterns else None
     return PlanePieces(polygons=res_P, output_maps=A, digests=D, packed_patterns=Pk,
-                       stats={"vertex_evaluations": int(n_eval)})
+                       stats={"vertex_evaluations": int(n_eval), "chunks": int(n_chunks)})

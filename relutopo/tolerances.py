@@ -108,3 +108,9 @@ SLICE_ZERO_RTOL: float = 1e-10
 #: their interval's length are one breakpoint, and one this close to an end of the interval is
 #: at that end: a piece of relative length below it is not a region.
 SLICE_MERGE_RTOL: float = 1e-12
+
+#: Rounding noise on a slice: a pre-activation (or max-pool entry difference) smaller than this
+#: fraction of the largest value of its stage's input on the chunk counts as zero, even when the
+#: neuron's own values are all that small (a dead max-pool window whose entries are exact zeros
+#: up to the interpolation of a cut point).
+SLICE_NOISE_RTOL: float = 1e-13
