@@ -17,7 +17,7 @@ import numpy as np
 
 
 def time_training(dataset: str, arch: str, depth: int, epochs: int, n_train: int, repeats: int) -> dict:
-    from relutopo.cnt_pools import PoolConfig, train_network
+    from relutopo.papers.lamalfa.pools import PoolConfig, train_network
 
     cfg = PoolConfig(dataset, arch, depth=depth, epochs=epochs, n_train=n_train, lr=3e-3)
     train_network(asdict(PoolConfig(dataset, arch, depth=depth, epochs=1, n_train=64)), 0, 0)  # warm-up
@@ -34,7 +34,7 @@ def time_training(dataset: str, arch: str, depth: int, epochs: int, n_train: int
 
 def time_metrics(dataset: str, arch: str, depth: int, n_samples: int = 100, repeats: int = 5) -> dict:
     from relutopo.cnt import network_cnt
-    from relutopo.cnt_pools import PoolConfig, load_pool_data, train_network
+    from relutopo.papers.lamalfa.pools import PoolConfig, load_pool_data, train_network
 
     net = train_network(asdict(PoolConfig(dataset, arch, depth=depth, epochs=0, n_train=64)), 0, 0).cnt_network()
     X = load_pool_data(dataset, None, 64).X_test[:n_samples]

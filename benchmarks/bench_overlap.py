@@ -17,9 +17,9 @@ import time
 
 import numpy as np
 
-from relutopo.data.nested import concentric_spheres
+from relutopo.papers.beshkov.nested import concentric_spheres
 from relutopo.overlap import overlap_decomposition
-from relutopo.overlap_experiments import train_net
+from relutopo.papers.beshkov.experiments import train_net
 
 
 def table(dec, label):

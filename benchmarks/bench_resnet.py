@@ -44,10 +44,10 @@ def main(argv=None) -> dict:
     import numpy as np
     import torch
 
-    from relutopo.data.images import sample_images
-    from relutopo.data.manifolds import circle_angles, image_circle
+    from relutopo.papers.liu.images import sample_images
+    from relutopo.papers.liu.manifolds import circle_angles, image_circle
     from relutopo.hooks import activation_bits
-    from relutopo.models.resnet import resnet50
+    from relutopo.papers.liu.resnet import resnet50
     from relutopo.patterns import hamming_matrix
 
     rss0 = peak_rss_mb()

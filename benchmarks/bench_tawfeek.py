@@ -43,9 +43,9 @@ def main():
 
     import torch
 
-    from relutopo.cell_dynamics import net_from_state, output_maps, scale_parameters_
+    from relutopo.papers.tawfeek.dynamics import net_from_state, output_maps, scale_parameters_
     from relutopo.complex import cell_complex
-    from relutopo.data.grokking import grokking_data
+    from relutopo.papers.tawfeek.grokking import grokking_data
     from relutopo.decompose import decompose
     from relutopo.domains import Box
     from relutopo.filtration import betti_curves
@@ -101,7 +101,8 @@ def main():
     print(f"decomposition + complex + Fiedler per checkpoint: mean {np.mean(tot):.2f} s wall "
           f"({np.mean(tot_cpu):.2f} s CPU), max {np.max(tot):.2f} s wall; training {args.epochs} "
           f"epochs: {train_s:.1f} s wall; load average {os.getloadavg()[0]:.1f}")
-    out = {"rows": rows, "train_wall_s": train_s, "args": vars(args),
+    args_rec = dict(vars(args), out=os.path.relpath(args.out, Path(__file__).resolve().parents[1]))
+    out = {"rows": rows, "train_wall_s": train_s, "args": args_rec,
            "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                        "loadavg": os.getloadavg()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

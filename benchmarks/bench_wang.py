@@ -40,7 +40,7 @@ import numpy as np
 from relutopo.activation_regions import propagate
 from relutopo.decompose import decompose
 from relutopo.linear_regions import linear_regions
-from relutopo.region_sweeps import random_network_counts, uniform_net
+from relutopo.papers.wang.sweeps import random_network_counts, uniform_net
 from relutopo.sweep import run_sweep, task_seed
 
 ARRANGEMENTS = [(8, 2), (7, 3), (5, 5), (5, 3, 2), (4, 3, 3), (3, 3, 2, 2), (2, 2, 2, 2, 2)]
@@ -48,11 +48,11 @@ INPUT_DIM = 7
 PROFILE_NETS = {"book": 500, "paper": 5000}
 
 
-def time_arrangement(arch, n_nets, base_seed=0):
+def time_arrangement(arch, n_nets, seed=0):
     t_engine, t_wang, agree, n_act, n_lin = 0.0, 0.0, 0, [], []
     c_engine, c_wang = 0.0, 0.0
     for i in range(n_nets):
-        net = uniform_net([INPUT_DIM, *arch, 1], task_seed(base_seed, "bench", list(arch), i))
+        net = uniform_net([INPUT_DIM, *arch, 1], task_seed(seed, "bench", list(arch), i))
         t0, p0 = time.perf_counter(), time.process_time()
         dec = decompose(net, domain=None)
         lin = linear_regions(dec)

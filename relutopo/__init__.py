@@ -4,45 +4,45 @@ The flow (see ``DESIGN.md``): a network (:class:`ReluNet`, or any torch model th
 :func:`activation_bits`) gives bit vectors; bit vectors give the polyhedral decomposition
 (:func:`decompose` -> :class:`Decomposition`); the decomposition gives linear regions, the cell
 complex, spectral partitions and overlap classes; distances between bit vectors give barcodes.
+
+This namespace holds the core library only (numpy, scipy, highspy, networkx; torch is needed only
+for ``ReluNet.from_torch``, :func:`activation_bits` and training). Paper code lives in
+``relutopo.papers.<paper>`` (e.g. ``relutopo.papers.wang.bounds.theorem_2_1``) and the
+reproduction pipeline in ``relutopo.repro``.
+
+Examples
+--------
+>>> import numpy as np
+>>> import relutopo as rt
+>>> net = rt.ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+>>> rt.decompose(net, rt.Box(-1, 1, dim=2)).n_regions
+4
 """
 
-from .nets import NetworkError, ReluNet
-from .params import ParameterError, Params, resolve_parameters
-from .patterns import hamming_matrix, pack_bits, unpack_bits
-from .results import Results, numeric_claim, qualitative_claim, range_claim
-from .sweep import run_sweep, task_seed
-from .domains import Box
-from .decompose import decompose
-from .decomposition import Decomposition
-from .polyhedra import Region, RegionError, region_of
-from .linear_regions import LinearRegions, linear_regions
-from .activation_regions import ActivationRegions, propagate
-from .bounds import k_value, theorem_2_1
-from .hooks import ActivationBits, activation_bits
-from .homology import Barcodes, barcodes
-from .complex import CellComplex, cell_complex
-from .filtration import betti_curve, betti_curves, filtration_order
-from .spectral import fiedler_partition
-from .overlap import OverlapDecomposition, overlap_decomposition
-from .relative import betti_at, quotient_barcodes, quotient_distance_matrix, relative_betti
-from .cnt import CNTNetwork, ConvLayer, DenseLayer, RecurrentLayer, network_cnt
-from .cnt_pools import PoolConfig, pool_cnt, train_pools
+from relutopo.nets import ReluNet
+from relutopo.domains import Box
+from relutopo.decompose import decompose
+from relutopo.decomposition import Decomposition
+from relutopo.polyhedra import Region, region_of
+from relutopo.linear_regions import linear_regions
+from relutopo.activation_regions import propagate
+from relutopo.patterns import hamming_matrix, pack_bits
+from relutopo.hooks import activation_bits
+from relutopo.homology import barcodes
+from relutopo.complex import cell_complex
+from relutopo.filtration import betti_curves
+from relutopo.spectral import fiedler_partition
+from relutopo.overlap import overlap_decomposition
+from relutopo.relative import quotient_barcodes, relative_betti
+from relutopo.cnt import network_cnt
+from relutopo.sweep import run_sweep, task_seed
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
-    "ReluNet", "NetworkError",
-    "hamming_matrix", "pack_bits", "unpack_bits",
-    "Results", "numeric_claim", "range_claim", "qualitative_claim",
-    "ParameterError", "Params", "resolve_parameters",
+    "ReluNet", "Box", "decompose", "Decomposition", "Region", "region_of",
+    "linear_regions", "propagate", "hamming_matrix", "pack_bits", "activation_bits",
+    "barcodes", "cell_complex", "betti_curves", "fiedler_partition",
+    "overlap_decomposition", "relative_betti", "quotient_barcodes", "network_cnt",
     "run_sweep", "task_seed",
-    "Box", "decompose", "Decomposition", "Region", "RegionError", "region_of",
-    "LinearRegions", "linear_regions", "ActivationRegions", "propagate", "k_value", "theorem_2_1",
-    "ActivationBits", "activation_bits", "Barcodes", "barcodes",
-    "CellComplex", "cell_complex", "betti_curve", "betti_curves", "filtration_order",
-    "fiedler_partition",
-    "OverlapDecomposition", "overlap_decomposition",
-    "betti_at", "quotient_barcodes", "quotient_distance_matrix", "relative_betti",
-    "CNTNetwork", "ConvLayer", "DenseLayer", "RecurrentLayer", "network_cnt",
-    "PoolConfig", "pool_cnt", "train_pools",
 ]

@@ -25,7 +25,7 @@ form with one *primal simplex* run in lockstep over all of them (numpy arrays of
   unbounded region of ``R^d`` with a far hint) stops at once with ``lambda = e_cap``.
 
 A small call in ``d <= 2`` (a few dozen polyhedra with few rows) skips the simplex
-(:func:`_enumerate_block`): every ``(d + 1)``-subset of a polyhedron's rows and the cap is a
+(``_enumerate_block``): every ``(d + 1)``-subset of a polyhedron's rows and the cap is a
 candidate basis, solved all at once, and a basis that is primal feasible (every slack ``>= 0``)
 and dual feasible (``lambda = B^-T e_r >= 0``) is optimal by LP duality. That is a few batched
 numpy calls instead of one lockstep round per pivot; a polyhedron without such a basis (a strip
@@ -185,16 +185,16 @@ def _centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, en
         for s0 in range(0, redo.size, 32):
             chunk = redo[s0:s0 + 32]
             systems = [(A[ptr[i]:ptr[i + 1]], c[ptr[i]:ptr[i + 1]]) for i in chunk]
-            try:
-                X[chunk], R[chunk] = solver.chebyshev_batch(systems, cap)
+            try:  # HiGHS sees unit rows in coordinates relative to the hint (a local origin)
+                X[chunk], R[chunk] = solver.chebyshev_batch(systems, cap, origins=hint[chunk])
             except RuntimeError:  # one ill-scaled system spoils its batch: retry one at a time
                 for i, system in zip(chunk, systems):
                     try:
-                        Xi, Ri = solver.chebyshev_batch([system], cap)
+                        Xi, Ri = solver.chebyshev_batch([system], cap, origins=hint[i:i + 1])
                         X[i], R[i] = Xi[0], Ri[0]
                     except RuntimeError as exc:
                         if not hint_given:
-                            raise RuntimeError(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
+                            raise type(exc)(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
                         # neither certified nor solvable by HiGHS (coordinates far beyond the
                         # cap, e.g. 1e10 vs 1e2): keep the hint's inscribed ball, which is a
                         # genuine ball inside the polyhedron, if not the largest

@@ -35,7 +35,7 @@ the unrolled graph has one neuron per (time step, hidden unit), whose strength i
 
 All functions take numpy arrays and return arrays or frozen dataclasses; a network is a
 :class:`CNTNetwork` of :class:`DenseLayer`, :class:`ConvLayer` and :class:`RecurrentLayer`
-(:func:`relutopo.models.cnt_zoo.to_cnt_network` builds one from a trained torch model).
+(:func:`relutopo.papers.lamalfa.zoo.to_cnt_network` builds one from a trained torch model).
 """
 
 from __future__ import annotations

@@ -646,19 +646,32 @@ def cell_complex(decomposition, lo=None, hi=None, *, progress: bool = False) -> 
         A :class:`relutopo.decomposition.Decomposition` (``net``, ``patterns``,
         ``facet_neurons(i)``, ``interior_points``, ``domain``).
     lo, hi : arrays, optional
-        The box; read from ``decomposition.domain`` (``.lo, .hi``) when omitted.
+        The box: the decomposition's own (``decomposition.domain``), which is the default. The
+        regions and facets of a decomposition belong to its box, so any other box raises
+        :class:`ComplexError` (decompose in that box instead).
 
     Returns
     -------
     CellComplex
         d-cell ``i`` has ``region_of_cell[i]`` = its region index in ``decomposition``.
     """
-    if lo is None or hi is None:
-        dom = getattr(decomposition, "domain", None)
-        if dom is None or not hasattr(dom, "lo"):
-            raise ComplexError("the decomposition has no box domain (decomposition.domain.lo/hi); "
-                               "pass lo= and hi= explicitly, or decompose in a Box")
-        lo, hi = dom.lo, dom.hi
+    dom = getattr(decomposition, "domain", None)
+    if dom is None or not hasattr(dom, "lo"):
+        raise ComplexError("the decomposition has no box domain (it covers all of R^d); the cell "
+                           "complex needs the box it was decomposed in: decompose(net, Box(lo, hi))")
+    own_lo, own_hi = _check_box(dom.lo, dom.hi)
+    if lo is not None or hi is not None:
+        if lo is None or hi is None:
+            raise ComplexError("give both lo and hi (the decomposition's box), or neither")
+        lo, hi = _check_box(lo, hi)
+        if lo.size == 1 and own_lo.size > 1:   # scalar corners, as Box(-1, 1, dim=d) takes them
+            lo, hi = np.full_like(own_lo, lo[0]), np.full_like(own_hi, hi[0])
+        if lo.shape != own_lo.shape or not (np.array_equal(lo, own_lo) and np.array_equal(hi, own_hi)):
+            raise ComplexError(
+                f"the box lo={lo.tolist()}, hi={hi.tolist()} differs from the decomposition's box "
+                f"lo={own_lo.tolist()}, hi={own_hi.tolist()}; the complex of another box needs a "
+                "decomposition in that box: cell_complex(decompose(net, Box(lo, hi)))")
+    lo, hi = own_lo, own_hi
     n = int(decomposition.n_regions)
     net = decomposition.net
     pats = decomposition.patterns

@@ -55,9 +55,11 @@ import numpy as np
 from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
+from .errors import InconsistencyWarning, InconsistentDecompositionError
 from .nets import ReluNet
+from .normal_form import normal_form
 from .patterns import PatternTable, pack_bits, unpack_bits
-from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, is_bounded
+from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, full_system, is_bounded, row_norms
 
 __all__ = ["decompose", "METHODS"]
 
@@ -66,7 +68,7 @@ METHODS = ("auto", "polygon", "vertex", "lp", "brute")
 
 # ============================================================================ entry point
 def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
-              progress: bool = False) -> Decomposition:
+              progress: bool = False, on_inconsistency: str = "raise") -> Decomposition:
     """All full-dimensional activation regions of ``net`` in ``domain``.
 
     Parameters
@@ -83,11 +85,23 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         docstring; every method returns the same regions.
     progress : bool
         Show a tqdm bar over the cells of each layer.
+    on_inconsistency : {"raise", "warn"}
+        What to do when the result fails one of its own consistency checks (module docstring,
+        "What raises"): ``"raise"`` an :class:`~relutopo.errors.InconsistentDecompositionError`
+        (default), or ``"warn"``: return it anyway with an
+        :class:`~relutopo.errors.InconsistencyWarning` that gives the counts.
 
     Returns
     -------
     Decomposition
         Regions (patterns, interior points, facets, boundedness) and the dual graph.
+
+    Raises
+    ------
+    relutopo.errors.ScaleRangeError
+        The box side, or the weights once rescaled to the working frame, overflow float64.
+    relutopo.errors.InconsistentDecompositionError
+        The engine's own checks found the result inconsistent (``on_inconsistency="raise"``).
 
     Examples
     --------
@@ -104,7 +118,8 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         # a slice of the input space, or a piecewise-linear torch model (on a slice)
         from .slice_decomposition import decompose_slice
 
-        return decompose_slice(net, domain, method=method, progress=progress)
+        return decompose_slice(net, domain, method=method, progress=progress,
+                               on_inconsistency=on_inconsistency)
     domain = check_domain(net, domain)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got method={method!r}")
@@ -113,16 +128,21 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     if method == "polygon" and (domain is None or net.input_dim != 2):
         raise ValueError(f"method='polygon' clips polygons and needs d = 2 with a Box domain; got "
                          f"d = {net.input_dim}, domain={domain}. Use method='vertex' instead.")
+    if on_inconsistency not in ("raise", "warn"):
+        raise ValueError(f"on_inconsistency must be 'raise' or 'warn'; got {on_inconsistency!r}")
     t_start = time.perf_counter()
     solver = LPSolver()
+    user = _UserFrame(net, domain, domain_scale(net, domain), normal_form(net, domain), method,
+                      on_inconsistency)
+    net, domain = user.nf.net, user.nf.domain  # from here on: the working frame
     scale = domain_scale(net, domain)
 
     if domain is None and net.n_hidden > 0 and method in ("vertex", "lp"):
         W1 = net.weights[0]
         U, S, Vt = np.linalg.svd(W1, full_matrices=True)
-        rank = int(np.sum(S > tol.ZERO_ROW_RTOL * max(1.0, float(S.max(initial=0.0)))))
+        rank = int(np.sum(S > tol.ZERO_ROW_RTOL * float(S.max(initial=0.0))))
         if rank < net.input_dim:
-            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start, scale)
+            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start, scale, user)
 
     if net.n_hidden == 0:
         cells = [_whole_domain_cell(net, domain, scale)]
@@ -137,7 +157,18 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         raw = _finalize_polygon(net, domain, cells, scale, solver)
     else:
         raw = _vertex_path(net, domain, scale, solver, progress)
-    return _assemble(net, domain, raw, scale, solver, method, t_start)
+    return _assemble(net, domain, raw, scale, solver, t_start, user)
+
+
+class _UserFrame:
+    """What :func:`decompose` returns results in: the caller's network, domain and scale, the
+    working frame (:func:`relutopo.normal_form.normal_form`) and the inconsistency policy."""
+
+    __slots__ = ("net", "domain", "scale", "nf", "method", "policy")
+
+    def __init__(self, net, domain, scale, nf, method, policy):
+        self.net, self.domain, self.scale, self.nf = net, domain, scale, nf
+        self.method, self.policy = method, policy
 
 
 def _whole_domain_cell(net, domain, scale):
@@ -337,7 +368,9 @@ class _LPKernel:
         sub.A = np.vstack([cell.A, sgn * m[None, :]])
         sub.c = np.append(cell.c, -sgn * mu)
         sub.ids = np.append(cell.ids, k_id)
-        sub.x0, sub.r = self.solver.chebyshev(sub.A, sub.c, self.scale)
+        X, R = _highs_centres(self.solver, [(sub.A, sub.c)], self.scale, self.rtol, cell.x0[None, :],
+                              self.domain)
+        sub.x0, sub.r = X[0], float(R[0])
         return sub
 
     def arrange(self, cell, M, mu, offset, wnorm):
@@ -404,7 +437,7 @@ def _brute_force(net, domain, scale, solver, progress):
             if domain is not None:
                 A, c = np.vstack([A, Ab]), np.concatenate([c, cb])
             systems.append((A, c))
-        X, R = solver.chebyshev_batch(systems, scale)
+        X, R = _highs_centres(solver, systems, scale, rtol, None, domain)
         for p, (A, c), x, r in zip(pats, systems, X, R):
             # a neuron whose pre-activation is constant on the cell (a zero row) has bit 1 iff
             # that constant is > 0; eq. (9) alone would accept bit 1 for a constant 0
@@ -420,6 +453,89 @@ def _brute_force(net, domain, scale, solver, progress):
                 cell.x0, cell.r = x, r
                 cells.append(cell)
     return _finalize_lp(net, domain, cells, scale, solver, centres_known=True)
+
+
+def _thin_by_duals(A, c, ptr, X, lam_rows, lam_cap, cap, rtol, reach):
+    """Whether multipliers prove that polyhedron ``i`` (rows ``ptr[i]:ptr[i+1]`` of ``A x <= c``)
+    has no ball of radius above ``rtol`` centred within ``reach[i]`` of ``X[i]``.
+
+    With unit rows ``(a_j, c_j) / ||a_j||``, slacks ``s_j = c_j - a_j . X`` and multipliers ``y >= 0``
+    (negative ones clipped), every ``(x, r)`` with ``B(x, r)`` inside and ``r <= cap`` obeys
+    ``r (sum y_j + y_cap) <= sum y_j s_j + y_cap cap + |sum y_j a_j| |x - X|`` (add the rows);
+    rounding errors of the slacks and of the residual are added at their worst. Unlike
+    :func:`relutopo.chebyshev.certify`, which bounds the optimum to within its tolerance, this
+    only needs the bound below ``rtol``, so it holds however far ``X`` lies from the origin."""
+    from .chebyshev import _segment
+
+    n = len(ptr) - 1
+    norms = row_norms(A)
+    live = norms > 0
+    safe = np.where(live, norms, 1.0)
+    owner = np.arange(n).repeat(ptr[1:] - ptr[:-1])
+    An = A / safe[:, None]
+    y = np.where(live, np.maximum(lam_rows, 0.0), 0.0)
+    ycap = np.maximum(lam_cap, 0.0)
+    eps = np.finfo(np.float64).eps
+    s = c / safe - np.einsum("ij,ij->i", An, X[owner])
+    err = 4 * eps * (np.abs(c / safe) + np.einsum("ij,ij->i", np.abs(An), np.abs(X[owner])))
+    terms = np.hstack([y[:, None] * An, (y * s + y * err)[:, None], y[:, None]])
+    sums = _segment(np.add, terms, ptr, 0.0)
+    d = A.shape[1]
+    res = np.sqrt(np.einsum("ij,ij->i", sums[:, :d], sums[:, :d]))
+    res += 4 * eps * (A.shape[1] + np.diff(ptr)) * sums[:, d + 1]  # rounding of the residual
+    weight = sums[:, d + 1] + ycap
+    bound = sums[:, d] + ycap * cap + res * reach
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (weight > 0) & (bound <= rtol * weight)
+
+
+def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
+    """Chebyshev centres of ``systems`` by HiGHS (one block-diagonal LP,
+    :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch`, around ``origins``), every decision
+    that a cell is thinner than ``rtol`` backed by a certificate.
+
+    A radius above ``rtol`` is a ball verified to lie inside (``chebyshev_batch`` checks every
+    slack), so a kept cell is sound. A radius at or below ``rtol`` (the cell is dropped) must be
+    certified: by HiGHS' own multipliers (:func:`relutopo.chebyshev.certify`), else by the
+    certified simplex of :mod:`relutopo.chebyshev` started at HiGHS' point; a cell that turns out
+    thicker is kept (``solver.corrected_cells``), one that no certificate settles is counted in
+    ``solver.uncertain_cells`` (``decompose`` then raises). Returns ``(X, R)``."""
+    from .chebyshev import ENUMERATE_MAX, _centres, certify
+
+    X, R, (lam_rows, lam_cap) = solver.chebyshev_batch(systems, cap, origins=origins, return_duals=True)
+    dropped = np.isfinite(R) & ~(R > rtol)  # R = -inf: a violated row of zeros, certainly empty
+    if not dropped.any():
+        return X, R
+    d = X.shape[1]
+    sizes = np.array([len(c) for _, c in systems], dtype=np.int64)
+    ptr = np.zeros(len(systems) + 1, dtype=np.int64)
+    sizes.cumsum(out=ptr[1:])
+    A = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1, d) for a, _ in systems])
+    c = np.concatenate([np.asarray(cc, dtype=np.float64).reshape(-1) for _, cc in systems])
+    todo = dropped.nonzero()[0]
+    sel = np.zeros(len(c), dtype=bool)
+    sel[np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in todo])] = True
+    sub_ptr = np.zeros(len(todo) + 1, dtype=np.int64)
+    sizes[todo].cumsum(out=sub_ptr[1:])
+    if domain is None:
+        reach = np.full(len(todo), tol.CERTIFICATE_REACH * cap)
+    else:  # a ball of radius > rtol lies in the box: within the farthest corner's distance
+        reach = np.sqrt((np.maximum(np.abs(domain.lo - X[todo]), np.abs(domain.hi - X[todo])) ** 2).sum(axis=1))
+    ok = _thin_by_duals(A[sel], c[sel], sub_ptr, X[todo], lam_rows[sel], lam_cap[todo], cap, rtol, reach)
+    ok[~ok] = certify(A[sel], c[sel], sub_ptr, X[todo], R[todo], lam_rows[sel], lam_cap[todo], cap)[~ok]
+    todo = todo[~ok]
+    if todo.size == 0:
+        return X, R
+    rows = np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in todo])
+    sub_ptr = np.zeros(len(todo) + 1, dtype=np.int64)
+    sizes[todo].cumsum(out=sub_ptr[1:])
+    X2, R2, info = _centres(A[rows], c[rows], sub_ptr, float(cap), X[todo], True, solver, None, None,
+                            ENUMERATE_MAX, True)
+    unsure = (info["fallback_mask"] | np.isin(np.arange(len(todo)), info["uncertified"])) & ~(R2 > rtol)
+    solver.uncertain_cells += int(unsure.sum())
+    solver.corrected_cells += int((R2 > rtol).sum())
+    X[todo], R[todo] = X2, R2
+    return X, R
 
 
 # ============================================================================ finishing
@@ -475,8 +591,9 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
     raw = _Raw()
     rtol = tol.CHEBYSHEV_RTOL * scale
     d = net.input_dim
-    if not centres_known:
-        X, R = solver.chebyshev_batch([(c.A, c.c) for c in cells], scale) if cells else (None, None)
+    if not centres_known and cells:
+        origins = np.array([c.x0 if getattr(c, "x0", None) is not None else np.zeros(d) for c in cells])
+        X, R = _highs_centres(solver, [(c.A, c.c) for c in cells], scale, rtol, origins, domain)
         for cell, x, r in zip(cells, X, R):
             cell.x0, cell.r = x, r
     inf = solver._inf
@@ -485,22 +602,28 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
             raw.dropped += 1
             continue
         A, c, ids = cell.A, cell.c, cell.ids
-        rows = facet_rows(A, c, scale, solver)
+        x0 = cell.x0
+        rows = facet_rows(A, c, scale, solver, origin=x0)
+        # HiGHS sees unit rows in coordinates relative to the cell's centre (a local origin)
+        norms = row_norms(A)
+        nz = norms > 0
+        An = A / np.where(nz, norms, 1.0)[:, None]
+        cn = np.where(nz, c / np.where(nz, norms, 1.0) - An @ x0, c)
         pts, nrm = [], []
         for j in rows:
-            a = A[j] / np.linalg.norm(A[j])
-            others = np.arange(len(A)) != j
-            Ao, co = A[others], c[others]
+            a = An[j]
+            others = (np.arange(len(A)) != j) & nz
+            Ao, co = An[others], cn[others]
             proj = Ao - (Ao @ a)[:, None] * a[None, :]
-            pn = np.linalg.norm(proj, axis=1)
-            M = np.vstack([np.hstack([Ao, pn[:, None]]), np.append(A[j], 0.0)[None, :]])
-            lo = np.append(np.full(len(co), -inf), c[j])
-            hi = np.append(co, c[j])
+            pn = np.sqrt(np.einsum("ij,ij->i", proj, proj))
+            M = np.vstack([np.hstack([Ao, pn[:, None]]), np.append(a, 0.0)[None, :]])
+            lo = np.append(np.full(len(co), -inf), cn[j])
+            hi = np.append(co, cn[j])
             cost = np.zeros(d + 1)
             cost[d] = -1.0
             status, x, _ = solver.solve(cost, np.append(np.full(d, -inf), -inf),
                                         np.append(np.full(d, inf), scale), M, lo, hi)
-            pts.append(x[:d] if status == "optimal" else np.full(d, np.nan))
+            pts.append(x[:d] + x0 if status == "optimal" else np.full(d, np.nan))
             nrm.append(a)
         raw.add(cell.bits, cell.x0, cell.r,
                 True if domain is not None else is_bounded(A[rows], solver),
@@ -659,8 +782,10 @@ def _finalize_polygon(net, domain, cells, scale, solver):
     return raw
 
 
-def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
-    """Pack patterns, find neighbours by crossing facets, build the :class:`Decomposition`."""
+def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None):
+    """Pack patterns, find neighbours by crossing facets, check the result's consistency and
+    build the :class:`Decomposition` in the caller's frame (``user``). ``net``, ``domain`` and
+    ``scale`` are the working frame's."""
     d_full = net.input_dim
     n_bits = net.n_hidden
     d_red = d_full if lift is None else lift.shape[1]
@@ -674,9 +799,10 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
         X0, fpts, fnrm = X0 @ lift.T, fpts @ lift.T, fnrm @ lift.T
     owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale)
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver)
+    wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
-        "method": method,
+        "method": user.method,
         "seconds": time.perf_counter() - t_start,
         "lp_seconds": solver.seconds,
         "lp_calls": solver.calls,
@@ -684,19 +810,57 @@ def _assemble(net, domain, raw, scale, solver, method, t_start, lift=None):
         "uncertified_centres": solver.uncertified_centres,
         "dropped_thin_cells": int(raw.dropped),
         "unmatched_facets": int(unmatched),
+        "wrong_interior_points": wrong_centres,
+        "uncertain_cells": int(solver.uncertain_cells),
+        "corrected_cells": int(solver.corrected_cells),
     }
     assert X0.shape[1] == d_full
-    return Decomposition(
-        net=net, domain=domain, packed_patterns=packed, interior_points=X0,
+    nf = user.nf
+    radii = np.minimum(radii * nf.length, user.scale)  # the cap is the scale in both frames
+    dec = Decomposition(
+        net=user.net, domain=user.domain, packed_patterns=packed, interior_points=nf.to_user(X0),
         chebyshev_radii=radii, bounded=bounded.astype(bool).reshape(n),
         facet_ptr=ptr, facet_ids=fids.astype(np.int32), edges=edges, edge_neuron=edge_neuron,
-        edge_flip_ptr=edge_flips[0], edge_flip_ids=edge_flips[1], scale=scale, stats=stats)
+        edge_flip_ptr=edge_flips[0], edge_flip_ids=edge_flips[1], scale=user.scale, stats=stats)
+    _check_consistency(dec, user)
+    return dec
+
+
+def _check_consistency(dec, user) -> None:
+    """Raise :class:`~relutopo.errors.InconsistentDecompositionError` (or warn, with
+    ``on_inconsistency="warn"``) when the engine's own checks failed: facets whose neighbour is
+    not a region, interior points that evaluate to another bit vector, or uncertain
+    full-dimensionality decisions."""
+    st = dec.stats
+    problems = []
+    if st["unmatched_facets"]:
+        problems.append(f"{st['unmatched_facets']} facet(s) whose neighbour, found by evaluating the "
+                        "network just beyond the facet, is not among the regions")
+    if st["wrong_interior_points"]:
+        problems.append(f"{st['wrong_interior_points']} interior point(s) whose bit vector is not "
+                        "their region's")
+    if st["uncertain_cells"]:
+        problems.append(f"{st['uncertain_cells']} cell(s) that HiGHS calls thinner than the "
+                        "resolution without a certificate backing it")
+    if not problems:
+        return
+    where = user.domain if user.domain is not None else f"R^{user.net.input_dim}"
+    msg = (f"decompose({user.net!r}, {where}, method={user.method!r}) found {dec.n_regions} regions "
+           f"but the result is inconsistent: {'; '.join(problems)}. The count is not trustworthy; "
+           "try another method (e.g. method='vertex'), or pass on_inconsistency='warn' to get the "
+           "result anyway.")
+    if user.policy == "warn":
+        import warnings
+
+        warnings.warn(msg, InconsistencyWarning, stacklevel=3)
+        return
+    raise InconsistentDecompositionError(msg)
 
 
 _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
-def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale):
+def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -710,37 +874,22 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     table = PatternTable(packed)
     net_facets = (fids >= 0).nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
     found = np.full(len(fids), -1, dtype=np.int32 if len(packed) < 2**31 else np.int64)
-    unmatched = 0
     floor = tol.CHEBYSHEV_RTOL * scale
+    left = []
     for c0 in range(0, len(net_facets), _CROSS_CHUNK):  # bounded memory: chunks of facets
         todo = net_facets[c0:c0 + _CROSS_CHUNK]
         eps = tol.CROSSING_STEP_FRACTION * np.minimum(radii[owner[todo]], scale)
-        for _ in range(4):
-            if todo.size == 0:
-                break
-            p, nv, e = fpts[todo], fnrm[todo], eps[:, None]
-            m = len(todo)
-            z_all = np.concatenate(net.preactivations(np.concatenate([p, p + e * nv, p - e * nv])), axis=1)
-            z_at, z_out, z_in = z_all[:m], z_all[m:2 * m], z_all[2 * m:]
-            sides = z_all[m:] > 0  # beyond (m rows), then within (m rows)
-            pk = pack_bits(sides)
-            beyond, within = pk[:m], pk[m:]
-            ok_self = (within == packed[owner[todo]]).all(axis=1)
-            inside = np.ones(len(todo), dtype=bool) if domain is None else domain.contains(p + e * nv)
-            hits = table.find(beyond)
-            # every bit that flips must vanish at the facet point (its zero set contains the
-            # facet); else the step left the facet's relative interior (near a lower face)
-            flipped = sides[:m] != sides[m:]
-            carrier = fids[todo]
-            rows = np.arange(len(todo))
-            flipped_k = flipped[rows, carrier]
-            vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
-            vanishes[rows, carrier] = True  # z_k(p) = 0 up to rounding, by construction
-            clean = flipped_k & (~flipped | vanishes).all(axis=1)
-            good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
-            found[todo[good]] = hits[good]
-            todo, eps = todo[~good], np.maximum(eps[~good] * 1e-3, floor)
-        unmatched += int(todo.size)
+        left.append(_step_across(net, domain, table, packed, owner, fids, todo, fpts[todo], fnrm[todo],
+                                 eps, floor, found, defer_multi=True))
+    rest = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
+    if rest.size:  # facet points near a lower face (a far cone's apex, a thin wedge): move them
+        P, gap = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale, solver)
+        thick = gap > floor
+        eps = tol.CROSSING_STEP_FRACTION * np.minimum(np.minimum(gap, radii[owner[rest]]), scale)
+        rest = np.concatenate([rest[~thick], _step_across(
+            net, domain, table, packed, owner, fids, rest[thick], P[thick], fnrm[rest[thick]],
+            eps[thick], floor, found)])
+    unmatched = int(rest.size)
     ok = found >= 0
     u, v, k = owner[ok].astype(np.int64), found[ok].astype(np.int64), fids[ok]
     a, b = np.minimum(u, v), np.maximum(u, v)
@@ -761,11 +910,106 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     return edges, k.astype(np.int64), (flip_ptr, flip_ids), unmatched
 
 
+def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor, found,
+                 defer_multi=False):
+    """Evaluate the network at ``P +- eps N`` for facets ``todo`` (points ``P``, outward unit
+    normals ``N``), shrinking ``eps`` by 1000x up to three times (not below ``floor``); record
+    each neighbour in ``found`` and return the facets left unmatched (see :func:`_cross_facets`).
+    ``defer_multi``: a crossing that flips more bits than the facet's own is not accepted but
+    returned too, for a second try from a point far from every other hyperplane."""
+    deferred = []
+    for _ in range(4):
+        if todo.size == 0:
+            break
+        e = eps[:, None]
+        m = len(todo)
+        z_all = np.concatenate(net.preactivations(np.concatenate([P, P + e * N, P - e * N])), axis=1)
+        z_at, z_out, z_in = z_all[:m], z_all[m:2 * m], z_all[2 * m:]
+        sides = z_all[m:] > 0  # beyond (m rows), then within (m rows)
+        pk = pack_bits(sides)
+        beyond, within = pk[:m], pk[m:]
+        ok_self = (within == packed[owner[todo]]).all(axis=1)
+        inside = np.ones(m, dtype=bool) if domain is None else domain.contains(P + e * N)
+        hits = table.find(beyond)
+        # every bit that flips must vanish at the facet point (its zero set contains the
+        # facet); else the step left the facet's relative interior (near a lower face)
+        flipped = sides[:m] != sides[m:]
+        carrier = fids[todo]
+        rows = np.arange(m)
+        flipped_k = flipped[rows, carrier]
+        vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
+        vanishes[rows, carrier] = True  # z_k(p) = 0 up to rounding, by construction
+        clean = flipped_k & (~flipped | vanishes).all(axis=1)
+        good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
+        if defer_multi:  # other bits flip too: contained in the facet, or a thin wedge jumped
+            multi = good & (flipped.sum(axis=1) > 1)  # over? Decided from a point with a gap
+            deferred.append(todo[multi])
+            good &= ~multi
+            keep = ~good & ~multi
+        else:
+            keep = ~good
+        found[todo[good]] = hits[good]
+        todo, P, N = todo[keep], P[keep], N[keep]
+        eps = np.maximum(eps[keep] * 1e-3, floor)
+    return np.concatenate([todo] + deferred) if deferred else todo
+
+
+def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, solver):
+    """A point of each facet ``which`` as far as possible from every other hyperplane of its
+    region, for crossing it: maximise ``r`` over points ``p`` of the facet's hyperplane whose
+    distance to every other row of the region (eq. 9 and the box; rows that contain the facet,
+    duplicates or deeper neurons vanishing on it, are left out) is at least ``r``, capped at
+    ``scale`` -- one small HiGHS LP per facet, in coordinates of the hyperplane around the
+    facet's current point. Near a far cone's apex, or in a thin wedge, the mean of the facet's
+    vertices lies within a hair of other hyperplanes; this point does not. Returns
+    ``(points, gaps)``; a gap at or below the full-dimensionality tolerance means the facet
+    cannot be crossed at the resolution."""
+    d = net.input_dim
+    m = len(which)
+    P, gap = fpts[which].copy(), np.full(m, -np.inf)
+    inf = solver._inf
+    bits = unpack_bits(packed[owner[which]], net.n_hidden)
+    on = tol.VERTEX_RTOL * scale  # a row within this of the facet's point contains the facet
+    for i, (f, s) in enumerate(zip(which.tolist(), bits)):
+        if not np.isfinite(fpts[f]).all():  # the lp path's facet LP may have failed
+            continue
+        A, c, ids = full_system(net, s, domain)
+        norms = row_norms(A)
+        live = norms > tol.ZERO_ROW_RTOL * norms.max(initial=0.0)
+        An = A[live] / norms[live, None]
+        j = int(np.flatnonzero(ids[live] == fids[f])[0])
+        a = An[j]
+        p0 = fpts[f] - (a @ fpts[f] - c[live][j] / norms[live][j]) * a  # onto the hyperplane
+        dist = c[live] / norms[live] - An @ p0
+        if d == 1:
+            others = np.abs(dist) > on
+            others[j] = False
+            gap[i] = min(float(scale), float(dist[others].min(initial=np.inf)))
+            P[i] = p0
+            continue
+        N = np.linalg.svd(a[None, :])[2][1:].T  # (d, d - 1) orthonormal basis of the hyperplane
+        B = An @ N  # rows in the hyperplane's coordinates; unit rows keep their full-space norm
+        contains = (np.sqrt(np.einsum("ij,ij->i", B, B)) <= tol.ZERO_ROW_RTOL) & (np.abs(dist) <= on)
+        keep = ~contains
+        keep[j] = False
+        M = np.hstack([B[keep], np.ones((int(keep.sum()), 1))])
+        cost = np.zeros(d)
+        cost[-1] = -1.0
+        status, z, _ = solver.solve(cost, np.full(d, -inf), np.append(np.full(d - 1, inf), scale), M,
+                                    np.full(len(M), -inf), dist[keep])
+        if status != "optimal":
+            continue
+        p = p0 + N @ z[:-1]
+        slack = c[live][keep] / norms[live][keep] - An[keep] @ p  # recomputed at the point
+        P[i], gap[i] = p, min(float(z[-1]), float(slack.min(initial=np.inf)))
+    return P, gap
+
+
 # ============================================================================ rank-deficient R^d
-def _decompose_reduced(net, Q, method, progress, solver, t_start, scale):
+def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, user):
     """``R^d`` with ``rank W_1 = r < d``: the network factors through ``y = Q^T x``; decompose the
-    reduced net in ``R^r`` and lift (every region is a cylinder, hence unbounded). ``scale`` is
-    ``domain_scale(net, None)``."""
+    reduced net in ``R^r`` and lift (every region is a cylinder, hence unbounded). ``net`` and
+    ``scale`` are the working frame's (``domain_scale(net, None)``)."""
     r = Q.shape[1]
     ws = list(net.weights)
     if r == 0:  # the first layer is constant: one region, all of R^d
@@ -773,7 +1017,7 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale):
         raw = _Raw()
         raw.add(net.bits(x)[0], x[0], scale, False, np.zeros(0, dtype=np.int64),
                 np.zeros((0, net.input_dim)), np.zeros((0, net.input_dim)))
-        return _assemble(net, None, raw, scale, solver, method, t_start)
+        return _assemble(net, None, raw, scale, solver, t_start, user)
     w0 = np.ascontiguousarray(np.asarray(net.weights[0]) @ Q)
     w0.setflags(write=False)
     ws[0] = w0
@@ -784,4 +1028,4 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale):
     else:
         raw = _vertex_path(small, None, scale, solver, progress)
     raw.all_unbounded()
-    return _assemble(net, None, raw, scale, solver, method, t_start, lift=Q)
+    return _assemble(net, None, raw, scale, solver, t_start, user, lift=Q)

@@ -126,7 +126,7 @@ def output_maps(dec) -> tuple:
 def pattern_output_maps(net: ReluNet, patterns) -> tuple:
     """The output maps ``F(x) = A x + c`` of ``net`` on the cells of many ``patterns`` at once.
 
-    The composition ``W_{L+1} D_L W_L ... D_1 W_1`` of :meth:`ReluNet.affine_map` (``D_l`` = the
+    The composition ``W_{L+1} D_L W_L ... D_1 W_1`` of :meth:`relutopo.nets.ReluNet.affine_map` (``D_l`` = the
     diagonal of layer ``l``'s bits), batched over the patterns: per layer ``A <- D_l W_l A`` and
     ``c <- D_l (W_l c + b_l)`` -- the same products and maskings, in the same order, as
     ``affine_map`` (whose results it reproduces to the last bit with numpy's BLAS matmul).

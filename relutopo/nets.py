@@ -10,6 +10,7 @@ eq. 10); :meth:`ReluNet.layer_maps` returns the per-layer maps ``(W^_j, b^_j)`` 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -25,9 +26,29 @@ class NetworkError(ValueError):
 
 
 def _as_matrix(w, name: str) -> np.ndarray:
+    """``w`` as a float64 array; real numbers only (complex, text and other objects are refused,
+    never silently converted: numpy would drop an imaginary part with only a warning)."""
     try:
-        arr = np.array(w, dtype=np.float64)
+        raw = np.asarray(w)
     except (TypeError, ValueError) as exc:
+        raise NetworkError(f"{name} cannot be read as a float array: {exc}") from None
+    kind = raw.dtype.kind
+    if kind == "c":
+        raise NetworkError(
+            f"{name} has complex dtype {raw.dtype}; a ReLU network needs real weights (pass "
+            "the real part explicitly, e.g. w.real, if the imaginary part is known to be zero)")
+    if kind not in "biufO":
+        what = "text" if kind in "US" else "not numbers"
+        raise NetworkError(f"{name} has dtype {raw.dtype} ({what}); give real numbers "
+                           "(a float array)")
+    if kind == "O":
+        for v in raw.reshape(-1):
+            if not isinstance(v, numbers.Real):
+                raise NetworkError(f"{name} holds a {type(v).__name__} entry ({v!r}); give real "
+                                   "numbers (a float array)")
+    try:
+        arr = np.array(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise NetworkError(f"{name} cannot be read as a float array: {exc}") from None
     return arr
 
@@ -43,6 +64,8 @@ class ReluNet:
     biases : tuple of arrays
         ``biases[i]`` has shape ``(h_{i+1},)``.
 
+    Notes
+    -----
     Build it with :meth:`from_weights` or :meth:`from_torch`, which check the input.
     """
 
@@ -135,6 +158,9 @@ class ReluNet:
         pending = None  # (W, b) of an affine map not yet followed by a ReLU
         for name, mod in leaves(model, ""):
             if isinstance(mod, nn.Linear):
+                if mod.weight.is_complex() or (mod.bias is not None and mod.bias.is_complex()):
+                    raise NetworkError(f"module '{name}' ({mod}) has complex parameters "
+                                       f"({mod.weight.dtype}); a ReLU network needs real weights")
                 w = mod.weight.detach().cpu().double().numpy()
                 b = (mod.bias.detach().cpu().double().numpy() if mod.bias is not None
                      else np.zeros(w.shape[0]))

@@ -32,7 +32,7 @@ from .highs import quiet_highs
 __all__ = [
     "LPSolver", "Region", "region_of", "chebyshev_center",
     "facet_rows", "full_system", "is_bounded",
-    "polytope_vertices", "polytope_volume", "domain_scale", "RegionError", "zero_rows",
+    "polytope_vertices", "polytope_volume", "domain_scale", "RegionError", "zero_rows", "row_norms",
 ]
 
 
@@ -43,10 +43,12 @@ class RegionError(ValueError):
 def zero_rows(A, c, owner, n):
     """Row norms of stacked polyhedra (row ``k`` belongs to polyhedron ``owner[k]`` of ``n``),
     which rows are zero (norm below ``ZERO_ROW_RTOL`` times the largest row norm of their
-    polyhedron, at least 1), and which polyhedra are empty because a zero row is violated
-    (``0 <= c`` fails). Returns ``(norms, zero, empty)``."""
-    norms = np.sqrt(np.einsum("ij,ij->i", A, A))
-    block_max = np.ones(n)
+    polyhedron; no absolute floor, so rescaling a polyhedron's rows changes nothing), and which
+    polyhedra are empty because a zero row is violated (``0 <= c`` fails). Returns
+    ``(norms, zero, empty)``; the norms are computed without overflow or underflow
+    (:func:`row_norms`)."""
+    norms = row_norms(A) if len(A) else np.zeros(0)
+    block_max = np.zeros(n)
     np.maximum.at(block_max, owner, norms)
     zero = norms <= tol.ZERO_ROW_RTOL * block_max[owner]
     empty = np.zeros(n, dtype=bool)
@@ -73,11 +75,20 @@ class LPSolver:
         self.calls = 0
         self.centre_seconds = 0.0  # vectorised Chebyshev simplex (relutopo.chebyshev), HiGHS excluded
         self.uncertified_centres = 0  # centres neither certified nor solved by HiGHS (see there)
+        self.uncertain_cells = 0  # HiGHS called them thin and no certificate confirmed it
+        self.corrected_cells = 0  # HiGHS called them thin and a certificate showed otherwise
 
     @property
     def _h(self):
         if self._highs is None:
             self._highs = quiet_highs()
+            # the engine's LPs have unit rows and order-one coordinates (relutopo.normal_form);
+            # HiGHS' default absolute tolerances (1e-7) are coarser than CHEBYSHEV_RTOL
+            for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+                self._highs.setOptionValue(option, tol.HIGHS_FEAS_TOL)
+            # HiGHS drops matrix entries below 1e-9 by default: a unit row (1e-9, -1) of two lines
+            # crossing at x = 1e9 would lose its first entry
+            self._highs.setOptionValue("small_matrix_value", tol.HIGHS_SMALL_MATRIX_VALUE)
         return self._highs
 
     # -- low level -----------------------------------------------------------------
@@ -132,26 +143,38 @@ class LPSolver:
         return "error", None, np.nan
 
     # -- Chebyshev centres -----------------------------------------------------------
-    def chebyshev(self, A, c, radius_cap: float):
+    def chebyshev(self, A, c, radius_cap: float, origin=None):
         """Largest ball ``B(x, r)`` inside ``{x : A x <= c}`` with ``r <= radius_cap``.
 
         Returns ``(x, r)``; ``r <= 0`` when the polyhedron is empty or not full-dimensional
-        (``-inf`` with ``x = None`` when a row of zeros is violated).
+        (``-inf`` with ``x = None`` when a row of zeros is violated). ``origin``: a point near
+        the polyhedron, HiGHS' local origin (see :meth:`chebyshev_batch`).
         """
-        x, r = self.chebyshev_batch([(A, c)], radius_cap)
+        x, r = self.chebyshev_batch([(A, c)], radius_cap,
+                                    origins=None if origin is None else np.asarray(origin)[None, :])
         return (x[0] if np.isfinite(r[0]) else None), float(r[0])
 
-    def chebyshev_batch(self, systems, radius_cap: float):
+    def chebyshev_batch(self, systems, radius_cap: float, origins=None, return_duals: bool = False):
         """Chebyshev centres of many independent polyhedra in one block-diagonal LP.
 
         ``systems`` is a list of ``(A_k, c_k)`` with a common dimension ``d``. Maximising the sum
         of the radii maximises each one, since the blocks share no variable. Returns
         ``(X, r)`` with ``X`` of shape ``(K, d)`` and ``r`` of shape ``(K,)`` (``-inf`` for empty
         polyhedra). One LP per call keeps HiGHS' per-call overhead out of the inner loop.
+
+        HiGHS' tolerances are absolute, so what it sees is put at order one first: every row is
+        normalised to ``||a|| = 1`` (each row on its own, so a deep neuron's row of norm ``1e-9``
+        is as well posed as a first-layer one), and block ``k`` is solved in coordinates
+        ``x - origins[k]`` (default: the origin) -- a local origin near the polyhedron keeps a
+        far-away cell's coordinates, and HiGHS' absolute errors times them, small.
+        ``return_duals`` also returns the multipliers ``(lam_rows, lam_cap)`` of the
+        unit-normalised rows (in the order of the stacked rows, 0 for rows of zeros) and of the
+        cap, for :func:`relutopo.chebyshev.certify`.
         """
         K = len(systems)
         if K == 0:
-            return np.zeros((0, 0)), np.zeros(0)
+            out = (np.zeros((0, 0)), np.zeros(0))
+            return out + ((np.zeros(0), np.zeros(0)),) if return_duals else out
         d = int(np.shape(systems[0][0])[1])
         X = np.full((K, d), np.nan)
         R = np.full(K, -np.inf)
@@ -161,6 +184,9 @@ class LPSolver:
         c = np.concatenate(cs)
         owner = np.repeat(np.arange(K), sizes)
         norms, zero, empty = zero_rows(A, c, owner, K)
+        O = np.zeros((K, d)) if origins is None else np.asarray(origins, dtype=np.float64).reshape(K, d)
+        O = np.where(np.isfinite(O), O, 0.0)
+        lam_rows, lam_cap = np.zeros(len(c)), np.zeros(K)
         live = ~empty
         owners = np.flatnonzero(live)
         if owners.size:
@@ -168,7 +194,9 @@ class LPSolver:
             block = np.cumsum(live) - 1
             keep = ~zero & live[owner]
             rows = block[owner[keep]]
-            M = np.hstack([A[keep], norms[keep, None]])
+            An = A[keep] / norms[keep, None]
+            cn = c[keep] / norms[keep] - np.einsum("ij,ij->i", An, O[owner[keep]])
+            M = np.hstack([An, np.ones((An.shape[0], 1))])
             m = M.shape[0]
             n = nb * (d + 1)
             start = np.arange(0, m * (d + 1) + 1, d + 1, dtype=np.int32)
@@ -179,13 +207,26 @@ class LPSolver:
             hi = np.full(n, self._inf)   # measures how empty an empty polyhedron is
             hi[d::d + 1] = radius_cap
             status, x, _ = self.solve(cost, lo, hi, (start, index, M.ravel()),
-                                      np.full(m, -self._inf), c[keep])
+                                      np.full(m, -self._inf), cn)
             if status != "optimal":
-                raise RuntimeError(f"HiGHS returned '{status}' for a Chebyshev-centre LP that is "
-                                   "always feasible and bounded; the halfspaces are likely ill-scaled")
+                from .errors import InconsistentDecompositionError
+
+                raise InconsistentDecompositionError(
+                    f"HiGHS returned '{status}' for a Chebyshev-centre LP of {nb} polyhedra in R^{d} "
+                    "(always feasible and bounded; rows unit-normalised): the halfspaces are too "
+                    "ill-conditioned for it")
             sol = x.reshape(nb, d + 1)
-            X[owners] = sol[:, :d]
-            R[owners] = sol[:, d]
+            X[owners] = sol[:, :d] + O[owners]
+            # report a ball that is verifiably inside: r no larger than the smallest slack at x
+            slack = np.full(nb, np.inf)
+            np.minimum.at(slack, rows, cn - np.einsum("ij,ij->i", An, sol[rows, :d]))
+            R[owners] = np.minimum(sol[:, d], slack)
+            if return_duals:
+                sol_obj = self._h.getSolution()
+                lam_rows[keep] = -np.asarray(sol_obj.row_dual)
+                lam_cap[owners] = -np.asarray(sol_obj.col_dual)[d::d + 1]
+        if return_duals:
+            return X, R, (lam_rows, lam_cap)
         return X, R
 
     def maximize(self, a, A, c, upper: float | None = None):
@@ -220,13 +261,35 @@ def domain_scale(net, domain) -> float:
     if domain is not None:
         return domain.scale
     W, b = net.weights[0], net.biases[0]
-    norms = np.linalg.norm(W, axis=1)
+    if net.n_hidden == 0:
+        return 1.0
+    norms = row_norms(W)
     live = norms > 0
     if not np.any(live):
         return 1.0
-    dist = np.abs(b[live]) / norms[live]
+    with np.errstate(over="ignore"):
+        dist = np.abs(b[live]) / norms[live]
     s = float(dist.max())
+    if not np.isfinite(s):
+        from .errors import ScaleRangeError
+
+        raise ScaleRangeError(f"a first-layer hyperplane of {net!r} lies farther from the origin than "
+                              "float64 can represent (|b| / ||w|| overflows)")
     return s if s > 0 else 1.0
+
+
+def row_norms(A) -> np.ndarray:
+    """Euclidean norms of the rows of ``A`` without overflow or underflow: each row is first
+    scaled exactly by a power of two to largest entry in ``[1/2, 1)`` (entries from ``1e-300`` to
+    ``1e300`` keep full precision, where ``sqrt(sum(a * a))`` gives ``0`` or ``inf``)."""
+    A = np.asarray(A, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] == 0:
+        return np.zeros(A.shape[0] if A.ndim else 0)
+    m = np.abs(A).max(axis=1, initial=0.0)
+    _, e = np.frexp(m)
+    e = np.where(m > 0, e, 0)
+    S = np.ldexp(A, -e[:, None])
+    return np.ldexp(np.sqrt(np.einsum("ij,ij->i", S, S)), e)
 
 
 def chebyshev_center(A, c, radius_cap: float = 1.0, solver: LPSolver | None = None):
@@ -236,54 +299,60 @@ def chebyshev_center(A, c, radius_cap: float = 1.0, solver: LPSolver | None = No
     return (solver or LPSolver()).chebyshev(A, c, radius_cap)
 
 
-def _dedupe_rows(A, c):
-    """Group rows describing the same halfspace (after normalising ``||a|| = 1``).
+def _dedupe_rows(A, c, scale: float = 1.0):
+    """Group rows describing the same halfspace (after normalising ``||a|| = 1``): unit normals
+    within ``HYPERPLANE_DUP_RTOL`` and offsets within ``HYPERPLANE_DUP_RTOL * (scale + |c|)``
+    (``scale``: the length scale of the problem; relative, so rescaling changes nothing).
 
     Returns ``(rep, group)``: ``rep`` the first row index of each group, ``group[i]`` the group
     number of row ``i``.
     """
-    norms = np.linalg.norm(A, axis=1)
+    norms = row_norms(A)
     safe = np.where(norms > 0, norms, 1.0)
     An = A / safe[:, None]
     cn = c / safe
-    key = np.hstack([An, cn[:, None]])
     m = A.shape[0]
     group = -np.ones(m, dtype=np.int64)
     reps = []
     for i in range(m):
         if group[i] >= 0:
             continue
-        same = (np.max(np.abs(key - key[i]), axis=1) <= tol.HYPERPLANE_DUP_RTOL * (1 + np.abs(cn[i]))) \
-            & (group < 0)
+        same = (np.max(np.abs(An - An[i]), axis=1, initial=0.0) <= tol.HYPERPLANE_DUP_RTOL) \
+            & (np.abs(cn - cn[i]) <= tol.HYPERPLANE_DUP_RTOL * (scale + np.abs(cn[i]))) & (group < 0)
         group[same] = len(reps)
         reps.append(i)
     return np.array(reps, dtype=np.int64), group
 
 
-def facet_rows(A, c, scale: float = 1.0, solver: LPSolver | None = None) -> np.ndarray:
+def facet_rows(A, c, scale: float = 1.0, solver: LPSolver | None = None, origin=None) -> np.ndarray:
     """Indices of the rows of ``{x : A x <= c}`` that carry a facet (Liu et al., LP (10)).
 
     Row ``i`` is irredundant when ``max a_i . x`` over the other rows exceeds ``c_i`` by more
-    than ``LP_FEAS_RTOL * ||a_i|| * scale``. Rows of zeros never carry a facet. Among rows that
-    describe the same halfspace (duplicate hyperplanes) only the first is returned. The
-    polyhedron must be full-dimensional.
+    than ``LP_FEAS_RTOL * ||a_i|| * scale``. Rows of zeros (norm below ``ZERO_ROW_RTOL`` times
+    the largest) never carry a facet. Among rows that describe the same halfspace (duplicate
+    hyperplanes) only the first is returned. The polyhedron must be full-dimensional. HiGHS
+    sees unit-normalised rows in coordinates relative to ``origin`` (a point in or near the
+    polyhedron, e.g. its Chebyshev centre; default the origin).
     """
     solver = solver or LPSolver()
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
-    norms = np.linalg.norm(A, axis=1)
-    live = np.flatnonzero(norms > tol.ZERO_ROW_RTOL * max(1.0, float(norms.max(initial=0.0))))
+    norms = row_norms(A)
+    live = np.flatnonzero(norms > tol.ZERO_ROW_RTOL * float(norms.max(initial=0.0)))
     if live.size == 0:
         return np.zeros(0, dtype=np.int64)
-    reps, _ = _dedupe_rows(A[live], c[live])
+    reps, _ = _dedupe_rows(A[live], c[live], scale)
     rows = live[reps]
-    Ar, cr = A[rows], c[rows]
+    Ar = A[rows] / norms[rows, None]
+    cr = c[rows] / norms[rows]
+    if origin is not None:
+        cr = cr - Ar @ np.asarray(origin, dtype=np.float64)
     out = []
+    slack = tol.LP_FEAS_RTOL * scale
     for j, i in enumerate(rows):
         others = np.arange(len(rows)) != j
-        slack = tol.LP_FEAS_RTOL * norms[i] * scale
-        val = solver.maximize(A[i], Ar[others], cr[others], upper=c[i] + norms[i] * scale)
-        if val > c[i] + slack:
+        val = solver.maximize(Ar[j], Ar[others], cr[others], upper=cr[j] + scale)
+        if val > cr[j] + slack:
             out.append(i)
     return np.array(out, dtype=np.int64)
 
@@ -293,10 +362,12 @@ def is_bounded(A, solver: LPSolver | None = None) -> bool:
     is ``{0}``, i.e. ``rank A = d`` and some ``lambda > 0`` has ``A^T lambda = 0`` (Stiemke)."""
     A = np.asarray(A, dtype=np.float64)
     m, d = A.shape
-    if m <= d or np.linalg.matrix_rank(A) < d:
+    if m <= d:
         return False
-    norms = np.linalg.norm(A, axis=1)
-    An = A / np.where(norms > 0, norms, 1.0)[:, None]
+    norms = row_norms(A)
+    An = A / np.where(norms > 0, norms, 1.0)[:, None]  # unit rows: the rank test is scale-free
+    if np.linalg.matrix_rank(An) < d:
+        return False
     solver = solver or LPSolver()
     inf = solver._inf
     status, _, _ = solver.solve(np.zeros(m), np.ones(m), np.full(m, inf), An.T, np.zeros(d), np.zeros(d))
@@ -317,14 +388,20 @@ def polytope_vertices(A, c, interior_point) -> np.ndarray:
         return np.array([[lo], [hi]])
     from scipy.spatial import HalfspaceIntersection
 
-    norms = np.linalg.norm(A, axis=1)
+    norms = row_norms(A)
     keep = norms > 0
-    H = np.hstack([A[keep], -c[keep, None]]) / norms[keep, None]
-    hs = HalfspaceIntersection(H, x0)
-    V = hs.intersections
-    # merge numerically equal vertices of degenerate (non-simple) polytopes
-    scale = max(1.0, float(np.max(np.abs(V))))
-    keyed = np.round(V / (scale * 1e-9)).astype(np.int64)
+    An = A[keep] / norms[keep, None]
+    dist = c[keep] / norms[keep] - An @ x0  # distance from x0 to each hyperplane (> 0)
+    s = float(dist.min())  # qhull works on the polytope shifted to x0 and scaled to order one
+    if not s > 0:
+        raise ValueError(f"interior_point {x0} is not inside the polytope (distance {s:.3g} to a face)")
+    hs = HalfspaceIntersection(np.hstack([An, -(dist / s)[:, None]]), np.zeros(d))
+    V = x0 + s * hs.intersections
+    # merge numerically equal vertices of degenerate (non-simple) polytopes, relative to the
+    # polytope's extent (so a polytope far from the origin or of any size is treated alike)
+    Vs = hs.intersections
+    extent = float(np.ptp(Vs, axis=0).max())
+    keyed = np.round((Vs - Vs.min(axis=0)) / (extent * tol.VERTEX_MERGE_RTOL)).astype(np.int64)
     _, first = np.unique(keyed, axis=0, return_index=True)
     return V[np.sort(first)]
 

@@ -11,6 +11,7 @@ Beshkov's theorem: when every region meets the data manifold ``M`` in a convex s
     persistence with ripser.
 (b) **filtered complexes with gudhi** (:func:`relative_betti`, :func:`relative_barcodes`): the
     Vietoris--Rips complex ``K`` of the data and
+
     - its simplicial quotient ``K / ~`` (:func:`quotient_complex`; each class one vertex,
       simplices with identified vertices identified), the complex version of (a);
     - ``K`` with a cone on each class (:func:`cone_complex`), which glues the vertices of a

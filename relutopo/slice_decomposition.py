@@ -441,8 +441,8 @@ def _digests_of_patterns(net: ReluNet, packed: np.ndarray) -> np.ndarray:
 
 
 def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
-                    keep_patterns: Optional[bool] = None,
-                    chunk_elems: Optional[int] = None) -> SliceDecomposition:
+                    keep_patterns: Optional[bool] = None, chunk_elems: Optional[int] = None,
+                    on_inconsistency: str = "raise") -> SliceDecomposition:
     """Exact regions of ``model`` on ``slc`` (see the module docstring).
 
     Parameters
@@ -457,6 +457,8 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         ``KEEP_PATTERNS_MAX_BITS`` bits).
     chunk_elems : int, optional
         Memory budget of the refinement in floats (default ``slice_refine.CHUNK_ELEMS``).
+    on_inconsistency : {"raise", "warn"}
+        Passed to the engine for a ReluNet (see :func:`relutopo.decompose.decompose`).
 
     Examples
     --------
@@ -480,7 +482,8 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
                         "becomes a ReluNet with ReluNet.from_torch(model, input_shape=...)")
     if isinstance(model, ReluNet):
         net = compose_slice(model, slc)
-        dec = decompose(net, slc.box, method=method, progress=progress)
+        dec = decompose(net, slc.box, method=method, progress=progress,
+                        on_inconsistency=on_inconsistency)
         keep = True if keep_patterns is None else bool(keep_patterns)
         bp = None
         polys = None

@@ -14,7 +14,7 @@ eigenvector on a connected graph), normalised to ``v^T W_V v = 1``; its sign spl
 in two (the Fiedler partition). It minimises the Rayleigh quotient ``v^T L_E v / v^T W_V v``
 over vectors with ``1^T W_V v = 0``.
 
-Weightings (:data:`WEIGHTINGS`):
+Weightings (``WEIGHTINGS``):
 
 * ``"unweighted"``: ``W_E = I``, ``W_V = I`` (the combinatorial Laplacian);
 * ``"data"`` (default, the paper's): ``W_E = I``, ``W_V = 1 + (number of training points in
@@ -88,7 +88,7 @@ def fiedler_vector(L, mass=None, *, method: str = "auto") -> tuple:
 
     ``v`` is normalised to ``v^T M v = 1`` and signed so that its largest-magnitude entry
     (lowest index at ties) is positive. ``method``: ``"dense"`` (``scipy.linalg.eigh``),
-    ``"sparse"`` (shift-invert ``eigsh``) or ``"auto"`` (dense up to :data:`DENSE_MAX_NODES`).
+    ``"sparse"`` (shift-invert ``eigsh``) or ``"auto"`` (dense up to ``DENSE_MAX_NODES``).
     Raises :class:`SpectralError` on a disconnected graph (``lambda_2 = 0``).
     """
     import scipy.linalg as sla
@@ -166,7 +166,7 @@ class FiedlerPartition:
 
 def fiedler_partition(edges, n_nodes: Optional[int] = None, *, weighting: str = "data",
                       point_regions=None, facet_volumes=None, method: str = "auto") -> FiedlerPartition:
-    """Fiedler partition of a dual graph under one of :data:`WEIGHTINGS`.
+    """Fiedler partition of a dual graph under one of ``WEIGHTINGS``.
 
     Parameters
     ----------

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
-from .results import atomic_write_bytes
+from .atomic import atomic_write_bytes
 
 __all__ = ["run_sweep", "task_seed", "task_key"]
 
@@ -44,12 +44,12 @@ def task_key(task: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def task_seed(base_seed: int, *key: Any) -> int:
+def task_seed(seed: int, *key: Any) -> int:
     """A 32-bit seed for one task, from the sweep's base seed and the task's identity.
 
     ``task_seed(0, "arch", (8, 2), 17)`` is the same on every machine and for any worker count.
     """
-    digest = hashlib.sha256(f"{int(base_seed)}|{task_key(list(key))}".encode()).digest()
+    digest = hashlib.sha256(f"{int(seed)}|{task_key(list(key))}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
 
 

@@ -15,6 +15,25 @@ CHEBYSHEV_RTOL: float = 1e-9
 #: Feasibility slack of LP solutions, relative to the right-hand-side scale.
 LP_FEAS_RTOL: float = 1e-9
 
+#: In ``R^d`` the ``lp`` and ``brute`` paths drop a cell that HiGHS calls thinner than
+#: ``CHEBYSHEV_RTOL * scale`` only with a certificate; the one from HiGHS' multipliers rules out
+#: every ball of radius above that within ``CERTIFICATE_REACH * scale`` of HiGHS' point (in a box
+#: the box bounds the reach). Farther out, float64 cannot resolve such a ball anyway: at
+#: ``|x| = 1e12 * scale`` its coordinates round by ``2e-4 * scale``.
+CERTIFICATE_REACH: float = 1e12
+
+#: HiGHS' primal and dual feasibility tolerances for the engine's LPs (``polyhedra.LPSolver``).
+#: HiGHS' tolerances are absolute; the engine hands it unit-normalised rows in a frame where the
+#: domain has scale one (``relutopo.normal_form``), so this is relative too. HiGHS' default,
+#: 1e-7, is coarser than ``CHEBYSHEV_RTOL``: a cell of radius 1e-8 could come back with a centre
+#: outside it. 1e-10 is the smallest value HiGHS accepts.
+HIGHS_FEAS_TOL: float = 1e-10
+
+#: Matrix entries HiGHS may treat as zero (its ``small_matrix_value``; default 1e-9, smallest
+#: accepted 1e-12). The engine's rows are unit-normalised, so an entry of 1e-9 is a hyperplane
+#: tilted by 1e-9 -- e.g. two lines that cross at 1e9 times the scale -- which must not be lost.
+HIGHS_SMALL_MATRIX_VALUE: float = 1e-12
+
 #: Two normalised halfspaces (a, c) and (a', c') are the same hyperplane when
 #: ||a - a'|| and |c - c'| are below this (after normalising ||a|| = 1).
 HYPERPLANE_DUP_RTOL: float = 1e-10
@@ -49,6 +68,7 @@ BRUTE_FORCE_MAX_BITS: int = 16
 #: accepted only if ``|z_f(p)| <= CROSSING_ZERO_RTOL * (|z_f(p + eps n)| + |z_f(p - eps n)|)``,
 #: i.e. its zero set passes through the facet; otherwise the step is shrunk.
 CROSSING_ZERO_RTOL: float = 1e-6
+
 
 #: Two vertices of the cell complex (or a vertex and a hyperplane) closer than this fraction of
 #: the box diameter are the same point (vertices are re-solved from their defining rows first).

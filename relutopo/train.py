@@ -3,7 +3,7 @@
 ``fit`` trains any ``nn.Module`` on in-memory tensors with full control of the random state
 (initialisation is the caller's, batching/shuffling uses ``seed``), and returns the trained model
 with its history (loss and accuracy per epoch, optionally on a test set) and checkpoints.
-``mlp`` builds the ``nn.Sequential`` of Linear/ReLU layers that :meth:`ReluNet.from_torch` reads.
+``mlp`` builds the ``nn.Sequential`` of Linear/ReLU layers that :meth:`relutopo.nets.ReluNet.from_torch` reads.
 """
 
 from __future__ import annotations

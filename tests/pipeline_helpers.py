@@ -23,6 +23,8 @@ def make_root(dest: Path, *, book: bool = False) -> Path:
         (dest / "book").mkdir(exist_ok=True)
         for page in (REPO / "book").glob("*.md"):
             shutil.copyfile(page, dest / "book" / page.name)
+        shutil.copyfile(REPO / "DESIGN.md", dest / "DESIGN.md")
+        shutil.copytree(REPO / "book" / "images", dest / "book" / "images", dirs_exist_ok=True)
         if (REPO / "_static").is_dir():
             shutil.copytree(REPO / "_static", dest / "_static", dirs_exist_ok=True)
     return dest

@@ -1,4 +1,4 @@
-"""Theorem 2.1 (Wang, IJCAI 2022) and eq. (1.2) as exact rational functions (relutopo.bounds)."""
+"""Theorem 2.1 (Wang, IJCAI 2022) and eq. (1.2) as exact rational functions (relutopo.papers.wang.bounds)."""
 
 from fractions import Fraction
 from math import comb
@@ -6,7 +6,7 @@ from math import comb
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from relutopo.bounds import (
+from relutopo.papers.wang.bounds import (
     k_value, one_layer_regions, part1_upper, part2_bounds, part3_bounds, theorem_2_1)
 
 

@@ -1,13 +1,13 @@
-"""Tests of the per-checkpoint pipeline (relutopo.cell_dynamics) and its data modules."""
+"""Tests of the per-checkpoint pipeline (relutopo.papers.tawfeek.dynamics) and its data modules."""
 
 import numpy as np
 import pytest
 
-from relutopo.cell_dynamics import (betti_summary, grokking_times, net_from_state, output_maps,
+from relutopo.papers.tawfeek.dynamics import (betti_summary, grokking_times, net_from_state, output_maps,
                                     partition_vs_boundary, rise_epoch)
 from relutopo.complex import cell_complex
-from relutopo.data.grokking import boundary_function, grokking_data
-from relutopo.data.surfaces import surface, surface_regression_data
+from relutopo.papers.tawfeek.grokking import boundary_function, grokking_data
+from relutopo.papers.tawfeek.surfaces import surface, surface_regression_data
 from relutopo.decompose import decompose
 from relutopo.domains import Box
 from relutopo.nets import ReluNet

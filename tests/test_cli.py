@@ -16,11 +16,14 @@ import numpy as np
 import pytest
 
 from pipeline_helpers import FIXTURE, PAPER, REPO, make_root
-from relutopo.book import performance_page, prepare_book, scorecard_page
-from relutopo.bookcheck import is_blank, local_references
-from relutopo.cli import main
-from relutopo.results import Results, numeric_claim, qualitative_claim, range_claim
-from relutopo.scorecard import scorecard_markdown, scorecard_rows, scorecard_text, verdict_counts
+from relutopo.repro.book import performance_page, prepare_book, scorecard_page
+from relutopo.repro.bookcheck import is_blank, local_references
+from relutopo.repro.cli import main
+from relutopo.repro.claims import (equals, greater, numeric_claim, paper_claim, range_claim,
+                                   self_check)
+from relutopo.repro.record import Results
+from relutopo.repro.scorecard import (reproduction_rate, scorecard_markdown, scorecard_rows,
+                                     scorecard_text, verdict_counts)
 
 
 def _fixture_profiles():
@@ -78,14 +81,16 @@ def test_python_dash_m_is_the_same_command():
 def _write_results(root: Path, profile="book"):
     a = Results("alpha", profile, parameters={"n": 1})
     a.add(numeric_claim("a1", "count | of regions", 12, 12, figure="fig1"))
-    a.add(numeric_claim("a2", "a rate", 0.5, 0.9, atol=0.1, note="fewer seeds"))
+    a.add(numeric_claim("a2", "a rate", 0.5, 0.9, atol=0.1, note="fewer seeds",
+                        limit="we trained fewer seeds"))
+    a.add(self_check("a3", "two algorithms agree", equals(5, 5, name="agreeing nets")))
     a.add_figure("fig1", "figures/fig1.png", "cap")
     a.extra["data_and_weights"] = "generated circle, untrained net"
     a.write(root / "results" / profile / "alpha.json")
     b = Results("beta", profile)
     b.add(range_claim("b1", "in range", (1, 2), 5))
-    b.add(qualitative_claim("b2", "trend", "goes up", {"slope": 0.3}, True, "slope > 0",
-                            comparable=False))
+    b.add(paper_claim("b2", "trend", "goes up", greater(0.3, 0.0, name="slope"), comparable=False))
+    b.add(self_check("b3", "invariant", equals(1, 2, name="Euler characteristic")))
     b.write(root / "results" / profile / "beta.json")
     return [a, b]
 
@@ -96,17 +101,23 @@ def test_scorecard_counts_and_rows_come_from_the_files(tmp_path, capsys):
                            for f in ("alpha.json", "beta.json")])
     expected = [(r.paper, c.id, c.verdict) for r in written for c in r.claims]
     assert [(r.paper, r.claim, r.verdict) for r in rows] == expected
-    counts = verdict_counts(rows)
-    assert counts == {"reproduced": 1, "differs": 2, "not comparable": 1}
+    assert verdict_counts(rows) == {"reproduced": 1, "differs": 2, "not comparable": 1}
+    assert verdict_counts(rows, "self-check") == {"passed": 1, "failed": 1}
+    # self-checks and not-comparable claims never count: 1 reproduced of 3 comparable
+    assert reproduction_rate(rows) == 1 / 3
     text = scorecard_text(tmp_path, "book")
-    assert "4 claims from 2 paper(s): 1 reproduced, 2 differ, 1 not comparable" in text
+    assert ("4 paper claims from 2 paper(s): 1 reproduced, 2 differ, 1 not comparable; "
+            "1 of 3 comparable paper claims reproduced (33 %). 2 self-checks: 1 passed, 1 failed") in text
+    assert text.index("Paper claims") < text.index("Self-checks") < text.index("a3")
     assert main(["--root", str(tmp_path), "scorecard", "--profile", "book"]) == 0
     assert capsys.readouterr().out.strip() == text.strip()
     md = scorecard_markdown(tmp_path, "book")
-    rows = md.split("* - ")[1:]                                  # list-table rows
-    assert len(rows) == 1 + 4                                    # header + one row per claim
-    assert all(r.count("\n  - ") == 5 for r in rows)              # six cells each
-    assert "`a1`: count | of regions" in md
+    paper_md, check_md = md.split("### Self-checks")
+    prow = paper_md.split("* - ")[1:]                            # list-table rows
+    assert len(prow) == 1 + 4 and all(r.count("\n  - ") == 5 for r in prow)
+    crow = check_md.split("* - ")[1:]
+    assert len(crow) == 1 + 2 and all(r.count("\n  - ") == 4 for r in crow)
+    assert "`a1`: count | of regions" in md and "Limit: we trained fewer seeds" in md
     assert ":widths: " in md and ":class: relutopo-table" in md
     assert "no results" in scorecard_text(tmp_path, "smoke")
 
@@ -184,17 +195,23 @@ def test_make_test_treats_no_tests_collected_as_success(tmp_path):
 
 
 def test_prepare_book_drops_executed_copies_of_removed_notebooks(tmp_path):
+    """Only run folders relutopo wrote (stamped, nothing else in them) are dropped."""
     root = make_root(tmp_path / "repo")
-    for paper in (PAPER, "removed_paper"):
+    for paper in (PAPER, "removed_paper", "unstamped_paper", "annotated_paper"):
         folder = root / "book" / "executed" / paper
         folder.mkdir(parents=True)
         (folder / f"{paper}.ipynb").write_bytes(FIXTURE.read_bytes())
+        if paper != "unstamped_paper":
+            (folder / ".run.json").write_text(json.dumps({"paper": paper, "profile": "book"}))
+    (root / "book" / "executed" / "annotated_paper" / "my_notes.txt").write_text("mine")
     prepare_book(root, "book")
-    assert sorted(p.name for p in (root / "book" / "executed").iterdir()) == [PAPER]
+    assert sorted(p.name for p in (root / "book" / "executed").iterdir()) == [
+        "annotated_paper", PAPER, "unstamped_paper"]
+    assert (root / "book" / "executed" / "annotated_paper" / "my_notes.txt").read_text() == "mine"
 
 
 def test_list_table_needs_one_cell_per_column():
-    from relutopo.scorecard import list_table
+    from relutopo.repro.scorecard import list_table
 
     with pytest.raises(ValueError, match="one cell per header column"):
         list_table(["a", "b"], [["1"]], widths=[1, 1])

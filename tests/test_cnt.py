@@ -13,7 +13,7 @@ from relutopo.cnt import (
     layer_fluctuation, link_weights, network_cnt, neuron_strength, node_strength_in,
     node_strength_out, rnn_pixel_elicitation,
 )
-from relutopo.models.cnt_zoo import ae_widths, build_cnt_model, to_cnt_network
+from relutopo.papers.lamalfa.zoo import ae_widths, build_cnt_model, to_cnt_network
 
 
 # ----------------------------------------------------------------------------- brute-force graph

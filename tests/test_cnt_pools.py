@@ -1,4 +1,4 @@
-"""Tests of relutopo.cnt_pools: seeding, caching, worker-count independence, metrics of pools."""
+"""Tests of relutopo.papers.lamalfa.pools: seeding, caching, worker-count independence, metrics of pools."""
 
 from dataclasses import asdict
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from relutopo.cnt_pools import PoolConfig, load_pool_data, pool_cnt, train_network, train_pools
-from relutopo.models.cnt_zoo import build_cnt_model
+from relutopo.papers.lamalfa.pools import PoolConfig, load_pool_data, pool_cnt, train_network, train_pools
+from relutopo.papers.lamalfa.zoo import build_cnt_model
 from relutopo.sweep import task_seed
 
 TINY = dict(epochs=1, n_train=120, width=8, channels=2, bottleneck=4, batch_size=32)
@@ -19,13 +19,13 @@ def weights_equal(a, b):
 
 def test_pools_are_seeded_cached_and_grow(tmp_path):
     cfgs = [PoolConfig("mnist", "fc", **TINY), PoolConfig("mnist", "ae", **TINY)]
-    p2 = train_pools(cfgs, 2, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
+    p2 = train_pools(cfgs, 2, seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
     n_files = len(list(tmp_path.rglob("*.pkl")))
     assert n_files == 4
-    again = train_pools(cfgs, 2, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
+    again = train_pools(cfgs, 2, seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)
     assert len(list(tmp_path.rglob("*.pkl"))) == n_files  # nothing retrained
     assert all(weights_equal(a, b) for a, b in zip(p2[0].networks, again[0].networks))
-    p3 = train_pools(cfgs[:1], 3, base_seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)[0]
+    p3 = train_pools(cfgs[:1], 3, seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)[0]
     assert len(list(tmp_path.rglob("*.pkl"))) == n_files + 1  # only the third network is new
     assert weights_equal(p3.networks[1], p2[0].networks[1])
     assert p3.networks[2].seed == task_seed(5, asdict(cfgs[0]), 2)
@@ -96,7 +96,7 @@ def test_paper_variances():
 
 
 def test_diverged_networks_are_left_out_of_the_metrics():
-    from relutopo.cnt_pools import NetworkPool
+    from relutopo.papers.lamalfa.pools import NetworkPool
 
     pool = train_pools([PoolConfig("mnist", "fc", **TINY)], 2, n_jobs=1, progress=False)[0]
     good, bad = pool.networks

@@ -640,21 +640,25 @@ def _exact_intervals_1d(net):
     return [bits for _, bits in sorted(out, key=lambda t: (t[0] is not None, t[0]))]
 
 
-def test_far_away_regions_of_a_deep_1d_net():
-    """A deep 1-D net whose breakpoints reach |x| ~ 1e10 while the hyperplane scale is ~1e2: the
-    Chebyshev LP cannot be certified or solved by HiGHS there, yet every region is found (the
-    cell keeps an inscribed ball around its generators' mean) -- checked in exact rationals."""
-    from relutopo.region_sweeps import uniform_net
+@pytest.mark.parametrize("method", ["vertex", "lp"])
+def test_far_away_regions_of_a_deep_1d_net(method):
+    """A deep 1-D net whose breakpoints reach |x| ~ 1e10 while the hyperplane scale is ~1e2: every
+    region is found by both paths (HiGHS sees unit rows around a local origin; the lp path used
+    to fail here) -- checked in exact rationals, and each interior point evaluates to its
+    region's bit vector."""
+    from relutopo.papers.wang.sweeps import uniform_net
 
     net = uniform_net([1] + [2] * 8 + [1], 715397745)  # from Wang's Fig. 4 paper-profile sweep
-    dec = decompose(net, None)
+    dec = decompose(net, None, method=method)
     exact = _exact_intervals_1d(net)
     assert dec.n_regions == len(exact)
     assert {tuple(p) for p in np.asarray(dec.patterns, dtype=bool).tolist()} == set(exact)
-    assert dec.stats["uncertified_centres"] >= 1
+    assert np.abs(dec.interior_points).max() > 1e9
+    assert np.array_equal(net.bits(dec.interior_points), dec.patterns)
     assert np.all(dec.chebyshev_radii > 0)
     # the dual graph of a line is a path through the regions in order
     assert len(dec.edges) == len(exact) - 1
+    assert dec.stats["unmatched_facets"] == 0
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -668,7 +672,7 @@ def test_exact_1d_interval_refinement_agrees(seed):
 def _wang_fig3_net_684():
     """Wang's Fig. 3 network #684 of the (7, 3) arrangement in R^7 (paper profile): one of its
     336 regions is a cone whose Chebyshev ball (radius = the cap) lies ~5e7 from the origin."""
-    from relutopo.region_sweeps import uniform_net
+    from relutopo.papers.wang.sweeps import uniform_net
     from relutopo.sweep import task_seed
 
     return uniform_net([7, 7, 3, 1], task_seed(0, "fig3", [7, 3], 684))
@@ -696,12 +700,16 @@ def test_far_away_cone_is_found_and_certified_by_evaluation():
     assert slack.min() >= dec.chebyshev_radii[far] * (1 - 1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="known: HiGHS' block-diagonal Chebyshev LPs (LPSolver."
-                   "chebyshev_batch) return a non-optimal negative radius for the far-away cone "
-                   "of this net, so the brute-force and lp paths drop it (335 regions); for brute "
-                   "force this happens with 128 or more systems per LP, while alone or in batches "
-                   "of <= 64 HiGHS finds the radius = cap")
 @pytest.mark.parametrize("method", ["brute", "lp"])
 def test_lp_paths_find_the_far_away_cone(method):
+    """HiGHS' block-diagonal Chebyshev LPs used to return a non-optimal negative radius for the
+    far-away cone (unnormalised rows, default 1e-7 tolerances, every block around the origin),
+    so both HiGHS paths reported 335 regions; with unit rows, local origins and 1e-10
+    tolerances they find all 336, with every facet matched."""
     net = _wang_fig3_net_684()
-    assert decompose(net, None, method=method).n_regions == 336
+    dec = decompose(net, None, method=method)
+    assert dec.n_regions == 336
+    assert dec.stats["unmatched_facets"] == 0
+    ref = decompose(net, None)
+    assert pattern_set(dec) == pattern_set(ref)
+    assert edge_set(dec) == edge_set(ref)

@@ -1,10 +1,10 @@
-"""Tests for relutopo.data.images: torchvision-style preprocessing without torchvision."""
+"""Tests for relutopo.papers.liu.images: torchvision-style preprocessing without torchvision."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from relutopo.data.images import (IMAGENET_MEAN, IMAGENET_STD, SAMPLE_IMAGES, load_images,
+from relutopo.papers.liu.images import (IMAGENET_MEAN, IMAGENET_STD, SAMPLE_IMAGES, load_images,
                                   preprocess, sample_images, to_display)
 
 

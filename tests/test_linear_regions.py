@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from relutopo.activation_regions import propagate
-from relutopo.bounds import theorem_2_1
+from relutopo.papers.wang.bounds import theorem_2_1
 from relutopo.linear_regions import exact_affine_map, linear_regions
 from relutopo.nets import ReluNet
 

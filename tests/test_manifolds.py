@@ -1,11 +1,11 @@
-"""Tests for relutopo.data.manifolds: closed-form distances of the sampled manifolds."""
+"""Tests for relutopo.papers.liu.manifolds: closed-form distances of the sampled manifolds."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.spatial.distance import cdist
 
-from relutopo.data.manifolds import (circle_3d, circle_angles, image_circle, image_torus,
+from relutopo.papers.liu.manifolds import (circle_3d, circle_angles, image_circle, image_torus,
                                      random_orthogonal_tensors, torus_angles)
 
 

@@ -1,10 +1,10 @@
-"""Tests of relutopo.data.nested: the generated data have the topology they claim."""
+"""Tests of relutopo.papers.beshkov.nested: the generated data have the topology they claim."""
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 
-from relutopo.data.nested import (
+from relutopo.papers.beshkov.nested import (
     NESTED_BETTI, concentric_spheres, nested_dataset, self_intersecting_curve, xor_blobs,
 )
 from relutopo.relative import betti_at, knn_geodesic_distances, rips_barcodes

@@ -227,7 +227,7 @@ def test_train_net_checkpoints_are_the_torch_models():
     """The ReluNets rebuilt from checkpoints compute what the trained torch model computes."""
     import torch
 
-    from relutopo.overlap_experiments import train_net
+    from relutopo.papers.beshkov.experiments import train_net
     from relutopo.train import mlp
 
     rng = np.random.default_rng(0)

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline_helpers import FIXTURE
-from relutopo.params import PROFILES, ParameterError, check_value_type, resolve_parameters
-from relutopo.runner import (check_contract, inspect_notebook, parse_cli_value,
+from relutopo.repro.params import PROFILES, ParameterError, check_value_type, resolve_parameters
+from relutopo.repro.runner import (check_contract, inspect_notebook, parse_cli_value,
                              validate_parameters)
 
 TABLE = {"smoke": {"n": 2, "lr": 0.1, "name": "a", "widths": [2, 3], "flag": False},
@@ -117,7 +117,7 @@ def _notebook(tmp_path, param_lines, profiles=None, name="paper_x"):
     c.metadata["tags"] = ["parameters"]
     profiles = profiles or {"smoke": {}, "book": {}, "paper": {}}
     start = nbformat.v4.new_code_cell(
-        f"PROFILES = {profiles!r}\nnb = NotebookRun.start({name!r}, profile, PROFILES, output_dir)")
+        f"PROFILES = {profiles!r}\nnb = NotebookRun.start({name!r}, PROFILES, globals())")
     start.metadata["tags"] = ["hide-input"]
     nb.cells = [nbformat.v4.new_markdown_cell("# A title"), c, start,
                 nbformat.v4.new_code_cell("nb.finish()")]

@@ -19,13 +19,13 @@ import pytest
 import yaml
 
 from pipeline_helpers import PAPER, REPO, make_root
-from relutopo.book import EXECUTED_DIR, prepare_book
-from relutopo.cli import main
-from relutopo.params import ParameterError
-from relutopo.results import load_results
-from relutopo.runner import (NotebookRunError, check_contract, get_notebook, record_path,
+from relutopo.repro.book import EXECUTED_DIR, prepare_book
+from relutopo.repro.cli import main
+from relutopo.repro.params import ParameterError
+from relutopo.repro.record import load_results
+from relutopo.repro.runner import (NotebookRunError, check_contract, get_notebook, record_path,
                              run_hash, run_notebook)
-from relutopo.scorecard import compare_results, verify
+from relutopo.repro.scorecard import compare_results, verify
 
 pytestmark = pytest.mark.notebook
 
@@ -74,6 +74,10 @@ def test_book_command_writes_executed_copy_results_figures_and_record(book_root)
     assert injected and all("remove-cell" in c.metadata["tags"] for c in injected)
     box = [c for c in nb.cells if "relutopo-regenerate" in c.metadata.get("tags", [])]
     assert len(box) == 1 and f"relutopo run {PAPER} --profile smoke" in box[0].source
+    # the parameters cell is shown as the box's table (value, paper profile, allowed, help)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert params and all("remove-cell" in c.metadata["tags"] for c in params)
+    assert "| `n_neurons` | 4 | 8 | size ≥ 1 | hidden neurons n |" in box[0].source
     assert nb.cells[0].source.startswith("# ")  # the title stays first
     # the figure's caption line in the notebook names the regenerating command
     texts = [o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
@@ -303,7 +307,7 @@ def test_compare_reports_every_kind_of_drift():
 def test_jupyter_book_build_of_smoke_outputs_has_no_warnings(book_root):
     """`jupyter-book build -W -n` (warnings are errors) of the smoke outputs succeeds, and the
     built pages pass the static book check (local files present, figures shown)."""
-    from relutopo.bookcheck import check_book
+    from relutopo.repro.bookcheck import check_book
 
     # a run in progress elsewhere (live pid: ours) has a staging copy: the book must ignore it
     staging = book_root / EXECUTED_DIR / f".{PAPER}.staging-{os.getpid()}-abc"

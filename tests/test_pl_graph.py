@@ -9,8 +9,8 @@ import torch.nn.functional as F
 
 from relutopo import Box, ReluNet, decompose
 from relutopo.hooks import activation_bits
-from relutopo.models.basic_resnet import BasicBlock, resnet18
-from relutopo.models.resnet import Bottleneck
+from relutopo.papers.engine_slices.basic_resnet import BasicBlock, resnet18
+from relutopo.papers.liu.resnet import Bottleneck
 from relutopo.patterns import unpack_bits
 from relutopo.pl_graph import UnsupportedModelError, dense_relunet, pl_graph
 

@@ -1,9 +1,9 @@
-"""Per-network tasks of the Wang sweeps (relutopo.region_sweeps)."""
+"""Per-network tasks of the Wang sweeps (relutopo.papers.wang.sweeps)."""
 
 import numpy as np
 import pytest
 
-from relutopo.region_sweeps import (
+from relutopo.papers.wang.sweeps import (
     accuracy_bin, code_fingerprint, count_regions, cross_check, random_network_counts,
     trained_network_counts, uniform_net)
 from relutopo.sweep import run_sweep

@@ -1,4 +1,4 @@
-"""Tests for relutopo.models.resnet: torchvision-compatible ResNet-50 without torchvision."""
+"""Tests for relutopo.papers.liu.resnet: torchvision-compatible ResNet-50 without torchvision."""
 
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from relutopo.hooks import activation_bits
-from relutopo.models.resnet import WeightsError, resnet50
+from relutopo.papers.liu.resnet import WeightsError, resnet50
 
 
 @pytest.fixture(scope="module")

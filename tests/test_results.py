@@ -13,9 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relutopo import results as R
-from relutopo.results import (Claim, Results, atomic_write_bytes, atomic_write_json, load_results,
-                              numeric_claim, qualitative_claim, range_claim)
+from relutopo import atomic as R
+from relutopo.atomic import atomic_write_bytes, atomic_write_json
+from relutopo.repro.claims import Claim, numeric_claim, qualitative_claim, range_claim
+from relutopo.repro.record import Results, load_results
 
 small = st.integers(-1000, 1000)
 
@@ -55,7 +56,7 @@ def test_non_finite_ours_never_reproduces():
     (dict(paper="12", ours=1), TypeError, "paper must be a number"),
     (dict(paper=1, ours=None), TypeError, "ours must be a number"),
     (dict(paper=1, ours=True), TypeError, "ours must be a number"),
-    (dict(paper=1, ours=1, atol=-1), ValueError, "atol and rtol must be >= 0"),
+    (dict(paper=1, ours=1, atol=-1), ValueError, "atol and rtol must be finite and >= 0"),
 ])
 def test_numeric_claim_rejects_bad_input(kwargs, exc, fragment):
     with pytest.raises(exc, match=fragment):

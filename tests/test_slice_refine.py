@@ -7,8 +7,8 @@ import torch
 import torch.nn as nn
 
 from relutopo import decompose
-from relutopo.models.basic_resnet import BasicBlock
-from relutopo.models.residual_cnn import residual_cnn
+from relutopo.papers.engine_slices.basic_resnet import BasicBlock
+from relutopo.papers.engine_slices.residual_cnn import residual_cnn
 from relutopo.slice_decomposition import decompose_slice
 from relutopo.slice_refine import upper_envelope
 from relutopo.slices import Plane, Segment

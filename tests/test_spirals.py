@@ -1,9 +1,9 @@
-"""Two spirals of the TensorFlow Playground with Wang's doubled radii (relutopo.data.spirals)."""
+"""Two spirals of the TensorFlow Playground with Wang's doubled radii (relutopo.papers.wang.spirals)."""
 
 import numpy as np
 import pytest
 
-from relutopo.data.spirals import PLAYGROUND_FEATURES, playground_features, spiral_dataset, two_spirals
+from relutopo.papers.wang.spirals import PLAYGROUND_FEATURES, playground_features, spiral_dataset, two_spirals
 
 
 def test_spiral_geometry():

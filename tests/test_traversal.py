@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 
 from relutopo.decompose import decompose
 from relutopo.domains import Box
-from relutopo.models.liu_models import liu_target, neighbour_bit_violations
+from relutopo.papers.liu.models import liu_target, neighbour_bit_violations
 from relutopo.nets import ReluNet
 from relutopo.traversal import traverse
 

@@ -6,14 +6,17 @@ One code path serves ``relutopo run``, ``make book``, ``relutopo verify`` and th
    ``inspect_notebook``: names, annotated types, defaults, help comments) and, when it is a
    literal, the ``PROFILES`` table of its second cell.
 2. :func:`validate_parameters` checks the profile and every override *before* a kernel starts:
-   an unknown name or a value of the wrong type stops at once with a :class:`ParameterError`
-   naming the parameter and what is allowed.
+   an unknown name, a value of the wrong type or outside the parameter's allowed values (the
+   ``[...]`` that starts its help comment, :mod:`relutopo.repro.param_ranges`) stops at once with a
+   :class:`ParameterError` naming the parameter, the value and what is allowed; a size far
+   beyond the ``paper`` profile asks for confirmation (:class:`ConfirmationNeeded`).
 3. :func:`run_notebook` executes the notebook (papermill, in a child process that Ctrl-C
-   stops promptly: :mod:`relutopo._execute`) in a private staging folder next to the output
+   stops promptly: :mod:`relutopo.repro._execute`) in a private staging folder next to the output
    folder, checks the ``results.json`` the notebook wrote (its ``nb.finish()``), then swaps the
    staging folder in and copies ``results.json`` atomically to ``results/<profile>/<paper>.json``
    (the committed record). An interrupted or failed run therefore never leaves a half-written
-   executed copy or results file. A run whose notebook source and parameters hash to the same
+   executed copy or results file, and nothing relutopo did not write is ever replaced: the
+   output folder must be new, empty, or an earlier run's (:func:`check_output_folder`). A run whose notebook source and parameters hash to the same
    value as the last successful run in that folder is skipped unless ``force=True``.
 
 Output folder layout (``<out>``; default ``_build/runs/<profile>/<paper>/``)::
@@ -21,7 +24,8 @@ Output folder layout (``<out>``; default ``_build/runs/<profile>/<paper>/``)::
     <out>/<paper>.ipynb      executed copy (the book page when <out> is book/executed/<paper>)
     <out>/figures/*.png      the figures, as saved by nb.figure
     <out>/results.json       the claims
-    <out>/.run.json          the stamp: hash of notebook source + profile + parameters
+    <out>/.run.json          the stamp: hash of notebook source + profile + parameters, and
+                             the list of files the run wrote (what a rerun may replace)
 """
 
 from __future__ import annotations
@@ -39,15 +43,19 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Optional
 
-from .params import PROFILES, ParameterError, check_value_type
-from .results import _umask, atomic_write_bytes, atomic_write_json, load_results
+from relutopo.repro.param_ranges import (SIZE_CONFIRM_FACTOR, AllowedSpecError, AllowedValues, check_allowed,
+                           parse_allowed, size_ratio)
+from relutopo.repro.staleness import changed_inputs, run_inputs as run_inputs_of
+from relutopo.repro.params import PROFILES, ParameterError, check_value_type
+from relutopo.atomic import atomic_write_bytes, atomic_write_json, current_umask
+from relutopo.repro.record import load_results
 
 __all__ = [
     "NotebookParameter", "NotebookInfo", "RunResult", "NotebookRunError", "ContractError",
     "find_root", "discover_notebooks", "inspect_notebook", "get_notebook", "parse_cli_value",
-    "validate_parameters", "run_hash", "run_notebook", "regenerate_command", "check_contract",
+    "validate_parameters", "run_hash", "run_inputs", "stale_reasons", "run_notebook", "regenerate_command", "check_contract",
     "default_output_dir", "record_path", "remove_stale_staging", "KERNEL_NAME",
-    "RESERVED_PARAMETERS",
+    "RESERVED_PARAMETERS", "ConfirmationNeeded", "OutputFolderError", "check_output_folder",
 ]
 
 #: The Jupyter kernel notebooks run in (the ipykernel of the environment running relutopo).
@@ -92,6 +100,8 @@ class NotebookParameter:
     help: str = ""
     profile_values: Mapping[str, Any] = field(default_factory=dict)  # smoke/book/paper values
     annotated: bool = False    # the parameters cell gives its type (``n: int = None``)
+    allowed: Optional[AllowedValues] = None  # the ``[...]`` that starts the help comment
+    allowed_error: str = ""    # why that ``[...]`` cannot be read (a contract problem)
 
 
 @dataclass(frozen=True)
@@ -123,17 +133,36 @@ def discover_notebooks(root: Optional[os.PathLike] = None) -> list:
 
 
 def get_notebook(paper: str, root: Optional[os.PathLike] = None) -> NotebookInfo:
-    """The notebook ``notebooks/<paper>.ipynb`` (a path to an .ipynb file is accepted too)."""
+    """The notebook ``notebooks/<paper>.ipynb`` of the repository at ``root``.
+
+    Only the name of a notebook in ``notebooks/`` is accepted (not a path): what ``relutopo run``
+    executes and records into ``results/`` is always one of the book's notebooks. To inspect a
+    notebook elsewhere, use :func:`inspect_notebook` with its path.
+    """
     root = Path(root) if root is not None else find_root()
-    if str(paper).endswith(".ipynb") and Path(paper).is_file():
-        return inspect_notebook(paper)
-    path = root / "notebooks" / f"{paper}.ipynb"
-    if not path.is_file():
-        known = sorted(p.stem for p in (root / "notebooks").glob("*.ipynb"))
-        raise ParameterError(
-            f"unknown paper {paper!r}; notebooks in {root / 'notebooks'}: "
-            f"{', '.join(known) or '(none)'}")
-    return inspect_notebook(path)
+    folder = root / "notebooks"
+    known = sorted(p.stem for p in folder.glob("*.ipynb"))
+    name = str(paper)
+    path = folder / f"{name}.ipynb"
+    if _PAPER_RE.match(name) and path.is_file():
+        return inspect_notebook(path)
+    hints = []
+    if "/" in name or os.sep in name:
+        hints.append("give the name of a notebook in notebooks/, not a path")
+    stem = Path(name).name[:-len(".ipynb")] if name.endswith(".ipynb") else Path(name).name
+    if stem in known and stem != name:
+        hints.append(f"did you mean {stem!r}?")
+    hint = f" ({'; '.join(hints)})" if hints else ""
+    raise ParameterError(
+        f"unknown paper {name!r}{hint}; notebooks in {folder}: {', '.join(known) or '(none)'}")
+
+
+def _is_repository_notebook(info: NotebookInfo, root: Path) -> bool:
+    """Is ``info`` the notebook ``<root>/notebooks/<paper>.ipynb`` (what may be recorded)?"""
+    try:
+        return Path(info.path).resolve() == (Path(root) / "notebooks" / f"{info.paper}.ipynb").resolve()
+    except OSError:
+        return False
 
 
 _TYPE_ALIASES = {"int": "int", "float": "float", "str": "str", "bool": "bool", "list": "list",
@@ -237,7 +266,8 @@ def inspect_notebook(path: os.PathLike) -> NotebookInfo:
 
     Types come from the annotation in the parameters cell (``n_seeds: int = None``); an
     unannotated parameter takes the type of its literal default, or of its values in the
-    notebook's ``PROFILES`` table.
+    notebook's ``PROFILES`` table. A help comment that starts with ``[...]`` declares the
+    parameter's allowed values (:mod:`relutopo.repro.param_ranges`); ``help`` is the rest of it.
     """
     path = Path(path)
     nb = _read_notebook(path)
@@ -256,8 +286,15 @@ def inspect_notebook(path: os.PathLike) -> NotebookInfo:
                 if len(types) == 1:
                     type_name = types.pop()
         annotated = _normalise_type(spec.get("inferred_type_name")) is not None
-        params.append(NotebookParameter(name, type_name, default, spec.get("help", "") or "",
-                                        MappingProxyType(per_profile), annotated))
+        help_text = (spec.get("help", "") or "").strip()
+        try:
+            allowed, help_text = parse_allowed(help_text)
+            allowed_error = ""
+        except AllowedSpecError as exc:
+            allowed, allowed_error = None, str(exc)
+        params.append(NotebookParameter(name, type_name, default, help_text,
+                                        MappingProxyType(per_profile), annotated, allowed,
+                                        allowed_error))
     title = paper
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -277,7 +314,9 @@ def check_contract(info_or_path) -> list:
 
     The contract: the first cell is markdown opening with a ``# Title``; the first code cell is
     tagged ``parameters`` and assigns ``profile`` (default ``"book"``), ``output_dir`` and one
-    annotated line per size parameter; the second code cell defines ``PROFILES`` with the
+    annotated line per size parameter, whose help comment starts with the allowed values
+    (``n: int = None  # [size ≥ 1] what it is``; required for every numeric parameter, and every
+    value of ``PROFILES`` must be allowed; :mod:`relutopo.repro.param_ranges`); the second code cell defines ``PROFILES`` with the
     profiles smoke, book and paper and calls ``NotebookRun.start``; the last code cell calls
     ``nb.finish()``; the committed source holds no outputs.
     """
@@ -291,6 +330,12 @@ def check_contract(info_or_path) -> list:
     code = [c for c in nb.cells if c.cell_type == "code"]
     if not code or "parameters" not in code[0].metadata.get("tags", []):
         problems.append("the first code cell must be tagged 'parameters'")
+    if code and "parameters" in code[0].metadata.get("tags", []):
+        for k, line in enumerate(code[0].source.splitlines(), 1):
+            if line.strip() and not line.strip().startswith("#") and line.count("=") > 1:
+                problems.append(
+                    f"parameters cell line {k} holds more than one '=', so papermill skips it "
+                    f"({line.strip()!r}); in allowed values write ≥ and ≤, not >= and <=")
     names = [p.name for p in info.parameters]
     for required in RESERVED_PARAMETERS:
         if required not in names:
@@ -314,6 +359,7 @@ def check_contract(info_or_path) -> list:
             # parameters outside PROFILES are options (paths, worker counts): allowed, typed
             if not p.annotated:
                 problems.append(f"parameter '{p.name}' needs a type annotation (e.g. '{p.name}: int = None')")
+        problems += _allowed_problems(info)
         for name in sorted(table_names - set(names)):
             kinds = {_literal_type(t.get(name)) for t in info.profiles.values()} - {None}
             kind = kinds.pop() if len(kinds) == 1 else "<type>"
@@ -326,6 +372,48 @@ def check_contract(info_or_path) -> list:
     if with_outputs:
         problems.append(f"commit the notebook without outputs (code cells {with_outputs} have "
                         "outputs or execution counts; clear them)")
+    return problems
+
+
+def _is_numeric(p: NotebookParameter) -> bool:
+    """Is ``p`` a number, or a list whose profile values hold numbers?"""
+    if p.type_name in ("int", "float"):
+        return True
+    if p.type_name == "list":
+        return any(isinstance(x, (int, float)) and not isinstance(x, bool)
+                   for v in p.profile_values.values() if isinstance(v, (list, tuple)) for x in v)
+    return False
+
+
+def _allowed_problems(info: NotebookInfo) -> list:
+    """Contract problems with the allowed values (``[...]`` help prefixes) of the parameters:
+    unreadable, missing on a numeric parameter, naming an unknown parameter, or not allowing a
+    value of the notebook's own ``PROFILES``."""
+    problems = []
+    names = {p.name for p in info.parameters}
+    for p in info.size_parameters:
+        if p.allowed_error:
+            problems.append(f"parameter '{p.name}': {p.allowed_error}")
+        elif p.allowed is None and _is_numeric(p):
+            example = "[size >= 1]" if p.type_name in ("int", "list") else "[> 0]"
+            problems.append(
+                f"parameter '{p.name}' needs its allowed values at the start of its help comment, "
+                f"e.g. '{p.name}: {p.type_name} = None  # {example} what it is' ('size' marks an "
+                "amount of work; see book/reproduce.md)")
+        elif p.allowed is not None:
+            for ref in p.allowed.references:
+                if ref not in names:
+                    problems.append(f"parameter '{p.name}': its allowed values {p.allowed.text} "
+                                    f"name '{ref}', which is not a parameter")
+    for prof, table in (info.profiles or {}).items():
+        for p in info.size_parameters:
+            if p.allowed is None or table.get(p.name) is None:
+                continue
+            try:
+                check_allowed(p.allowed, p.name, table[p.name], table)
+            except ParameterError as exc:
+                problems.append(f"PROFILES['{prof}']['{p.name}'] = {table[p.name]!r} is not "
+                                f"allowed by its own declaration: {exc}")
     return problems
 
 
@@ -381,14 +469,22 @@ def _known_parameter(info: NotebookInfo, name: str) -> NotebookParameter:
             f"(see relutopo list {info.paper})") from None
 
 
+class ConfirmationNeeded(ParameterError):
+    """A ``size`` parameter is far beyond the ``paper`` profile: the user must confirm (--yes)."""
+
+
 def validate_parameters(info: NotebookInfo, profile: str,
-                        parameters: Optional[Mapping[str, Any]] = None) -> dict:
+                        parameters: Optional[Mapping[str, Any]] = None, *,
+                        yes: bool = False) -> dict:
     """Check the profile and the overrides against the notebook's parameters cell.
 
     Returns the overrides normalised for papermill (tuples as lists, ints as floats where the
-    parameter is a float). Raises :class:`ParameterError` naming the parameter and what is
-    allowed: unknown profile, unknown parameter, ``profile``/``output_dir`` given as overrides,
-    or a value of the wrong type.
+    parameter is a float). Raises :class:`ParameterError` naming the parameter, its value and
+    what is allowed: unknown profile, unknown parameter, ``profile``/``output_dir`` given as
+    overrides, a value of the wrong type, or a value outside the parameter's declared allowed
+    values (``[...]`` in its help comment; :mod:`relutopo.repro.param_ranges`). A ``size`` parameter
+    more than :data:`~relutopo.repro.param_ranges.SIZE_CONFIRM_FACTOR` times the ``paper`` profile's
+    value raises :class:`ConfirmationNeeded` (with an estimate of the cost) unless ``yes``.
     """
     allowed_profiles = tuple(info.profiles) if info.profiles else PROFILES
     if not isinstance(profile, str) or profile not in allowed_profiles or profile not in PROFILES:
@@ -405,7 +501,67 @@ def validate_parameters(info: NotebookInfo, profile: str,
             if isinstance(value, tuple):
                 value = list(value)
         out[name] = value
+    broken = [p for p in info.parameters if p.allowed_error]
+    if broken:
+        raise ContractError(f"notebooks/{info.path.name}: parameter '{broken[0].name}': "
+                            f"{broken[0].allowed_error}")
+    values = {p.name: p.profile_values.get(profile, p.default) for p in info.parameters}
+    values.update(out)
+    for name, value in out.items():
+        check_allowed(info.parameter(name).allowed, name, value, values, owner=info.paper)
+    if not yes:
+        for name, value in out.items():
+            param = info.parameter(name)
+            if param.allowed is None or not param.allowed.size:
+                continue
+            reference = param.profile_values.get("paper")
+            ratio = size_ratio(value, reference)
+            if ratio is not None and ratio > SIZE_CONFIRM_FACTOR:
+                raise ConfirmationNeeded(_size_message(info, name, value, reference, ratio))
     return out
+
+
+def _duration(seconds: float) -> str:
+    for unit, n in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("min", 60)):
+        if seconds >= n:
+            return f"{seconds / n:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def _last_runs(info: NotebookInfo) -> list:
+    """Stamps of earlier successful runs of this notebook in the default output folders
+    (``_build/runs/<profile>/<paper>``, ``book/executed/<paper>``) of its repository."""
+    root = info.path.parent.parent
+    folders = [default_output_dir(root, info.paper, p) for p in PROFILES]
+    folders.append(root / "book" / "executed" / info.paper)
+    stamps = []
+    for folder in folders:
+        stamp = _read_stamp(folder)
+        if stamp and stamp.get("paper") == info.paper and isinstance(stamp.get("seconds"), (int, float)):
+            stamps.append(stamp)
+    return stamps
+
+
+def _size_message(info: NotebookInfo, name: str, value: Any, reference: Any, ratio: float) -> str:
+    """Why a size needs --yes, with an estimate of the cost from the paper profile (and, when
+    an earlier run's stamp is at hand, a linear extrapolation of its wall time)."""
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    text = (f"parameter '{name}' of {info.paper} = {shown} is {ratio:.3g} x the paper profile's "
+            f"{reference!r} (sizes above {SIZE_CONFIRM_FACTOR:g} x the paper profile need --yes). "
+            f"Estimate: time and memory grow at least in proportion to {name}, so at least "
+            f"{ratio:.3g} x those of the paper profile")
+    best = None
+    for stamp in _last_runs(info):
+        base = dict(stamp.get("parameters") or {}).get(
+            name, info.parameter(name).profile_values.get(stamp.get("profile")))
+        r = size_ratio(value, base)
+        if r is not None and stamp["seconds"] > 0 and (best is None or r < best[0]):
+            best = (r, stamp, base)
+    if best is not None:
+        r, stamp, base = best
+        text += (f"; the last {stamp.get('profile')} run here ({name} = {base!r}) took "
+                 f"{_duration(stamp['seconds'])}, which scales to about {_duration(stamp['seconds'] * r)}")
+    return text + ". Rerun with --yes to start it anyway, or choose a smaller value."
 
 
 # --------------------------------------------------------------------------- running
@@ -423,6 +579,7 @@ class RunResult:
     record: Optional[Path]
     skipped: bool
     seconds: float
+    reasons: tuple = ()      # why it ran (empty when skipped): "library changed: relutopo/x.py"
 
 
 def default_output_dir(root: Path, paper: str, profile: str) -> Path:
@@ -435,15 +592,40 @@ def record_path(root: Path, paper: str, profile: str) -> Path:
     return Path(root) / "results" / profile / f"{paper}.json"
 
 
-def run_hash(info: NotebookInfo, profile: str, parameters: Mapping[str, Any]) -> str:
-    """sha256 of the notebook source, the profile and the overrides (what decides a rerun)."""
-    from . import __version__
+def run_inputs(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
+               root: Optional[os.PathLike] = None) -> dict:
+    """``{input: sha256}`` of everything that decides a run's output: the notebook, the profile
+    and overrides, the source of every ``relutopo`` module the notebook imports (directly or
+    through other modules), and the pinned environment (:mod:`relutopo.repro.staleness`)."""
+    root = Path(root) if root is not None else find_root()
+    return run_inputs_of(Path(info.path), root, {"profile": profile, "parameters": dict(parameters)})
 
-    h = hashlib.sha256()
-    h.update(Path(info.path).read_bytes())
-    h.update(json.dumps({"profile": profile, "parameters": dict(parameters),
-                         "relutopo": __version__}, sort_keys=True, default=str).encode())
-    return h.hexdigest()
+
+def run_hash(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
+             root: Optional[os.PathLike] = None) -> str:
+    """sha256 of :func:`run_inputs` (what decides a rerun): editing the notebook, a library
+    module it uses, ``requirements.txt`` or ``pyproject.toml``, or the parameters changes it."""
+    inputs = run_inputs(info, profile, parameters, root)
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def stale_reasons(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
+                  output_dir: Optional[os.PathLike] = None,
+                  root: Optional[os.PathLike] = None) -> list:
+    """Why the run in ``output_dir`` (default ``_build/runs/<profile>/<paper>``) no longer
+    matches its inputs: ``[]`` when it is up to date, else phrases such as
+    ``"library changed: relutopo/overlap.py"`` or ``"never run here"``."""
+    root = Path(root) if root is not None else find_root()
+    out = Path(output_dir) if output_dir is not None else default_output_dir(root, info.paper, profile)
+    stamp = _read_stamp(out.resolve()) or {}
+    new = run_inputs(info, profile, parameters, root)
+    if stamp.get("hash") == hashlib.sha256(json.dumps(new, sort_keys=True).encode()).hexdigest() \
+            and (out / f"{info.paper}.ipynb").is_file() and (out / "results.json").is_file():
+        return []
+    old = stamp.get("inputs")
+    if stamp and not old:
+        return ["run by an older relutopo that did not record its inputs"]
+    return changed_inputs(old, new) or ["outputs missing"]
 
 
 def regenerate_command(paper: str, profile: str, parameters: Mapping[str, Any] = None) -> str:
@@ -472,24 +654,132 @@ _LEFTOVER_RE = re.compile(r"^\.(?P<name>.+)\.(?:staging|old)-(?P<pid>\d+)-[^/]*$
 
 def remove_stale_staging(folder: os.PathLike, name: Optional[str] = None) -> list:
     """Remove staging (and moved-aside) folders in ``folder`` left by runs that were killed
-    (their process is gone); only those of output folder ``name`` when given. Returns them."""
+    (their process is gone); only those of output folder ``name`` when given. Returns them.
+
+    A run killed while publishing may have moved the previous output aside
+    (``.<name>.old-<pid>-*/previous``) without putting the new one in place: when ``<name>`` is
+    missing, that previous output is moved back instead of being removed.
+    """
     removed = []
-    for p in Path(folder).glob(".*"):
+    folder = Path(folder)
+    for p in folder.glob(".*"):
         m = _LEFTOVER_RE.match(p.name)
         if not m or (name is not None and m.group("name") != name):
             continue
-        if not _pid_alive(int(m.group("pid"))):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
+        if p.is_symlink() or not p.is_dir() or _pid_alive(int(m.group("pid"))):
+            continue
+        previous, target = p / "previous", folder / m.group("name")
+        if ".old-" in p.name and previous.is_dir() and not os.path.lexists(target):
+            try:
+                os.replace(previous, target)
+            except OSError:
+                pass
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
     return removed
 
 
 def _read_stamp(out: Path) -> Optional[dict]:
     try:
         with open(out / _STAMP, encoding="utf-8") as fh:
-            return json.load(fh)
+            stamp = json.load(fh)
     except (OSError, ValueError):
         return None
+    return stamp if isinstance(stamp, dict) else None
+
+
+class OutputFolderError(ValueError):
+    """The output folder cannot be used: it holds what relutopo did not write, or is not writable."""
+
+
+def _entries(folder: Path) -> set:
+    """Every file, folder and link under ``folder`` (relative POSIX paths; links not followed)."""
+    found = set()
+    for here, dirs, files in os.walk(folder):
+        rel = Path(here).relative_to(folder)
+        for n in dirs + files:
+            found.add((rel / n).as_posix())
+    return found
+
+
+def _written_by_run(stamp: dict, paper: str, present: set) -> set:
+    """What the run stamped ``stamp`` wrote: the stamp's list of files (and their folders), or,
+    for stamps from before that list existed, the fixed layout of a run folder."""
+    files = stamp.get("files")
+    if isinstance(files, list) and all(isinstance(f, str) for f in files):
+        written = set(files) | {_STAMP}
+    else:
+        name = stamp.get("paper") or paper
+        written = {f"{name}.ipynb", "results.json", _STAMP, "figures"}
+        written |= {p for p in present if re.fullmatch(r"figures/[^/]+\.png", p)}
+    for f in list(written):
+        parts = f.split("/")
+        written |= {"/".join(parts[:i]) for i in range(1, len(parts))}
+    return written
+
+
+def check_output_folder(out: os.PathLike, paper: str) -> None:
+    """Refuse an output folder whose contents relutopo did not write.
+
+    A run may go to a folder that does not exist, an empty folder, or a folder holding an
+    earlier relutopo run (its stamp ``.run.json``) and nothing else: that folder is replaced
+    atomically when the new run succeeds. An existing file, a non-empty folder without the
+    stamp, or a stamped folder that also holds files relutopo did not write (a user's notes,
+    another program's output) raises :class:`OutputFolderError`: relutopo never deletes what
+    it did not write, and never mixes its outputs with other files.
+    """
+    out = Path(out)
+    if not os.path.lexists(out):
+        return
+    example = out / paper if out.is_dir() and not out.is_symlink() else out.parent / paper
+    new = "a new or empty folder" + ("" if os.path.lexists(example) else f" (e.g. {example})")
+    if out.is_symlink() or not out.is_dir():
+        kind = "a link" if out.is_symlink() else "an existing file"
+        raise OutputFolderError(
+            f"output folder {out} is {kind}, not a folder; relutopo never replaces what it did "
+            f"not write: give {new}")
+    try:
+        present = _entries(out)
+    except OSError as exc:
+        raise OutputFolderError(f"cannot read the output folder {out} ({exc.strerror}); "
+                                f"give {new}") from None
+    if not present:
+        return
+    stamp = _read_stamp(out)
+    if stamp is None:
+        raise OutputFolderError(
+            f"output folder {out} is not empty and holds no relutopo run (no {_STAMP}); relutopo "
+            f"never replaces what it did not write: give {new}, or leave out the output folder "
+            "(default _build/runs/<profile>/<paper>)")
+    foreign = sorted(present - _written_by_run(stamp, paper, present))
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise OutputFolderError(
+            f"output folder {out} holds a relutopo run but also {len(foreign)} file(s) relutopo "
+            f"did not write ({shown}); relutopo replaces a run folder as a whole and never deletes "
+            f"what it did not write: move those out, or give {new}")
+
+
+def _is_our_failed_copy(path: Path, info: NotebookInfo) -> bool:
+    """Is ``path`` an executed copy of ``info``'s notebook that papermill wrote (a failed run's)?"""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            meta = json.load(fh).get("metadata", {}).get("papermill", {})
+        return Path(str(meta.get("input_path", ""))).name == info.path.name
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _kernel_hint(exc_info: dict, kernel_name: str) -> str:
+    """How to fix a missing Jupyter kernel (papermill's NoSuchKernel), as an indented line."""
+    if exc_info.get("ename") != "NoSuchKernel":
+        return ""
+    import sys
+
+    return (f"\n  no Jupyter kernel named {kernel_name!r}: relutopo runs notebooks in the ipykernel "
+            f"of this Python; install it with `{sys.executable} -m pip install ipykernel` "
+            "(reinstalling relutopo brings it: it is a dependency), or register a kernel under "
+            f"that name: `python -m ipykernel install --user --name {kernel_name}`")
 
 
 def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, overrides: Mapping,
@@ -501,10 +791,11 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
     nb = nbformat.read(str(nb_path), as_version=4)
     for cell in nb.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
+        # papermill's injected cell shows the staging path; the parameters cell is raw code
+        # whose content the box below shows as a table
+        if ("injected-parameters" in tags or "parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
     values = results.get("parameters", {})
-    shown = ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in values.items() if k != "profile")
     rel = info.path.name
     lines = [
         "```{admonition} Regenerate this page",
@@ -517,8 +808,9 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
         f"    {regenerate_command(info.paper, profile, overrides)}",
         "",
         "Add `-p NAME VALUE` to change a size, `--profile paper` for the paper's full scale "
-        f"(`relutopo list {info.paper}` shows all parameters). "
-        + (f"Parameters of this run: {shown}." if shown else ""),
+        f"(`relutopo list {info.paper}` shows all parameters). The parameters of this run:",
+        "",
+        *_parameter_table(info, values, overrides),
         "```",
     ]
     box = nbformat.v4.new_markdown_cell("\n".join(lines))
@@ -526,6 +818,24 @@ def _annotate_executed(nb_path: Path, info: NotebookInfo, profile: str, override
     at = 1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0
     nb.cells.insert(at, box)
     nbformat.write(nb, str(nb_path))
+
+
+def _parameter_table(info: NotebookInfo, values: Mapping, overrides: Mapping) -> list:
+    """Markdown table rows: parameter, value in this run, the paper profile's value, allowed
+    values, and what it sets (the parameters cell's help comment)."""
+    def cell(v) -> str:
+        text = "—" if v is None else (json.dumps(v) if not isinstance(v, str) else v)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    rows = ["| parameter | this run | paper profile | allowed | what it sets |",
+            "|---|---|---|---|---|"]
+    for p in info.size_parameters:
+        value = values.get(p.name, p.default)
+        shown = f"**{cell(value)}**" if p.name in overrides else cell(value)
+        allowed = p.allowed.text.strip("[]") if p.allowed is not None else ""
+        rows.append(f"| `{p.name}` | {shown} | {cell(p.profile_values.get('paper'))} | "
+                    f"{cell(allowed) if allowed else '—'} | {cell(p.help) if p.help else '—'} |")
+    return rows if len(rows) > 2 else []
 
 
 def _validate_results(path: Path, info: NotebookInfo, profile: str) -> dict:
@@ -555,13 +865,14 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
                  *, root: Optional[os.PathLike] = None, output_dir: Optional[os.PathLike] = None,
                  force: bool = False, record: Optional[bool] = None,
                  kernel_name: str = KERNEL_NAME, cell_timeout: Optional[int] = None,
-                 progress: bool = False) -> RunResult:
+                 progress: bool = False, yes: bool = False) -> RunResult:
     """Execute one notebook with papermill and publish its outputs atomically.
 
     Parameters
     ----------
     notebook : str or NotebookInfo
-        A paper name (``notebooks/<paper>.ipynb``), a path to a notebook, or an inspected notebook.
+        A paper name (``notebooks/<paper>.ipynb``), or an inspected notebook
+        (:func:`inspect_notebook`; one outside ``notebooks/`` is never recorded).
     profile : {"smoke", "book", "paper"}
         The size profile.
     parameters : mapping, optional
@@ -570,18 +881,24 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
         Repository root (default: found from the current folder).
     output_dir : path, optional
         Where the executed copy, figures and results.json go
-        (default ``_build/runs/<profile>/<paper>``).
+        (default ``_build/runs/<profile>/<paper>``): a folder that does not exist yet, an empty
+        folder, or the folder of an earlier run (it carries the stamp ``.run.json`` and holds
+        nothing else), which is replaced as a whole. Anything else is refused before the
+        kernel starts (:func:`check_output_folder`).
     force : bool
         Execute even when the notebook and parameters are unchanged since the last run there.
     record : bool, optional
         Copy results.json to ``results/<profile>/<paper>.json`` (the committed record). Default:
-        when no overrides are given. Recording a run with overrides is refused.
+        when no overrides are given and the notebook is one of ``notebooks/``. Recording a run
+        with overrides, or of a notebook elsewhere, is refused.
     kernel_name : str
         The Jupyter kernel.
     cell_timeout : int, optional
         Seconds any one cell may run (default: no limit).
     progress : bool
         Show papermill's per-cell progress bar (on stderr).
+    yes : bool
+        Run sizes far beyond the ``paper`` profile without asking (:class:`ConfirmationNeeded`).
 
     Returns
     -------
@@ -591,42 +908,69 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
     ------
     ParameterError
         Bad profile or parameter (before anything executes).
+    OutputFolderError
+        The output folder holds what relutopo did not write, or cannot be written (before
+        anything executes).
     NotebookRunError
         The notebook raised, or wrote no valid results file. The executed copy with the
         traceback is kept as ``<out>.failed.ipynb``.
     """
-    from ._execute import ChildExecutionError, execute
+    from relutopo.repro._execute import ChildExecutionError, execute
 
     root = Path(root) if root is not None else find_root()
     info = notebook if isinstance(notebook, NotebookInfo) else get_notebook(notebook, root)
-    overrides = validate_parameters(info, profile, parameters)
+    overrides = validate_parameters(info, profile, parameters, yes=yes)
+    in_repository = _is_repository_notebook(info, root)
     if record is None:
-        record = not overrides
+        record = not overrides and in_repository
     elif record and overrides:
         raise ParameterError(
             "refusing to record a run with overrides "
             f"({', '.join(overrides)}) as results/{profile}/{info.paper}.json: the record holds "
             "the profile's own values; drop the -p overrides or do not record")
-    out = Path(output_dir) if output_dir is not None else default_output_dir(root, info.paper, profile)
+    elif record and not in_repository:
+        raise ParameterError(
+            f"refusing to record {info.path} as results/{profile}/{info.paper}.json: only the "
+            f"notebooks in {root / 'notebooks'} are recorded")
+    out = Path(output_dir).expanduser() if output_dir is not None else default_output_dir(
+        root, info.paper, profile)
     out = out.resolve()
-    digest = run_hash(info, profile, overrides)
+    inputs = run_inputs(info, profile, overrides, root)
+    digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     executed = out / f"{info.paper}.ipynb"
     results_file = out / "results.json"
     rec = record_path(root, info.paper, profile) if record else None
 
+    if out.parent.is_dir():
+        remove_stale_staging(out.parent, out.name)
     stamp = _read_stamp(out)
-    if (not force and stamp and stamp.get("hash") == digest and executed.is_file()
-            and results_file.is_file()):
+    up_to_date = (stamp and stamp.get("hash") == digest and executed.is_file()
+                  and results_file.is_file())
+    if force:
+        reasons = ("forced (--force)",)
+    elif up_to_date:
+        reasons = ()
+    elif stamp and not stamp.get("inputs"):
+        reasons = ("run by an older relutopo that did not record its inputs",)
+    else:
+        reasons = tuple(changed_inputs((stamp or {}).get("inputs"), inputs) or ["outputs missing"])
+    if not force and up_to_date:
         _validate_results(results_file, info, profile)
         if rec is not None and (not rec.is_file() or rec.read_bytes() != results_file.read_bytes()):
-            atomic_write_bytes(rec, results_file.read_bytes())
+            _write_record(rec, results_file)
         return RunResult(info.paper, profile, MappingProxyType(overrides), out, executed,
                          results_file, rec, True, 0.0)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_staging(out.parent, out.name)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-{os.getpid()}-", dir=out.parent))
-    staging.chmod(0o777 & ~_umask())
+    check_output_folder(out, info.paper)   # before any kernel starts
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-{os.getpid()}-",
+                                        dir=out.parent))
+    except OSError as exc:
+        raise OutputFolderError(
+            f"cannot create the output folder {out}: {exc.strerror or exc} "
+            f"({exc.filename or out.parent}); give a folder you can write to") from None
+    staging.chmod(0o777 & ~current_umask())
     failed = out.parent / f"{out.name}.failed.ipynb"
     t0 = time.perf_counter()
     try:
@@ -637,34 +981,60 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
                     kernel_name=kernel_name, cwd=root, cell_timeout=cell_timeout,
                     progress=progress)
         except ChildExecutionError as exc:
+            kept = ""
             if staged_nb.is_file():
-                shutil.copyfile(staged_nb, failed)
+                if not os.path.lexists(failed) or _is_our_failed_copy(failed, info):
+                    shutil.copyfile(staged_nb, failed)
+                    kept = f"\n  executed copy with the traceback: {failed}"
+                else:
+                    kept = (f"\n  (the executed copy with the traceback was not kept: {failed} "
+                            "exists and relutopo did not write it)")
             where = f"in cell [{exc.info['exec_count']}]" if exc.info.get("exec_count") else "while executing"
             raise NotebookRunError(
                 f"{info.paper} (profile {profile}) failed {where}: "
-                f"{exc.info.get('ename')}: {exc.info.get('evalue')}\n"
-                f"  executed copy with the traceback: {failed}") from None
+                f"{exc.info.get('ename')}: {exc.info.get('evalue')}"
+                f"{_kernel_hint(exc.info, kernel_name)}{kept}") from None
         seconds = time.perf_counter() - t0
         data = _validate_results(staging / "results.json", info, profile)
         _annotate_executed(staged_nb, info, profile, overrides, data)
+        files = sorted(_entries(staging) | {_STAMP})
         atomic_write_json(staging / _STAMP, {
-            "hash": digest, "paper": info.paper, "profile": profile, "parameters": overrides,
+            "hash": digest, "inputs": inputs, "paper": info.paper, "profile": profile,
+            "parameters": overrides,
             "seconds": round(seconds, 3), "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "files": [f for f in files if (staging / f).is_file() or f == _STAMP],
         })
-        # publish: swap the staging folder in (the old one moves aside, then goes)
+        # publish: swap the staging folder in (a previous run moves aside, then goes); check
+        # again first -- the folder may have changed while the notebook ran
+        check_output_folder(out, info.paper)
         old = None
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
-            os.replace(out, old / "previous")
-        os.replace(staging, out)
+        try:
+            if os.path.lexists(out):
+                old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
+                os.replace(out, old / "previous")
+            os.replace(staging, out)
+        except OSError as exc:
+            if old is not None and os.path.lexists(old / "previous") and not os.path.lexists(out):
+                os.replace(old / "previous", out)      # put the previous run back
+            if old is not None and not os.path.lexists(old / "previous"):
+                old.rmdir()
+            raise OutputFolderError(f"cannot publish the run into {out}: {exc.strerror or exc}; "
+                                    "give a folder you can write to") from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        if failed.exists():
+        if failed.is_file() and _is_our_failed_copy(failed, info):
             failed.unlink()
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     if rec is not None:
-        atomic_write_bytes(rec, results_file.read_bytes())
+        _write_record(rec, results_file)
     return RunResult(info.paper, profile, MappingProxyType(overrides), out, executed, results_file,
-                     rec, False, seconds)
+                     rec, False, seconds, reasons)
+
+
+def _write_record(rec: Path, results_file: Path) -> None:
+    try:
+        atomic_write_bytes(rec, results_file.read_bytes())
+    except OSError as exc:
+        raise OutputFolderError(f"cannot write the record {rec}: {exc.strerror or exc}") from None

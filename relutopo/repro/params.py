@@ -5,13 +5,14 @@ variable per size parameter, annotated with its type and defaulting to ``None`` 
 profile's value")::
 
     profile = "book"          # smoke | book | paper
-    n_seeds: int = None
-    epochs: int = None
+    n_seeds: int = None       # [size ≥ 1] training seeds
+    epochs: int = None        # [size ≥ 1] training epochs
 
 The next cell calls :func:`resolve_parameters` with the profile table. Unknown profiles and
 values of the wrong type stop the notebook at once with a message naming the parameter and what
-is allowed. (Unknown parameter *names* are caught before execution by ``relutopo run``, which
-compares them with the notebook's parameters cell.)
+is allowed. (Unknown parameter *names* and values outside the allowed values in ``[...]`` are
+caught before execution by ``relutopo run``, which reads the notebook's parameters cell;
+:mod:`relutopo.repro.param_ranges`.)
 """
 
 from __future__ import annotations

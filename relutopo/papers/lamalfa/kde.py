@@ -119,7 +119,7 @@ def scatter_panel(ax, x: np.ndarray, y: np.ndarray, *, label: Optional[str] = No
     return ax
 
 
-#: Row labels of the CNT metrics (keys of :meth:`relutopo.cnt_pools.PoolCNT.values`).
+#: Row labels of the CNT metrics (keys of :meth:`relutopo.papers.lamalfa.pools.PoolCNT.values`).
 METRIC_LABELS = {
     "link_weights": "link weights $\\omega+\\beta$",
     "node_strength": "nodes strength $s$",
@@ -157,7 +157,7 @@ def strength_scatter_figure(rows: Mapping[str, object], layers: Sequence[int], *
     """Figs 5-7 layout: per architecture (row), KDEs of neurons strength and activation by layer,
     and scatter plots of nodes strength against the per-neuron mean neurons strength and activation.
 
-    ``rows`` maps a row label to a :class:`~relutopo.cnt_pools.PoolCNT`; ``layers`` are the
+    ``rows`` maps a row label to a :class:`~relutopo.papers.lamalfa.pools.PoolCNT`; ``layers`` are the
     paper's (1-based) layers shown, one colour each.
     """
     import matplotlib.pyplot as plt

@@ -3,11 +3,11 @@
 Two experiments, each a module-level task function for :func:`relutopo.sweep.run_sweep` (one
 call = one seed; everything random is seeded by the task's ``seed``):
 
-* :func:`grokking_task` -- binary classification in 2-D (:mod:`relutopo.data.grokking`): train
+* :func:`grokking_task` -- binary classification in 2-D (:mod:`relutopo.papers.tawfeek.grokking`): train
   with AdamW from a scaled-up initialisation, and at each checkpoint decompose the box, build the
   cell complex, compute the weighted Fiedler partition of the dual graph for every weighting and
   compare it with the decision boundary (:func:`partition_vs_boundary`).
-* :func:`regression_task` -- regression of a surface (:mod:`relutopo.data.surfaces`): at each
+* :func:`regression_task` -- regression of a surface (:mod:`relutopo.papers.tawfeek.surfaces`): at each
   checkpoint the f-vector and the Betti curves of random face-respecting filtrations
   (:func:`betti_summary`).
 
@@ -22,10 +22,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .complex import CellComplex, cell_complex, sample_convex_pieces
-from .filtration import betti_curve, betti_curves, cycle_ranks, filtration_order
-from .nets import ReluNet
-from .spectral import (WEIGHTINGS, SpectralError, cut_agreement, cut_facets, cut_kappa,
+from relutopo.complex import CellComplex, cell_complex, sample_convex_pieces
+from relutopo.filtration import betti_curve, betti_curves, cycle_ranks, filtration_order
+from relutopo.nets import ReluNet
+from relutopo.spectral import (WEIGHTINGS, SpectralError, cut_agreement, cut_facets, cut_kappa,
                        dual_graph_of_complex, fiedler_partition, hausdorff_distance)
 
 __all__ = ["output_maps", "PartitionResult", "partition_vs_boundary", "BettiSummary",
@@ -38,7 +38,7 @@ def output_maps(dec) -> tuple:
     if dec.net.output_dim != 1:
         raise ValueError(f"the decision boundary needs a network with one output logit; this one "
                          f"has {dec.net.output_dim} outputs")
-    from .linear_regions import pattern_output_maps
+    from relutopo.linear_regions import pattern_output_maps
 
     A, c = pattern_output_maps(dec.net, np.asarray(dec.patterns, dtype=bool))
     return A[:, 0, :].reshape(-1, dec.dim), c[:, 0]
@@ -85,8 +85,8 @@ def partition_vs_boundary(net: ReluNet, lo, hi, X_train, *, weightings: Sequence
                           spacing: float = 0.01, keep_geometry: bool = False) -> PartitionResult:
     """Decompose ``[lo, hi]`` (2-D or 3-D), build the complex, and score each weighted Fiedler
     partition against the decision boundary ``F = 0`` (see :class:`PartitionResult`)."""
-    from .decompose import decompose
-    from .domains import Box
+    from relutopo.decompose import decompose
+    from relutopo.domains import Box
 
     for w in weightings:
         if w not in WEIGHTINGS:
@@ -229,8 +229,8 @@ def grokking_task(*, seed: int, n_train: int, n_test: int, boundary: str, amplit
     """
     import torch
 
-    from .data.grokking import grokking_data
-    from .train import fit, mlp
+    from relutopo.papers.tawfeek.grokking import grokking_data
+    from relutopo.train import fit, mlp
 
     torch.set_num_threads(1)
     data = grokking_data(n_train, n_test, seed=seed, boundary=boundary, amplitude=amplitude,
@@ -263,10 +263,10 @@ def regression_task(*, seed: int, n_train: int, surface: str, sizes: Sequence[in
     """
     import torch
 
-    from .data.surfaces import surface_regression_data
-    from .decompose import decompose
-    from .domains import Box
-    from .train import fit, mlp
+    from relutopo.papers.tawfeek.surfaces import surface_regression_data
+    from relutopo.decompose import decompose
+    from relutopo.domains import Box
+    from relutopo.train import fit, mlp
 
     torch.set_num_threads(1)
     X, y = surface_regression_data(n_train, seed=seed, kind=surface)

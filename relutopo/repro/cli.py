@@ -3,13 +3,14 @@
 ::
 
     relutopo list [PAPER ...]                       notebooks, their parameters and defaults
-    relutopo run PAPER|--all --profile P [-p NAME VALUE ...] [--output DIR] [--force]
+    relutopo run PAPER|--all --profile P [-p NAME VALUE ...] [--output DIR] [--force] [--yes]
     relutopo book [--profile book] [--force]         execute all notebooks for the book, write its pages
     relutopo scorecard [--profile book] [--markdown] the reproduction scorecard
     relutopo verify [PAPER ...] [--profile smoke]    re-execute, compare with results/<profile>/
     relutopo check-book [--html _build/html]         headless-Chromium check of the built book
 
-Exit status: 0 success, 1 a notebook failed or a check drifted, 2 bad usage or parameters.
+Exit status: 0 success, 1 a notebook failed or a check drifted, 2 bad usage, parameters, output
+folder or results file (one line on stderr, never a traceback).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .params import PROFILES, ParameterError
+from relutopo.repro.param_ranges import SIZE_CONFIRM_FACTOR
+from relutopo.repro.params import PROFILES, ParameterError
 
 __all__ = ["main", "build_parser"]
 
@@ -39,12 +41,25 @@ def _fmt(v) -> str:
     return "-" if v is None else (repr(v) if isinstance(v, str) else str(v))
 
 
+def _root(args) -> Path:
+    """The repository root: ``--root`` (which must be a folder) or the one found from here."""
+    from relutopo.repro.runner import find_root
+
+    if not args.root:
+        return find_root()
+    root = Path(args.root).expanduser()
+    if not root.is_dir():
+        raise ParameterError(f"--root {args.root}: no such folder (give the repository root, "
+                             "the folder holding notebooks/ and results/)")
+    return root
+
+
 # --------------------------------------------------------------------------- list
 
 def cmd_list(args) -> int:
-    from .runner import discover_notebooks, find_root, get_notebook
+    from relutopo.repro.runner import discover_notebooks, get_notebook
 
-    root = Path(args.root) if args.root else find_root()
+    root = _root(args)
     infos = [get_notebook(p, root) for p in args.papers] if args.papers else discover_notebooks(root)
     if not infos:
         _out(f"no notebooks in {root / 'notebooks'}")
@@ -56,10 +71,11 @@ def cmd_list(args) -> int:
     for info in infos:
         _out(f"{info.paper}  —  {info.title}")
         _out(f"  notebooks/{info.path.name}")
-        rows = [("parameter", "type", *PROFILES, "help")]
+        rows = [("parameter", "type", *PROFILES, "allowed", "help")]
         for p in info.size_parameters:
             vals = [_fmt(p.profile_values.get(prof, p.default)) for prof in PROFILES]
-            rows.append((p.name, p.type_name or "any", *vals, p.help))
+            allowed = p.allowed.text if p.allowed is not None else "-"
+            rows.append((p.name, p.type_name or "any", *vals, allowed, p.help))
         if len(rows) == 1:
             _out("  (no size parameters)")
         else:
@@ -74,7 +90,7 @@ def cmd_list(args) -> int:
 # --------------------------------------------------------------------------- run / book
 
 def _overrides(info, pairs) -> dict:
-    from .runner import parse_cli_value
+    from relutopo.repro.runner import parse_cli_value
 
     out = {}
     for name, text in pairs or []:
@@ -83,33 +99,40 @@ def _overrides(info, pairs) -> dict:
 
 
 def _run_many(root: Path, papers, profile: str, pairs, force: bool, record: Optional[bool],
-              output: Optional[str], output_root: Optional[str]) -> int:
-    from .runner import NotebookRunError, discover_notebooks, get_notebook, run_notebook
+              output: Optional[str], output_root: Optional[str], yes: bool = False) -> int:
+    from relutopo.repro.runner import NotebookRunError, discover_notebooks, get_notebook, run_notebook
 
     infos = [get_notebook(p, root) for p in papers] if papers else discover_notebooks(root)
     if not infos:
         _out(f"no notebooks in {root / 'notebooks'}")
         return 0
+    if output and output_root:
+        raise ParameterError("give --output (one notebook's folder) or --output-root, not both")
     if output and len(infos) > 1:
         raise ParameterError("--output names one folder; with several notebooks use --output-root")
     if pairs and len(infos) > 1:
         raise ParameterError("-p overrides apply to one notebook; name exactly one paper")
     # validate every notebook's parameters before executing any of them
+    from relutopo.repro.runner import check_output_folder, validate_parameters
+
     plans = []
     for info in infos:
         overrides = _overrides(info, pairs)
-        from .runner import validate_parameters
-
-        validate_parameters(info, profile, overrides)
-        out = output or (str(Path(output_root) / info.paper) if output_root else None)
+        validate_parameters(info, profile, overrides, yes=yes)
+        out = output or (str(Path(output_root).expanduser() / info.paper) if output_root else None)
+        if out is not None:
+            check_output_folder(Path(out).expanduser().resolve(), info.paper)
         plans.append((info, overrides, out))
     failures = []
     for info, overrides, out in plans:
         t0 = time.perf_counter()
-        _out(f"[{profile}] {info.paper} ...")
+        from relutopo.repro.runner import stale_reasons
+
+        why = ["forced (--force)"] if force else stale_reasons(info, profile, overrides, out, root)
+        _out(f"[{profile}] {info.paper} ..." + (f" rerun: {'; '.join(_shorten(why))}" if why else ""))
         try:
             res = run_notebook(info, profile, overrides, root=root, output_dir=out, force=force,
-                               record=record, progress=sys.stderr.isatty())
+                               record=record, progress=sys.stderr.isatty(), yes=yes)
         except NotebookRunError as exc:
             failures.append(info.paper)
             _err(f"  FAILED: {exc}")
@@ -125,24 +148,27 @@ def _run_many(root: Path, papers, profile: str, pairs, force: bool, record: Opti
     return 0
 
 
-def cmd_run(args) -> int:
-    from .runner import find_root
+def _shorten(reasons, most: int = 4) -> list:
+    """At most ``most`` reasons, then "and N more"."""
+    reasons = list(reasons)
+    return reasons if len(reasons) <= most else reasons[:most] + [f"and {len(reasons) - most} more"]
 
-    root = Path(args.root) if args.root else find_root()
+
+def cmd_run(args) -> int:
+    root = _root(args)
     if not args.papers and not args.all:
         raise ParameterError("name a paper (see relutopo list) or pass --all")
     if args.papers and args.all:
         raise ParameterError("give paper names or --all, not both")
     record = False if args.no_record else None
     return _run_many(root, args.papers, args.profile, args.param, args.force, record,
-                     args.output, args.output_root)
+                     args.output, args.output_root, yes=args.yes)
 
 
 def cmd_book(args) -> int:
-    from .book import EXECUTED_DIR, prepare_book
-    from .runner import find_root
+    from relutopo.repro.book import EXECUTED_DIR, prepare_book
 
-    root = Path(args.root) if args.root else find_root()
+    root = _root(args)
     rc = 0
     if not args.pages_only:
         rc = _run_many(root, args.papers, args.profile, None, args.force, None, None,
@@ -156,10 +182,9 @@ def cmd_book(args) -> int:
 # --------------------------------------------------------------------------- scorecard / verify
 
 def cmd_scorecard(args) -> int:
-    from .runner import find_root
-    from .scorecard import scorecard_markdown, scorecard_text
+    from relutopo.repro.scorecard import scorecard_markdown, scorecard_text
 
-    root = Path(args.root) if args.root else find_root()
+    root = _root(args)
     if args.markdown:
         _out(scorecard_markdown(root, args.profile))
     else:
@@ -168,10 +193,9 @@ def cmd_scorecard(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .runner import find_root
-    from .scorecard import verify
+    from relutopo.repro.scorecard import verify
 
-    root = Path(args.root) if args.root else find_root()
+    root = _root(args)
     report = verify(args.papers or None, args.profile, root=root, output_root=args.output_root,
                     progress=_out)
     _out(report.text())
@@ -179,10 +203,9 @@ def cmd_verify(args) -> int:
 
 
 def cmd_check_book(args) -> int:
-    from .bookcheck import check_book
-    from .runner import find_root
+    from relutopo.repro.bookcheck import check_book
 
-    root = Path(args.root) if args.root else find_root()
+    root = _root(args)
     html = Path(args.html) if args.html else root / "_build" / "html"
     shots = Path(args.screenshots) if args.screenshots else root / "_build" / "screenshots"
     report = check_book(html, shots, chromium=args.chromium)
@@ -213,11 +236,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="book", choices=PROFILES, help="size profile (default: book)")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
                    help="override a parameter (repeatable)")
-    p.add_argument("--output", help="output folder (default _build/runs/<profile>/<paper>)")
+    p.add_argument("--output", help="output folder (default _build/runs/<profile>/<paper>): new, "
+                   "empty, or an earlier run's (relutopo never replaces what it did not write)")
     p.add_argument("--output-root", help="with several notebooks: <DIR>/<paper> for each")
     p.add_argument("--force", action="store_true", help="execute even if unchanged since the last run")
     p.add_argument("--no-record", action="store_true",
                    help="do not copy results.json to results/<profile>/<paper>.json")
+    p.add_argument("--yes", action="store_true",
+                   help=f"run sizes more than {SIZE_CONFIRM_FACTOR:g}x the paper profile without asking")
     p.set_defaults(fn=cmd_run)
 
     p = sub.add_parser("book", help="execute every notebook for the book and write its pages")
@@ -248,12 +274,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of the ``relutopo`` console script; returns the exit status."""
-    from .runner import ContractError
+    from relutopo.repro.record import RecordError
+    from relutopo.repro.runner import ContractError, OutputFolderError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.fn(args) or 0)
-    except (ParameterError, ContractError, FileNotFoundError) as exc:
+    except (ParameterError, ContractError, OutputFolderError, RecordError, FileNotFoundError,
+            PermissionError) as exc:
+        # user-caused: one line, no traceback (a message may end with an indented hint line)
         _err(f"relutopo {args.command}: error: {exc}")
         return 2
     except KeyboardInterrupt:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..cnt import ACTIVATIONS, CNTNetwork, ConvLayer, DenseLayer, RecurrentLayer
+from relutopo.cnt import ACTIVATIONS, CNTNetwork, ConvLayer, DenseLayer, RecurrentLayer
 
 __all__ = ["ARCHITECTURES", "PAPER_INIT_VARIANCE", "build_cnt_model", "to_cnt_network",
            "ae_widths", "CNTModel", "ElmanRNN"]

@@ -16,13 +16,13 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .nets import ReluNet
+from relutopo.nets import ReluNet
 
 __all__ = ["uniform_net", "count_regions", "random_network_counts", "trained_network_counts",
            "accuracy_bin", "code_fingerprint", "cross_check"]
 
-_COMMON = ("relutopo.nets", "relutopo.linear_regions", "relutopo.region_sweeps", "relutopo.train",
-           "relutopo.data.spirals", "relutopo.tolerances", "relutopo.patterns")
+_COMMON = ("relutopo.nets", "relutopo.linear_regions", "relutopo.papers.wang.sweeps", "relutopo.train",
+           "relutopo.papers.wang.spirals", "relutopo.tolerances", "relutopo.patterns")
 #: Modules whose source decides the numbers of a sweep, per counting method.
 COUNTING_MODULES = {
     "wang": _COMMON + ("relutopo.activation_regions",),
@@ -35,7 +35,7 @@ COUNTING_MODULES["both"] = tuple(dict.fromkeys(COUNTING_MODULES["wang"] + COUNTI
 
 def code_fingerprint(method: str = "both") -> str:
     """A short hash of the source of the modules that compute the counts of ``method``
-    (``"wang"``, ``"engine"`` or ``"both"``; see :data:`COUNTING_MODULES`).
+    (``"wang"``, ``"engine"`` or ``"both"``; see ``COUNTING_MODULES``).
 
     Pass it as the ``code`` argument of the task functions: it is part of each task's cache key
     in :func:`relutopo.sweep.run_sweep`, so cached results are recomputed when that code changes.
@@ -58,7 +58,7 @@ def code_fingerprint(method: str = "both") -> str:
 def uniform_net(sizes: Sequence[int], seed: int, scale: float = 1.0) -> ReluNet:
     """A ReluNet whose weights and biases are i.i.d. U(-scale, scale) (Wang §4.1), built with
     :func:`relutopo.train.mlp` (``init="uniform"``) so trained and random nets share one init."""
-    from .train import mlp
+    from relutopo.train import mlp
 
     return ReluNet.from_torch(mlp(list(sizes), seed=int(seed), init="uniform", scale=float(scale)))
 
@@ -72,15 +72,15 @@ def count_regions(net: ReluNet, method: str = "engine") -> dict:
     (neighbouring cells with equal output maps joined). The two methods give the same numbers
     (tests/test_linear_regions.py); their speeds differ (benchmarks/bench_wang.py).
     """
-    from .linear_regions import linear_regions
+    from relutopo.linear_regions import linear_regions
 
     t0 = time.perf_counter()
     if method == "engine":
-        from .decompose import decompose
+        from relutopo.decompose import decompose
 
         dec = decompose(net, domain=None)
     elif method == "wang":
-        from .activation_regions import propagate
+        from relutopo.activation_regions import propagate
 
         dec = propagate(net)
     else:
@@ -97,9 +97,9 @@ def cross_check(hidden: Sequence[int], input_dim: int, seed: int, scale: float =
 
     Returns both counts and whether the two sets of activation patterns are identical.
     """
-    from .activation_regions import propagate
-    from .decompose import decompose
-    from .linear_regions import linear_regions
+    from relutopo.activation_regions import propagate
+    from relutopo.decompose import decompose
+    from relutopo.linear_regions import linear_regions
 
     net = uniform_net([int(input_dim), *[int(h) for h in hidden], 1], seed, scale)
     t0 = time.perf_counter()
@@ -170,8 +170,8 @@ def trained_network_counts(hidden: Sequence[int], seed: int, *, data_seed: int =
     """
     import torch
 
-    from .data.spirals import spiral_dataset
-    from .train import fit, mlp
+    from relutopo.papers.wang.spirals import spiral_dataset
+    from relutopo.train import fit, mlp
 
     torch.set_num_threads(1)
     data = spiral_dataset(n_per_spiral, n_test, seed=data_seed)

@@ -4,14 +4,13 @@ A notebook's first code cell (tagged ``parameters``)::
 
     profile = "book"          # smoke | book | paper
     output_dir: str = None    # where figures/ and results.json go
-    n_seeds: int = None       # None: the profile's value
+    n_seeds: int = None       # [size ≥ 1] None: the profile's value
     ...
 
 and its second (tagged ``hide-input``)::
 
     PROFILES = {"smoke": {...}, "book": {...}, "paper": {...}}
-    nb = NotebookRun.start("liu_polyhedral_persistence", profile, PROFILES, output_dir,
-                           n_seeds=n_seeds, ...)
+    nb = NotebookRun.start("liu_polyhedral_persistence", PROFILES, globals())
     P = nb.params
 
 then ``nb.figure(fig, name, caption)`` saves each figure as ``figures/<name>.png``,
@@ -26,8 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from .params import Params, resolve_parameters
-from .results import Claim, Results, atomic_write_bytes
+from relutopo.repro.params import ParameterError, Params, resolve_parameters
+from relutopo.atomic import atomic_write_bytes
+from relutopo.repro.claims import Claim
+from relutopo.repro.record import Results
 
 __all__ = ["NotebookRun"]
 
@@ -42,9 +43,30 @@ class NotebookRun:
     results: Results = field(repr=False, default=None)
 
     @classmethod
-    def start(cls, paper: str, profile: str, profiles: Mapping[str, Mapping[str, Any]],
-              output_dir: Optional[str] = None, **overrides: Any) -> "NotebookRun":
-        """Resolve parameters (clear error on a bad profile/value) and prepare ``output_dir``."""
+    def start(cls, paper: str, profiles: Mapping[str, Mapping[str, Any]],
+              namespace: Mapping[str, Any]) -> "NotebookRun":
+        """Resolve parameters (clear error on a bad profile/value) and prepare ``output_dir``.
+
+        ``namespace`` is the notebook's ``globals()``: the variables its ``parameters`` cell
+        assigned (``profile``, ``output_dir`` and one per entry of ``profiles``, ``None`` meaning
+        "the profile's value"), so each parameter is written once, in that cell::
+
+            nb = NotebookRun.start("wang_linear_regions", PROFILES, globals())
+        """
+        if not isinstance(namespace, Mapping):
+            raise TypeError("NotebookRun.start(paper, PROFILES, globals()): the third argument is "
+                            f"the notebook's globals(); got {type(namespace).__name__}")
+        if "profile" not in namespace:
+            raise ParameterError("the parameters cell must assign 'profile' (smoke | book | paper)")
+        profile = namespace["profile"]
+        output_dir = namespace.get("output_dir")
+        names = set().union(*(set(tab) for tab in profiles.values())) if profiles else set()
+        missing = sorted(n for n in names if n not in namespace)
+        if missing:
+            raise ParameterError(
+                f"PROFILES names {missing} but the parameters cell does not assign them; add one "
+                f"line per parameter, e.g. '{missing[0]}: int = None  # [size >= 1] what it sets'")
+        overrides = {n: namespace[n] for n in names}
         params = resolve_parameters(profile, profiles, **overrides)
         out = Path(output_dir) if output_dir else repo_root() / "_build" / "runs" / profile / paper
         try:
@@ -62,7 +84,7 @@ class NotebookRun:
 
     def regenerate_command(self) -> str:
         """``relutopo run <paper> --profile P -p NAME VALUE ...`` for this run's parameters."""
-        from .runner import regenerate_command
+        from relutopo.repro.runner import regenerate_command
 
         values = self.params.values
         return regenerate_command(self.paper, self.params.profile,
@@ -92,6 +114,21 @@ class NotebookRun:
         """Record a claim (built with numeric_claim / range_claim / qualitative_claim)."""
         return self.results.add(claim)
 
+    def show_claims(self, *which) -> None:
+        """Display claims as a table beside the experiment that decided them: each argument is a
+        recorded claim or an id prefix (``nb.show_claims("fig3")`` shows every ``fig3...``
+        claim). Columns: claim, kind, paper's value, ours, rule, verdict, and the finding/limit
+        sentence when a paper claim differs. Outside IPython it does nothing."""
+        chosen = []
+        for w in which:
+            if isinstance(w, Claim):
+                chosen.append(w)
+            elif isinstance(w, str):
+                chosen += [c for c in self.results.claims if c.id.startswith(w) and c not in chosen]
+            else:
+                raise TypeError(f"show_claims takes claims or id prefixes; got {w!r}")
+        _display_claims(chosen)
+
     def record(self, key: str, value: Any) -> None:
         """Keep an extra measured value (timings, distributions) in the results file."""
         self.results.extra[key] = value
@@ -100,6 +137,25 @@ class NotebookRun:
         """Write ``results.json`` atomically; return the claims table (a DataFrame)."""
         self.results.write(self.output_dir / "results.json")
         return self.results.table()
+
+
+def _display_claims(claims) -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    if get_ipython() is None or not claims:
+        return
+    import pandas as pd
+    from IPython.display import display
+
+    rows = [{"claim": c.id, "kind": c.kind, "paper": c.paper_value, "ours": c.our_value,
+             "rule": c.rule, "verdict": c.verdict, "why it differs": c.explanation}
+            for c in claims]
+    table = pd.DataFrame(rows)
+    if not table["why it differs"].astype(bool).any():
+        table = table.drop(columns="why it differs")
+    display(table)
 
 
 def _show_in_notebook(fig, png: bytes, name: str, caption: str, command: str) -> None:

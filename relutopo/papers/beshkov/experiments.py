@@ -1,7 +1,7 @@
 """Experiment tasks of the relative-homology notebook (Beshkov, arXiv 2502.01360).
 
 Module-level functions so that :func:`relutopo.sweep.run_sweep` can ship them to worker
-processes: each trains a seeded ReLU MLP on a generated data set (:mod:`relutopo.data.nested`)
+processes: each trains a seeded ReLU MLP on a generated data set (:mod:`relutopo.papers.beshkov.nested`)
 and summarises its overlap decomposition (:mod:`relutopo.overlap`) and quotient homology
 (:mod:`relutopo.relative`). They return plain dicts of numbers.
 """
@@ -12,10 +12,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .data.nested import concentric_spheres, nested_dataset, xor_blobs
-from .nets import ReluNet
-from .overlap import OverlapDecomposition, overlap_decomposition
-from .relative import betti_at, quotient_barcodes
+from relutopo.papers.beshkov.nested import concentric_spheres, nested_dataset, xor_blobs
+from relutopo.nets import ReluNet
+from relutopo.overlap import OverlapDecomposition, overlap_decomposition
+from relutopo.relative import betti_at, quotient_barcodes
 
 __all__ = ["classification_data", "train_net", "overlap_summary", "overlap_training_task",
            "quotient_betti_by_depth", "quotient_betti_task", "curve_task"]
@@ -45,7 +45,7 @@ def train_net(X, y, hidden: Sequence[int], *, seed: int, epochs: int, lr: float 
     """
     import torch
 
-    from .train import fit, mlp
+    from relutopo.train import fit, mlp
 
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y)
@@ -112,7 +112,7 @@ def quotient_betti_by_depth(dec: OverlapDecomposition, D, eps: float, maxdim: in
 def _distances(X, metric: str, k: int):
     from scipy.spatial.distance import cdist
 
-    from .relative import knn_geodesic_distances
+    from relutopo.relative import knn_geodesic_distances
 
     if metric == "euclidean":
         return cdist(X, X)
@@ -134,7 +134,7 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
     same metric), plus the overlap counts and ``class_betti``, the Betti numbers of the whole class
     (all its points, before the misclassified ones are dropped).
     """
-    from .relative import rips_barcodes
+    from relutopo.relative import rips_barcodes
 
     X, y = classification_data(dataset, n, seed)
     full = betti_at(rips_barcodes(_distances(X[y == label], metric, k), maxdim, thresh=2 * eps), eps)
@@ -163,7 +163,7 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, l
                hidden: Sequence[int] = (8, 8, 8), box: float = 10.0) -> dict:
     """The self-intersecting-curve experiment for one seed.
 
-    Fits ``1 -> hidden -> 2`` to :func:`self_intersecting_curve` (MSE), decomposes it on the
+    Fits ``1 -> hidden -> 2`` to :func:`relutopo.papers.beshkov.nested.self_intersecting_curve` (MSE), decomposes it on the
     inputs, and returns the quotient Betti numbers at the output depth by both methods, the
     exact crossings of the fitted curve (:func:`relutopo.overlap.curve_self_crossings`), the
     Betti numbers of the fitted curve's sample, and arrays for plotting. ``eps`` is in units of
@@ -172,9 +172,9 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, l
     """
     from scipy.spatial.distance import cdist
 
-    from .data.nested import self_intersecting_curve
-    from .overlap import curve_self_crossings
-    from .relative import relative_betti, rips_barcodes
+    from relutopo.papers.beshkov.nested import self_intersecting_curve
+    from relutopo.overlap import curve_self_crossings
+    from relutopo.relative import relative_betti, rips_barcodes
 
     s, Y, _ = self_intersecting_curve(n, n_loops)
     nets, hist = train_net(s, Y, list(hidden), seed=seed, epochs=epochs, lr=lr, task="regression")

@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..nets import ReluNet
+from relutopo.nets import ReluNet
 
 __all__ = ["LIU_MODELS", "LiuModel", "liu_target", "liu_training_data", "train_liu_model",
            "liu_region_counts", "neighbour_bit_violations"]
@@ -76,7 +76,7 @@ def train_liu_model(model: int, seed: int, *, n_train: int, epochs: int, batch_s
     The seed drives the initialisation, the training sample (``seed + 1``) and the batch order.
     Returns ``(ReluNet, final_mse)``.
     """
-    from ..train import fit, mlp
+    from relutopo.train import fit, mlp
 
     spec = _check_model(model)
     X, y = liu_training_data(model, n_train, int(seed) + 1)
@@ -102,11 +102,11 @@ def liu_region_counts(model: int, seed: int, *, n_train: int, epochs: int, batch
     """
     import torch
 
-    from ..data.manifolds import circle_3d
-    from ..decompose import decompose
-    from ..domains import Box
-    from ..homology import barcodes
-    from ..patterns import hamming_matrix
+    from relutopo.papers.liu.manifolds import circle_3d
+    from relutopo.decompose import decompose
+    from relutopo.domains import Box
+    from relutopo.homology import barcodes
+    from relutopo.patterns import hamming_matrix
 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -142,7 +142,7 @@ def neighbour_bit_violations(dec) -> dict:
         ``examples`` (up to 5 ``(a, b, k, differing bits)``), ``hamming_one_pairs`` (pairs of
         regions at Hamming distance 1), ``one_bit_not_adjacent`` (of those, pairs with no edge).
     """
-    from ..patterns import hamming_matrix
+    from relutopo.patterns import hamming_matrix
 
     P = dec.patterns
     edges = np.asarray(dec.edges, dtype=np.int64).reshape(-1, 2)

@@ -2,7 +2,7 @@
 
 papermill drives the kernel through asyncio and ZeroMQ; a ``KeyboardInterrupt`` that lands in
 the middle of that machinery can leave the process waiting forever. :func:`execute` therefore
-runs papermill in a child process (``python -m relutopo._execute SPEC``) and waits for it: on
+runs papermill in a child process (``python -m relutopo.repro._execute SPEC``) and waits for it: on
 Ctrl-C (or any exception) the parent kills the child, and the kernel -- which polls its parent
 (ipykernel's ``JPY_PARENT_PID``) -- exits on its own. The child ignores Ctrl-C (the parent
 decides) and exits if its parent dies.
@@ -47,7 +47,7 @@ def execute(input_path: os.PathLike, output_path: os.PathLike, parameters: Mappi
             "progress": bool(progress), "error": str(error_path)}
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "relutopo._execute", str(spec_path)],
+        proc = subprocess.Popen([sys.executable, "-m", "relutopo.repro._execute", str(spec_path)],
                                 cwd=str(cwd))
         try:
             rc = proc.wait()

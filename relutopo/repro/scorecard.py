@@ -2,7 +2,7 @@
 
 The scorecard is one table of every claim of every paper, read from the committed record
 ``results/<profile>/<paper>.json``: the paper's value, ours, the rule, and the verdict the
-notebook computed (:mod:`relutopo.results`). :func:`scorecard_markdown` renders it for the
+notebook computed (:mod:`relutopo.repro.record`). :func:`scorecard_markdown` renders it for the
 book, :func:`scorecard_text` for the terminal.
 
 :func:`verify` re-executes notebooks (same profile, same fixed seeds) and compares every claim
@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from .results import VERDICTS, load_results
+from relutopo.repro.claims import (CHECK_VERDICTS, DIFFERS, FAILED, NOT_COMPARABLE, PAPER,
+                                   PAPER_VERDICTS, PASSED, REPRODUCED, SELF_CHECK, VERDICTS)
+from relutopo.repro.record import load_results
 
 __all__ = [
-    "ScoreRow", "load_record", "scorecard_rows", "verdict_counts", "scorecard_text",
+    "ScoreRow", "load_record", "scorecard_rows", "verdict_counts", "reproduction_rate",
+    "summary_line", "scorecard_text",
     "scorecard_markdown", "compare_results", "claim_drift_tolerance", "verify", "VerifyReport",
     "VERIFY_RTOL", "format_value", "short_name", "list_table",
 ]
@@ -48,6 +51,8 @@ class ScoreRow:
     note: str = ""
     figure: Optional[str] = None        # the figure's name
     figure_path: Optional[str] = None   # relative to the run's output folder
+    kind: str = PAPER                   # "paper" or "self-check"
+    explanation: str = ""               # "Finding: ..." / "Limit: ..." under a differs
 
 
 def load_record(root: os.PathLike, profile: str) -> list:
@@ -67,16 +72,27 @@ def scorecard_rows(records: Sequence[dict]) -> list:
                 paper=rec["paper"], claim=c["id"], description=c.get("description", ""),
                 paper_value=c.get("paper_value"), our_value=c.get("our_value"),
                 rule=c.get("rule", ""), verdict=c["verdict"], note=c.get("note", "") or "",
-                figure=fig, figure_path=(figures.get(fig) or {}).get("path") if fig else None))
+                figure=fig, figure_path=(figures.get(fig) or {}).get("path") if fig else None,
+                kind=c.get("kind", PAPER), explanation=c.get("explanation", "") or ""))
     return rows
 
 
-def verdict_counts(rows: Sequence[ScoreRow]) -> dict:
-    """``{verdict: count}`` over all rows, every verdict present (zero if none)."""
-    counts = {v: 0 for v in VERDICTS}
+def verdict_counts(rows: Sequence[ScoreRow], kind: str = PAPER) -> dict:
+    """``{verdict: count}`` over the rows of one kind (paper claims by default), every verdict
+    of that kind present (zero if none)."""
+    counts = {v: 0 for v in (PAPER_VERDICTS if kind == PAPER else CHECK_VERDICTS)}
     for r in rows:
-        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        if r.kind == kind:
+            counts[r.verdict] = counts.get(r.verdict, 0) + 1
     return counts
+
+
+def reproduction_rate(rows: Sequence[ScoreRow]) -> Optional[float]:
+    """Reproduced paper claims over *comparable* paper claims (reproduced + differs); self-checks
+    and not-comparable claims never count. None when no paper claim is comparable."""
+    c = verdict_counts(rows, PAPER)
+    comparable = c[REPRODUCED] + c[DIFFERS]
+    return c[REPRODUCED] / comparable if comparable else None
 
 
 def format_value(v: Any, digits: int = 4) -> str:
@@ -97,10 +113,19 @@ def format_value(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def _summary_line(rows, n_papers) -> str:
-    c = verdict_counts(rows)
-    return (f"{len(rows)} claims from {n_papers} paper(s): {c['reproduced']} reproduced, "
-            f"{c['differs']} differ, {c['not comparable']} not comparable")
+def summary_line(rows: Sequence[ScoreRow], n_papers: int) -> str:
+    """One sentence: paper claims by verdict, the reproduction rate over comparable paper claims,
+    and the self-checks (shown, never counted as reproductions)."""
+    c = verdict_counts(rows, PAPER)
+    s = verdict_counts(rows, SELF_CHECK)
+    n_paper = sum(c.values())
+    rate = reproduction_rate(rows)
+    rate_text = ("no comparable paper claim" if rate is None else
+                 f"{c[REPRODUCED]} of {c[REPRODUCED] + c[DIFFERS]} comparable paper claims "
+                 f"reproduced ({100 * rate:.0f} %)")
+    return (f"{n_paper} paper claims from {n_papers} paper(s): {c[REPRODUCED]} reproduced, "
+            f"{c[DIFFERS]} differ, {c[NOT_COMPARABLE]} not comparable; {rate_text}. "
+            f"{sum(s.values())} self-checks: {s[PASSED]} passed, {s[FAILED]} failed")
 
 
 def scorecard_text(root: os.PathLike, profile: str = "book", width: int = 38) -> str:
@@ -115,15 +140,24 @@ def scorecard_text(root: os.PathLike, profile: str = "book", width: int = 38) ->
         s = str(s).replace("\n", " ")
         return s if len(s) <= n else s[:n - 1] + "…"
 
-    head = ("paper", "claim", "paper's value", "ours", "verdict")
-    body = [(r.paper, r.claim, cut(format_value(r.paper_value), width),
-             cut(format_value(r.our_value), width), r.verdict) for r in rows]
-    widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
-    lines = [f"Reproduction scorecard (profile {profile})", ""]
-    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
-    lines += ["", _summary_line(rows, len(records))]
+    def table(head, body):
+        widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
+        out = ["  ".join(h.ljust(w) for h, w in zip(head, widths)),
+               "  ".join("-" * w for w in widths)]
+        return out + ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in body]
+
+    paper_rows = [r for r in rows if r.kind == PAPER]
+    check_rows = [r for r in rows if r.kind == SELF_CHECK]
+    lines = [f"Reproduction scorecard (profile {profile})", "", "Paper claims", ""]
+    lines += table(("paper", "claim", "paper's value", "ours", "verdict"),
+                   [(r.paper, r.claim, cut(format_value(r.paper_value), width),
+                     cut(format_value(r.our_value), width), r.verdict) for r in paper_rows])
+    if check_rows:
+        lines += ["", "Self-checks (our algorithms, invariants, setup; not reproductions)", ""]
+        lines += table(("paper", "check", "ours", "verdict"),
+                       [(r.paper, r.claim, cut(format_value(r.our_value), width), r.verdict)
+                        for r in check_rows])
+    lines += ["", summary_line(rows, len(records))]
     return "\n".join(lines)
 
 
@@ -131,8 +165,8 @@ def _md_cell(s: Any) -> str:
     return str(s).replace("\n", " ")
 
 
-_BADGE = {"reproduced": "**reproduced**", "differs": "**differs**",
-          "not comparable": "*not comparable*"}
+_BADGE = {REPRODUCED: "**reproduced**", DIFFERS: "**differs**", NOT_COMPARABLE: "*not comparable*",
+          PASSED: "**passed**", FAILED: "**failed**"}
 
 
 def short_name(paper: str) -> str:
@@ -156,24 +190,43 @@ def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
         return (f"No results recorded yet in `results/{profile}/`; run "
                 f"`relutopo run --all --profile {profile}` or `make book`.\n")
     rows = scorecard_rows(records)
-    body = []
-    for r in rows:
+
+    def paper_cell(r):
         target = paper_link(r.paper) if paper_link else None
         name = short_name(r.paper)
-        paper = f"[{_md_cell(name)}]({target})" if target else f"`{name}`"
-        fig = "—"
-        if r.figure_path:
-            ft = figure_link(r.paper, r.figure_path) if figure_link else None
-            label = r.figure.replace("_", " ")  # wraps in a narrow column
-            fig = f"[{_md_cell(label)}]({ft})" if ft else f"`{r.figure}`"
-        verdict = f"{_BADGE.get(r.verdict, r.verdict)} ({_md_cell(r.rule)})"
+        return f"[{_md_cell(name)}]({target})" if target else f"`{name}`"
+
+    def figure_cell(r):
+        if not r.figure_path:
+            return "—"
+        ft = figure_link(r.paper, r.figure_path) if figure_link else None
+        label = r.figure.replace("_", " ")  # wraps in a narrow column
+        return f"[{_md_cell(label)}]({ft})" if ft else f"`{r.figure}`"
+
+    def claim_cell(r):
         desc = r.description + (f" ({r.note})" if r.note else "")
-        body.append([paper, f"`{_md_cell(r.claim)}`: {_md_cell(desc)}",
-                     _md_cell(format_value(r.paper_value)), _md_cell(format_value(r.our_value)),
-                     verdict, fig])
-    table = list_table(["paper", "claim", "paper's value", "ours", "verdict (rule)", "figure"],
-                       body, widths=[10, 29, 16, 17, 17, 11])
-    return _summary_line(rows, len(records)) + ".\n\n" + table
+        text = f"`{_md_cell(r.claim)}`: {_md_cell(desc)}"
+        return text + (f" *{_md_cell(r.explanation)}*" if r.explanation else "")
+
+    papers = [[paper_cell(r), claim_cell(r), _md_cell(format_value(r.paper_value)),
+               _md_cell(format_value(r.our_value)),
+               f"{_BADGE.get(r.verdict, r.verdict)} ({_md_cell(r.rule)})", figure_cell(r)]
+              for r in rows if r.kind == PAPER]
+    checks = [[paper_cell(r), claim_cell(r), _md_cell(format_value(r.our_value)),
+               f"{_BADGE.get(r.verdict, r.verdict)} ({_md_cell(r.rule)})", figure_cell(r)]
+              for r in rows if r.kind == SELF_CHECK]
+    out = [summary_line(rows, len(records)) + ".", "", "### Paper claims", "",
+           "Statements and numbers of the papers, tested on our measurements. Only these count "
+           "in the reproduction rate, and only where comparable.", ""]
+    out.append(list_table(["paper", "claim", "paper's value", "ours", "verdict (rule)", "figure"],
+                          papers, widths=[10, 29, 16, 17, 17, 11]) if papers else "None.\n")
+    out += ["### Self-checks", "",
+            "Agreement of two of our algorithms, invariants, and checks of our own setup (did the "
+            "network learn, does the data have the stated topology). Shown, never counted as "
+            "reproductions.", ""]
+    out.append(list_table(["paper", "check", "ours", "verdict (rule)", "figure"], checks,
+                          widths=[10, 38, 20, 21, 11]) if checks else "None.\n")
+    return "\n".join(out)
 
 
 def list_table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int],
@@ -327,12 +380,21 @@ def verify(papers: Optional[Sequence[str]] = None, profile: str = "smoke", *,
         Keep each fresh run in ``<output_root>/<paper>`` (default: a temporary folder, removed).
     progress : callable, optional
         Called with a line of text before each notebook (the CLI passes ``print``).
+
+    Raises
+    ------
+    relutopo.repro.record.RecordError
+        A record to compare with is unreadable or breaks the results schema (checked before
+        anything executes).
     """
-    from .runner import (NotebookRunError, discover_notebooks, find_root, get_notebook,
+    from relutopo.repro.runner import (NotebookRunError, discover_notebooks, find_root, get_notebook,
                          record_path, run_notebook)
 
     root = Path(root) if root is not None else find_root()
     infos = [get_notebook(p, root) for p in papers] if papers else discover_notebooks(root)
+    for info in infos:  # a broken record stops here, before minutes of execution (RecordError)
+        if record_path(root, info.paper, profile).is_file():
+            load_results(record_path(root, info.paper, profile))
     matched, drifted, failed = [], {}, {}
     with tempfile.TemporaryDirectory(prefix="relutopo-verify-") as tmp:
         base = Path(output_root) if output_root is not None else Path(tmp)

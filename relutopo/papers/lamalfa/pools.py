@@ -20,8 +20,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .cnt import ACTIVATIONS, network_cnt
-from .sweep import run_sweep, task_seed
+from relutopo.cnt import ACTIVATIONS, network_cnt
+from relutopo.sweep import run_sweep, task_seed
 
 __all__ = ["PoolConfig", "TrainedNetwork", "NetworkPool", "PoolCNT", "DATASETS", "RECIPE_VERSION",
            "load_pool_data", "train_network", "train_pools", "pool_cnt"]
@@ -53,7 +53,7 @@ class PoolConfig:
         ``epochs=0`` gives untrained networks.
     n_train : int
         Training images (a seeded subset, the same for every network of the pool).
-    width, channels, bottleneck : sizes of :func:`relutopo.models.cnt_zoo.build_cnt_model`.
+    width, channels, bottleneck : sizes of :func:`relutopo.papers.lamalfa.zoo.build_cnt_model`.
     recurrent_variance : float, optional
         Init variance of the RNN's recurrent matrix (``None``: ``1 / width``; see the zoo).
     """
@@ -74,7 +74,7 @@ class PoolConfig:
     data_root: Optional[str] = None
 
     def __post_init__(self):
-        from .models.cnt_zoo import ARCHITECTURES
+        from relutopo.papers.lamalfa.zoo import ARCHITECTURES
 
         if self.dataset not in DATASETS:
             raise ValueError(f"dataset must be one of {DATASETS}; got {self.dataset!r}")
@@ -96,7 +96,7 @@ class PoolConfig:
     @property
     def variance(self) -> float:
         """The initialisation variance actually used."""
-        from .models.cnt_zoo import PAPER_INIT_VARIANCE
+        from relutopo.papers.lamalfa.zoo import PAPER_INIT_VARIANCE
 
         return PAPER_INIT_VARIANCE[self.dataset] if self.init_variance is None else float(self.init_variance)
 
@@ -114,16 +114,16 @@ class PoolConfig:
 def load_pool_data(dataset: str, data_root: Optional[str], n_train: int):
     """The data of a pool (cached per process): the seeded ``n_train`` subset and the test split."""
     if dataset == "mnist":
-        from .data.mnist import load_mnist
+        from relutopo.data.mnist import load_mnist
 
         full = load_mnist(data_root, seed=0)
     elif dataset == "cifar10":
-        from .data.cifar10 import load_cifar10
+        from relutopo.data.cifar10 import load_cifar10
 
         full = load_cifar10(data_root, n_train=None if data_root else max(n_train, 5000), seed=0)
     else:
         raise ValueError(f"dataset must be one of {DATASETS}; got {dataset!r}")
-    from .data.image_dataset import subsample
+    from relutopo.data.image_dataset import subsample
 
     return subsample(full, min(n_train, len(full.y_train)), None, seed=0)
 
@@ -141,7 +141,7 @@ class TrainedNetwork:
     train_cpu_seconds: float = 0.0
 
     def model(self):
-        """The torch :class:`~relutopo.models.cnt_zoo.CNTModel` with the trained weights."""
+        """The torch :class:`~relutopo.papers.lamalfa.zoo.CNTModel` with the trained weights."""
         import torch
 
         model = _build(self.config, self.seed)
@@ -150,13 +150,13 @@ class TrainedNetwork:
 
     def cnt_network(self):
         """The numpy :class:`~relutopo.cnt.CNTNetwork` of the trained weights."""
-        from .models.cnt_zoo import to_cnt_network
+        from relutopo.papers.lamalfa.zoo import to_cnt_network
 
         return to_cnt_network(self.model())
 
 
 def _build(config: PoolConfig, seed: int):
-    from .models.cnt_zoo import build_cnt_model
+    from relutopo.papers.lamalfa.zoo import build_cnt_model
 
     data = load_pool_data(config.dataset, config.data_root, config.n_train)
     return build_cnt_model(config.arch, data.input_shape, data.n_classes, depth=config.depth,
@@ -176,7 +176,7 @@ def train_network(config: dict, index: int, seed: int, recipe: int = RECIPE_VERS
     """
     import torch
 
-    from .train import fit
+    from relutopo.train import fit
 
     if recipe != RECIPE_VERSION:
         raise ValueError(f"this relutopo trains recipe {RECIPE_VERSION}; got recipe={recipe!r}")
@@ -230,12 +230,12 @@ class NetworkPool:
         return np.array([n.train_cpu_seconds for n in self.networks])
 
 
-def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, base_seed: int = 0,
+def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, seed: int = 0,
                 n_jobs: Optional[int] = None, cache_dir: Optional[os.PathLike] = None,
                 progress: bool = True) -> tuple:
     """Train ``n_networks`` networks for every configuration; one :class:`NetworkPool` per config.
 
-    Network ``i`` of ``config`` is seeded with ``task_seed(base_seed, config, i)``: the same
+    Network ``i`` of ``config`` is seeded with ``task_seed(seed, config, i)``: the same
     network whatever the pool size, worker count or order of the configurations.
     """
     configs = list(configs)
@@ -244,7 +244,7 @@ def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, base_seed: in
             raise TypeError(f"configs[{i}] must be a PoolConfig; got {type(c).__name__}")
     if isinstance(n_networks, bool) or not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
         raise ValueError(f"n_networks must be a positive int; got {n_networks!r}")
-    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(base_seed, asdict(c), i),
+    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(seed, asdict(c), i),
               "recipe": RECIPE_VERSION} for c in configs for i in range(int(n_networks))]
     trained = run_sweep(train_network, tasks, n_jobs=n_jobs, cache_dir=cache_dir,
                         desc=f"training {len(tasks)} networks", progress=progress)

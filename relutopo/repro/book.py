@@ -20,10 +20,11 @@ import re
 from pathlib import Path
 
 
-from .results import atomic_write_bytes, load_results
+from relutopo.atomic import atomic_write_bytes
+from relutopo.repro.record import load_results
 
 __all__ = ["EXECUTED_DIR", "GENERATED_DIR", "prepare_book", "scorecard_page", "performance_page",
-           "prune_executed"]
+           "prune_executed", "api_page", "api_modules"]
 
 #: Executed notebooks (one folder per paper) that the book's toc globs.
 EXECUTED_DIR = Path("book") / "executed"
@@ -50,10 +51,11 @@ def _executed_papers(root: Path) -> dict:
 
 def prune_executed(root: os.PathLike) -> list:
     """Remove executed copies whose source notebook no longer exists (so the book drops them)
-    and the staging folders of killed runs."""
+    and the staging folders of killed runs. A folder is removed only when it is a run folder
+    relutopo wrote (its stamp ``.run.json``) holding nothing else."""
     import shutil
 
-    from .runner import remove_stale_staging
+    from relutopo.repro.runner import OutputFolderError, check_output_folder, remove_stale_staging
 
     root = Path(root)
     if (root / EXECUTED_DIR).is_dir():
@@ -61,6 +63,10 @@ def prune_executed(root: os.PathLike) -> list:
     gone = []
     for paper, folder in _executed_papers(root).items():
         if not (root / "notebooks" / f"{paper}.ipynb").is_file():
+            try:  # only a run folder relutopo wrote, and nothing else in it
+                check_output_folder(folder, paper)
+            except OutputFolderError:
+                continue
             shutil.rmtree(folder, ignore_errors=True)
             gone.append(paper)
     return gone
@@ -84,8 +90,11 @@ def _title(nb_path: Path) -> str:
 def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
     """The MyST source of the scorecard page: a per-paper overview (page, verdicts, data and
     weights used) and one table of every claim, linking each to its paper page and figure."""
-    from .scorecard import (format_value, list_table, scorecard_markdown, scorecard_rows,
-                            short_name, verdict_counts)
+    from relutopo.repro.claims import (DIFFERS, NOT_COMPARABLE, PAPER, PASSED, REPRODUCED,
+                                       SELF_CHECK)
+    from relutopo.repro.scorecard import (format_value, list_table, reproduction_rate,
+                                          scorecard_markdown, scorecard_rows, short_name,
+                                          verdict_counts)
 
     root = Path(root)
     executed = _executed_papers(root)
@@ -101,11 +110,16 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
 
     lines = ["# Reproduction scorecard", "",
              f"Every claim of every paper, as recorded in `results/{profile}/` by the notebooks "
-             "of this book. The verdict is computed from the numbers by the notebook "
-             "(`relutopo.results`): *reproduced* when our value satisfies the rule, *differs* "
-             "when it does not, *not comparable* when our setup cannot test the paper's number "
-             "(the note says why). No verdict is set by hand. Print this table in a terminal "
-             f"with `relutopo scorecard --profile {profile}`; re-check it with "
+             "of this book, in two kinds. **Paper claims** are statements and numbers of the "
+             "papers: *reproduced* when our value satisfies the rule, *differs* when it does not "
+             "(a sentence under it says whether that is a *finding* -- our setup matches the "
+             "paper's and the number still differs -- or a *limit* of our setup), *not "
+             "comparable* when our setup cannot test the paper's number. **Self-checks** are "
+             "ours: two of our algorithms agreeing, invariants, and checks that our setup is what "
+             "it claims to be; they pass or fail and never count as reproductions. Each rule's "
+             "text is generated from the same numbers as its test (`relutopo.repro.claims`); no "
+             "verdict is set by hand. Print these tables in a terminal with "
+             f"`relutopo scorecard --profile {profile}`; re-check them with "
              f"`relutopo verify --profile {profile}`.", ""]
     records = []
     folder = root / "results" / profile
@@ -115,16 +129,22 @@ def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
         rows = []
         for rec in records:
             paper = rec["paper"]
-            counts = verdict_counts(scorecard_rows([rec]))
+            srows = scorecard_rows([rec])
+            counts = verdict_counts(srows, PAPER)
+            checks = verdict_counts(srows, SELF_CHECK)
+            rate = reproduction_rate(srows)
             name = titles.get(paper, paper)
             cell = f"[{name}]({paper_link(paper)})" if paper_link(paper) else f"`{paper}`"
             data = (rec.get("extra") or {}).get("data_and_weights", "see the paper's page")
-            rows.append([cell, f"`{short_name(paper)}`", len(rec["claims"]), counts["reproduced"],
-                         counts["differs"], counts["not comparable"], format_value(data)])
+            rows.append([cell, f"`{short_name(paper)}`", sum(counts.values()),
+                         counts[REPRODUCED], counts[DIFFERS], counts[NOT_COMPARABLE],
+                         "—" if rate is None else f"{100 * rate:.0f} %",
+                         f"{checks[PASSED]} / {sum(checks.values())}", format_value(data)])
         lines += ["## Papers", "",
-                  list_table(["paper", "short name", "claims", "reproduced", "differ",
-                              "not comparable", "data and weights used"], rows,
-                             widths=[24, 12, 8, 10, 8, 10, 28]),
+                  list_table(["paper", "short name", "paper claims", "reproduced", "differ",
+                              "not comparable", "reproduction rate (comparable claims)",
+                              "self-checks passed", "data and weights used"], rows,
+                             widths=[20, 9, 8, 9, 7, 9, 10, 9, 19]),
                   "## All claims", ""]
     lines.append(scorecard_markdown(root, profile, paper_link=paper_link, figure_link=figure_link,
                                     titles=titles))
@@ -178,12 +198,54 @@ def performance_page(root: os.PathLike, profile: str = "book") -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The API reference: (section title, package prefix, what it holds).
+API_SECTIONS = (
+    ("The core library", "relutopo", "exact decompositions, topology and bit vectors; "
+     "`import relutopo` exports the most used names"),
+    ("Paper packages", "relutopo.papers", "each paper's models, data, experiment tasks and analysis"),
+    ("The reproduction pipeline", "relutopo.repro", "parameters, claims, records, the runner, "
+     "the scorecard, the book and the command line"),
+)
+
+
+def api_modules() -> list:
+    """Every importable module of the ``relutopo`` package, sorted (``__main__`` excluded)."""
+    import pkgutil
+
+    import relutopo
+
+    names = [m.name for m in pkgutil.walk_packages(relutopo.__path__, "relutopo.")
+             if not m.name.endswith("__main__")]
+    return sorted(names)
+
+
+def api_page() -> str:
+    """The MyST source of the API reference: one ``automodule`` per module, grouped into the
+    core, the paper packages and the pipeline. Sphinx autodoc renders the numpydoc docstrings
+    (napoleon) when the book is built; nothing is fetched from the network."""
+    modules = api_modules()
+    out = ["# API reference", "",
+           "Generated from the docstrings of every module (Sphinx autodoc with napoleon). Each "
+           "public function and class has a numpydoc docstring whose *Examples* run as tests "
+           "(`make test` runs them with `pytest --doctest-modules`).", ""]
+    for title, prefix, what in API_SECTIONS:
+        own = [m for m in modules if m == prefix or m.startswith(prefix + ".")]
+        if prefix == "relutopo":
+            own = [m for m in own if not m.startswith(("relutopo.papers", "relutopo.repro"))]
+        out += [f"## {title}", "", what[0].upper() + what[1:] + ".", ""]
+        for m in own:
+            out += [f"### `{m}`", "", "```{eval-rst}", f".. automodule:: {m}", "   :members:",
+                    "```", ""]
+    return "\n".join(out)
+
+
 def prepare_book(root: os.PathLike, profile: str = "book") -> list:
-    """Write the generated pages (scorecard, performance) and prune stale executed copies;
-    return the paths written."""
+    """Write the generated pages (scorecard, performance, API reference) and prune stale
+    executed copies; return the paths written."""
     root = Path(root)
     prune_executed(root)
     gen = root / GENERATED_DIR
     gen.mkdir(parents=True, exist_ok=True)
     return [_write_if_changed(gen / "scorecard.md", scorecard_page(root, profile)),
-            _write_if_changed(gen / "performance.md", performance_page(root, profile))]
+            _write_if_changed(gen / "performance.md", performance_page(root, profile)),
+            _write_if_changed(gen / "api.md", api_page())]

@@ -1,1 +1,0 @@
-"""relutopo.models: see the submodules."""

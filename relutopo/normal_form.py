@@ -1,0 +1,150 @@
+"""The working frame of a decomposition: the same bit vectors, every number of order one.
+
+Two kinds of rescaling leave every activation pattern unchanged (Liu et al. 2023, eq. 4-5: a
+bit is the sign of a pre-activation):
+
+* an affine change of input coordinates ``x = o + s y`` (``s > 0``), with the first layer
+  absorbing it (``W_1 -> s W_1``, ``b_1 -> b_1 + W_1 o``);
+* multiplying hidden neuron ``j``'s incoming row ``(W_l[j], b_l[j])`` by ``k_j > 0`` and its
+  outgoing column ``W_{l+1}[:, j]`` by ``1 / k_j`` (ReLU is positively homogeneous).
+
+:func:`normal_form` uses both to put a network and its domain in a canonical frame: the box is
+centred at the origin with its longest side in ``[1/2, 1)`` (``R^d``: the first layer's
+hyperplane distance scale, :func:`relutopo.polyhedra.domain_scale`, in ``[1/2, 1)``), and
+every hidden neuron's row ``(w, b)`` has largest entry in ``[1, 2)``. The scale factors are
+powers of two, so the only rounding is in the shift ``b_1 + W_1 o`` of an off-centre box; a
+network rescaled by powers of two has a bit-identical normal form, and one rescaled by any
+``k > 0`` a normal form equal up to the rounding of its own weights. The decomposition engine
+works in this frame (its tolerances are then relative to quantities of order one) and maps
+points and lengths back with :meth:`NormalForm.to_user` and ``length``.
+
+A frame that cannot be built in float64 -- a box whose side overflows, or weights whose
+products overflow once every neuron is scaled to order one (the network's own output overflows
+on the domain) -- raises :class:`relutopo.errors.ScaleRangeError`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from relutopo.domains import Box
+>>> from relutopo.nets import ReluNet
+>>> net = ReluNet.from_weights([1e-9 * np.eye(2), np.ones((1, 2))], [1e-9 * np.ones(2), [0.0]])
+>>> nf = normal_form(net, Box(-1e6, 1e6, dim=2))
+>>> nf.length, nf.domain
+(2097152.0, Box(-0.476837, 0.476837, dim=2))
+>>> np.abs(nf.net.weights[0]).max(axis=1)  # every hidden row has its largest entry in [1, 2)
+array([1., 1.])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .domains import Box
+from .errors import ScaleRangeError
+from .nets import ReluNet
+
+__all__ = ["NormalForm", "normal_form", "power_of_two_scales"]
+
+
+@dataclass(frozen=True, eq=False)
+class NormalForm:
+    """A network and domain in the canonical frame (see the module docstring).
+
+    Attributes
+    ----------
+    net : ReluNet
+        The working network: the same bit vector at ``y`` as the user's network at
+        ``origin + length * y``.
+    domain : Box or None
+        The working domain (``None``: all of ``R^d``).
+    origin : (d,) array
+    length : float
+        A power of two; user coordinates are ``x = origin + length * y``.
+    """
+
+    net: ReluNet
+    domain: Box | None
+    origin: np.ndarray
+    length: float
+
+    def to_user(self, Y) -> np.ndarray:
+        """Points ``Y`` of the working frame in user coordinates (``origin + length * Y``)."""
+        Y = np.asarray(Y, dtype=np.float64)
+        if not self.origin.any():
+            return self.length * Y
+        return self.origin + self.length * Y
+
+
+def power_of_two_scales(rows) -> np.ndarray:
+    """Exponents ``e`` with ``max_j |rows[i, j]| * 2^-e[i]`` in ``[1/2, 1)`` (0 for a zero row), so
+    that ``np.ldexp(rows, -e[:, None])`` rescales each row exactly (no rounding)."""
+    m = np.abs(np.asarray(rows, dtype=np.float64)).max(axis=1, initial=0.0)
+    _, e = np.frexp(m)
+    return np.where(m > 0, e, 0).astype(np.int64)
+
+
+def _check_finite(arrays, what):
+    for a in arrays:
+        if not np.all(np.isfinite(a)):
+            raise ScaleRangeError(
+                f"{what} overflows float64 arithmetic; rescale the network or the domain so "
+                "that pre-activations on the domain stay below ~1e300")
+
+
+def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
+    """The network and domain in the canonical frame (module docstring); raises
+    :class:`~relutopo.errors.ScaleRangeError` when float64 cannot hold it."""
+    from .polyhedra import domain_scale
+
+    d = net.input_dim
+    ws = [np.array(w, dtype=np.float64) for w in net.weights]
+    bs = [np.array(b, dtype=np.float64) for b in net.biases]
+    if domain is not None:
+        widths = domain.hi - domain.lo
+        if not np.all(np.isfinite(widths)):
+            raise ScaleRangeError(
+                f"the box {domain} has a side wider than float64 can represent (hi - lo overflows "
+                "~1.8e308); use a smaller box, or domain=None for all of R^d")
+        length = float(np.ldexp(1.0, int(np.frexp(float(widths.max()))[1])))
+        origin = 0.5 * domain.lo + 0.5 * domain.hi
+        if np.all(domain.lo == -domain.hi):
+            origin = np.zeros(d)
+        lo = (domain.lo - origin) / length
+        hi = (domain.hi - origin) / length
+        if np.any(hi <= lo):
+            raise ScaleRangeError(
+                f"the box {domain} is too thin relative to its distance from the origin for "
+                "float64: its sides vanish once it is centred; shift the input coordinates")
+        wdom = Box(lo, hi)
+    else:
+        origin = np.zeros(d)
+        s = domain_scale(net, None)
+        # no first-layer hyperplane off the origin: domain_scale falls back to 1 in every frame
+        off = (np.abs(net.weights[0]).max(axis=1, initial=0.0) > 0) & (net.biases[0] != 0) \
+            if len(net.weights) > 1 else np.zeros(0, dtype=bool)
+        length = float(np.ldexp(1.0, int(np.frexp(s)[1]))) if off.any() else 1.0
+        wdom = None
+    if ws and len(ws) > 1:  # the first hidden layer absorbs the input map
+        with np.errstate(over="ignore", invalid="ignore"):
+            shift = ws[0] @ origin if origin.any() else 0.0
+            bs[0] = bs[0] + shift
+            ws[0] = ws[0] * length
+        _check_finite([ws[0], bs[0]], f"the first layer on the domain {domain} (weights times the box side)")
+    elif ws:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
+        with np.errstate(over="ignore", invalid="ignore"):
+            bs[0] = bs[0] + (ws[0] @ origin if origin.any() else 0.0)
+            ws[0] = ws[0] * length
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        for l in range(len(ws) - 1):  # hidden layers: each neuron's row (w, b) to max |.| in [1, 2)
+            e = power_of_two_scales(np.hstack([ws[l], bs[l][:, None]])) - 1
+            ws[l] = np.ldexp(ws[l], -e[:, None])
+            bs[l] = np.ldexp(bs[l], -e)
+            ws[l + 1] = np.ldexp(ws[l + 1], e[None, :])
+            _check_finite([ws[l + 1]], f"layer {l + 1} of {net!r} once every neuron of layer {l} is "
+                                       "scaled to order one (products of its weights)")
+    for a in (*ws, *bs):
+        a.setflags(write=False)
+    origin.setflags(write=False)
+    return NormalForm(net=ReluNet(tuple(ws), tuple(bs)), domain=wdom, origin=origin, length=length)

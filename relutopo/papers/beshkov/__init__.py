@@ -1,0 +1,1 @@
+"""Code of one paper (see relutopo.papers)."""
