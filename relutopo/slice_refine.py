@@ -15,7 +15,10 @@ affine steps are evaluated on the vertices with torch in float64; then
   (convex, so a winner at every vertex is the winner on the whole cell); in 1-D the breakpoints
   of the upper envelope of the window's entries.
 
-A value counts as zero when ``|z| <= SLICE_ZERO_RTOL`` times the largest ``|z|`` of that neuron
+On a segment a point where every tensor still needed downstream is affine (a ReLU crossing whose
+neuron loses a max-pool window, say) becomes *inactive*: later affine steps are evaluated on the
+active points only and interpolated at the others (the values are affine between active
+neighbours, so this is exact), and it stays inactive. A value counts as zero when ``|z| <= SLICE_ZERO_RTOL`` times the largest ``|z|`` of that neuron
 on the chunk's vertices (2-D) or the interval's ends (1-D); 1-D crossings closer than
 ``SLICE_MERGE_RTOL`` of their interval are one breakpoint. The result is exact up to these
 tolerances: every cell is one region (its pattern is constant and its region is convex, so a
@@ -233,6 +236,51 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     return out.reshape(E.shape[0], -1)
 
 
+def _run_active(graph, values, active, t, stage):
+    """Run the affine steps up to ``stage`` on the *active* points only; the frontier of an
+    inactive point is affine between its active neighbours, so it is interpolated there.
+
+    Returns the packed frontier ``(M, layout)`` of all points and, at the last stage, the output.
+    """
+    if active.all():
+        out = graph.run_to(values, stage)
+        M, layout = _pack(values)
+        return M, layout, (None if out is None else out.numpy()), len(t)
+    idx = np.flatnonzero(active)
+    sub = {k: (v if k == "__step__" else v[idx]) for k, v in values.items()}
+    out = graph.run_to(sub, stage)
+    Ma, layout = _pack(sub)
+    Oa = None if out is None else out.numpy()
+    pos = np.searchsorted(idx, np.arange(len(t)), side="right") - 1   # left active neighbour
+    pos = np.clip(pos, 0, len(idx) - 2)
+    tl, tr = t[idx[pos]], t[idx[pos + 1]]
+    w = ((t - tl) / (tr - tl))[:, None]
+    M = Ma[pos] + w * (Ma[pos + 1] - Ma[pos])
+    M[idx] = Ma
+    O = None
+    if Oa is not None:
+        O = Oa[pos] + w * (Oa[pos + 1] - Oa[pos])
+        O[idx] = Oa
+    return M, layout, O, len(idx)
+
+
+def _affine_points(values, t, active):
+    """Points where the frontier ``values`` is affine (no slope change) are made inactive: every
+    later tensor is then affine across them too, so they need no evaluation downstream."""
+    cand = np.flatnonzero(active[1:-1]) + 1
+    if cand.size == 0:
+        return active
+    V, _ = _pack(values)
+    L, C, R = V[cand - 1], V[cand], V[cand + 1]
+    w = ((t[cand] - t[cand - 1]) / (t[cand + 1] - t[cand - 1]))[:, None]
+    dev = np.abs(C - (L + w * (R - L))).max(axis=1)
+    scale = np.maximum(np.maximum(np.abs(L).max(axis=1), np.abs(C).max(axis=1)), np.abs(R).max(axis=1))
+    flat = dev <= tol.SLICE_AFFINE_RTOL * scale
+    out = active.copy()
+    out[cand[flat]] = False
+    return out
+
+
 def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patterns: bool = False,
                    chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> SegmentPieces:
     """Exact pieces of ``graph`` on the segment ``t -> to_input(t)``, ``t`` in ``[lo, hi]``.
@@ -244,15 +292,20 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
 
     t0 = np.array([float(lo), float(hi)])
     values = graph.initial_values(to_input(t0[:, None]))
-    stack = [(0, t0, values, [DIGEST_SEED], [[]] if keep_patterns else None)]
+    stack = [(0, t0, values, np.ones(2, dtype=bool), [DIGEST_SEED], [[]] if keep_patterns else None)]
     out_t, out_o, out_d, out_p = [], [], [], []
-    n_eval = n_chunks = 0
+    n_eval = n_chunks = n_skipped = 0
+    per_stage = np.zeros(graph.n_stages, dtype=np.int64)
     bar = tqdm(desc="segment pieces", unit="piece", disable=not progress, leave=False)
     while stack:
-        s, t, values, digs, pats = stack.pop()
+        s, t, values, active, digs, pats = stack.pop()
         n_chunks += 1
+        active = active.copy()
+        active[0] = active[-1] = True
         if s == graph.n_stages:
-            O = graph.run_to(values, s).numpy()
+            _, _, O, n_act = _run_active(graph, values, active, t, s)
+            n_eval += n_act
+            n_skipped += len(t) - n_act
             out_t.append(t)
             out_o.append(O)
             out_d.extend(digs)
@@ -260,12 +313,12 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
                 out_p.extend(pats)
             bar.update(len(digs))
             continue
-        graph.run_to(values, s)
         st = graph.stages[s]
-        M, layout = _pack(values)
+        M, layout, _, n_act = _run_active(graph, values, active, t, s)
         del values
         m = M.shape[0] - 1
-        n_eval += M.shape[0]
+        n_eval += n_act
+        n_skipped += len(t) - n_act
         za, zb = _columns(graph, s, layout)
         Z = M[:, za:zb]
         noise = tol.SLICE_NOISE_RTOL * float(np.abs(Z).max(initial=0.0))
@@ -293,6 +346,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             r, tau = upper_envelope(Lc, Rc, np.maximum(sc, noise / tol.SLICE_ZERO_RTOL))
             iv = iv[r]
         iv, tau, assign = _merge_points(iv.astype(np.int64), tau)
+        per_stage[s] += iv.size
         # where each crossing neuron vanishes: (position in the refined sequence, column)
         zero_pos = zero_col = None
         if cut_iv is not None and (assign >= 0).any():
@@ -304,6 +358,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         all_tau = np.concatenate([np.zeros(m + 1), tau])
         order = np.lexsort((all_tau, all_iv))
         all_iv, all_tau = all_iv[order], all_tau[order]
+        all_act = np.where(all_tau > 0, True, active[all_iv])  # new points start active
         nxt_iv = np.minimum(all_iv + 1, m)
         n_new = all_iv.size
         F = M.shape[1]
@@ -329,7 +384,8 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
             vals = _unpack(rows, layout)
             graph.apply_nonlinear(vals, s)
-            stack.append((s + 1, ts, vals, new_d, new_p))
+            act = _affine_points(vals, ts, all_act[a:b])
+            stack.append((s + 1, ts, vals, act, new_d, new_p))
         del M
     bar.close()
     # assemble (chunks share their end points)
@@ -340,7 +396,9 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
     D = np.frombuffer(b"".join(out_d), dtype=np.uint8).reshape(-1, DIGEST_BYTES).copy()
     P = _assemble_patterns(graph, out_p) if keep_patterns else None
     return SegmentPieces(t=t, outputs=O, digests=D, packed_patterns=P,
-                         stats={"vertex_evaluations": int(n_eval), "chunks": int(n_chunks)})
+                         stats={"vertex_evaluations": int(n_eval), "chunks": int(n_chunks),
+                                "skipped_evaluations": int(n_skipped),
+                                "breakpoints_per_stage": per_stage.tolist()})
 
 
 # ============================================================================ 2-D
