@@ -41,6 +41,7 @@ def test_checks_of_a_small_cnn_find_no_failure():
     assert chk["unknown_patterns"] == chk["misplaced"] == chk["class_mismatch"] == 0
     assert chk["interior_mismatch"] == 0
     assert chk["area_relative_error"] < 1e-9 and chk["output_relative_error"] < 1e-9
+    assert chk["output_mismatches"] == 0
     assert chk["distinct_sampled"] <= dec.n_regions
     assert next(model.parameters()).dtype == torch.float32  # the caller's model is untouched
     sdec = decompose(model, Segment(x[0], x[1]))
