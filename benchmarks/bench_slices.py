@@ -233,11 +233,26 @@ def main(argv=None) -> dict:
             r["loadavg"] = os.getloadavg()
             print(json.dumps({k: v for k, v in r.items() if k != "stats"}), flush=True)
         record["cases"].extend(rows)
+        record.setdefault("cases_run_now", []).extend(rows)
         record.setdefault("case_wall_s", {})[name] = time.perf_counter() - t0
     record["peak_rss_mb"] = peak_rss_mb()
     record["loadavg_end"] = os.getloadavg()
     if args.write:
         path = ROOT / "benchmarks" / "results" / "bench_slices.json"
+        now = record.pop("cases_run_now", [])
+        ran = {r["case"] for r in now}
+        this_run = {"cases_run": sorted(ran), "case_wall_s": record.pop("case_wall_s", {}),
+                    **{k: record.pop(k) for k in ("loadavg_start", "loadavg_end", "peak_rss_mb", "torch_threads")}}
+        runs, kept = [], []
+        if path.is_file():  # cases run separately (each takes minutes) are kept; rerun ones replaced
+            old = json.loads(path.read_text())
+            kept = [c for c in old.get("cases", []) if c["case"] not in ran]
+            for r in old.get("runs", []):
+                r["cases_run"] = [c for c in r["cases_run"] if c not in ran]
+                if r["cases_run"]:
+                    runs.append(r)
+        record["cases"] = kept + now
+        record["runs"] = runs + [this_run]
         path.write_text(json.dumps(_plain(record), indent=1) + "\n")
         print(f"wrote {path.relative_to(ROOT)}")
     return record

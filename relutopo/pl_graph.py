@@ -494,8 +494,7 @@ class PLGraph:
 
     def patterns(self, X, chunk: int = 256) -> np.ndarray:
         """Packed patterns ``(n, ceil(n_bits / 8))`` of the points ``X``."""
-        bits = self._walk(X, chunk, packed=True)
-        return bits
+        return self._walk(X, chunk, packed=True)
 
     def digests(self, X, chunk: int = 256) -> np.ndarray:
         """Pattern digests ``(n, DIGEST_BYTES)`` uint8 of the points ``X`` (see :func:`digest_chain`)."""
@@ -511,11 +510,11 @@ class PLGraph:
             parts = []
             for si in range(self.n_stages):
                 self.run_to(v, si)
-                b = pack_bits(self.stage_bits(si, self.nonlinear_input(v, si)))
+                bits = self.stage_bits(si, self.nonlinear_input(v, si))
                 if packed:
-                    parts.append(self.stage_bits(si, self.nonlinear_input(v, si)))
+                    parts.append(bits)
                 else:
-                    dig = [digest_chain(d, row) for d, row in zip(dig, b)]
+                    dig = [digest_chain(d, row) for d, row in zip(dig, pack_bits(bits))]
                 self.apply_nonlinear(v, si)
             if packed:
                 rows.append(pack_bits(np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), bool)))
