@@ -28,14 +28,15 @@ def build(job):
 
 def main():
     job = json.load(sys.stdin)
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(int(job.get("repeat", 3))):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         rc, box = build(job)
         n = rc.num_faces
         best = min(best, time.perf_counter() - t0)
+        best_cpu = min(best_cpu, time.process_time() - c0)
     pl = rc.plane
-    print(json.dumps({"faces": int(n), "seconds": best, "plane_weight": np.asarray(pl.weight).tolist(),
+    print(json.dumps({"faces": int(n), "seconds": best, "cpu_seconds": best_cpu, "plane_weight": np.asarray(pl.weight).tolist(),
                       "plane_bias": np.asarray(pl.bias).tolist(), "box_lo": box.min(axis=0).tolist(),
                       "box_hi": box.max(axis=0).tolist(), "version": getattr(regioncam, "__version__", "?")}))
 

@@ -22,6 +22,10 @@ Cases (each prints one line and goes into the JSON record):
     regioncam's (``--regioncam-python``, a separate virtualenv with regioncam 0.5.2), with both
     times.
 
+Wall times depend on the machine's load (``loadavg`` is recorded with every case); the process's
+CPU time (``cpu_seconds``, all its threads) is what an otherwise idle machine would take with one
+thread.
+
 Usage::
 
     .venv/bin/python benchmarks/bench_slices.py [--write] [--regioncam-python /tmp/rcvenv/bin/python]
@@ -70,16 +74,18 @@ def cnn_plane(args) -> dict:
     torch.set_num_threads(saved)
     idx = [int(np.flatnonzero(data.y_test == c)[0]) for c in (0, 1, 7)]
     plane = Plane.through(*data.X_test[idx], margin=args.cnn_margin, labels=("0", "1", "7"))
-    times = []
+    times, cpu = [], []
     for _ in range(args.repeat):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         dec = decompose(model, plane)
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     t0 = time.perf_counter()
     n_seg = len(dec.decision_boundary)
     boundary_s = time.perf_counter() - t0
     return {"case": "cnn_plane", "regions": dec.n_regions, "boundary_segments": n_seg,
-            "seconds": min(times), "seconds_all": times, "boundary_seconds": boundary_s,
+            "seconds": min(times), "cpu_seconds": cpu[int(np.argmin(times))], "seconds_all": times,
+            "boundary_seconds": boundary_s,
             "train_seconds": train_s, "test_accuracy": hist.test_acc[-1], "target_s": 10.0,
             "neurons": int(sum(st.n_units for st in dec.model.stages if st.kind == "relu")),
             "margin": args.cnn_margin, "epochs": args.cnn_epochs, "model": repr(dec.model)}
@@ -99,10 +105,11 @@ def resnet18_segment(args) -> dict:
 
     a, b = _photos(32)
     model = resnet18(num_classes=10, seed=0)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     dec = decompose(model, Segment(a, b))
-    sec = time.perf_counter() - t0
-    return {"case": "resnet18_segment", "pieces": dec.n_regions, "seconds": sec, "target_s": 10.0,
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"case": "resnet18_segment", "pieces": dec.n_regions, "seconds": sec, "cpu_seconds": cpu,
+            "target_s": 10.0,
             "class_changes": len(dec.decision_boundary), "stats": _plain(dec.stats)}
 
 
@@ -128,10 +135,11 @@ def resnet50_chord(args) -> dict:
     z = graph.nonlinear_input(v, 0).reshape(2, -1).numpy()
     stage0 = int(((z[0] > 0) != (z[1] > 0)).sum())
     f = float(args.resnet50_fraction)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     dec = decompose_slice(graph, Segment(X[0], X[0] + f * (X[1] - X[0])))
-    sec = time.perf_counter() - t0
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"case": "resnet50_chord", "fraction": f, "pieces": dec.n_regions, "seconds": sec,
+            "cpu_seconds": cpu, "extrapolated_chord_cpu_seconds": cpu / f,
             "seconds_per_piece": sec / max(dec.n_regions, 1),
             "chord_stage0_crossings": stage0, "extrapolated_chord_seconds": sec / f,
             "graph_seconds": graph_s, "neurons": int(sum(st.n_units for st in graph.stages if st.kind == "relu")),
@@ -144,12 +152,12 @@ def polyline(args) -> dict:
 
     X = _circle(32, 500)
     k = int(args.polyline_segments)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = polyline_regions(resnet18(num_classes=10, seed=0), X, segments=range(k))
-    sec = time.perf_counter() - t0
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"case": "polyline", "model": "resnet18 at 32x32", "samples": 500, "segments": k,
             "pieces": res.pieces[:k].tolist(), "seconds_per_segment": res.seconds[:k].tolist(),
-            "seconds": sec, "distinct": res.distinct, "transitions": res.transitions}
+            "seconds": sec, "cpu_seconds": cpu, "distinct": res.distinct, "transitions": res.transitions}
 
 
 def regioncam_cases(args) -> list:
@@ -184,15 +192,17 @@ def regioncam_cases(args) -> list:
             from relutopo.slices import Plane
 
             slc = Plane.through(*pts.astype(np.float64))
-        times = []
+        times, cpu = [], []
         for _ in range(args.repeat):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             dec = decompose(net, slc)
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
         row = {"case": "regioncam", "net": "→".join(map(str, sizes)), "ours_regions": dec.n_regions,
-               "ours_seconds": min(times)}
+               "ours_seconds": min(times), "ours_cpu_seconds": min(cpu)}
         if rc is not None:
             row.update({"regioncam_faces": rc["faces"], "regioncam_seconds": rc["seconds"],
+                        "regioncam_cpu_seconds": rc.get("cpu_seconds"),
                         "equal": rc["faces"] == dec.n_regions, "regioncam_version": rc["version"]})
         out.append(row)
     return out

@@ -42,8 +42,8 @@ from .pl_graph import DIGEST_BYTES, DIGEST_SEED, PLGraph, digest_chain
 __all__ = ["refine_segment", "refine_plane", "SegmentPieces", "PlanePieces", "CHUNK_ELEMS",
            "upper_envelope"]
 
-#: Floats of vertex values held per chunk (64 MB) before a chunk is split.
-CHUNK_ELEMS = 1 << 23
+#: Floats of vertex values held per chunk (32 MB) before a chunk is split.
+CHUNK_ELEMS = 1 << 22
 
 
 # ============================================================================ frontier packing
@@ -281,6 +281,32 @@ def _affine_points(values, t, active):
     return out
 
 
+def _child_chunk(graph, ctx, a, b):
+    """Points ``a:b`` of a refined parent chunk as a chunk of the next stage: frontier rows by
+    linear interpolation (exact zeros where a neuron crosses), the stage's bits and digests per
+    interval, the nonlinearity applied, and which points are active downstream."""
+    all_iv, all_tau, nxt_iv = ctx["all_iv"], ctx["all_tau"], ctx["nxt_iv"]
+    M, t, s, za, zb = ctx["M"], ctx["t"], ctx["s"], ctx["za"], ctx["zb"]
+    ivs, taus, nx = all_iv[a:b], all_tau[a:b], nxt_iv[a:b]
+    rows = M[ivs] + taus[:, None] * (M[nx] - M[ivs])
+    ts = t[ivs] + taus * (t[nx] - t[ivs])
+    zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
+    if zero_pos is not None:
+        sel = (zero_pos >= a) & (zero_pos < b)
+        rows[zero_pos[sel] - a, zero_col[sel]] = 0.0
+    parent = ivs[:-1]  # interval i of the child lies in the parent's interval ivs[i]
+    zc = rows[:, za:zb]
+    packed = pack_bits(_stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"]))
+    digs, pats = ctx["digs"], ctx["pats"]
+    new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
+    new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
+    vals = _unpack(rows, ctx["layout"])
+    del rows
+    graph.apply_nonlinear(vals, s)
+    act = _affine_points(vals, ts, ctx["all_act"][a:b])
+    return s + 1, ts, vals, act, new_d, new_p
+
+
 def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patterns: bool = False,
                    chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> SegmentPieces:
     """Exact pieces of ``graph`` on the segment ``t -> to_input(t)``, ``t`` in ``[lo, hi]``.
@@ -293,12 +319,16 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
     t0 = np.array([float(lo), float(hi)])
     values = graph.initial_values(to_input(t0[:, None]))
     stack = [(0, t0, values, np.ones(2, dtype=bool), [DIGEST_SEED], [[]] if keep_patterns else None)]
+    # items: a chunk (stage, t, values, active, digests, patterns) or ("lazy", parent, a, b)
     out_t, out_o, out_d, out_p = [], [], [], []
     n_eval = n_chunks = n_skipped = 0
     per_stage = np.zeros(graph.n_stages, dtype=np.int64)
     bar = tqdm(desc="segment pieces", unit="piece", disable=not progress, leave=False)
     while stack:
-        s, t, values, active, digs, pats = stack.pop()
+        item = stack.pop()
+        if item[0] == "lazy":
+            item = _child_chunk(graph, *item[1:])
+        s, t, values, active, digs, pats = item
         n_chunks += 1
         active = active.copy()
         active[0] = active[-1] = True
@@ -369,24 +399,13 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             stop = min(n_new, start + per)
             pieces.append((start, stop))
             start = stop - 1
-        for a, b in reversed(pieces):
-            ivs, taus, nx = all_iv[a:b], all_tau[a:b], nxt_iv[a:b]
-            rows = M[ivs] + taus[:, None] * (M[nx] - M[ivs])
-            ts = t[ivs] + taus * (t[nx] - t[ivs])
-            if zero_pos is not None:
-                sel = (zero_pos >= a) & (zero_pos < b)
-                rows[zero_pos[sel] - a, zero_col[sel]] = 0.0
-            parent = ivs[:-1]  # interval i of the chunk lies in old interval ivs[i]
-            zc = rows[:, za:zb]
-            bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], noise)
-            packed = pack_bits(bits)
-            new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
-            new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
-            vals = _unpack(rows, layout)
-            graph.apply_nonlinear(vals, s)
-            act = _affine_points(vals, ts, all_act[a:b])
-            stack.append((s + 1, ts, vals, act, new_d, new_p))
+        # children are materialised when popped: memory holds this chunk's frontier, not all of theirs
+        ctx = dict(M=M, layout=layout, t=t, s=s, all_iv=all_iv, all_tau=all_tau, nxt_iv=nxt_iv,
+                   all_act=all_act, zero_pos=zero_pos, zero_col=zero_col, za=za, zb=zb, noise=noise,
+                   digs=digs, pats=pats)
         del M
+        for a, b in reversed(pieces):
+            stack.append(("lazy", ctx, a, b))
     bar.close()
     # assemble (chunks share their end points)
     t_all = [out_t[0]] + [x[1:] for x in out_t[1:]] if out_t else [np.zeros(1)]
