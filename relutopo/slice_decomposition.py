@@ -259,6 +259,7 @@ class SliceDecomposition:
         """Planes: area of each region (shoelace formula)."""
         out = np.empty(self.n_regions)
         for i, V in enumerate(self.polygons):
+            V = V - V.mean(axis=0)  # centred: no cancellation for small polygons far out
             x, y = V[:, 0], V[:, 1]
             out[i] = 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
         return out
@@ -567,17 +568,20 @@ def _interior_points(polys) -> np.ndarray:
     off = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     nxt = np.arange(len(V)) + 1
     nxt[off + sizes - 1] = off
+    # relative to the vertex mean: the shoelace terms of a tiny polygon far from the origin would
+    # otherwise cancel catastrophically
+    mean = np.add.reduceat(V, off, axis=0) / sizes[:, None]
+    V = V - np.repeat(mean, sizes, axis=0)
     x, y = V[:, 0], V[:, 1]
     xs, ys = x[nxt], y[nxt]
     cr = x * ys - xs * y
     a = np.add.reduceat(cr, off) / 2
     cx = np.add.reduceat((x + xs) * cr, off)
     cy = np.add.reduceat((y + ys) * cr, off)
-    mean = np.add.reduceat(V, off, axis=0) / sizes[:, None]
     ok = np.abs(a) > 1e-300
     out = mean.copy()
-    out[ok, 0] = cx[ok] / (6 * a[ok])
-    out[ok, 1] = cy[ok] / (6 * a[ok])
+    out[ok, 0] += cx[ok] / (6 * a[ok])
+    out[ok, 1] += cy[ok] / (6 * a[ok])
     return out
 
 

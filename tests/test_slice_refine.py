@@ -172,3 +172,19 @@ def test_plots_draw_planes_and_segments():
         plot_slice(seg)
     with pytest.raises(ValueError, match="color_by"):
         plot_slice(dec, color_by="bits")
+
+
+def test_interior_points_of_tiny_polygons_far_from_the_origin():
+    """A triangle of side 1e-6 at (10, 7): the shoelace terms cancel catastrophically unless the
+    coordinates are centred first; the centroid must lie inside and the area be exact."""
+    from relutopo.slice_decomposition import _interior_points
+
+    base = np.array([[10.0, 7.0], [10.0 + 1e-6, 7.0], [10.0, 7.0 + 2e-6]])
+    rng = np.random.default_rng(0)
+    polys = [base + rng.normal(scale=1e-3, size=2) for _ in range(50)]
+    cents = _interior_points(polys)
+    for V, c in zip(polys, cents):
+        np.testing.assert_allclose(c, V.mean(axis=0), rtol=0, atol=1e-15 * 10)
+        E = np.roll(V, -1, axis=0) - V
+        cross = E[:, 0] * (c[1] - V[:, 1]) - E[:, 1] * (c[0] - V[:, 0])
+        assert np.all(cross > 0)  # strictly inside (counter-clockwise)
