@@ -26,12 +26,48 @@ and the dual graph. Four algorithms are available; the tests require them to agr
     Liu et al., Alg. 1: test all ``2^n`` bit vectors with one LP each (batched). Refused above
     ``tolerances.BRUTE_FORCE_MAX_BITS`` hidden neurons.
 
-Known limitation of the two HiGHS paths (``lp``, ``brute``): a region whose inscribed balls all lie
-very far out (a cone whose Chebyshev ball sits ~1e7 times the scale from the origin) can come back
-from HiGHS' block-diagonal LPs with a negative radius and be dropped; HiGHS' duals "certify" the
-wrong answer, since a dual residual of ``eps`` allows optima ``eps |x* - x|`` better. The vertex
-path finds such regions (one of Wang's Fig. 3 networks has one: ``tests/test_decompose.py``,
-``test_lp_paths_find_the_far_away_cone``, a strict xfail).
+Every method works in a canonical frame (:func:`relutopo.normal_form.normal_form`): the box is
+centred and scaled by a power of two to a longest side in ``[1/2, 1)`` (``R^d``: the first layer's
+hyperplane distance scale), and every hidden neuron's row ``(w, b)`` is scaled by a power of two to
+largest entry in ``[1, 2)``. Results are mapped back (points ``origin + length * y``, radii times
+``length``). HiGHS sees unit-normalised rows around a local origin (the parent cell's centre, the
+hint, or its own previous answer), with feasibility tolerances of ``1e-10`` and matrix entries
+kept down to ``1e-12`` (``tolerances.HIGHS_*``); no test has an absolute floor.
+
+Scale invariance (what is guaranteed)
+    Rescalings that change no activation pattern change no answer: multiplying hidden neuron
+    ``j``'s weights and bias by ``k > 0`` and its outgoing weights by ``1 / k`` (one neuron, one
+    layer, or every layer at once), multiplying all of a one-hidden-layer net's first layer by
+    ``k``, and stretching the input (box and first layer together) give the same regions, dual
+    graph and boundedness -- bit for bit when the factors are powers of two, and up to the
+    rounding of the rescaled weights otherwise (``tests/test_scale_invariance.py`` checks
+    ``k`` from ``1e-12`` to ``1e12`` and boxes from ``1e-6`` to ``1e100`` wide in every method;
+    ``tests/test_adversarial.py`` single factors from ``1e-300`` to ``1e300``). Radii and
+    interior points scale with the input. The resolution is relative: a cell is a region when
+    its Chebyshev radius exceeds ``CHEBYSHEV_RTOL`` times the domain scale (the box's longest
+    side; in ``R^d`` the first layer's hyperplane distance scale, which is also the radius cap).
+    Far-away regions -- a cone whose balls all lie ``5e7`` times the scale out, two lines crossing
+    at ``1e9`` times the scale, wedges of angle ``1e-9`` -- are found by every method, with the
+    right dual graph.
+
+What raises
+    :class:`~relutopo.errors.ScaleRangeError` (a ``ValueError``): a box whose side overflows
+    float64, a box whose shortest side is below the resolution of its longest, or weights whose
+    products overflow once every neuron is scaled to order one (the network's own output
+    overflows on the domain). :class:`~relutopo.errors.InconsistentDecompositionError` (a
+    ``RuntimeError``), unless ``on_inconsistency="warn"`` turns it into an
+    :class:`~relutopo.errors.InconsistencyWarning` with the counts: a facet whose neighbour
+    (found by evaluating the network beyond it) is not among the regions
+    (``stats["unmatched_facets"]``), an interior point that evaluates to another bit vector
+    (``stats["wrong_interior_points"]``), a cell the HiGHS paths drop as thin without a
+    certificate (``stats["uncertain_cells"]``: HiGHS' multipliers must bound every ball within
+    the box, or within ``CERTIFICATE_REACH`` times the scale in ``R^d``; else the certified
+    simplex of :mod:`relutopo.chebyshev` decides), or a HiGHS LP that does not finish. A
+    :class:`~relutopo.errors.ResolutionWarning` says when a box is so much larger than the
+    network's first-layer features that regions below the resolution may go unreported (a
+    unit-scale net in a box of ``+-1e12``). A cell whose Chebyshev centre neither the certificate
+    nor HiGHS can solve keeps a verified inscribed ball (``stats["uncertified_centres"]``): its
+    region exists, only its radius may be smaller than the largest.
 
 All methods finish the same way: each region gets its Chebyshev centre (``vertex``: the certified
 centres of :mod:`relutopo.chebyshev` -- basis enumeration for small calls in ``d <= 2``, a
@@ -55,7 +91,7 @@ import numpy as np
 from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
-from .errors import InconsistencyWarning, InconsistentDecompositionError
+from .errors import InconsistencyWarning, InconsistentDecompositionError, ResolutionWarning
 from .nets import ReluNet
 from .normal_form import normal_form
 from .patterns import PatternTable, pack_bits, unpack_bits
@@ -136,6 +172,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
                       on_inconsistency)
     net, domain = user.nf.net, user.nf.domain  # from here on: the working frame
     scale = domain_scale(net, domain)
+    _warn_if_below_resolution(net, domain, scale, user)
 
     if domain is None and net.n_hidden > 0 and method in ("vertex", "lp"):
         W1 = net.weights[0]
@@ -158,6 +195,32 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     else:
         raw = _vertex_path(net, domain, scale, solver, progress)
     return _assemble(net, domain, raw, scale, solver, t_start, user)
+
+
+def _warn_if_below_resolution(net, domain, scale, user) -> None:
+    """Warn (:class:`~relutopo.errors.ResolutionWarning`) when every first-layer hyperplane that
+    meets the box passes within ``RESOLUTION_WARN_FACTOR`` resolutions of the box centre: the
+    arrangement's features are then about as small as the resolution ``CHEBYSHEV_RTOL * scale``
+    and regions may be dropped as thin (``net``, ``domain``: the working frame, centred)."""
+    if domain is None or net.n_hidden == 0:
+        return
+    W, b = net.weights[0], net.biases[0]
+    norms = row_norms(W)
+    meets = (norms > 0) & (np.abs(b) <= np.abs(W) @ (0.5 * domain.widths))
+    if not meets.any():
+        return
+    spread = float((np.abs(b[meets]) / norms[meets]).max())
+    resolution = tol.CHEBYSHEV_RTOL * scale
+    if 0 < spread < tol.RESOLUTION_WARN_FACTOR * resolution:
+        import warnings
+
+        length = user.nf.length
+        warnings.warn(
+            f"decompose: the first-layer hyperplanes of {user.net!r} that meet {user.domain} all pass "
+            f"within {spread * length:.3g} of its centre, only {spread / resolution:.3g} times the "
+            f"resolution CHEBYSHEV_RTOL * scale = {resolution * length:.3g}; regions thinner than "
+            "the resolution are not reported. Decompose in a smaller box around the network's "
+            "features, or in all of R^d (domain=None).", ResolutionWarning, stacklevel=3)
 
 
 class _UserFrame:

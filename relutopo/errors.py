@@ -18,7 +18,7 @@ True
 from __future__ import annotations
 
 __all__ = ["RelutopoError", "ScaleRangeError", "InconsistentDecompositionError",
-           "InconsistencyWarning"]
+           "InconsistencyWarning", "ResolutionWarning"]
 
 
 class RelutopoError(Exception):
@@ -40,3 +40,8 @@ class InconsistentDecompositionError(RelutopoError, RuntimeError):
 class InconsistencyWarning(RuntimeWarning):
     """The warning issued instead of :class:`InconsistentDecompositionError` when the caller
     asked to continue (``on_inconsistency="warn"``)."""
+
+
+class ResolutionWarning(RuntimeWarning):
+    """The domain is so much larger than the network's features that regions may be thinner than
+    the resolution (``tolerances.CHEBYSHEV_RTOL`` times the domain scale) and go unreported."""

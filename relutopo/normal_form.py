@@ -32,7 +32,9 @@ Examples
 >>> nf.length, nf.domain
 (2097152.0, Box(-0.476837, 0.476837, dim=2))
 >>> np.abs(nf.net.weights[0]).max(axis=1)  # every hidden row has its largest entry in [1, 2)
-array([1., 1.])
+array([1.07374182, 1.07374182])
+>>> net.bits([[5e5, -2.0]]).tolist() == nf.net.bits([[5e5 / nf.length, -2.0 / nf.length]]).tolist()
+True
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
     ws = [np.array(w, dtype=np.float64) for w in net.weights]
     bs = [np.array(b, dtype=np.float64) for b in net.biases]
     if domain is not None:
-        widths = domain.hi - domain.lo
+        with np.errstate(over="ignore"):
+            widths = domain.hi - domain.lo
         if not np.all(np.isfinite(widths)):
             raise ScaleRangeError(
                 f"the box {domain} has a side wider than float64 can represent (hi - lo overflows "

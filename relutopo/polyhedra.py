@@ -73,6 +73,7 @@ class LPSolver:
         self._inf = highspy.kHighsInf
         self.seconds = 0.0
         self.calls = 0
+        self.last_solution = None
         self.centre_seconds = 0.0  # vectorised Chebyshev simplex (relutopo.chebyshev), HiGHS excluded
         self.uncertified_centres = 0  # centres neither certified nor solved by HiGHS (see there)
         self.uncertain_cells = 0  # HiGHS called them thin and no certificate confirmed it
@@ -134,7 +135,8 @@ class LPSolver:
         self.calls += 1
         MS = hs.HighsModelStatus
         if status == MS.kOptimal:
-            x = np.array(h.getSolution().col_value)
+            self.last_solution = h.getSolution()  # duals, for callers that certify
+            x = np.array(self.last_solution.col_value)
             return "optimal", x, float(h.getInfo().objective_function_value)
         if status == MS.kInfeasible:
             return "infeasible", None, np.nan
@@ -222,7 +224,7 @@ class LPSolver:
             np.minimum.at(slack, rows, cn - np.einsum("ij,ij->i", An, sol[rows, :d]))
             R[owners] = np.minimum(sol[:, d], slack)
             if return_duals:
-                sol_obj = self._h.getSolution()
+                sol_obj = self.last_solution
                 lam_rows[keep] = -np.asarray(sol_obj.row_dual)
                 lam_cap[owners] = -np.asarray(sol_obj.col_dual)[d::d + 1]
         if return_duals:
@@ -494,6 +496,19 @@ def check_domain(net, domain):
     if domain.dim != net.input_dim:
         raise ValueError(f"domain has dimension {domain.dim} but {net!r} takes {net.input_dim} inputs; "
                          f"use Box(lo, hi, dim={net.input_dim})")
+    from .errors import ScaleRangeError
+
+    with np.errstate(over="ignore"):
+        widths = domain.hi - domain.lo
+    if not np.all(np.isfinite(widths)):
+        raise ScaleRangeError(f"domain {domain} has a side wider than float64 can represent (hi - lo "
+                              "overflows ~1.8e308); use a smaller box, or domain=None for all of R^d")
+    if 0.5 * widths.min() <= tol.CHEBYSHEV_RTOL * widths.max():
+        raise ScaleRangeError(
+            f"domain {domain} is too thin: its shortest side {widths.min():.3g} is below the "
+            f"resolution CHEBYSHEV_RTOL * longest side = {tol.CHEBYSHEV_RTOL * widths.max():.3g} "
+            "(relutopo.tolerances), so no region could be told from a lower-dimensional one; "
+            "rescale the input coordinates so that the sides are comparable")
     return domain
 
 

@@ -3,6 +3,17 @@
 All tolerances are *relative*: they are multiplied by a scale taken from the data they
 are applied to (the norm of a halfspace row, the size of the domain, the magnitude of
 the weights), so that rescaling a network or its domain does not change any answer.
+
+``decompose`` makes this exact for the rescalings that change no bit vector: it works in a
+canonical frame (``relutopo.normal_form``) where the domain has scale of order one and every
+hidden neuron's row ``(w, b)`` has largest entry in ``[1, 2)``, reached by power-of-two factors
+(no rounding), so that multiplying a neuron's row by ``k > 0`` and its outgoing weights by
+``1 / k``, or stretching the input together with the box, gives the same regions (bit for bit
+for powers of two). There is no absolute floor (no ``max(1, ...)``) in any test; HiGHS, whose own
+tolerances are absolute, only sees unit-normalised rows in that frame (``HIGHS_*`` below). What
+cannot be represented in float64 raises ``relutopo.errors.ScaleRangeError``; what the engine
+finds inconsistent raises ``relutopo.errors.InconsistentDecompositionError`` (see the
+``relutopo.decompose`` module docstring).
 """
 
 from __future__ import annotations
@@ -11,6 +22,12 @@ from __future__ import annotations
 #: inside it, halfspace rows normalised to unit length) exceeds this fraction of the
 #: domain scale (the box side, or the distance scale of the hyperplanes for R^d).
 CHEBYSHEV_RTOL: float = 1e-9
+
+#: ``decompose`` in a box warns (``errors.ResolutionWarning``) when every first-layer hyperplane
+#: meeting the box passes within this many resolutions (``CHEBYSHEV_RTOL`` times the box side) of
+#: the box centre: the network's features are then too small for the box, and regions thinner
+#: than the resolution go unreported (e.g. a net of unit scale in a box of side 1e12).
+RESOLUTION_WARN_FACTOR: float = 1e3
 
 #: Feasibility slack of LP solutions, relative to the right-hand-side scale.
 LP_FEAS_RTOL: float = 1e-9

@@ -11,6 +11,8 @@ belong to (or add a section at the end with the same kind of header):
 2. Pipeline: parameter ranges (the ``[...]`` allowed values of the parameters cell)
 3. Pipeline: paper names, records (``results/``), kernel, other command-line errors
 4. Small inputs: networks (``ReluNet``) and cell complexes (``cell_complex``)
+5. Numerics: weight scales, box sizes, far-away regions (``decompose``; see also
+   ``tests/test_scale_invariance.py``)
 """
 
 from __future__ import annotations
@@ -574,3 +576,84 @@ def test_cell_complex_accepts_its_own_box_in_any_spelling(box_decomposition):
     assert f[0] - f[1] + f[2] == 1                       # a subdivided square: chi = 1
     with pytest.raises(ComplexError, match="covers all of R\\^d"):
         cell_complex(decompose(net, None), [-1, -1], [1, 1])
+
+
+# =========================================================================== 5. numerics
+def _net(ws, bs):
+    return ReluNet.from_weights([np.asarray(w, dtype=float) for w in ws],
+                                [np.asarray(b, dtype=float) for b in bs])
+
+
+@pytest.mark.parametrize("domain, fragment", [
+    (Box(-1e308, 1e308, dim=2), "wider than float64 can represent"),
+    (Box([0.0, 0.0], [1.0, 1e-12]), "is too thin"),
+    (Box([0.0, 0.0], [1e10, 1.0]), "is too thin"),
+])
+def test_boxes_float64_cannot_resolve_are_refused(domain, fragment):
+    """Once: 0 regions (the whole box thinner than the resolution), or overflow warnings."""
+    from relutopo.errors import ScaleRangeError
+
+    net = _net([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 1.0]]], [[0.1, 0.2], [0.0]])
+    for method in ("vertex", "lp"):
+        with pytest.raises(ScaleRangeError, match=re.escape(fragment)):
+            decompose(net, domain, method=method)
+
+
+def test_weights_whose_products_overflow_are_refused():
+    """Every neuron scaled to order one puts 1e300 * 1e300 into the next layer: the network's
+    own output overflows float64 on any input, so no answer could be trusted."""
+    from relutopo.errors import ScaleRangeError
+
+    net = _net([[[1e300, 0.0], [0.0, 1e300]], [[1e300, 1e300], [1.0, -1.0]], [[1.0, 1.0]]],
+               [[0.0, 0.5], [1.0, 0.0], [0.0]])
+    with pytest.raises(ScaleRangeError, match="overflows float64"):
+        decompose(net, Box(-1, 1, dim=2))
+    # in R^2 the working frame zooms in on the hyperplanes (1e-300 apart): nothing overflows
+    assert decompose(net, None).n_regions == decompose(net, None, method="lp").n_regions
+
+
+def test_bad_inconsistency_policy_is_named():
+    net = _net([[[1.0, 0.0]], [[1.0]]], [[0.0], [0.0]])
+    with pytest.raises(ValueError, match="on_inconsistency must be 'raise' or 'warn'; got 'ignore'"):
+        decompose(net, None, on_inconsistency="ignore")
+
+
+@pytest.mark.parametrize("k", [1e-300, 1e-12, 1e12, 1e300])
+def test_extreme_but_pattern_preserving_weight_scales(k):
+    """A 2 -> 4 -> 3 -> 1 net with its first hidden layer times k and the next layer's weights
+    times 1 / k (same bit vectors): the same regions in every method, k from 1e-300 to 1e300."""
+    rng = np.random.default_rng(5)
+    ws = [rng.uniform(-1, 1, (4, 2)), rng.uniform(-1, 1, (3, 4)), rng.uniform(-1, 1, (1, 3))]
+    bs = [rng.uniform(-1, 1, 4), rng.uniform(-1, 1, 3), np.zeros(1)]
+    scaled = _net([ws[0] * k, ws[1] / k, ws[2]], [bs[0] * k, bs[1], bs[2]])
+    ref = _net(ws, bs)
+    for domain in (None, Box(-1, 1, dim=2)):
+        for method in ("vertex", "lp", "brute") + (("polygon",) if domain is not None else ()):
+            a, b = decompose(scaled, domain, method=method), decompose(ref, domain, method=method)
+            assert {p.tobytes() for p in a.packed_patterns} == {p.tobytes() for p in b.packed_patterns}
+
+
+def test_box_far_from_the_origin_is_a_shifted_unit_box():
+    """Hyperplanes through the box [1e12, 1e12 + 1]^2 (coordinates far larger than the box):
+    the same regions as the shifted net in [0, 1]^2."""
+    rng = np.random.default_rng(8)
+    W1, b1 = rng.uniform(-1, 1, (5, 2)), rng.uniform(-0.5, 0.5, 5)
+    W2, b2 = rng.uniform(-1, 1, (1, 5)), np.zeros(1)
+    t = np.full(2, 1e12)
+    near = _net([W1, W2], [b1 - W1 @ np.full(2, 0.5), b2])  # hyperplanes through [0, 1]^2
+    far = _net([W1, W2], [b1 - W1 @ (t + 0.5), b2])
+    ref = decompose(near, Box(0.0, 1.0, dim=2))
+    assert ref.n_regions > 5
+    for method in ("vertex", "polygon", "lp", "brute"):
+        dec = decompose(far, Box(t, t + 1.0), method=method)
+        assert {p.tobytes() for p in dec.packed_patterns} == {p.tobytes() for p in ref.packed_patterns}
+
+
+def test_unit_net_in_a_huge_box_warns_that_small_regions_go_unreported():
+    """Once: 4 regions (vertex) or 8 (polygon) with overflow RuntimeWarnings in a box of +-1e200."""
+    from relutopo.errors import ResolutionWarning
+
+    rng = np.random.default_rng(3)
+    net = _net([rng.uniform(-1, 1, (6, 2)), rng.uniform(-1, 1, (1, 6))], [rng.uniform(-1, 1, 6), [0.0]])
+    with pytest.warns(ResolutionWarning, match="regions thinner than the resolution are not reported"):
+        decompose(net, Box(-1e200, 1e200, dim=2))
