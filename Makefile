@@ -29,7 +29,7 @@ help:
 	@echo "make check-book  screenshot and check the built book in headless Chromium"
 	@echo "make scorecard   print the reproduction scorecard of the book profile"
 	@echo "make verify-book re-execute at the book profile and compare with results/book/"
-	@echo "make bench       run every benchmark (benchmarks/, relucent side by side in .bench-venv)"
+	@echo "make bench       run every benchmark (benchmarks/, relucent and regioncam side by side in .bench-venv)"
 	@echo "make clean       remove _build/ and the executed notebooks"
 	@echo "FORCE=1          re-execute notebooks even when unchanged"
 

@@ -52,6 +52,15 @@ CASES = [
 ]
 
 
+#: Issue 19's 2-D table, regioncam's own ground: (name, layer sizes, box half-width).
+REGIONCAM_CASES = [
+    ("2-32-32-1 box", (2, 32, 32, 1), 1.0),
+    ("2-64-64-64-1 box", (2, 64, 64, 64, 1), 1.0),
+    ("2-128-128-128-1 box", (2, 128, 128, 128, 1), 1.0),
+    ("2-256-256-256-1 box", (2, 256, 256, 256, 1), 1.0),
+]
+
+
 def seeded_weights(sizes, seed):
     """U(-1, 1) weights and biases from ``numpy.random.default_rng(seed)``, layer by layer."""
     rng = np.random.default_rng(seed)
@@ -98,6 +107,119 @@ def run_case(index: int, seed: int, repeat: int, check: bool, min_time: float = 
                                  and ref.n_bounded == dec.n_bounded)
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return out
+
+
+def _best_of(fn, repeat, min_time):
+    """``(result, best wall, its CPU time, runs)`` over the runs of ``fn`` that fit in ``min_time``
+    seconds (at least ``repeat``)."""
+    best, runs, spent, out = None, 0, 0.0, None
+    while runs < repeat or (spent < min_time and runs < 1000):
+        w0, c0 = time.perf_counter(), time.process_time()
+        out = fn()
+        wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+        runs, spent = runs + 1, spent + wall
+        if best is None or wall < best[0]:
+            best = (wall, cpu)
+    return out, best[0], best[1], runs
+
+
+def run_case_2d(index: int, seed: int, repeat: int, min_time: float = 1.0, numpy_path: bool = True) -> dict:
+    """Issue 19's 2-D case ``index``: the compiled path, then the numpy path (``compiled=False``,
+    at least one run), and whether they give the same decomposition."""
+    import resource
+
+    from relutopo.decompose import decompose
+    from relutopo.domains import Box
+    from relutopo.nets import ReluNet
+
+    name, sizes, box = REGIONCAM_CASES[index]
+    net = ReluNet.from_weights(*seeded_weights(sizes, seed))
+    dom = Box(-box, box, dim=2)
+    decompose(net, dom, compiled=True)  # loads the compiled kernels from numba's cache
+    dec, wall, cpu, runs = _best_of(lambda: decompose(net, dom, compiled=True), repeat, min_time)
+    if not numpy_path:  # --no-numpy: the compiled path only
+        ref, nwall, ncpu, nruns = dec, None, None, 0
+    else:
+        ref, nwall, ncpu, nruns = _best_of(lambda: decompose(net, dom, compiled=False), 1, min_time)
+    same = None if not numpy_path else (dec.n_regions == ref.n_regions and (dec.packed_patterns == ref.packed_patterns).all()
+            and (dec.facet_ptr == ref.facet_ptr).all() and (dec.facet_ids == ref.facet_ids).all()
+            and dec.edges.shape == ref.edges.shape and (dec.edges == ref.edges).all())
+    return {"case": name, "sizes": list(sizes), "box": box, "seed": seed, "regions": dec.n_regions,
+            "edges": int(len(dec.edges)), "unmatched_facets": dec.stats["unmatched_facets"],
+            "wall_s": wall, "cpu_s": cpu, "runs": runs, "numpy_wall_s": nwall, "numpy_cpu_s": ncpu,
+            "numpy_runs": nruns, "compiled_equals_numpy": None if same is None else bool(same),
+            "centre_max_diff": float(np.abs(dec.interior_points - ref.interior_points).max()),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+
+
+def compile_times() -> dict:
+    """First-call cost of the compiled kernels: a fresh process with an empty numba cache
+    (compilation), a fresh process with that cache (loading), and a warm call, on a 2-D box
+    net (polygon path) and a 3-D R^3 net (vertex path)."""
+    import shutil
+
+    out = {}
+    cache = tempfile.mkdtemp(prefix="relutopo-numba-cache-")
+    code = ("import time, json, sys; sys.path.insert(0, %r); t0 = time.perf_counter(); "
+            "import numpy as np; from bench_engine import seeded_weights; "
+            "from relutopo import Box, ReluNet, decompose; t1 = time.perf_counter(); r = {'import_s': t1 - t0}; "
+            "n2 = ReluNet.from_weights(*seeded_weights((2, 32, 32, 1), 0)); "
+            "n3 = ReluNet.from_weights(*seeded_weights((3, 10, 10, 10, 1), 0)); "
+            "t = time.perf_counter(); decompose(n2, Box(-1, 1, dim=2)); r['polygon_first_s'] = time.perf_counter() - t; "
+            "t = time.perf_counter(); decompose(n2, Box(-1, 1, dim=2)); r['polygon_second_s'] = time.perf_counter() - t; "
+            "t = time.perf_counter(); decompose(n3, None); r['vertex_first_s'] = time.perf_counter() - t; "
+            "t = time.perf_counter(); decompose(n3, None); r['vertex_second_s'] = time.perf_counter() - t; "
+            "print(json.dumps(r))") % str(HERE)
+    env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    try:
+        for label in ("empty_cache", "warm_cache"):
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                                  check=True, cwd=str(HERE.parent))
+            out[label] = json.loads(proc.stdout.strip().splitlines()[-1])
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return out
+
+
+def run_regioncam(index: int, seed: int, python: str, timeout: float, min_time: float = 1.0) -> dict:
+    """regioncam 0.5.2 (benchmark venv) on issue 19's 2-D case ``index``."""
+    name, sizes, box = REGIONCAM_CASES[index]
+    ws, bs = seeded_weights(sizes, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "net.npz")
+        arrays = {f"W{i}": w for i, w in enumerate(ws)}
+        arrays.update({f"b{i}": b for i, b in enumerate(bs)})
+        np.savez(path, box=np.float64(box), **arrays)
+        try:
+            proc = subprocess.run([python, str(HERE / "_regioncam_runner.py"), path, str(min_time)],
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return {"status": "timeout", "timeout_s": timeout}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {"status": "error", "stderr": proc.stderr[-2000:]}
+    return dict(json.loads(lines[-1]), status="ok")
+
+
+def table_2d(rows) -> str:
+    """Issue 19's table: ours (compiled and numpy) against regioncam on [-1, 1]^2."""
+    head = ("| net, [-1, 1]^2 | regions ours / regioncam | counts equal | ours s (CPU s) | regioncam 0.5.2 s "
+            "(CPU s) | ours faster by, wall (CPU) | numpy path s | compiled = numpy |\n"
+            "|---|---|---|---|---|---|---|---|\n")
+    lines = []
+    for r in rows:
+        rc = r.get("regioncam") or {}
+        if rc.get("status") == "ok":
+            rc_txt = f"{rc['seconds']:.4f} ({rc['cpu_seconds']:.4f})"
+            ratio = f"{rc['seconds'] / r['wall_s']:.1f}x ({rc['cpu_seconds'] / r['cpu_s']:.1f}x)"
+            counts = f"{r['regions']} / {rc['regions']}"
+            eq = "yes" if rc["regions"] == r["regions"] else "NO"
+        else:
+            rc_txt, ratio, counts, eq = rc.get("status", "not run"), "-", f"{r['regions']} / -", "-"
+        lines.append(f"| {r['case'].replace(' box', '')} | {counts} | {eq} | {r['wall_s']:.4f} ({r['cpu_s']:.4f}) "
+                     f"| {rc_txt} | {ratio} | {_fmt(r['numpy_wall_s'], 3)} | "
+                     f"{'-' if r['compiled_equals_numpy'] is None else ('yes' if r['compiled_equals_numpy'] else 'NO')} |")
+    return head + "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- relucent (child venv)
@@ -179,16 +301,50 @@ def targets(rows) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_results(meta, rows):
+def compile_table(ct) -> str:
+    if not ct:
+        return "(not measured)\n"
+    out = ["| process | import s | 2-D box (polygon) first call s | second call s | R^3 (vertex) first call s | second call s |",
+           "|---|---|---|---|---|---|"]
+    for label, text in (("empty_cache", "fresh process, empty numba cache (compiles)"),
+                        ("warm_cache", "fresh process, cache filled by the one above")):
+        r = ct.get(label)
+        if r:
+            out.append(f"| {text} | {r['import_s']:.2f} | {r['polygon_first_s']:.3f} | {r['polygon_second_s']:.4f} "
+                       f"| {r['vertex_first_s']:.3f} | {r['vertex_second_s']:.4f} |")
+    return "\n".join(out) + "\n"
+
+
+def scale_section() -> str:
+    """The 10^6-region measurement of ``bench_scale.py`` (results/bench_scale.json), if present."""
+    path = HERE / "results" / "bench_scale.json"
+    if not path.exists():
+        return "(run `benchmarks/bench_scale.py --json benchmarks/results/bench_scale.json`)\n"
+    r = json.loads(path.read_text())
+    load = r.get("machine", {})
+    return (f"`bench_scale.py`, measured {r.get('measured', '?')}: {r['net']} in {r['domain']} (seed {r['seed']}), "
+            f"**{r['regions']:,} regions**, {r['facets']:,} facets, {r['edges']:,} edges in "
+            f"**{r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU**; peak resident memory of the whole "
+            f"process **{r['peak_rss_mb']:.0f} MB** (interpreter and imports: {r['rss_after_imports_mb']:.0f} MB); "
+            f"the finished `Decomposition` is {r['decomposition_mb']:.0f} MB. Load average "
+            f"{load.get('load_start', ['?'])[0]} at start, {load.get('load_end', ['?'])[0]} at end.\n")
+
+
+def write_results(meta, rows, rows2d=None, ct=None):
     tab = table(rows)
+    tab2 = table_2d(rows2d) if rows2d else "(not run)\n"
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "bench_engine.json").write_text(json.dumps(
-        {"meta": meta, "rows": rows}, indent=1, default=float))
+        {"meta": meta, "rows": rows, "rows_2d": rows2d or [], "compile": ct or {}}, indent=1, default=float))
     (HERE / "RESULTS.md").write_text(
-        "# Engine benchmark (issue 4)\n\n" + meta + "\nCommand: `.venv/bin/python "
-        "benchmarks/bench_engine.py --relucent-python .bench-venv/bin/python --write`\n\n"
-        + tab + "\n## Targets\n\n" + targets(rows) + "\n" + NOTES)
-    return tab
+        "# Engine benchmark (issues 4 and 19)\n\n" + meta + "\nCommand: `.venv/bin/python "
+        "benchmarks/bench_engine.py --relucent-python .bench-venv/bin/python --write` (`make bench`)\n\n"
+        "## Against regioncam 0.5.2 on its own ground (issue 19)\n\n" + tab2 + "\n" + NOTES_2D
+        + "\n## Against relucent 1.0.0 (issue 4)\n\n" + tab + "\n## Targets\n\n" + targets(rows)
+        + "\n## A million regions (bench_scale.py)\n\n" + scale_section()
+        + "\n## First call: numba compilation and its cache\n\n" + compile_table(ct) + "\n" + NOTES_COMPILE
+        + "\n" + NOTES)
+    return tab2 + "\n" + tab
 
 
 def main(argv=None):
@@ -208,7 +364,13 @@ def main(argv=None):
     ap.add_argument("--write", action="store_true", help="write benchmarks/RESULTS.md and results/*.json")
     ap.add_argument("--from-json", default=None,
                     help="re-render RESULTS.md from a results/bench_engine.json without rerunning")
+    ap.add_argument("--regioncam-python", default=None,
+                    help="python of a venv with regioncam==0.5.2 (default: --relucent-python)")
+    ap.add_argument("--no-2d", action="store_true", help="skip issue 19's 2-D table (regioncam)")
+    ap.add_argument("--no-compile-times", action="store_true", help="skip the first-call measurement")
+    ap.add_argument("--no-numpy", action="store_true", help="2-D table: skip the numpy path")
     ap.add_argument("--_child", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--_child2d", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args._child is not None:  # one case in a fresh process
@@ -217,12 +379,32 @@ def main(argv=None):
                                   min_time=args.min_time)))
         return
 
+    if args._child2d is not None:
+        print(json.dumps(run_case_2d(args._child2d, args.seed, args.repeat, min_time=args.min_time,
+                                     numpy_path=not args.no_numpy)))
+        return
+
     if args.from_json:
         data = json.loads(Path(args.from_json).read_text())
-        print(write_results(data["meta"], data["rows"]))
+        print(write_results(data["meta"], data["rows"], data.get("rows_2d"), data.get("compile")))
         return
-    idx = range(len(CASES)) if args.cases is None else [int(i) for i in args.cases.split(",")]
+    rc_python = args.regioncam_python or args.relucent_python
     load0 = os.getloadavg()
+    ct = None if args.no_compile_times else compile_times()
+    rows2d = []
+    for i in ([] if args.no_2d else range(len(REGIONCAM_CASES))):
+        proc = subprocess.run([sys.executable, __file__, "--_child2d", str(i), "--seed", str(args.seed),
+                               "--repeat", str(args.repeat), "--min-time", str(args.min_time)]
+                              + (["--no-numpy"] if args.no_numpy else []),
+                              capture_output=True, text=True, check=True)
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        row["load_before"] = os.getloadavg()[0]
+        if rc_python:
+            row["regioncam"] = run_regioncam(i, args.seed, rc_python, args.relucent_timeout, args.min_time)
+        rows2d.append(row)
+        print(f"{row['case']}: {row['regions']} regions in {row['wall_s']:.4f} s; regioncam: "
+              f"{row.get('regioncam', {}).get('seconds', 'not run')}", file=sys.stderr, flush=True)
+    idx = range(len(CASES)) if args.cases is None else [int(i) for i in args.cases.split(",")]
     rows = []
     for i in idx:
         proc = subprocess.run([sys.executable, __file__, "--_child", str(i), "--seed", str(args.seed),
@@ -251,10 +433,28 @@ def main(argv=None):
         old_meta = json.loads(Path(args.relucent_from).read_text())["meta"].strip()
         meta += f"relucent's numbers are reused from an earlier run on the same networks ({old_meta})\n"
     if args.write:
-        print(write_results(meta, rows))
+        print(write_results(meta, rows, rows2d, ct))
     else:
-        print(table(rows) + "\n" + targets(rows))
+        print((table_2d(rows2d) if rows2d else "") + "\n" + table(rows) + "\n" + targets(rows)
+              + "\n" + compile_table(ct))
 
+
+NOTES_2D = """Both sides on the same seeded U(-1, 1) networks (seed above), each in its own fresh
+process, best wall time of as many runs as fit in `--min-time` seconds (CPU time of that run in
+brackets). *ours* is `decompose(net, Box(-1, 1, dim=2))` with the compiled kernels (float64,
+every region with its facets, certified Chebyshev centre and the dual graph); *regioncam* builds
+its planar subdivision in float32 (`Regioncam(size=1.0)`, `linear(W.T)` and `relu()` per hidden
+layer, `num_faces`). *counts equal*: our region count equals regioncam's face count. *numpy
+path*: the same call with `compiled=False` (`RELUTOPO_NUMBA=0`), one run at least; *compiled =
+numpy*: the two give the same bit vectors in the same order, the same facets and the same dual
+graph (centres agree to the `centre_max_diff` in the JSON).
+"""
+
+NOTES_COMPILE = """The kernels are compiled by numba on first use (`@njit(cache=True)`) and cached on disk
+(in `relutopo/kernels/__pycache__`, or the user's cache folder when that is read-only;
+`NUMBA_CACHE_DIR` overrides both); this run points `NUMBA_CACHE_DIR` at an empty temporary
+folder, so the first row pays the compilation and the second only loads the cache.
+"""
 
 NOTES = """Columns: *ours s* is the best wall time of `decompose(net, domain)` in a fresh process
 over as many runs as fit in `--min-time` seconds (at least `--repeat`), with its CPU time in

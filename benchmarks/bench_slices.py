@@ -178,7 +178,7 @@ def regioncam_cases(args) -> list:
                "biases": [b.tolist() for b in bs], "repeat": args.repeat}
         rc = None
         if args.regioncam_python:
-            proc = subprocess.run([args.regioncam_python, str(ROOT / "benchmarks" / "_regioncam_runner.py")],
+            proc = subprocess.run([args.regioncam_python, str(ROOT / "benchmarks" / "_regioncam_plane_runner.py")],
                                   input=json.dumps(job), capture_output=True, text=True)
             if proc.returncode == 0:
                 rc = json.loads(proc.stdout)

@@ -34,8 +34,9 @@ has none: its feasible set is not pointed) goes on to the simplex.
 Every answer is then checked *independently of the iteration* on the original rows
 (:func:`certify`): primal feasibility, ``y >= 0`` with ``sum_j y_j (a_j, ||a_j||) + y_cap (0, 1) =
 (0, 1)``, and a zero duality gap, all within ``tolerances.CHEBYSHEV_CERT_RTOL``. Polyhedra that
-fail, or run out of pivots (``max_pivots``), are recomputed by HiGHS (:meth:`relutopo.polyhedra.LPSolver.
-chebyshev_batch`, 32 per LP). The result is deterministic (fixed pivot rules, fixed order).
+fail, or run out of pivots (``max_pivots``), are recomputed by HiGHS
+(:meth:`relutopo.polyhedra.LPSolver.chebyshev_batch`, 32 per LP). The result is deterministic
+(fixed pivot rules, fixed order).
 """
 
 from __future__ import annotations
@@ -176,35 +177,44 @@ def _centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, en
     ok = done.copy()
     ok[~empty] &= certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, rows=~zero)[~empty]
     redo = (~ok).nonzero()[0]
-    uncertified = []
-    if redo.size:
-        if solver is None:
-            from .polyhedra import LPSolver
-
-            solver = LPSolver()
-        for s0 in range(0, redo.size, 32):
-            chunk = redo[s0:s0 + 32]
-            systems = [(A[ptr[i]:ptr[i + 1]], c[ptr[i]:ptr[i + 1]]) for i in chunk]
-            try:  # HiGHS sees unit rows in coordinates relative to the hint (a local origin)
-                X[chunk], R[chunk] = solver.chebyshev_batch(systems, cap, origins=hint[chunk])
-            except RuntimeError:  # one ill-scaled system spoils its batch: retry one at a time
-                for i, system in zip(chunk, systems):
-                    try:
-                        Xi, Ri = solver.chebyshev_batch([system], cap, origins=hint[i:i + 1])
-                        X[i], R[i] = Xi[0], Ri[0]
-                    except RuntimeError as exc:
-                        if not hint_given:
-                            raise type(exc)(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
-                        # neither certified nor solvable by HiGHS (coordinates far beyond the
-                        # cap, e.g. 1e10 vs 1e2): keep the hint's inscribed ball, which is a
-                        # genuine ball inside the polyhedron, if not the largest
-                        X[i], R[i] = _hint_ball(An[ptr[i]:ptr[i + 1]], cn[ptr[i]:ptr[i + 1]],
-                                                zero[ptr[i]:ptr[i + 1]], hint[i], cap)
-                        uncertified.append(i)
+    uncertified = _redo_with_highs(redo, A, c, ptr, An, cn, zero, hint, hint_given, cap, solver, X, R) \
+        if redo.size else []
     info["fallback"] = int(redo.size)
     info["uncertified"] = np.array(uncertified, dtype=np.int64)
     info["fallback_mask"][redo] = True
     return (X, R, info) if return_info else (X, R)
+
+
+def _redo_with_highs(redo, A, c, ptr, An, cn, zero, hint, hint_given, cap, solver, X, R):
+    """Recompute the polyhedra ``redo`` (not certified) with HiGHS, 32 per LP, in place in
+    ``X, R``; returns the list of those neither certified nor solvable by HiGHS (they keep the
+    hint's inscribed ball; without a hint they raise). Shared by the numpy solver and the
+    compiled one (:mod:`relutopo.kernels.centres`)."""
+    if solver is None:
+        from .polyhedra import LPSolver
+
+        solver = LPSolver()
+    uncertified = []
+    for s0 in range(0, redo.size, 32):
+        chunk = redo[s0:s0 + 32]
+        systems = [(A[ptr[i]:ptr[i + 1]], c[ptr[i]:ptr[i + 1]]) for i in chunk]
+        try:  # HiGHS sees unit rows in coordinates relative to the hint (a local origin)
+            X[chunk], R[chunk] = solver.chebyshev_batch(systems, cap, origins=hint[chunk])
+        except RuntimeError:  # one ill-scaled system spoils its batch: retry one at a time
+            for i, system in zip(chunk, systems):
+                try:
+                    Xi, Ri = solver.chebyshev_batch([system], cap, origins=hint[i:i + 1])
+                    X[i], R[i] = Xi[0], Ri[0]
+                except RuntimeError as exc:
+                    if not hint_given:
+                        raise type(exc)(f"polyhedron {i} (rows {ptr[i]}:{ptr[i + 1]}): {exc}") from None
+                    # neither certified nor solvable by HiGHS (coordinates far beyond the
+                    # cap, e.g. 1e10 vs 1e2): keep the hint's inscribed ball, which is a
+                    # genuine ball inside the polyhedron, if not the largest
+                    X[i], R[i] = _hint_ball(An[ptr[i]:ptr[i + 1]], cn[ptr[i]:ptr[i + 1]],
+                                            zero[ptr[i]:ptr[i + 1]], hint[i], cap)
+                    uncertified.append(i)
+    return uncertified
 
 
 def _along_recession(An, cn, owner, zero, hint, direction, cap, skip, X, R, lam_cap, done):

@@ -92,6 +92,7 @@ from . import tolerances as tol
 from .decomposition import Decomposition
 from .domains import Box
 from .errors import InconsistencyWarning, InconsistentDecompositionError, ResolutionWarning
+from .kernels import use_compiled
 from .nets import ReluNet
 from .normal_form import normal_form
 from .patterns import PatternTable, pack_bits, unpack_bits
@@ -104,7 +105,8 @@ METHODS = ("auto", "polygon", "vertex", "lp", "brute")
 
 # ============================================================================ entry point
 def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
-              progress: bool = False, on_inconsistency: str = "raise") -> Decomposition:
+              progress: bool = False, on_inconsistency: str = "raise",
+              compiled: bool | None = None) -> Decomposition:
     """All full-dimensional activation regions of ``net`` in ``domain``.
 
     Parameters
@@ -126,6 +128,11 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         "What raises"): ``"raise"`` an :class:`~relutopo.errors.InconsistentDecompositionError`
         (default), or ``"warn"``: return it anyway with an
         :class:`~relutopo.errors.InconsistencyWarning` that gives the counts.
+    compiled : bool or None
+        Run the ``polygon`` and ``vertex`` paths with the compiled kernels of
+        :mod:`relutopo.kernels` (numba) or with numpy; both give the same decomposition.
+        ``None`` (default): compiled unless the environment variable ``RELUTOPO_NUMBA`` is ``0``
+        or numba is not installed.
 
     Returns
     -------
@@ -166,6 +173,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
                          f"d = {net.input_dim}, domain={domain}. Use method='vertex' instead.")
     if on_inconsistency not in ("raise", "warn"):
         raise ValueError(f"on_inconsistency must be 'raise' or 'warn'; got {on_inconsistency!r}")
+    use_kernels = use_compiled(compiled)
     t_start = time.perf_counter()
     solver = LPSolver()
     user = _UserFrame(net, domain, domain_scale(net, domain), normal_form(net, domain), method,
@@ -179,8 +187,10 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         U, S, Vt = np.linalg.svd(W1, full_matrices=True)
         rank = int(np.sum(S > tol.ZERO_ROW_RTOL * float(S.max(initial=0.0))))
         if rank < net.input_dim:
-            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start, scale, user)
+            return _decompose_reduced(net, Vt[:rank].T, method, progress, solver, t_start, scale, user,
+                                      use_kernels)
 
+    crosser = None
     if net.n_hidden == 0:
         cells = [_whole_domain_cell(net, domain, scale)]
         raw = _finalize_lp(net, domain, cells, scale, solver)
@@ -189,12 +199,20 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     elif method == "lp":
         cells = _refine(net, domain, _LPKernel(net, domain, scale, solver), progress)
         raw = _finalize_lp(net, domain, cells, scale, solver)
+    elif method == "polygon" and use_kernels:
+        from .kernels.polygon import refine_polygons
+
+        ptr, P, E, ids, bits, maps = refine_polygons(net, domain, scale)
+        raw = _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, True)
+        crosser = _map_crosser(net, domain, scale, maps.take(raw.kept[0]))
     elif method == "polygon":
         cells = _refine(net, domain, _PolygonKernel(net, domain, scale), progress)
         raw = _finalize_polygon(net, domain, cells, scale, solver)
     else:
-        raw = _vertex_path(net, domain, scale, solver, progress)
-    return _assemble(net, domain, raw, scale, solver, t_start, user)
+        raw = _vertex_path(net, domain, scale, solver, progress, use_kernels)
+        crosser = raw.crosser
+    return _assemble(net, domain, raw, scale, solver, t_start, user, compiled=use_kernels,
+                     crosser=crosser)
 
 
 def _warn_if_below_resolution(net, domain, scale, user) -> None:
@@ -609,6 +627,8 @@ class _Raw:
         self.blocks = []
         self.dropped = 0
         self.unbounded = False  # every region is unbounded (rank-reduced R^d)
+        self.kept = []  # per block added by _collect: which of its cells became regions
+        self.crosser = None  # the compiled facet crossing, when the refinement recorded maps
 
     def add(self, bits, x0, r, bounded, fids, fpts, fnrm) -> None:
         """One region: its bits, centre, radius, boundedness and facets (ids, points, normals)."""
@@ -621,8 +641,10 @@ class _Raw:
 
     def add_block(self, bits, x0, r, bounded, counts, fids, fpts, fnrm) -> None:
         """Regions ``0..m-1`` of a block; facets of region ``i`` are the ``counts[i]`` next rows
-        of ``fids``, ``fpts``, ``fnrm``."""
-        self.blocks.append((bits, x0, r, bounded, counts, fids, fpts, fnrm))
+        of ``fids``, ``fpts``, ``fnrm`` (``fnrm`` may be ``None`` when a crosser recomputes the
+        normals). Bits are stored packed and facet ids as int32 (compact at 10^6 regions)."""
+        self.blocks.append((pack_bits(np.asarray(bits, dtype=bool).reshape(len(r), -1)), x0, r, bounded,
+                            counts, np.asarray(fids).astype(np.int32), fpts, fnrm))
 
     def all_unbounded(self) -> None:
         self.unbounded = True
@@ -632,17 +654,18 @@ class _Raw:
         one at a time and each field's blocks are released at once, so the peak is the blocks
         plus one joined field (facet points dominate: a decomposition with 10^6 regions in
         ``d = 4`` carries ~2.5 10^7 facets)."""
+        nbytes = (n_bits + 7) // 8
         if not self.blocks:
-            return (np.zeros((0, n_bits), dtype=bool), np.zeros((0, d)), np.zeros(0),
+            return (np.zeros((0, nbytes), dtype=np.uint8), np.zeros((0, d)), np.zeros(0),
                     np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64),
-                    np.zeros(0, dtype=np.int64), np.zeros((0, d)), np.zeros((0, d)))
+                    np.zeros(0, dtype=np.int32), np.zeros((0, d)), np.zeros((0, d)))
         fields = [list(parts) for parts in zip(*self.blocks)]
         self.blocks = []
         out = []
         for parts in fields:
-            out.append(np.concatenate(parts))
+            out.append(None if any(p is None for p in parts) else np.concatenate(parts))
             parts.clear()
-        out[0] = out[0].reshape(len(out[1]), n_bits)
+        out[0] = out[0].reshape(len(out[1]), nbytes)
         if self.unbounded:
             out[3][:] = False
         return tuple(out)
@@ -694,18 +717,28 @@ def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
     return raw
 
 
-def _vertex_path(net, domain, scale, solver, progress):
+def _vertex_path(net, domain, scale, solver, progress, use_kernels=False):
     """``method="vertex"``: batched refinement (:mod:`relutopo.vertex_refine`), each chunk of
     last-layer cells finalised as soon as it is complete (bounded memory)."""
     from .vertex_refine import refine
 
+    layer = None
+    if use_kernels:
+        from .kernels.vertex import MapRecorder
+
+        layer = MapRecorder(net)
     raw = _Raw()
-    for batch in refine(net, domain, scale, progress):
-        _finalize_vertex(batch, net.input_dim, scale, solver, raw)
+    anc = []
+    for batch in refine(net, domain, scale, progress, layer):
+        _finalize_vertex(batch, net.input_dim, scale, solver, raw, use_kernels)
+        if use_kernels and batch.n:
+            anc.append(batch.anc[raw.kept[-1]])
+    if use_kernels and anc:
+        raw.crosser = _map_crosser(net, domain, scale, layer.maps(np.concatenate(anc)))
     return raw
 
 
-def _finalize_vertex(batch, d, scale, solver, raw):
+def _finalize_vertex(batch, d, scale, solver, raw, use_kernels=False):
     """Facets and centres of a :class:`~relutopo.vertex_refine.CellBatch` from its generators,
     vectorised over all its cells; the regions are appended to ``raw``.
 
@@ -724,6 +757,28 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     rtol = tol.CHEBYSHEV_RTOL * scale
     if n == 0:
         return
+    if use_kernels:
+        from .kernels.vertex import facets
+
+        frows, fpts, fptr, bounded, hint, direction = facets(batch, d, float(scale))
+    else:
+        frows, fpts, fptr, bounded, hint, direction = _facets(batch, d, scale)
+    Aall, call, idall = batch.A, batch.c, batch.ids
+    X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction,
+                              use_kernels)
+    if use_kernels:  # the compiled crossing recomputes normals from its maps
+        nrm_all = None
+    else:
+        Af = Aall[frows]
+        nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
+    _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
+
+
+def _facets(batch, d, scale):
+    """Facet rows (global row indices, per cell in row order), facet points and their CSR
+    pointer, boundedness, hints and recession directions (``None`` if all bounded) of a
+    batch's cells (see :func:`_finalize_vertex`)."""
+    n = batch.n
     gptr, rptr = batch.gptr, batch.rptr
     n_gen, n_row = gptr[1:] - gptr[:-1], rptr[1:] - rptr[:-1]
     Vall, Zall, Aall, call, idall = batch.V, batch.Z, batch.A, batch.c, batch.ids
@@ -742,8 +797,13 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     G = Vall[g_of]
     isv = G[:, d] > 0
     nv = np.add.reduceat(isv.astype(np.int64), starts)
-    sv = np.add.reduceat(G[:, :d] * isv[:, None], starts, axis=0)
-    sr = np.add.reduceat(G[:, :d] * ~isv[:, None], starts, axis=0)
+    # sums in generator order (np.add.at is sequential; reduceat's order is not specified), so
+    # that the compiled finaliser (relutopo.kernels.vertex.facets) gives the same bits
+    seg = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(key))))
+    sv = np.zeros((len(starts), d))
+    sr = np.zeros((len(starts), d))
+    np.add.at(sv, seg, G[:, :d] * isv[:, None])
+    np.add.at(sr, seg, G[:, :d] * ~isv[:, None])
     nr = counts - nv
     pts = sv / np.maximum(nv, 1)[:, None] + scale * sr / np.maximum(nr, 1)[:, None]
     # Combinatorial facet test (exact given the incidences; no rank tolerance). The face of row
@@ -778,26 +838,29 @@ def _finalize_vertex(batch, d, scale, solver, raw):
     nvc = np.add.reduceat(is_vertex.astype(np.int64), gstart)
     nrc = n_gen - nvc
     bounded = nrc == 0
-    hint = np.add.reduceat(Vall[:, :d] * is_vertex[:, None], gstart, axis=0)
+    gcell = np.arange(n).repeat(n_gen)
+    hint = np.zeros((n, d))
+    np.add.at(hint, gcell, Vall[:, :d] * is_vertex[:, None])
     hint /= np.maximum(nvc, 1)[:, None]
     direction = None
     if not bounded.all():  # unbounded cells: the mean ray is in the recession cone
-        ray = np.add.reduceat(Vall[:, :d] * ~is_vertex[:, None], gstart, axis=0)
+        ray = np.zeros((n, d))
+        np.add.at(ray, gcell, Vall[:, :d] * ~is_vertex[:, None])
         direction = ray / np.maximum(nrc, 1)[:, None]
         hint += scale * direction
-    X, R = _certified_centres(solver, Aall[frows], call[frows], fptr, scale, hint, direction)
-    Af = Aall[frows]
-    nrm_all = Af / np.sqrt(np.einsum("ij,ij->i", Af, Af))[:, None]
-    _collect(raw, batch.bits, X, R, rtol, bounded, fptr, idall[frows], fpts, nrm_all)
+    return frows, fpts, fptr, bounded, hint, direction
 
 
-def _certified_centres(solver, A, c, ptr, scale, hint, direction):
+def _certified_centres(solver, A, c, ptr, scale, hint, direction, use_kernels=False):
     """Chebyshev centres of the cells ``ptr[i]:ptr[i + 1]`` of ``A x <= c`` by
     :func:`~relutopo.chebyshev.chebyshev_centres` through its checked-input entry point (the
-    engine builds float64, finite arrays with int64 pointers), with the time spent outside
-    HiGHS and the uncertified cells counted on ``solver``. Returns ``(X, R)``."""
+    engine builds float64, finite arrays with int64 pointers), or by its compiled port
+    (:mod:`relutopo.kernels.centres`, ``use_kernels``), with the time spent outside HiGHS and
+    the uncertified cells counted on ``solver``. Returns ``(X, R)``."""
     from .chebyshev import ENUMERATE_MAX, _centres
 
+    if use_kernels:
+        from .kernels.centres import centres as _centres  # noqa: F811 (same signature)
     t0, lp0 = time.perf_counter(), solver.seconds
     X, R, info = _centres(A, c, ptr, float(scale), hint, True, solver, direction, None, ENUMERATE_MAX,
                           True)
@@ -811,61 +874,116 @@ def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
     ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
     keep = R > rtol
+    raw.kept.append(keep)
     raw.dropped += int((~keep).sum())
     counts = ptr[1:] - ptr[:-1]
     frow = keep.repeat(counts)
     raw.add_block(np.asarray(bits, dtype=bool)[keep], X[keep], R[keep], np.asarray(bounded)[keep],
-                  counts[keep], ids[frow], pts[frow], nrm[frow])
+                  counts[keep], ids[frow], pts[frow], None if nrm is None else nrm[frow])
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
-    """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres from
-    :func:`~relutopo.chebyshev.chebyshev_centres` (its checked-input entry point, the vertex mean
-    as the hint: certified, HiGHS for any it cannot certify), as in the vertex path."""
-    raw = _Raw()
-    rtol = tol.CHEBYSHEV_RTOL * scale
+    """The polygon kernel's cells as arrays, finalised by :func:`_finalize_polygon_arrays`."""
     counts = np.array([len(cell.V) for cell in cells], dtype=np.int64)
     E = np.array([e for cell in cells for e in cell.A], dtype=np.float64).reshape(-1, 4)
     P = np.array([v for cell in cells for v in cell.V], dtype=np.float64).reshape(-1, 2)
     ptr = np.zeros(len(cells) + 1, dtype=np.int64)
     counts.cumsum(out=ptr[1:])
+    bits = np.array([cell.bits for cell in cells], dtype=bool).reshape(len(cells), -1)
+    return _finalize_polygon_arrays(ptr, P, np.ascontiguousarray(E[:, :3]), E[:, 3].astype(np.int64),
+                                    bits, scale, solver, False)
+
+
+def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
+    """Every edge of a clipped polygon is a facet; its midpoint is the facet point; centres from
+    :func:`~relutopo.chebyshev.chebyshev_centres` (its checked-input entry point, the vertex mean
+    as the hint: certified, HiGHS for any it cannot certify), as in the vertex path. Polygon
+    ``i`` has vertices ``P[ptr[i]:ptr[i + 1]]`` and edge halfspaces ``E`` (``a0, a1, c``) with
+    neurons ``ids``."""
+    raw = _Raw()
+    rtol = tol.CHEBYSHEV_RTOL * scale
+    n = len(ptr) - 1
+    counts = ptr[1:] - ptr[:-1]
     nxt = np.arange(len(P)) + 1
     nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
     mids = 0.5 * (P + P[nxt])
     nrm = E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None]
-    ids = E[:, 3].astype(np.int64)
-    if cells:
+    if n:
         hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # a polygon has >= 3 vertices
         X, R = _certified_centres(solver, np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, scale,
-                                  hint, None)
+                                  hint, None, use_kernels)
     else:
         X, R = np.zeros((0, 2)), np.zeros(0)
-    bits = np.array([cell.bits for cell in cells], dtype=bool).reshape(len(cells), -1)
-    _collect(raw, bits, X, R, rtol, np.ones(len(cells), dtype=bool), ptr, ids, mids, nrm)
+    _collect(raw, bits, X, R, rtol, np.ones(n, dtype=bool), ptr, ids, mids, nrm)
     return raw
 
 
-def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None):
+def _map_crosser(net, domain, scale, maps):
+    """The compiled crossing of :mod:`relutopo.kernels.crossing` with the refinement's maps, as a
+    ``crosser`` for :func:`_assemble`."""
+    from .kernels.crossing import cross_by_maps
+
+    return _MapCrosser(maps, scale, domain, net.layer_offsets)
+
+
+class _MapCrosser:
+    """The compiled facet crossing bound to the refinement's maps (see :func:`_assemble`)."""
+
+    def __init__(self, maps, scale, domain, offsets):
+        self.maps, self.scale, self.domain, self.offsets = maps, scale, domain, offsets
+
+    def __call__(self, packed, radii, ptr, owner, fids, fpts):
+        from .kernels.crossing import cross_by_maps
+
+        return cross_by_maps(self.maps, packed, radii, ptr, owner, fids, fpts, self.scale, self.domain,
+                             self.offsets)
+
+    def normals(self, packed, owner, fids, found):
+        """Outward unit normals of the network facets with ``found < 0`` (others: zero rows of a
+        sparse result: only those facets are evaluated)."""
+        from .kernels.crossing import facet_normals
+
+        return facet_normals(self.maps, packed, owner, fids, found, self.offsets)
+
+    def count_outside(self, packed, X):
+        """Interior points that their region's maps place outside it (see :func:`_assemble`)."""
+        from .kernels.crossing import count_outside
+
+        return count_outside(self.maps, packed, X, self.offsets)
+
+
+def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compiled=False,
+              crosser=None):
     """Pack patterns, find neighbours by crossing facets, check the result's consistency and
     build the :class:`Decomposition` in the caller's frame (``user``). ``net``, ``domain`` and
-    ``scale`` are the working frame's."""
+    ``scale`` are the working frame's. ``crosser(packed, radii, ptr, owner, fids, fpts)``, if
+    given, settles facets first (the neighbour, or ``-1`` for those left to the evaluation of
+    :func:`_cross_facets`); the facet normals may then be ``None`` (the crosser recomputes those
+    of the facets it left)."""
     d_full = net.input_dim
     n_bits = net.n_hidden
     d_red = d_full if lift is None else lift.shape[1]
-    bits, X0, radii, bounded, counts, fids, fpts, fnrm = raw.arrays(n_bits, d_red)
-    n = len(bits)
-    packed = pack_bits(bits)
-    del bits
+    packed, X0, radii, bounded, counts, fids, fpts, fnrm = raw.arrays(n_bits, d_red)
+    n = len(packed)
     ptr = np.zeros(n + 1, dtype=np.int64)
     counts.cumsum(out=ptr[1:])
-    if lift is not None:  # rows live in the reduced coordinates y; x = Q y
-        X0, fpts, fnrm = X0 @ lift.T, fpts @ lift.T, fnrm @ lift.T
     owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
+    pre = None if crosser is None else crosser(packed, radii, ptr, owner, fids, fpts)
+    if fnrm is None and ((pre < 0) & (fids >= 0)).any():  # normals of the facets the crosser
+        fnrm = crosser.normals(packed, owner, fids, pre)   # left, from its maps
+    # interior points that do not evaluate to their region's bit vector; with maps, by the same
+    # sign test as the crossing (equivalent to evaluating the network, at n_hidden * d per point)
+    wrong_centres = None if crosser is None or not n else crosser.count_outside(packed, X0)
+    if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
+        X0, fpts = X0 @ lift.T, fpts @ lift.T
+        fnrm = None if fnrm is None else fnrm @ lift.T
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver)
-    wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre)
+    if wrong_centres is None:
+        wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
         "method": user.method,
+        "compiled": bool(compiled),
         "seconds": time.perf_counter() - t_start,
         "lp_seconds": solver.seconds,
         "lp_calls": solver.calls,
@@ -923,7 +1041,7 @@ def _check_consistency(dec, user) -> None:
 _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
-def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver):
+def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -932,11 +1050,16 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     three times when the pattern beyond is not a region, or when a bit flips whose pre-activation
     does not vanish at ``p`` (``CROSSING_ZERO_RTOL``): a genuine neighbour differs only in bits
     whose zero set contains the facet. Returns ``(edges, neuron, (flip_ptr, flip_ids),
-    n_unmatched)``; the CSR pair lists all bits that differ across each edge.
+    n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
+    already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
     """
-    table = PatternTable(packed)
-    net_facets = (fids >= 0).nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
     found = np.full(len(fids), -1, dtype=np.int32 if len(packed) < 2**31 else np.int64)
+    todo_mask = fids >= 0
+    if pre is not None:
+        found[:] = pre
+        todo_mask &= pre < 0
+    net_facets = todo_mask.nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
+    table = PatternTable(packed) if len(net_facets) else None
     floor = tol.CHEBYSHEV_RTOL * scale
     left = []
     for c0 in range(0, len(net_facets), _CROSS_CHUNK):  # bounded memory: chunks of facets
@@ -961,7 +1084,11 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     ks = key[order]
     first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
     a, b, k = a[first], b[first], k[first]
-    if a.size:
+    if a.size and pre is not None:  # the compiled path: the same CSR without unpacking
+        from .kernels.crossing import edge_flips
+
+        flip_ptr, flip_ids = edge_flips(packed, a, b, net.n_hidden)
+    elif a.size:
         diff = unpack_bits(packed[a] ^ packed[b], net.n_hidden)
         rr, cc = diff.nonzero()
         flip_ptr = np.searchsorted(rr, np.arange(len(a) + 1)).astype(np.int64)
@@ -1069,7 +1196,7 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
 
 
 # ============================================================================ rank-deficient R^d
-def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, user):
+def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, user, use_kernels=False):
     """``R^d`` with ``rank W_1 = r < d``: the network factors through ``y = Q^T x``; decompose the
     reduced net in ``R^r`` and lift (every region is a cylinder, hence unbounded). ``net`` and
     ``scale`` are the working frame's (``domain_scale(net, None)``)."""
@@ -1080,7 +1207,7 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, user):
         raw = _Raw()
         raw.add(net.bits(x)[0], x[0], scale, False, np.zeros(0, dtype=np.int64),
                 np.zeros((0, net.input_dim)), np.zeros((0, net.input_dim)))
-        return _assemble(net, None, raw, scale, solver, t_start, user)
+        return _assemble(net, None, raw, scale, solver, t_start, user, compiled=use_kernels)
     w0 = np.ascontiguousarray(np.asarray(net.weights[0]) @ Q)
     w0.setflags(write=False)
     ws[0] = w0
@@ -1089,6 +1216,7 @@ def _decompose_reduced(net, Q, method, progress, solver, t_start, scale, user):
         cells = _refine(small, None, _LPKernel(small, None, scale, solver), progress)
         raw = _finalize_lp(small, None, cells, scale, solver)
     else:
-        raw = _vertex_path(small, None, scale, solver, progress)
+        raw = _vertex_path(small, None, scale, solver, progress, use_kernels)
     raw.all_unbounded()
-    return _assemble(net, None, raw, scale, solver, t_start, user, lift=Q)
+    return _assemble(net, None, raw, scale, solver, t_start, user, lift=Q, compiled=use_kernels,
+                     crosser=raw.crosser)

@@ -52,14 +52,14 @@ HIGHS_FEAS_TOL: float = 1e-10
 HIGHS_SMALL_MATRIX_VALUE: float = 1e-12
 
 #: Two normalised halfspaces (a, c) and (a', c') are the same hyperplane when
-#: ||a - a'|| and |c - c'| are below this (after normalising ||a|| = 1).
+#: ``||a - a'||`` and ``|c - c'|`` are below this (after normalising ``||a|| = 1``).
 HYPERPLANE_DUP_RTOL: float = 1e-10
 
 #: A row of zeros (a dead neuron's hyperplane restricted to a region) has norm below this
 #: fraction of the layer's weight scale.
 ZERO_ROW_RTOL: float = 1e-12
 
-#: Two affine maps (A, c) are equal when max |A - A'| and |c - c'| are below this
+#: Two affine maps (A, c) are equal when ``max |A - A'|`` and ``|c - c'|`` are below this
 #: fraction of the maps' magnitude (used to merge activation regions into linear regions).
 AFFINE_EQUAL_RTOL: float = 1e-9
 

@@ -48,7 +48,10 @@ class CellBatch:
     ``whole`` marks the single cell "all of R^d" (no generators yet).
     """
 
-    __slots__ = ("V", "Z", "gptr", "A", "c", "ids", "rptr", "bits", "G", "g", "whole")
+    __slots__ = ("V", "Z", "gptr", "A", "c", "ids", "rptr", "bits", "G", "g", "whole", "anc")
+
+    def __init__(self):
+        self.anc = None  # (n, layers so far) ancestor ids, kept by the compiled path only
 
     @property
     def n(self) -> int:
@@ -66,6 +69,7 @@ class CellBatch:
         out.bits = self.bits[lo:hi]
         out.G = None if self.G is None else self.G[lo:hi]
         out.g = None if self.g is None else self.g[lo:hi]
+        out.anc = None if self.anc is None else self.anc[lo:hi]
         out.whole = False
         return out
 
@@ -172,8 +176,11 @@ def _pivots(a):
     return jpvt - 1
 
 
-def refine(net, domain, scale, progress=False):
-    """Yield the cells of the last hidden layer in chunks (:class:`CellBatch`), depth first."""
+def refine(net, domain, scale, progress=False, layer=None):
+    """Yield the cells of the last hidden layer in chunks (:class:`CellBatch`), depth first.
+    ``layer`` cuts a batch by one layer (default :func:`_refine_layer`; the compiled
+    :func:`relutopo.kernels.vertex.refine_layer` gives the same batches)."""
+    layer = _refine_layer if layer is None else layer
     from tqdm.auto import tqdm
 
     d = net.input_dim
@@ -193,7 +200,7 @@ def refine(net, domain, scale, progress=False):
                 for lo in reversed(range(0, batch.n, REFINE_CHUNK)):
                     stack.append((batch.take(lo, min(lo + REFINE_CHUNK, batch.n)), l))
                 continue
-            stack.append((_refine_layer(batch, net, l, scale, int(offsets[l]), l == L - 1), l + 1))
+            stack.append((layer(batch, net, l, scale, int(offsets[l]), l == L - 1), l + 1))
     finally:
         if bar is not None:
             bar.close()
@@ -202,6 +209,34 @@ def refine(net, domain, scale, progress=False):
 def _refine_layer(b, net, l, scale, offset, last):
     """Cut every cell of ``b`` by the hyperplanes of hidden layer ``l`` (neuron by neuron); its
     bits start at ``offset``; ``last``: no layer follows."""
+    setup = _layer_setup(b, net, l, offset, last)
+    if not isinstance(setup, tuple):  # nothing cuts the whole space
+        return setup
+    b, M, mu, norms, zero_row, Lb, fixed = setup
+    d, h = net.input_dim, M.shape[1]
+    cell_of = np.arange(b.n).repeat(b.gptr[1:] - b.gptr[:-1])
+    H = _values(b.V, M, mu, cell_of, d)
+    tl = tol.VERTEX_RTOL * norms
+    st = _State(b, H, M, mu, tl, zero_row, Lb, cell_of)
+    for k in range(h):
+        if not fixed[k]:
+            _cut_by(st, k, offset + k, d, scale)
+    b = st.b
+    b.bits = np.concatenate([b.bits, st.Lb], axis=1)
+    if last:
+        b.G = b.g = None
+    else:
+        b.G = st.M * st.Lb[:, :, None]
+        b.g = st.mu * st.Lb
+    return b
+
+
+def _layer_setup(b, net, l, offset, last):
+    """The restricted rows of layer ``l`` on every cell of ``b``, ``M = W_l G``, ``mu = W_l g +
+    b_l``, their norms, which are zero, the bits fixed so far and which neurons are fixed (the
+    orthant rows of the whole-space root, whose cells replace ``b``). Returns ``(b, M, mu, norms,
+    zero_row, Lb, fixed)``, or the finished batch when nothing cuts the whole space. Shared by
+    the numpy cutting below and the compiled one (:mod:`relutopo.kernels.vertex`)."""
     W, bias = net.weights[l], net.biases[l]
     d = net.input_dim
     h = W.shape[0]
@@ -228,21 +263,7 @@ def _refine_layer(b, net, l, scale, offset, last):
         Lb[:, S] = sb
         fixed[S] = True
         b = ob
-    cell_of = np.arange(b.n).repeat(b.gptr[1:] - b.gptr[:-1])
-    H = _values(b.V, M, mu, cell_of, d)
-    tl = tol.VERTEX_RTOL * norms
-    st = _State(b, H, M, mu, tl, zero_row, Lb, cell_of)
-    for k in range(h):
-        if not fixed[k]:
-            _cut_by(st, k, offset + k, d, scale)
-    b = st.b
-    b.bits = np.concatenate([b.bits, st.Lb], axis=1)
-    if last:
-        b.G = b.g = None
-    else:
-        b.G = st.M * st.Lb[:, :, None]
-        b.g = st.mu * st.Lb
-    return b
+    return b, M, mu, norms, zero_row, Lb, fixed
 
 
 def _values(V, M, mu, cell_of, d):

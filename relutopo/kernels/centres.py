@@ -1,0 +1,583 @@
+"""Certified Chebyshev centres of many small polyhedra, compiled (numba).
+
+A polyhedron-by-polyhedron port of :func:`relutopo.chebyshev.chebyshev_centres`: the same LP
+(C), the same start, pivot rules and tolerances (the lockstep simplex treats every polyhedron
+independently, so running them one after another changes nothing but the speed), the same basis
+enumeration for small calls in ``d <= 2`` (first best basis in lexicographic order), the same
+recession shortcut, and the same independent certificate
+(:func:`relutopo.chebyshev.certify`, ported). Polyhedra that fail the certificate go to HiGHS
+exactly as there (:func:`relutopo.chebyshev._redo_with_highs`). Results agree with the numpy
+solver to rounding (``tests/test_kernels.py``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .. import tolerances as tol
+from ..chebyshev import _REFACTOR
+
+__all__ = ["centres"]
+
+#: compiled once and cached on disk; float division by zero gives inf/nan as in numpy
+_jit = njit(cache=True, error_model="numpy")
+
+_PRICE = tol.CHEBYSHEV_PRICE_TOL
+_PIVOT = tol.CHEBYSHEV_PIVOT_TOL
+_HARRIS = tol.CHEBYSHEV_HARRIS_TOL
+_DEGEN = tol.CHEBYSHEV_DEGENERATE_STEP
+_DET = tol.CHEBYSHEV_ENUM_DET_TOL
+_PRIMAL = tol.CHEBYSHEV_ENUM_PRIMAL_TOL
+_CERT = tol.CHEBYSHEV_CERT_RTOL
+_ZERO = tol.ZERO_ROW_RTOL
+_EPS = float(np.finfo(np.float64).eps)
+
+
+def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enumerate_max,
+            return_info):
+    """:func:`relutopo.chebyshev._centres` with compiled inner loops (same arguments and
+    results: ``(X, R)`` or ``(X, R, info)``)."""
+    from ..chebyshev import ENUMERATE_BUDGET, _n_bases, _redo_with_highs
+
+    n, d = len(ptr) - 1, A.shape[1]
+    info = {"n": n, "fallback": 0, "pivots": 0, "enumerated": 0,
+            "fallback_mask": np.zeros(n, dtype=bool)}
+    if n == 0:
+        X, R = np.full((0, d), np.nan), np.full(0, -np.inf)
+        info["uncertified"] = np.zeros(0, dtype=np.int64)
+        return (X, R, info) if return_info else (X, R)
+    max_pivots = 10 * (d + 1) + 20 if max_pivots is None else int(max_pivots)
+    norms, zero, empty, An, cn, m_live = _normalise(A, c, ptr)
+    enum = np.zeros(n, dtype=np.bool_)
+    if enumerate_max > 0 and d <= 2:  # the numpy solver's per-call decision, verbatim
+        order = (~empty).nonzero()[0]
+        order = order[m_live[order].argsort(kind="stable")]
+        if order.size:
+            nbases = _n_bases(m_live[order], d)
+            few = (m_live[order] >= d) & (nbases <= enumerate_max)
+            sel = order[few]
+            if sel.size and sel.size * int(nbases[few][-1]) <= ENUMERATE_BUDGET:
+                enum[sel] = True
+    use_dir = direction is not None and hint_given
+    dirs = np.asarray(direction, dtype=np.float64) if use_dir else np.zeros((n, d))
+    X, R, lam_rows, lam_cap, done, rounds, n_enum = _solve_all(
+        An, cn, zero, empty, ptr, hint, float(cap), dirs, use_dir, enum, max_pivots)
+    info["pivots"], info["enumerated"] = int(rounds), int(n_enum)
+    ok = done & _certify(A, c, ptr, X, R, lam_rows, lam_cap, float(cap), ~zero)
+    ok |= empty
+    redo = (~ok).nonzero()[0]
+    uncertified = _redo_with_highs(redo, A, c, ptr, An, cn, zero, hint, hint_given, cap, solver, X, R) \
+        if redo.size else []
+    info["fallback"] = int(redo.size)
+    info["uncertified"] = np.array(uncertified, dtype=np.int64)
+    info["fallback_mask"][redo] = True
+    return (X, R, info) if return_info else (X, R)
+
+
+@_jit
+def _row_norm(A, k):
+    """:func:`relutopo.polyhedra.row_norms` of row ``k``: scaled exactly by a power of two to a
+    largest entry in ``[1/2, 1)`` first (no overflow or underflow)."""
+    m = 0.0
+    for j in range(A.shape[1]):
+        m = max(m, abs(A[k, j]))
+    if m == 0.0:
+        return 0.0
+    e = math.frexp(m)[1]
+    s = 0.0
+    for j in range(A.shape[1]):
+        v = math.ldexp(A[k, j], -e)
+        s += v * v
+    return math.ldexp(math.sqrt(s), e)
+
+
+@_jit
+def _normalise(A, c, ptr):
+    """:func:`relutopo.polyhedra.zero_rows` and the unit rows, per polyhedron."""  # noqa: D401
+    n, d = len(ptr) - 1, A.shape[1]
+    N = A.shape[0]
+    norms = np.empty(N)
+    zero = np.zeros(N, dtype=np.bool_)
+    empty = np.zeros(n, dtype=np.bool_)
+    An = np.empty((N, d))
+    cn = np.empty(N)
+    m_live = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        bmax = 0.0  # no absolute floor: rescaling a polyhedron's rows changes nothing
+        for k in range(ptr[i], ptr[i + 1]):
+            norms[k] = _row_norm(A, k)
+            if norms[k] > bmax:
+                bmax = norms[k]
+        for k in range(ptr[i], ptr[i + 1]):
+            zero[k] = norms[k] <= _ZERO * bmax
+            if zero[k] and c[k] < 0:
+                empty[i] = True
+        for k in range(ptr[i], ptr[i + 1]):
+            safe = 1.0 if zero[k] else norms[k]
+            for j in range(d):
+                An[k, j] = A[k, j] / safe
+            cn[k] = c[k] / safe
+            if not zero[k] and not empty[i]:
+                m_live[i] += 1
+    return norms, zero, empty, An, cn, m_live
+
+
+@_jit
+def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots):
+    n, d = len(ptr) - 1, An.shape[1]
+    k = d + 1
+    X = np.full((n, d), np.nan)
+    R = np.full(n, -np.inf)
+    lam_rows = np.zeros(len(cn))
+    lam_cap = np.zeros(n)
+    done = np.zeros(n, dtype=np.bool_)
+    rounds = 0
+    n_enum = 0
+    Mmax = 0
+    for i in range(n):
+        Mmax = max(Mmax, ptr[i + 1] - ptr[i])
+    rows = np.empty(Mmax, dtype=np.int64)
+    G = np.zeros((Mmax + 1, k))
+    H = np.ones(Mmax + 1)
+    for i in range(n):
+        if empty[i]:
+            continue
+        m = 0
+        for r in range(ptr[i], ptr[i + 1]):
+            if not zero[r]:
+                rows[m] = r
+                m += 1
+        x0 = hint[i]
+        # G: rows 0..m-1 real (a_j, 1), m the cap (0, 1); H the right-hand sides shifted to the
+        # hint and scaled by the cap
+        for a in range(m):
+            r = rows[a]
+            s = 0.0
+            for j in range(d):
+                G[a, j] = An[r, j]
+                s += An[r, j] * x0[j]
+            G[a, d] = 1.0
+            H[a] = (cn[r] - s) / cap
+        for j in range(d):
+            G[m, j] = 0.0
+        G[m, d] = 1.0
+        H[m] = 1.0
+        if enum[i] and _enumerate(G, H, m, d, rows, x0, cap, X[i], R, lam_rows, lam_cap, i):
+            done[i] = True
+            n_enum += 1
+            continue
+        if use_dir and _along_recession(An, cn, rows, m, x0, dirs[i], cap, X[i]):
+            R[i] = cap
+            lam_cap[i] = 1.0
+            done[i] = True
+            continue
+        it = _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, X[i], R, lam_rows, lam_cap, i)
+        if it >= 0:
+            done[i] = True
+            rounds = max(rounds, it)
+        else:
+            rounds = max(rounds, -it - 1)
+    return X, R, lam_rows, lam_cap, done, rounds, n_enum
+
+
+@_jit
+def _inv3(B, out):
+    """Inverse of a 3 x 3 matrix by the adjugate, as :func:`relutopo.chebyshev._inv_det`
+    (cross products of rows); returns the determinant."""
+    # C_i = b_{i+1} x b_{i+2}
+    for i in range(3):
+        p, q = (i + 1) % 3, (i + 2) % 3
+        out[0, i] = B[p, 1] * B[q, 2] - B[p, 2] * B[q, 1]
+        out[1, i] = B[p, 2] * B[q, 0] - B[p, 0] * B[q, 2]
+        out[2, i] = B[p, 0] * B[q, 1] - B[p, 1] * B[q, 0]
+    det = B[0, 0] * out[0, 0] + B[0, 1] * out[1, 0] + B[0, 2] * out[2, 0]
+    for a in range(3):
+        for b in range(3):
+            out[a, b] /= det
+    return det
+
+
+@_jit
+def _inv_small(B, out):
+    """Inverse of a ``k x k`` matrix (``k = 3`` by the adjugate, else LAPACK); the determinant."""
+    k = B.shape[0]
+    if k == 3:
+        return _inv3(B, out)
+    det = np.linalg.det(B)
+    if det != 0.0 and np.isfinite(det):
+        out[:, :] = np.linalg.inv(B)
+    else:
+        out[:, :] = np.nan
+    return det
+
+
+@_jit
+def _enumerate(G, H, m, d, rows, x0, cap, Xi, R, lam_rows, lam_cap, i):
+    """Basis enumeration (:func:`relutopo.chebyshev._enumerate_block` for one polyhedron): the
+    first (lexicographic) primal and dual feasible basis with the largest radius."""
+    k = d + 1
+    idx = np.arange(k)
+    B = np.empty((k, k))
+    Binv = np.empty((k, k))
+    z = np.empty(k)
+    hmax = 0.0
+    for a in range(m):
+        hmax = max(hmax, abs(H[a]))
+    tol_p = _PRIMAL * (1.0 + hmax)
+    best = -np.inf
+    best_z = np.empty(k)
+    best_lam = np.empty(k)
+    best_idx = np.empty(k, dtype=np.int64)
+    found = False
+    while True:
+        for a in range(k):
+            B[a, :] = G[idx[a], :]
+        det = _inv_small(B, Binv)
+        if abs(det) > _DET:
+            for a in range(k):
+                s = 0.0
+                for b in range(k):
+                    s += Binv[a, b] * H[idx[b]]
+                z[a] = s
+            good = z[d] <= 1.0 + _PRIMAL
+            for b in range(k):
+                if Binv[d, b] < -_PRICE:
+                    good = False
+            if good:
+                for a in range(m):
+                    s = 0.0
+                    for b in range(k):
+                        s += G[a, b] * z[b]
+                    if H[a] - s < -tol_p:
+                        good = False
+                        break
+            if good and z[d] > best:
+                best = z[d]
+                found = True
+                best_z[:] = z
+                best_lam[:] = Binv[d, :]
+                best_idx[:] = idx
+        # next k-subset of 0..m in lexicographic order
+        a = k - 1
+        while a >= 0 and idx[a] == m - (k - 1 - a):
+            a -= 1
+        if a < 0:
+            break
+        idx[a] += 1
+        for b in range(a + 1, k):
+            idx[b] = idx[b - 1] + 1
+    if not found:
+        return False
+    for j in range(d):
+        Xi[j] = x0[j] + cap * best_z[j]
+    R[i] = cap * min(best_z[d], 1.0)
+    lc = 0.0
+    for b in range(k):
+        if best_idx[b] < m:
+            lam_rows[rows[best_idx[b]]] = best_lam[b]
+        else:
+            lc += best_lam[b]
+    lam_cap[i] = lc
+    return True
+
+
+@_jit
+def _along_recession(An, cn, rows, m, x0, direction, cap, Xi):
+    """:func:`relutopo.chebyshev._along_recession` for one polyhedron: ``True`` and ``Xi`` set
+    when ``hint + t direction`` has slack ``>= cap`` on every row."""
+    d = An.shape[1]
+    dn = 0.0
+    for j in range(d):
+        dn += direction[j] * direction[j]
+    dnorm = np.sqrt(dn)
+    if not dnorm > 0:
+        return False
+    t = 0.0
+    for a in range(m):
+        r = rows[a]
+        s0 = cn[r]
+        g = 0.0
+        ax = 0.0
+        for j in range(d):
+            ax += An[r, j] * x0[j]
+            g -= An[r, j] * direction[j]
+        s0 = cn[r] - ax
+        if g > 0:
+            need = (cap - s0) / g
+        elif s0 >= cap:
+            need = -np.inf
+        else:
+            need = np.inf
+        if need > t or np.isnan(need):
+            t = need
+    hmax = 0.0
+    for j in range(d):
+        hmax = max(hmax, abs(x0[j]))
+    limit = 1e3 * (cap + hmax)
+    if not (np.isfinite(t) and t * dnorm <= limit):
+        return False
+    x = np.empty(d)
+    for j in range(d):
+        x[j] = x0[j] + (t * 1.000001) * direction[j]
+    for a in range(m):
+        r = rows[a]
+        ax = 0.0
+        for j in range(d):
+            ax += An[r, j] * x[j]
+        if cn[r] - ax < cap:
+            return False
+    Xi[:] = x
+    return True
+
+
+@_jit
+def _basis_row(G, W, q, m, d, out):
+    """Row ``q`` of the basis: a real row of ``G`` or the virtual row ``e_i``."""
+    w = W[q]
+    if w <= m:
+        out[:] = G[w, :]
+    else:
+        out[:] = 0.0
+        out[w - m - 1] = 1.0
+
+
+@_jit
+def _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, Xi, R, lam_rows, lam_cap, i):
+    """:func:`relutopo.chebyshev._simplex_block` for one polyhedron. Returns the round at which
+    it stopped optimal (``>= 0``), or ``-1 - rounds`` when it did not reach optimality."""
+    W = np.empty(k, dtype=np.int64)
+    for j in range(d):
+        W[j] = m + 1 + j
+    jmin = 0
+    for a in range(1, m + 1):
+        if H[a] < H[jmin]:
+            jmin = a
+    W[d] = jmin
+    Binv = np.zeros((k, k))
+    for a in range(k):
+        Binv[a, a] = 1.0
+    for j in range(d):
+        Binv[d, j] = -G[jmin, j]
+    B = np.empty((k, k))
+    lam = np.empty(k)
+    z = np.empty(k)
+    p = np.empty(k)
+    u = np.empty(k)
+    g = np.empty(k)
+    gB = np.empty(k)
+    rhs = np.empty(k)
+    slack = np.empty(m + 1)
+    gp = np.empty(m + 1)
+    t = np.empty(m + 1)
+    cand = np.empty(m + 1, dtype=np.bool_)
+    bland = False
+    rounds = 0
+    for it in range(max_pivots + 1):
+        rounds = it
+        if it > 0 and it % _REFACTOR == 0:
+            for a in range(k):
+                _basis_row(G, W, a, m, d, B[a])
+            singular = False
+            for a in range(k):
+                for b in range(k):
+                    if not np.isfinite(B[a, b]):
+                        singular = True
+            if not singular:
+                if np.linalg.det(B) == 0.0:
+                    singular = True
+            if singular:
+                Binv[:, :] = np.nan
+            else:
+                Binv[:, :] = np.linalg.inv(B)
+                for a in range(k):
+                    for b in range(k):
+                        if not np.isfinite(Binv[a, b]):
+                            Binv[:, :] = np.nan
+        for j in range(k):
+            lam[j] = Binv[d, j]
+        # pricing
+        q_v = 0
+        best_v = -np.inf
+        has_r = False
+        for j in range(k):
+            if W[j] > m:
+                if abs(lam[j]) > _PRICE and abs(lam[j]) > best_v:
+                    best_v = abs(lam[j])
+                    q_v = j
+            elif lam[j] < -_PRICE:
+                has_r = True
+        has_v = best_v > -np.inf
+        for j in range(k):
+            rhs[j] = H[W[j]] if W[j] <= m else 0.0
+        if not has_v and not has_r:
+            for a in range(k):
+                s = 0.0
+                for b in range(k):
+                    s += Binv[a, b] * rhs[b]
+                z[a] = s
+            for j in range(d):
+                Xi[j] = x0[j] + cap * z[j]
+            R[i] = cap * min(z[d], 1.0)
+            lc = 0.0
+            for j in range(k):
+                if W[j] < m:
+                    lam_rows[rows[W[j]]] = lam[j]
+                elif W[j] == m:
+                    lc += lam[j]
+            lam_cap[i] = lc
+            return rounds
+        if it == max_pivots:
+            break
+        if has_v:
+            q = q_v
+        elif bland:
+            q = -1
+            for j in range(k):
+                if W[j] <= m and lam[j] < -_PRICE and (q < 0 or W[j] < W[q]):
+                    q = j
+        else:
+            q = -1
+            best_s = -np.inf
+            for j in range(k):
+                if W[j] <= m and lam[j] < -_PRICE:
+                    cn2 = 0.0
+                    for a in range(k):
+                        cn2 += Binv[a, j] * Binv[a, j]
+                    s = -lam[j] / max(np.sqrt(cn2), 1e-300)
+                    if s > best_s:
+                        best_s = s
+                        q = j
+        lq = lam[q]
+        if W[q] > m:
+            sgn = 1.0 if lq > 0 else (-1.0 if lq < 0 else 0.0)
+        else:
+            sgn = -1.0
+        pmax = 0.0
+        for a in range(k):
+            u[a] = Binv[a, q]
+            p[a] = u[a] * sgn
+            pmax = max(pmax, abs(p[a]))
+        for a in range(k):
+            s = 0.0
+            for b in range(k):
+                s += Binv[a, b] * rhs[b]
+            z[a] = s
+        tmax = np.inf
+        anynan = False
+        for r in range(m + 1):
+            s = 0.0
+            sp = 0.0
+            for b in range(k):
+                s += G[r, b] * z[b]
+                sp += G[r, b] * p[b]
+            sl = H[r] - s
+            slack[r] = sl if sl > 0 else (0.0 if sl <= 0 else sl)  # np.maximum keeps nan
+            gp[r] = sp
+            cand[r] = sp > _PIVOT * pmax
+        for j in range(k):
+            if W[j] <= m:
+                cand[W[j]] = False
+        for r in range(m + 1):
+            if cand[r]:
+                t[r] = slack[r] / gp[r]
+                v = t[r] + _HARRIS / gp[r]
+            else:
+                t[r] = np.inf
+                v = np.inf + _HARRIS / gp[r]
+            if np.isnan(v):
+                anynan = True
+            elif v < tmax:
+                tmax = v
+        if anynan:
+            tmax = np.nan
+        jsel = 0
+        if bland:
+            for r in range(m + 1):
+                if cand[r] and t[r] <= tmax:
+                    jsel = r
+                    break
+        else:
+            bestg = -np.inf
+            for r in range(m + 1):
+                if cand[r] and t[r] <= tmax and gp[r] > bestg:
+                    bestg = gp[r]
+                    jsel = r
+        bland = t[jsel] < _DEGEN
+        if not tmax < np.inf:
+            break
+        # row q of B becomes g = G[jsel]: B'^-1 = B^-1 - u (g B^-1 - e_q) / (g . u)
+        for b in range(k):
+            g[b] = G[jsel, b]
+        gu = 0.0
+        for b in range(k):
+            s = 0.0
+            for a in range(k):
+                s += g[a] * Binv[a, b]
+            gB[b] = s
+            gu += g[b] * u[b]
+        gB[q] -= 1.0
+        inv_gu = 1.0 / gu
+        for a in range(k):
+            ua = u[a] * inv_gu
+            for b in range(k):
+                Binv[a, b] -= ua * gB[b]
+        W[q] = jsel
+    return -1 - rounds
+
+
+@_jit
+def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
+    """:func:`relutopo.chebyshev.certify`, polyhedron by polyhedron."""
+    n, d = len(ptr) - 1, A.shape[1]
+    ok = np.zeros(n, dtype=np.bool_)
+    tau = _CERT * cap
+    res = np.empty(d + 1)
+    for i in range(n):
+        good = np.isfinite(R[i]) and R[i] <= cap
+        x = np.empty(d)
+        for j in range(d):
+            if np.isfinite(X[i, j]):
+                x[j] = X[i, j]
+            else:
+                good = False
+                x[j] = 0.0
+        r = R[i] if np.isfinite(R[i]) else 0.0
+        viol = 0.0
+        lam_min = 0.0
+        res[:] = 0.0
+        gapsum = 0.0
+        for kk in range(ptr[i], ptr[i + 1]):
+            if not use[kk]:
+                continue
+            nrm2 = 0.0
+            ax = 0.0
+            aax = 0.0
+            for j in range(d):
+                nrm2 += A[kk, j] * A[kk, j]
+                ax += A[kk, j] * x[j]
+                aax += abs(A[kk, j]) * abs(x[j])
+            nrm = np.sqrt(nrm2)
+            safe = nrm if nrm > 0 else 1.0
+            sl = (c[kk] - ax) / safe - r
+            err = 4 * _EPS * (abs(c[kk]) + aax + nrm * abs(r)) / safe
+            viol = min(viol, sl - err)
+            lam = lam_rows[kk]
+            lam_min = min(lam_min, lam)
+            for j in range(d):
+                res[j] += lam * A[kk, j] / safe
+            res[d] += lam
+            gapsum += lam * (sl if np.isfinite(sl) else 0.0) + abs(lam) * err
+        good = good and viol >= -tau
+        good = good and lam_min >= -_CERT and lam_cap[i] >= -_CERT
+        res[d] += lam_cap[i] - 1.0
+        rmax = 0.0
+        for j in range(d + 1):
+            rmax = max(rmax, abs(res[j]))
+        good = good and rmax <= _CERT
+        gap = gapsum + lam_cap[i] * (cap - r) + r * res[d]
+        good = good and gap <= tau
+        ok[i] = good
+    return ok

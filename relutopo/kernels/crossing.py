@@ -1,0 +1,321 @@
+"""Crossing facets with the regions' own affine maps, compiled (numba).
+
+:func:`relutopo.decompose._cross_facets` finds the neighbour across a facet by evaluating the
+network at three points: the facet point ``p``, ``p + eps n`` (beyond) and ``p - eps n``
+(within). Three forward passes per facet dominate the cost of large 2-D decompositions. This
+module decides the same question with the maps the refinement has already computed: on region
+``R`` with bit vector ``s_R``, every hidden layer's pre-activations are the affine functions
+``z_l(x) = M_l^R x + mu_l^R`` (Liu et al. 2023, eq. 8), and a point ``x`` lies in ``R`` exactly
+when the signs of these functions at ``x`` reproduce ``s_R`` (by induction over the layers, the
+network then follows ``s_R`` at ``x``, so its pre-activations *are* these functions). So for the
+facet of ``R`` on neuron ``k``
+
+* the candidate neighbour is the region with bit vector ``s_R`` XOR ``e_k`` (found by a Zobrist
+  hash: XOR of fixed random 64-bit keys of the set bits, so flipping bit ``k`` is one XOR;
+  a hit is confirmed by comparing the bit vectors);
+* it is accepted when ``p - eps n`` lies in ``R`` and ``p + eps n`` lies in the candidate (and in
+  the box), both decided by the sign tests above -- the same conditions as the evaluation, whose
+  only flipped bit is then ``k``, which vanishes on the facet by construction;
+* ``eps`` starts at ``CROSSING_STEP_FRACTION`` times the region's radius (at most the scale) and
+  shrinks by ``10^3`` up to three times, as there.
+
+Facets it does not settle (no candidate, or a step that leaves both regions: a neighbour that
+differs in more than one bit, near a lower-dimensional face) are left to the evaluation, which
+therefore still decides every degenerate case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from .. import tolerances as tol
+
+__all__ = ["RegionMaps", "cross_by_maps"]
+
+_jit = njit(cache=True, error_model="numpy")
+#: helpers called in inner loops are inlined by numba (no reference counting of their array
+#: arguments per call)
+_inline = njit(cache=True, error_model="numpy", inline="always")
+
+#: seed of the Zobrist keys (any fixed value: a hash collision is caught by comparing patterns)
+_ZOBRIST_SEED = 20261206
+
+
+@dataclass(frozen=True)
+class RegionMaps:
+    """Pre-activation maps of every hidden layer on every cell of a refinement.
+
+    ``M[rowbase[i, l] + k * kstride[l]]`` and ``mu[...]`` (same index) are the row and offset of
+    neuron ``k`` of hidden layer ``l`` restricted to final cell ``i`` (``z = M x + mu``).
+    """
+
+    M: np.ndarray
+    mu: np.ndarray
+    rowbase: np.ndarray
+    kstride: np.ndarray
+
+    @classmethod
+    def build(cls, maps, parents, hidden_sizes, layout="ckd", flat=None):
+        """From the maps of the cells that each layer ``l`` cut -- ``layout="ckd"``: ``M_l (n_{l-1},
+        h_l, d)``, ``mu_l (n_{l-1}, h_l)``; ``"kcd"``: ``(h_l, n_{l-1}, d)``, ``(h_l, n_{l-1})`` --
+        and each layer's parent pointers ``parents[l]`` (cells of layer ``l`` into those of layer
+        ``l - 1``). ``flat``: the layers' rows already concatenated, ``(M (rows, d), mu (rows,))``."""
+        L = len(maps)
+        d = maps[0][0].shape[2]
+        n = len(parents[-1])
+        anc = np.empty((n, L), dtype=np.int64)
+        anc[:, L - 1] = parents[L - 1]
+        for l in range(L - 2, -1, -1):
+            anc[:, l] = parents[l][anc[:, l + 1]]
+        base = 0
+        rowbase = np.empty((n, L), dtype=np.int64)
+        kstride = np.empty(L, dtype=np.int64)
+        for l, (Ml, _) in enumerate(maps):
+            if layout == "ckd":
+                rowbase[:, l] = base + anc[:, l] * int(hidden_sizes[l])
+                kstride[l] = 1
+            else:
+                rowbase[:, l] = base + anc[:, l]
+                kstride[l] = Ml.shape[1]
+            base += Ml.shape[0] * Ml.shape[1]
+        if flat is None:
+            flat = (np.concatenate([Ml.reshape(-1, d) for Ml, _ in maps]),
+                    np.concatenate([ml.reshape(-1) for _, ml in maps]))
+        return cls(M=flat[0], mu=flat[1], rowbase=rowbase, kstride=kstride)
+
+    def take(self, rows):
+        """The maps of cells ``rows`` only (e.g. those kept as regions)."""
+        return RegionMaps(M=self.M, mu=self.mu, rowbase=self.rowbase[rows], kstride=self.kstride)
+
+
+@lru_cache(maxsize=16)
+def _zobrist(n_bits):
+    """Fixed random 64-bit keys of the bits (odd, so never zero); read-only and cached."""
+    keys = _zobrist_keys(n_bits)
+    keys.setflags(write=False)
+    return keys
+
+
+def _zobrist_keys(n_bits):
+    return np.random.default_rng(_ZOBRIST_SEED).integers(0, 2**63, size=n_bits, dtype=np.int64) \
+        .astype(np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+#: facets crossed per call of the kernel (bounds the per-facet temporaries)
+_FACET_CHUNK = 1 << 20
+
+
+def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, offsets):
+    """Neighbour of every network facet that the maps settle (``-1`` elsewhere).
+
+    ``packed (n, n_bytes)`` are the regions' bit vectors (little bit order), ``maps`` their
+    :class:`RegionMaps`; facet ``f`` belongs to region ``owner[f]`` (facets of region ``i``:
+    ``ptr[i]:ptr[i + 1]``), lies on neuron ``fids[f]`` (``< 0``: a box face, left alone) at
+    point ``fpts[f]``; its outward normal is the region's row of that neuron, from the maps.
+
+    Each shared facet is tested from one side only: when the facet of ``R`` on neuron ``k``
+    leads to ``R'``, the facet of ``R'`` on neuron ``k`` leads back to ``R`` (a convex region
+    has at most one facet on a hyperplane, and ``R`` and ``R'`` share one on neuron ``k``).
+    """
+    n = len(packed)
+    nb = int(offsets[-1])
+    keys = _zobrist(max(nb, 1))
+    h = _hashes(np.ascontiguousarray(packed), keys, nb)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    offsets = np.asarray(offsets, dtype=np.int64)
+    if domain is None:
+        lo = np.full(fpts.shape[1], -np.inf)
+        hi = np.full(fpts.shape[1], np.inf)
+    else:
+        lo, hi = np.asarray(domain.lo, dtype=np.float64), np.asarray(domain.hi, dtype=np.float64)
+    found = np.full(len(fids), -1, dtype=np.int64)
+    if n == 0:
+        return found
+    for s0 in range(0, len(fids), _FACET_CHUNK):
+        sl = slice(s0, s0 + _FACET_CHUNK)
+        f_ids, f_own = fids[sl], owner[sl]
+        net_f = f_ids >= 0
+        want = h[f_own] ^ np.where(net_f, keys[np.maximum(f_ids, 0)], np.uint64(0))
+        pos = np.minimum(np.searchsorted(hs, want), n - 1)
+        cand = np.where(net_f & (hs[pos] == want), order[pos], -1).astype(np.int64)
+        eps0 = tol.CROSSING_STEP_FRACTION * np.minimum(radii[f_own], scale)
+        _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, s0, cand,
+                fpts, eps0, tol.CHEBYSHEV_RTOL * scale, lo, hi)
+    return found
+
+
+def count_outside(maps, packed, X, offsets):
+    """How many regions' points ``X[i]`` do not lie in their region by the sign test of its maps
+    (the compiled form of evaluating the network at every interior point)."""
+    return int(_count_outside(maps.M, maps.mu, maps.rowbase, maps.kstride,
+                              np.asarray(offsets, dtype=np.int64), packed, np.ascontiguousarray(X)))
+
+
+@_jit
+def _count_outside(M, mu, rowbase, kstride, offsets, packed, X):
+    bad = 0
+    for i in range(X.shape[0]):
+        if not _inside(M, mu, rowbase, kstride, offsets, packed, i, X[i]):
+            bad += 1
+    return bad
+
+
+def edge_flips(packed, a, b, n_bits):
+    """The bits that differ between regions ``a[e]`` and ``b[e]`` of every edge, as a CSR pair
+    ``(flip_ptr int64, flip_ids int32)`` in increasing bit order (what unpacking ``packed[a] ^
+    packed[b]`` and taking its non-zeros gives)."""
+    packed = np.ascontiguousarray(packed)
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    ptr = np.zeros(len(a) + 1, dtype=np.int64)
+    _flip_counts(packed, a, b, ptr)
+    ids = np.empty(ptr[-1], dtype=np.int32)
+    _flip_ids(packed, a, b, ptr, ids)
+    return ptr, ids
+
+
+@_jit
+def _flip_counts(packed, a, b, ptr):
+    for e in range(len(a)):
+        c = 0
+        for j in range(packed.shape[1]):
+            x = packed[a[e], j] ^ packed[b[e], j]
+            while x:
+                x &= x - np.uint8(1)
+                c += 1
+        ptr[e + 1] = ptr[e] + c
+
+
+@_jit
+def _flip_ids(packed, a, b, ptr, ids):
+    for e in range(len(a)):
+        t = ptr[e]
+        for j in range(packed.shape[1]):
+            x = packed[a[e], j] ^ packed[b[e], j]
+            for q in range(8):
+                if (x >> q) & 1:
+                    ids[t] = 8 * j + q
+                    t += 1
+
+
+def facet_normals(maps, packed, owner, fids, found, offsets):
+    """Outward unit normals ``(n_facets, d)`` of the network facets with ``found < 0`` (rows of
+    zeros elsewhere), from the maps: the region's row of neuron ``k`` is ``-m`` where its bit
+    is 1 (``m . x + mu >= 0``) and ``m`` where it is 0."""
+    d = maps.M.shape[1]
+    out = np.zeros((len(fids), d))
+    _normals(maps.M, maps.rowbase, maps.kstride, np.asarray(offsets, dtype=np.int64), packed, owner, fids,
+             np.asarray(found), out)
+    return out
+
+
+@_jit
+def _bit(packed, i, b):
+    return (packed[i, b >> 3] >> (b & 7)) & 1
+
+
+@_jit
+def _normal(M, rowbase, kstride, offsets, packed, i, k, out):
+    l = 0
+    while offsets[l + 1] <= k:
+        l += 1
+    r = rowbase[i, l] + (k - offsets[l]) * kstride[l]
+    d = M.shape[1]
+    s2 = 0.0
+    for j in range(d):
+        s2 += M[r, j] * M[r, j]
+    nrm = np.sqrt(s2)
+    sgn = -1.0 if _bit(packed, i, k) else 1.0
+    for j in range(d):
+        out[j] = sgn * M[r, j] / nrm
+
+
+@_jit
+def _normals(M, rowbase, kstride, offsets, packed, owner, fids, found, out):
+    for f in range(len(fids)):
+        if fids[f] >= 0 and found[f] < 0:
+            _normal(M, rowbase, kstride, offsets, packed, owner[f], fids[f], out[f])
+
+
+@_jit
+def _hashes(packed, keys, nb):
+    """Zobrist hash of each bit vector: XOR of the keys of its set bits."""
+    n = packed.shape[0]
+    h = np.zeros(n, dtype=np.uint64)
+    for i in range(n):
+        v = np.uint64(0)
+        for b in range(nb):
+            if (packed[i, b >> 3] >> (b & 7)) & 1:
+                v ^= keys[b]
+        h[i] = v
+    return h
+
+
+@_inline
+def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
+    """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it."""
+    L = rowbase.shape[1]
+    d = M.shape[1]
+    for l in range(L):
+        r0 = rowbase[i, l]
+        ks = kstride[l]
+        for k in range(offsets[l + 1] - offsets[l]):
+            r = r0 + k * ks
+            z = mu[r]
+            for j in range(d):
+                z += M[r, j] * x[j]
+            b = offsets[l] + k
+            if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
+                return False
+    return True
+
+
+@_jit
+def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s0, cand, fpts, eps0, floor,
+            lo, hi):
+    """Facets ``s0 .. s0 + len(cand)``: accept the candidate where ``p - eps n`` lies in the
+    owner and ``p + eps n`` in the candidate (and the box); write both sides into ``found``."""
+    d = fpts.shape[1]
+    nbytes = packed.shape[1]
+    q = np.empty(d)
+    w = np.empty(d)
+    nv = np.empty(d)
+    for t in range(len(cand)):
+        f = s0 + t
+        c = cand[t]
+        if c < 0 or found[f] >= 0:
+            continue
+        i = owner[f]
+        k = fids[f]
+        kb, kbit = k >> 3, np.uint8(1 << (k & 7))
+        same = True
+        for b in range(nbytes):
+            x = packed[i, b] ^ kbit if b == kb else packed[i, b]
+            if packed[c, b] != x:
+                same = False
+                break
+        if not same:  # a hash collision
+            continue
+        _normal(M, rowbase, kstride, offsets, packed, i, k, nv)
+        eps = eps0[t]
+        for _ in range(4):
+            box_ok = True
+            for j in range(d):
+                q[j] = fpts[f, j] + eps * nv[j]
+                w[j] = fpts[f, j] - eps * nv[j]
+                if not (q[j] >= lo[j] and q[j] <= hi[j]):
+                    box_ok = False
+            if box_ok and _inside(M, mu, rowbase, kstride, offsets, packed, i, w) \
+                    and _inside(M, mu, rowbase, kstride, offsets, packed, c, q):
+                found[f] = c
+                for g in range(ptr[c], ptr[c + 1]):  # the same facet seen from c
+                    if fids[g] == k:
+                        if found[g] < 0:
+                            found[g] = i
+                        break
+                break
+            eps = max(eps * 1e-3, floor)

@@ -1,0 +1,482 @@
+"""The double-description refinement of :mod:`relutopo.vertex_refine`, compiled (numba).
+
+``decompose(..., method="vertex")`` cuts every cell of a batch by the hyperplanes of the next
+layer restricted to it, ``M x + mu = 0`` (Liu et al. 2023, eq. 8), one neuron at a time. Cells
+are generators (vertices ``(x, 1)`` and unit rays ``(r, 0)``) with their incidences as bit
+masks (bit 0: the face at infinity, bit ``j + 1``: row ``j``); a hyperplane cuts a cell iff
+generators lie strictly on both sides, and the new generators are the crossing points of the
+adjacent ``(+, -)`` pairs (adjacency by the combinatorial test). This module does exactly that,
+cell by cell instead of neuron by neuron over the batch, which changes nothing: a cell's cuts
+never depend on another cell. Same tolerances, same pair order (``+`` generators in order,
+then ``-``), same generator and row order in the children (``>= 0`` child first), so the
+batches it returns equal :func:`relutopo.vertex_refine._refine_layer`'s
+(``tests/test_kernels.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .. import tolerances as tol
+from ..vertex_refine import CellBatch, _layer_setup
+
+__all__ = ["refine_layer", "MapRecorder"]
+
+_jit = njit(cache=True, error_model="numpy")
+
+
+class MapRecorder:
+    """:func:`refine_layer` that also records the restricted maps ``(M, mu)`` of every cell it
+    cuts, so that the finished regions' pre-activation maps on every layer are known
+    (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). Each cell
+    carries its ancestors' ids (``CellBatch.anc``): id ``j`` of layer ``l`` is row block ``j``
+    of the maps recorded for layer ``l``."""
+
+    def __init__(self, net):
+        self.hidden = net.hidden_sizes
+        self.blocks = [[] for _ in self.hidden]
+        self.count = [0] * len(self.hidden)
+
+    def __call__(self, b, net, l, scale, offset, last):
+        if b.anc is None:
+            b.anc = np.zeros((b.n, 0), dtype=np.int64)
+        return refine_layer(b, net, l, scale, offset, last, recorder=self)
+
+    def record(self, l, b_anc, M, mu):
+        base = self.count[l]
+        self.blocks[l].append((M, mu))
+        self.count[l] += len(M)
+        return np.concatenate([b_anc, (base + np.arange(len(M), dtype=np.int64))[:, None]], axis=1)
+
+    def maps(self, anc):
+        """:class:`~relutopo.kernels.crossing.RegionMaps` of the regions with ancestors ``anc``."""
+        from .crossing import RegionMaps
+
+        d = self.blocks[0][0][0].shape[2]
+        rowbase = np.empty(anc.shape, dtype=np.int64)
+        base = 0
+        Ms, mus = [], []
+        for l, blocks in enumerate(self.blocks):
+            rowbase[:, l] = base + anc[:, l] * int(self.hidden[l])
+            base += self.count[l] * int(self.hidden[l])
+            Ms += [Ml.reshape(-1, d) for Ml, _ in blocks]
+            mus += [ml.reshape(-1) for _, ml in blocks]
+        return RegionMaps(M=np.concatenate(Ms), mu=np.concatenate(mus), rowbase=rowbase,
+                          kstride=np.ones(len(self.blocks), dtype=np.int64))
+
+
+def refine_layer(b, net, l, scale, offset, last, recorder=None):
+    """:func:`relutopo.vertex_refine._refine_layer` with the compiled cutting."""
+    anc = b.anc
+    setup = _layer_setup(b, net, l, offset, last)
+    if not isinstance(setup, tuple):
+        if recorder is not None:
+            raise NotImplementedError("a whole-space layer without cuts")  # rank-reduced first
+        return setup
+    b, M, mu, norms, zero_row, Lb, fixed = setup
+    if recorder is not None:
+        if len(anc) != b.n:  # the whole-space root became its orthants
+            anc = np.repeat(anc, b.n, axis=0)
+        anc = recorder.record(l, anc, np.ascontiguousarray(M), np.ascontiguousarray(mu))
+    d, h = net.input_dim, M.shape[1]
+    n = b.n
+    tl = tol.VERTEX_RTOL * norms
+    nrow = b.rptr[1:] - b.rptr[:-1]
+    words = max(b.Z.shape[1], (int(nrow.max(initial=0)) + h + 1) // 64 + 1)
+    Z = b.Z if b.Z.shape[1] == words else np.hstack(
+        [b.Z, np.zeros((len(b.Z), words - b.Z.shape[1]), dtype=np.uint64)])
+    ng = b.gptr[1:] - b.gptr[:-1]
+    n_cap = 4 * n + 16
+    g_cap = 8 * int(ng.sum()) + 64
+    r_cap = 8 * int(nrow.sum()) + 8 * n + 64
+    pool = [4 * int(ng.max(initial=1)) + 256, 4 * (int(nrow.max(initial=0)) + 1) + 256, 256]
+    while True:
+        o_gptr = np.zeros(n_cap + 1, dtype=np.int64)
+        o_rptr = np.zeros(n_cap + 1, dtype=np.int64)
+        oV = np.empty((g_cap, d + 1))
+        oZ = np.empty((g_cap, words), dtype=np.uint64)
+        oA = np.empty((r_cap, d))
+        oc = np.empty(r_cap)
+        oid = np.empty(r_cap, dtype=np.int64)
+        oL = np.empty((n_cap, h), dtype=np.bool_)
+        opar = np.empty(n_cap, dtype=np.int64)
+        gp, rp, sp = pool
+        scratch = (np.empty((gp, d + 1)), np.empty((gp, words), dtype=np.uint64), np.empty((gp, h)),
+                   np.empty((rp, d)), np.empty(rp), np.empty(rp, dtype=np.int64),
+                   np.empty((sp, 4), dtype=np.int64), np.empty((sp, h), dtype=np.bool_),
+                   np.empty(sp, dtype=np.int64), np.empty(sp, dtype=np.int64))
+        status, no, nv, nr = _cut_cells(
+            b.V, Z, b.gptr, b.A, b.c, b.ids, b.rptr, M, mu, tl, zero_row, Lb, fixed, d, float(scale),
+            offset, o_gptr, o_rptr, oV, oZ, oA, oc, oid, oL, opar, *scratch)
+        if status == 0:
+            break
+        if status == 1:
+            n_cap, g_cap, r_cap = 2 * n_cap, 2 * g_cap, 2 * r_cap
+        else:
+            pool = [2 * p for p in pool]
+    nb = CellBatch()  # copies: views would keep the generous buffers alive
+    nb.V, nb.Z, nb.gptr = oV[:nv].copy(), oZ[:nv].copy(), o_gptr[:no + 1].copy()
+    nb.A, nb.c, nb.ids, nb.rptr = oA[:nr].copy(), oc[:nr].copy(), oid[:nr].copy(), o_rptr[:no + 1].copy()
+    del oV, oZ, oA, oc, oid
+    parent = opar[:no]
+    Lc = oL[:no]
+    nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
+    nb.anc = None if recorder is None else anc[parent]
+    if last:
+        nb.G = nb.g = None
+    else:
+        nb.G = M[parent] * Lc[:, :, None]
+        nb.g = mu[parent] * Lc
+    nb.whole = False
+    return nb
+
+
+@_jit
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@_jit
+def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, scale, offset,
+               o_gptr, o_rptr, oV, oZ, oA, oc, oid, oL, opar,
+               PV, PZ, PH, RA, Rc, Rid, sub, sL, cur, nxt):
+    """Cut each cell by every neuron not ``fixed``, into the caller's buffers. Per cell, its
+    sub-cells live in a pool (generators ``PV, PZ`` with their values ``PH`` on every neuron;
+    rows ``RA, Rc, Rid``; ``sub[s] = (gen start, gen count, row start, row count)``, bits
+    ``sL[s]``); a cut sub-cell is replaced by its two children appended to the pool. Returns
+    ``(status, cells, generators, rows)``: status 1 when the output, 2 when the pool is too
+    small."""
+    n = len(gptr) - 1
+    h = M.shape[1]
+    W = Z.shape[1]
+    n_cap, g_cap, r_cap = opar.shape[0], oV.shape[0], oA.shape[0]
+    gp, rp, sp = PV.shape[0], RA.shape[0], sub.shape[0]
+    no = 0
+    nv = 0
+    nr = 0
+    above = np.empty(gp, dtype=np.bool_)
+    below = np.empty(gp, dtype=np.bool_)
+    common = np.empty(W, dtype=np.uint64)
+    for i in range(n):
+        g0, gn = gptr[i], gptr[i + 1] - gptr[i]
+        r0, rn = rptr[i], rptr[i + 1] - rptr[i]
+        if gn > gp or rn > rp:
+            return 2, no, nv, nr
+        for a in range(gn):
+            for j in range(d + 1):
+                PV[a, j] = V[g0 + a, j]
+            for w in range(W):
+                PZ[a, w] = Z[g0 + a, w] if w < Z.shape[1] else np.uint64(0)
+            for k in range(h):
+                s = 0.0
+                for j in range(d):
+                    s += PV[a, j] * M[i, k, j]
+                PH[a, k] = s + PV[a, d] * mu[i, k]
+        for a in range(rn):
+            for j in range(d):
+                RA[a, j] = A[r0 + a, j]
+            Rc[a] = c[r0 + a]
+            Rid[a] = ids[r0 + a]
+        sub[0, 0], sub[0, 1], sub[0, 2], sub[0, 3] = 0, gn, 0, rn
+        for k in range(h):
+            sL[0, k] = Lb[i, k]
+        nsub = 1
+        gtop, rtop = gn, rn
+        ncur = 1
+        cur[0] = 0
+        for k in range(h):
+            if fixed[k]:
+                continue
+            active = not zero_row[i, k]
+            nn = 0
+            for ci in range(ncur):
+                s = cur[ci]
+                sg0, sgn, sr0, srn = sub[s, 0], sub[s, 1], sub[s, 2], sub[s, 3]
+                pos = False
+                neg = False
+                for a in range(sg0, sg0 + sgn):
+                    tv = tl[i, k] * (scale if PV[a, d] > 0 else 1.0)
+                    above[a] = PH[a, k] > tv
+                    below[a] = PH[a, k] < -tv
+                    pos = pos or above[a]
+                    neg = neg or below[a]
+                if not active:
+                    pos = False
+                    neg = False
+                else:
+                    sL[s, k] = pos
+                if not (pos and neg):
+                    if nn + 1 > sp:
+                        return 2, no, nv, nr
+                    nxt[nn] = s
+                    nn += 1
+                    continue
+                # ---- the children: >= 0 (hi) then <= 0 (lo); new generators at the end of each
+                if nsub + 2 > sp or nn + 2 > sp or rtop + 2 * (srn + 1) > rp:
+                    return 2, no, nv, nr
+                row = srn  # index of the new row in both children; incidence bit row + 1
+                wd, bt = (row + 1) // 64, np.uint64((row + 1) % 64)
+                flag = np.uint64(1) << bt
+                # zero generators get the new row's bit (they lie on the hyperplane)
+                for a in range(sg0, sg0 + sgn):
+                    if not above[a] and not below[a]:
+                        PZ[a, wd] |= flag
+                # crossing points of the adjacent (+, -) pairs, P-major; appended after both
+                # children's old generators: count first
+                n_hi = 0
+                n_lo = 0
+                for a in range(sg0, sg0 + sgn):
+                    if not below[a]:
+                        n_hi += 1
+                    if not above[a]:
+                        n_lo += 1
+                hi_g = gtop
+                new0 = hi_g + n_hi  # new generators are written once, after hi's old ones
+                if new0 + sgn * sgn + sgn > gp:
+                    return 2, no, nv, nr
+                n_new = 0
+                for p in range(sg0, sg0 + sgn):
+                    if not above[p]:
+                        continue
+                    for q in range(sg0, sg0 + sgn):
+                        if not below[q]:
+                            continue
+                        cnt = 0
+                        for w in range(W):
+                            common[w] = PZ[p, w] & PZ[q, w]
+                            cnt += _popcount(common[w])
+                        if cnt < d - 1:
+                            continue
+                        adj = True
+                        for g in range(sg0, sg0 + sgn):
+                            if g == p or g == q:
+                                continue
+                            inside = True
+                            for w in range(W):
+                                if (common[w] & ~PZ[g, w]) != 0:
+                                    inside = False
+                                    break
+                            if inside:
+                                adj = False
+                                break
+                        if not adj:
+                            continue
+                        t = new0 + n_new
+                        if t >= gp:
+                            return 2, no, nv, nr
+                        vp, vq = PH[p, k], PH[q, k]
+                        for j in range(d + 1):
+                            PV[t, j] = vp * PV[q, j] - vq * PV[p, j]
+                        tt = PV[t, d]
+                        if tt > 0:
+                            for j in range(d + 1):
+                                PV[t, j] /= tt
+                        else:
+                            PV[t, d] = 0.0
+                            s2 = 0.0
+                            for j in range(d):
+                                s2 += PV[t, j] * PV[t, j]
+                            nrm = np.sqrt(s2)
+                            for j in range(d):
+                                PV[t, j] = PV[t, j] / nrm
+                        for w in range(W):
+                            PZ[t, w] = common[w]
+                        PZ[t, wd] |= flag
+                        for kk in range(h):
+                            sv = 0.0
+                            for j in range(d):
+                                sv += PV[t, j] * M[i, kk, j]
+                            PH[t, kk] = sv + PV[t, d] * mu[i, kk]
+                        n_new += 1
+                # hi: old generators with value >= 0 (in order) at hi_g.., then the new ones
+                # (already in place right after them)
+                a2 = hi_g
+                for a in range(sg0, sg0 + sgn):
+                    if not below[a]:
+                        _copy_gen(PV, PZ, PH, a, a2)
+                        a2 += 1
+                lo_g = new0 + n_new
+                if lo_g + n_lo + n_new > gp:
+                    return 2, no, nv, nr
+                a2 = lo_g
+                for a in range(sg0, sg0 + sgn):
+                    if not above[a]:
+                        _copy_gen(PV, PZ, PH, a, a2)
+                        a2 += 1
+                for a in range(n_new):
+                    _copy_gen(PV, PZ, PH, new0 + a, a2 + a)
+                gtop = a2 + n_new
+                # rows: the parent's, then the cut row (hi: -m x <= mu; lo: m x <= -mu)
+                hi_r, lo_r = rtop, rtop + srn + 1
+                for a in range(srn):
+                    for j in range(d):
+                        RA[hi_r + a, j] = RA[sr0 + a, j]
+                        RA[lo_r + a, j] = RA[sr0 + a, j]
+                    Rc[hi_r + a] = Rc[sr0 + a]
+                    Rc[lo_r + a] = Rc[sr0 + a]
+                    Rid[hi_r + a] = Rid[sr0 + a]
+                    Rid[lo_r + a] = Rid[sr0 + a]
+                for j in range(d):
+                    RA[hi_r + srn, j] = -M[i, k, j]
+                    RA[lo_r + srn, j] = M[i, k, j]
+                Rc[hi_r + srn] = mu[i, k]
+                Rc[lo_r + srn] = -mu[i, k]
+                Rid[hi_r + srn] = offset + k
+                Rid[lo_r + srn] = offset + k
+                rtop = lo_r + srn + 1
+                hs, ls = nsub, nsub + 1
+                nsub += 2
+                sub[hs, 0], sub[hs, 1], sub[hs, 2], sub[hs, 3] = hi_g, n_hi + n_new, hi_r, srn + 1
+                sub[ls, 0], sub[ls, 1], sub[ls, 2], sub[ls, 3] = lo_g, n_lo + n_new, lo_r, srn + 1
+                for kk in range(h):
+                    sL[hs, kk] = sL[s, kk]
+                    sL[ls, kk] = sL[s, kk]
+                sL[ls, k] = False
+                nxt[nn] = hs
+                nxt[nn + 1] = ls
+                nn += 2
+            for ci in range(nn):
+                cur[ci] = nxt[ci]
+            ncur = nn
+        # emit the sub-cells of cell i
+        if no + ncur > n_cap:
+            return 1, no, nv, nr
+        for ci in range(ncur):
+            s = cur[ci]
+            sg0, sgn, sr0, srn = sub[s, 0], sub[s, 1], sub[s, 2], sub[s, 3]
+            if nv + sgn > g_cap or nr + srn > r_cap:
+                return 1, no, nv, nr
+            for a in range(sgn):
+                for j in range(d + 1):
+                    oV[nv + a, j] = PV[sg0 + a, j]
+                for w in range(W):
+                    oZ[nv + a, w] = PZ[sg0 + a, w]
+            for a in range(srn):
+                for j in range(d):
+                    oA[nr + a, j] = RA[sr0 + a, j]
+                oc[nr + a] = Rc[sr0 + a]
+                oid[nr + a] = Rid[sr0 + a]
+            nv += sgn
+            nr += srn
+            for kk in range(h):
+                oL[no, kk] = sL[s, kk]
+            opar[no] = i
+            no += 1
+            o_gptr[no] = nv
+            o_rptr[no] = nr
+    return 0, no, nv, nr
+
+
+@_jit
+def _copy_gen(PV, PZ, PH, a, b):
+    if a == b:
+        return
+    for j in range(PV.shape[1]):
+        PV[b, j] = PV[a, j]
+    for w in range(PZ.shape[1]):
+        PZ[b, w] = PZ[a, w]
+    for k in range(PH.shape[1]):
+        PH[b, k] = PH[a, k]
+
+
+def facets(batch, d, scale):
+    """:func:`relutopo.decompose._facets` compiled: ``(frows, fpts, fptr, bounded, hint,
+    direction)`` of a batch's cells (``direction`` is ``None`` when every cell is bounded)."""
+    n = batch.n
+    frows = np.empty(len(batch.c), dtype=np.int64)
+    fpts = np.empty((len(batch.c), d))
+    fptr = np.zeros(n + 1, dtype=np.int64)
+    bounded = np.empty(n, dtype=np.bool_)
+    hint = np.empty((n, d))
+    direction = np.empty((n, d))
+    nf = _facets(batch.V, batch.Z, batch.gptr, batch.rptr, d, scale, frows, fpts, fptr, bounded, hint,
+                 direction)
+    return frows[:nf], fpts[:nf], fptr, bounded, hint, (None if bounded.all() else direction)
+
+
+@_jit
+def _facets(V, Z, gptr, rptr, d, scale, frows, fpts, fptr, bounded, hint, direction):
+    """Row ``j`` of a cell carries a facet iff its face ``F_j`` (incident generators) holds a
+    vertex, has at least ``d`` generators, is not the whole cell, and is inclusion-maximal:
+    every row incident to all of ``F_j`` has as many generators (purely combinatorial). The
+    facet point is the mean incident vertex plus ``scale`` times the mean incident ray."""
+    n = len(gptr) - 1
+    W = Z.shape[1]
+    nf = 0
+    maxr = 0
+    for i in range(n):
+        maxr = max(maxr, rptr[i + 1] - rptr[i])
+    cnt = np.zeros(maxr, dtype=np.int64)
+    T = np.empty(W, dtype=np.uint64)
+    for i in range(n):
+        g0, g1 = gptr[i], gptr[i + 1]
+        nr = rptr[i + 1] - rptr[i]
+        ng = g1 - g0
+        # per-cell hint and boundedness
+        nvc = 0
+        for j in range(d):
+            hint[i, j] = 0.0
+            direction[i, j] = 0.0
+        for g in range(g0, g1):
+            if V[g, d] > 0:
+                nvc += 1
+                for j in range(d):
+                    hint[i, j] += V[g, j]
+            else:
+                for j in range(d):
+                    direction[i, j] += V[g, j]
+        nrc = ng - nvc
+        bounded[i] = nrc == 0
+        for j in range(d):
+            hint[i, j] /= max(nvc, 1)
+            direction[i, j] /= max(nrc, 1)
+            if nrc > 0:
+                hint[i, j] += scale * direction[i, j]
+        # incidence counts per row
+        for r in range(nr):
+            c = 0
+            w, bt = (r + 1) // 64, np.uint64((r + 1) % 64)
+            for g in range(g0, g1):
+                if (Z[g, w] >> bt) & np.uint64(1):
+                    c += 1
+            cnt[r] = c
+        for r in range(nr):
+            w, bt = (r + 1) // 64, np.uint64((r + 1) % 64)
+            nv = 0
+            for q in range(W):
+                T[q] = ~np.uint64(0)
+            sv = np.zeros(d)
+            sr = np.zeros(d)
+            for g in range(g0, g1):
+                if (Z[g, w] >> bt) & np.uint64(1):
+                    for q in range(W):
+                        T[q] &= Z[g, q]
+                    if V[g, d] > 0:
+                        nv += 1
+                        for j in range(d):
+                            sv[j] += V[g, j]
+                    else:
+                        for j in range(d):
+                            sr[j] += V[g, j]
+            c = cnt[r]
+            if not (nv >= 1 and c >= d and c < ng):
+                continue
+            ok = True
+            for k in range(nr):
+                wk, bk = (k + 1) // 64, np.uint64((k + 1) % 64)
+                if (T[wk] >> bk) & np.uint64(1) and cnt[k] != c:
+                    ok = False
+                    break
+            if not ok:
+                continue
+            frows[nf] = rptr[i] + r
+            nrr = c - nv
+            for j in range(d):
+                fpts[nf, j] = sv[j] / max(nv, 1) + scale * sr[j] / max(nrr, 1)
+            nf += 1
+        fptr[i + 1] = nf
+    return nf

@@ -1,0 +1,182 @@
+"""The compiled kernels (relutopo.kernels, numba) against the numpy path: the same decompositions.
+
+Every comparison runs both implementations on the same input; none asserts a computed value
+against itself. Nets come from hypothesis (layer sizes, seeds, weight scales, domains) with
+some neurons made dead (zero rows) or duplicated (coincident hyperplanes), so degenerate
+arrangements are covered too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from relutopo import kernels
+from relutopo.chebyshev import ENUMERATE_MAX, _centres
+from relutopo.decompose import decompose
+from relutopo.domains import Box
+from relutopo.nets import ReluNet
+from relutopo.patterns import unpack_bits
+from relutopo.polyhedra import full_system
+
+pytestmark = pytest.mark.skipif(not kernels.numba_available(), reason="numba is not installed")
+
+SETTINGS = dict(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: centres of the two paths agree to this fraction of max(scale, |x|) ...
+CENTRE_RTOL = 1e-12
+#: ... and capped centres of unbounded regions (not unique, see assert_same) to this one
+CAPPED_RTOL = 1e-10
+
+
+def _net(sizes, seed, scale=1.0, dead=(), dup=()):
+    """Seeded U(-scale, scale) weights; ``dead``: (layer, row) made zero; ``dup``: (layer, row)
+    copied onto row 0 of that layer (a coincident hyperplane)."""
+    rng = np.random.default_rng(seed)
+    ws = [rng.uniform(-scale, scale, (b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+    bs = [rng.uniform(-scale, scale, b) for b in sizes[1:]]
+    for l, r in dead:
+        if l < len(ws) - 1 and r < ws[l].shape[0]:
+            ws[l][r] = 0.0
+    for l, r in dup:
+        if l < len(ws) - 1 and 0 < r < ws[l].shape[0]:
+            ws[l][r], bs[l][r] = ws[l][0], bs[l][0]
+    return ReluNet.from_weights(ws, bs)
+
+
+def assert_same(a, b):
+    """Two decompositions are identical: bit vectors (in order), facets, boundedness, dual
+    graph, and centres/radii to CENTRE_RTOL."""
+    assert a.n_regions == b.n_regions
+    assert np.array_equal(a.packed_patterns, b.packed_patterns)
+    assert np.array_equal(a.facet_ptr, b.facet_ptr)
+    assert np.array_equal(a.facet_ids, b.facet_ids)
+    assert np.array_equal(a.bounded, b.bounded)
+    assert np.array_equal(a.edges, b.edges)
+    assert np.array_equal(a.edge_neuron, b.edge_neuron)
+    assert np.array_equal(a.edge_flip_ptr, b.edge_flip_ptr)
+    assert np.array_equal(a.edge_flip_ids, b.edge_flip_ids)
+    mag = np.maximum(a.scale, np.abs(a.interior_points).max(axis=1, initial=0.0))
+    # an unbounded region whose ball reaches the cap has no unique centre: any point further
+    # along its recession direction is one too, and the step there (t ~ |x| / scale) amplifies
+    # rounding in its inputs; such centres agree to CAPPED_RTOL of |x|
+    capped = ~a.bounded & (a.chebyshev_radii >= a.scale * (1 - 1e-12))
+    rtol = np.where(capped, CAPPED_RTOL, CENTRE_RTOL)
+    assert np.allclose(a.chebyshev_radii, b.chebyshev_radii, rtol=0, atol=CENTRE_RTOL * a.scale)
+    apart = np.abs(a.interior_points - b.interior_points).max(axis=1, initial=0.0) > rtol * mag
+    for i in apart.nonzero()[0]:
+        # two different optimal centres: the optimum is not unique (a ball that can slide, e.g.
+        # between two parallel sides), and the two pivot sequences may end at different optimal
+        # vertices. Then both must be optimal: each ball of the common radius lies in the region.
+        A, c, _ = full_system(a.net, unpack_bits(a.packed_patterns[i:i + 1], a.net.n_hidden)[0], a.domain)
+        nrm = np.linalg.norm(A, axis=1)
+        live = nrm > 0
+        for x in (a.interior_points[i], b.interior_points[i]):
+            slack = (c[live] - A[live] @ x) / nrm[live]
+            assert slack.min() >= a.chebyshev_radii[i] - 1e-9 * a.scale
+
+
+layer_sizes = st.lists(st.integers(1, 9), min_size=1, max_size=3)
+degeneracy = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 8)), max_size=3)
+
+
+@settings(**SETTINGS)
+@given(hidden=layer_sizes, seed=st.integers(0, 2**31), log_scale=st.floats(-4, 4),
+       lo=st.floats(-3, 2), width=st.floats(0.1, 5), dead=degeneracy, dup=degeneracy)
+def test_polygon_kernel_equals_numpy(hidden, seed, log_scale, lo, width, dead, dup):
+    """2-D boxes (the polygon path): compiled clipping, centres and crossing vs numpy."""
+    net = _net((2, *hidden, 1), seed, 10.0 ** log_scale, dead, dup)
+    box = Box([lo, lo - 0.5 * width], [lo + width, lo + 0.5 * width])
+    a = decompose(net, box, compiled=True)
+    b = decompose(net, box, compiled=False)
+    assert a.stats["compiled"] and not b.stats["compiled"]
+    assert a.stats["method"] == b.stats["method"] == "polygon"
+    assert_same(a, b)
+
+
+@settings(**SETTINGS)
+@given(d=st.integers(1, 4), hidden=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+       seed=st.integers(0, 2**31), log_scale=st.floats(-3, 3), bounded=st.booleans(),
+       dead=degeneracy, dup=degeneracy)
+def test_vertex_path_equals_numpy(d, hidden, seed, log_scale, bounded, dead, dup):
+    """The vertex path (any d, boxes and R^d) compiled vs numpy."""
+    net = _net((d, *hidden, 1), seed, 10.0 ** log_scale, dead, dup)
+    dom = Box(-1.0, 1.0, dim=d) if bounded else None
+    a = decompose(net, dom, method="vertex", compiled=True)
+    b = decompose(net, dom, method="vertex", compiled=False)
+    assert_same(a, b)
+
+
+def test_benchmark_sized_nets_equal_numpy():
+    """A 2-D and a 4-D net of the benchmark's families, large enough for several chunks."""
+    for sizes, dom in (((2, 24, 24, 1), Box(-1.0, 1.0, dim=2)), ((2, 12, 12, 1), None),
+                       ((4, 8, 8, 1), Box(-1.0, 1.0, dim=4)), ((3, 6, 6, 1), None)):
+        net = _net(sizes, 0)
+        assert_same(decompose(net, dom, compiled=True), decompose(net, dom, compiled=False))
+
+
+# ----------------------------------------------------------------------------- centres alone
+def _random_polyhedra(rng, n, d, unbounded):
+    """Ragged systems: random halfspaces around random centres (some empty, some unbounded)."""
+    As, cs, hints = [], [], []
+    for _ in range(n):
+        m = int(rng.integers(1 if unbounded else d + 1, 3 * d + 4))
+        A = rng.normal(size=(m, d))
+        if unbounded:  # every row points into a half-space cone: unbounded polyhedra
+            A[:, 0] = np.abs(A[:, 0])
+        x = rng.normal(size=d) * rng.choice([1.0, 10.0])
+        c = A @ x + rng.uniform(-0.5, 1.0, m)
+        As.append(A)
+        cs.append(c)
+        hints.append(x + 0.1 * rng.normal(size=d))
+    ptr = np.concatenate([[0], np.cumsum([len(c) for c in cs])]).astype(np.int64)
+    return np.vstack(As), np.concatenate(cs), ptr, np.array(hints)
+
+
+@pytest.mark.parametrize("d", [1, 2, 3, 4])
+@pytest.mark.parametrize("unbounded", [False, True])
+@pytest.mark.parametrize("n", [5, 400])
+def test_compiled_centres_equal_numpy(d, unbounded, n):
+    """The compiled Chebyshev solver returns the numpy solver's centres, radii and statistics
+    (small calls in d <= 2 take basis enumeration, others the simplex; unbounded ones the
+    recession shortcut)."""
+    from relutopo.kernels.centres import centres
+
+    rng = np.random.default_rng(1000 * d + n + unbounded)
+    A, c, ptr, hint = _random_polyhedra(rng, n, d, unbounded)
+    direction = np.zeros_like(hint)
+    direction[:, 0] = -1.0 if unbounded else 0.0  # -e_0 lies in every recession cone above
+    args = (A, c, ptr, 3.0, hint, True, None, direction if unbounded else None, None, ENUMERATE_MAX, True)
+    X1, R1, i1 = _centres(*args)
+    X2, R2, i2 = centres(*args)
+    fin = np.isfinite(R1)
+    assert np.array_equal(fin, np.isfinite(R2))
+    assert np.allclose(R1[fin], R2[fin], rtol=0, atol=1e-12 * 3.0)
+    mag = np.maximum(3.0, np.abs(X1[fin]).max(axis=1))
+    assert (np.abs(X1[fin] - X2[fin]).max(axis=1) <= CENTRE_RTOL * mag).all()
+    assert i1["enumerated"] == i2["enumerated"]
+    assert i1["fallback"] == i2["fallback"]
+    if n > 100 and not unbounded:  # non-empty and empty polyhedra both occur
+        assert (R1[fin] > 0).any() and (R1[fin] < 0).any()
+
+
+# ----------------------------------------------------------------------------- the switch
+def test_switch_reads_the_environment(monkeypatch):
+    monkeypatch.setenv(kernels.ENV_VAR, "0")
+    assert kernels.use_compiled(None) is False
+    net = _net((2, 3, 1), 0)
+    assert decompose(net, Box(-1.0, 1.0, dim=2)).stats["compiled"] is False
+    monkeypatch.setenv(kernels.ENV_VAR, "1")
+    assert kernels.use_compiled(None) is True
+    assert decompose(net, Box(-1.0, 1.0, dim=2)).stats["compiled"] is True
+
+
+def test_switch_errors(monkeypatch):
+    with pytest.raises(ValueError, match="compiled must be True, False or None"):
+        kernels.use_compiled("yes")
+    monkeypatch.setattr(kernels, "numba_available", lambda: False)
+    assert kernels.use_compiled(None) is False  # the numpy path, silently, when numba is absent
+    with pytest.raises(ImportError, match="compiled=True needs numba"):
+        kernels.use_compiled(True)
