@@ -4,6 +4,9 @@ The flow (see ``DESIGN.md``): a network (:class:`ReluNet`, or any torch model th
 :func:`activation_bits`) gives bit vectors; bit vectors give the polyhedral decomposition
 (:func:`decompose` -> :class:`Decomposition`); the decomposition gives linear regions, the cell
 complex, spectral partitions and overlap classes; distances between bit vectors give barcodes.
+On a :class:`Segment`, a :class:`Plane` or any :class:`Slice` of a high-dimensional input space,
+:func:`decompose` also takes any piecewise-linear torch model (convolutions, pooling, residual
+blocks, max-pools) and returns its exact regions and decision boundary there.
 
 This namespace holds the core library only (numpy, scipy, highspy, networkx; torch is needed only
 for ``ReluNet.from_torch``, :func:`activation_bits` and training). Paper code lives in
@@ -21,6 +24,7 @@ Examples
 
 from relutopo.nets import ReluNet
 from relutopo.domains import Box
+from relutopo.slices import Plane, Segment, Slice
 from relutopo.decompose import decompose
 from relutopo.decomposition import Decomposition
 from relutopo.polyhedra import Region, region_of
@@ -40,7 +44,8 @@ from relutopo.sweep import run_sweep, task_seed
 __version__ = "0.2.0"
 
 __all__ = [
-    "ReluNet", "Box", "decompose", "Decomposition", "Region", "region_of",
+    "ReluNet", "Box", "Plane", "Segment", "Slice", "decompose", "Decomposition", "Region",
+    "region_of",
     "linear_regions", "propagate", "hamming_matrix", "pack_bits", "activation_bits",
     "barcodes", "cell_complex", "betti_curves", "fiedler_partition",
     "overlap_decomposition", "relative_betti", "quotient_barcodes", "network_cnt",

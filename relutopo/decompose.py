@@ -111,10 +111,13 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
 
     Parameters
     ----------
-    net : ReluNet
-        The network ``R^d -> R^n`` (hidden layers ReLU, last layer affine).
-    domain : Box or None
-        A box, or ``None`` for all of ``R^d``.
+    net : ReluNet, or a piecewise-linear torch model (on a slice)
+        The network ``R^d -> R^n`` (hidden layers ReLU, last layer affine). A torch model
+        (convolutions, pooling, residual blocks, ...; :mod:`relutopo.pl_graph`) needs a slice.
+    domain : Box, Slice or None
+        A box, ``None`` for all of ``R^d``, or a :class:`relutopo.slices.Slice` (``Segment``,
+        ``Plane.through(...)``): then the result is a
+        :class:`relutopo.slice_decomposition.SliceDecomposition` in slice coordinates.
     method : {"auto", "polygon", "vertex", "lp", "brute"}
         ``"auto"`` = ``"polygon"`` for ``d = 2`` in a box, else ``"vertex"``. See the module
         docstring; every method returns the same regions.
@@ -152,9 +155,14 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
     >>> decompose(net, Box(-1, 1, dim=2)).n_regions
     4
     """
-    if not isinstance(net, ReluNet):
-        raise TypeError(f"net must be a relutopo.nets.ReluNet (build one with ReluNet.from_weights or "
-                        f".from_torch); got {type(net).__name__}")
+    from .slices import Slice
+
+    if isinstance(domain, Slice) or not isinstance(net, ReluNet):
+        # a slice of the input space, or a piecewise-linear torch model (on a slice)
+        from .slice_decomposition import decompose_slice
+
+        return decompose_slice(net, domain, method=method, progress=progress,
+                               on_inconsistency=on_inconsistency)
     domain = check_domain(net, domain)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got method={method!r}")

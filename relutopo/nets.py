@@ -53,15 +53,25 @@ class ReluNet:
         return cls(ws, bs)
 
     @classmethod
-    def from_torch(cls, model) -> "ReluNet":
+    def from_torch(cls, model, input_shape=None) -> "ReluNet":
         """Read an ``nn.Sequential`` (possibly nested) of ``Linear`` and ``ReLU`` modules.
 
         ``Flatten``, ``Identity`` and ``Dropout`` (a no-op at evaluation) are accepted. Two
         ``Linear`` layers without a ReLU between them are composed into one. A final ``ReLU`` is
         kept as a hidden layer followed by an identity output layer, so its neurons are bits too.
         Any other module raises :class:`NetworkError` naming it.
+
+        With ``input_shape`` (one input's shape, e.g. ``(1, 28, 28)``) any model whose ReLUs form
+        a chain -- convolutions, BatchNorm (running statistics), average pooling, reshapes
+        between them, no skip connections or max-pools -- becomes a ReluNet with dense matrices
+        on the flattened input (:func:`relutopo.pl_graph.dense_relunet`).
         """
         import torch.nn as nn
+
+        if input_shape is not None:
+            from .pl_graph import dense_relunet
+
+            return dense_relunet(model, input_shape)
 
         def leaves(module, prefix):
             if isinstance(module, nn.Sequential):
@@ -110,8 +120,10 @@ class ReluNet:
                 continue
             else:
                 raise NetworkError(
-                    f"module '{name}' is {type(mod).__name__}, which is not piece-wise linear with "
-                    "ReLU breakpoints; ReluNet supports Linear, ReLU, Flatten, Identity and Dropout")
+                    f"module '{name}' is {type(mod).__name__}; without input_shape ReluNet.from_torch "
+                    "reads Linear, ReLU, Flatten, Identity and Dropout (pass input_shape= for "
+                    "convolutions, BatchNorm and pooling; slices of any piecewise-linear model: "
+                    "relutopo.decompose(model, Plane.through(...)))")
         if pending is not None:
             weights.append(pending[0])
             biases.append(pending[1])

@@ -205,3 +205,27 @@ EIGSH_SHIFT_FRACTION: float = 1e-3
 #: Figures of a decomposition (``relutopo.plotting``): the window around the regions is at least
 #: this fraction of the points' magnitude wide in every coordinate.
 WINDOW_MIN_SPAN_RTOL: float = 1e-9
+
+#: Slices of piecewise-linear models (``relutopo.slice_refine``): a pre-activation (or the
+#: difference of two max-pool entries) at a vertex of a cell counts as zero -- the vertex lies on
+#: the neuron's zero line -- when ``|z| <= SLICE_ZERO_RTOL * max |z|``, the maximum taken over the
+#: neuron's values on the chunk's vertices (planes) or at the interval's two ends (segments). The
+#: role of ``VERTEX_RTOL`` (``||m|| * scale`` is the range of ``z`` over the domain).
+SLICE_ZERO_RTOL: float = 1e-10
+
+#: On a segment, zero crossings (and upper-envelope breakpoints) closer than this fraction of
+#: their interval's length are one breakpoint, and one this close to an end of the interval is
+#: at that end: a piece of relative length below it is not a region.
+SLICE_MERGE_RTOL: float = 1e-12
+
+#: Rounding noise on a slice: a pre-activation (or max-pool entry difference) smaller than this
+#: fraction of the largest value of its stage's input on the chunk counts as zero, even when the
+#: neuron's own values are all that small (a dead max-pool window whose entries are exact zeros
+#: up to the interpolation of a cut point).
+SLICE_NOISE_RTOL: float = 1e-13
+
+#: On a segment, a breakpoint is *inactive* downstream (evaluated by interpolation instead of by
+#: the network) when every value still needed later deviates from the linear interpolation of its
+#: two neighbouring points by at most this fraction of their largest magnitude -- the frontier
+#: has no slope change there (``relutopo.slice_refine``).
+SLICE_AFFINE_RTOL: float = 1e-12

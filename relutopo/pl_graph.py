@@ -1,0 +1,842 @@
+"""A piecewise-linear torch model as a graph of affine steps, ReLU-like steps and max-pools.
+
+:func:`pl_graph` traces a torch model with ``torch.fx`` (``nn.Sequential`` nests, torchvision's
+``BasicBlock`` / ``Bottleneck``, any module whose ``forward`` is ``relu(f(x) + g(x))``), copies it
+to float64 in evaluation mode, and sorts every step of the trace into one of
+
+* **affine** -- affine in its input-dependent arguments: ``Linear``, ``Conv1d/2d/3d`` (any
+  stride, padding, dilation, groups), ``BatchNorm`` with running statistics (evaluation mode),
+  ``AvgPool``, ``AdaptiveAvgPool``, ``Flatten``, ``Dropout`` (the identity at evaluation),
+  padding, reshapes, sums of tensors (residual connections), products with constants;
+* **relu** -- ``ReLU``, ``LeakyReLU``, ``PReLU``: ``z -> z`` for ``z > 0``, ``z -> a z`` otherwise;
+  one bit per neuron, ``1`` iff ``z > 0`` (Liu et al. 2023, eq. 4-5);
+* **max** -- ``MaxPool1d/2d``: the winner of each window (the first entry attaining the maximum)
+  is part of the pattern, as one-hot bits over the window's entries.
+
+Anything else (``Sigmoid``, ``GELU``, ``Tanh``, attention, products of two inputs) raises
+:class:`UnsupportedModelError` naming the module or function. The graph then runs batches of
+points in float64 stage by stage -- the affine steps up to a nonlinear step, the nonlinear step
+-- keeping only the tensors later steps still need (:meth:`PLGraph.run_to`,
+:meth:`PLGraph.apply_nonlinear`). This is what the exact slice refinement of
+:mod:`relutopo.slice_refine` walks through. :func:`dense_relunet` turns a model without skip
+connections or max-pools into a :class:`relutopo.nets.ReluNet` with dense matrices (exact in all
+of input space).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+import operator
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from .nets import NetworkError, ReluNet
+from .patterns import pack_bits
+
+__all__ = ["PLGraph", "pl_graph", "dense_relunet", "UnsupportedModelError", "Stage",
+           "digest_chain", "DIGEST_SEED", "DIGEST_BYTES"]
+
+#: Bytes of a pattern digest (blake2b); the digest of a region is chained over its stages.
+DIGEST_BYTES = 16
+#: The digest before the first stage.
+DIGEST_SEED = bytes(DIGEST_BYTES)
+
+
+class UnsupportedModelError(NetworkError):
+    """The model contains a module or function that is not piecewise linear (or not supported)."""
+
+
+#: Batches whose live tensors hold fewer floats than this run on one torch thread: for small
+#: operations OpenMP's start-up (tens of ms on a loaded machine) costs more than it saves.
+SMALL_WORK = 1 << 20
+
+
+class _threads_for:
+    """Run small torch work on one thread; restores the thread count afterwards."""
+
+    def __init__(self, values: dict):
+        self.small = sum(v.numel() for k, v in values.items() if k != "__step__") < SMALL_WORK
+
+    def __enter__(self):
+        import torch
+
+        self.saved = torch.get_num_threads()
+        if self.small and self.saved != 1:
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        import torch
+
+        if torch.get_num_threads() != self.saved:
+            torch.set_num_threads(self.saved)
+        return False
+
+
+def digest_chain(previous: bytes, packed_bits) -> bytes:
+    """``blake2b(previous || packed_bits)``: the running digest of a pattern after one more stage.
+
+    Two regions have equal digests iff their patterns are equal (up to a 2^-128 collision).
+    """
+    return hashlib.blake2b(previous + np.ascontiguousarray(packed_bits, dtype=np.uint8).tobytes(),
+                           digest_size=DIGEST_BYTES).digest()
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One nonlinear step of a :class:`PLGraph`.
+
+    Attributes
+    ----------
+    name : str
+        Qualified module name (``"layer1.0.relu"``) or the traced node's name.
+    kind : {"relu", "max"}
+    step : int
+        Index of the step in the graph.
+    input_shape : tuple
+        Shape of the step's input for one point.
+    n_bits : int
+        Bits contributed to a pattern (neurons; windows x window entries for a max-pool).
+    offset : int
+        Index of the stage's first bit in a pattern.
+    n_units : int
+        Neurons (relu) or windows (max).
+    window : int
+        Entries per window (max), 0 for relu.
+    """
+
+    name: str
+    kind: str
+    step: int
+    input_shape: tuple
+    n_bits: int
+    offset: int
+    n_units: int
+    window: int = 0
+
+
+_AFFINE_MODULE_NAMES = (
+    "Linear", "Bilinear_", "Conv1d", "Conv2d", "Conv3d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+    "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+    "AdaptiveAvgPool3d", "Flatten", "Unflatten", "Identity", "Dropout", "Dropout1d", "Dropout2d",
+    "Dropout3d", "AlphaDropout", "FeatureAlphaDropout", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
+    "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+    "ReplicationPad2d", "CircularPad1d", "CircularPad2d")
+_RELU_MODULE_NAMES = ("ReLU", "LeakyReLU", "PReLU")
+_MAX_MODULE_NAMES = ("MaxPool1d", "MaxPool2d")
+_DROPOUT_NAMES = ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout")
+
+_SUPPORTED_TEXT = ("relutopo supports piecewise-linear models: Linear, Conv1d/2d/3d, BatchNorm "
+                   "(running statistics), AvgPool, AdaptiveAvgPool, Flatten, Dropout, padding, "
+                   "reshapes, sums (residual connections), products with constants, ReLU, "
+                   "LeakyReLU, PReLU and MaxPool1d/2d")
+
+
+def _function_tables():
+    import torch
+    import torch.nn.functional as F
+
+    relu_fns = {F.relu: "relu", torch.relu: "relu", F.leaky_relu: "leaky", F.prelu: "prelu"}
+    for name in ("relu_",):
+        if hasattr(torch, name):
+            relu_fns[getattr(torch, name)] = "relu"
+    if hasattr(F, "relu_"):
+        relu_fns[F.relu_] = "relu"
+    max_fns = {F.max_pool1d: 1, F.max_pool2d: 2, torch.max_pool1d: 1, torch.max_pool2d: 2}
+    linear_multi = {operator.add, operator.sub, operator.iadd, operator.isub, torch.add, torch.sub,
+                    torch.cat, torch.concat, torch.stack}
+    linear_unary = {operator.neg, torch.neg, torch.flatten, torch.reshape, torch.squeeze,
+                    torch.unsqueeze, torch.transpose, torch.permute, F.avg_pool1d, F.avg_pool2d,
+                    F.avg_pool3d, F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d,
+                    F.pad, torch.mean, torch.sum, F.dropout, F.dropout1d, F.dropout2d, F.dropout3d,
+                    F.alpha_dropout, F.feature_alpha_dropout, F.linear, F.conv1d, F.conv2d, F.conv3d,
+                    F.batch_norm, operator.getitem, torch.clone}
+    scaling = {operator.mul, operator.imul, operator.truediv, operator.itruediv, torch.mul, torch.div}
+    return relu_fns, max_fns, linear_multi, linear_unary, scaling
+
+
+_LINEAR_METHODS = {"view", "reshape", "flatten", "contiguous", "permute", "transpose", "squeeze",
+                   "unsqueeze", "add", "add_", "sub", "sub_", "neg", "mean", "sum", "clone",
+                   "expand", "view_as", "reshape_as", "flip"}
+_SCALING_METHODS = {"mul", "mul_", "div", "div_"}
+_IDENTITY_METHODS = {"float", "double", "to", "type_as", "cpu", "detach"}
+_META_METHODS = {"size", "dim", "numel"}
+
+
+@dataclass(frozen=True, eq=False)
+class _Step:
+    index: int
+    node: object          # the fx node
+    kind: str             # input | const | meta | affine | relu | max | output
+    label: str            # what error messages and stages call it
+    slope: object = None  # relu: None (ReLU), float (LeakyReLU) or a tensor (PReLU)
+    pool: tuple = ()      # max: (dim, kernel, stride, padding, dilation, ceil_mode)
+
+
+class PLGraph:
+    """A traced piecewise-linear model (float64, evaluation mode); build it with :func:`pl_graph`.
+
+    Attributes
+    ----------
+    input_shape : tuple
+        Shape of one input (e.g. ``(1, 28, 28)``).
+    stages : tuple of Stage
+        The nonlinear steps in execution order; a pattern concatenates their bits.
+    n_bits : int
+        Bits of a pattern.
+    output_dim : int
+        Outputs per point (flattened).
+    """
+
+    def __init__(self, module, steps, input_shape, name):
+        self.module = module
+        self.steps = tuple(steps)
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.name = name
+        self._by_node = {s.node: s for s in self.steps}
+        self._modules = dict(module.named_modules())
+        self._last_use = self._liveness()
+        self._consts = {}
+        self._window_index = {}
+        self._stage_steps = tuple(s.index for s in self.steps if s.kind in ("relu", "max"))
+        self._input_node = next(s.node for s in self.steps if s.kind == "input")
+        self._output_step = next(s for s in self.steps if s.kind == "output")
+        # shapes by a probe run of one zero input
+        import torch
+
+        with torch.no_grad():
+            values = self.initial_values(np.zeros((1, int(np.prod(self.input_shape)))))
+            stages, offset = [], 0
+            for si, idx in enumerate(self._stage_steps):
+                self.run_to(values, si)
+                step = self.steps[idx]
+                z = self.nonlinear_input(values, si)
+                shape = tuple(int(s) for s in z.shape[1:])
+                if step.kind == "relu":
+                    n_units, window = int(np.prod(shape)), 0
+                    n_bits = n_units
+                else:
+                    wi = self.window_index(si, shape)
+                    n_units, window = int(wi.shape[0]), int(wi.shape[1])
+                    n_bits = n_units * window
+                stages.append(Stage(step.label, step.kind, idx, shape, n_bits, offset, n_units, window))
+                offset += n_bits
+                self.stages = tuple(stages)  # apply_nonlinear reads the stage table
+                self.apply_nonlinear(values, si)
+            self.stages = tuple(stages)
+            out = self.run_to(values, len(stages))
+        self.n_bits = int(offset)
+        self.output_dim = int(np.prod(out.shape[1:])) if out.ndim > 1 else 1
+
+    def __repr__(self) -> str:
+        stages = getattr(self, "stages", ())
+        kinds = ", ".join(f"{s.kind} {s.name} ({s.n_units})" for s in stages[:6])
+        more = f", ... ({len(stages)} stages)" if len(stages) > 6 else ""
+        return (f"PLGraph({self.name}: input {self.input_shape}, {kinds}{more}, "
+                f"{getattr(self, 'output_dim', '?')} outputs)")
+
+    @property
+    def n_stages(self) -> int:
+        return len(self.stages)
+
+    # ------------------------------------------------------------------ analysis
+    def _liveness(self):
+        last = {}
+        for s in self.steps:
+            for a in s.node.all_input_nodes:
+                last[a] = max(last.get(a, -1), s.index)
+        # a meta node (size, shape) is evaluated on demand: its inputs live as long as its users
+        changed = True
+        while changed:
+            changed = False
+            for s in self.steps:
+                if s.kind == "meta" and s.node in last:
+                    for a in s.node.all_input_nodes:
+                        if last.get(a, -1) < last[s.node]:
+                            last[a] = last[s.node]
+                            changed = True
+        return last
+
+    # ------------------------------------------------------------------ execution
+    def initial_values(self, X) -> dict:
+        """The per-point values before any step: ``{input node: tensor (n, *input_shape)}``.
+
+        ``X`` is ``(n, D)`` (flattened inputs) or ``(n, *input_shape)``.
+        """
+        import torch
+
+        X = np.asarray(X, dtype=np.float64)
+        n = X.shape[0] if X.ndim > 1 else 1
+        X = X.reshape((n,) + self.input_shape)
+        return {"__step__": 0, self._input_node: torch.from_numpy(np.ascontiguousarray(X))}
+
+    def _get(self, values, node, cache):
+        step = self._by_node[node]
+        if step.kind in ("input", "affine", "relu", "max"):
+            try:
+                return values[node]
+            except KeyError:
+                raise RuntimeError(f"internal: value of {step.label} was dropped too early") from None
+        if step.kind == "const":
+            if node not in self._consts:
+                self._consts[node] = self._eval_node(step, {}, cache)
+            return self._consts[node]
+        if step.kind == "meta":
+            if node not in cache:
+                cache[node] = self._eval_node(step, values, cache)
+            return cache[node]
+        raise RuntimeError(f"internal: cannot read node {node}")
+
+    def _eval_node(self, step, values, cache):
+        import torch.fx as fx
+
+        node = step.node
+        args = fx.node.map_arg(node.args, lambda n: self._get(values, n, cache))
+        kwargs = fx.node.map_arg(node.kwargs, lambda n: self._get(values, n, cache))
+        if node.op == "get_attr":
+            obj = self.module
+            for part in node.target.split("."):
+                obj = getattr(obj, part)
+            return obj
+        if node.op == "call_module":
+            mod = self._modules[node.target]
+            if type(mod).__name__ in _DROPOUT_NAMES:
+                return args[0]
+            return mod(*args, **kwargs)
+        if node.op == "call_function":
+            fn = node.target
+            fn = {operator.iadd: operator.add, operator.isub: operator.sub, operator.imul: operator.mul,
+                  operator.itruediv: operator.truediv}.get(fn, fn)
+            if getattr(fn, "__name__", "") in ("dropout", "dropout1d", "dropout2d", "dropout3d",
+                                                "alpha_dropout", "feature_alpha_dropout"):
+                return args[0]
+            if getattr(fn, "__name__", "") == "batch_norm":
+                kwargs = dict(kwargs)
+                if len(args) > 5:
+                    args = tuple(args[:5]) + (False,) + tuple(args[6:])
+                else:
+                    kwargs["training"] = False
+            return fn(*args, **kwargs)
+        if node.op == "call_method":
+            name = node.target
+            if name in _IDENTITY_METHODS:
+                return args[0]
+            name = name[:-1] if name.endswith("_") and name[:-1] in _LINEAR_METHODS | _SCALING_METHODS else name
+            return getattr(args[0], name)(*args[1:], **kwargs)
+        raise RuntimeError(f"internal: cannot evaluate {node.op} node {node}")
+
+    def _drop_dead(self, values, after: int):
+        for node in [k for k in values if k != "__step__"]:
+            if self._last_use.get(node, -1) <= after:
+                del values[node]
+
+    def run_to(self, values: dict, stage: int):
+        """Evaluate the affine steps up to nonlinear stage ``stage`` (``n_stages``: the output).
+
+        ``values`` (from :meth:`initial_values` or a previous call) is updated in place, keeping
+        only tensors that later steps read. Returns the output tensor when ``stage == n_stages``.
+        """
+        import torch
+
+        stop = self._stage_steps[stage] if stage < len(self._stage_steps) else self._output_step.index
+        start = values["__step__"]
+        cache = {}
+        with torch.no_grad(), _threads_for(values):
+            for i in range(start, stop):
+                step = self.steps[i]
+                if step.kind == "affine":
+                    out = self._eval_node(step, values, cache)
+                    if not isinstance(out, torch.Tensor):
+                        raise UnsupportedModelError(
+                            f"step '{step.label}' returned {type(out).__name__}, not a tensor")
+                    values[step.node] = out
+                    self._drop_dead(values, i)
+                    cache = {}
+            values["__step__"] = stop
+            if stage >= len(self._stage_steps):
+                out = self._get(values, self._output_step.node.args[0], cache)
+                if not isinstance(out, torch.Tensor):
+                    raise UnsupportedModelError(
+                        f"the model returns {type(out).__name__}; relutopo needs a single output tensor")
+                return out.reshape(out.shape[0], -1)
+        return None
+
+    def nonlinear_input(self, values: dict, stage: int):
+        """The input tensor ``(n, *shape)`` of nonlinear stage ``stage`` (after :meth:`run_to`)."""
+        step = self.steps[self._stage_steps[stage]]
+        return self._get(values, step.node.args[0], {})
+
+    def _slope(self, step, z):
+        import torch
+
+        if step.slope is None:
+            return None
+        if isinstance(step.slope, float):
+            return step.slope
+        w = step.slope  # PReLU weight
+        if w.numel() == 1:
+            return w.reshape(())
+        shape = [1] * z.ndim
+        shape[1] = -1
+        return w.reshape(shape).to(torch.float64)
+
+    def apply_nonlinear(self, values: dict, stage: int) -> None:
+        """Evaluate nonlinear stage ``stage`` on ``values`` (in place)."""
+        import torch
+
+        idx = self._stage_steps[stage]
+        step = self.steps[idx]
+        z = self.nonlinear_input(values, stage)
+        with torch.no_grad(), _threads_for(values):
+            if step.kind == "relu":
+                a = self._slope(step, z)
+                out = torch.clamp(z, min=0.0) if a is None else torch.where(z > 0, z, a * z)
+            else:
+                E = self.window_entries(stage, z)
+                out = E.max(dim=-1).values.reshape((z.shape[0],) + self._pool_out_shape(stage, z))
+        values[step.node] = out
+        values["__step__"] = idx + 1
+        self._drop_dead(values, idx)
+
+    # ------------------------------------------------------------------ max-pool windows
+    def _pool_out_shape(self, stage, z):
+        dim, k, s, p, d, ceil = self.steps[self._stage_steps[stage]].pool
+        sizes = [self._pool_len(z.shape[2 + i], k[i], s[i], p[i], d[i], ceil) for i in range(dim)]
+        return (int(z.shape[1]), *sizes)
+
+    @staticmethod
+    def _pool_len(n, k, s, p, d, ceil):
+        num = n + 2 * p - d * (k - 1) - 1
+        out = (-(-num // s) if ceil else num // s) + 1
+        if ceil and (out - 1) * s >= n + p:
+            out -= 1
+        return int(out)
+
+    def window_index(self, stage: int, shape: Optional[tuple] = None) -> np.ndarray:
+        """``(n_windows, K)`` flat indices into the stage's input (``-1``: padding) per window.
+
+        Windows are in the C order of the pool's output ``(C, *out)``, entries in the kernel's
+        C order; the winner of a window is the first entry attaining its maximum.
+        """
+        if stage in self._window_index:
+            return self._window_index[stage]
+        import torch
+        import torch.nn.functional as F
+
+        step = self.steps[self._stage_steps[stage]]
+        if step.kind != "max":
+            raise ValueError(f"stage {stage} ({step.label}) is not a max-pool")
+        shape = tuple(shape) if shape is not None else self.stages[stage].input_shape
+        dim, k, s, p, d, ceil = step.pool
+        if len(shape) == dim:  # unbatched channel-less input is not supported by the trace
+            raise UnsupportedModelError(f"max-pool '{step.label}' needs a channel dimension; got input "
+                                        f"shape {shape}")
+        C = int(shape[0])
+        spatial = [int(n) for n in shape[1:]]
+        if dim == 1:
+            spatial = [1] + spatial
+            k, s, p, d = (1, k[0]), (1, s[0]), (0, p[0]), (1, d[0])
+        outs = [self._pool_len(spatial[i], k[i], s[i], p[i], d[i], ceil) for i in range(2)]
+        ids = torch.arange(C * spatial[0] * spatial[1], dtype=torch.float64).reshape(1, C, *spatial)
+        extra = [max(0, (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1 - (spatial[i] + 2 * p[i]))
+                 for i in range(2)]
+        ids = F.pad(ids, (p[1], p[1] + extra[1], p[0], p[0] + extra[0]), value=-1.0)
+        cols = F.unfold(ids, kernel_size=k, dilation=d, stride=s)  # (1, C*K, L)
+        K = k[0] * k[1]
+        L = cols.shape[-1]
+        if L != outs[0] * outs[1]:
+            raise RuntimeError(f"internal: window count {L} != {outs}")
+        W = cols.reshape(C, K, L).permute(0, 2, 1).reshape(C * L, K)
+        W = W.numpy().astype(np.int64)
+        self._window_index[stage] = W
+        return W
+
+    def window_entries(self, stage: int, z):
+        """Window entries ``(n, n_windows, K)`` of the stage's input ``z`` (``-inf`` at padding)."""
+        import torch
+
+        W = torch.from_numpy(self.window_index(stage, tuple(z.shape[1:])))
+        flat = z.reshape(z.shape[0], -1)
+        pad = torch.full((z.shape[0], 1), -math.inf, dtype=flat.dtype)
+        flat = torch.cat([flat, pad], dim=1)
+        W = torch.where(W < 0, flat.shape[1] - 1, W)
+        return flat[:, W]
+
+    # ------------------------------------------------------------------ points
+    def forward(self, X, chunk: int = 256) -> np.ndarray:
+        """Outputs ``(n, output_dim)`` in float64 (``X``: ``(n, D)`` or ``(n, *input_shape)``)."""
+        X = np.asarray(X, dtype=np.float64)
+        X = X.reshape((-1,) + self.input_shape)
+        outs = []
+        for s in range(0, len(X), chunk):
+            v = self.initial_values(X[s:s + chunk])
+            for si in range(self.n_stages):
+                self.run_to(v, si)
+                self.apply_nonlinear(v, si)
+            outs.append(self.run_to(v, self.n_stages).numpy())
+        return np.concatenate(outs, axis=0) if outs else np.zeros((0, self.output_dim))
+
+    __call__ = forward
+
+    def stage_bits(self, stage: int, z) -> np.ndarray:
+        """Bits ``(n, n_bits_stage)`` of stage ``stage`` at points whose stage input is ``z``:
+        ``z > 0`` (relu), or the one-hot winner of each window (max)."""
+        st = self.stages[stage]
+        if st.kind == "relu":
+            return (z.reshape(z.shape[0], -1) > 0).numpy()
+        win = self.window_entries(stage, z).argmax(dim=-1).numpy()
+        out = np.zeros((z.shape[0], st.n_units, st.window), dtype=bool)
+        np.put_along_axis(out, win[:, :, None], True, axis=2)
+        return out.reshape(z.shape[0], -1)
+
+    def patterns(self, X, chunk: int = 256) -> np.ndarray:
+        """Packed patterns ``(n, ceil(n_bits / 8))`` of the points ``X``."""
+        return self._walk(X, chunk, packed=True)
+
+    def digests(self, X, chunk: int = 256) -> np.ndarray:
+        """Pattern digests ``(n, DIGEST_BYTES)`` uint8 of the points ``X`` (see :func:`digest_chain`)."""
+        return self._walk(X, chunk, packed=False)
+
+    def _walk(self, X, chunk, packed):
+        X = np.asarray(X, dtype=np.float64).reshape((-1,) + self.input_shape)
+        rows = []
+        for s in range(0, len(X), chunk):
+            v = self.initial_values(X[s:s + chunk])
+            n = len(X[s:s + chunk])
+            dig = [DIGEST_SEED] * n
+            parts = []
+            for si in range(self.n_stages):
+                self.run_to(v, si)
+                bits = self.stage_bits(si, self.nonlinear_input(v, si))
+                if packed:
+                    parts.append(bits)
+                else:
+                    dig = [digest_chain(d, row) for d, row in zip(dig, pack_bits(bits))]
+                self.apply_nonlinear(v, si)
+            if packed:
+                rows.append(pack_bits(np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), bool)))
+            else:
+                rows.append(np.frombuffer(b"".join(dig), dtype=np.uint8).reshape(n, DIGEST_BYTES))
+        if not rows:
+            width = (self.n_bits + 7) // 8 if packed else DIGEST_BYTES
+            return np.zeros((0, width), dtype=np.uint8)
+        return np.concatenate(rows, axis=0)
+
+    # ------------------------------------------------------------------ structure
+    def sources(self) -> dict:
+        """For each nonlinear stage (and ``"output"``), the nonlinear stages (or ``"input"``) its
+        input depends on through affine steps only."""
+        src = {}
+        stage_of = {self.steps[i].node: si for si, i in enumerate(self._stage_steps)}
+        for s in self.steps:
+            node = s.node
+            if s.kind == "input":
+                src[node] = frozenset(["input"])
+            elif s.kind in ("relu", "max"):
+                src[node] = frozenset([stage_of[node]])
+            elif s.kind in ("affine", "output"):
+                acc = set()
+                for a in node.all_input_nodes:
+                    acc |= src.get(a, frozenset())
+                src[node] = frozenset(acc)
+            else:
+                src[node] = frozenset()
+        out = {}
+        for si, i in enumerate(self._stage_steps):
+            out[si] = src[self.steps[i].node.args[0]]
+        out["output"] = src[self._output_step.node]
+        return out
+
+
+def _as_tuple(v, n):
+    if isinstance(v, (tuple, list)):
+        if len(v) == 1 and n > 1:
+            return tuple(int(v[0]) for _ in range(n))
+        return tuple(int(x) for x in v)
+    return tuple(int(v) for _ in range(n))
+
+
+def pl_graph(model, input_shape: Sequence[int], name: Optional[str] = None) -> PLGraph:
+    """Trace ``model`` into a :class:`PLGraph` (a float64 copy in evaluation mode).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A piecewise-linear model (see the module docstring for what is accepted).
+    input_shape : sequence of int
+        Shape of one input, without the batch dimension (``(1, 28, 28)`` for MNIST).
+    name : str, optional
+        A name for messages and pictures (default: the model's class name).
+
+    Raises
+    ------
+    UnsupportedModelError
+        Naming the first module or function that is not piecewise linear, or a model that
+        cannot be traced.
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> g = pl_graph(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+    ...                            nn.Linear(2, 3)), (1, 4, 4))
+    >>> [(s.kind, s.n_bits) for s in g.stages]
+    [('relu', 8), ('max', 8)]
+    """
+    import torch
+    import torch.fx as fx
+    import torch.nn as nn
+
+    if isinstance(model, PLGraph):
+        return model
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
+    try:
+        input_shape = tuple(int(s) for s in input_shape)
+    except TypeError:
+        raise ValueError(f"input_shape must be a sequence of ints (one input, no batch dimension); "
+                         f"got {input_shape!r}") from None
+    if not input_shape or any(s <= 0 for s in input_shape):
+        raise ValueError(f"input_shape must be positive ints (one input, no batch dimension); got "
+                         f"{input_shape}")
+    name = name or type(model).__name__
+    for mname, mod in model.named_modules():
+        tn = type(mod).__name__
+        if tn.startswith("BatchNorm") and (getattr(mod, "running_mean", None) is None):
+            raise UnsupportedModelError(
+                f"module '{mname}' is {tn} without running statistics (track_running_stats=False): "
+                "it normalises with each batch's statistics, so the model is not a fixed function "
+                "of its input")
+    m = copy.deepcopy(model).to(torch.float64).eval()
+    try:
+        gm = fx.symbolic_trace(m)
+    except Exception as exc:  # fx raises many types (TraceError, TypeError, ...)
+        raise UnsupportedModelError(
+            f"{name} cannot be traced by torch.fx ({type(exc).__name__}: {exc}); relutopo needs a "
+            "forward pass without data-dependent control flow") from None
+    gm.eval()
+    modules = dict(gm.named_modules())
+    relu_fns, max_fns, linear_multi, linear_unary, scaling = _function_tables()
+    depends = {}
+    steps = []
+
+    def fname(fn):
+        return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+
+    for i, node in enumerate(gm.graph.nodes):
+        ins = node.all_input_nodes
+        var_in = []  # input-dependent arguments, with repetitions (x * x has two)
+        fx.node.map_arg((node.args, node.kwargs),
+                        lambda a: var_in.append(a) if depends.get(a) == "var" else None)
+        meta_in = [a for a in ins if depends.get(a) == "meta"]
+        label = node.name
+        slope, pool = None, ()
+        if node.op == "placeholder":
+            if any(s.kind == "input" for s in steps):
+                raise UnsupportedModelError(f"{name} takes several inputs; relutopo slices models of one input")
+            kind, dep = "input", "var"
+        elif node.op == "get_attr":
+            kind, dep = "const", "const"
+        elif node.op == "output":
+            kind, dep = "output", "var"
+        elif not var_in:
+            # constants and shape queries: evaluated on demand
+            is_meta = bool(meta_in) or (node.op == "call_method" and node.target in _META_METHODS)
+            kind, dep = ("meta", "meta") if is_meta else ("const", "const")
+            if node.op == "call_function" and node.target is getattr and ins and depends.get(ins[0]) == "var":
+                kind, dep = "meta", "meta"
+        elif node.op == "call_module":
+            mod = modules[node.target]
+            tn = type(mod).__name__
+            label = node.target
+            if tn in _AFFINE_MODULE_NAMES:
+                kind = "affine"
+            elif tn in _RELU_MODULE_NAMES:
+                kind = "relu"
+                if tn == "LeakyReLU":
+                    slope = float(mod.negative_slope)
+                elif tn == "PReLU":
+                    slope = mod.weight.detach().clone()
+            elif tn in _MAX_MODULE_NAMES:
+                if mod.return_indices:
+                    raise UnsupportedModelError(f"module '{node.target}' is {tn} with return_indices=True; "
+                                                "relutopo needs the pooled values only")
+                kind = "max"
+                dim = 1 if tn == "MaxPool1d" else 2
+                stride = mod.stride if mod.stride is not None else mod.kernel_size
+                pool = (dim, _as_tuple(mod.kernel_size, dim), _as_tuple(stride, dim),
+                        _as_tuple(mod.padding, dim), _as_tuple(mod.dilation, dim), bool(mod.ceil_mode))
+            else:
+                raise UnsupportedModelError(
+                    f"module '{node.target}' is {tn}, which is not piecewise linear (or not supported); "
+                    f"{_SUPPORTED_TEXT}")
+            dep = "var"
+        elif node.op == "call_function":
+            fn = node.target
+            if fn is getattr:
+                kind, dep = "meta", "meta"
+            elif fn in relu_fns:
+                kind, dep = "relu", "var"
+                label = f"{node.name} ({fname(fn)})"
+                sort = relu_fns[fn]
+                if sort == "leaky":
+                    ns = node.kwargs.get("negative_slope", node.args[1] if len(node.args) > 1 else 0.01)
+                    slope = float(ns)
+                elif sort == "prelu":
+                    w = node.args[1] if len(node.args) > 1 else node.kwargs.get("weight")
+                    if depends.get(w) != "const":
+                        raise UnsupportedModelError(f"{node.name}: prelu with an input-dependent weight")
+                    slope = ("node", w)
+            elif fn in max_fns:
+                kind, dep = "max", "var"
+                label = f"{node.name} ({fname(fn)})"
+                dim = max_fns[fn]
+                sig = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
+                kw = dict(zip(sig, node.args[1:]))
+                kw.update(node.kwargs)
+                if kw.get("return_indices", False):
+                    raise UnsupportedModelError(f"{node.name}: max_pool with return_indices=True")
+                k = kw["kernel_size"]
+                stride = kw.get("stride") or k
+                pool = (dim, _as_tuple(k, dim), _as_tuple(stride, dim), _as_tuple(kw.get("padding", 0), dim),
+                        _as_tuple(kw.get("dilation", 1), dim), bool(kw.get("ceil_mode", False)))
+            elif fn in linear_multi or fn in linear_unary:
+                if fn in linear_unary and fn is not operator.getitem and len(var_in) > 1 and fn not in (
+                        torch.cat, torch.concat, torch.stack):
+                    raise UnsupportedModelError(
+                        f"{node.name} calls {fname(fn)} with several input-dependent arguments "
+                        "(e.g. an input-dependent weight), which is not affine")
+                if fn in (torch.cat, torch.concat, torch.stack):
+                    dim_arg = node.kwargs.get("dim", node.args[1] if len(node.args) > 1 else 0)
+                    if dim_arg == 0:
+                        raise UnsupportedModelError(f"{node.name}: {fname(fn)} along the batch dimension")
+                kind, dep = "affine", "var"
+                label = f"{node.name} ({fname(fn)})"
+            elif fn in scaling:
+                is_div = fn in (operator.truediv, operator.itruediv, torch.div)
+                if len(var_in) > 1 or (is_div and depends.get(node.args[1]) == "var"):
+                    raise UnsupportedModelError(
+                        f"{node.name} multiplies or divides two input-dependent tensors "
+                        f"({fname(fn)}), which is not piecewise linear")
+                kind, dep = "affine", "var"
+                label = f"{node.name} ({fname(fn)})"
+            else:
+                raise UnsupportedModelError(
+                    f"{node.name} calls {fname(fn)}, which is not piecewise linear (or not supported); "
+                    f"{_SUPPORTED_TEXT}")
+        elif node.op == "call_method":
+            meth = node.target
+            label = f"{node.name} (.{meth})"
+            if meth in _META_METHODS:
+                kind, dep = "meta", "meta"
+            elif meth in ("relu", "relu_"):
+                kind, dep = "relu", "var"
+            elif meth in _LINEAR_METHODS or meth in _IDENTITY_METHODS:
+                if meth in ("add", "add_", "sub", "sub_") or len(var_in) == 1:
+                    kind, dep = "affine", "var"
+                else:
+                    raise UnsupportedModelError(f"{node.name}: .{meth} with several input-dependent arguments")
+            elif meth in _SCALING_METHODS:
+                if len(var_in) > 1 or (meth.startswith("div") and depends.get(node.args[1]) == "var"):
+                    raise UnsupportedModelError(
+                        f"{node.name} multiplies or divides two input-dependent tensors (.{meth}), "
+                        "which is not piecewise linear")
+                kind, dep = "affine", "var"
+            else:
+                raise UnsupportedModelError(
+                    f"{node.name} calls the method .{meth}, which is not piecewise linear (or not "
+                    f"supported); {_SUPPORTED_TEXT}")
+        else:
+            raise UnsupportedModelError(f"cannot handle fx node {node.op} {node.target}")
+        if kind == "relu" and node.op != "call_module" and (len(var_in) != 1 or node.args[0] is not var_in[0]):
+            raise UnsupportedModelError(f"{node.name}: a ReLU of something other than one tensor")
+        depends[node] = dep
+        steps.append((node, kind, label, slope, pool))
+
+    built = []
+    for i, (node, kind, label, slope, pool) in enumerate(steps):
+        if isinstance(slope, tuple) and slope and slope[0] == "node":
+            obj = gm
+            for part in slope[1].target.split("."):
+                obj = getattr(obj, part)
+            slope = obj.detach().clone()
+        built.append(_Step(i, node, kind, label, slope, pool))
+    graph = PLGraph(gm, built, input_shape, name)
+    _check_batch_independent(graph)
+    return graph
+
+
+def _check_batch_independent(graph: PLGraph) -> None:
+    """Every point's output must not depend on the other points of its batch (BatchNorm in
+    training mode, a reshape across the batch dimension)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2, int(np.prod(graph.input_shape))))
+    together = graph.forward(X)
+    alone = np.concatenate([graph.forward(X[i:i + 1]) for i in range(2)], axis=0)
+    if together.shape != alone.shape or not np.allclose(together, alone, rtol=1e-9, atol=1e-12):
+        raise UnsupportedModelError(
+            f"{graph.name}: the output of a point depends on the other points of its batch (a "
+            "reshape across the batch dimension?); relutopo needs a function of one input")
+
+
+def dense_relunet(model, input_shape: Sequence[int]) -> ReluNet:
+    """A :class:`ReluNet` with dense matrices equal to ``model`` on all of its input space.
+
+    Every affine block between two ReLU stages (convolutions, BatchNorm folded, pooling,
+    reshapes) becomes the matrix of its action on the standard basis of its input (plus the
+    image of zero as the bias); inputs are flattened in C order. Accepts models whose ReLUs
+    form a chain: no skip connections, no max-pools, no LeakyReLU/PReLU (a ReluNet has ReLU
+    bits only) -- otherwise :class:`UnsupportedModelError` says which stage breaks the chain.
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> net = dense_relunet(nn.Sequential(nn.Conv1d(1, 2, 2), nn.ReLU(), nn.Flatten(),
+    ...                                   nn.Linear(4, 1)), (1, 3))
+    >>> net.hidden_sizes
+    (4,)
+    """
+    import torch
+
+    graph = pl_graph(model, input_shape)
+    src = graph.sources()
+    for si, st in enumerate(graph.stages):
+        if st.kind != "relu" or graph.steps[st.step].slope is not None:
+            what = "a max-pool" if st.kind == "max" else "a LeakyReLU/PReLU"
+            raise UnsupportedModelError(
+                f"stage '{st.name}' is {what}; a ReluNet has ReLU neurons only. Use a slice "
+                "(relutopo.decompose(model, Plane.through(...)) or Segment(a, b)) instead")
+        want = frozenset(["input"]) if si == 0 else frozenset([si - 1])
+        if src[si] != want:
+            raise UnsupportedModelError(
+                f"stage '{st.name}' reads {sorted(map(str, src[si]))} (a skip connection): the model "
+                "is not a chain of layers. Use a slice (relutopo.decompose(model, Plane.through(...)) "
+                "or Segment(a, b)) instead")
+    last = frozenset(["input"]) if not graph.stages else frozenset([len(graph.stages) - 1])
+    if src["output"] != last:
+        raise UnsupportedModelError(
+            f"the output reads {sorted(map(str, src['output']))} (a skip connection); the model is not "
+            "a chain of layers")
+    weights, biases = [], []
+    D = int(np.prod(graph.input_shape))
+    basis = np.vstack([np.zeros((1, D)), np.eye(D)])
+    values = graph.initial_values(basis)
+    for si in range(graph.n_stages + 1):
+        out = graph.run_to(values, si)
+        z = (graph.nonlinear_input(values, si) if si < graph.n_stages else out).reshape(D + 1, -1).numpy()
+        b = z[0].copy()
+        W = (z[1:] - b[None, :]).T
+        weights.append(W)
+        biases.append(b)
+        if si < graph.n_stages:
+            n = W.shape[0]
+            values = {"__step__": values["__step__"], **{k: v for k, v in values.items() if k != "__step__"}}
+            # the next block starts from the stage's output: feed it the standard basis of R^n
+            step = graph.steps[graph.stages[si].step]
+            shape = graph.stages[si].input_shape
+            e = np.vstack([np.zeros((1, n)), np.eye(n)]).reshape((n + 1,) + shape)
+            values = {"__step__": step.index + 1, step.node: torch.from_numpy(e)}
+            D = n
+    return ReluNet.from_weights(weights, biases)

@@ -1,0 +1,768 @@
+"""Exact regions of a piecewise-linear graph on a segment (1-D) or a plane (2-D).
+
+The network is walked stage by stage (:class:`relutopo.pl_graph.PLGraph`: affine steps, then a
+ReLU-like or max-pool step). Before stage ``s`` the slice is cut into cells on which every
+earlier nonlinearity is fixed, so on each cell every tensor computed so far is an *affine*
+function of the slice coordinates. Its values at the cells' vertices (breakpoints in 1-D) are
+therefore enough: values anywhere on a cell edge follow by linear interpolation, exactly. The
+affine steps are evaluated on the vertices with torch in float64; then
+
+* **ReLU-like stage** -- a cell whose vertex values of neuron ``k`` have both signs is cut along
+  the neuron's zero line (in 1-D, at the zero crossing ``t = z_a / (z_a - z_b)`` of the interval);
+  the new vertices get every live tensor by linear interpolation along the cut edge;
+* **max-pool stage** -- a window whose winner (first entry attaining the maximum) is not the same
+  at every vertex of a cell splits the cell into the winner regions ``{f_j >= f_i for all i}``
+  (convex, so a winner at every vertex is the winner on the whole cell); in 1-D the breakpoints
+  of the upper envelope of the window's entries.
+
+On a segment a point where every tensor still needed downstream is affine (a ReLU crossing whose
+neuron loses a max-pool window, say) becomes *inactive*: later affine steps are evaluated on the
+active points only and interpolated at the others (the values are affine between active
+neighbours, so this is exact), and it stays inactive. A value counts as zero when ``|z| <= SLICE_ZERO_RTOL`` times the largest ``|z|`` of that neuron
+on the chunk's vertices (2-D) or the interval's ends (1-D); 1-D crossings closer than
+``SLICE_MERGE_RTOL`` of their interval are one breakpoint. The result is exact up to these
+tolerances: every cell is one region (its pattern is constant and its region is convex, so a
+region is never split in two).
+
+Memory is bounded: cells and breakpoints are processed depth first in chunks whose vertex values
+fit ``chunk_elems`` floats (a ResNet-50 at 224^2 has ~10^7 neurons per point), splitting only
+at breakpoints that are region boundaries already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import tolerances as tol
+from .patterns import pack_bits, unpack_bits
+from .pl_graph import DIGEST_BYTES, DIGEST_SEED, PLGraph, digest_chain
+
+__all__ = ["refine_segment", "refine_plane", "SegmentPieces", "PlanePieces", "CHUNK_ELEMS",
+           "upper_envelope"]
+
+#: Floats of vertex values held per chunk (32 MB) before a chunk is split.
+CHUNK_ELEMS = 1 << 22
+
+
+# ============================================================================ frontier packing
+def _pack(values: dict):
+    """Live tensors as one float64 matrix ``(n, F)`` and the layout to rebuild them."""
+    layout, blocks, c = [], [], 0
+    step = values["__step__"]
+    n = None
+    for node, v in values.items():
+        if node == "__step__":
+            continue
+        a = v.detach().numpy()
+        n = a.shape[0]
+        flat = a.reshape(n, -1)
+        layout.append((node, tuple(a.shape[1:]), c, c + flat.shape[1]))
+        blocks.append(flat)
+        c += flat.shape[1]
+    if n is None:
+        raise RuntimeError("internal: no live tensors")
+    M = np.empty((n, c), dtype=np.float64)
+    for (node, shape, a, b), blk in zip(layout, blocks):
+        M[:, a:b] = blk
+    return M, (step, tuple(layout))
+
+
+def _unpack(M: np.ndarray, layout) -> dict:
+    import torch
+
+    step, entries = layout
+    values = {"__step__": step}
+    n = M.shape[0]
+    for node, shape, a, b in entries:
+        values[node] = torch.from_numpy(np.ascontiguousarray(M[:, a:b]).reshape((n,) + shape))
+    return values
+
+
+def _columns(graph: PLGraph, stage: int, layout):
+    node = graph.steps[graph.stages[stage].step].node.args[0]
+    for nd, shape, a, b in layout[1]:
+        if nd is node:
+            return a, b
+    raise RuntimeError("internal: the stage input is not live")
+
+
+# ============================================================================ 1-D envelope
+def upper_envelope(A: np.ndarray, B: np.ndarray, scale: np.ndarray | None = None):
+    """Breakpoints of ``max_j ((1 - tau) A[:, j] + tau B[:, j])`` on ``tau`` in ``(0, 1)``.
+
+    Parameters
+    ----------
+    A, B : (n, K) arrays
+        Values of ``K`` affine functions at ``tau = 0`` and ``tau = 1`` for ``n`` problems
+        (``-inf`` entries never win).
+    scale : (n,) array, optional
+        Magnitude for the tolerances (default: the largest finite ``|A|, |B|`` per row).
+
+    Returns
+    -------
+    rows, taus : int array, float array
+        Problem index and position of every breakpoint (``SLICE_MERGE_RTOL < tau < 1 -
+        SLICE_MERGE_RTOL``), in increasing ``tau`` per problem.
+
+    Examples
+    --------
+    >>> r, t = upper_envelope(np.array([[0.0, 1.0]]), np.array([[1.0, 0.0]]))
+    >>> r.tolist(), t.tolist()
+    ([0], [0.5])
+    """
+    A = np.asarray(A, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    n, K = A.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    finite = np.isfinite(A) & np.isfinite(B)
+    Af = np.where(finite, A, 0.0)
+    Bf = np.where(finite, B, 0.0)
+    if scale is None:
+        scale = np.maximum(np.abs(Af).max(axis=1), np.abs(Bf).max(axis=1))
+    ztol = tol.SLICE_ZERO_RTOL * np.maximum(scale, 1e-300)
+    S = np.where(finite, Bf - Af, -np.inf)  # slopes; padding never wins
+    a0 = np.where(finite, Af, -np.inf)
+    rows = np.arange(n)
+    # start: the entries maximal at tau = 0 (within tolerance), the steepest of them first
+    top = a0.max(axis=1)
+    near = a0 >= (top - ztol)[:, None]
+    cur = np.argmax(np.where(near, S, -np.inf), axis=1)
+    tau_cur = np.zeros(n)
+    active = np.ones(n, dtype=bool)
+    out_r, out_t = [], []
+    for _ in range(K):
+        if not active.any():
+            break
+        idx = rows[active]
+        c = cur[idx]
+        ds = S[idx] - S[idx, c][:, None]
+        ok = ds > ztol[idx][:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tau = np.where(ok, (Af[idx, c][:, None] - Af[idx]) / np.where(ok, ds, 1.0), np.inf)
+        tau = np.maximum(tau, tau_cur[idx][:, None])
+        tmin = tau.min(axis=1)
+        done = tmin >= 1.0 - tol.SLICE_MERGE_RTOL
+        go = ~done
+        active[idx[done]] = False
+        if not go.any():
+            break
+        g = idx[go]
+        tm = tmin[go]
+        cluster = tau[go] <= (tm + tol.SLICE_MERGE_RTOL)[:, None]
+        nxt = np.argmax(np.where(cluster, S[g], -np.inf), axis=1)
+        emit = tm > tol.SLICE_MERGE_RTOL
+        out_r.append(g[emit])
+        out_t.append(tm[emit])
+        cur[g] = nxt
+        tau_cur[g] = tm
+    if not out_r:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    r = np.concatenate(out_r)
+    t = np.concatenate(out_t)
+    order = np.lexsort((t, r))
+    return r[order], t[order]
+
+
+def _merge_points(iv: np.ndarray, tau: np.ndarray):
+    """Sort crossing points by (interval, tau); merge those within ``SLICE_MERGE_RTOL`` of each
+    other, drop those within it of an interval end.
+
+    Returns the merged points ``(iv, tau)`` (sorted) and, per input point, the index of the
+    merged point it went to (``-1``: dropped at an interval end).
+    """
+    assign = np.full(iv.size, -1, dtype=np.int64)
+    keep = np.flatnonzero((tau > tol.SLICE_MERGE_RTOL) & (tau < 1.0 - tol.SLICE_MERGE_RTOL))
+    if keep.size == 0:
+        return iv[:0], tau[:0], assign
+    order = keep[np.lexsort((tau[keep], iv[keep]))]
+    ivs, taus = iv[order], tau[order]
+    first = np.ones(ivs.size, dtype=bool)
+    first[1:] = (ivs[1:] != ivs[:-1]) | (np.diff(taus) > tol.SLICE_MERGE_RTOL)
+    assign[order] = np.cumsum(first) - 1
+    return ivs[first], taus[first], assign
+
+
+def _assemble_patterns(graph, rows):
+    """Full packed patterns from per-stage packed rows (one list of stage arrays per region)."""
+    n = len(rows)
+    if n == 0 or graph.n_stages == 0:
+        return np.zeros((n, (graph.n_bits + 7) // 8), dtype=np.uint8)
+    parts = [unpack_bits(np.stack([r[i] for r in rows]), st.n_bits) for i, st in enumerate(graph.stages)]
+    return pack_bits(np.concatenate(parts, axis=1))
+
+
+# ============================================================================ 1-D
+@dataclass
+class SegmentPieces:
+    """The pieces of a segment slice, in order: ``[t[i], t[i + 1]]`` is piece ``i``.
+
+    Attributes
+    ----------
+    t : (n + 1,) breakpoints in slice coordinates
+    outputs : (n + 1, n_out) network outputs at the breakpoints (affine in between)
+    digests : (n, DIGEST_BYTES) uint8 pattern digests
+    packed_patterns : (n, ceil(n_bits / 8)) uint8 or None
+    stats : dict
+    """
+
+    t: np.ndarray
+    outputs: np.ndarray
+    digests: np.ndarray
+    packed_patterns: np.ndarray | None
+    stats: dict = field(default_factory=dict)
+
+
+def _stage_bits_1d(graph, stage, zL, zR, noise):
+    """Bits of a stage on intervals from its input at the interval ends (affine in between):
+    ``z > 0`` at the midpoint (relu), the first entry attaining the maximum at the midpoint (max);
+    values within the noise floor of zero (of the maximum) count as zero (as tied)."""
+    import torch
+
+    mid = 0.5 * (zL + zR)
+    st = graph.stages[stage]
+    if st.kind == "relu":
+        return mid > noise
+    E = graph.window_entries(stage, torch.from_numpy(np.ascontiguousarray(mid))).numpy()
+    fin = np.isfinite(E)
+    Ea = np.where(fin, np.abs(E), 0.0).max(axis=2)
+    th = np.maximum(tol.SLICE_ZERO_RTOL * Ea, noise)
+    top = E.max(axis=2)
+    win = np.argmax(E >= (top - th)[:, :, None], axis=2)
+    out = np.zeros((E.shape[0], st.n_units, st.window), dtype=bool)
+    np.put_along_axis(out, win[:, :, None], True, axis=2)
+    return out.reshape(E.shape[0], -1)
+
+
+def _run_active(graph, values, active, t, stage):
+    """Run the affine steps up to ``stage`` on the *active* points only; the frontier of an
+    inactive point is affine between its active neighbours, so it is interpolated there.
+
+    Returns the packed frontier ``(M, layout)`` of all points and, at the last stage, the output.
+    """
+    if active.all():
+        out = graph.run_to(values, stage)
+        M, layout = _pack(values)
+        return M, layout, (None if out is None else out.numpy()), len(t)
+    idx = np.flatnonzero(active)
+    sub = {k: (v if k == "__step__" else v[idx]) for k, v in values.items()}
+    out = graph.run_to(sub, stage)
+    Ma, layout = _pack(sub)
+    Oa = None if out is None else out.numpy()
+    pos = np.searchsorted(idx, np.arange(len(t)), side="right") - 1   # left active neighbour
+    pos = np.clip(pos, 0, len(idx) - 2)
+    tl, tr = t[idx[pos]], t[idx[pos + 1]]
+    w = ((t - tl) / (tr - tl))[:, None]
+    M = Ma[pos] + w * (Ma[pos + 1] - Ma[pos])
+    M[idx] = Ma
+    O = None
+    if Oa is not None:
+        O = Oa[pos] + w * (Oa[pos + 1] - Oa[pos])
+        O[idx] = Oa
+    return M, layout, O, len(idx)
+
+
+def _affine_points(values, t, active):
+    """Points where the frontier ``values`` is affine (no slope change) are made inactive: every
+    later tensor is then affine across them too, so they need no evaluation downstream."""
+    cand = np.flatnonzero(active[1:-1]) + 1
+    if cand.size == 0:
+        return active
+    V, _ = _pack(values)
+    L, C, R = V[cand - 1], V[cand], V[cand + 1]
+    w = ((t[cand] - t[cand - 1]) / (t[cand + 1] - t[cand - 1]))[:, None]
+    dev = np.abs(C - (L + w * (R - L))).max(axis=1)
+    scale = np.maximum(np.maximum(np.abs(L).max(axis=1), np.abs(C).max(axis=1)), np.abs(R).max(axis=1))
+    flat = dev <= tol.SLICE_AFFINE_RTOL * scale
+    out = active.copy()
+    out[cand[flat]] = False
+    return out
+
+
+def _child_chunk(graph, ctx, a, b):
+    """Points ``a:b`` of a refined parent chunk as a chunk of the next stage: frontier rows by
+    linear interpolation (exact zeros where a neuron crosses), the stage's bits and digests per
+    interval, the nonlinearity applied, and which points are active downstream."""
+    all_iv, all_tau, nxt_iv = ctx["all_iv"], ctx["all_tau"], ctx["nxt_iv"]
+    M, t, s, za, zb = ctx["M"], ctx["t"], ctx["s"], ctx["za"], ctx["zb"]
+    ivs, taus, nx = all_iv[a:b], all_tau[a:b], nxt_iv[a:b]
+    rows = M[ivs] + taus[:, None] * (M[nx] - M[ivs])
+    ts = t[ivs] + taus * (t[nx] - t[ivs])
+    zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
+    if zero_pos is not None:
+        sel = (zero_pos >= a) & (zero_pos < b)
+        rows[zero_pos[sel] - a, zero_col[sel]] = 0.0
+    parent = ivs[:-1]  # interval i of the child lies in the parent's interval ivs[i]
+    zc = rows[:, za:zb]
+    packed = pack_bits(_stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"]))
+    digs, pats = ctx["digs"], ctx["pats"]
+    new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
+    new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
+    vals = _unpack(rows, ctx["layout"])
+    del rows
+    graph.apply_nonlinear(vals, s)
+    act = _affine_points(vals, ts, ctx["all_act"][a:b])
+    return s + 1, ts, vals, act, new_d, new_p
+
+
+def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patterns: bool = False,
+                   chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> SegmentPieces:
+    """Exact pieces of ``graph`` on the segment ``t -> to_input(t)``, ``t`` in ``[lo, hi]``.
+
+    ``to_input`` maps ``(m, 1)`` slice coordinates to ``(m, D)`` inputs (an affine map).
+    See the module docstring for the algorithm.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = np.array([float(lo), float(hi)])
+    values = graph.initial_values(to_input(t0[:, None]))
+    stack = [(0, t0, values, np.ones(2, dtype=bool), [DIGEST_SEED], [[]] if keep_patterns else None)]
+    # items: a chunk (stage, t, values, active, digests, patterns) or ("lazy", parent, a, b)
+    out_t, out_o, out_d, out_p = [], [], [], []
+    n_eval = n_chunks = n_skipped = 0
+    per_stage = np.zeros(graph.n_stages, dtype=np.int64)
+    bar = tqdm(desc="segment pieces", unit="piece", disable=not progress, leave=False)
+    while stack:
+        item = stack.pop()
+        if item[0] == "lazy":
+            item = _child_chunk(graph, *item[1:])
+        s, t, values, active, digs, pats = item
+        n_chunks += 1
+        active = active.copy()
+        active[0] = active[-1] = True
+        if s == graph.n_stages:
+            _, _, O, n_act = _run_active(graph, values, active, t, s)
+            n_eval += n_act
+            n_skipped += len(t) - n_act
+            out_t.append(t)
+            out_o.append(O)
+            out_d.extend(digs)
+            if pats is not None:
+                out_p.extend(pats)
+            bar.update(len(digs))
+            continue
+        st = graph.stages[s]
+        M, layout, _, n_act = _run_active(graph, values, active, t, s)
+        del values
+        m = M.shape[0] - 1
+        n_eval += n_act
+        n_skipped += len(t) - n_act
+        za, zb = _columns(graph, s, layout)
+        Z = M[:, za:zb]
+        noise = tol.SLICE_NOISE_RTOL * float(np.abs(Z).max(initial=0.0))
+        cut_iv = cut_k = None
+        if st.kind == "relu":
+            zl, zr = Z[:-1], Z[1:]
+            sc = np.maximum(np.abs(zl), np.abs(zr))
+            th = np.maximum(tol.SLICE_ZERO_RTOL * sc, noise)
+            cross = ((zl > th) & (zr < -th)) | ((zl < -th) & (zr > th))
+            iv, k = np.nonzero(cross)
+            tau = zl[iv, k] / (zl[iv, k] - zr[iv, k])
+            cut_iv, cut_k = iv, k
+        else:
+            import torch
+
+            E = graph.window_entries(s, torch.from_numpy(np.ascontiguousarray(Z)).reshape(
+                (m + 1,) + st.input_shape)).numpy()
+            L, R = E[:-1], E[1:]
+            change = np.argmax(L, axis=-1) != np.argmax(R, axis=-1)
+            iv, w = np.nonzero(change)
+            Lc, Rc = L[iv, w], R[iv, w]
+            fin = np.isfinite(Lc) & np.isfinite(Rc)
+            sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
+                            np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))
+            r, tau = upper_envelope(Lc, Rc, np.maximum(sc, noise / tol.SLICE_ZERO_RTOL))
+            iv = iv[r]
+        iv, tau, assign = _merge_points(iv.astype(np.int64), tau)
+        per_stage[s] += iv.size
+        # where each crossing neuron vanishes: (position in the refined sequence, column)
+        zero_pos = zero_col = None
+        if cut_iv is not None and (assign >= 0).any():
+            ok = assign >= 0
+            zero_pos = assign[ok] + iv[assign[ok]] + 1
+            zero_col = za + cut_k[ok]
+        # the refined sequence: old point i is (i, 0); new points (iv, tau)
+        all_iv = np.concatenate([np.arange(m + 1), iv])
+        all_tau = np.concatenate([np.zeros(m + 1), tau])
+        order = np.lexsort((all_tau, all_iv))
+        all_iv, all_tau = all_iv[order], all_tau[order]
+        all_act = np.where(all_tau > 0, True, active[all_iv])  # new points start active
+        nxt_iv = np.minimum(all_iv + 1, m)
+        n_new = all_iv.size
+        F = M.shape[1]
+        per = max(3, int(chunk_elems // max(F, 1)))
+        pieces = []
+        start = 0
+        while start < n_new - 1:
+            stop = min(n_new, start + per)
+            pieces.append((start, stop))
+            start = stop - 1
+        # children are materialised when popped: memory holds this chunk's frontier, not all of theirs
+        ctx = dict(M=M, layout=layout, t=t, s=s, all_iv=all_iv, all_tau=all_tau, nxt_iv=nxt_iv,
+                   all_act=all_act, zero_pos=zero_pos, zero_col=zero_col, za=za, zb=zb, noise=noise,
+                   digs=digs, pats=pats)
+        del M
+        for a, b in reversed(pieces):
+            stack.append(("lazy", ctx, a, b))
+    bar.close()
+    # assemble (chunks share their end points)
+    t_all = [out_t[0]] + [x[1:] for x in out_t[1:]] if out_t else [np.zeros(1)]
+    o_all = [out_o[0]] + [x[1:] for x in out_o[1:]] if out_o else [np.zeros((1, graph.output_dim))]
+    t = np.concatenate(t_all)
+    O = np.concatenate(o_all, axis=0)
+    D = np.frombuffer(b"".join(out_d), dtype=np.uint8).reshape(-1, DIGEST_BYTES).copy()
+    P = _assemble_patterns(graph, out_p) if keep_patterns else None
+    return SegmentPieces(t=t, outputs=O, digests=D, packed_patterns=P,
+                         stats={"vertex_evaluations": int(n_eval), "chunks": int(n_chunks),
+                                "skipped_evaluations": int(n_skipped),
+                                "breakpoints_per_stage": per_stage.tolist()})
+
+
+# ============================================================================ 2-D
+class _Mesh:
+    """Vertices (coordinates and live values, growing buffers) and convex cells of one chunk."""
+
+    def __init__(self, P, M, layout, cells, digs, pats):
+        self.n = P.shape[0]
+        self.P = P
+        self.M = M
+        self.layout = layout
+        self.cells = cells
+        self.digs = digs
+        self.pats = pats
+        self.cache = {}
+
+    def reserve(self, extra):
+        need = self.n + extra
+        if need > self.P.shape[0]:
+            cap = max(need, 2 * self.P.shape[0])
+            P = np.empty((cap, 2))
+            P[:self.n] = self.P[:self.n]
+            M = np.empty((cap, self.M.shape[1]))
+            M[:self.n] = self.M[:self.n]
+            self.P, self.M = P, M
+
+    def vertex(self, a, b, va, vb, key, zero_col=None):
+        """The point where the function with values ``va`` at ``a`` and ``vb`` at ``b`` (opposite
+        signs) vanishes on edge ``ab``; shared with the neighbour cutting the same edge."""
+        if a > b:
+            a, b, va, vb = b, a, vb, va
+        ck = (a, b, key)
+        hit = self.cache.get(ck)
+        if hit is not None:
+            return hit
+        f = va / (va - vb)
+        self.reserve(1)
+        i = self.n
+        self.P[i] = self.P[a] + f * (self.P[b] - self.P[a])
+        self.M[i] = self.M[a] + f * (self.M[b] - self.M[a])
+        if zero_col is not None:
+            self.M[i, zero_col] = 0.0
+        self.n += 1
+        self.cache[ck] = i
+        return i
+
+
+def _split(mesh: _Mesh, ids, v, th, key, zero_col=None):
+    """Both halves (``v <= 0``, ``v >= 0``) of convex cell ``ids`` (counter-clockwise)."""
+    s = np.where(v > th, 1, np.where(v < -th, -1, 0)).tolist()
+    idl = ids.tolist()
+    vl = v.tolist()
+    nv = len(idl)
+    neg, pos = [], []
+    for i in range(nv):
+        j = i + 1 if i + 1 < nv else 0
+        si, sj = s[i], s[j]
+        if si <= 0:
+            neg.append(idl[i])
+        if si >= 0:
+            pos.append(idl[i])
+        if si * sj < 0:
+            w = mesh.vertex(idl[i], idl[j], vl[i], vl[j], key, zero_col)
+            neg.append(w)
+            pos.append(w)
+    return np.array(neg, dtype=np.int64), np.array(pos, dtype=np.int64)
+
+
+def _cut_relu(mesh: _Mesh, ids, bits, cand, th_all, z0):
+    """Cut one cell by the zero lines of the candidate neurons; yields ``(ids, bits)``."""
+    out = []
+    items = [(ids, bits, cand)]
+    while items:
+        ids, bits, cand = items.pop()
+        if cand.size == 0:
+            out.append((ids, bits))
+            continue
+        Z = mesh.M[ids[:, None], z0 + cand[None, :]]
+        th = th_all[cand]
+        pos = (Z > th).any(axis=0)
+        neg = (Z < -th).any(axis=0)
+        cr = pos & neg
+        nc = ~cr
+        bits[cand[nc]] = pos[nc]
+        if not cr.any():
+            out.append((ids, bits))
+            continue
+        rest = cand[cr]
+        k = int(rest[0])
+        lo, hi = _split(mesh, ids, Z[:, np.flatnonzero(cr)[0]], th_all[k], k, z0 + k)
+        b0 = bits.copy()
+        b0[k] = False
+        bits[k] = True
+        items.append((lo, b0, rest[1:]))
+        items.append((hi, bits, rest[1:]))
+    return out
+
+
+def _clip_keep(mesh, ids, v, th, key):
+    """The part ``v >= 0`` of cell ``ids``: ``None`` when it has no interior."""
+    if not (v > th).any():
+        return None
+    if not (v < -th).any():
+        return ids
+    return _split(mesh, ids, v, th, key)[1]
+
+
+def _winner_cells(mesh, ids, cols, th, wkey):
+    """Split cell ``ids`` into the winner regions of the entries in columns ``cols``
+    (first entry wins ties): list of ``(entry position, ids)``."""
+    E = mesh.M[ids[:, None], cols[None, :]]
+    K = len(cols)
+    cand = []
+    for j in range(K):
+        dominated = False
+        for i in range(K):
+            if i == j:
+                continue
+            d = E[:, i] - E[:, j]
+            if (d > th).all() or (i < j and (np.abs(d) <= th).all()):
+                dominated = True
+                break
+        if not dominated:
+            cand.append(j)
+    if len(cand) == 1:
+        return [(cand[0], ids)]
+    out = []
+    for j in cand:
+        poly = ids
+        for i in cand:
+            if i == j:
+                continue
+            v = mesh.M[poly, cols[j]] - mesh.M[poly, cols[i]]
+            if (np.abs(v) <= th).all():
+                if i < j:
+                    poly = None
+                    break
+                continue
+            poly = _clip_keep(mesh, poly, v, th, (wkey, min(i, j), max(i, j)))
+            if poly is None:
+                break
+        if poly is not None and len(poly) >= 3:
+            out.append((j, poly))
+    return out
+
+
+def _cut_max(mesh, ids, winners, cand_w, W, th_w, z0):
+    out = []
+    items = [(ids, winners, cand_w)]
+    while items:
+        ids, win, cw = items.pop()
+        if cw.size == 0:
+            out.append((ids, win))
+            continue
+        Wc = W[cw]                                  # (R, K)
+        valid = Wc >= 0
+        E = mesh.M[ids[:, None, None], z0 + np.where(valid, Wc, 0)[None]]
+        E = np.where(valid[None], E, -np.inf)       # (nv, R, K)
+        th = th_w[cw]
+        top = E.max(axis=2)
+        is_c = E >= (top - th[None, :])[:, :, None]
+        common = is_c.all(axis=0)                   # (R, K)
+        uni = common.any(axis=1)
+        win[cw[uni]] = np.argmax(common[uni], axis=1)
+        if uni.all():
+            out.append((ids, win))
+            continue
+        rest = cw[~uni]
+        w = int(rest[0])
+        ks = np.flatnonzero(W[w] >= 0)
+        cols = z0 + W[w, ks]
+        for j, poly in _winner_cells(mesh, ids, cols, float(th_w[w]), ("max", w)):
+            wj = win.copy()
+            wj[w] = ks[j]
+            items.append((poly, wj, rest[1:]))
+    return out
+
+
+@dataclass
+class PlanePieces:
+    """The cells of a plane slice.
+
+    Attributes
+    ----------
+    polygons : list of (nv, 2) arrays, counter-clockwise, in slice coordinates
+    output_maps : (n, n_out, 3) -- the output on cell ``i`` is ``A[:, :2] @ u + A[:, 2]``
+    digests : (n, DIGEST_BYTES) uint8
+    packed_patterns : (n, ceil(n_bits / 8)) uint8 or None
+    stats : dict
+    """
+
+    polygons: list
+    output_maps: np.ndarray
+    digests: np.ndarray
+    packed_patterns: np.ndarray | None
+    stats: dict = field(default_factory=dict)
+
+
+def _fit_affine(polys_P, polys_O):
+    """Per cell the affine map through its vertex outputs (least squares on centred coordinates;
+    exact for affine data)."""
+    sizes = np.array([len(p) for p in polys_P])
+    P = np.concatenate(polys_P)
+    O = np.concatenate(polys_O)
+    off = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    cell = np.repeat(np.arange(len(sizes)), sizes)
+    cen = np.add.reduceat(P, off, axis=0) / sizes[:, None]
+    Q = P - cen[cell]
+    X = np.concatenate([Q, np.ones((len(Q), 1))], axis=1)          # (V, 3)
+    G = np.einsum("vi,vj->vij", X, X)
+    G = np.add.reduceat(G, off, axis=0)                             # (n, 3, 3)
+    R = np.add.reduceat(np.einsum("vi,vo->vio", X, O), off, axis=0)  # (n, 3, n_out)
+    sol = np.linalg.solve(G, R)                                     # (n, 3, n_out)
+    A = np.transpose(sol, (0, 2, 1)).copy()                         # (n, n_out, 3)
+    A[:, :, 2] -= np.einsum("noi,ni->no", A[:, :, :2], cen)
+    return A
+
+
+def refine_plane(graph: PLGraph, box_lo, box_hi, to_input, *, keep_patterns: bool = False,
+                 chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> PlanePieces:
+    """Exact cells of ``graph`` on the plane ``u -> to_input(u)``, ``u`` in the box.
+
+    ``to_input`` maps ``(m, 2)`` slice coordinates to ``(m, D)`` inputs (an affine map).
+    See the module docstring for the algorithm.
+    """
+    from tqdm.auto import tqdm
+
+    (x0, y0), (x1, y1) = box_lo, box_hi
+    P0 = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+    values = graph.initial_values(to_input(P0))
+    stack = [(0, P0, values, [np.arange(4, dtype=np.int64)], [DIGEST_SEED], [[]] if keep_patterns else None)]
+    res_P, res_O, res_d, res_p = [], [], [], []
+    n_eval = n_chunks = 0
+    bar = tqdm(desc="plane cells", unit="cell", disable=not progress, leave=False)
+    while stack:
+        s, P, values, cells, digs, pats = stack.pop()
+        n_chunks += 1
+        if s == graph.n_stages:
+            O = graph.run_to(values, s).numpy()
+            for ids in cells:
+                res_P.append(P[ids])
+                res_O.append(O[ids])
+            res_d.extend(digs)
+            if pats is not None:
+                res_p.extend(pats)
+            bar.update(len(cells))
+            continue
+        graph.run_to(values, s)
+        M, layout = _pack(values)
+        del values
+        n_eval += M.shape[0]
+        st = graph.stages[s]
+        z0, z1 = _columns(graph, s, layout)
+        nV = M.shape[0]
+        mesh = _Mesh(np.concatenate([P, np.empty((nV, 2))]), np.concatenate([M, np.empty_like(M)]),
+                     layout, cells, digs, pats)
+        mesh.n = nV
+        del M
+        Z = mesh.M[:nV, z0:z1]
+        sizes = np.array([len(c) for c in cells])
+        flat = np.concatenate(cells)
+        off = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        new_cells, new_d, new_p = [], [], ([] if pats is not None else None)
+
+        def emit(c, sub, packed):
+            new_cells.append(sub)
+            new_d.append(digest_chain(digs[c], packed))
+            if new_p is not None:
+                new_p.append(pats[c] + [packed])
+
+        noise = tol.SLICE_NOISE_RTOL * float(np.abs(Z).max(initial=0.0))
+        if st.kind == "relu":
+            th = np.maximum(tol.SLICE_ZERO_RTOL * np.abs(Z).max(axis=0), noise)
+            S = (Z > th).astype(np.int8) - (Z < -th).astype(np.int8)
+            Smax = np.maximum.reduceat(S[flat], off, axis=0)
+            Smin = np.minimum.reduceat(S[flat], off, axis=0)
+            del S
+            base = Smax > 0
+            crossing = base & (Smin < 0)
+            cut = crossing.any(axis=1)
+            packed_base = pack_bits(base)
+            for c, ids in enumerate(cells):
+                if not cut[c]:
+                    emit(c, ids, packed_base[c])
+                    continue
+                for sub, b in _cut_relu(mesh, ids, base[c].copy(), np.flatnonzero(crossing[c]), th, z0):
+                    emit(c, sub, pack_bits(b))
+        else:
+            W = graph.window_index(s)
+            valid = W >= 0
+            E = Z[:, np.where(valid, W, 0)]
+            E = np.where(valid[None], E, -np.inf)                    # (nV, nw, K)
+            th_w = np.maximum(tol.SLICE_ZERO_RTOL * np.where(np.isfinite(E), np.abs(E), 0.0).max(axis=(0, 2)),
+                              noise)
+            top = E.max(axis=2)
+            is_c = E >= (top - th_w[None, :])[:, :, None]
+            del E, top
+            common = np.logical_and.reduceat(is_c[flat], off, axis=0)  # (C, nw, K)
+            del is_c
+            uni = common.any(axis=2)
+            first = np.argmax(common, axis=2)
+            K = W.shape[1]
+            nw = W.shape[0]
+            onehot = np.zeros((len(cells), nw, K), dtype=bool)
+            np.put_along_axis(onehot, first[:, :, None], True, axis=2)
+            packed_base = pack_bits(onehot.reshape(len(cells), -1))
+            del onehot
+            cut = ~uni.all(axis=1)
+            for c, ids in enumerate(cells):
+                if not cut[c]:
+                    emit(c, ids, packed_base[c])
+                    continue
+                parts = _cut_max(mesh, ids, first[c].copy(), np.flatnonzero(~uni[c]), W, th_w, z0)
+                for sub, wv in parts:
+                    oh = np.zeros((nw, K), dtype=bool)
+                    oh[np.arange(nw), wv] = True
+                    emit(c, sub, pack_bits(oh.reshape(-1)))
+        nV = mesh.n
+        P, M = mesh.P[:nV], mesh.M[:nV]
+        del mesh
+        # split into chunks that fit the memory budget (vertices are copied per chunk)
+        F = M.shape[1]
+        groups = [np.arange(len(new_cells))]
+        if nV * F > chunk_elems and len(new_cells) > 1:
+            sizes = np.array([len(c) for c in new_cells])
+            target = max(16, int(chunk_elems // max(F, 1)) // 2)
+            bounds = np.searchsorted(np.cumsum(sizes), np.arange(target, sizes.sum(), target))
+            groups = [g for g in np.split(np.arange(len(new_cells)), np.unique(bounds)) if g.size]
+        for g in reversed(groups):
+            if len(groups) == 1:
+                sub_P, sub_M, sub_cells = P, M, new_cells
+            else:
+                used = np.unique(np.concatenate([new_cells[i] for i in g]))
+                remap = np.full(nV, -1, dtype=np.int64)
+                remap[used] = np.arange(used.size)
+                sub_P, sub_M = P[used], M[used]
+                sub_cells = [remap[new_cells[i]] for i in g]
+            vals = _unpack(sub_M, layout)
+            graph.apply_nonlinear(vals, s)
+            stack.append((s + 1, sub_P, vals, sub_cells, [new_d[i] for i in g],
+                          None if new_p is None else [new_p[i] for i in g]))
+        del P, M
+    bar.close()
+    A = _fit_affine(res_P, res_O) if res_P else np.zeros((0, graph.output_dim, 3))
+    D = np.frombuffer(b"".join(res_d), dtype=np.uint8).reshape(-1, DIGEST_BYTES).copy()
+    Pk = _assemble_patterns(graph, res_p) if keep_patterns else None
+    return PlanePieces(polygons=res_P, output_maps=A, digests=D, packed_patterns=Pk,
+                       stats={"vertex_evaluations": int(n_eval), "chunks": int(n_chunks)})

@@ -1,0 +1,190 @@
+"""Exact refinement of piecewise-linear torch models on planes and segments, checked by dense
+sampling, by each region's own interior point, by bisection, and against chunking."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+
+from relutopo import decompose
+from relutopo.papers.engine_slices.basic_resnet import BasicBlock
+from relutopo.papers.engine_slices.residual_cnn import residual_cnn
+from relutopo.slice_decomposition import decompose_slice
+from relutopo.slice_refine import upper_envelope
+from relutopo.slices import Plane, Segment
+
+from test_pl_graph import randomise_bn
+from test_slices import bisection_pieces
+
+
+def small_cnn(seed=0):
+    torch.manual_seed(seed)
+    model = nn.Sequential(
+        nn.Conv2d(1, 3, 3, stride=2), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+        BasicBlock(3, 3), nn.Flatten(), nn.Linear(3 * 2 * 2, 4))
+    return randomise_bn(model, seed=seed)
+
+
+def images(seed, n=3, shape=(1, 9, 9)):
+    return np.random.default_rng(seed).normal(size=(n, *shape))
+
+
+def check_plane(model, plane, grid=120):
+    dec = decompose(model, plane)
+    g = dec.model
+    # areas tile the box
+    assert dec.areas().sum() == pytest.approx(plane.box.volume, rel=1e-9)
+    # each region's interior point has the region's pattern
+    dig = g.digests(plane.to_input(dec.interior_points))
+    np.testing.assert_array_equal(dig, dec.digests)
+    assert len({bytes(d) for d in dec.digests}) == dec.n_regions  # no region is split in two
+    # dense sampling: every sampled pattern is a region, found where the point lies
+    U = plane.grid(grid)
+    X = plane.to_input(U)
+    sampled = g.digests(X)
+    index = dec.index_of_digest()
+    hits = np.array([index.get(bytes(d), -1) for d in sampled])
+    assert np.all(hits >= 0)
+    assert np.array_equal(dec.locate(U), hits)
+    # outputs from the regions' affine maps equal torch's forward pass
+    with torch.no_grad():
+        ref = model.double()(torch.from_numpy(X)).numpy()
+    assert np.abs(dec.outputs(U) - ref).max() <= 1e-9 * np.abs(ref).max()
+    assert np.array_equal(dec.class_at(U), ref.argmax(axis=1))
+    return dec
+
+
+def test_cnn_with_bn_maxpool_and_residual_block_on_a_plane():
+    model = small_cnn(0)
+    plane = Plane.through(*images(0), margin=0.3)
+    dec = check_plane(model, plane)
+    assert dec.n_regions > 100
+    classes = set(dec.class_at(plane.grid(60)).tolist())
+    assert (len(dec.decision_boundary) > 0) == (len(classes) > 1)
+
+
+def test_maxpool_regions_are_winner_changes():
+    """A max-pool directly on affine inputs: regions are the cells of constant window winners."""
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 2, 2), nn.MaxPool2d(2, stride=1), nn.Flatten(), nn.Linear(8, 2))
+    plane = Plane.through(*images(1, shape=(1, 4, 4)), margin=0.5)
+    dec = check_plane(model.eval(), plane, grid=150)
+    W = dec.patterns.reshape(dec.n_regions, -1, 4)
+    assert np.all(W.sum(axis=2) == 1)
+    # a fine grid meets every region that holds a disc wider than its spacing: a convex region of
+    # area A and perimeter P has inradius >= A / P
+    g = dec.model
+    n = 250
+    seen = {bytes(d) for d in g.digests(plane.to_input(plane.grid(n)))}
+    spacing = float((plane.box.widths / (n - 1)).max())
+    areas = dec.areas()
+    for i, d in enumerate(dec.digests):
+        if bytes(d) not in seen:
+            V = dec.polygons[i]
+            perimeter = np.linalg.norm(np.roll(V, -1, axis=0) - V, axis=1).sum()
+            assert areas[i] / perimeter <= spacing / np.sqrt(2)
+
+
+def test_leaky_relu_prelu_and_functional_blocks_on_a_plane():
+    from test_pl_graph import UserBlock
+
+    torch.manual_seed(2)
+    model = randomise_bn(UserBlock(), seed=2)
+    plane = Plane.through(*images(2, shape=(2, 4, 4)), margin=0.2)
+    check_plane(model, plane, grid=80)
+
+
+def test_trained_residual_cnn_module():
+    model = randomise_bn(residual_cnn(width=2, seed=0, size=16), seed=4)
+    plane = Plane.through(*images(4, shape=(1, 16, 16)), margin=0.1)
+    check_plane(model, plane, grid=80)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cnn_segment_equals_a_bisection_on_patterns(seed):
+    model = small_cnn(seed)
+    a, b = images(10 + seed, n=2)
+    seg = Segment(a, b, margin=0.2)
+    dec = decompose(model, seg)
+    g = dec.model
+    n = bisection_pieces(lambda t: g.digests(seg.to_input(t[:, None])), seg.box.lo[0], seg.box.hi[0])
+    assert dec.n_regions == n
+    np.testing.assert_array_equal(g.digests(seg.to_input(dec.interior_points)), dec.digests)
+
+
+def test_chunking_does_not_change_the_result():
+    model = small_cnn(3)
+    plane = Plane.through(*images(3), margin=0.3)
+    big = decompose(model, plane)
+    small = decompose_slice(model, plane, chunk_elems=2000)
+    assert small.stats["chunks"] > big.stats["chunks"]
+    assert small.n_regions == big.n_regions
+    assert {bytes(d) for d in small.digests} == {bytes(d) for d in big.digests}
+    seg = Segment(*images(5, n=2), margin=0.5)
+    a, b = decompose(model, seg), decompose_slice(model, seg, chunk_elems=500)
+    assert b.stats["chunks"] > a.stats["chunks"]
+    assert a.n_regions == b.n_regions
+    np.testing.assert_allclose(a.breakpoints, b.breakpoints, atol=1e-12)
+    assert [bytes(x) for x in a.digests] == [bytes(x) for x in b.digests]
+
+
+def test_upper_envelope_against_dense_evaluation():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(200, 6))
+    B = rng.normal(size=(200, 6))
+    A[:, 5] = -np.inf  # padding never wins
+    B[:, 5] = -np.inf
+    rows, taus = upper_envelope(A, B)
+    tau = np.linspace(0, 1, 20001)
+    Af, Bf = np.where(np.isfinite(A), A, -1e300), np.where(np.isfinite(B), B, -1e300)
+    for r in range(200):
+        win = np.argmax((1 - tau)[:, None] * Af[r] + tau[:, None] * Bf[r], axis=1)
+        changes = tau[1:][win[1:] != win[:-1]]
+        mine = taus[rows == r]
+        assert len(mine) == len(changes)
+        np.testing.assert_allclose(mine, changes, atol=1e-4)
+    # ties: two identical entries are one line
+    r, t = upper_envelope(np.array([[1.0, 1.0, 0.0]]), np.array([[0.0, 0.0, 1.0]]))
+    assert r.tolist() == [0] and t.tolist() == [0.5]
+
+
+def test_plots_draw_planes_and_segments():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from relutopo.plotting.slices import plot_segment, plot_slice
+
+    model = small_cnn(0)
+    x = images(0)
+    dec = decompose(model, Plane.through(*x, margin=0.3, labels=("a", "b", "c")))
+    fig = plot_slice(dec, anchor_images=True)
+    ax = fig.axes[0]
+    assert len(ax.collections) >= 2  # regions and boundary
+    plt.close(fig)
+    fig = plot_slice(dec, color_by="region", boundary=False)
+    plt.close(fig)
+    seg = decompose(model, Segment(x[0], x[1]))
+    fig = plot_segment(seg)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="k = 1"):
+        plot_slice(seg)
+    with pytest.raises(ValueError, match="color_by"):
+        plot_slice(dec, color_by="bits")
+
+
+def test_interior_points_of_tiny_polygons_far_from_the_origin():
+    """A triangle of side 1e-6 at (10, 7): the shoelace terms cancel catastrophically unless the
+    coordinates are centred first; the centroid must lie inside and the area be exact."""
+    from relutopo.slice_decomposition import _interior_points
+
+    base = np.array([[10.0, 7.0], [10.0 + 1e-6, 7.0], [10.0, 7.0 + 2e-6]])
+    rng = np.random.default_rng(0)
+    polys = [base + rng.normal(scale=1e-3, size=2) for _ in range(50)]
+    cents = _interior_points(polys)
+    for V, c in zip(polys, cents):
+        np.testing.assert_allclose(c, V.mean(axis=0), rtol=0, atol=1e-15 * 10)
+        E = np.roll(V, -1, axis=0) - V
+        cross = E[:, 0] * (c[1] - V[:, 1]) - E[:, 1] * (c[0] - V[:, 0])
+        assert np.all(cross > 0)  # strictly inside (counter-clockwise)
