@@ -20,7 +20,8 @@ Faces of one polytope: in 2-D its edges join cyclically consecutive vertices; fo
 come from its vertex-facet incidences (facets are the vertex sets of tight halfspaces of affine
 dimension ``d-1`` and, by the diamond property of face lattices, every (k-1)-face is the
 intersection of two k-faces). Vertices are enumerated from the halfspaces (Qhull, or all
-``d``-subsets of rows for short descriptions) and re-solved from their defining rows; vertices of
+``d``-subsets of rows for short descriptions, :mod:`relutopo.polytopes`) and re-solved from their
+defining rows; vertices of
 different regions closer than ``VERTEX_MERGE_RTOL`` times the box diameter are one vertex, and
 faces of different regions are the same cell when they have the same vertices. This assumes the
 regions meet face to face, which holds for generic weights (a bent hyperplane that ends on a
@@ -31,234 +32,23 @@ for small complexes too (nothing in the construction is specific to ``d <= 3``) 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from .tolerances import LP_FEAS_RTOL, VERTEX_MERGE_RTOL
+from . import tolerances as tol
+from .domains import Box
+from .errors import ComplexError, PolytopeError
+from .polytopes import affine_dimension, hull_volume, merge_points, polytope_faces
+from .validation import check_box
 
-__all__ = ["CellComplex", "cell_complex", "cell_complex_from_halfspaces", "polytope_vertices",
-           "polytope_faces", "PolytopeFaces", "ComplexError", "box_halfspaces", "cell_volume",
-           "sample_convex_pieces"]
+# re-exported for the callers of the former copies here: relutopo.complex.polytope_vertices,
+# PolytopeFaces, and cell_volume (= relutopo.polytopes.hull_volume)
+from .polytopes import PolytopeFaces, polytope_vertices  # noqa: E402,F401
+cell_volume = hull_volume
 
-
-class ComplexError(ValueError):
-    """The input cannot be turned into a polyhedral complex (bad box, empty region, ...)."""
-
-
-# ---------------------------------------------------------------------------- one polytope
-def box_halfspaces(lo, hi) -> tuple:
-    """``(A, c)`` of the box ``lo <= x <= hi``: rows ``-e_i x <= -lo_i`` then ``e_i x <= hi_i``."""
-    lo, hi = _check_box(lo, hi)
-    d = lo.size
-    return np.vstack([-np.eye(d), np.eye(d)]), np.concatenate([-lo, hi])
-
-
-def _check_box(lo, hi) -> tuple:
-    lo = np.atleast_1d(np.asarray(lo, dtype=np.float64)).reshape(-1)
-    hi = np.atleast_1d(np.asarray(hi, dtype=np.float64)).reshape(-1)
-    if lo.shape != hi.shape:
-        raise ComplexError(f"box corners lo={lo.tolist()} and hi={hi.tolist()} have different lengths")
-    if lo.size == 0 or not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-        raise ComplexError(f"the box must have finite corners; got lo={lo.tolist()}, hi={hi.tolist()}")
-    if np.any(hi <= lo):
-        raise ComplexError(f"the box needs lo < hi in every coordinate; got lo={lo.tolist()}, "
-                           f"hi={hi.tolist()}")
-    return lo, hi
-
-
-def _normalise(A, c, scale) -> tuple:
-    """Unit-length rows; rows of (near) zero norm are dropped (they hold for the whole box
-    when the polytope is non-empty)."""
-    norms = np.linalg.norm(A, axis=1)
-    keep = norms > 1e-12 * max(1.0, float(np.max(norms, initial=0.0)))
-    bad = ~keep & (c < -LP_FEAS_RTOL * scale)
-    if np.any(bad):
-        raise ComplexError("a halfspace row 0 . x <= c with c < 0 makes the region empty; "
-                           "pass the halfspaces of a non-empty region")
-    return A[keep] / norms[keep, None], c[keep] / norms[keep]
-
-
-def _chebyshev_center(A, c) -> tuple:
-    """Centre and radius of the largest ball in ``{A x <= c}`` (rows unit length), by LP (HiGHS)."""
-    from scipy.optimize import linprog
-
-    d = A.shape[1]
-    obj = np.zeros(d + 1)
-    obj[-1] = -1.0
-    res = linprog(obj, A_ub=np.hstack([A, np.ones((len(A), 1))]), b_ub=c,
-                  bounds=[(None, None)] * d + [(0, None)], method="highs")
-    if res.status != 0:
-        return None, 0.0
-    return res.x[:d], float(res.x[-1])
-
-
-def _merge_points(P, tol) -> np.ndarray:
-    """Labels ``0..k-1`` of points after merging those within ``tol`` (connected components of
-    the KD-tree's close pairs; components numbered in order of their smallest point index)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-
-    n = len(P)
-    if n < 2:
-        return np.zeros(n, dtype=np.int64)
-    pairs = cKDTree(P).query_pairs(tol, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1].astype(np.int64)
-
-
-def _brute_force_vertices(A, c, tol) -> np.ndarray:
-    """All feasible intersections of ``d`` hyperplanes among the rows (exhaustive; small m)."""
-    m, d = A.shape
-    combos = np.array(list(combinations(range(m), d)), dtype=np.int64).reshape(-1, d)
-    if len(combos) == 0:
-        return np.zeros((0, d))
-    M = A[combos]
-    rhs = c[combos]
-    det = np.linalg.det(M)
-    ok = np.abs(det) > 1e-12
-    if not np.any(ok):
-        return np.zeros((0, d))
-    V = np.linalg.solve(M[ok], rhs[ok][..., None])[..., 0]
-    feas = np.all(V @ A.T <= c + tol, axis=1)
-    return V[feas]
-
-
-#: Up to this many d-subsets of rows, vertices are enumerated directly (faster than Qhull).
-BRUTE_FORCE_MAX_SUBSETS = 400
-
-
-def _n_choose(m, d) -> int:
-    from math import comb
-
-    return comb(int(m), int(d))
-
-
-def polytope_vertices(A, c, interior_point=None, *, scale: float = 1.0,
-                      method: str = "qhull") -> np.ndarray:
-    """Vertices of the bounded polytope ``{x : A x <= c}``.
-
-    Parameters
-    ----------
-    A, c : arrays ``(m, d)``, ``(m,)``
-        Halfspaces (redundant rows allowed; they must describe a bounded, full-dimensional set).
-    interior_point : array ``(d,)``, optional
-        A point strictly inside (the Chebyshev centre is computed when omitted).
-    scale : float
-        Length scale of the problem (the box diameter); tolerances are relative to it.
-    method : {"qhull", "brute"}
-        ``qhull``: halfspace intersection by Qhull (falls back to ``brute`` if Qhull fails);
-        ``brute``: every ``d``-subset of rows solved and kept when feasible (an independent
-        second algorithm, exponential in ``d``, for checks).
-
-    Returns
-    -------
-    V : array ``(n_vertices, d)``, each re-solved from its defining rows, without duplicates.
-    """
-    A = np.asarray(A, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64).reshape(-1)
-    if A.ndim != 2 or A.shape[0] != c.shape[0]:
-        raise ComplexError(f"A must be (m, d) and c (m,); got shapes {A.shape} and {c.shape}")
-    if method not in ("qhull", "brute"):
-        raise ComplexError(f"method must be 'qhull' or 'brute'; got {method!r}")
-    A, c = _normalise(A, c, scale)
-    d = A.shape[1]
-    tol = VERTEX_MERGE_RTOL * scale
-    V = None
-    if method == "qhull" and _n_choose(A.shape[0], d) <= BRUTE_FORCE_MAX_SUBSETS:
-        method = "brute"  # few rows (an irredundant description): enumeration is faster
-    if method == "qhull" and d >= 2:
-        if interior_point is None:
-            interior_point, _ = _chebyshev_center(A, c)
-        if interior_point is not None and np.all(A @ interior_point < c):
-            from scipy.spatial import HalfspaceIntersection
-            from scipy.spatial import QhullError
-
-            try:
-                hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]),
-                                           np.asarray(interior_point, dtype=np.float64))
-                # re-solve each vertex from the halfspaces Qhull says define it (exact to
-                # machine precision; the dual-hull coordinates are not)
-                V = np.array([np.linalg.lstsq(A[list(rows)], c[list(rows)], rcond=None)[0]
-                              for rows in hs.dual_facets]).reshape(-1, d)
-                V = V[np.all(np.isfinite(V), axis=1)]
-                if np.any(V @ A.T > c + 1e3 * tol):
-                    V = None
-            except (QhullError, ValueError, np.linalg.LinAlgError):
-                V = None
-    if V is None:
-        V = _brute_force_vertices(A, c, tol)
-    if len(V) == 0:
-        raise ComplexError("the halfspaces describe an empty or unbounded set; a region in a box "
-                           "must be a bounded, full-dimensional polytope")
-    labels = _merge_points(V, tol)
-    out = np.zeros((labels.max() + 1, d))
-    np.add.at(out, labels, V)
-    out /= np.bincount(labels)[:, None]
-    return out
-
-
-def _affine_dim(P, tol) -> int:
-    if len(P) <= 1:
-        return 0
-    s = np.linalg.svd(P[1:] - P[0], compute_uv=False)
-    return int(np.sum(s > tol))
-
-
-@dataclass(frozen=True)
-class PolytopeFaces:
-    """The face lattice of one convex polytope, each face as a sorted tuple of vertex indices.
-
-    ``faces[k]`` lists the k-faces (``faces[d]`` is the polytope itself, ``faces[0]`` the
-    vertices ``(i,)``); ``tight[i]`` is the set of (normalised) halfspace rows tight at vertex i.
-    """
-
-    vertices: np.ndarray
-    faces: tuple
-    tight: np.ndarray
-
-
-def polytope_faces(A, c, interior_point=None, *, scale: float = 1.0) -> PolytopeFaces:
-    """Every face of the bounded polytope ``{A x <= c}`` by vertex-facet incidence.
-
-    In 2-D the edges join cyclically consecutive vertices (sorted by angle about the centroid).
-    For ``d >= 3`` facets are the vertex sets of tight rows with affine dimension ``d-1``, and a
-    (k-1)-face is the intersection of two k-faces with affine dimension ``k-1`` (diamond property
-    of face lattices).
-    """
-    A = np.asarray(A, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64).reshape(-1)
-    V = polytope_vertices(A, c, interior_point, scale=scale)
-    An, cn = _normalise(A, c, scale)
-    d = A.shape[1]
-    tol = VERTEX_MERGE_RTOL * scale
-    tight = np.abs(V @ An.T - cn) <= 10 * tol
-    faces = [None] * (d + 1)
-    faces[d] = [tuple(range(len(V)))]
-    faces[0] = [(i,) for i in range(len(V))]
-    if d == 2:
-        # a convex polygon's edges join cyclically consecutive vertices (no tolerance involved)
-        C = V.mean(axis=0)
-        cyc = np.argsort(np.arctan2(V[:, 1] - C[1], V[:, 0] - C[0]))
-        faces[1] = sorted(tuple(sorted((int(cyc[i]), int(cyc[(i + 1) % len(cyc)]))))
-                          for i in range(len(cyc)))
-    elif d >= 3:
-        cand = {tuple(np.flatnonzero(tight[:, j])) for j in range(An.shape[0])}
-        faces[d - 1] = sorted(f for f in cand if len(f) >= d and _affine_dim(V[list(f)], tol) == d - 1)
-        for k in range(d - 1, 1, -1):
-            nxt = set()
-            for f, g in combinations(faces[k], 2):
-                h = tuple(sorted(set(f) & set(g)))
-                if len(h) >= k and _affine_dim(V[list(h)], tol) == k - 1:
-                    nxt.add(h)
-            faces[k - 1] = sorted(nxt)
-    if _affine_dim(V, tol) != d:
-        raise ComplexError(f"a region is not full-dimensional (its vertices span fewer than {d} "
-                           "dimensions); pass full-dimensional regions only")
-    return PolytopeFaces(vertices=V, faces=tuple(tuple(f) for f in faces), tight=tight)
+__all__ = ["CellComplex", "cell_complex", "cell_complex_from_halfspaces", "sample_convex_pieces"]
 
 
 def sample_convex_pieces(pieces, spacing: float) -> np.ndarray:
@@ -271,7 +61,7 @@ def sample_convex_pieces(pieces, spacing: float) -> np.ndarray:
         Q = np.asarray(Q, dtype=np.float64)
         C = Q.mean(axis=0)
         _, s, vt = np.linalg.svd(Q - C, full_matrices=False)
-        k = int(np.sum(s > 1e-12 * max(1.0, s.max(initial=0.0))))
+        k = int(np.sum(s > tol.ROUNDING_RTOL * s.max(initial=0.0)))
         if k == 0:
             out.append(Q[:1])
             continue
@@ -297,21 +87,6 @@ def sample_convex_pieces(pieces, spacing: float) -> np.ndarray:
         else:
             raise ValueError("sample_convex_pieces handles pieces of dimension 1 and 2 only")
     return np.vstack(out) if out else np.zeros((0, 0))
-
-
-def cell_volume(points, k: int) -> float:
-    """k-dimensional volume of the convex hull of ``points`` (which span a k-flat)."""
-    P = np.asarray(points, dtype=np.float64)
-    if k == 0:
-        return 1.0
-    Q = P - P.mean(axis=0)
-    _, _, vt = np.linalg.svd(Q, full_matrices=False)
-    Y = Q @ vt[:k].T
-    if k == 1:
-        return float(Y.max() - Y.min())
-    from scipy.spatial import ConvexHull
-
-    return float(ConvexHull(Y).volume)
 
 
 # ---------------------------------------------------------------------------- the complex
@@ -347,6 +122,11 @@ class CellComplex:
     boundary: tuple
     on_box_boundary: tuple
     region_of_cell: np.ndarray
+
+    @property
+    def domain(self) -> Box:
+        """The box as a :class:`~relutopo.domains.Box`."""
+        return Box(self.lo, self.hi)
 
     # ----------------------------------------------------------------- counts
     @property
@@ -424,12 +204,12 @@ class CellComplex:
     def volumes(self, k: int) -> np.ndarray:
         """k-dimensional volume of every k-cell (lengths of edges, areas of polygons, ...)."""
         self._check_k(k)
-        return np.array([cell_volume(self.vertices[v], k) for v in self.cells[k]])
+        return np.array([hull_volume(self.vertices[v], k) for v in self.cells[k]])
 
     def volumes_of(self, k: int, idx) -> np.ndarray:
         """k-dimensional volume of the k-cells ``idx``."""
         self._check_k(k)
-        return np.array([cell_volume(self.vertices[self.cells[k][i]], k) for i in np.asarray(idx)])
+        return np.array([hull_volume(self.vertices[self.cells[k][i]], k) for i in np.asarray(idx)])
 
     def region_edges(self) -> list:
         """For each d-cell, the indices of the 1-cells in its closure (its polytope's edges)."""
@@ -479,13 +259,13 @@ class CellComplex:
         n = int(self.region_of_cell.max()) + 1
         pos = np.zeros(n)
         tot = np.zeros(n)
-        tol = VERTEX_MERGE_RTOL * float(np.linalg.norm(self.hi - self.lo))
+        merge = tol.VERTEX_MERGE_RTOL * float(np.linalg.norm(self.hi - self.lo))
         for i, (P, val, X) in enumerate(self._split_points(a, b)):
             r = self.region_of_cell[i]
-            tot[r] = cell_volume(P, self.dim)
+            tot[r] = hull_volume(P, self.dim)
             Q = np.vstack([P[val >= 0], X])
-            if len(Q) > self.dim and _affine_dim(Q, tol) == self.dim:
-                pos[r] = min(cell_volume(Q, self.dim), tot[r])
+            if len(Q) > self.dim and affine_dimension(Q, merge) == self.dim:
+                pos[r] = min(hull_volume(Q, self.dim), tot[r])
         return pos, tot - pos
 
     def zero_set_pieces(self, a, b) -> list:
@@ -493,11 +273,11 @@ class CellComplex:
 
         With ``a, b`` the output logit's affine maps these are the decision boundary's pieces.
         """
-        tol = VERTEX_MERGE_RTOL * float(np.linalg.norm(self.hi - self.lo))
+        merge = tol.VERTEX_MERGE_RTOL * float(np.linalg.norm(self.hi - self.lo))
         pieces = []
         for P, val, X in self._split_points(a, b):
-            Q = np.vstack([P[np.abs(val) <= tol], X])
-            if len(Q) >= self.dim and _affine_dim(Q, tol) == self.dim - 1:
+            Q = np.vstack([P[np.abs(val) <= merge], X])
+            if len(Q) >= self.dim and affine_dimension(Q, merge) == self.dim - 1:
                 pieces.append(Q)
         return pieces
 
@@ -525,20 +305,28 @@ class CellComplex:
         box = float(np.prod(self.hi - self.lo))
         return {"boundary_squared_zero": ok_sq, "euler_one": self.euler_characteristic == 1,
                 "facets_two_sided": bool(np.all(deg == want)),
-                "volume_sums": bool(abs(vol - box) <= 1e-8 * box)}
+                "volume_sums": bool(abs(vol - box) <= tol.VOLUME_SUM_RTOL * box)}
 
 
-def cell_complex_from_halfspaces(halfspaces: Sequence, lo, hi, interior_points=None,
+def _box_rows(domain: Box) -> tuple:
+    """``(A, c)`` of the box's faces, lower faces first then upper ones (the order in which the
+    complex has always numbered them: vertex numbers, and so seeded filtrations, depend on it)."""
+    A, c = domain.halfspaces()
+    order = np.r_[0:len(c):2, 1:len(c):2]
+    return A[order], c[order]
+
+
+def cell_complex_from_halfspaces(halfspaces: Sequence, domain: Box, interior_points=None,
                                  *, progress: bool = False) -> CellComplex:
-    """The cell complex of a family of convex regions tiling the box ``[lo, hi]``.
+    """The cell complex of a family of convex regions tiling the box ``domain``.
 
     Parameters
     ----------
     halfspaces : sequence of ``(A, c)``
-        Region ``i`` is ``{x : A x <= c} ∩ box`` (box rows are added here; redundant rows are
+        Region ``i`` is ``{x : A x <= c} ∩ domain`` (box rows are added here; redundant rows are
         fine), e.g. ``ReluNet.halfspaces(pattern)`` for each activation pattern.
-    lo, hi : arrays ``(d,)``
-        The box.
+    domain : Box
+        The box the regions tile.
     interior_points : array ``(n_regions, d)``, optional
         A point strictly inside each region (Chebyshev centres are computed when omitted).
     progress : bool
@@ -547,14 +335,28 @@ def cell_complex_from_halfspaces(halfspaces: Sequence, lo, hi, interior_points=N
     Returns
     -------
     CellComplex
+
+    Examples
+    --------
+    Two triangles tiling the unit square (Tawfeek et al. 2025, Sec. 2: the regions are the
+    2-cells, shared facets the 1-cells):
+
+    >>> import numpy as np
+    >>> from relutopo.domains import Box
+    >>> K = cell_complex_from_halfspaces([(np.array([[1.0, -1.0]]), np.array([0.0])),
+    ...                                   (np.array([[-1.0, 1.0]]), np.array([0.0]))],
+    ...                                  Box(0, 1, dim=2))
+    >>> K.f_vector.tolist(), K.euler_characteristic
+    ([4, 5, 2], 1)
     """
     from tqdm.auto import tqdm
 
-    lo, hi = _check_box(lo, hi)
+    domain = check_box(domain, name="domain", allow_none=False, error=ComplexError)
+    lo, hi = domain.lo.copy(), domain.hi.copy()
     d = lo.size
     scale = float(np.linalg.norm(hi - lo))
-    tol = VERTEX_MERGE_RTOL * scale
-    Ab, cb = box_halfspaces(lo, hi)
+    merge = tol.VERTEX_MERGE_RTOL * scale
+    Ab, cb = _box_rows(domain)
     halfspaces = list(halfspaces)
     if len(halfspaces) == 0:
         raise ComplexError("no regions given; a complex needs at least one region")
@@ -576,11 +378,11 @@ def cell_complex_from_halfspaces(halfspaces: Sequence, lo, hi, interior_points=N
         ip = None if interior_points is None else interior_points[i]
         try:
             polys.append(polytope_faces(A, c, ip, scale=scale))
-        except ComplexError as exc:
+        except PolytopeError as exc:
             raise ComplexError(f"region {i}: {exc}") from None
     # --- global vertices
     allV = np.vstack([p.vertices for p in polys])
-    labels = _merge_points(allV, tol)
+    labels = merge_points(allV, merge)
     nv = int(labels.max()) + 1
     V = np.zeros((nv, d))
     np.add.at(V, labels, allV)
@@ -599,7 +401,7 @@ def cell_complex_from_halfspaces(halfspaces: Sequence, lo, hi, interior_points=N
                 key = tuple(sorted(set(int(x) for x in g[list(f)])))
                 if len(key) != len(f):
                     raise ComplexError(f"region {r} has vertices closer than the merge tolerance "
-                                       f"({tol:.3g}); the decomposition is too fine to resolve")
+                                       f"({merge:.3g}); the decomposition is too fine to resolve")
                 if key not in index[k]:
                     index[k][key] = len(index[k])
                 local[k][f] = index[k][key]
@@ -625,8 +427,8 @@ def cell_complex_from_halfspaces(halfspaces: Sequence, lo, hi, interior_points=N
         boundary.append(sp.csc_matrix(
             (np.ones(len(pairs), dtype=np.uint8), (pairs[:, 0], pairs[:, 1])),
             shape=(len(cells[k - 1]), len(cells[k]))))
-    on_lo = np.abs(V - lo) <= 10 * tol
-    on_hi = np.abs(V - hi) <= 10 * tol
+    on_lo = np.abs(V - lo) <= tol.VERTEX_TIGHT_FACTOR * merge
+    on_hi = np.abs(V - hi) <= tol.VERTEX_TIGHT_FACTOR * merge
     on_face = np.hstack([on_lo, on_hi])  # (nv, 2d)
     onb = tuple(np.array([bool(np.any(np.all(on_face[v], axis=0))) for v in cells[k]], dtype=bool)
                 if k < d else np.zeros(len(cells[k]), dtype=bool) for k in range(d + 1))
@@ -637,41 +439,49 @@ def cell_complex_from_halfspaces(halfspaces: Sequence, lo, hi, interior_points=N
                        on_box_boundary=onb, region_of_cell=region_of_cell)
 
 
-def cell_complex(decomposition, lo=None, hi=None, *, progress: bool = False) -> CellComplex:
+def cell_complex(decomposition, domain: Box | None = None, *, progress: bool = False) -> CellComplex:
     """The cell complex of a decomposition (``relutopo.decompose.decompose(net, Box(...))``).
 
     Parameters
     ----------
     decomposition
         A :class:`relutopo.decomposition.Decomposition` (``net``, ``patterns``,
-        ``facet_neurons(i)``, ``interior_points``, ``domain``).
-    lo, hi : arrays, optional
+        ``facet_neurons(i)``, ``interior_points``, ``domain``) computed in a box.
+    domain : Box, optional
         The box: the decomposition's own (``decomposition.domain``), which is the default. The
         regions and facets of a decomposition belong to its box, so any other box raises
         :class:`ComplexError` (decompose in that box instead).
+    progress : bool
+        Show a tqdm progress bar over regions.
 
     Returns
     -------
     CellComplex
         d-cell ``i`` has ``region_of_cell[i]`` = its region index in ``decomposition``.
+
+    Examples
+    --------
+    Two neurons cutting the square into four quadrants (Tawfeek et al. 2025, Sec. 2):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> cell_complex(decompose(net, Box(-1, 1, dim=2))).f_vector.tolist()
+    [9, 12, 4]
     """
-    dom = getattr(decomposition, "domain", None)
-    if dom is None or not hasattr(dom, "lo"):
+    own = getattr(decomposition, "domain", None)
+    if own is None or not isinstance(own, Box):
         raise ComplexError("the decomposition has no box domain (it covers all of R^d); the cell "
                            "complex needs the box it was decomposed in: decompose(net, Box(lo, hi))")
-    own_lo, own_hi = _check_box(dom.lo, dom.hi)
-    if lo is not None or hi is not None:
-        if lo is None or hi is None:
-            raise ComplexError("give both lo and hi (the decomposition's box), or neither")
-        lo, hi = _check_box(lo, hi)
-        if lo.size == 1 and own_lo.size > 1:   # scalar corners, as Box(-1, 1, dim=d) takes them
-            lo, hi = np.full_like(own_lo, lo[0]), np.full_like(own_hi, hi[0])
-        if lo.shape != own_lo.shape or not (np.array_equal(lo, own_lo) and np.array_equal(hi, own_hi)):
+    own = check_box(own, name="decomposition.domain", allow_none=False, error=ComplexError)
+    if domain is not None:
+        domain = check_box(domain, dim=own.dim, name="domain", owner=repr(decomposition.net),
+                           error=ComplexError)
+        if not (np.array_equal(domain.lo, own.lo) and np.array_equal(domain.hi, own.hi)):
             raise ComplexError(
-                f"the box lo={lo.tolist()}, hi={hi.tolist()} differs from the decomposition's box "
-                f"lo={own_lo.tolist()}, hi={own_hi.tolist()}; the complex of another box needs a "
-                "decomposition in that box: cell_complex(decompose(net, Box(lo, hi)))")
-    lo, hi = own_lo, own_hi
+                f"the box domain={domain} differs from the decomposition's box {own}; the complex "
+                "of another box needs a decomposition in that box: "
+                "cell_complex(decompose(net, Box(lo, hi)))")
     n = int(decomposition.n_regions)
     net = decomposition.net
     pats = decomposition.patterns
@@ -681,5 +491,5 @@ def cell_complex(decomposition, lo=None, hi=None, *, progress: bool = False) -> 
         rows = decomposition.facet_neurons(i)
         rows = rows[rows >= 0]  # box faces (negative ids) are added by the complex builder
         halfspaces.append((A[rows], c[rows]))
-    return cell_complex_from_halfspaces(halfspaces, lo, hi, decomposition.interior_points,
+    return cell_complex_from_halfspaces(halfspaces, own, decomposition.interior_points,
                                         progress=progress)

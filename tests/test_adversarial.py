@@ -554,28 +554,35 @@ def box_decomposition():
     return net, decompose(net, Box(-1, 1, dim=2))
 
 
-@pytest.mark.parametrize("lo, hi, fragment", [
-    ([-2, -2], [2, 2], "differs from the decomposition's box lo=[-1.0, -1.0], hi=[1.0, 1.0]"),
-    ([-1, -1], [1, 0.5], "differs from the decomposition's box"),
-    ([-1, -1, -1], [1, 1, 1], "differs from the decomposition's box"),
-    ([-1, -1], None, "give both lo and hi"),
-    ([1, 1], [-1, -1], "needs lo < hi"),
+@pytest.mark.parametrize("domain, fragment", [
+    (Box([-2, -2], [2, 2]), "differs from the decomposition's box Box(-1, 1, dim=2)"),
+    (Box([-1, -1], [1, 0.5]), "differs from the decomposition's box"),
+    (Box([-1, -1, -1], [1, 1, 1]), "domain has dimension 3 but ReluNet(2→4→1) takes 2 inputs"),
 ])
-def test_cell_complex_of_another_box_raises(box_decomposition, lo, hi, fragment):
+def test_cell_complex_of_another_box_raises(box_decomposition, domain, fragment):
     """Once this silently returned a wrong complex (8 two-cells instead of 10, chi = 0)."""
     _, dec = box_decomposition
     with pytest.raises(ComplexError, match=re.escape(fragment)):
-        cell_complex(dec, lo, hi)
+        cell_complex(dec, domain)
+
+
+def test_cell_complex_takes_a_box_not_corners(box_decomposition):
+    """The former ``cell_complex(dec, lo, hi)`` now takes ``domain: Box``; corners raise."""
+    _, dec = box_decomposition
+    with pytest.raises(TypeError, match=re.escape("domain must be a relutopo.domains.Box or None")):
+        cell_complex(dec, [-1, -1])
+    with pytest.raises(TypeError):
+        cell_complex(dec, [-1, -1], [1, 1])  # no third positional argument any more
 
 
 def test_cell_complex_accepts_its_own_box_in_any_spelling(box_decomposition):
     net, dec = box_decomposition
     f = cell_complex(dec).f_vector.tolist()
-    assert cell_complex(dec, [-1, -1], [1, 1]).f_vector.tolist() == f
-    assert cell_complex(dec, -1, 1).f_vector.tolist() == f
+    assert cell_complex(dec, Box([-1, -1], [1, 1])).f_vector.tolist() == f
+    assert cell_complex(dec, domain=Box(-1, 1, dim=2)).f_vector.tolist() == f
     assert f[0] - f[1] + f[2] == 1                       # a subdivided square: chi = 1
     with pytest.raises(ComplexError, match="covers all of R\\^d"):
-        cell_complex(decompose(net, None), [-1, -1], [1, 1])
+        cell_complex(decompose(net, None), Box([-1, -1], [1, 1]))
 
 
 # =========================================================================== 5. numerics

@@ -93,7 +93,7 @@ def test_plane_arrangement_closed_form_3d(seed, n):
 
 def test_single_square_and_cube():
     for d, f in ((2, [4, 4, 1]), (3, [8, 12, 6, 1])):
-        K = cell_complex_from_halfspaces([(np.zeros((0, d)), np.zeros(0))], -np.ones(d), np.ones(d))
+        K = cell_complex_from_halfspaces([(np.zeros((0, d)), np.zeros(0))], Box(-1, 1, dim=d))
         assert K.f_vector.tolist() == f
         assert all(K.check().values())
         assert K.on_box_boundary[d - 1].all()
@@ -206,18 +206,23 @@ def test_split_volumes_against_network_sign_on_grid():
 
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input_messages():
-    with pytest.raises(ComplexError, match="lo < hi"):
-        cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], [1, 1], [0, 2])
+    unit = Box(0, 1, dim=2)
+    with pytest.raises(ValueError, match="lo < hi"):  # the box itself refuses (relutopo.domains)
+        Box([1, 1], [0, 2])
+    with pytest.raises(TypeError, match=r"domain must be a relutopo.domains.Box; got list \[0, 0\]"):
+        cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], [0, 0], [1, 1])
+    with pytest.raises(ComplexError, match="domain=None .* a bounded box is needed"):
+        cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], None)
     with pytest.raises(ComplexError, match="no regions"):
-        cell_complex_from_halfspaces([], [0, 0], [1, 1])
+        cell_complex_from_halfspaces([], unit)
     with pytest.raises(ComplexError, match="interior_points"):
-        cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], [0, 0], [1, 1],
+        cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], unit,
                                      interior_points=np.zeros((2, 2)))
     with pytest.raises(ComplexError, match="halfspaces\\[0\\]"):
-        cell_complex_from_halfspaces([(np.zeros((3, 3)), np.zeros(2))], [0, 0], [1, 1])
+        cell_complex_from_halfspaces([(np.zeros((3, 3)), np.zeros(2))], unit)
     with pytest.raises(ComplexError, match="empty"):
-        cell_complex_from_halfspaces([(np.array([[1.0, 0.0]]), np.array([-5.0]))], [0, 0], [1, 1])
-    K = cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], [0, 0], [1, 1])
+        cell_complex_from_halfspaces([(np.array([[1.0, 0.0]]), np.array([-5.0]))], unit)
+    K = cell_complex_from_halfspaces([(np.zeros((0, 2)), np.zeros(0))], unit)
     with pytest.raises(ValueError, match="k must be"):
         K.volumes(3)
 

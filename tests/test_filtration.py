@@ -36,7 +36,7 @@ def square(x0, y0, s=1.0):
 def annulus():
     """Eight unit squares around the missing centre of a 3 x 3 grid: homotopic to a circle."""
     sq = [square(i, j) for i in range(3) for j in range(3) if (i, j) != (1, 1)]
-    return cell_complex_from_halfspaces(sq, [0, 0], [3, 3])
+    return cell_complex_from_halfspaces(sq, Box([0, 0], [3, 3]))
 
 
 def dense_gf2_rank(M):
