@@ -72,7 +72,7 @@ def main():
         K = t_cx[2]
 
         def fied():
-            edges, vols, _ = dual_graph_of_complex(K)
+            edges = dual_graph_of_complex(K).edges
             return fiedler_partition(edges, dec.n_regions, weighting="data",
                                      point_regions=dec.locate(data.X_train))
 
@@ -80,8 +80,8 @@ def main():
 
         def agree():
             a, b = output_maps(dec)
-            pos, neg = K.split_volumes(a, b)
-            return cut_agreement(t_fd[2].side, pos, neg)
+            split = K.split_volumes(a, b)
+            return cut_agreement(t_fd[2].side, split.positive, split.negative)
 
         t_ag = _best(agree, args.repeat)
         t_bc = _best(lambda: betti_curves(K, 20, seed=0), 1)

@@ -41,6 +41,7 @@ from . import tolerances as tol
 from .domains import Box
 from .errors import ComplexError, PolytopeError
 from .polytopes import affine_dimension, hull_volume, merge_points, polytope_faces
+from .results import Unpackable
 from .validation import check_box
 
 # re-exported for the callers of the former copies here: relutopo.complex.polytope_vertices,
@@ -48,7 +49,8 @@ from .validation import check_box
 from .polytopes import PolytopeFaces, polytope_vertices  # noqa: E402,F401
 cell_volume = hull_volume
 
-__all__ = ["CellComplex", "cell_complex", "cell_complex_from_halfspaces", "sample_convex_pieces"]
+__all__ = ["CellComplex", "InteriorFacets", "SplitVolumes", "cell_complex",
+           "cell_complex_from_halfspaces", "sample_convex_pieces"]
 
 
 def sample_convex_pieces(pieces, spacing: float) -> np.ndarray:
@@ -90,6 +92,35 @@ def sample_convex_pieces(pieces, spacing: float) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- the complex
+@dataclass(frozen=True)
+class InteriorFacets(Unpackable):
+    """The interior (d-1)-cells of a complex (unpacks as ``(cells, pairs)``).
+
+    Attributes
+    ----------
+    cells : int array (m,)     indices of the (d-1)-cells not on the box boundary
+    pairs : int array (m, 2)   the two regions each one separates (smaller first)
+    """
+
+    cells: np.ndarray
+    pairs: np.ndarray
+
+
+@dataclass(frozen=True)
+class SplitVolumes(Unpackable):
+    """Volume of each region on either side of an affine function (unpacks as
+    ``(positive, negative)``).
+
+    Attributes
+    ----------
+    positive : float array (n_regions,)   where ``a_r . x + b_r >= 0``
+    negative : float array (n_regions,)   where it is ``< 0``
+    """
+
+    positive: np.ndarray
+    negative: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class CellComplex:
     """A polyhedral complex subdividing a box, with GF(2) boundary matrices.
@@ -184,12 +215,9 @@ class CellComplex:
         cl = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
         return sp.csc_matrix((np.ones(len(r), dtype=np.uint8), (r, cl)), shape=(n, n))
 
-    def interior_facets(self) -> tuple:
-        """The (d-1)-cells not on the box boundary and the two regions each one separates.
-
-        Returns ``(cells, pairs)``: ``cells`` (m,) indices of (d-1)-cells and ``pairs`` (m, 2)
-        region indices (smaller first) -- the edges of the dual graph.
-        """
+    def interior_facets(self) -> "InteriorFacets":
+        """The (d-1)-cells not on the box boundary and the two regions each one separates, as
+        :class:`InteriorFacets` (``cells`` and ``pairs``: the edges of the dual graph)."""
         B = self.boundary[self.dim].tocsr()
         idx, pairs = [], []
         for i in np.flatnonzero(~self.on_box_boundary[self.dim - 1]):
@@ -199,7 +227,8 @@ class CellComplex:
                                    "the regions do not tile the box")
             idx.append(i)
             pairs.append(sorted(self.region_of_cell[top]))
-        return np.array(idx, dtype=np.int64), np.array(pairs, dtype=np.int64).reshape(-1, 2)
+        return InteriorFacets(cells=np.array(idx, dtype=np.int64),
+                              pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2))
 
     def volumes(self, k: int) -> np.ndarray:
         """k-dimensional volume of every k-cell (lengths of edges, areas of polygons, ...)."""
@@ -248,13 +277,14 @@ class CellComplex:
             out.append((P, val, X))
         return out
 
-    def split_volumes(self, a, b) -> tuple:
+    def split_volumes(self, a, b) -> "SplitVolumes":
         """Volume of each region where ``a_r . x + b_r >= 0`` and where it is ``< 0``.
 
         ``a`` (n_regions, d), ``b`` (n_regions,) give one affine function per region (e.g. the
         network's output logit, ``dec.affine_map(r)``). Exact up to rounding: the positive part
         of a convex polytope is the hull of its vertices with ``a.x + b >= 0`` and the points
-        where its edges cross ``a.x + b = 0``. Returns ``(positive, negative)`` by region.
+        where its edges cross ``a.x + b = 0``. Returns :class:`SplitVolumes` (``positive``,
+        ``negative``, by region).
         """
         n = int(self.region_of_cell.max()) + 1
         pos = np.zeros(n)
@@ -266,7 +296,7 @@ class CellComplex:
             Q = np.vstack([P[val >= 0], X])
             if len(Q) > self.dim and affine_dimension(Q, merge) == self.dim:
                 pos[r] = min(hull_volume(Q, self.dim), tot[r])
-        return pos, tot - pos
+        return SplitVolumes(positive=pos, negative=tot - pos)
 
     def zero_set_pieces(self, a, b) -> list:
         """The pieces ``{x in region r : a_r . x + b_r = 0}`` of dimension d-1, as vertex arrays.

@@ -31,10 +31,12 @@ from typing import Optional
 import numpy as np
 import scipy.sparse as sp
 
+from . import tolerances as tol
 from .errors import SpectralError  # re-exported: relutopo.spectral.SpectralError
+from .results import Unpackable
 
-__all__ = ["WEIGHTINGS", "laplacian", "fiedler_vector", "fiedler_partition",
-           "FiedlerPartition", "region_mass", "dual_graph_of_complex", "cut_agreement",
+__all__ = ["WEIGHTINGS", "laplacian", "fiedler_vector", "FiedlerVector", "fiedler_partition",
+           "FiedlerPartition", "region_mass", "dual_graph_of_complex", "DualGraph", "cut_agreement",
            "cut_facets", "cut_kappa", "hausdorff_distance"]
 
 WEIGHTINGS = ("unweighted", "data", "facet")
@@ -81,8 +83,23 @@ def laplacian(edges, n_nodes: Optional[int] = None, edge_weights=None) -> sp.csr
     return (sp.diags(deg) - W).tocsr()
 
 
-def fiedler_vector(L, mass=None, *, method: str = "auto") -> tuple:
-    """``(lambda_2, v)`` of ``L v = lambda M v`` with ``M = diag(mass)`` (default identity).
+@dataclass(frozen=True)
+class FiedlerVector(Unpackable):
+    """The second eigenpair of ``L v = lambda M v`` (unpacks as ``(value, vector)``).
+
+    Attributes
+    ----------
+    value : float            lambda_2
+    vector : array (n,)      the Fiedler vector, ``v^T M v = 1``
+    """
+
+    value: float
+    vector: np.ndarray
+
+
+def fiedler_vector(L, mass=None, *, method: str = "auto") -> FiedlerVector:
+    """The Fiedler pair ``(lambda_2, v)`` of ``L v = lambda M v`` with ``M = diag(mass)``
+    (default identity), as a :class:`FiedlerVector`.
 
     ``v`` is normalised to ``v^T M v = 1`` and signed so that its largest-magnitude entry
     (lowest index at ties) is positive. ``method``: ``"dense"`` (``scipy.linalg.eigh``),
@@ -108,11 +125,12 @@ def fiedler_vector(L, mass=None, *, method: str = "auto") -> tuple:
         from scipy.sparse.linalg import eigsh
 
         scale = float(np.abs(L.diagonal()).max() / m.max())
-        w, V = eigsh(sp.csc_matrix(L), k=2, M=sp.diags(m).tocsc(), sigma=-1e-3 * scale, which="LM")
+        w, V = eigsh(sp.csc_matrix(L), k=2, M=sp.diags(m).tocsc(), sigma=-tol.EIGSH_SHIFT_FRACTION * scale,
+                     which="LM")
         o = np.argsort(w)
         w, V = w[o], V[:, o]
     lam, v = float(w[1]), V[:, 1].copy()
-    gap_tol = 1e-10 * max(1.0, float(np.abs(L.diagonal()).max() / m.min()))
+    gap_tol = tol.FIEDLER_GAP_RTOL * float(np.abs(L.diagonal()).max() / m.min())
     if lam <= gap_tol:
         from scipy.sparse.csgraph import connected_components
 
@@ -123,7 +141,7 @@ def fiedler_vector(L, mass=None, *, method: str = "auto") -> tuple:
     i = int(np.argmax(np.abs(v)))
     if v[i] < 0:
         v = -v
-    return lam, v
+    return FiedlerVector(value=lam, vector=v)
 
 
 def region_mass(n_regions: int, point_regions) -> np.ndarray:
@@ -195,27 +213,50 @@ def fiedler_partition(edges, n_nodes: Optional[int] = None, *, weighting: str = 
             raise SpectralError(f"facet_volumes must be {len(E)} finite positive values (one per "
                                 "edge)")
         w = fv / fv.mean()
-    lam, v = fiedler_vector(laplacian(E, n, w), mass, method=method)
-    return FiedlerPartition(value=lam, vector=v, side=v > 0, mass=mass, edge_weights=w,
+    fv = fiedler_vector(laplacian(E, n, w), mass, method=method)
+    return FiedlerPartition(value=fv.value, vector=fv.vector, side=fv.vector > 0, mass=mass, edge_weights=w,
                             weighting=weighting)
 
 
-def dual_graph_of_complex(K) -> tuple:
-    """``(edges, facet_volumes, facet_cells)`` of the dual graph of a :class:`CellComplex`.
+@dataclass(frozen=True)
+class DualGraph(Unpackable):
+    """The dual graph of a cell complex (unpacks as ``(edges, facet_volumes, facet_cells)``).
 
-    ``edges`` (m, 2) are region pairs sharing an interior (d-1)-cell, ``facet_volumes`` the
-    (d-1)-volume of that cell and ``facet_cells`` its index among the (d-1)-cells.
+    Attributes
+    ----------
+    edges : int array (m, 2)          region pairs sharing an interior (d-1)-cell (smaller first)
+    facet_volumes : float array (m,)  the (d-1)-volume of that cell
+    facet_cells : int array (m,)      its index among the (d-1)-cells
     """
-    cells, pairs = K.interior_facets()
-    vols = np.array([K.volumes_of(K.dim - 1, cells)]).reshape(-1)
-    return pairs, vols, cells
+
+    edges: np.ndarray
+    facet_volumes: np.ndarray
+    facet_cells: np.ndarray
+
+
+def dual_graph_of_complex(K) -> DualGraph:
+    """The dual graph of a :class:`~relutopo.complex.CellComplex`: one node per region, one edge
+    per interior (d-1)-cell, weighted by its (d-1)-volume (Tawfeek et al. 2025's facet weighting).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> g = dual_graph_of_complex(cell_complex(decompose(net, Box(-1, 1, dim=2))))
+    >>> len(g.edges), np.round(g.facet_volumes, 12).tolist()
+    (4, [1.0, 1.0, 1.0, 1.0])
+    """
+    facets = K.interior_facets()
+    vols = np.array([K.volumes_of(K.dim - 1, facets.cells)]).reshape(-1)
+    return DualGraph(edges=facets.pairs, facet_volumes=vols, facet_cells=facets.cells)
 
 
 def cut_facets(K, side) -> np.ndarray:
     """Indices of the interior (d-1)-cells between regions on different sides of a partition."""
     side = np.asarray(side, dtype=bool)
-    cells, pairs = K.interior_facets()
-    return cells[side[pairs[:, 0]] != side[pairs[:, 1]]]
+    facets = K.interior_facets()
+    return facets.cells[side[facets.pairs[:, 0]] != side[facets.pairs[:, 1]]]
 
 
 def cut_agreement(side, volume_positive, volume_negative) -> float:

@@ -129,7 +129,8 @@ def test_facet_weighting_and_engine_dual_graph():
                                [rng.normal(size=6) * 0.5, rng.normal(size=5) * 0.5, np.zeros(1)])
     dec = decompose(net, Box(-1, 1, dim=2))
     K = cell_complex(dec)
-    edges, vols, cells = dual_graph_of_complex(K)
+    g = dual_graph_of_complex(K)
+    edges, vols, cells = g.edges, g.facet_volumes, g.facet_cells
     assert set(map(frozenset, map(tuple, edges))) == set(map(frozenset, dec.dual_graph.edges()))
     # interior edge lengths + box perimeter = total length of all 1-cells
     assert vols.sum() + 8.0 == pytest.approx(K.volumes(1).sum(), rel=1e-10)

@@ -49,7 +49,7 @@ def complex_checks(K: CellComplex, dec, edges=None) -> dict:
     graph (the engine finds neighbours by crossing facets, the complex by shared faces)."""
     out = K.check()
     if edges is None:
-        edges = dual_graph_of_complex(K)[0]
+        edges = dual_graph_of_complex(K).edges
     out["regions_equal"] = bool(K.f_vector[K.dim] == dec.n_regions)
     out["dual_graph_equal"] = (set(map(frozenset, map(tuple, np.asarray(edges).tolist())))
                                == set(map(frozenset, dec.dual_graph.edges())))
