@@ -27,12 +27,15 @@ version when there is a single class (tests check these).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from .results import Unpackable
 from .validation import check_distance_matrix  # inf allowed: k-NN geodesics between components
 
 __all__ = [
-    "quotient_distance_matrix", "quotient_barcodes", "rips_barcodes", "betti_at",
+    "quotient_distance_matrix", "QuotientMetric", "quotient_barcodes", "rips_barcodes", "betti_at",
     "cone_complex", "quotient_complex", "relative_betti", "relative_barcodes",
     "knn_geodesic_distances",
     "classes_from_labels",
@@ -70,8 +73,23 @@ def classes_from_labels(labels) -> list:
 
 
 # ------------------------------------------------------------------------------ (a) quotient
-def quotient_distance_matrix(D, classes):
-    """The quotient metric of a finite metric space by disjoint classes.
+@dataclass(frozen=True)
+class QuotientMetric(Unpackable):
+    """A quotient metric (unpacks as ``(distances, labels)``).
+
+    Attributes
+    ----------
+    distances : array (m, m)   distances between the quotient points
+    labels : int array (n,)    quotient point of every data point
+    """
+
+    distances: np.ndarray
+    labels: np.ndarray
+
+
+def quotient_distance_matrix(D, classes) -> QuotientMetric:
+    """The quotient metric of a finite metric space by disjoint classes (Beshkov's ``M / O_Phi``,
+    computation (a) of the module docstring).
 
     Parameters
     ----------
@@ -82,19 +100,27 @@ def quotient_distance_matrix(D, classes):
 
     Returns
     -------
-    Dq : array (m, m)
-        Distances between quotient points: the shortest chain that may jump for free inside a
-        class, ``min(D[x, y], min_{i, j} d(x, A_i) + G*[i, j] + d(A_j, y))`` where ``G*`` is the
-        shortest-path closure of the class-to-class distances.
-    labels : int array (n,)
-        Quotient point of every data point (the points of class ``i`` all map to one row).
+    QuotientMetric
+        ``distances`` (m, m) between quotient points: the shortest chain that may jump for free
+        inside a class, ``min(D[x, y], min_{i, j} d(x, A_i) + G*[i, j] + d(A_j, y))`` where
+        ``G*`` is the shortest-path closure of the class-to-class distances; ``labels`` (n,)
+        the quotient point of every data point (the points of class ``i`` all map to one row).
+
+    Examples
+    --------
+    Three points on a line, the outer two glued: the middle one is 1 from the glued pair.
+
+    >>> import numpy as np
+    >>> q = quotient_distance_matrix(np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0.0]]), [[0, 2]])
+    >>> q.distances.tolist(), q.labels.tolist()
+    ([[0.0, 1.0], [1.0, 0.0]], [0, 1, 0])
     """
     D = check_distance_matrix(D, allow_inf=True)
     n = len(D)
     classes = _check_classes(classes, n)
     c = len(classes)
     if c == 0:
-        return D.copy(), np.arange(n)
+        return QuotientMetric(distances=D.copy(), labels=np.arange(n))
     dA = np.stack([D[:, cls].min(axis=1) for cls in classes], axis=1)  # (n, c)
     G = np.stack([dA[cls].min(axis=0) for cls in classes], axis=0)    # (c, c)
     np.fill_diagonal(G, 0.0)
@@ -118,7 +144,7 @@ def quotient_distance_matrix(D, classes):
     Dq = Dfull[np.ix_(keep, keep)]
     np.fill_diagonal(Dq, 0.0)
     Dq = np.minimum(Dq, Dq.T)
-    return Dq, out_labels
+    return QuotientMetric(distances=Dq, labels=out_labels)
 
 
 def rips_barcodes(D, maxdim: int = 1, thresh: float = np.inf) -> list:
@@ -147,7 +173,7 @@ def rips_barcodes(D, maxdim: int = 1, thresh: float = np.inf) -> list:
 
 def quotient_barcodes(D, classes, maxdim: int = 1, thresh: float = np.inf) -> list:
     """Persistence diagrams of the data with every overlap class collapsed (method (a))."""
-    Dq, _ = quotient_distance_matrix(D, classes)
+    Dq = quotient_distance_matrix(D, classes).distances
     return rips_barcodes(Dq, maxdim=maxdim, thresh=thresh)
 
 

@@ -28,7 +28,8 @@ def test_quotient_metric_equals_shortest_paths_with_free_jumps(seed, n_classes):
     perm = rng.permutation(n)
     cuts = np.sort(rng.choice(np.arange(1, 12), size=n_classes, replace=False))
     classes = [perm[a:b] for a, b in zip(np.r_[0, cuts[:-1]], cuts) if b - a >= 1]
-    Dq, lab = quotient_distance_matrix(D, classes)
+    q = quotient_distance_matrix(D, classes)
+    Dq, lab = q.distances, q.labels
     G = nx.Graph()
     for i in range(n):
         for j in range(i + 1, n):
