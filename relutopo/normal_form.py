@@ -141,12 +141,15 @@ def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
             ws[0] = ws[0] * length
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for l in range(len(ws) - 1):  # hidden layers: each neuron's row (w, b) to max |.| in [1, 2)
-            e = power_of_two_scales(np.hstack([ws[l], bs[l][:, None]])) - 1
+            top = np.maximum(np.abs(ws[l]).max(axis=1), np.abs(bs[l]))
+            e = np.frexp(top)[1] - 1  # a zero row (e = -1) stays zero
             ws[l] = np.ldexp(ws[l], -e[:, None])
             bs[l] = np.ldexp(bs[l], -e)
-            ws[l + 1] = np.ldexp(ws[l + 1], e[None, :])
-            _check_finite([ws[l + 1]], f"layer {l + 1} of {net!r} once every neuron of layer {l} is "
-                                       "scaled to order one (products of its weights)")
+            ws[l + 1] = np.ldexp(ws[l + 1], e)
+    for l in range(1, len(ws)):
+        if not np.isfinite(ws[l]).all():
+            _check_finite([ws[l]], f"layer {l} of {net!r} once every neuron of layer {l - 1} is "
+                                   "scaled to order one (products of its weights)")
     for a in (*ws, *bs):
         a.setflags(write=False)
     origin.setflags(write=False)

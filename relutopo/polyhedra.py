@@ -520,24 +520,33 @@ def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None =
     Builds eq. (9), keeps the full-dimensionality test (Chebyshev radius above
     ``CHEBYSHEV_RTOL * scale``) and the facets of LP (10). Known facts (from a decomposition)
     can be passed to skip the LPs. Raises :class:`RegionError` when the pattern has no
-    full-dimensional region.
+    full-dimensional region. The LPs and the vertices are computed in the working frame of
+    :func:`relutopo.normal_form.normal_form` (so a network rescaled without changing its bit
+    vectors gives the same region, up to the input rescaling) and mapped back.
     """
+    from .normal_form import normal_form
+
     domain = check_domain(net, domain)
     s = net._as_bits(pattern)
     solver = solver or LPSolver()
     scale = domain_scale(net, domain)
+    nf = normal_form(net, domain)
+    scale_w = domain_scale(nf.net, nf.domain)
     A_all, c_all, ids_all = full_system(net, s, domain)
+    A_w, c_w, _ = full_system(nf.net, s, nf.domain)  # the same rows, in the working frame
     if interior_point is None or chebyshev_radius is None:
-        x0, r = solver.chebyshev(A_all, c_all, scale)
-        if not (r > tol.CHEBYSHEV_RTOL * scale):
+        y0, r_w = solver.chebyshev(A_w, c_w, scale_w)
+        if not (r_w > tol.CHEBYSHEV_RTOL * scale_w):
             raise RegionError(
                 f"pattern {np.flatnonzero(s).tolist()} (active neurons) has no full-dimensional "
-                f"region in {domain if domain is not None else 'R^d'}: Chebyshev radius {r:.3g} <= "
-                f"{tol.CHEBYSHEV_RTOL * scale:.3g}")
+                f"region in {domain if domain is not None else 'R^d'}: Chebyshev radius "
+                f"{r_w * nf.length:.3g} <= {tol.CHEBYSHEV_RTOL * scale:.3g}")
+        x0, r = nf.to_user(y0), min(float(r_w) * nf.length, scale)
     else:
         x0, r = np.asarray(interior_point, dtype=np.float64), float(chebyshev_radius)
+        y0 = (x0 - nf.origin) / nf.length
     if facet_neurons is None:
-        rows = facet_rows(A_all, c_all, scale, solver)
+        rows = facet_rows(A_w, c_w, scale_w, solver, origin=y0)
     else:
         pos = {int(k): i for i, k in enumerate(ids_all)}
         try:
@@ -547,11 +556,13 @@ def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None =
                              f"of {net!r} in {domain}") from None
     A, c, ids = A_all[rows], c_all[rows], ids_all[rows]
     if bounded is None:
-        bounded = True if domain is not None else is_bounded(A, solver)
+        bounded = True if domain is not None else is_bounded(A_w[rows], solver)
     V = vol = None
     if bounded and net.input_dim <= 3 and A.shape[0] > net.input_dim:
-        V = polytope_vertices(A, c, x0)
-        vol = polytope_volume(V)
+        Vy = polytope_vertices(A_w[rows], c_w[rows], y0)
+        V = nf.to_user(Vy)
+        with np.errstate(over="ignore"):
+            vol = polytope_volume(Vy) * nf.length ** net.input_dim
     for arr in (A, c, ids, s, x0):
         arr.setflags(write=False)
     return Region(pattern=s, A=A, c=c, facet_neurons=ids, interior_point=x0, chebyshev_radius=r,

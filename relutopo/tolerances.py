@@ -27,7 +27,7 @@ CHEBYSHEV_RTOL: float = 1e-9
 #: meeting the box passes within this many resolutions (``CHEBYSHEV_RTOL`` times the box side) of
 #: the box centre: the network's features are then too small for the box, and regions thinner
 #: than the resolution go unreported (e.g. a net of unit scale in a box of side 1e12).
-RESOLUTION_WARN_FACTOR: float = 1e3
+RESOLUTION_WARN_FACTOR: float = 100.0
 
 #: Feasibility slack of LP solutions, relative to the right-hand-side scale.
 LP_FEAS_RTOL: float = 1e-9
