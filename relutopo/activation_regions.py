@@ -25,7 +25,8 @@ Intersect and Add without Cut.
 
 Numerics. "Non-empty" (the paper's word) is taken as *full-dimensional*: two regions of
 neighbouring cells share a facet, so a closed intersection is never empty; what matters is whether
-it contains a ball. Each shape is tested with the Chebyshev-ball LP (HiGHS via ``highspy``),
+it contains a ball. Each shape is tested with the Chebyshev-ball LP (HiGHS, through the library's
+one LP front-end :class:`relutopo.polyhedra.LPSolver`),
 ``max r  s.t.  a_i . x + r <= b_i`` (unit rows), and is a region when ``r > CHEBYSHEV_RTOL * scale``
 (``relutopo.tolerances``; ``scale`` is the distance scale of the first layer's hyperplanes, so
 rescaling the input space does not change any answer). A region carries a point with its ball
@@ -55,9 +56,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .highs import quiet_highs
-
 from .nets import ReluNet
+from .polyhedra import LPSolver
 from .tolerances import CHEBYSHEV_RTOL, ZERO_ROW_RTOL
 
 __all__ = [
@@ -68,13 +68,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------- LP backend
-def _new_highs():
-    """A silent ``highspy.Highs`` with presolve off (small LPs, solved many times)."""
-    h = quiet_highs()
-    h.setOptionValue("presolve", "off")
-    return h
-
-
 class Geometry:
     """The LP solver and tolerances of one propagation (not shared between networks).
 
@@ -86,23 +79,37 @@ class Geometry:
         Distance scale of the arrangement; ball radii are capped at ``scale`` (regions may be
         unbounded) and a shape is full-dimensional when its Chebyshev radius exceeds
         ``CHEBYSHEV_RTOL * scale``.
+
+    Attributes
+    ----------
+    solver : relutopo.polyhedra.LPSolver
+        The LP front-end (presolve off: a stream of tiny LPs); ``n_lp`` counts its LPs.
+
+    Examples
+    --------
+    The shape ``{x : |x_1| <= 1}`` (unit rows) holds a ball of radius 1 (Wang §3: "non-empty"
+    read as full-dimensional):
+
+    >>> import numpy as np
+    >>> geo = Geometry(2, scale=5.0)
+    >>> ball = geo.ball(np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([1.0, 1.0]))
+    >>> round(ball.radius, 9), geo.n_lp
+    (1.0, 1)
     """
 
     def __init__(self, input_dim: int, scale: float = 1.0):
-        import highspy
-
         if not (np.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be a positive finite number; got {scale!r}")
         self.input_dim = int(input_dim)
         self.scale = float(scale)
         self.tol = CHEBYSHEV_RTOL * self.scale
-        self.n_lp = 0
-        self._h = _new_highs()
-        self._inf = highspy.kHighsInf
-        self._rowwise = int(highspy.MatrixFormat.kRowwise)
-        self._minimize = int(highspy.ObjSense.kMinimize)
-        self._optimal = highspy.HighsModelStatus.kOptimal
+        self.solver = LPSolver(presolve=False)
         self._next_row = 0
+
+    @property
+    def n_lp(self) -> int:
+        """Linear programs solved so far."""
+        return self.solver.calls
 
     def new_row_id(self, bit: int = -1) -> tuple:
         """A fresh identifier ``(bit, serial)`` for a restriction created by the Cut of neuron
@@ -110,72 +117,19 @@ class Geometry:
         self._next_row += 1
         return (int(bit), self._next_row)
 
-    def _solve(self, cost, lower, upper, A, b):
-        """min cost . z  s.t.  A z <= b, lower <= z <= upper; returns (status_ok, z)."""
-        m, n = A.shape
-        self._h.passModel(
-            n, m, n * m, self._rowwise, self._minimize, 0.0,
-            np.ascontiguousarray(cost, dtype=np.float64), np.ascontiguousarray(lower, dtype=np.float64),
-            np.ascontiguousarray(upper, dtype=np.float64), np.full(m, -self._inf),
-            np.ascontiguousarray(b, dtype=np.float64),
-            np.arange(0, n * m, n, dtype=np.int32), np.tile(np.arange(n, dtype=np.int32), m),
-            np.ascontiguousarray(A, dtype=np.float64).ravel(), np.zeros(n, dtype=np.int32))
-        self._h.run()
-        self.n_lp += 1
-        status = self._h.getModelStatus()
-        if status == self._optimal:
-            return True, np.array(self._h.getSolution().col_value)
-        return self._retry(cost, lower, upper, A, b, status)
-
-    def _retry(self, cost, lower, upper, A, b, status):
-        """Second attempt with scipy's HiGHS interior point method; an LP that fails twice is an
-        error (never silently read as 'empty')."""
-        from scipy.optimize import linprog
-
-        bounds = [(None if not np.isfinite(lo) else lo, None if not np.isfinite(hi) else hi)
-                  for lo, hi in zip(lower, upper)]
-        res = linprog(cost, A_ub=A, b_ub=b, bounds=bounds, method="highs-ipm")
-        if res.status == 0:
-            return True, np.asarray(res.x)
-        if res.status == 2:  # proven infeasible
-            return False, None
-        raise RuntimeError(
-            f"an LP with {A.shape[0]} constraints in {A.shape[1]} variables failed in HiGHS "
-            f"(status {status}) and in scipy's interior point method ({res.message}); the "
-            "network's weights may be badly scaled (see relutopo.tolerances)")
-
-    def chebyshev(self, A: np.ndarray, b: np.ndarray):
-        """Largest ball ``{|y - x| <= r}`` in ``{A y <= b}`` (unit rows), radius capped at ``scale``.
-
-        Returns ``(r, x)``; ``r <= tol`` means the shape is not full-dimensional (``r < 0``: empty).
-        """
-        M = self.input_dim
-        if len(A) == 0:
-            return self.scale, np.zeros(M)
-        G = np.hstack([A, np.ones((len(A), 1))])
-        cost = np.zeros(M + 1)
-        cost[-1] = -1.0
-        lower = np.full(M + 1, -self._inf)
-        upper = np.full(M + 1, self._inf)
-        upper[-1] = self.scale
-        ok, z = self._solve(cost, lower, upper, G, b)
-        if not ok:  # proven infeasible (cannot happen with a free radius, kept for safety)
-            return -np.inf, None
-        x = z[:M]
-        r = float(np.min(b - A @ x)) if len(A) else self.scale  # recomputed, solver-independent
-        return min(r, self.scale), x
+    def ball(self, A: np.ndarray, b: np.ndarray):
+        """Largest ball in ``{A y <= b}`` (unit rows), radius capped at ``scale``, as a
+        :class:`relutopo.polyhedra.ChebyshevBall`; ``radius <= tol`` means the shape is not
+        full-dimensional (``< 0``: empty)."""
+        return self.solver.chebyshev(np.asarray(A, dtype=np.float64).reshape(-1, self.input_dim),
+                                     b, self.scale)
 
     def is_redundant(self, A: np.ndarray, b: np.ndarray, i: int) -> bool:
         """LP redundancy test: row ``i`` is implied by the others (max ``a_i . x`` <= ``b_i``)."""
         others = np.delete(np.arange(len(A)), i)
-        # bound the objective so the LP is never unbounded: add a_i . x <= b_i + scale
-        G = np.vstack([A[others], A[i:i + 1]])
-        rhs = np.concatenate([b[others], [b[i] + self.scale]])
-        M = self.input_dim
-        ok, z = self._solve(-A[i], np.full(M, -self._inf), np.full(M, self._inf), G, rhs)
-        if not ok:
-            return False
-        return float(A[i] @ z) <= b[i] + self.tol
+        # bound the objective so the LP is never unbounded: a_i . x <= b_i + scale
+        top = self.solver.maximize(A[i], A[others], b[others], upper=b[i] + self.scale)
+        return bool(np.isfinite(top) and top <= b[i] + self.tol)
 
     def certify(self, A: np.ndarray, b: np.ndarray, x: np.ndarray) -> float:
         """Radius of the largest ball around ``x`` inside ``{A y <= b}`` (unit rows); no LP."""
@@ -276,7 +230,8 @@ def intersect(regions: Sequence[ActivationRegion], weights=None, *,
         if best_r > geometry.tol:
             break
     if best_r <= geometry.tol:
-        best_r, best_x = geometry.chebyshev(A, b)
+        ball = geometry.ball(A, b)
+        best_r, best_x = ball.radius, ball.center
         if best_r <= geometry.tol:
             return None
     if weights is None:
@@ -358,7 +313,8 @@ def cut(region: ActivationRegion, *, geometry: Geometry, bit: Optional[int] = No
                 if rm > geometry.tol:
                     x, r = xm, rm
             if r <= geometry.tol:
-                r, x = geometry.chebyshev(A, b)
+                ball = geometry.ball(A, b)
+                r, x = ball.radius, ball.center
         if r > geometry.tol:
             out.append((active, A, b, x, r))
     if len(out) == 1:  # the other side has no interior: the new restriction is redundant
@@ -616,15 +572,13 @@ def verify_facets(regions: ActivationRegions, candidates, *,
             ok[e] = True
             continue
         # LP: the largest ball centred on H_k inside all the other restrictions
-        G = np.vstack([np.hstack([A, np.ones((len(A), 1))]),
-                       np.hstack([a[None, :], [[0.0]]]), np.hstack([-a[None, :], [[0.0]]])])
-        rhs = np.concatenate([b, [c, -c]])
         cost = np.zeros(M + 1)
-        cost[-1] = -1.0
+        cost[-1] = 1.0
         upper = np.full(M + 1, np.inf)
         upper[-1] = geo.scale
-        solved, z = geo._solve(cost, np.full(M + 1, -np.inf), upper, G, rhs)
-        ok[e] = bool(solved and z[-1] > geo.tol)
+        res = geo.solver.linprog(cost, np.hstack([A, np.ones((len(A), 1))]), b,
+                                 np.hstack([a, [0.0]])[None, :], [c], ub=upper, maximize=True)
+        ok[e] = bool(res.optimal and res.objective > geo.tol)
     return ok
 
 

@@ -44,100 +44,28 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from . import tolerances as tol
+from .domains import Box
+from .errors import PolytopeError
 from .nets import ReluNet
-from .highs import quiet_highs
 from .patterns import pack_bits
-from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL, MEMBERSHIP_RTOL, RANK_RTOL, ZERO_ROW_RTOL
+from .polyhedra import LPSolver
+from .polytopes import hull_volume, normalise_rows, polytope_vertices
+from .polytopes import polytope_volume  # re-exported: relutopo.overlap.polytope_volume
+from .results import Unpackable
+from .tolerances import CHEBYSHEV_RTOL, LP_FEAS_RTOL, MEMBERSHIP_RTOL, RANK_RTOL
+from .validation import check_box, check_points
 
 __all__ = [
-    "DepthOverlap", "OverlapDecomposition", "overlap_decomposition", "data_regions",
-    "region_polyhedron", "region_map", "images_overlap", "union_find_classes",
-    "polytope_volume", "curve_self_crossings",
+    "DepthOverlap", "OverlapDecomposition", "overlap_decomposition", "data_regions", "DataRegions",
+    "region_polyhedron", "region_map", "images_overlap", "ImageOverlap", "union_find_classes",
+    "curve_self_crossings",
 ]
 
 #: Largest input dimension for which region vertices and volumes are computed (qhull).
 MAX_VOLUME_DIM = 6
 
 
-
-
-# ---------------------------------------------------------------------------------------- LPs
-class _LP:
-    """Thin wrapper around one ``highspy`` solver reused for many small dense LPs.
-
-    ``solve`` maximises or minimises ``c @ v`` subject to ``A_ub v <= b_ub``, ``A_eq v = b_eq``,
-    ``lb <= v <= ub``; returns ``(feasible, v, objective)``. Counts the LPs it solved.
-    """
-
-    def __init__(self):
-        import highspy
-
-        self._h = quiet_highs()
-        self._h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-        self._h.setOptionValue("dual_feasibility_tolerance", 1e-9)
-        self._hs = highspy
-        self.count = 0
-
-    def solve(self, c, A_ub, b_ub, A_eq=None, b_eq=None, lb=None, ub=None, maximize=False):
-        hs = self._hs
-        c = np.asarray(c, dtype=np.float64)
-        n = c.shape[0]
-        blocks, lo, hi = [], [], []
-        if A_ub is not None and len(A_ub):
-            blocks.append(np.asarray(A_ub, dtype=np.float64))
-            lo.append(np.full(len(A_ub), -np.inf))
-            hi.append(np.asarray(b_ub, dtype=np.float64))
-        if A_eq is not None and len(A_eq):
-            blocks.append(np.asarray(A_eq, dtype=np.float64))
-            lo.append(np.asarray(b_eq, dtype=np.float64))
-            hi.append(np.asarray(b_eq, dtype=np.float64))
-        A = np.vstack(blocks) if blocks else np.zeros((0, n))
-        lp = hs.HighsLp()
-        lp.num_col_ = n
-        lp.num_row_ = A.shape[0]
-        lp.col_cost_ = c
-        lp.col_lower_ = np.full(n, -np.inf) if lb is None else np.asarray(lb, dtype=np.float64)
-        lp.col_upper_ = np.full(n, np.inf) if ub is None else np.asarray(ub, dtype=np.float64)
-        lp.row_lower_ = np.concatenate(lo) if lo else np.zeros(0)
-        lp.row_upper_ = np.concatenate(hi) if hi else np.zeros(0)
-        lp.sense_ = hs.ObjSense.kMaximize if maximize else hs.ObjSense.kMinimize
-        Ac = np.asfortranarray(A)
-        nz = Ac != 0
-        lp.a_matrix_.format_ = hs.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=0))]).astype(np.int32)
-        rows = np.nonzero(nz.T)
-        lp.a_matrix_.index_ = rows[1].astype(np.int32)
-        lp.a_matrix_.value_ = Ac.T[rows]
-        self._h.passModel(lp)
-        self._h.run()
-        self.count += 1
-        status = self._h.getModelStatus()
-        if status == hs.HighsModelStatus.kOptimal:
-            v = np.array(self._h.getSolution().col_value, dtype=np.float64)
-            return True, v, float(self._h.getInfo().objective_function_value)
-        if status in (hs.HighsModelStatus.kInfeasible, hs.HighsModelStatus.kUnboundedOrInfeasible):
-            return False, None, None
-        if status == hs.HighsModelStatus.kUnbounded:
-            return True, None, np.inf if maximize else -np.inf
-        # HiGHS may stop with "unknown" on a degenerate LP at tight tolerances: solve it again
-        # with scipy's HiGHS wrapper (default tolerances, presolve on).
-        from scipy.optimize import linprog
-
-        n_ub = len(A_ub) if A_ub is not None else 0
-        row_up = np.concatenate(hi) if hi else np.zeros(0)
-        row_lo = np.concatenate(lo) if lo else np.zeros(0)
-        for method in ("highs-ds", "highs-ipm"):
-            res = linprog(-c if maximize else c,
-                          A_ub=A[:n_ub] if n_ub else None, b_ub=row_up[:n_ub] if n_ub else None,
-                          A_eq=A[n_ub:] if A.shape[0] > n_ub else None,
-                          b_eq=row_lo[n_ub:] if A.shape[0] > n_ub else None,
-                          bounds=list(zip(lp.col_lower_, lp.col_upper_)), method=method)
-            if res.status == 0:
-                return True, res.x, float(-res.fun if maximize else res.fun)
-            if res.status == 2:
-                return False, None, None
-        raise RuntimeError(f"HiGHS returned status {self._h.modelStatusToString(status)} on an "
-                           f"LP with {n} variables and {A.shape[0]} constraints")
 
 
 # ------------------------------------------------------------------------------ checking input
@@ -151,34 +79,19 @@ def _check_net(net) -> ReluNet:
     return net
 
 
-def _check_box(box, X: np.ndarray):
+def _check_domain(domain, X: np.ndarray) -> Box:
+    """The box (a Box, or a half-width ``h`` for ``[-h, h]^d``) that must contain the data."""
     d = X.shape[1]
-    if np.isscalar(box):
-        if not np.isfinite(box) or box <= 0:
-            raise ValueError(f"box must be a positive half-width or a pair (lo, hi); got box={box!r}")
-        lo, hi = np.full(d, -float(box)), np.full(d, float(box))
-    else:
-        try:
-            lo, hi = (np.broadcast_to(np.asarray(a, dtype=np.float64), (d,)).copy() for a in box)
-        except (TypeError, ValueError):
-            raise ValueError(f"box must be a positive half-width or a pair (lo, hi) of length-{d} "
-                             f"arrays; got box={box!r}") from None
-        if not np.all(hi > lo):
-            raise ValueError(f"box must have lo < hi in every coordinate; got lo={lo}, hi={hi}")
-    if len(X) and (np.any(X < lo) or np.any(X > hi)):
+    box = check_box(domain, dim=d, name="domain", allow_none=False, half_width=True)
+    if len(X) and not np.all(box.contains(X)):
         raise ValueError(
-            f"the data leave the box [{lo.min():g}, {hi.max():g}]^{d} (data range "
-            f"[{X.min():g}, {X.max():g}]); pass a larger box=")
-    return lo, hi
+            f"the data leave the box {box} (data range [{X.min():g}, {X.max():g}]); pass a larger "
+            "domain=")
+    return box
 
 
 def _check_points(net: ReluNet, X) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or X.shape[1] != net.input_dim:
-        raise ValueError(f"X must have shape (n, {net.input_dim}) for {net!r}; got {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise ValueError("X contains NaN or infinite values")
-    return X
+    return check_points(X, dim=net.input_dim, owner=repr(net))
 
 
 def _check_depth(net: ReluNet, depth: int) -> int:
@@ -190,16 +103,34 @@ def _check_depth(net: ReluNet, depth: int) -> int:
 
 
 # ------------------------------------------------------------------------ regions and maps
-def data_regions(net: ReluNet, X, depth: int):
-    """Group the data by activation pattern on hidden layers ``1..l`` (``l = min(depth, L)``).
+@dataclass(frozen=True)
+class DataRegions(Unpackable):
+    """The regions a data set visits at one depth (unpacks as ``(labels, patterns)``).
 
-    Returns
-    -------
+    Attributes
+    ----------
     labels : int array (n,)
         Region index of each point (regions ordered by first appearance in ``X``).
     patterns : bool array (R, n_hidden)
         The full bit vector of one representative point per region (its bits beyond layer
         ``l`` are irrelevant to the region's polyhedron and map at this depth).
+    """
+
+    labels: np.ndarray
+    patterns: np.ndarray
+
+
+def data_regions(net: ReluNet, X, depth: int) -> DataRegions:
+    """Group the data by activation pattern on hidden layers ``1..l`` (``l = min(depth, L)``),
+    Beshkov Sec. 3: the regions ``G_J`` the data visit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> r = data_regions(net, np.array([[1.0, 1.0], [-1.0, 2.0], [2.0, 3.0]]), 1)
+    >>> r.labels.tolist(), r.patterns.astype(int).tolist()
+    ([0, 1, 0], [[1, 1], [0, 1]])
     """
     net = _check_net(net)
     X = _check_points(net, X)
@@ -213,32 +144,31 @@ def data_regions(net: ReluNet, X, depth: int):
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
     labels = rank[inverse]
-    return labels.astype(np.int64), bits[first[order]]
+    return DataRegions(labels=labels.astype(np.int64), patterns=bits[first[order]])
 
 
-def region_polyhedron(net: ReluNet, pattern, depth: int, lo, hi):
+def region_polyhedron(net: ReluNet, pattern, depth: int, domain: Box):
     """Halfspaces ``(A, c)`` of region ``G_J`` at ``depth``: ``{x : A x <= c}`` in the box.
 
     The rows of hidden layers ``1..min(depth, L)`` of Liu et al. eq. 9 (normalised to unit
-    length; rows of dead hyperplanes, numerically zero, are dropped) followed by the ``2 d``
-    box rows.
+    length; rows of dead hyperplanes, numerically zero, are dropped:
+    :func:`relutopo.polytopes.normalise_rows`) followed by the ``2 d`` rows of ``domain``
+    (:meth:`relutopo.domains.Box.halfspaces`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> A, c = region_polyhedron(net, [True, True], 1, Box(-2, 2, dim=2))
+    >>> A.shape, c.tolist()
+    ((6, 2), [0.0, 0.0, 2.0, 2.0, 2.0, 2.0])
     """
     depth = _check_depth(net, depth)
+    domain = check_box(domain, dim=net.input_dim, owner=repr(net), allow_none=False)
     k = int(net.layer_offsets[min(depth, len(net.hidden_sizes))])
     A, c = net.halfspaces(pattern)
-    A, c = A[:k], c[:k]
-    norms = np.linalg.norm(A, axis=1)
-    scale = max(1.0, float(np.max(np.abs(A))) if A.size else 1.0)
-    keep = norms > ZERO_ROW_RTOL * scale
-    A, c = A[keep] / norms[keep, None], c[keep] / norms[keep]
-    d = net.input_dim
-    lo = np.asarray(lo, dtype=np.float64)
-    hi = np.asarray(hi, dtype=np.float64)
-    eye = np.eye(d)
-    box_A = np.empty((2 * d, d))
-    box_A[0::2], box_A[1::2] = -eye, eye
-    box_c = np.empty(2 * d)
-    box_c[0::2], box_c[1::2] = -lo, hi
+    A, c = normalise_rows(A[:k], c[:k], domain.scale)
+    box_A, box_c = domain.halfspaces()
     return np.vstack([A, box_A]), np.concatenate([c, box_c])
 
 
@@ -259,31 +189,60 @@ def region_map(net: ReluNet, pattern, depth: int):
     return W * on[:, None], b * on
 
 
-def _bounding_box(lp: _LP, A, c, d):
+def _bounding_box(lp: LPSolver, A, c, d):
     """Exact axis bounding box of ``{x : A x <= c}`` by ``2 d`` LPs."""
     lo, hi = np.empty(d), np.empty(d)
     for i in range(d):
         e = np.zeros(d)
         e[i] = 1.0
-        ok, v, obj = lp.solve(e, A, c)
-        if not ok:
+        low = lp.linprog(e, A, c)
+        if low.status == "infeasible":
             return None
-        lo[i] = obj
-        ok, v, obj = lp.solve(e, A, c, maximize=True)
-        hi[i] = obj
+        lo[i] = low.objective
+        hi[i] = lp.linprog(e, A, c, maximize=True).objective
     return lo, hi
 
 
-def images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale: float):
-    """LP test of ``Phi_1(int G_1) cap Phi_2(int G_2) != {}``.
+@dataclass(frozen=True)
+class ImageOverlap(Unpackable):
+    """The answer of :func:`images_overlap` (unpacks as ``(overlap, depth, z, x)``).
+
+    Attributes
+    ----------
+    overlap : bool          the images meet at images of interior points
+    depth : float           the common inner depth ``t`` reached (0 when they do not)
+    z, x : arrays (d,)      the witnesses in ``G_1`` and ``G_2`` (``None`` when they do not)
+    """
+
+    overlap: bool
+    depth: float
+    z: Optional[np.ndarray]
+    x: Optional[np.ndarray]
+
+
+def images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale: float) -> ImageOverlap:
+    """LP test of ``Phi_1(int G_1) cap Phi_2(int G_2) != {}`` (Beshkov Sec. 3, the overlap of two
+    regions).
 
     Maximises ``t`` subject to ``A1 z + t <= c1``, ``A2 x + t <= c2`` (unit rows, so ``t`` is
     the distance of ``z`` and ``x`` to their regions' boundaries), ``M1 z + m1 = M2 x + m2`` and
-    ``0 <= t <= scale``. Returns ``(overlap, t, z, x)``; ``overlap`` when ``t`` exceeds
-    ``CHEBYSHEV_RTOL * scale``.
+    ``0 <= t <= scale``; ``overlap`` when ``t`` exceeds ``CHEBYSHEV_RTOL * scale``. ``lp``: a
+    :class:`relutopo.polyhedra.LPSolver` (``None``: a new one).
+
+    Examples
+    --------
+    The unit square and its image under ``x -> x + (0.5, 0)`` overlap; shifted by 2 they do not:
+
+    >>> import numpy as np
+    >>> A, c = Box(0, 1, dim=2).halfspaces()
+    >>> I, zero = np.eye(2), np.zeros(2)
+    >>> images_overlap(None, A, c, I, zero, A, c, I, np.array([0.5, 0.0]), 1.0).overlap
+    True
+    >>> images_overlap(None, A, c, I, zero, A, c, I, np.array([2.0, 0.0]), 1.0).overlap
+    False
     """
     if lp is None:
-        lp = _LP()
+        lp = LPSolver()
     d = A1.shape[1]
     n1, n2 = len(A1), len(A2)
     A_ub = np.zeros((n1 + n2, 2 * d + 1))
@@ -300,7 +259,7 @@ def images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale: float):
     r = int(np.sum(S > RANK_RTOL * big))
     resid = rhs - U[:, :r] @ (U[:, :r].T @ rhs)
     if np.linalg.norm(resid) > MEMBERSHIP_RTOL * max(1.0, float(np.abs(rhs).max()), big * scale):
-        return False, 0.0, None, None
+        return ImageOverlap(False, 0.0, None, None)
     A_eq = np.hstack([S[:r, None] * Vt[:r] / big, np.zeros((r, 1))])
     b_eq = (U[:, :r].T @ rhs) / big
     cost = np.zeros(2 * d + 1)
@@ -308,13 +267,14 @@ def images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale: float):
     lb = np.full(2 * d + 1, -np.inf)
     ub = np.full(2 * d + 1, np.inf)
     lb[-1], ub[-1] = 0.0, scale
-    ok, v, t = lp.solve(cost, A_ub, b_ub, A_eq, b_eq, lb, ub, maximize=True)
-    if not ok or v is None:
-        return False, 0.0, None, None
-    return bool(t > CHEBYSHEV_RTOL * scale), float(t), v[:d], v[d:2 * d]
+    res = lp.linprog(cost, A_ub, b_ub, A_eq, b_eq, lb, ub, maximize=True)
+    if res.x is None:
+        return ImageOverlap(False, 0.0, None, None)
+    t, v = res.objective, res.x
+    return ImageOverlap(bool(t > CHEBYSHEV_RTOL * scale), float(t), v[:d], v[d:2 * d])
 
 
-def _in_image(lp: _LP, Y, A, c, M, m, scale: float):
+def _in_image(lp: LPSolver, Y, A, c, M, m, scale: float):
     """Which rows of ``Y`` lie in the closed image ``M G + m`` of ``G = {A x <= c}``."""
     if len(Y) == 0:
         return np.zeros(0, dtype=bool)
@@ -329,12 +289,11 @@ def _in_image(lp: _LP, Y, A, c, M, m, scale: float):
         return (resid <= tol * max(1.0, float(np.abs(M).max()))) & inside
     out = np.zeros(len(Y), dtype=bool)
     for i, y in enumerate(Y):
-        ok, v, _ = lp.solve(np.zeros(d), A, c, M, y - m)
-        out[i] = ok
+        out[i] = lp.linprog(np.zeros(d), A, c, M, y - m).status != "infeasible"
     return out
 
 
-def _hull_witness(lp: _LP, P1, P2):
+def _hull_witness(lp: LPSolver, P1, P2):
     """Convex weights ``(lam, mu)`` with ``lam @ P1 = mu @ P2`` (rows are points), or ``None``."""
     n1, n2 = len(P1), len(P2)
     A_eq = np.zeros((P1.shape[1] + 2, n1 + n2))
@@ -346,58 +305,39 @@ def _hull_witness(lp: _LP, P1, P2):
     b_eq[-2:] = 1.0
     s = max(1.0, float(np.abs(A_eq[:-2]).max()) if A_eq[:-2].size else 1.0)
     A_eq[:-2] /= s
-    ok, v, _ = lp.solve(np.zeros(n1 + n2), None, None, A_eq, b_eq,
-                        np.zeros(n1 + n2), np.full(n1 + n2, np.inf))
-    if not ok or v is None:
+    v = lp.linprog(np.zeros(n1 + n2), None, None, A_eq, b_eq,
+                   np.zeros(n1 + n2), np.full(n1 + n2, np.inf)).x
+    if v is None:
         return None
     lam, mu = np.clip(v[:n1], 0, None), np.clip(v[n1:], 0, None)
     return lam / lam.sum(), mu / mu.sum()
 
 
 class _RegionGeometry:
-    """Vertices of a bounded region ``G = {A x <= c}`` (qhull, ``d <= MAX_VOLUME_DIM``).
+    """Vertices of a bounded region ``G = {A x <= c}`` (:func:`relutopo.polytopes.polytope_vertices`,
+    ``d <= MAX_VOLUME_DIM``).
 
     Gives the exact input bounding box, the volume, and per affine map the exact image
     bounding box and a vectorised membership test for the image polytope ``M G + m``.
-    ``vertices`` is ``None`` when qhull is not used (then callers fall back to LPs).
+    ``vertices`` is ``None`` when they are not computed (then callers fall back to LPs).
     """
 
-    def __init__(self, A, c, interior, lp: "_LP"):
-        from scipy.spatial import ConvexHull, HalfspaceIntersection, QhullError
-
+    def __init__(self, A, c, interior, lp: LPSolver, scale: float):
         self.A, self.c = A, c
         self.vertices = None
         self.volume = float("nan")
         d = A.shape[1]
-        if d == 1:
-            a = A[:, 0]
-            hi = np.min(c[a > 0] / a[a > 0])
-            lo = np.max(c[a < 0] / a[a < 0])
-            self.vertices = np.array([[lo], [hi]])
-            self.volume = float(max(0.0, hi - lo))
-            return
         if d > MAX_VOLUME_DIM:
             return
-        slack = c - A @ interior
-        if not np.all(slack > LP_FEAS_RTOL * (1.0 + np.abs(c))):
-            norms = np.linalg.norm(A, axis=1)
-            cost = np.zeros(d + 1)
-            cost[-1] = 1.0
-            ok, v, r = lp.solve(cost, np.hstack([A, norms[:, None]]), c,
-                                lb=np.r_[np.full(d, -np.inf), 0.0],
-                                ub=np.full(d + 1, np.inf), maximize=True)
-            if not ok or v is None or r <= 0:
-                return
-            interior = v[:d]
+        if not np.all(c - A @ interior > LP_FEAS_RTOL * (1.0 + np.abs(c))):
+            interior = None  # polytope_vertices finds a centre if it needs one
         try:
-            hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), interior)
-            V = hs.intersections
-            self.volume = float(ConvexHull(V).volume)
-            self.vertices = V
-        except (QhullError, ValueError):
+            self.vertices = polytope_vertices(A, c, interior, scale=scale, solver=lp)
+            self.volume = hull_volume(self.vertices)
+        except (PolytopeError, ValueError):
             self.vertices = None
 
-    def image_tester(self, M, m, lp: "_LP", scale: float):
+    def image_tester(self, M, m, lp: LPSolver, scale: float):
         """``(bbox_lo, bbox_hi, test)`` for the image ``M G + m``; ``test(Y)`` -> bool mask."""
         from scipy.spatial import ConvexHull, QhullError
 
@@ -602,44 +542,6 @@ def _classes_from_labels(labels: np.ndarray) -> tuple:
     return tuple(np.nonzero(labels == k)[0] for k in range(int(labels.max()) + 1))
 
 
-# ---------------------------------------------------------------------------------- volumes
-def polytope_volume(A, c, interior_point=None) -> float:
-    """Volume of the bounded polytope ``{x : A x <= c}`` (qhull), ``0.0`` when it is empty.
-
-    For ``d = 1`` the interval length is exact; otherwise the vertices come from
-    :class:`scipy.spatial.HalfspaceIntersection` around the Chebyshev centre.
-    """
-    from scipy.spatial import ConvexHull, HalfspaceIntersection
-    from scipy.spatial import QhullError
-
-    A = np.asarray(A, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64)
-    d = A.shape[1]
-    if d == 1:
-        a = A[:, 0]
-        up = c[a > 0] / a[a > 0]
-        lo = c[a < 0] / a[a < 0]
-        if np.any((a == 0) & (c < 0)):
-            return 0.0
-        return float(max(0.0, up.min() - lo.max()))
-    if interior_point is None:
-        lp = _LP()
-        norms = np.linalg.norm(A, axis=1)
-        cost = np.zeros(d + 1)
-        cost[-1] = 1.0
-        ok, v, r = lp.solve(cost, np.hstack([A, norms[:, None]]), c,
-                            lb=np.r_[np.full(d, -np.inf), 0.0], ub=np.r_[np.full(d, np.inf), np.inf],
-                            maximize=True)
-        if not ok or v is None or r <= 0:
-            return 0.0
-        interior_point = v[:d]
-    try:
-        hs = HalfspaceIntersection(np.hstack([A, -c[:, None]]), interior_point)
-        return float(ConvexHull(hs.intersections).volume)
-    except (QhullError, ValueError):
-        return 0.0
-
-
 def curve_self_crossings(net: ReluNet, lo: float, hi: float) -> np.ndarray:
     """Self-crossings of the piecewise-linear curve ``Phi([lo, hi])`` of a net with 1-D input.
 
@@ -660,6 +562,7 @@ def curve_self_crossings(net: ReluNet, lo: float, hi: float) -> np.ndarray:
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ValueError(f"need finite lo < hi; got lo={lo!r}, hi={hi!r}")
     pts = [float(lo), float(hi)]
+    reach = max(abs(float(lo)), abs(float(hi)))  # breakpoints are resolved relative to it
     changed = True
     while changed:  # insert the zero of every neuron that changes sign inside a piece
         changed = False
@@ -670,7 +573,7 @@ def curve_self_crossings(net: ReluNet, lo: float, hi: float) -> np.ndarray:
             # pre-activation rows are -(w x + b) <= 0 for active bits: zero where A x = c
             with np.errstate(divide="ignore", invalid="ignore"):
                 z = c / A[:, 0]
-            inside = z[(z > a + 1e-12 * (1 + abs(a))) & (z < b - 1e-12 * (1 + abs(b)))]
+            inside = z[(z > a + tol.ROUNDING_RTOL * reach) & (z < b - tol.ROUNDING_RTOL * reach)]
             if len(inside):
                 new.append(float(np.min(inside)))
                 changed = True
@@ -684,7 +587,7 @@ def curve_self_crossings(net: ReluNet, lo: float, hi: float) -> np.ndarray:
             p, r = P[i], P[i + 1] - P[i]
             q, s2 = P[j], P[j + 1] - P[j]
             den = r[0] * s2[1] - r[1] * s2[0]
-            if abs(den) <= 1e-14 * max(1.0, np.abs(r).max() * np.abs(s2).max()):
+            if abs(den) <= tol.PARALLEL_RTOL * np.abs(r).max() * np.abs(s2).max():
                 continue  # parallel pieces (collinear retracing is an overlap of positive length)
             qp = q - p
             u = (qp[0] * s2[1] - qp[1] * s2[0]) / den
@@ -787,7 +690,7 @@ class OverlapDecomposition:
 
     depths: tuple
     n_points: int
-    box: tuple = field(repr=False, default=())
+    domain: Optional[Box] = field(repr=False, default=None)
 
     def __getitem__(self, depth: int) -> DepthOverlap:
         for d in self.depths:
@@ -833,9 +736,9 @@ def _candidate_pairs(R: int, keys: Optional[np.ndarray], boxes_lo, boxes_hi):
     return np.concatenate(out) if out else np.zeros((0, 2), dtype=np.int64)
 
 
-def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter: bool = True,
+def overlap_decomposition(net: ReluNet, X, *, domain=100.0, depths=None, prefilter: bool = True,
                           volumes: bool = False, glue_hulls: bool = True,
-                          progress: bool = False) -> OverlapDecomposition:
+                          progress: bool = False, box=None) -> OverlapDecomposition:
     """The overlap decomposition ``O_Phi`` of ``net`` on the data ``X``, depth by depth.
 
     Parameters
@@ -844,9 +747,10 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         The network ``Phi``.
     X : array (n, d)
         Data points (a sample of the manifold ``M``); regions are those the data visit.
-    box : float or (lo, hi)
-        Half-width of the box ``[-box, box]^d`` (the paper uses 100), or its corners; every
-        region is intersected with it so that images and volumes are bounded.
+    domain : Box or float
+        The box every region is intersected with, so that images and volumes are bounded: a
+        :class:`~relutopo.domains.Box`, or a half-width ``h`` for ``[-h, h]^d`` (the paper
+        uses 100, the default). It must contain the data.
     depths : sequence of int, optional
         Depths to report (default ``1..L+1``); the classes are always accumulated from depth 1.
     prefilter : bool
@@ -861,10 +765,27 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         (the paper's code).
     progress : bool
         Show a tqdm bar over depths.
+    box : float or (lo, hi), deprecated
+        The former spelling of ``domain`` (a half-width or the corners); kept for a transition.
 
     Returns
     -------
     OverlapDecomposition
+
+    Examples
+    --------
+    ``(x, y) -> (|x|, y)`` folds the plane along ``x = 0`` (Beshkov Sec. 3): at depth 1 the four
+    quadrants are four regions with injective maps; at the output the left and right quadrants
+    have the same image, so the upper points form one class and the lower ones another:
+
+    >>> import numpy as np
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]),
+    ...                             np.array([[1.0, 1, 0, 0], [0, 0, 1, -1]])],
+    ...                            [np.zeros(4), np.zeros(2)])
+    >>> th = np.linspace(0, 2 * np.pi, 8, endpoint=False) + np.pi / 8
+    >>> dec = overlap_decomposition(net, np.c_[np.cos(th), np.sin(th)], domain=Box(-2, 2, dim=2))
+    >>> [(d.depth, d.n_regions, len(d.overlapping_pairs), d.n_classes) for d in dec.depths]
+    [(1, 4, 0, 0), (2, 4, 2, 2)]
     """
     from tqdm.auto import tqdm
 
@@ -872,24 +793,41 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
     X = _check_points(net, X)
     if len(X) < 2:
         raise ValueError(f"X needs at least 2 points to have overlaps; got {len(X)}")
-    lo_box, hi_box = _check_box(box, X)
+    if box is not None:
+        import warnings
+
+        warnings.warn("overlap_decomposition(box=...) is deprecated: pass domain=Box(lo, hi) or "
+                      "domain=<half-width>", DeprecationWarning, stacklevel=2)
+        if not (isinstance(domain, float) and domain == 100.0):
+            raise ValueError(f"give the box once: domain={domain!r} and box={box!r} were both given")
+        if not np.isscalar(box):
+            try:
+                lo, hi = (np.broadcast_to(np.asarray(a, dtype=np.float64), (X.shape[1],)) for a in box)
+            except (TypeError, ValueError):
+                raise ValueError(f"box must be a positive half-width or a pair (lo, hi) of "
+                                 f"length-{X.shape[1]} arrays; got box={box!r}") from None
+            box = Box(lo, hi)
+        domain = box
+    domain = _check_domain(domain, X)
+    lo_box, hi_box = domain.lo, domain.hi
     L = len(net.hidden_sizes)
     want = set(range(1, L + 2)) if depths is None else {_check_depth(net, d) for d in depths}
     if volumes and net.input_dim > MAX_VOLUME_DIM:
         raise ValueError(f"volumes=True needs input dimension <= {MAX_VOLUME_DIM}; the net has "
                          f"input dimension {net.input_dim}: pass volumes=False")
     d = net.input_dim
-    scale = float(np.max(hi_box - lo_box))
-    lp = _LP()
+    scale = domain.scale
+    lp = LPSolver()
     n = len(X)
     class_labels = np.full(n, -1, dtype=np.int64)
     results = []
     geom_cache = {}
     for depth in tqdm(range(1, max(want) + 1), disable=not progress, desc="overlap depth"):
         t0 = time.perf_counter()
-        labels, pats = data_regions(net, X, depth)
+        visited = data_regions(net, X, depth)
+        labels, pats = visited.labels, visited.patterns
         R = len(pats)
-        polys = [region_polyhedron(net, p, depth, lo_box, hi_box) for p in pats]
+        polys = [region_polyhedron(net, p, depth, domain) for p in pats]
         maps = [region_map(net, p, depth) for p in pats]
         ranks = np.array([np.linalg.matrix_rank(M) if M.size else 0 for M, _ in maps], dtype=np.int64)
         other_lps = 0
@@ -901,8 +839,8 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         for r, ((A, c), (M, m)) in enumerate(zip(polys, maps)):
             key = pack_bits(pats[r, :k]).tobytes()
             if key not in geom_cache:
-                c0 = lp.count
-                geo = _RegionGeometry(A, c, X[members[r]].mean(axis=0), lp)
+                c0 = lp.calls
+                geo = _RegionGeometry(A, c, X[members[r]].mean(axis=0), lp, scale)
                 if geo.vertices is None and prefilter:
                     bb = _bounding_box(lp, A, c, d)
                     geo.bbox = bb if bb is not None else (lo_box, hi_box)
@@ -910,7 +848,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
                     geo.bbox = (geo.vertices.min(axis=0), geo.vertices.max(axis=0))
                 else:
                     geo.bbox = (lo_box, hi_box)
-                other_lps += lp.count - c0
+                other_lps += lp.calls - c0
                 geom_cache[key] = geo
             geo = geom_cache[key]
             blo, bhi, test = geo.image_tester(M, m, lp, scale)
@@ -933,7 +871,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
         n_pairs = R * (R - 1) // 2
         groups = []
         overlapping = []
-        c_before = lp.count
+        c_before = lp.calls
         n_overlap_lps = 0
         n_by_data = 0
         n_by_geometry = 0
@@ -957,9 +895,9 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
                     continue
             else:
                 (A1, c1), (A2, c2) = polys[i], polys[j]
-                c0 = lp.count
-                ok, t, _, _ = images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale)
-                n_overlap_lps += lp.count - c0
+                c0 = lp.calls
+                ok = images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale).overlap
+                n_overlap_lps += lp.calls - c0
                 if not ok:
                     continue
             overlapping.append((i, j))
@@ -978,7 +916,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
                         z = lam @ X[mem]
                         pair.append(mem[np.argmin(np.linalg.norm(X[mem] - z, axis=1))])
                     groups.append(np.array(pair))
-        other_lps += (lp.count - c_before) - n_overlap_lps
+        other_lps += (lp.calls - c_before) - n_overlap_lps
         class_labels = union_find_classes(n, groups, previous=class_labels)
         vols = None
         if volumes:  # only the regions that take part in an overlap (the others stay nan)
@@ -986,7 +924,7 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
             for r in np.unique(np.array(overlapping, dtype=np.int64).reshape(-1)):
                 key = pack_bits(pats[r, :k]).tobytes()
                 v = geom_cache[key].volume
-                vols[r] = v if np.isfinite(v) else polytope_volume(*polys[r])
+                vols[r] = v if np.isfinite(v) else polytope_volume(*polys[r], scale=scale, solver=lp)
         if depth in want:
             results.append(DepthOverlap(
                 depth=depth, labels=labels, n_regions=R, ranks=ranks,
@@ -996,4 +934,4 @@ def overlap_decomposition(net: ReluNet, X, *, box=100.0, depths=None, prefilter:
                 n_decided_by_geometry=n_by_geometry,
                 n_other_lps=other_lps,
                 seconds=time.perf_counter() - t0, region_volumes=vols))
-    return OverlapDecomposition(depths=tuple(results), n_points=n, box=(lo_box, hi_box))
+    return OverlapDecomposition(depths=tuple(results), n_points=n, domain=domain)

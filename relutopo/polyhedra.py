@@ -7,10 +7,15 @@ Rows that are not redundant by LP (10) are the *active bits*: they carry the fac
 
 This module holds
 
-* :class:`LPSolver` -- a warm ``highspy.Highs`` model reused across many small LPs, with a
-  batched Chebyshev-centre solve (many independent polyhedra in one block-diagonal LP);
-* :func:`chebyshev_center`, :func:`facet_rows` (LP (10)), :func:`is_bounded`,
-  :func:`polytope_vertices`, :func:`polytope_volume` -- plain functions on ``(A, c)`` arrays;
+* :class:`LPSolver` -- relutopo's one LP front-end: a warm ``highspy.Highs`` model reused across
+  many small LPs (:meth:`LPSolver.solve` in HiGHS' row form, :meth:`LPSolver.linprog` in
+  ``scipy.optimize.linprog``'s form, :meth:`LPSolver.maximize`), with a batched
+  Chebyshev-centre solve (many independent polyhedra in one block-diagonal LP). The engine, Wang's
+  Intersect/Add/Cut (:mod:`relutopo.activation_regions`), the overlap decomposition and the
+  polytope helpers all solve their LPs here; no other module imports ``highspy`` or calls
+  ``scipy.optimize.linprog`` (``tests/test_geometry_layer.py`` checks it);
+* :func:`chebyshev_center`, :func:`facet_rows` (LP (10)), :func:`is_bounded` -- plain functions
+  on ``(A, c)`` arrays (vertices and volumes: :mod:`relutopo.polytopes`);
 * :class:`Region` and :func:`region_of` -- a full description of one region from its pattern.
 
 A region is *full-dimensional* when its Chebyshev radius (rows normalised to unit length)
@@ -22,22 +27,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
 from . import tolerances as tol
 from .domains import Box
+from .errors import LPError, RegionError  # noqa: F401  (RegionError re-exported: relutopo.polyhedra.RegionError)
 from .highs import quiet_highs
+from .polytopes import hull_volume
+from .polytopes import polytope_vertices  # re-exported: relutopo.polyhedra.polytope_vertices
+from .results import Unpackable
+from .validation import check_box
 
 __all__ = [
-    "LPSolver", "Region", "region_of", "chebyshev_center",
-    "facet_rows", "full_system", "is_bounded",
-    "polytope_vertices", "polytope_volume", "domain_scale", "RegionError", "zero_rows", "row_norms",
+    "LPSolver", "LPResult", "ChebyshevBall", "Region", "region_of", "chebyshev_center",
+    "facet_rows", "full_system", "is_bounded", "domain_scale", "zero_rows", "row_norms",
 ]
-
-
-class RegionError(ValueError):
-    """A bit vector does not describe a full-dimensional region of the network."""
 
 
 def zero_rows(A, c, owner, n):
@@ -57,22 +63,80 @@ def zero_rows(A, c, owner, n):
 
 
 # ---------------------------------------------------------------------------- LP solver
-class LPSolver:
-    """A reusable HiGHS instance for the many small LPs of a decomposition.
+@dataclass(frozen=True)
+class LPResult(Unpackable):
+    """The answer of one LP (unpacks as ``(status, x, objective)``).
 
-    One object per decomposition (never shared between threads). ``seconds`` and ``calls``
-    accumulate the time spent inside HiGHS, for the benchmark's LP-vs-Python split;
-    ``centre_seconds`` the time in the vectorised Chebyshev simplex.
+    Attributes
+    ----------
+    status : str
+        ``"optimal"``, ``"infeasible"``, ``"unbounded"``, or (from :meth:`LPSolver.solve` only)
+        ``"error"`` when HiGHS settled neither on the first nor on the second try.
+    x : array or None
+        The optimal point (``None`` unless optimal).
+    objective : float
+        The optimal value; from :meth:`LPSolver.linprog` ``+inf`` (``-inf``) for an unbounded
+        maximisation (minimisation); ``nan`` otherwise.
     """
 
-    def __init__(self):
+    status: str
+    x: Optional[np.ndarray]
+    objective: float
+
+    @property
+    def optimal(self) -> bool:
+        return self.status == "optimal"
+
+
+@dataclass(frozen=True)
+class ChebyshevBall(Unpackable):
+    """The largest ball ``B(center, radius)`` in a polyhedron, its radius capped (unpacks as
+    ``(center, radius)``): ``radius <= 0`` when the polyhedron is not full-dimensional, ``-inf``
+    with ``center = None`` when a row of zeros is violated (no point at all)."""
+
+    center: Optional[np.ndarray]
+    radius: float
+
+
+class LPSolver:
+    """A reusable HiGHS instance for many small LPs: relutopo's one LP front-end.
+
+    One object per computation (never shared between threads). ``seconds`` and ``calls``
+    accumulate the time spent inside HiGHS and the LPs solved, for the benchmark's LP-vs-Python
+    split and the LP counts that results report; ``retries`` counts the LPs HiGHS settled only
+    on the second try (see :meth:`solve`); ``centre_seconds`` the time in the vectorised
+    Chebyshev simplex.
+
+    Parameters
+    ----------
+    presolve : bool
+        HiGHS' presolve. Off suits streams of tiny LPs (Wang's propagation: one Chebyshev ball
+        or redundancy test per shape); on suits the engine's block-diagonal batches.
+
+    Examples
+    --------
+    ``max x + y`` over the triangle ``x, y >= 0, x + 2 y <= 2, 2 x + y <= 2``:
+
+    >>> import numpy as np
+    >>> lp = LPSolver()
+    >>> res = lp.linprog([1.0, 1.0], A_ub=[[1.0, 2.0], [2.0, 1.0]], b_ub=[2.0, 2.0],
+    ...                  lb=[0.0, 0.0], maximize=True)
+    >>> res.status, round(res.objective, 9), np.round(res.x, 9).tolist()
+    ('optimal', 1.333333333, [0.666666667, 0.666666667])
+    >>> lp.linprog([1.0, 0.0], A_ub=[[-1.0, 0.0]], b_ub=[0.0], maximize=True).objective
+    inf
+    """
+
+    def __init__(self, presolve: bool = True):
         import highspy
 
         self._hs = highspy
         self._highs = None  # created on the first solve: many decompositions need no LP at all
         self._inf = highspy.kHighsInf
+        self._presolve = "on" if presolve else "off"
         self.seconds = 0.0
         self.calls = 0
+        self.retries = 0
         self.last_solution = None
         self.centre_seconds = 0.0  # vectorised Chebyshev simplex (relutopo.chebyshev), HiGHS excluded
         self.uncertified_centres = 0  # centres neither certified nor solved by HiGHS (see there)
@@ -90,15 +154,47 @@ class LPSolver:
             # HiGHS drops matrix entries below 1e-9 by default: a unit row (1e-9, -1) of two lines
             # crossing at x = 1e9 would lose its first entry
             self._highs.setOptionValue("small_matrix_value", tol.HIGHS_SMALL_MATRIX_VALUE)
+            self._highs.setOptionValue("presolve", self._presolve)
         return self._highs
 
+    def _run(self, lp, retry: bool):
+        """Pass ``lp`` to HiGHS and run it; ``retry``: presolve off, the simplex then the interior
+        point method at HiGHS' default tolerances (``HIGHS_RETRY_FEAS_TOL``), until one of them
+        settles the LP. Returns HiGHS' model status."""
+        h = self._h
+        MS = self._hs.HighsModelStatus
+        tries = [None] if not retry else ["simplex", "ipm"]
+        for solver in tries:
+            if solver is not None:
+                h.setOptionValue("presolve", "off")
+                h.setOptionValue("solver", solver)
+                for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+                    h.setOptionValue(option, tol.HIGHS_RETRY_FEAS_TOL)
+            try:
+                h.clearSolver()
+                h.passModel(lp)
+                h.run()
+                status = h.getModelStatus()
+            finally:
+                if solver is not None:
+                    h.setOptionValue("presolve", self._presolve)
+                    h.setOptionValue("solver", "choose")
+                    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+                        h.setOptionValue(option, tol.HIGHS_FEAS_TOL)
+            if status in (MS.kOptimal, MS.kInfeasible, MS.kUnbounded):
+                break
+        return status
+
     # -- low level -----------------------------------------------------------------
-    def solve(self, cost, col_lo, col_hi, A_rows, row_lo, row_hi):
+    def solve(self, cost, col_lo, col_hi, A_rows, row_lo, row_hi) -> LPResult:
         """Minimise ``cost @ x`` s.t. ``row_lo <= A_rows x <= row_hi``, ``col_lo <= x <= col_hi``.
 
         ``A_rows`` is dense ``(m, n)`` or a tuple ``(start, index, value)`` in row-wise CSR form.
-        Returns ``(status, x, objective)`` with status ``"optimal"``, ``"infeasible"``,
-        ``"unbounded"`` or ``"error"``.
+        Returns an :class:`LPResult` with status ``"optimal"``, ``"infeasible"``,
+        ``"unbounded"`` or ``"error"``. An LP that HiGHS does not settle (its "unknown" on a
+        degenerate LP at the tight ``HIGHS_FEAS_TOL``, or "unbounded or infeasible" from
+        presolve) is solved again without presolve, by the simplex and then the interior point
+        method at ``HIGHS_RETRY_FEAS_TOL``; ``"error"`` only when that fails too.
         """
         hs = self._hs
         lp = hs.HighsLp()
@@ -111,11 +207,12 @@ class LPSolver:
             start, index, value = A_rows
             m = len(start) - 1
         else:
-            A_rows = np.asarray(A_rows, dtype=np.float64)
+            A_rows = np.asarray(A_rows, dtype=np.float64).reshape(-1, n)
             m = A_rows.shape[0]
-            start = np.arange(0, m * n + 1, n, dtype=np.int32)
-            index = np.tile(np.arange(n, dtype=np.int32), m)
-            value = A_rows.ravel()
+            nz = A_rows != 0  # HiGHS drops explicit zeros anyway; pass the structure
+            start = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
+            index = np.nonzero(nz)[1].astype(np.int32)
+            value = A_rows[nz]
         lp.num_row_ = m
         lp.row_lower_ = np.asarray(row_lo, dtype=np.float64)
         lp.row_upper_ = np.asarray(row_hi, dtype=np.float64)
@@ -126,35 +223,74 @@ class LPSolver:
         lp.a_matrix_.index_ = np.asarray(index, dtype=np.int32)
         lp.a_matrix_.value_ = np.asarray(value, dtype=np.float64)
         t0 = time.perf_counter()
-        h = self._h
-        h.clearSolver()
-        h.passModel(lp)
-        h.run()
-        status = h.getModelStatus()
+        MS = hs.HighsModelStatus
+        status = self._run(lp, retry=False)
+        if status not in (MS.kOptimal, MS.kInfeasible, MS.kUnbounded):
+            self.retries += 1
+            status = self._run(lp, retry=True)
         self.seconds += time.perf_counter() - t0
         self.calls += 1
-        MS = hs.HighsModelStatus
+        h = self._h
         if status == MS.kOptimal:
             self.last_solution = h.getSolution()  # duals, for callers that certify
             x = np.array(self.last_solution.col_value)
-            return "optimal", x, float(h.getInfo().objective_function_value)
+            return LPResult("optimal", x, float(h.getInfo().objective_function_value))
         if status == MS.kInfeasible:
-            return "infeasible", None, np.nan
-        if status in (MS.kUnbounded, MS.kUnboundedOrInfeasible):
-            return "unbounded", None, np.nan
-        return "error", None, np.nan
+            return LPResult("infeasible", None, np.nan)
+        if status == MS.kUnbounded:
+            return LPResult("unbounded", None, np.nan)
+        return LPResult("error", None, np.nan)
+
+    def linprog(self, cost, A_ub=None, b_ub=None, A_eq=None, b_eq=None, lb=None, ub=None, *,
+                maximize: bool = False) -> LPResult:
+        """Optimise ``cost @ x`` s.t. ``A_ub x <= b_ub``, ``A_eq x = b_eq``, ``lb <= x <= ub``
+        (``scipy.optimize.linprog``'s form; ``lb``/``ub`` default to ``-inf``/``+inf``).
+
+        Returns an :class:`LPResult`: ``objective`` is the optimum of the stated sense
+        (``maximize``), ``+inf``/``-inf`` when unbounded in that sense. Raises
+        :class:`relutopo.errors.LPError` when HiGHS cannot settle the LP (see :meth:`solve`).
+        """
+        cost = np.asarray(cost, dtype=np.float64).reshape(-1)
+        n = cost.shape[0]
+        blocks, lo, hi = [], [], []
+        if A_ub is not None and len(A_ub):
+            blocks.append(np.asarray(A_ub, dtype=np.float64).reshape(-1, n))
+            lo.append(np.full(blocks[-1].shape[0], -self._inf))
+            hi.append(np.asarray(b_ub, dtype=np.float64).reshape(-1))
+        if A_eq is not None and len(A_eq):
+            blocks.append(np.asarray(A_eq, dtype=np.float64).reshape(-1, n))
+            lo.append(np.asarray(b_eq, dtype=np.float64).reshape(-1))
+            hi.append(lo[-1])
+        A = np.vstack(blocks) if blocks else np.zeros((0, n))
+        col_lo = np.full(n, -self._inf) if lb is None else np.asarray(lb, dtype=np.float64)
+        col_hi = np.full(n, self._inf) if ub is None else np.asarray(ub, dtype=np.float64)
+        res = self.solve(-cost if maximize else cost, np.maximum(col_lo, -self._inf),
+                         np.minimum(col_hi, self._inf), A,
+                         np.concatenate(lo) if lo else np.zeros(0),
+                         np.concatenate(hi) if hi else np.zeros(0))
+        if res.status == "error":
+            raise LPError(f"HiGHS could not settle an LP with {n} variables and {A.shape[0]} "
+                          "constraints, neither with its defaults nor by the simplex or interior "
+                          "point method without presolve; the data may be badly scaled "
+                          "(see relutopo.tolerances)")
+        if res.status == "optimal":
+            return LPResult("optimal", res.x, -res.objective if maximize else res.objective)
+        if res.status == "unbounded":
+            return LPResult("unbounded", None, np.inf if maximize else -np.inf)
+        return res
 
     # -- Chebyshev centres -----------------------------------------------------------
-    def chebyshev(self, A, c, radius_cap: float, origin=None):
+    def chebyshev(self, A, c, radius_cap: float, origin=None) -> ChebyshevBall:
         """Largest ball ``B(x, r)`` inside ``{x : A x <= c}`` with ``r <= radius_cap``.
 
-        Returns ``(x, r)``; ``r <= 0`` when the polyhedron is empty or not full-dimensional
-        (``-inf`` with ``x = None`` when a row of zeros is violated). ``origin``: a point near
-        the polyhedron, HiGHS' local origin (see :meth:`chebyshev_batch`).
+        Returns a :class:`ChebyshevBall` ``(x, r)``; ``r <= 0`` when the polyhedron is empty or
+        not full-dimensional (``-inf`` with ``x = None`` when a row of zeros is violated).
+        ``origin``: a point near the polyhedron, HiGHS' local origin (see
+        :meth:`chebyshev_batch`).
         """
         x, r = self.chebyshev_batch([(A, c)], radius_cap,
                                     origins=None if origin is None else np.asarray(origin)[None, :])
-        return (x[0] if np.isfinite(r[0]) else None), float(r[0])
+        return ChebyshevBall(x[0] if np.isfinite(r[0]) else None, float(r[0]))
 
     def chebyshev_batch(self, systems, radius_cap: float, origins=None, return_duals: bool = False):
         """Chebyshev centres of many independent polyhedra in one block-diagonal LP.
@@ -208,8 +344,8 @@ class LPSolver:
             lo = np.full(n, -self._inf)  # r is free below: every block is feasible, and r < 0
             hi = np.full(n, self._inf)   # measures how empty an empty polyhedron is
             hi[d::d + 1] = radius_cap
-            status, x, _ = self.solve(cost, lo, hi, (start, index, M.ravel()),
-                                      np.full(m, -self._inf), cn)
+            res = self.solve(cost, lo, hi, (start, index, M.ravel()), np.full(m, -self._inf), cn)
+            status, x = res.status, res.x
             if status != "optimal":
                 from .errors import InconsistentDecompositionError
 
@@ -243,11 +379,11 @@ class LPSolver:
             c = np.append(c, upper)
         if A.shape[0] == 0:
             return np.inf if np.any(a != 0) else 0.0
-        status, _, obj = self.solve(-a, np.full(d, -self._inf), np.full(d, self._inf), A,
-                                    np.full(A.shape[0], -self._inf), c)
-        if status == "optimal":
-            return -obj
-        if status == "infeasible":
+        res = self.solve(-a, np.full(d, -self._inf), np.full(d, self._inf), A,
+                         np.full(A.shape[0], -self._inf), c)
+        if res.status == "optimal":
+            return -res.objective
+        if res.status == "infeasible":
             return -np.inf
         return np.inf
 
@@ -294,10 +430,21 @@ def row_norms(A) -> np.ndarray:
     return np.ldexp(np.sqrt(np.einsum("ij,ij->i", S, S)), e)
 
 
-def chebyshev_center(A, c, radius_cap: float = 1.0, solver: LPSolver | None = None):
+def chebyshev_center(A, c, radius_cap: float = 1.0, solver: LPSolver | None = None) -> ChebyshevBall:
     """Chebyshev centre ``(x, r)`` of ``{x : A x <= c}``: the centre and radius of the largest
     inscribed ball, radius capped at ``radius_cap`` so that unbounded polyhedra have a finite
-    answer. ``r = -inf`` and ``x = None`` when the set is empty."""
+    answer (a :class:`ChebyshevBall`). ``r = -inf`` and ``x = None`` when a row of zeros is
+    violated; ``r <= 0`` when the set has no interior.
+
+    Examples
+    --------
+    The triangle ``x, y >= 0, x + y <= 1`` holds a ball of radius ``1 / (2 + sqrt 2)``:
+
+    >>> import numpy as np
+    >>> ball = chebyshev_center(np.array([[-1.0, 0], [0, -1], [1, 1]]), np.array([0, 0, 1.0]))
+    >>> round(ball.radius, 9), np.round(ball.center, 9).tolist()
+    (0.292893219, [0.292893219, 0.292893219])
+    """
     return (solver or LPSolver()).chebyshev(A, c, radius_cap)
 
 
@@ -372,51 +519,7 @@ def is_bounded(A, solver: LPSolver | None = None) -> bool:
         return False
     solver = solver or LPSolver()
     inf = solver._inf
-    status, _, _ = solver.solve(np.zeros(m), np.ones(m), np.full(m, inf), An.T, np.zeros(d), np.zeros(d))
-    return status == "optimal"
-
-
-def polytope_vertices(A, c, interior_point) -> np.ndarray:
-    """Vertices of a bounded polytope ``{x : A x <= c}`` (``d <= 3``; any ``d`` works but the
-    count grows fast), from an interior point by halfspace intersection (qhull)."""
-    A = np.asarray(A, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64)
-    d = A.shape[1]
-    x0 = np.asarray(interior_point, dtype=np.float64)
-    if d == 1:
-        a = A[:, 0]
-        hi = np.min(c[a > 0] / a[a > 0]) if np.any(a > 0) else np.inf
-        lo = np.max(c[a < 0] / a[a < 0]) if np.any(a < 0) else -np.inf
-        return np.array([[lo], [hi]])
-    from scipy.spatial import HalfspaceIntersection
-
-    norms = row_norms(A)
-    keep = norms > 0
-    An = A[keep] / norms[keep, None]
-    dist = c[keep] / norms[keep] - An @ x0  # distance from x0 to each hyperplane (> 0)
-    s = float(dist.min())  # qhull works on the polytope shifted to x0 and scaled to order one
-    if not s > 0:
-        raise ValueError(f"interior_point {x0} is not inside the polytope (distance {s:.3g} to a face)")
-    hs = HalfspaceIntersection(np.hstack([An, -(dist / s)[:, None]]), np.zeros(d))
-    V = x0 + s * hs.intersections
-    # merge numerically equal vertices of degenerate (non-simple) polytopes, relative to the
-    # polytope's extent (so a polytope far from the origin or of any size is treated alike)
-    Vs = hs.intersections
-    extent = float(np.ptp(Vs, axis=0).max())
-    keyed = np.round((Vs - Vs.min(axis=0)) / (extent * tol.VERTEX_MERGE_RTOL)).astype(np.int64)
-    _, first = np.unique(keyed, axis=0, return_index=True)
-    return V[np.sort(first)]
-
-
-def polytope_volume(vertices) -> float:
-    """Volume (length, area) of the convex hull of ``vertices``, shape ``(n, d)``."""
-    V = np.asarray(vertices, dtype=np.float64)
-    d = V.shape[1]
-    if d == 1:
-        return float(V[:, 0].max() - V[:, 0].min())
-    from scipy.spatial import ConvexHull
-
-    return float(ConvexHull(V).volume)
+    return solver.solve(np.zeros(m), np.ones(m), np.full(m, inf), An.T, np.zeros(d), np.zeros(d)).optimal
 
 
 # ---------------------------------------------------------------------------- Region
@@ -487,29 +590,9 @@ _full_system = full_system  # the former private name, kept for existing callers
 
 
 def check_domain(net, domain):
-    """Validate ``domain`` (``None`` or a :class:`Box` of the net's input dimension)."""
-    if domain is None:
-        return None
-    if not isinstance(domain, Box):
-        raise TypeError(f"domain must be a relutopo.domains.Box or None (all of R^d); got "
-                        f"{type(domain).__name__}")
-    if domain.dim != net.input_dim:
-        raise ValueError(f"domain has dimension {domain.dim} but {net!r} takes {net.input_dim} inputs; "
-                         f"use Box(lo, hi, dim={net.input_dim})")
-    from .errors import ScaleRangeError
-
-    with np.errstate(over="ignore"):
-        widths = domain.hi - domain.lo
-    if not np.all(np.isfinite(widths)):
-        raise ScaleRangeError(f"domain {domain} has a side wider than float64 can represent (hi - lo "
-                              "overflows ~1.8e308); use a smaller box, or domain=None for all of R^d")
-    if 0.5 * widths.min() <= tol.CHEBYSHEV_RTOL * widths.max():
-        raise ScaleRangeError(
-            f"domain {domain} is too thin: its shortest side {widths.min():.3g} is below the "
-            f"resolution CHEBYSHEV_RTOL * longest side = {tol.CHEBYSHEV_RTOL * widths.max():.3g} "
-            "(relutopo.tolerances), so no region could be told from a lower-dimensional one; "
-            "rescale the input coordinates so that the sides are comparable")
-    return domain
+    """``domain`` validated for ``net``: ``None`` or a :class:`Box` of the net's input dimension
+    that float64 resolves (:func:`relutopo.validation.check_box`)."""
+    return check_box(domain, dim=net.input_dim, owner=repr(net))
 
 
 def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None = None,
@@ -559,10 +642,10 @@ def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None =
         bounded = True if domain is not None else is_bounded(A_w[rows], solver)
     V = vol = None
     if bounded and net.input_dim <= 3 and A.shape[0] > net.input_dim:
-        Vy = polytope_vertices(A_w[rows], c_w[rows], y0)
+        Vy = polytope_vertices(A_w[rows], c_w[rows], y0, solver=solver)
         V = nf.to_user(Vy)
         with np.errstate(over="ignore"):
-            vol = polytope_volume(Vy) * nf.length ** net.input_dim
+            vol = hull_volume(Vy) * nf.length ** net.input_dim
     for arr in (A, c, ids, s, x0):
         arr.setflags(write=False)
     return Region(pattern=s, A=A, c=c, facet_neurons=ids, interior_point=x0, chebyshev_radius=r,

@@ -234,19 +234,6 @@ def test_same_regions_as_engine_random_architectures(M, widths, seed):
     assert dec.n_regions == res.n_regions
 
 
-def test_lp_fallback_solves_or_reports_infeasible():
-    # the second attempt (scipy's interior point) used when HiGHS' simplex does not reach optimality
-    geo = Geometry(2)
-    inf = np.inf
-    ok, z = geo._retry(np.array([0.0, 0.0, -1.0]), np.array([-inf, -inf, -inf]),
-                       np.array([inf, inf, 1.0]), np.array([[1.0, 0.0, 1.0], [-1.0, 0.0, 1.0]]),
-                       np.array([1.0, 1.0]), "test")
-    assert ok and abs(z[-1] - 1.0) < 1e-7          # the strip |x1| <= 1 holds a unit ball
-    ok, z = geo._retry(np.zeros(2), np.array([-inf, -inf]), np.array([inf, inf]),
-                       np.array([[1.0, 0.0], [-1.0, 0.0]]), np.array([-1.0, -1.0]), "test")
-    assert not ok and z is None                   # x1 <= -1 and x1 >= 1: infeasible
-
-
 @settings(max_examples=20, deadline=None)
 @given(M=st.integers(1, 4), widths=st.lists(st.integers(1, 5), min_size=1, max_size=4),
        seed=st.integers(0, 100_000))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.spatial.distance import cdist
 
+from relutopo.domains import Box
 from relutopo.nets import ReluNet
 from relutopo.overlap import (
     curve_self_crossings, data_regions, overlap_decomposition, polytope_volume,
@@ -39,7 +40,7 @@ def test_injective_net_has_no_overlaps_and_keeps_homology(seed):
     net = injective_net(seed)
     X = circle(60, r=1.0 + (seed % 3))
     assert np.allclose(net.forward(X) - X, net.forward(np.zeros((1, 2))), atol=1e-9)
-    dec = overlap_decomposition(net, X, box=20.0)
+    dec = overlap_decomposition(net, X, domain=20.0)
     for d in dec.depths:
         assert len(d.overlapping_pairs) == 0
         assert d.n_classes == 0
@@ -59,7 +60,7 @@ def test_fold_glues_exactly_the_points_with_a_partner_image():
     net = fold_net()
     X = circle(72, phase=0.05)
     box = 1.2
-    dec = overlap_decomposition(net, X, box=box, volumes=True)
+    dec = overlap_decomposition(net, X, domain=box, volumes=True)
     hidden, out = dec[1], dec[2]
     assert len(hidden.overlapping_pairs) == 0
     # regions are the four open quadrants; overlaps only between mirror quadrants
@@ -90,7 +91,7 @@ def test_circle_folded_onto_an_arc():
     """k = 1: (x, y) -> (x, |y|) maps the circle onto the upper half circle (a segment)."""
     net = fold_net(1.0)
     X = circle(72, phase=0.05)
-    out = overlap_decomposition(net, X, box=1.5).depths[-1]
+    out = overlap_decomposition(net, X, domain=1.5).depths[-1]
     assert out.glued_fraction == 1.0
     right = X[:, 0] > 0
     assert out.n_classes == 2
@@ -106,7 +107,7 @@ def test_hand_made_1d_overlap_known_interval():
     """|x| on data in [-1, 2] with the box [-1, 2]: the class is exactly {x : |x| <= 1}."""
     net = ReluNet.from_weights([[[1.0], [-1.0]], [[1.0, 1.0]]], [[0.0, 0.0], [0.0]])
     X = (np.arange(-20, 40) + 0.5)[:, None] / 20  # -0.975 .. 1.975, never on 0 or 1
-    dec = overlap_decomposition(net, X, box=(-1.0, 2.0))
+    dec = overlap_decomposition(net, X, domain=Box(-1.0, 2.0, dim=1))
     assert len(dec[1].overlapping_pairs) == 0
     out = dec[2]
     assert len(out.overlapping_pairs) == 1
@@ -134,7 +135,7 @@ def test_curve_crossing_exact_and_glued():
     cr = curve_self_crossings(net, 0.0, 3.0)
     assert cr.shape == (1, 2)
     assert np.allclose(cr, [[0.5, 2.5]])
-    dec = overlap_decomposition(net, S[S[:, 0] < 3], box=(0.0, 3.0))
+    dec = overlap_decomposition(net, S[S[:, 0] < 3], domain=Box(0.0, 3.0, dim=1))
     last = dec.depths[-1]
     assert last.n_classes == 1
     glued = np.sort(S[S[:, 0] < 3][last.classes[0], 0])
@@ -150,8 +151,8 @@ def test_prefilter_never_drops_an_overlapping_pair():
         b = [0.5 * rng.standard_normal(sizes[i + 1]) for i in range(3)]
         net = ReluNet.from_weights(W, b)
         X = rng.uniform(-2, 2, size=(50, 2))
-        fast = overlap_decomposition(net, X, box=5.0, prefilter=True)
-        full = overlap_decomposition(net, X, box=5.0, prefilter=False)
+        fast = overlap_decomposition(net, X, domain=5.0, prefilter=True)
+        full = overlap_decomposition(net, X, domain=5.0, prefilter=False)
         for a, b_ in zip(fast.depths, full.depths):
             assert {tuple(p) for p in a.overlapping_pairs} == {tuple(p) for p in b_.overlapping_pairs}
             assert np.array_equal(a.class_labels, b_.class_labels)
@@ -187,7 +188,7 @@ def test_region_volumes_sum_to_box_volume():
     g = np.linspace(-1.999, 1.999, 120)
     X = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
     labels, pats = data_regions(net, X, 1)
-    vols = [polytope_volume(*region_polyhedron(net, p, 1, -2 * np.ones(2), 2 * np.ones(2))) for p in pats]
+    vols = [polytope_volume(*region_polyhedron(net, p, 1, Box(-2, 2, dim=2))) for p in pats]
     assert abs(sum(vols) - 16.0) < 1e-6
     # a closed form: the triangle x, y >= 0, x + y <= 1
     assert abs(polytope_volume(np.array([[-1.0, 0], [0, -1.0], [1.0, 1.0]]), np.array([0, 0, 1.0])) - 0.5) < 1e-12
@@ -205,14 +206,14 @@ def test_region_map_agrees_with_forward():
             M, m = region_map(net, pats[r], depth)
             want = net.forward(X[labels == r]) if depth == 3 else np.maximum(pre[depth - 1][labels == r], 0)
             assert np.allclose(X[labels == r] @ M.T + m, want)
-            A, c = region_polyhedron(net, pats[r], depth, -10 * np.ones(3), 10 * np.ones(3))
+            A, c = region_polyhedron(net, pats[r], depth, Box(-10, 10, dim=3))
             assert np.all(X[labels == r] @ A.T <= c + 1e-9)
 
 
 def test_bad_input_messages():
     net = fold_net()
     with pytest.raises(ValueError, match="box"):
-        overlap_decomposition(net, circle(10, r=3.0), box=1.0)
+        overlap_decomposition(net, circle(10, r=3.0), domain=1.0)
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         overlap_decomposition(net, np.zeros((5, 3)))
     with pytest.raises(ValueError, match="depth"):
@@ -221,6 +222,24 @@ def test_bad_input_messages():
         overlap_decomposition("not a net", circle(10))
     with pytest.raises(ValueError, match="1-D input"):
         curve_self_crossings(net, 0, 1)
+    with pytest.raises(ValueError, match="domain=None .* a bounded box is needed"):
+        overlap_decomposition(net, circle(10), domain=None)
+    with pytest.raises(TypeError, match="domain must be a relutopo.domains.Box or a positive half-width"):
+        overlap_decomposition(net, circle(10), domain="wide")
+
+
+def test_deprecated_box_keyword_still_works():
+    """``box=`` (a half-width or corners) was renamed ``domain=``; it warns and gives the same."""
+    net, X = fold_net(), circle(16)
+    with pytest.warns(DeprecationWarning, match="box="):
+        old = overlap_decomposition(net, X, box=(-2.0, 2.0))
+    new = overlap_decomposition(net, X, domain=Box(-2, 2, dim=2))
+    assert old.domain.lo.tolist() == new.domain.lo.tolist() == [-2.0, -2.0]
+    for a, b in zip(old.depths, new.depths):
+        assert np.array_equal(a.class_labels, b.class_labels)
+        assert np.array_equal(a.overlapping_pairs, b.overlapping_pairs)
+    with pytest.raises(ValueError, match="give the box once"), pytest.warns(DeprecationWarning):
+        overlap_decomposition(net, X, domain=3.0, box=2.0)
 
 
 def test_train_net_checkpoints_are_the_torch_models():

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from relutopo.domains import Box
 from relutopo.nets import ReluNet
-from relutopo.polyhedra import (LPSolver, RegionError, chebyshev_center, facet_rows, is_bounded,
-                                polytope_vertices, polytope_volume, region_of)
+from relutopo.polyhedra import LPSolver, RegionError, chebyshev_center, facet_rows, is_bounded, region_of
+from relutopo.polytopes import hull_volume, polytope_vertices, polytope_volume
 
 
 # ----------------------------------------------------------------------------- Box
@@ -103,7 +103,8 @@ def test_vertices_and_volume_of_a_simplex(d):
     c = np.concatenate([np.zeros(d), [2.0]])
     V = polytope_vertices(A, c, np.full(d, 0.1))
     assert len(V) == d + 1
-    assert polytope_volume(V) == pytest.approx(2.0 ** d / factorial(d))
+    assert hull_volume(V) == pytest.approx(2.0 ** d / factorial(d))
+    assert polytope_volume(A, c) == pytest.approx(2.0 ** d / factorial(d))  # from the halfspaces
 
 
 @settings(max_examples=20, deadline=None)
@@ -114,7 +115,7 @@ def test_polygon_volume_equals_shoelace(seed):
     P = np.c_[np.cos(ang), np.sin(ang)] * rng.uniform(0.5, 2)
     nxt = np.roll(P, -1, axis=0)
     area = 0.5 * abs(np.sum(P[:, 0] * nxt[:, 1] - nxt[:, 0] * P[:, 1]))
-    assert polytope_volume(P) == pytest.approx(area, rel=1e-12)
+    assert hull_volume(P) == pytest.approx(area, rel=1e-12)
 
 
 # ----------------------------------------------------------------------------- Region

@@ -20,7 +20,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..domains import Box
-from ..polyhedra import polytope_vertices
+from .. import tolerances as tol
+from ..polytopes import polytope_vertices
 
 __all__ = ["decomposition_window", "region_polygons", "neuron_colors", "region_colors",
            "plot_decomposition_2d", "plot_bit_table", "plot_decomposition_3d", "bit_string"]
@@ -80,7 +81,7 @@ def decomposition_window(dec, margin: float = 0.15) -> Box:
             pts.append(V)
     P = np.vstack(pts)
     lo, hi = P.min(axis=0), P.max(axis=0)
-    span = np.maximum(hi - lo, 1e-9 * max(1.0, float(np.abs(P).max())))
+    span = np.maximum(hi - lo, tol.WINDOW_MIN_SPAN_RTOL * max(1.0, float(np.abs(P).max())))
     side = float(span.max())
     center = 0.5 * (lo + hi)
     half = 0.5 * side * (1 + 2 * margin)
@@ -116,7 +117,7 @@ def region_polygons(dec, window: Optional[Box] = None) -> list:
             from ..polyhedra import chebyshev_center
 
             x0, r = chebyshev_center(A, c, radius_cap=window.scale)
-            if x0 is None or not r > 1e-12 * window.scale:
+            if x0 is None or not r > tol.CHEBYSHEV_RTOL * window.scale:
                 out.append(None)
                 continue
         V = _order_ccw(polytope_vertices(A, c, x0))
@@ -124,7 +125,7 @@ def region_polygons(dec, window: Optional[Box] = None) -> list:
         norms = np.linalg.norm(A, axis=1)
         resid = np.abs(mids @ A.T - c) / np.where(norms > 0, norms, 1.0)
         # prefer network rows over box/window rows that coincide with them
-        edge_ids = ids[np.argmin(resid + 1e-12 * (ids < 0), axis=1)]
+        edge_ids = ids[np.argmin(resid + tol.HYPERPLANE_DUP_RTOL * window.scale * (ids < 0), axis=1)]
         out.append((V, edge_ids))
     return out
 

@@ -93,7 +93,7 @@ def overlap_training_task(dataset: str, n: int, width: int, depth: int, seed: in
                            checkpoint_epochs=checkpoint_epochs)
     out = {"accuracy": float(hist.train_acc[-1]), "epochs": sorted(nets), "stats": []}
     for e in sorted(nets):
-        dec = overlap_decomposition(nets[e], X, box=box, volumes=volumes)
+        dec = overlap_decomposition(nets[e], X, domain=box, volumes=volumes)
         out["stats"].append(overlap_summary(dec))
     return out
 
@@ -144,7 +144,7 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
     keep = (pred == y) & (y == label)
     Xa = X[keep]
     D = _distances(Xa, metric, k)
-    dec = overlap_decomposition(net, Xa, box=box)
+    dec = overlap_decomposition(net, Xa, domain=box)
     quotient = quotient_betti_by_depth(dec, D, eps, maxdim)
     rep = [betti_at(rips_barcodes(D, maxdim, thresh=2 * eps), eps)]
     h = Xa
@@ -179,7 +179,7 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, l
     s, Y, _ = self_intersecting_curve(n, n_loops)
     nets, hist = train_net(s, Y, list(hidden), seed=seed, epochs=epochs, lr=lr, task="regression")
     net = nets[epochs]
-    dec = overlap_decomposition(net, s, box=box)
+    dec = overlap_decomposition(net, s, domain=box)
     last = dec.depths[-1]
     D = cdist(s, s)
     out = net.forward(s)
