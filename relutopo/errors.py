@@ -24,7 +24,7 @@ from __future__ import annotations
 
 __all__ = ["RelutopoError", "ValidationError", "ValidationTypeError", "ScaleRangeError",
            "InconsistentDecompositionError", "LPError", "NetworkError", "RegionError",
-           "PolytopeError", "ComplexError", "FiltrationError", "SpectralError",
+           "PolytopeError", "ComplexError", "FiltrationError", "SpectralError", "SliceError",
            "InconsistencyWarning", "ResolutionWarning"]
 
 
@@ -84,6 +84,10 @@ class FiltrationError(RelutopoError, ValueError):
 
 class SpectralError(RelutopoError, ValueError):
     """A graph or weighting for which the Fiedler vector is not defined, or a bad argument."""
+
+
+class SliceError(RelutopoError, ValueError):
+    """A slice is malformed (shapes, degenerate anchor points, non-finite values)."""
 
 
 class InconsistencyWarning(RuntimeWarning):

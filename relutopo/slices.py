@@ -32,12 +32,9 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .domains import Box
+from .errors import SliceError  # re-exported: relutopo.slices.SliceError
 
-__all__ = ["Slice", "Plane", "Segment", "SliceError"]
-
-
-class SliceError(ValueError):
-    """A slice is malformed (shapes, degenerate anchor points, non-finite values)."""
+__all__ = ["Slice", "Plane", "Segment"]
 
 
 def _as_point(x, name: str, shape: Optional[tuple] = None) -> np.ndarray:

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import RelutopoError
+
 __all__ = ["ImageDataset", "DataError", "subsample"]
 
 
-class DataError(ValueError):
+class DataError(RelutopoError, ValueError):
     """A data file or folder given to a relutopo loader is missing or malformed."""
 
 

@@ -20,10 +20,12 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+from relutopo.errors import RelutopoError
+
 __all__ = ["execute", "ChildExecutionError"]
 
 
-class ChildExecutionError(RuntimeError):
+class ChildExecutionError(RelutopoError, RuntimeError):
     """papermill failed in the child; ``info`` holds exec_count, ename and evalue."""
 
     def __init__(self, info: dict):

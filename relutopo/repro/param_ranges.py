@@ -49,6 +49,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from relutopo.errors import RelutopoError
 from relutopo.repro.params import ParameterError
 
 __all__ = ["AllowedValues", "AllowedSpecError", "parse_allowed", "check_allowed", "size_ratio",
@@ -63,7 +64,7 @@ _ITEM_RE = re.compile(r"^(?P<len>len\s*)?(?P<op>>=|<=|==|≥|≤|>|<)\s*(?P<boun
 _NAME_RE = re.compile(r"^[A-Za-z_]\w*$")
 
 
-class AllowedSpecError(ValueError):
+class AllowedSpecError(RelutopoError, ValueError):
     """The ``[...]`` at the start of a parameter's help comment cannot be read."""
 
 

@@ -21,13 +21,15 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from relutopo.errors import RelutopoError
+
 __all__ = ["ParameterError", "Params", "resolve_parameters", "check_value_type", "PROFILES"]
 
 #: The profiles every notebook must define.
 PROFILES = ("smoke", "book", "paper")
 
 
-class ParameterError(ValueError):
+class ParameterError(RelutopoError, ValueError):
     """A notebook parameter (or profile) is unknown or has a value of the wrong type."""
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from relutopo.atomic import atomic_write_bytes, atomic_write_json
+from relutopo.errors import RelutopoError
 from relutopo.repro.claims import (CHECK_VERDICTS, KINDS, PAPER, PAPER_VERDICTS, VERDICTS, Claim,
                                    plain as _plain)
 
@@ -113,7 +114,7 @@ def portable_paths(value: Any, root: Optional[os.PathLike] = None) -> Any:
     return value
 
 
-class RecordError(ValueError):
+class RecordError(RelutopoError, ValueError):
     """A results file (``results.json`` or a record ``results/<profile>/<paper>.json``) is
     unreadable or does not follow the results schema; the message names the file and field."""
 

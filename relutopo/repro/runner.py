@@ -48,6 +48,7 @@ from relutopo.repro.param_ranges import (SIZE_CONFIRM_FACTOR, AllowedSpecError, 
 from relutopo.repro.staleness import changed_inputs, run_inputs as run_inputs_of
 from relutopo.repro.params import PROFILES, ParameterError, check_value_type
 from relutopo.atomic import atomic_write_bytes, atomic_write_json, current_umask
+from relutopo.errors import RelutopoError
 from relutopo.repro.record import load_results
 
 __all__ = [
@@ -66,11 +67,11 @@ _STAMP = ".run.json"
 _PAPER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 
-class NotebookRunError(RuntimeError):
+class NotebookRunError(RelutopoError, RuntimeError):
     """A notebook failed to execute or did not produce a valid results file."""
 
 
-class ContractError(ValueError):
+class ContractError(RelutopoError, ValueError):
     """A notebook does not follow the notebook contract (see the book's "How to reproduce")."""
 
 
@@ -688,7 +689,7 @@ def _read_stamp(out: Path) -> Optional[dict]:
     return stamp if isinstance(stamp, dict) else None
 
 
-class OutputFolderError(ValueError):
+class OutputFolderError(RelutopoError, ValueError):
     """The output folder cannot be used: it holds what relutopo did not write, or is not writable."""
 
 

@@ -21,6 +21,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
+from relutopo.errors import RelutopoError
+
 __all__ = ["ResNet", "Bottleneck", "resnet50", "load_state_dict_strict", "WeightsError",
            "RESNET50_LAYERS"]
 
@@ -28,7 +30,7 @@ __all__ = ["ResNet", "Bottleneck", "resnet50", "load_state_dict_strict", "Weight
 RESNET50_LAYERS = (3, 4, 6, 3)
 
 
-class WeightsError(ValueError):
+class WeightsError(RelutopoError, ValueError):
     """A weights file cannot be loaded into the model (unreadable, or keys/shapes do not match)."""
 
 
