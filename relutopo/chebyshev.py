@@ -235,11 +235,11 @@ def _along_recession(An, cn, owner, zero, hint, direction, cap, skip, X, R, lam_
         need = np.where(g > 0, (cap - s0) / g, np.where(s0 >= cap, -np.inf, np.inf))
     t = np.zeros(n)
     np.maximum.at(t, o, need)
-    limit = 1e3 * (cap + np.abs(hint).max(axis=1, initial=0.0))
+    limit = tol.CHEBYSHEV_HINT_REACH * (cap + np.abs(hint).max(axis=1, initial=0.0))
     with np.errstate(invalid="ignore"):
         cand &= np.isfinite(t) & (t * dnorm <= limit)
     t[~cand] = 0.0
-    x = hint + (t * 1.000001)[:, None] * direction  # a hair beyond: rounding must not undo it
+    x = hint + (t * (1.0 + tol.CHEBYSHEV_HINT_OVERSHOOT))[:, None] * direction  # a hair beyond: rounding must not undo it
     slack = cn[rows] - np.einsum("ij,ij->i", An[rows], x[o])
     low = np.zeros(n, dtype=bool)
     low[o[slack < cap]] = True
@@ -366,7 +366,7 @@ def _simplex_block(An, cn, live_rows, lptr, idx, hint, cap, max_pivots,
         if it == max_pivots or not run.any():
             break
         colnorm = np.sqrt(np.einsum("nij,nij->nj", Binv, Binv))
-        steep = np.where(neg, -lam / np.maximum(colnorm, 1e-300), -np.inf)
+        steep = np.where(neg, -lam / np.maximum(colnorm, tol.TINY), -np.inf)
         blandkey = np.where(neg, W, np.iinfo(np.int64).max)
         q_r = np.where(bland, np.argmin(blandkey, axis=1), np.argmax(steep, axis=1))
         q = np.where(has_v, q_v, q_r)
@@ -557,7 +557,7 @@ def certify(A, c, ptr, X, R, lam_rows, lam_cap, radius_cap, rows=None):
     slack = np.where(use, slack, np.inf)
     # a bound on the rounding error of each computed slack: the checks below hold for every
     # slack within ``err`` of the computed one (far from the origin, |x| >> cap, they fail)
-    err = 4 * np.finfo(np.float64).eps * (
+    err = tol.ROUNDING_ERROR_ULPS * np.finfo(np.float64).eps * (
         np.abs(c) + np.einsum("ij,ij->i", np.abs(A), np.abs(Xs[owner])) + norms * np.abs(Rs[owner])) / safe
     err = np.where(use, err, 0.0)
     lam = np.where(use, lam_rows, 0.0)

@@ -313,7 +313,7 @@ def _refine(net, domain, kernel, progress):
 
 def _row_scale(W_row_norms, G):
     """Magnitude against which a restricted row ``W_l[k] G`` counts as zero."""
-    return W_row_norms * max(float(np.abs(G).max(initial=0.0)), 1e-300)
+    return W_row_norms * max(float(np.abs(G).max(initial=0.0)), tol.TINY)
 
 
 def _zero_rows(M, G, wnorm):
@@ -558,12 +558,12 @@ def _thin_by_duals(A, c, ptr, X, lam_rows, lam_cap, cap, rtol, reach):
     ycap = np.maximum(lam_cap, 0.0)
     eps = np.finfo(np.float64).eps
     s = c / safe - np.einsum("ij,ij->i", An, X[owner])
-    err = 4 * eps * (np.abs(c / safe) + np.einsum("ij,ij->i", np.abs(An), np.abs(X[owner])))
+    err = tol.ROUNDING_ERROR_ULPS * eps * (np.abs(c / safe) + np.einsum("ij,ij->i", np.abs(An), np.abs(X[owner])))
     terms = np.hstack([y[:, None] * An, (y * s + y * err)[:, None], y[:, None]])
     sums = _segment(np.add, terms, ptr, 0.0)
     d = A.shape[1]
     res = np.sqrt(np.einsum("ij,ij->i", sums[:, :d], sums[:, :d]))
-    res += 4 * eps * (A.shape[1] + np.diff(ptr)) * sums[:, d + 1]  # rounding of the residual
+    res += tol.ROUNDING_ERROR_ULPS * eps * (A.shape[1] + np.diff(ptr)) * sums[:, d + 1]  # rounding of the residual
     weight = sums[:, d + 1] + ycap
     bound = sums[:, d] + ycap * cap + res * reach
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1140,7 +1140,7 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
             keep = ~good
         found[todo[good]] = hits[good]
         todo, P, N = todo[keep], P[keep], N[keep]
-        eps = np.maximum(eps[keep] * 1e-3, floor)
+        eps = np.maximum(eps[keep] * tol.CROSSING_STEP_SHRINK, floor)
     return np.concatenate([todo] + deferred) if deferred else todo
 
 

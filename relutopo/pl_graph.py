@@ -34,6 +34,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from . import tolerances as tol
 from .nets import NetworkError, ReluNet
 from .patterns import pack_bits
 
@@ -775,7 +776,9 @@ def _check_batch_independent(graph: PLGraph) -> None:
     X = rng.normal(size=(2, int(np.prod(graph.input_shape))))
     together = graph.forward(X)
     alone = np.concatenate([graph.forward(X[i:i + 1]) for i in range(2)], axis=0)
-    if together.shape != alone.shape or not np.allclose(together, alone, rtol=1e-9, atol=1e-12):
+    if together.shape != alone.shape or not np.allclose(
+            together, alone, rtol=tol.AFFINE_EQUAL_RTOL,
+            atol=tol.ROUNDING_RTOL * float(np.abs(alone).max(initial=0.0))):
         raise UnsupportedModelError(
             f"{graph.name}: the output of a point depends on the other points of its batch (a "
             "reshape across the batch dimension?); relutopo needs a function of one input")

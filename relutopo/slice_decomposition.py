@@ -95,7 +95,7 @@ def _class_polygons(V, A):
     list of ``(class, polygon)``; ties go to the smaller class index."""
     E = _class_entries(V, A)
     K = E.shape[1]
-    th = tol.SLICE_ZERO_RTOL * max(float(np.abs(E).max()), 1e-300)
+    th = tol.SLICE_ZERO_RTOL * max(float(np.abs(E).max()), tol.TINY)
     top = E.max(axis=1)
     common = (E >= (top - th)[:, None]).all(axis=0)
     if common.any():
@@ -143,7 +143,7 @@ def _uniform_classes(polys, maps) -> np.ndarray:
     if F.shape[1] == 1:
         F = np.concatenate([np.zeros_like(F), F], axis=1)
     scale = np.maximum.reduceat(np.abs(F).max(axis=1), off)
-    th = tol.SLICE_ZERO_RTOL * np.maximum(scale, 1e-300)
+    th = tol.SLICE_ZERO_RTOL * np.maximum(scale, tol.TINY)
     top = F.max(axis=1)
     cand = F >= (top - th[cell])[:, None]
     common = np.logical_and.reduceat(cand, off, axis=0)      # (n, K)
@@ -352,7 +352,7 @@ class SliceDecomposition:
                 continue  # a region of one class holds no boundary (up to boundaries on its edges)
             A = self.output_maps[i]
             E = _class_entries(self.polygons[i], A)
-            th = tol.SLICE_ZERO_RTOL * max(float(np.abs(E).max()), 1e-300)
+            th = tol.SLICE_ZERO_RTOL * max(float(np.abs(E).max()), tol.TINY)
             for a, b, other in _tie_edges(j, poly, A, th):
                 segs.append((a, b))
                 cls.append((j, other))
@@ -390,7 +390,7 @@ def _locate_polygons(polys, U, box):
     span = np.where(hi > lo, hi - lo, 1.0)
     bb_lo = np.array([p.min(axis=0) for p in polys])
     bb_hi = np.array([p.max(axis=0) for p in polys])
-    eps = 1e-9 * span
+    eps = tol.VERTEX_MERGE_RTOL * span  # a point on a polygon's edge falls in its buckets
     c0 = np.clip(((bb_lo - eps - lo) / span * G).astype(np.int64), 0, G - 1)
     c1 = np.clip(((bb_hi + eps - lo) / span * G).astype(np.int64), 0, G - 1)
     buckets = {}
@@ -411,8 +411,8 @@ def _locate_polygons(polys, U, box):
             V = polys[i]
             E = np.roll(V, -1, axis=0) - V
             cross = E[None, :, 0] * (pts[:, None, 1] - V[None, :, 1]) - E[None, :, 1] * (pts[:, None, 0] - V[None, :, 0])
-            scale = np.linalg.norm(E, axis=1)[None, :] * max(float(np.abs(V).max()), 1e-300)
-            inside = (cross >= -1e-12 * scale).all(axis=1) & todo
+            scale = np.linalg.norm(E, axis=1)[None, :] * max(float(np.abs(V).max()), tol.TINY)
+            inside = (cross >= -tol.ROUNDING_RTOL * scale).all(axis=1) & todo
             out[pts_idx[inside]] = i
             todo &= ~inside
             if not todo.any():
@@ -489,13 +489,13 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         bp = None
         polys = None
         if slc.dim == 1:
-            from .polyhedra import polytope_vertices
+            from .polytopes import polytope_vertices
 
             ends = []
             for i in range(dec.n_regions):
                 reg = dec.region(i)
-                V = polytope_vertices(reg.A, reg.c, reg.interior_point)
-                ends.append((float(V[0, 0]), float(V[1, 0])))
+                V = polytope_vertices(reg.A, reg.c, reg.interior_point)[:, 0]
+                ends.append((float(V.min()), float(V.max())))
             order = np.argsort([a for a, _ in ends])
             ends = [ends[i] for i in order]
             bp = np.array([ends[0][0]] + [b for _, b in ends])
@@ -578,7 +578,7 @@ def _interior_points(polys) -> np.ndarray:
     a = np.add.reduceat(cr, off) / 2
     cx = np.add.reduceat((x + xs) * cr, off)
     cy = np.add.reduceat((y + ys) * cr, off)
-    ok = np.abs(a) > 1e-300
+    ok = np.abs(a) > tol.TINY
     out = mean.copy()
     out[ok, 0] += cx[ok] / (6 * a[ok])
     out[ok, 1] += cy[ok] / (6 * a[ok])

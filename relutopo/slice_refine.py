@@ -122,7 +122,7 @@ def upper_envelope(A: np.ndarray, B: np.ndarray, scale: np.ndarray | None = None
     Bf = np.where(finite, B, 0.0)
     if scale is None:
         scale = np.maximum(np.abs(Af).max(axis=1), np.abs(Bf).max(axis=1))
-    ztol = tol.SLICE_ZERO_RTOL * np.maximum(scale, 1e-300)
+    ztol = tol.SLICE_ZERO_RTOL * np.maximum(scale, tol.TINY)
     S = np.where(finite, Bf - Af, -np.inf)  # slopes; padding never wins
     a0 = np.where(finite, Af, -np.inf)
     rows = np.arange(n)

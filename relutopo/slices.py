@@ -31,6 +31,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from . import tolerances as tol
 from .domains import Box
 from .errors import SliceError  # re-exported: relutopo.slices.SliceError
 
@@ -105,7 +106,7 @@ class Slice:
             raise SliceError(f"box has dimension {box.dim} but the basis has k = {k} rows; give "
                              f"Box(lo, hi, dim={k})")
         sv = np.linalg.svd(B, compute_uv=False)
-        if sv.min() <= 1e-12 * max(sv.max(), 1e-300):
+        if sv.min() <= tol.ROUNDING_RTOL * max(sv.max(), tol.TINY):
             raise SliceError(f"the {k} basis vectors are linearly dependent (singular values "
                              f"{np.array2string(sv, precision=3)}); a slice needs independent directions")
         if anchors is not None:
@@ -233,7 +234,7 @@ class Plane(Slice):
         w = v - (v @ e1) * e1
         w = w - (w @ e1) * e1  # second Gram-Schmidt pass for accuracy
         nw = np.linalg.norm(w)
-        if nw <= 1e-12 * max(nu, np.linalg.norm(v)):
+        if nw <= tol.ROUNDING_RTOL * max(nu, np.linalg.norm(v)):
             raise SliceError("x0, x1 and x2 are collinear; a plane needs three affinely independent points")
         e2 = w / nw
         basis = np.stack([e1, e2])

@@ -157,7 +157,7 @@ def _neighbour_by_evaluation(net, A, c, row, x_c, r):
     lo = np.concatenate([np.full(len(norms), -inf), [c[row]]])
     hi = np.concatenate([c[others], [c[row]]])
     col_lo = np.concatenate([np.full(d, -inf), [0.0]])
-    col_hi = np.concatenate([np.full(d, inf), [max(float(r), 1e-300)]])
+    col_hi = np.concatenate([np.full(d, inf), [max(float(r), tol.TINY)]])
     status, z, _ = solver.solve(cost, col_lo, col_hi, M, lo, hi)
     if status == "optimal" and z[d] > 0:
         xf, rho = z[:d], float(z[d])

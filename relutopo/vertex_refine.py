@@ -244,7 +244,7 @@ def _layer_setup(b, net, l, offset, last):
     mu = b.g @ W.T + bias[None, :]
     norms = np.sqrt(np.einsum("nid,nid->ni", M, M))
     wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
-    gmax = np.maximum(np.abs(b.G).reshape(b.n, -1).max(axis=1, initial=0.0), 1e-300)
+    gmax = np.maximum(np.abs(b.G).reshape(b.n, -1).max(axis=1, initial=0.0), tol.TINY)
     zero_row = norms <= tol.ZERO_ROW_RTOL * (wnorm[None, :] * gmax[:, None])
     Lb = zero_row & (mu > 0)  # a neuron constant on the cell: its bit is its sign
     fixed = np.zeros(h, dtype=bool)

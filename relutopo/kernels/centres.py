@@ -34,6 +34,10 @@ _PRIMAL = tol.CHEBYSHEV_ENUM_PRIMAL_TOL
 _CERT = tol.CHEBYSHEV_CERT_RTOL
 _ZERO = tol.ZERO_ROW_RTOL
 _EPS = float(np.finfo(np.float64).eps)
+_ULPS = tol.ROUNDING_ERROR_ULPS
+_REACH = tol.CHEBYSHEV_HINT_REACH
+_OVERSHOOT = 1.0 + tol.CHEBYSHEV_HINT_OVERSHOOT
+_TINY = tol.TINY
 
 
 def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enumerate_max,
@@ -316,12 +320,12 @@ def _along_recession(An, cn, rows, m, x0, direction, cap, Xi):
     hmax = 0.0
     for j in range(d):
         hmax = max(hmax, abs(x0[j]))
-    limit = 1e3 * (cap + hmax)
+    limit = _REACH * (cap + hmax)
     if not (np.isfinite(t) and t * dnorm <= limit):
         return False
     x = np.empty(d)
     for j in range(d):
-        x[j] = x0[j] + (t * 1.000001) * direction[j]
+        x[j] = x0[j] + (t * _OVERSHOOT) * direction[j]
     for a in range(m):
         r = rows[a]
         ax = 0.0
@@ -446,7 +450,7 @@ def _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, Xi, R, lam_rows, lam_cap,
                     cn2 = 0.0
                     for a in range(k):
                         cn2 += Binv[a, j] * Binv[a, j]
-                    s = -lam[j] / max(np.sqrt(cn2), 1e-300)
+                    s = -lam[j] / max(np.sqrt(cn2), _TINY)
                     if s > best_s:
                         best_s = s
                         q = j
@@ -562,7 +566,7 @@ def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
             nrm = np.sqrt(nrm2)
             safe = nrm if nrm > 0 else 1.0
             sl = (c[kk] - ax) / safe - r
-            err = 4 * _EPS * (abs(c[kk]) + aax + nrm * abs(r)) / safe
+            err = _ULPS * _EPS * (abs(c[kk]) + aax + nrm * abs(r)) / safe
             viol = min(viol, sl - err)
             lam = lam_rows[kk]
             lam_min = min(lam_min, lam)

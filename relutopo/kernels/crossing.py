@@ -34,6 +34,8 @@ from numba import njit
 
 from .. import tolerances as tol
 
+_SHRINK = tol.CROSSING_STEP_SHRINK
+
 __all__ = ["RegionMaps", "cross_by_maps"]
 
 _jit = njit(cache=True, error_model="numpy")
@@ -318,4 +320,4 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s
                             found[g] = i
                         break
                 break
-            eps = max(eps * 1e-3, floor)
+            eps = max(eps * _SHRINK, floor)

@@ -27,6 +27,7 @@ _jit = njit(cache=True, error_model="numpy")
 
 _VTOL = tol.VERTEX_RTOL
 _ZTOL = tol.ZERO_ROW_RTOL
+_TINY = tol.TINY
 
 #: cells whose restricted maps are formed in one matrix product (bounds the memory of ``M``)
 _CHUNK = 4096
@@ -98,7 +99,7 @@ def refine_polygons(net, domain, scale):
 def _gather(Mp, mup, parent, Lb, gmax):
     """``Gt[j, 2 i + c] = Mp[parent[i], j, c] * Lb[i, j]`` and ``gt[j, i] = mup[parent[i], j] *
     Lb[i, j]`` (the maps of cell ``i``'s outputs, transposed for one matrix product), and
-    ``gmax[i] = max(max |G_i|, 1e-300)``."""
+    ``gmax[i] = max(max |G_i|, TINY)``."""
     hp = Mp.shape[1]
     n = len(parent)
     Gt = np.empty((hp, 2 * n))
@@ -119,7 +120,7 @@ def _gather(Mp, mup, parent, Lb, gmax):
                 Gt[j, 2 * i + 1] = 0.0
                 gt[j, i] = 0.0
     for i in range(n):
-        gmax[i] = max(gmax[i], 1e-300)
+        gmax[i] = max(gmax[i], _TINY)
     return Gt, gt
 
 

@@ -16,6 +16,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .. import tolerances as tol
+
 __all__ = ["plot_slice", "plot_segment", "class_colors"]
 
 
@@ -136,8 +138,8 @@ def plot_slice(dec, *, ax=None, color_by: str = "class", boundary: bool = True,
             centre = box.center
             for (x, y), img, lab in zip(A, imgs, labels):
                 d = np.array([x, y]) - centre
-                d = d / (np.linalg.norm(d / box.widths) * box.widths.max() + 1e-300)
-                _thumbnail(ax, img, (x, y), image_zoom, lab, offset=tuple(-34 * d / max(np.abs(d).max(), 1e-12)))
+                d = d / (np.linalg.norm(d / box.widths) * box.widths.max() + tol.TINY)
+                _thumbnail(ax, img, (x, y), image_zoom, lab, offset=tuple(-34 * d / max(np.abs(d).max(), tol.TINY)))
     ax.set_xlim(box.lo[0], box.hi[0])
     ax.set_ylim(box.lo[1], box.hi[1])
     ax.set_aspect("equal")

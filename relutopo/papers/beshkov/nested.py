@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from relutopo import tolerances as tol
+
 __all__ = ["self_intersecting_curve", "concentric_spheres", "nested_dataset", "NestedData",
            "xor_blobs", "NESTED_BETTI"]
 
@@ -64,7 +66,7 @@ def self_intersecting_curve(n: int, n_loops: int = 2, lam: float = 2.5, s=None):
         s = np.linspace(-np.pi, np.pi, n)
     else:
         s = np.asarray(s, dtype=np.float64).reshape(-1)
-        if np.any(np.abs(s) > np.pi + 1e-12):
+        if np.any(np.abs(s) > np.pi * (1.0 + tol.ROUNDING_RTOL)):
             raise ValueError(f"s must lie in [-pi, pi]; got values in [{s.min():g}, {s.max():g}]")
     t = t_lo + (s + np.pi) / (2 * np.pi) * (t_hi - t_lo)
     x = t - lam * np.sin(t)

@@ -13,6 +13,8 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from relutopo import tolerances as tol
+
 __all__ = ["kde_panel", "kde_grid", "scatter_panel", "thin", "cnt_kde_grid", "strength_scatter_figure",
            "METRIC_LABELS"]
 
@@ -51,7 +53,7 @@ def kde_panel(ax, series: Mapping[str, np.ndarray], *, weights: Optional[Mapping
         if v.size == 0:
             continue
         color = colors[k % len(colors)]
-        if v.size < 2 or np.ptp(v) <= 1e-12 * max(1.0, float(np.abs(v).max())):
+        if v.size < 2 or np.ptp(v) <= tol.ROUNDING_RTOL * max(1.0, float(np.abs(v).max())):
             ax.axvline(float(v[0]), color=color, label=label, lw=2)
             continue
         sns.kdeplot(x=v, weights=w, ax=ax, color=color, label=label, fill=fill, alpha=0.25 if fill else 1,

@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from relutopo.tolerances import ROUNDING_RTOL
 from relutopo.complex import CellComplex, cell_complex, sample_convex_pieces
 from relutopo.filtration import betti_curve, betti_curves, cycle_ranks, filtration_order
 from relutopo.nets import ReluNet
@@ -205,7 +206,7 @@ def grokking_times(epochs, train_acc, test_acc, *, tol: float = 0.02) -> dict:
     e = np.asarray(epochs)
     tr = np.asarray(train_acc, dtype=np.float64)
     te = np.asarray(test_acc, dtype=np.float64)
-    full = np.flatnonzero(tr >= 1.0 - 1e-12)
+    full = np.flatnonzero(tr >= 1.0 - ROUNDING_RTOL)
     fit_i = int(full[0]) if len(full) else len(e) - 1
     final = float(te[-1])
     below = np.flatnonzero(te < final - tol)

@@ -36,6 +36,7 @@ import numpy as np
 
 from relutopo.activation_regions import (ActivationRegion, Geometry, add, arrangement_scale, cut,
                                    intersect, whole_space)
+from relutopo import tolerances as tol
 from relutopo.domains import Box
 from relutopo.nets import ReluNet
 
@@ -137,7 +138,7 @@ def region_polygon(region: ActivationRegion, window: Box) -> Optional[np.ndarray
     A = np.vstack([region.A, Aw])
     c = np.concatenate([region.b, cw])
     x0, r = chebyshev_center(A, c, radius_cap=window.scale)
-    if x0 is None or not r > 1e-9 * window.scale:
+    if x0 is None or not r > tol.CHEBYSHEV_RTOL * window.scale:
         return None
     V = polytope_vertices(A, c, x0)
     ctr = V.mean(axis=0)
