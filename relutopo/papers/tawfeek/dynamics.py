@@ -33,7 +33,7 @@ __all__ = ["WEIGHTS", "output_maps", "PartitionResult", "partition_vs_boundary",
            "betti_summary", "complex_checks", "grokking_task", "regression_task", "rise_epoch",
            "grokking_times", "scale_parameters_", "net_from_state", "checkpoint_schedule",
            "training_phase", "seed_spearman", "partial_spearman", "loss_spikes", "spike_windows",
-           "dense_grid"]
+           "dense_grid", "code_fingerprint"]
 
 #: The weightings of the dual graph compared in the chapter. ``"unweighted"``: ``W_V = W_E = I``;
 #: ``"train"``: ``W_V = 1 +`` (training points in the region) -- Tawfeek et al.'s weighting;
@@ -41,6 +41,34 @@ __all__ = ["WEIGHTS", "output_maps", "PartitionResult", "partition_vs_boundary",
 #: region's area; ``"test"``: ``W_V = 1 +`` (test points in the region); ``"facet"``:
 #: ``W_E`` = length (area) of the shared facet, ``W_V = I``.
 WEIGHTS = ("unweighted", "train", "dense", "test", "facet")
+
+
+#: Modules whose source is part of every cache key of this chapter's sweeps.
+CODE_MODULES = ("relutopo.papers.tawfeek.dynamics", "relutopo.papers.tawfeek.grokking",
+                "relutopo.papers.tawfeek.surfaces", "relutopo.complex", "relutopo.spectral",
+                "relutopo.filtration", "relutopo.train")
+
+
+def code_fingerprint(modules: Sequence[str] = CODE_MODULES) -> str:
+    """A short hash of the source of ``modules``; pass it as the ``code`` argument of the task
+    functions so that :func:`relutopo.sweep.run_sweep`'s cache is recomputed when that code changes.
+
+    Examples
+    --------
+    >>> len(code_fingerprint())
+    16
+    """
+    import hashlib
+    import importlib
+    import inspect
+
+    h = hashlib.sha256()
+    for name in modules:
+        try:
+            h.update(inspect.getsource(importlib.import_module(name)).encode())
+        except (ImportError, OSError, TypeError):
+            h.update(f"<missing {name}>".encode())
+    return h.hexdigest()[:16]
 
 
 def output_maps(dec) -> tuple:
@@ -461,7 +489,7 @@ def grokking_task(*, seed: int, n_train: int, n_test: int, boundary: str, amplit
                   frequency: float, sizes: Sequence[int], init_scale: float, weight_decay: float,
                   lr: float, epochs: int, checkpoint_epochs: Sequence[int], init: str = "torch",
                   weightings: Sequence[str] = WEIGHTS, n_dense: int = 60, spacing: float = 0.01,
-                  keep_geometry_at: Sequence[int] = ()) -> dict:
+                  keep_geometry_at: Sequence[int] = (), code: str = "") -> dict:
     """Train one grokking run and analyse its checkpoints (see the module docstring).
 
     ``init="torch"``: PyTorch's initialisation with every parameter multiplied by
@@ -471,6 +499,7 @@ def grokking_task(*, seed: int, n_train: int, n_test: int, boundary: str, amplit
     data, the per-epoch history (``epochs, train_acc, test_acc, train_loss, test_loss``),
     ``checkpoints``: a list of ``(epoch, PartitionResult)`` (geometry kept at the epochs in
     ``keep_geometry_at``) and ``weight_norm``: the parameters' l2 norm at each checkpoint.
+    ``code`` is not used: it keys the sweep cache (:func:`code_fingerprint`).
     """
     import torch
 
@@ -508,7 +537,8 @@ def grokking_task(*, seed: int, n_train: int, n_test: int, boundary: str, amplit
 def regression_task(*, seed: int, n_train: int, surface: str, sizes: Sequence[int], lr: float,
                     weight_decay: float, epochs: int, checkpoint_epochs: Sequence[int],
                     n_orders: int, kind: str = "random", keep_geometry_at: Sequence[int] = (),
-                    spike_factor: Optional[float] = None, max_spike_checkpoints: int = 40) -> dict:
+                    spike_factor: Optional[float] = None, max_spike_checkpoints: int = 40,
+                    code: str = "") -> dict:
     """Train one regression run; at each checkpoint the complex's f-vector and Betti summary.
 
     With ``spike_factor`` set, the run is first trained without checkpoints, its loss spikes
@@ -520,7 +550,7 @@ def regression_task(*, seed: int, n_train: int, surface: str, sizes: Sequence[in
     Returns the per-epoch training loss, ``spikes`` (``(onset, peak)`` pairs, empty without
     ``spike_factor``) and ``checkpoints``: a list of ``(epoch, train_loss, BettiSummary,
     checks)`` (``checks`` from :func:`complex_checks`); ``complexes`` maps the epochs in
-    ``keep_geometry_at`` to their :class:`CellComplex`.
+    ``keep_geometry_at`` to their :class:`CellComplex`. ``code`` only keys the sweep cache.
     """
     import torch
 
