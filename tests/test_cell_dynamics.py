@@ -207,3 +207,21 @@ def test_data_generators():
         grokking_data(10, 10, seed=0, label_noise=0.7)
     with pytest.raises(ValueError, match="kind"):
         surface(X, "cone")
+
+
+def test_grokking_task_end_to_end_small():
+    from relutopo.papers.tawfeek.dynamics import grokking_task
+
+    r = grokking_task(seed=0, n_train=20, n_test=100, boundary="linear", amplitude=0.5, frequency=1.0,
+                      sizes=[2, 4, 4, 1], init="normal", init_scale=2.0, weight_decay=0.2, lr=0.01,
+                      epochs=20, checkpoint_epochs=[0, 10, 20], n_dense=10, spacing=0.05,
+                      keep_geometry_at=[20])
+    assert [e for e, _ in r["checkpoints"]] == [0, 10, 20] and len(r["weight_norm"]) == 3
+    assert len(r["test_acc"]) == 21 and r["data"].X_train.shape == (20, 2)
+    for e, res in r["checkpoints"]:
+        assert set(res.kappa) == set(WEIGHTS) and all(res.checks.values())
+        assert (res.complex is not None) == (e == 20)
+    with pytest.raises(ValueError, match="init"):
+        grokking_task(seed=0, n_train=20, n_test=10, boundary="linear", amplitude=0.5, frequency=1.0,
+                      sizes=[2, 4, 1], init="orthogonal", init_scale=1.0, weight_decay=0.0, lr=0.01,
+                      epochs=1, checkpoint_epochs=[1])
