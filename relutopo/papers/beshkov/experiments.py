@@ -18,7 +18,24 @@ from relutopo.overlap import OverlapDecomposition, overlap_decomposition
 from relutopo.relative import betti_at, quotient_barcodes
 
 __all__ = ["classification_data", "train_net", "overlap_summary", "overlap_training_task",
-           "init_overlap_task", "quotient_betti_by_depth", "quotient_betti_task", "curve_task"]
+           "init_overlap_task", "quotient_betti_by_depth", "quotient_betti_task", "curve_task",
+           "Stopwatch"]
+
+def _timed(fn):
+    """Add ``cpu_seconds`` (this process's CPU time of the call) to a task's result dict, so that
+    a chapter can report compute independently of the machine's load."""
+    import functools
+    import time
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        t0 = time.process_time()
+        out = fn(*args, **kwargs)
+        out["cpu_seconds"] = time.process_time() - t0
+        return out
+
+    return wrapper
+
 
 _DATASETS = ("spheres1", "spheres2", "spheres3", "xor", "D-I", "D-II", "D-III")
 
@@ -93,6 +110,7 @@ def overlap_summary(dec: OverlapDecomposition, input_dim: int = None) -> dict:
         by_depth=dec.summary())
 
 
+@_timed
 def overlap_training_task(dataset: str, n: int, width: int, depth: int, seed: int, epochs: int,
                           lr: float = 1e-2, checkpoint_epochs: Sequence[int] = (),
                           volumes: bool = False, box: float = 100.0) -> dict:
@@ -111,6 +129,7 @@ def overlap_training_task(dataset: str, n: int, width: int, depth: int, seed: in
     return out
 
 
+@_timed
 def init_overlap_task(dataset: str, n: int, width: int, depth: int, seed: int,
                       volumes: bool = False, box: float = 100.0) -> dict:
     """Overlap and rank classes of an untrained ``depth x width`` network (PyTorch's default
@@ -143,9 +162,17 @@ def quotient_betti_by_depth(dec: OverlapDecomposition, D, eps: float, maxdim: in
     complexes are built up to ``thresh`` (default ``2 eps``).
     """
     th = 2 * eps if thresh is None else thresh
-    rows = [betti_at(quotient_barcodes(D, [], maxdim=maxdim, thresh=th), eps)]
+    seen = {}
+
+    def betti(classes):
+        key = tuple(tuple(int(i) for i in c) for c in classes)
+        if key not in seen:  # classes often stay the same over several depths
+            seen[key] = betti_at(quotient_barcodes(D, classes, maxdim=maxdim, thresh=th), eps)
+        return seen[key]
+
+    rows = [betti([])]
     for d in dec.depths:
-        rows.append(betti_at(quotient_barcodes(D, d.classes, maxdim=maxdim, thresh=th), eps))
+        rows.append(betti(d.classes))
     return np.array(rows)
 
 
@@ -162,12 +189,15 @@ def _distances(X, metric: str, k: int):
     raise ValueError(f"metric must be 'euclidean' or 'knn'; got {metric!r}")
 
 
+@_timed
 def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, epochs: int,
                         label: int, eps: float, maxdim: int, metric: str = "euclidean",
-                        k: int = 10, lr: float = 1e-2, box: float = 100.0) -> dict:
+                        k: int = 10, lr: float = 1e-2, box: float = 100.0,
+                        batch_size=None) -> dict:
     """Betti numbers of one class through depth: quotient by ``O_Phi`` vs the representation.
 
-    Trains ``mlp([d, *hidden, classes])`` on ``dataset``, keeps the correctly classified points
+    Trains ``mlp([d, *hidden, classes])`` on ``dataset`` (Adam, ``lr``, ``batch_size``; full batch
+    when ``None``), keeps the correctly classified points
     of class ``label`` (misclassified points would be glued to the other class, as in the
     paper's analysis), decomposes the network on them and returns, per depth ``0..L+1``, the
     Betti numbers at ``eps`` of (i) the data quotiented by the accumulated overlap classes
@@ -182,7 +212,7 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
     # with the hop metric (integer distances) the complex at eps is all we need
     th = eps if metric == "knn" else 2 * eps
     full = betti_at(rips_barcodes(_distances(X[y == label], metric, k), maxdim, thresh=th), eps)
-    nets, hist = train_net(X, y, hidden, seed=seed, epochs=epochs, lr=lr)
+    nets, hist = train_net(X, y, hidden, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
     net = nets[epochs]
     pred = net.forward(X).argmax(axis=1)
     keep = (pred == y) & (y == label)
@@ -207,6 +237,7 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
                 glued_fraction=[d.glued_fraction for d in dec.depths])
 
 
+@_timed
 def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, lr: float = 1e-2,
                hidden: Sequence[int] = (8, 8, 8), box: float = 10.0) -> dict:
     """The self-intersecting-curve experiment for one seed.
@@ -243,3 +274,42 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, l
         n_overlapping_pairs=int(len(last.overlapping_pairs)),
         class_labels=last.class_labels.tolist(), s=s[:, 0].tolist(), output=out.tolist(),
         target=Y.tolist(), by_depth=dec.summary())
+
+
+class Stopwatch:
+    """Wall and CPU seconds per notebook section, CPU counted across sweep workers.
+
+    ``start(name)`` opens a section; ``stop(results)`` closes it, adding the ``cpu_seconds``
+    that :func:`relutopo.sweep.run_sweep` tasks of this module report when they ran in worker
+    processes (``in_process=False``; with one job they ran here and this process's CPU time
+    already holds them). CPU seconds do not depend on the machine's load, wall seconds do.
+
+    Examples
+    --------
+    >>> sw = Stopwatch(in_process=False)
+    >>> sw.start("a"); sw.stop([{"cpu_seconds": 2.0}])
+    >>> sw.table["a"]["cpu"] >= 2.0
+    True
+    """
+
+    def __init__(self, in_process: bool):
+        self.in_process = bool(in_process)
+        self.table = {}
+        self._open = None
+
+    def start(self, name: str) -> None:
+        import time
+
+        self._open = (name, time.perf_counter(), time.process_time())
+
+    def stop(self, results=()) -> None:
+        import time
+
+        if self._open is None:
+            raise RuntimeError("Stopwatch.stop() without start()")
+        name, w0, c0 = self._open
+        cpu = time.process_time() - c0
+        if not self.in_process:
+            cpu += sum(float(r.get("cpu_seconds", 0.0)) for r in results if isinstance(r, dict))
+        self.table[name] = {"wall": time.perf_counter() - w0, "cpu": cpu}
+        self._open = None
