@@ -104,3 +104,24 @@ def test_init_overlap_task_reports_rank_and_overlap_classes():
     assert sum(r["rank_histogram"].values()) == 40
     again = init_overlap_task("spheres1", 10, width=5, depth=1, seed=0)
     assert again["n_classes"] == r["n_classes"] and again["n_regions"] == r["n_regions"]
+
+
+def test_quotient_task_reports_an_unsolvable_lp(monkeypatch):
+    """An LP failure of the decomposition is returned as ``error`` (the chapter counts it)."""
+    from relutopo.errors import LPError
+    from relutopo.papers.beshkov import experiments
+
+    def boom(*a, **k):
+        raise LPError("HiGHS could not settle an LP (test)")
+
+    monkeypatch.setattr(experiments, "overlap_decomposition", boom)
+    r = experiments.quotient_betti_task("xor", 20, [6], seed=0, epochs=60, label=0, eps=0.5,
+                                        maxdim=0)
+    assert "LPError" in r["error"] and "quotient_betti" not in r and r["cpu_seconds"] >= 0
+
+
+def test_stopwatch_needs_start():
+    from relutopo.papers.beshkov.experiments import Stopwatch
+
+    with pytest.raises(RuntimeError):
+        Stopwatch(True).stop()

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from relutopo.papers.beshkov.nested import concentric_spheres, nested_dataset, xor_blobs
+from relutopo.errors import LPError
 from relutopo.nets import ReluNet
 from relutopo.overlap import OverlapDecomposition, overlap_decomposition
 from relutopo.relative import betti_at, quotient_barcodes
@@ -204,7 +205,9 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
     (method (a)) and (ii) the layer's representation (Vietoris--Rips of the activations with the
     same metric), plus the overlap counts and ``class_betti``, the Betti numbers of the whole class
     (all its points, before the misclassified ones are dropped). ``k_used`` is the number of
-    neighbours of the k-NN metric (``k``, or fewer when fewer points are left).
+    neighbours of the k-NN metric (``k``, or fewer when fewer points are left). When a linear
+    program of the decomposition cannot be solved (:class:`relutopo.errors.LPError`), the result
+    holds ``error`` (the message) instead of the Betti numbers.
     """
     from relutopo.relative import rips_barcodes
 
@@ -222,7 +225,11 @@ def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, 
                          f"after {epochs} epochs; train longer or give more points (n={n})")
     k = min(int(k), len(Xa) - 1)  # the k-NN graph needs k < number of points
     D = _distances(Xa, metric, k)
-    dec = overlap_decomposition(net, Xa, domain=box)
+    try:
+        dec = overlap_decomposition(net, Xa, domain=box)
+    except LPError as exc:  # reported, not hidden: the chapter counts these
+        return dict(accuracy=float(hist.train_acc[-1]), n_points=int(len(Xa)), k_used=k,
+                    class_betti=full.tolist(), error=f"{type(exc).__name__}: {exc}")
     quotient = quotient_betti_by_depth(dec, D, eps, maxdim, thresh=th)
     rep = [betti_at(rips_barcodes(D, maxdim, thresh=th), eps)]
     h = Xa
