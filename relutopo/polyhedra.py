@@ -52,7 +52,19 @@ def zero_rows(A, c, owner, n):
     polyhedron; no absolute floor, so rescaling a polyhedron's rows changes nothing), and which
     polyhedra are empty because a zero row is violated (``0 <= c`` fails). Returns
     ``(norms, zero, empty)``; the norms are computed without overflow or underflow
-    (:func:`row_norms`)."""
+    (:func:`row_norms`).
+
+    Examples
+    --------
+    Two stacked polyhedra; the second holds a zero row ``0 . x <= -1`` that no point satisfies:
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> c = np.array([1.0, 1.0, -1.0])
+    >>> norms, zero, empty = zero_rows(A, c, np.array([0, 1, 1]), 2)
+    >>> zero.tolist(), empty.tolist()
+    ([False, False, True], [False, True])
+    """
     norms = row_norms(A) if len(A) else np.zeros(0)
     block_max = np.zeros(n)
     np.maximum.at(block_max, owner, norms)
@@ -77,6 +89,14 @@ class LPResult(Unpackable):
     objective : float
         The optimal value; from :meth:`LPSolver.linprog` ``+inf`` (``-inf``) for an unbounded
         maximisation (minimisation); ``nan`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = LPResult("optimal", np.array([1.0, 0.0]), -1.0)
+    >>> status, x, objective = r
+    >>> status, objective
+    ('optimal', -1.0)
     """
 
     status: str
@@ -92,7 +112,15 @@ class LPResult(Unpackable):
 class ChebyshevBall(Unpackable):
     """The largest ball ``B(center, radius)`` in a polyhedron, its radius capped (unpacks as
     ``(center, radius)``): ``radius <= 0`` when the polyhedron is not full-dimensional, ``-inf``
-    with ``center = None`` when a row of zeros is violated (no point at all)."""
+    with ``center = None`` when a row of zeros is violated (no point at all).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> center, radius = ChebyshevBall(np.zeros(2), 1.0)
+    >>> radius
+    1.0
+    """
 
     center: Optional[np.ndarray]
     radius: float
@@ -395,6 +423,16 @@ def domain_scale(net, domain) -> float:
     For a :class:`Box` it is the longest side. For ``R^d`` it is the largest distance from the
     origin to a first-layer hyperplane ``{w_k . x + b_k = 0}`` (1.0 when every one passes through
     the origin); rescaling the input by ``alpha`` rescales it by ``alpha``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.array([3.0, 0.0]), np.zeros(1)])
+    >>> domain_scale(net, Box([0, 0], [2, 5]))
+    5.0
+    >>> domain_scale(net, None)
+    3.0
     """
     if domain is not None:
         return domain.scale
@@ -419,7 +457,14 @@ def domain_scale(net, domain) -> float:
 def row_norms(A) -> np.ndarray:
     """Euclidean norms of the rows of ``A`` without overflow or underflow: each row is first
     scaled exactly by a power of two to largest entry in ``[1/2, 1)`` (entries from ``1e-300`` to
-    ``1e300`` keep full precision, where ``sqrt(sum(a * a))`` gives ``0`` or ``inf``)."""
+    ``1e300`` keep full precision, where ``sqrt(sum(a * a))`` gives ``0`` or ``inf``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_norms(np.array([[3.0, 4.0], [3e-200, 4e-200], [3e200, 4e200]]))
+    array([5.e+000, 5.e-200, 5.e+200])
+    """
     A = np.asarray(A, dtype=np.float64)
     if A.ndim != 2 or A.shape[0] == 0:
         return np.zeros(A.shape[0] if A.ndim else 0)
@@ -482,6 +527,17 @@ def facet_rows(A, c, scale: float = 1.0, solver: LPSolver | None = None, origin=
     hyperplanes) only the first is returned. The polyhedron must be full-dimensional. HiGHS
     sees unit-normalised rows in coordinates relative to ``origin`` (a point in or near the
     polyhedron, e.g. its Chebyshev centre; default the origin).
+
+    Examples
+    --------
+    The unit square ``0 <= x, y <= 1`` given with a redundant row ``x + y <= 3`` (LP (10) of Liu
+    et al. drops it):
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]])
+    >>> c = np.array([1.0, 1.0, 0.0, 0.0, 3.0])
+    >>> facet_rows(A, c).tolist()
+    [0, 1, 2, 3]
     """
     solver = solver or LPSolver()
     A = np.asarray(A, dtype=np.float64)
@@ -508,7 +564,16 @@ def facet_rows(A, c, scale: float = 1.0, solver: LPSolver | None = None, origin=
 
 def is_bounded(A, solver: LPSolver | None = None) -> bool:
     """Whether a non-empty ``{x : A x <= c}`` is bounded: its recession cone ``{y : A y <= 0}``
-    is ``{0}``, i.e. ``rank A = d`` and some ``lambda > 0`` has ``A^T lambda = 0`` (Stiemke)."""
+    is ``{0}``, i.e. ``rank A = d`` and some ``lambda > 0`` has ``A^T lambda = 0`` (Stiemke).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_bounded(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]))       # a triangle
+    True
+    >>> is_bounded(np.array([[1.0, 0.0], [0.0, 1.0]]))                     # a quadrant
+    False
+    """
     A = np.asarray(A, dtype=np.float64)
     m, d = A.shape
     if m <= d:
@@ -545,6 +610,20 @@ class Region:
         For bounded regions with ``d <= 3``; else ``None``.
     volume : float or None
         For bounded regions with ``d <= 3``; else ``None``.
+
+    Examples
+    --------
+    A region of a 2 -> 2 -> 1 network in the box ``[-1, 1]^2``: the quadrant where both neurons
+    are on (Liu et al. eq. 9 with the irredundant rows of LP (10)):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> r = region_of(net, [True, True], Box(-1, 1, dim=2))
+    >>> r.pattern, r.bounded, r.facet_neurons
+    (array([ True,  True]), True, array([ 0,  1, -2, -4]))
+    >>> round(float(r.volume), 6)
+    1.0
     """
 
     pattern: np.ndarray
@@ -575,7 +654,17 @@ class Region:
 def full_system(net, pattern, domain):
     """All rows of eq. (9) for ``pattern`` plus the faces of ``domain`` (a :class:`Box` or
     ``None``): ``(A, c, ids)`` with ``ids[k]`` the hidden neuron of row ``k``, or ``-1 - f`` for
-    face ``f`` of the box (rows not reduced: redundant ones included)."""
+    face ``f`` of the box (rows not reduced: redundant ones included).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> A, c, ids = full_system(net, [True, False], Box(-1, 1, dim=2))
+    >>> A.shape, ids.tolist()
+    ((6, 2), [0, 1, -1, -2, -3, -4])
+    """
     A, c = net.halfspaces(pattern)
     ids = np.arange(A.shape[0], dtype=np.int64)
     if domain is not None:
@@ -606,6 +695,17 @@ def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None =
     full-dimensional region. The LPs and the vertices are computed in the working frame of
     :func:`relutopo.normal_form.normal_form` (so a network rescaled without changing its bit
     vectors gives the same region, up to the input rescaling) and mapped back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> r = region_of(net, [True, False], Box(-1, 1, dim=2))
+    >>> r.A.shape[1], len(r.c) >= 3, round(float(r.volume), 6)
+    (2, True, 1.0)
+    >>> region_of(net, [True, False]).bounded          # in R^2 the quadrant is unbounded
+    False
     """
     from .normal_form import normal_form
 
