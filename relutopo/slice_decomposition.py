@@ -629,7 +629,7 @@ def polyline_regions(model, points, closed: bool = True, segments=None, progress
     Parameters
     ----------
     model : torch.nn.Module, PLGraph or ReluNet
-    points : array (n, *input_shape)
+    points : array (n, D), or (n, C, H, W) for inputs of shape (C, H, W)
         The samples, in order.
     closed : bool
         Join the last sample to the first.
