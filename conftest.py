@@ -11,9 +11,13 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
+
+# Figures in examples are drawn off-screen.
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parent
 PKG = ROOT / "relutopo"
