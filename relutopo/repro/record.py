@@ -89,6 +89,8 @@ def portable_paths(value: Any, root: Optional[os.PathLike] = None) -> Any:
     under ``root`` becomes relative to it, a path inside a ``site-packages`` folder becomes
     ``site-packages/<the rest>``; other strings are unchanged.
 
+    Examples
+    --------
     >>> portable_paths({"a": ["/repo/results/x.json", "/v/lib/site-packages/skimage/data/a.png", "b"]},
     ...                "/repo")
     {'a': ['results/x.json', 'site-packages/skimage/data/a.png', 'b']}

@@ -162,6 +162,8 @@ def run_inputs(notebook: Path, root: Path, settings: Mapping) -> dict:
 def changed_inputs(old: Optional[Mapping], new: Mapping) -> list:
     """Why a run with inputs ``old`` is stale against ``new``: one phrase per change.
 
+    Examples
+    --------
     >>> changed_inputs({"library: relutopo/a.py": "1"}, {"library: relutopo/a.py": "2"})
     ['library changed: relutopo/a.py']
     >>> changed_inputs(None, {"settings": "x"})

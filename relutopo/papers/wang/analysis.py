@@ -56,6 +56,8 @@ class MeanSE:
 def mean_se(x) -> MeanSE:
     """Mean and standard error of the finite values of ``x``.
 
+    Examples
+    --------
     >>> mean_se([1, 2, 3, 4])
     MeanSE(mean=2.5, se=0.6454972243679028, n=4)
     """
@@ -80,6 +82,8 @@ def non_constant_moments(mean: float, sd: float, p_constant: float) -> tuple:
     ``mean``, deviation ``sd`` and a fraction ``p_constant`` of constant networks (one linear
     region each). ``s_nc`` is NaN when no distribution has these moments (negative variance).
 
+    Examples
+    --------
     >>> non_constant_moments(10.0, 0.0, 0.0)
     (10.0, 0.0)
     """
@@ -96,6 +100,8 @@ def non_constant_moments(mean: float, sd: float, p_constant: float) -> tuple:
 def implied_constant_fraction(mean: float, nc_mean: float) -> float:
     """The fraction ``p`` of constant networks for which ``p + (1 - p) nc_mean = mean``.
 
+    Examples
+    --------
     >>> implied_constant_fraction(8.0, 34.0) > 0.78     # (2,2,2,2,2) would need ~79 % constant
     True
     """
@@ -173,6 +179,8 @@ def combined_tolerance(se_ours: float, sd_paper: float, n_paper: float, k: float
     """``k * sqrt(se_ours^2 + (sd_paper / sqrt(n_paper))^2)``: ``k`` combined standard errors of
     our mean and the paper's (0 when ours is not finite, so the comparison is exact).
 
+    Examples
+    --------
     >>> round(combined_tolerance(1.0, 70.0, 4900), 3)
     4.243
     """
