@@ -225,6 +225,11 @@ def polytope_vertices(A, c, interior_point=None, *, scale: float | None = None,
     out = np.zeros((labels.max() + 1, d))
     np.add.at(out, labels, V)
     out /= np.bincount(labels)[:, None]
+    if len(out) <= d:  # a bounded, full-dimensional polytope has at least d + 1 vertices
+        raise PolytopeError(f"the halfspaces have {len(out)} vertex(es) in R^{d}: they describe an "
+                            "unbounded or lower-dimensional set (a 1-D interval needs a row on "
+                            "each side); a region in a box must be a bounded, full-dimensional "
+                            "polytope -- pass all of its facet rows, the box faces included")
     return out
 
 
