@@ -53,6 +53,14 @@ def self_intersecting_curve(n: int, n_loops: int = 2, lam: float = 2.5, s=None):
         Targets ``gamma(t(s))`` scaled into ``[-1, 1] x [-1, 1]``.
     crossings : array (n_loops, 2)
         The exact parameters ``s`` of each crossing pair.
+
+    Examples
+    --------
+    A prolate cycloid with two crossings (Beshkov's self-intersecting curves):
+
+    >>> s, Y, crossings = self_intersecting_curve(200, n_loops=2)
+    >>> s.shape, Y.shape, crossings.shape, bool(abs(Y).max() <= 1)
+    ((200, 1), (200, 2), (2, 2), True)
     """
     n = _check_int("n", n, 2)
     n_loops = _check_int("n_loops", n_loops)
@@ -88,6 +96,12 @@ def concentric_spheres(n_per_sphere: int, dim: int = 1, n_shells: int = 2, seed:
 
     Class 0 has radii ``1, 2, ..., n_shells``; class 1 radii ``1.5, 2.5, ...`` (the paper's
     ``construct_data``). Points uniform on each sphere; order shuffled with ``seed``.
+
+    Examples
+    --------
+    >>> X, y = concentric_spheres(50, dim=1, n_shells=2, seed=0)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((200, 2), [0, 1])
     """
     n_per_sphere = _check_int("n_per_sphere", n_per_sphere)
     dim = _check_int("dim", dim)
@@ -109,7 +123,14 @@ NESTED_BETTI = {"D-I": (9, 0, 0), "D-II": (9, 9, 0), "D-III": (9, 0, 9)}
 
 @dataclass(frozen=True)
 class NestedData:
-    """A Naitzat-style data set: points, labels, and the class whose topology is tracked."""
+    """A Naitzat-style data set: points, labels, and the class whose topology is tracked.
+
+    Examples
+    --------
+    >>> d = nested_dataset("D-III", n_per_component=10, seed=0)
+    >>> d.name, d.X.shape[1], d.betti, d.centers.shape
+    ('D-III', 3, (9, 0, 9), (9, 3))
+    """
 
     name: str
     X: np.ndarray
@@ -154,6 +175,12 @@ def nested_dataset(name: str, n_per_component: int = 100, seed: int = 0) -> Nest
 
     ``n_per_component`` points per component (class 0 of D-I gets nine times as many). The
     tracked class is label 1; its Betti numbers are :data:`NESTED_BETTI`.
+
+    Examples
+    --------
+    >>> d = nested_dataset("D-I", n_per_component=10, seed=0)
+    >>> d.X.shape[1], d.betti, sorted(set(d.y.tolist()))
+    (2, (9, 0, 0), [0, 1])
     """
     if name not in NESTED_BETTI:
         raise ValueError(f"name must be one of {sorted(NESTED_BETTI)}; got name={name!r}")
@@ -197,6 +224,12 @@ def xor_blobs(n_per_blob: int, std: float = 0.15, seed: int = 0):
     """Four Gaussian blobs at ``(+-1, +-1)``; label ``1`` when the signs differ (XOR).
 
     Each class has ``beta_0 = 2`` (two blobs) at scales below the blob distance.
+
+    Examples
+    --------
+    >>> X, y = xor_blobs(5, seed=0)
+    >>> X.shape, int(y.sum())
+    ((20, 2), 10)
     """
     n = _check_int("n_per_blob", n_per_blob)
     if not 0 < std < 0.5:
