@@ -35,7 +35,17 @@ __all__ = ["output_maps", "PartitionResult", "partition_vs_boundary", "BettiSumm
 
 
 def output_maps(dec) -> tuple:
-    """``(a, b)`` with the (single) output ``F(x) = a_r . x + b_r`` on region ``r`` of ``dec``."""
+    """``(a, b)`` with the (single) output ``F(x) = a_r . x + b_r`` on region ``r`` of ``dec``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> a, b = output_maps(decompose(net, Box(-1, 1, dim=2)))
+    >>> a.shape, b.shape
+    ((4, 2), (4,))
+    """
     if dec.net.output_dim != 1:
         raise ValueError(f"the decision boundary needs a network with one output logit; this one "
                          f"has {dec.net.output_dim} outputs")
@@ -47,7 +57,18 @@ def output_maps(dec) -> tuple:
 
 def complex_checks(K: CellComplex, dec, edges=None) -> dict:
     """``K.check()`` plus agreement with the engine: one d-cell per region and the same dual
-    graph (the engine finds neighbours by crossing facets, the complex by shared faces)."""
+    graph (the engine finds neighbours by crossing facets, the complex by shared faces).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> dec = decompose(net, Box(-1, 1, dim=2))
+    >>> checks = complex_checks(cell_complex(dec), dec)
+    >>> all(bool(v) for k, v in checks.items() if isinstance(v, (bool, np.bool_)))
+    True
+    """
     out = K.check()
     if edges is None:
         edges = dual_graph_of_complex(K).edges
@@ -67,6 +88,15 @@ class PartitionResult:
     (sampled at ``spacing``; nan if either is empty); ``kappa[w]``: the chance-corrected
     agreement (:func:`relutopo.spectral.cut_kappa`); ``fiedler_value[w]``: ``lambda_2``.
     ``complex``, ``sides`` and ``boundary_pieces`` are kept only with ``keep_geometry=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), -np.ones(1)])
+    >>> res = partition_vs_boundary(net, [-1, -1], [1, 1], np.zeros((1, 2)), weightings=("unweighted",))
+    >>> 0.5 <= res.agreement["unweighted"] <= 1.0, 0.0 <= res.positive_fraction <= 1.0
+    (True, True)
     """
 
     n_regions: int
@@ -85,7 +115,21 @@ class PartitionResult:
 def partition_vs_boundary(net: ReluNet, lo, hi, X_train, *, weightings: Sequence[str] = WEIGHTINGS,
                           spacing: float = 0.01, keep_geometry: bool = False) -> PartitionResult:
     """Decompose ``[lo, hi]`` (2-D or 3-D), build the complex, and score each weighted Fiedler
-    partition against the decision boundary ``F = 0`` (see :class:`PartitionResult`)."""
+    partition against the decision boundary ``F = 0`` (see :class:`PartitionResult`).
+
+    Examples
+    --------
+    Tawfeek et al.'s weighted Fiedler partitions against the decision boundary ``F = 0`` of a
+    2 -> 2 -> 1 network on ``[-1, 1]^2``:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), -np.ones(1)])
+    >>> X = np.random.default_rng(0).uniform(-1, 1, (20, 2))
+    >>> res = partition_vs_boundary(net, [-1, -1], [1, 1], X, weightings=("unweighted",))
+    >>> res.n_regions, res.f_vector, sorted(res.agreement)
+    (4, (9, 12, 4), ['unweighted'])
+    """
     from relutopo.decompose import decompose
     from relutopo.domains import Box
 
@@ -135,6 +179,15 @@ class BettiSummary:
     ``mean_max`` the mean over orders of each curve's maxima; ``area`` the mean curve's area
     (``sum_t beta_k(t) / n_cells``); ``dimension_max`` the maxima of the dimension-sorted
     order; ``cycle_ranks`` ``z_k`` (the bound of every maximum).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> s = betti_summary(cell_complex(decompose(net, Box(-1, 1, dim=2))), 4, seed=0, n_grid=11)
+    >>> s.f_vector, s.cycle_ranks, s.mean_curve.shape
+    ((9, 12, 4), (9, 4, 0), (11, 3))
     """
 
     f_vector: tuple
@@ -148,7 +201,20 @@ class BettiSummary:
 
 def betti_summary(K: CellComplex, n_orders: int, *, seed, kind: str = "random",
                   n_grid: int = 101) -> BettiSummary:
-    """Summaries of the Betti curves of ``n_orders`` random filtrations of ``K``."""
+    """Summaries of the Betti curves of ``n_orders`` random filtrations of ``K``.
+
+    Examples
+    --------
+    Tawfeek et al.: Betti curves of random filtrations; their maxima are bounded by the cycle ranks
+    and reveal the f-vector:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> s = betti_summary(cell_complex(decompose(net, Box(-1, 1, dim=2))), 4, seed=0, n_grid=11)
+    >>> s.dimension_max, all(m <= z for m, z in zip(s.dimension_max, s.cycle_ranks))
+    ((9, 4, 0), True)
+    """
     curves = betti_curves(K, n_orders, kind=kind, seed=seed).astype(np.float64)
     n = K.n_cells
     mean = curves.mean(axis=0)
@@ -165,7 +231,18 @@ def betti_summary(K: CellComplex, n_orders: int, *, seed, kind: str = "random",
 # ---------------------------------------------------------------------------- training helpers
 def scale_parameters_(model, factor: float) -> None:
     """Multiply every parameter of a torch model by ``factor`` in place (Omnigrok-style large
-    initialisation, Liu, Michaud & Tegmark 2023)."""
+    initialisation, Liu, Michaud & Tegmark 2023).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from relutopo.train import mlp
+    >>> m = mlp((2, 3, 1), seed=0)
+    >>> w = m[0].weight.detach().clone()
+    >>> scale_parameters_(m, 8.0)
+    >>> torch.allclose(m[0].weight, 8.0 * w)
+    True
+    """
     import torch
 
     with torch.no_grad():
@@ -174,7 +251,21 @@ def scale_parameters_(model, factor: float) -> None:
 
 
 def net_from_state(sizes, state: dict) -> ReluNet:
-    """The :class:`ReluNet` of an ``mlp(sizes)`` checkpoint (a state_dict of numpy arrays)."""
+    """The :class:`ReluNet` of an ``mlp(sizes)`` checkpoint (a state_dict of numpy arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from relutopo.train import mlp
+    >>> m = mlp((2, 3, 1), seed=0)
+    >>> net = net_from_state((2, 3, 1), {k: v.detach().numpy() for k, v in m.state_dict().items()})
+    >>> x = np.array([[0.5, -0.25]])
+    >>> ours = net.forward(x)
+    >>> theirs = m(torch.as_tensor(x, dtype=m[0].weight.dtype)).detach().numpy()
+    >>> net.hidden_sizes, bool(np.allclose(ours, theirs, atol=1e-6))
+    ((3,), True)
+    """
     ws = [np.asarray(v, dtype=np.float64) for k, v in state.items() if k.endswith("weight")]
     bs = [np.asarray(v, dtype=np.float64) for k, v in state.items() if k.endswith("bias")]
     net = ReluNet.from_weights(ws, bs)
@@ -185,7 +276,15 @@ def net_from_state(sizes, state: dict) -> ReluNet:
 
 def rise_epoch(epochs, values, fraction: float = 0.5, start=None) -> float:
     """First epoch at which ``values`` has covered ``fraction`` of its rise from ``values[start]``
-    (default the first value) to its final value; nan when it does not rise."""
+    (default the first value) to its final value; nan when it does not rise.
+
+    Examples
+    --------
+    Half of the rise from 0.5 to 1.0 is reached at epoch 20:
+
+    >>> rise_epoch([0, 10, 20, 30], [0.5, 0.6, 0.8, 1.0])
+    20.0
+    """
     e = np.asarray(epochs, dtype=np.float64)
     v = np.asarray(values, dtype=np.float64)
     i0 = 0 if start is None else int(np.searchsorted(e, start))
@@ -202,6 +301,14 @@ def grokking_times(epochs, train_acc, test_acc, *, tol: float = 0.02) -> dict:
     ``fit_epoch``: first epoch with training accuracy 1; ``generalise_epoch``: the first epoch
     from which on the test accuracy never drops below ``final - tol``; ``test_at_fit`` / ``test_final``;
     ``delay_ratio = generalise_epoch / max(fit_epoch, 1)``; ``gain = test_final - test_at_fit``.
+
+    Examples
+    --------
+    A run that fits at epoch 10 and generalises at epoch 40 (grokking):
+
+    >>> t = grokking_times([0, 10, 20, 40, 50], [0.5, 1.0, 1.0, 1.0, 1.0], [0.5, 0.6, 0.6, 0.99, 1.0])
+    >>> t["fit_epoch"], t["generalise_epoch"]
+    (10, 40)
     """
     e = np.asarray(epochs)
     tr = np.asarray(train_acc, dtype=np.float64)

@@ -40,13 +40,26 @@ __all__ = ["MeanSE", "mean_se", "non_constant_moments", "implied_constant_fracti
 
 
 def label(arrangement: Sequence[int]) -> str:
-    """``(8, 2)`` -> ``"(8, 2)"``: how the chapter names an arrangement."""
+    """``(8, 2)`` -> ``"(8, 2)"``: how the chapter names an arrangement.
+
+    Examples
+    --------
+    >>> label((8, 2)), label([4])
+    ('(8, 2)', '(4)')
+    """
     return "(" + ", ".join(str(int(h)) for h in arrangement) + ")"
 
 
 @dataclass(frozen=True)
 class MeanSE:
-    """Mean of a sample, its standard error (``sd / sqrt(n)``, NaN below two values) and ``n``."""
+    """Mean of a sample, its standard error (``sd / sqrt(n)``, NaN below two values) and ``n``.
+
+    Examples
+    --------
+    >>> m = mean_se([1.0, 2.0, 3.0])
+    >>> m.mean, round(m.se, 6), m.n
+    (2.0, 0.57735, 3)
+    """
 
     mean: float
     se: float
@@ -196,6 +209,12 @@ class Claim1Margins:
 
     ``smallest`` is the smallest of these margins (NaN when a standard error is missing),
     ``pair`` the pair that has it, ``margins`` every pair's, ``n_pairs`` their number.
+
+    Examples
+    --------
+    >>> m = claim1_margins({(4,): [10.0, 11.0, 12.0], (2, 2): [5.0, 6.0, 7.0], (1, 1, 1, 1): [2.0, 2.0, 3.0]})
+    >>> m.n_pairs, sorted(m.margins)[:1]
+    (3, ['(2, 2) > (1, 1, 1, 1)'])
     """
 
     smallest: float
@@ -207,7 +226,17 @@ class Claim1Margins:
 def claim1_margins(samples: Mapping[tuple, Sequence[float]]) -> Claim1Margins:
     """:class:`Claim1Margins` of samples of #linear regions, one per arrangement: Claim 1 ("more
     linear regions are expected from shallow networks") holds on them when every margin is
-    clearly positive (the chapter asks for more than 2)."""
+    clearly positive (the chapter asks for more than 2).
+
+    Examples
+    --------
+    Wang's Claim 1 (shallow nets have more linear regions) on made-up samples: the margin of the
+    shallower arrangement over the deeper one, in combined standard errors:
+
+    >>> m = claim1_margins({(4,): [10.0, 11.0, 12.0], (2, 2): [5.0, 6.0, 7.0]})
+    >>> m.pair, round(m.smallest, 3), m.n_pairs
+    ('(4) > (2, 2)', 6.124, 1)
+    """
     stats = {tuple(a): mean_se(x) for a, x in samples.items()}
     pairs = [(a, b) for a in stats for b in stats if len(a) < len(b)]
     if not pairs:
