@@ -209,7 +209,14 @@ API_SECTIONS = (
 
 
 def api_modules() -> list:
-    """Every importable module of the ``relutopo`` package, sorted (``__main__`` excluded)."""
+    """Every importable module of the ``relutopo`` package, sorted (``__main__`` excluded).
+
+    Examples
+    --------
+    >>> mods = api_modules()
+    >>> "relutopo.decompose" in mods, any(m.startswith("relutopo.papers.wang") for m in mods)
+    (True, True)
+    """
     import pkgutil
 
     import relutopo
@@ -222,7 +229,16 @@ def api_modules() -> list:
 def api_page() -> str:
     """The MyST source of the API reference: one ``automodule`` per module, grouped into the
     core, the paper packages and the pipeline. Sphinx autodoc renders the numpydoc docstrings
-    (napoleon) when the book is built; nothing is fetched from the network."""
+    (napoleon) when the book is built; nothing is fetched from the network.
+
+    Examples
+    --------
+    The API reference page: one ``automodule`` per module, core first:
+
+    >>> page = api_page()
+    >>> page.splitlines()[0], ".. automodule:: relutopo.decompose" in page
+    ('# API reference', True)
+    """
     modules = api_modules()
     out = ["# API reference", "",
            "Generated from the docstrings of every module (Sphinx autodoc with napoleon). Each "

@@ -25,7 +25,16 @@ _DATASETS = ("spheres1", "spheres2", "spheres3", "xor", "D-I", "D-II", "D-III")
 
 def classification_data(name: str, n: int, seed: int):
     """``(X, y)`` of a named data set: ``spheresK`` (two interleaved pairs of ``S^K``, ``n`` points
-    per sphere), ``xor`` (``n`` per blob), ``D-I``/``D-II``/``D-III`` (``n`` per component)."""
+    per sphere), ``xor`` (``n`` per blob), ``D-I``/``D-II``/``D-III`` (``n`` per component).
+
+    Examples
+    --------
+    >>> X, y = classification_data("spheres1", 20, seed=0)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((80, 2), [0, 1])
+    >>> classification_data("xor", 5, seed=0)[0].shape
+    (20, 2)
+    """
     if name.startswith("spheres") and name in _DATASETS:
         return concentric_spheres(n, int(name[-1]), seed=seed)
     if name == "xor":
@@ -42,6 +51,13 @@ def train_net(X, y, hidden: Sequence[int], *, seed: int, epochs: int, lr: float 
 
     Returns ``(nets, history)`` where ``nets`` maps each checkpoint epoch (always including 0
     and ``epochs``) to the :class:`ReluNet` at that epoch.
+
+    Examples
+    --------
+    >>> X, y = classification_data("xor", 10, seed=0)
+    >>> nets, hist = train_net(X, y, (4,), seed=0, epochs=2, checkpoint_epochs=(1,))
+    >>> sorted(nets), nets[2].hidden_sizes
+    ([0, 1, 2], (4,))
     """
     import torch
 
@@ -67,7 +83,22 @@ def train_net(X, y, hidden: Sequence[int], *, seed: int, epochs: int, lr: float 
 
 
 def overlap_summary(dec: OverlapDecomposition) -> dict:
-    """Counts at the deepest computed depth plus per-depth lists (JSON-friendly)."""
+    """Counts at the deepest computed depth plus per-depth lists (JSON-friendly).
+
+    Examples
+    --------
+    The fold ``(x, y) -> (|x|, y)`` of Beshkov Sec. 3 glues the left and right halves:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, overlap_decomposition
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]),
+    ...                             np.array([[1.0, 1, 0, 0], [0, 0, 1, -1]])],
+    ...                            [np.zeros(4), np.zeros(2)])
+    >>> th = np.linspace(0, 2 * np.pi, 8, endpoint=False) + np.pi / 8
+    >>> s = overlap_summary(overlap_decomposition(net, np.c_[np.cos(th), np.sin(th)], domain=Box(-2, 2, dim=2)))
+    >>> sorted(s)[:4]
+    ['by_depth', 'glued_fraction', 'n_classes', 'n_overlapping_pairs']
+    """
     last = dec.depths[-1]
     return dict(
         n_regions=last.n_regions, n_overlapping_pairs=int(len(last.overlapping_pairs)),
@@ -102,6 +133,24 @@ def quotient_betti_by_depth(dec: OverlapDecomposition, D, eps: float, maxdim: in
     """Betti numbers at ``eps`` of the data quotiented by the overlap classes, per depth.
 
     Row 0 is the input (no classes), row ``l`` depth ``l`` of ``dec`` (method (a)).
+
+    Examples
+    --------
+    Eight points on a circle through the fold ``(x, y) -> (|x|, y)`` (rows: input, depth 1, output):
+    the loop survives depth 1; at the output the left and right halves are glued and the circle
+    folds onto an arc, without a loop:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, overlap_decomposition
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]),
+    ...                             np.array([[1.0, 1, 0, 0], [0, 0, 1, -1]])],
+    ...                            [np.zeros(4), np.zeros(2)])
+    >>> th = np.linspace(0, 2 * np.pi, 8, endpoint=False) + np.pi / 8
+    >>> X = np.c_[np.cos(th), np.sin(th)]
+    >>> dec = overlap_decomposition(net, X, domain=Box(-2, 2, dim=2))
+    >>> D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    >>> quotient_betti_by_depth(dec, D, 0.8, 1).tolist()
+    [[1, 1], [1, 1], [1, 0]]
     """
     rows = [betti_at(quotient_barcodes(D, [], maxdim=maxdim, thresh=2 * eps), eps)]
     for d in dec.depths:

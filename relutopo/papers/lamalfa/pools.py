@@ -56,6 +56,12 @@ class PoolConfig:
     width, channels, bottleneck : sizes of :func:`relutopo.papers.lamalfa.zoo.build_cnt_model`.
     recurrent_variance : float, optional
         Init variance of the RNN's recurrent matrix (``None``: ``1 / width``; see the zoo).
+
+    Examples
+    --------
+    >>> c = PoolConfig("mnist", "fc", depth=2, n_train=100)
+    >>> c.dataset, c.arch, c.depth, c.activation
+    ('mnist', 'fc', 2, 'sigmoid')
     """
 
     dataset: str
