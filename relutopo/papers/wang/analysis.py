@@ -133,6 +133,16 @@ def nc_attribution(rows: Mapping[tuple, tuple], nc: tuple):
     ``p`` the NC mean implies for it, and the NC deviation that ``p`` implies
     (``implied NC sd``; NaN where no distribution fits). The NC numbers belong to a row when ``p``
     lies in ``[0, 1)`` and the implied deviation equals the printed one.
+
+    Examples
+    --------
+    Could a printed "non-constant" (NC) mean and deviation be a row with its constant networks
+    (one linear region each) removed? For the first row the NC mean implies 30 % constants; the
+    second row's mean is above the NC mean, so its implied fraction is negative (none fits):
+
+    >>> nc = nc_attribution({(4,): (3.0, 2.0), (2, 2): (6.0, 1.0)}, (3.857, 1.5))
+    >>> [round(p, 3) for p in nc["implied P(constant)"]], [round(s, 3) for s in nc["implied NC sd"]]
+    ([0.3, -0.75], [1.807, nan])
     """
     import pandas as pd
 
@@ -164,6 +174,17 @@ def arrangement_summary(counts, arrangements: Sequence[tuple]):
         ``arrangement``, ``networks``, ``mean``, ``sd``, ``se``, ``NC networks``, ``NC mean``,
         ``NC sd``, ``NC se``, ``P(constant)``, ``se P(constant)``, ``P(one linear region)``,
         ``mean #activation``, ``mean ratio`` (#linear / #activation).
+
+    Examples
+    --------
+    Fig. 3 statistics on a made-up sample of four networks (one constant, hence one linear region):
+
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"arrangement": [(2,), (2,), (1, 1), (1, 1)], "n_linear": [4, 3, 1, 2],
+    ...                        "n_activation": [4, 4, 2, 2], "constant": [False, False, True, False]})
+    >>> s = arrangement_summary(counts, [(2,), (1, 1)])
+    >>> s[["networks", "mean", "NC networks", "P(constant)"]].values.tolist()
+    [[2.0, 3.5, 2.0, 0.0], [2.0, 1.5, 1.0, 0.5]]
     """
     import pandas as pd
 
