@@ -63,7 +63,7 @@ class Slice:
     ----------
     origin : array (D,) or an input of any shape (e.g. ``(C, H, W)``)
         The point at slice coordinates ``u = 0``.
-    basis : array (k, D) or (k, *input_shape)
+    basis : array (k, D), or (k, C, H, W) for inputs of shape (C, H, W)
         Linearly independent directions; row ``i`` is the input-space step of coordinate ``i``.
     box : Box of dimension k
         The slice's domain in slice coordinates.

@@ -178,7 +178,7 @@ def _pivots(a):
 
 def refine(net, domain, scale, progress=False, layer=None):
     """Yield the cells of the last hidden layer in chunks (:class:`CellBatch`), depth first.
-    ``layer`` cuts a batch by one layer (default :func:`_refine_layer`; the compiled
+    ``layer`` cuts a batch by one layer (default ``_refine_layer``; the compiled
     :func:`relutopo.kernels.vertex.refine_layer` gives the same batches)."""
     layer = _refine_layer if layer is None else layer
     from tqdm.auto import tqdm

@@ -6,7 +6,7 @@ independently, so running them one after another changes nothing but the speed),
 enumeration for small calls in ``d <= 2`` (first best basis in lexicographic order), the same
 recession shortcut, and the same independent certificate
 (:func:`relutopo.chebyshev.certify`, ported). Polyhedra that fail the certificate go to HiGHS
-exactly as there (:func:`relutopo.chebyshev._redo_with_highs`). Results agree with the numpy
+exactly as there (``relutopo.chebyshev._redo_with_highs``). Results agree with the numpy
 solver to rounding (``tests/test_kernels.py``).
 """
 
@@ -42,7 +42,7 @@ _TINY = tol.TINY
 
 def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enumerate_max,
             return_info):
-    """:func:`relutopo.chebyshev._centres` with compiled inner loops (same arguments and
+    """``relutopo.chebyshev._centres`` with compiled inner loops (same arguments and
     results: ``(X, R)`` or ``(X, R, info)``)."""
     from ..chebyshev import ENUMERATE_BUDGET, _n_bases, _redo_with_highs
 

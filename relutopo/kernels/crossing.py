@@ -1,6 +1,6 @@
 """Crossing facets with the regions' own affine maps, compiled (numba).
 
-:func:`relutopo.decompose._cross_facets` finds the neighbour across a facet by evaluating the
+``relutopo.decompose._cross_facets`` finds the neighbour across a facet by evaluating the
 network at three points: the facet point ``p``, ``p + eps n`` (beyond) and ``p - eps n``
 (within). Three forward passes per facet dominate the cost of large 2-D decompositions. This
 module decides the same question with the maps the refinement has already computed: on region

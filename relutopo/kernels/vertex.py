@@ -9,7 +9,7 @@ adjacent ``(+, -)`` pairs (adjacency by the combinatorial test). This module doe
 cell by cell instead of neuron by neuron over the batch, which changes nothing: a cell's cuts
 never depend on another cell. Same tolerances, same pair order (``+`` generators in order,
 then ``-``), same generator and row order in the children (``>= 0`` child first), so the
-batches it returns equal :func:`relutopo.vertex_refine._refine_layer`'s
+batches it returns equal ``relutopo.vertex_refine._refine_layer``'s
 (``tests/test_kernels.py``).
 """
 
@@ -67,7 +67,7 @@ class MapRecorder:
 
 
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
-    """:func:`relutopo.vertex_refine._refine_layer` with the compiled cutting."""
+    """``relutopo.vertex_refine._refine_layer`` with the compiled cutting."""
     anc = b.anc
     setup = _layer_setup(b, net, l, offset, last)
     if not isinstance(setup, tuple):

