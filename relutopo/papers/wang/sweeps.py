@@ -26,10 +26,12 @@ _COMMON = ("relutopo.nets", "relutopo.linear_regions", "relutopo.papers.wang.swe
            "relutopo.papers.wang.spirals", "relutopo.tolerances", "relutopo.patterns")
 #: Modules whose source decides the numbers of a sweep, per counting method.
 COUNTING_MODULES = {
-    "wang": _COMMON + ("relutopo.activation_regions",),
+    "wang": _COMMON + ("relutopo.activation_regions", "relutopo.lp"),
     "engine": _COMMON + ("relutopo.decompose", "relutopo.vertex_refine", "relutopo.chebyshev",
-                         "relutopo.decomposition", "relutopo.polyhedra",
-                         "relutopo.domains"),
+                         "relutopo.decomposition", "relutopo.polyhedra", "relutopo.lp",
+                         "relutopo.normal_form", "relutopo.domains", "relutopo.kernels.centres",
+                         "relutopo.kernels.crossing", "relutopo.kernels.polygon",
+                         "relutopo.kernels.vertex"),
 }
 COUNTING_MODULES["both"] = tuple(dict.fromkeys(COUNTING_MODULES["wang"] + COUNTING_MODULES["engine"]))
 
