@@ -210,6 +210,19 @@ def read_mnist_csv(path, expected_rows: Optional[int] = None):
     DataError
         Wrong number of columns, labels outside 0..9, pixels outside 0..255, or not
         ``expected_rows`` rows.
+
+    Examples
+    --------
+    A two-row CSV in the ``label, 784 pixels`` layout, with a header line:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "digits.csv"
+    >>> rows = ["label," + ",".join(f"p{i}" for i in range(784))]
+    >>> rows += ["7," + ",".join(["0"] * 783 + ["255"]), "1," + ",".join(["3"] * 784)]
+    >>> _ = path.write_text("\\n".join(rows) + "\\n")
+    >>> images, labels = read_mnist_csv(path, expected_rows=2)
+    >>> images.shape, images.dtype, labels.tolist(), int(images[0, 27, 27])
+    ((2, 28, 28), dtype('uint8'), [7, 1], 255)
     """
     import pandas as pd
 

@@ -60,7 +60,7 @@ __all__ = [
     "paper_claim", "self_check", "numeric_claim", "range_claim",
     "close_to", "within", "at_least", "at_most", "greater", "less", "equals", "in_spread",
     "ordered", "correlation", "two_sample", "mean_interval", "all_of", "any_of",
-    "plain", "fmt", "qualitative_claim",
+    "plain", "fmt",
 ]
 
 PAPER, SELF_CHECK = "paper", "self-check"
@@ -675,20 +675,3 @@ def range_claim(id: str, description: str, paper_range: Sequence[float], ours: A
     lo, hi = (_number("paper_range", x) for x in paper_range)
     return paper_claim(id, description, [lo, hi], within(ours, lo - atol, hi + atol),
                        test_name="range", atol=atol, **kw)
-
-
-def qualitative_claim(id: str, description: str, paper_statement: str, ours: Any, holds: bool,
-                      rule: str, *, kind: str = PAPER, note: str = "",
-                      figure: Optional[str] = None, comparable: bool = True) -> Claim:
-    """Transitional: a statement whose predicate (``holds``) and prose (``rule``) are written
-    separately. Being replaced by :func:`paper_claim` / :func:`self_check` with a :class:`Rule`,
-    whose text is generated from the same arguments as the predicate; new code must not use it
-    (``tests/test_layout.py`` lists the notebooks that still do).
-    """
-    if not isinstance(holds, (bool, np.bool_)):
-        raise TypeError(f"holds must be a bool computed from the data; got {holds!r}")
-    r = Rule(bool(holds), rule, plain(ours))
-    if kind == SELF_CHECK:
-        return self_check(id, description, r, note=note, figure=figure)
-    return paper_claim(id, description, paper_statement, r, note=note, figure=figure,
-                       comparable=comparable, test_name="qualitative")

@@ -126,7 +126,7 @@ class NotebookRun:
         return path
 
     def claim(self, claim: Claim) -> Claim:
-        """Record a claim (built with numeric_claim / range_claim / qualitative_claim)."""
+        """Record a claim (built with paper_claim / self_check / numeric_claim / range_claim)."""
         return self.results.add(claim)
 
     def show_claims(self, *which) -> None:
