@@ -107,10 +107,6 @@ def _zobrist_keys(n_bits):
         .astype(np.uint64) * np.uint64(2) + np.uint64(1)
 
 
-#: facets crossed per call of the kernel (bounds the per-facet temporaries)
-_FACET_CHUNK = 1 << 20
-
-
 def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, offsets):
     """Neighbour of every network facet that the maps settle (``-1`` elsewhere).
 
@@ -138,16 +134,9 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
     found = np.full(len(fids), -1, dtype=np.int64)
     if n == 0:
         return found
-    for s0 in range(0, len(fids), _FACET_CHUNK):
-        sl = slice(s0, s0 + _FACET_CHUNK)
-        f_ids, f_own = fids[sl], owner[sl]
-        net_f = f_ids >= 0
-        want = h[f_own] ^ np.where(net_f, keys[np.maximum(f_ids, 0)], np.uint64(0))
-        pos = np.minimum(np.searchsorted(hs, want), n - 1)
-        cand = np.where(net_f & (hs[pos] == want), order[pos], -1).astype(np.int64)
-        eps0 = tol.CROSSING_STEP_FRACTION * np.minimum(radii[f_own], scale)
-        _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, s0, cand,
-                fpts, eps0, tol.CHEBYSHEV_RTOL * scale, lo, hi)
+    _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, h, hs,
+            order, keys, radii, float(scale), tol.CROSSING_STEP_FRACTION, fpts, tol.CHEBYSHEV_RTOL * scale,
+            lo, hi)
     return found
 
 
@@ -262,6 +251,20 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it."""
     L = rowbase.shape[1]
     d = M.shape[1]
+    if d == 2:  # the 2-D path: the same sums, unrolled
+        x0, x1 = x[0], x[1]
+        for l in range(L):
+            r0 = rowbase[i, l]
+            ks = kstride[l]
+            b = offsets[l]
+            for k in range(offsets[l + 1] - offsets[l]):
+                r = r0 + k * ks
+                z = mu[r] + M[r, 0] * x0
+                z = z + M[r, 1] * x1
+                if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
+                    return False
+                b += 1
+        return True
     for l in range(L):
         r0 = rowbase[i, l]
         ks = kstride[l]
@@ -277,22 +280,37 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
 
 
 @_jit
-def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s0, cand, fpts, eps0, floor,
-            lo, hi):
-    """Facets ``s0 .. s0 + len(cand)``: accept the candidate where ``p - eps n`` lies in the
-    owner and ``p + eps n`` in the candidate (and the box); write both sides into ``found``."""
+def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h, hs, order, keys, radii,
+            scale, fraction, fpts, floor, lo, hi):
+    """Every network facet: its candidate neighbour (the region whose hash ``hs`` (sorted;
+    ``order`` its permutation) is the owner's hash ``h`` XOR the key of the facet's neuron, the
+    first in ``order`` among equal hashes), accepted where ``p - eps n`` lies in the owner and
+    ``p + eps n`` in the candidate (and the box); both sides are written into ``found``.
+    ``eps`` starts at ``fraction * min(radius, scale)``."""
     d = fpts.shape[1]
     nbytes = packed.shape[1]
+    n = len(hs)
     q = np.empty(d)
     w = np.empty(d)
     nv = np.empty(d)
-    for t in range(len(cand)):
-        f = s0 + t
-        c = cand[t]
-        if c < 0 or found[f] >= 0:
+    for f in range(len(fids)):
+        k = fids[f]
+        if k < 0 or found[f] >= 0:
             continue
         i = owner[f]
-        k = fids[f]
+        want = h[i] ^ keys[k]
+        # np.searchsorted(hs, want) (side="left"), clipped to n - 1
+        a, b = 0, n
+        while a < b:
+            mid = (a + b) >> 1
+            if hs[mid] < want:
+                a = mid + 1
+            else:
+                b = mid
+        pos = min(a, n - 1)
+        if hs[pos] != want:
+            continue
+        c = order[pos]
         kb, kbit = k >> 3, np.uint8(1 << (k & 7))
         same = True
         for b in range(nbytes):
@@ -303,7 +321,7 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s
         if not same:  # a hash collision
             continue
         _normal(M, rowbase, kstride, offsets, packed, i, k, nv)
-        eps = eps0[t]
+        eps = fraction * min(radii[i], scale)
         for _ in range(4):
             box_ok = True
             for j in range(d):
