@@ -540,9 +540,9 @@ def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
     ok = np.zeros(n, dtype=np.bool_)
     tau = _CERT * cap
     res = np.empty(d + 1)
+    x = np.empty(d)
     for i in range(n):
         good = np.isfinite(R[i]) and R[i] <= cap
-        x = np.empty(d)
         for j in range(d):
             if np.isfinite(X[i, j]):
                 x[j] = X[i, j]

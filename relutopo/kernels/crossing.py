@@ -251,31 +251,30 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it."""
     L = rowbase.shape[1]
     d = M.shape[1]
-    if d == 2:  # the 2-D path: the same sums, unrolled
-        x0, x1 = x[0], x[1]
-        for l in range(L):
-            r0 = rowbase[i, l]
-            ks = kstride[l]
-            b = offsets[l]
-            for k in range(offsets[l + 1] - offsets[l]):
-                r = r0 + k * ks
-                z = mu[r] + M[r, 0] * x0
-                z = z + M[r, 1] * x1
-                if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
-                    return False
-                b += 1
-        return True
+    # the sums z = mu + M[r, 0] x_0 + M[r, 1] x_1 + ..., left to right, with the first four
+    # coordinates in locals (d <= 4 is the usual case)
+    x0 = x[0]
+    x1 = x[1] if d > 1 else 0.0
+    x2 = x[2] if d > 2 else 0.0
+    x3 = x[3] if d > 3 else 0.0
     for l in range(L):
         r0 = rowbase[i, l]
         ks = kstride[l]
+        b = offsets[l]
         for k in range(offsets[l + 1] - offsets[l]):
             r = r0 + k * ks
-            z = mu[r]
-            for j in range(d):
-                z += M[r, j] * x[j]
-            b = offsets[l] + k
+            z = mu[r] + M[r, 0] * x0
+            if d > 1:
+                z = z + M[r, 1] * x1
+                if d > 2:
+                    z = z + M[r, 2] * x2
+                    if d > 3:
+                        z = z + M[r, 3] * x3
+                        for j in range(4, d):
+                            z += M[r, j] * x[j]
             if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
                 return False
+            b += 1
     return True
 
 
