@@ -1092,14 +1092,19 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
             net, domain, table, packed, owner, fids, rest[thick], P[thick], fnrm[rest[thick]],
             eps[thick], floor, found)])
     unmatched = int(rest.size)
-    ok = found >= 0
-    u, v, k = owner[ok].astype(np.int64), found[ok].astype(np.int64), fids[ok]
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    key = a * max(len(packed), 1) + b
-    order = key.argsort(kind="stable")  # the first facet of each pair of regions, by pair
-    ks = key[order]
-    first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
-    a, b, k = a[first], b[first], k[first]
+    if pre is not None:  # the compiled path: the same pairs in one pass
+        from .kernels.crossing import edge_pairs
+
+        a, b, k = edge_pairs(owner, found, fids, len(packed))
+    else:
+        ok = found >= 0
+        u, v, k = owner[ok].astype(np.int64), found[ok].astype(np.int64), fids[ok]
+        a, b = np.minimum(u, v), np.maximum(u, v)
+        key = a * max(len(packed), 1) + b
+        order = key.argsort(kind="stable")  # the first facet of each pair of regions, by pair
+        ks = key[order]
+        first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
+        a, b, k = a[first], b[first], k[first]
     if a.size and pre is not None:  # the compiled path: the same CSR without unpacking
         from .kernels.crossing import edge_flips
 

@@ -338,3 +338,43 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h
                         break
                 break
             eps = max(eps * _SHRINK, floor)
+
+
+@_jit
+def edge_pairs(owner, found, fids, n):
+    """The dual graph's edges from the crossing, as :func:`relutopo.decompose._cross_facets`
+    forms them with numpy: every facet with a neighbour gives the pair ``(min, max)`` of its
+    region and the neighbour; the pairs sorted (stably) by ``min * n + max``, and of each pair
+    the first facet's neuron. Returns ``(a, b, k)`` (int64, int64, the dtype of ``fids``)."""
+    m = 0
+    for f in range(len(found)):
+        if found[f] >= 0:
+            m += 1
+    key = np.empty(m, dtype=np.int64)
+    fa = np.empty(m, dtype=np.int64)
+    fb = np.empty(m, dtype=np.int64)
+    fk = np.empty(m, dtype=fids.dtype)
+    t = 0
+    nn = max(n, 1)
+    for f in range(len(found)):
+        if found[f] >= 0:
+            u, v = np.int64(owner[f]), np.int64(found[f])
+            a, b = min(u, v), max(u, v)
+            fa[t], fb[t], fk[t] = a, b, fids[f]
+            key[t] = a * nn + b
+            t += 1
+    order = np.argsort(key, kind="mergesort")
+    e = 0
+    for j in range(m):
+        if j == 0 or key[order[j]] != key[order[j - 1]]:
+            e += 1
+    a_out = np.empty(e, dtype=np.int64)
+    b_out = np.empty(e, dtype=np.int64)
+    k_out = np.empty(e, dtype=fids.dtype)
+    e = 0
+    for j in range(m):
+        if j == 0 or key[order[j]] != key[order[j - 1]]:
+            o = order[j]
+            a_out[e], b_out[e], k_out[e] = fa[o], fb[o], fk[o]
+            e += 1
+    return a_out, b_out, k_out
