@@ -57,7 +57,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .nets import ReluNet
-from .polyhedra import LPSolver
+from .lp import LPSolver
 from .tolerances import CHEBYSHEV_RTOL, ZERO_ROW_RTOL
 
 __all__ = [

@@ -48,7 +48,7 @@ from math import comb
 import numpy as np
 
 from . import tolerances as tol
-from .polyhedra import zero_rows
+from .lp import zero_rows
 
 __all__ = ["chebyshev_centres", "certify"]
 
@@ -191,7 +191,7 @@ def _redo_with_highs(redo, A, c, ptr, An, cn, zero, hint, hint_given, cap, solve
     hint's inscribed ball; without a hint they raise). Shared by the numpy solver and the
     compiled one (:mod:`relutopo.kernels.centres`)."""
     if solver is None:
-        from .polyhedra import LPSolver
+        from .lp import LPSolver
 
         solver = LPSolver()
     uncertified = []

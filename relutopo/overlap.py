@@ -49,7 +49,7 @@ from .domains import Box
 from .errors import PolytopeError
 from .nets import ReluNet
 from .patterns import pack_bits
-from .polyhedra import LPSolver
+from .lp import LPSolver
 from .polytopes import hull_volume, normalise_rows, polytope_vertices
 from .polytopes import polytope_volume  # re-exported: relutopo.overlap.polytope_volume
 from .results import Unpackable

@@ -277,7 +277,8 @@ class SliceDecomposition:
         if self.dim == 1:
             t = self.breakpoints
             x = U[:, 0]
-            inside = (x >= t[0]) & (x <= t[-1])
+            slack = tol.ROUNDING_RTOL * max(t[-1] - t[0], abs(t[0]), abs(t[-1]))
+            inside = (x >= t[0] - slack) & (x <= t[-1] + slack)  # the box's ends, up to rounding
             idx = np.clip(np.searchsorted(t, x, side="right") - 1, 0, self.n_regions - 1)
             out[inside] = idx[inside]
             return out
@@ -290,7 +291,14 @@ class SliceDecomposition:
         U = self.slice._coords(points)
         idx = self.locate(U)
         if (idx < 0).any():
-            raise ValueError(f"{int((idx < 0).sum())} point(s) lie outside the slice's box")
+            from .errors import SliceError
+
+            bad = np.flatnonzero(idx < 0)
+            raise SliceError(
+                f"{bad.size} of {len(U)} point(s) lie outside the slice's box {self.slice.box} (the "
+                f"first: {U[bad[0]].tolist()}); outputs are known on the box only. Pass slice "
+                "coordinates inside slice.box (slice.box.sample, slice.grid; input-space points "
+                "go through slice.project first), or decompose on a larger slice")
         A = self.output_maps[idx]
         k = self.dim
         return np.einsum("mok,mk->mo", A[:, :, :k], U) + A[:, :, k]
@@ -489,16 +497,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         bp = None
         polys = None
         if slc.dim == 1:
-            from .polytopes import polytope_vertices
-
-            ends = []
-            for i in range(dec.n_regions):
-                reg = dec.region(i)
-                V = polytope_vertices(reg.A, reg.c, reg.interior_point)[:, 0]
-                ends.append((float(V.min()), float(V.max())))
-            order = np.argsort([a for a, _ in ends])
-            ends = [ends[i] for i in order]
-            bp = np.array([ends[0][0]] + [b for _, b in ends])
+            order, bp = _segment_breakpoints(net, dec, float(slc.box.lo[0]), float(slc.box.hi[0]))
         else:
             order = np.arange(dec.n_regions)
         maps = np.zeros((dec.n_regions, model.output_dim, slc.dim + 1))
@@ -527,6 +526,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         res = sr.refine_segment(graph, slc.box.lo[0], slc.box.hi[0], slc.to_input_flat,
                                 keep_patterns=keep_patterns, chunk_elems=chunk, progress=progress)
         t, O = res.t, res.outputs
+        _check_breakpoints(t, float(slc.box.lo[0]), float(slc.box.hi[0]), "the refinement")
         dt = np.diff(t)
         slope = (O[1:] - O[:-1]) / dt[:, None]
         maps = np.stack([slope, O[:-1] - slope * t[:-1, None]], axis=2)
@@ -549,6 +549,78 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
     raise ValueError(f"torch models are refined on segments (k = 1) and planes (k = 2); this slice "
                      f"has k = {slc.dim}. For an MLP-shaped model use ReluNet.from_torch(model, "
                      "input_shape=...) and decompose the ReluNet on the slice")
+
+
+def _check_breakpoints(t, lo: float, hi: float, who: str) -> None:
+    """Raise :class:`~relutopo.errors.InconsistentDecompositionError` unless ``t`` starts at
+    ``lo``, ends at ``hi`` and increases strictly (no piece of zero length, no missing end)."""
+    from .errors import InconsistentDecompositionError
+
+    t = np.asarray(t, dtype=np.float64)
+    problems = []
+    if t.size < 2:
+        problems.append(f"{t.size} breakpoint(s)")
+    else:
+        if t[0] != lo or t[-1] != hi:
+            problems.append(f"the breakpoints run from {t[0]!r} to {t[-1]!r}, not over the whole "
+                            f"segment [{lo!r}, {hi!r}]")
+        short = np.flatnonzero(~(np.diff(t) > 0))
+        if short.size:
+            problems.append(f"{short.size} piece(s) of zero or negative length (first: piece "
+                            f"{int(short[0])}, [{t[short[0]]!r}, {t[short[0] + 1]!r}])")
+    if problems:
+        raise InconsistentDecompositionError(
+            f"{who} of the segment gave inconsistent pieces: " + "; ".join(problems) + ". The "
+            "pieces are not trustworthy; try the other path (a ReluNet: decompose(net, segment) or "
+            "decompose(net.to_torch(), segment)) and report the network")
+
+
+def _segment_breakpoints(net: ReluNet, dec, lo: float, hi: float):
+    """``(order, breakpoints)`` of the engine's regions of ``net`` (slice coordinates) on the
+    segment ``[lo, hi]``.
+
+    The regions are ordered by their interior points. The breakpoint between neighbours ``i`` and
+    ``i + 1`` is where the neurons whose bits differ between them vanish: it is solved from the
+    rows of those neurons in both regions' systems (eq. 9; each region's own row ``a t <= c``
+    must end it on the right side), not from the regions' facet lists, so a facet missed or
+    mislabelled by the engine cannot shift or drop a breakpoint. The ends are ``lo`` and ``hi``
+    exactly. Pieces that do not tile the segment (a breakpoint outside its neighbours' interior
+    points, the two regions disagreeing on it) raise
+    :class:`~relutopo.errors.InconsistentDecompositionError`.
+    """
+    from .errors import InconsistentDecompositionError
+
+    n = dec.n_regions
+    order = np.argsort(dec.interior_points[:, 0], kind="stable")
+    x = dec.interior_points[order, 0]
+    bits = unpack_bits(dec.packed_patterns[order], net.n_hidden).astype(bool)
+    span = max(hi - lo, abs(lo), abs(hi))
+    agree = tol.VERTEX_MERGE_RTOL * span
+    bp = np.empty(n + 1)
+    bp[0], bp[-1] = lo, hi
+    rows = [net.halfspaces(b) for b in bits]
+    for i in range(n - 1):
+        flip = bits[i] != bits[i + 1]
+        (A0, c0), (A1, c1) = rows[i], rows[i + 1]
+        a0, a1 = A0[flip, 0], A1[flip, 0]
+        right = c0[flip][a0 > 0] / a0[a0 > 0]  # region i ends where a flipping row binds on its right
+        left = c1[flip][a1 < 0] / a1[a1 < 0]  # region i + 1 starts where one binds on its left
+        if not flip.any() or right.size == 0 or left.size == 0:
+            raise InconsistentDecompositionError(
+                f"the engine's regions {int(order[i])} and {int(order[i + 1])} on the segment are "
+                "neighbours (by their interior points) but no neuron flipping between them bounds "
+                "both; the pieces are not trustworthy. Decompose the torch model instead "
+                "(decompose(net.to_torch(), segment)) and report the network")
+        b0, b1 = float(right.min()), float(left.max())
+        if abs(b0 - b1) > agree or not (x[i] < b0 < x[i + 1]):
+            raise InconsistentDecompositionError(
+                f"the engine's regions {int(order[i])} and {int(order[i + 1])} on the segment do "
+                f"not meet: the first ends at {b0!r}, the second starts at {b1!r} (interior points "
+                f"{x[i]!r}, {x[i + 1]!r}); the pieces are not trustworthy. Decompose the torch "
+                "model instead (decompose(net.to_torch(), segment)) and report the network")
+        bp[i + 1] = 0.5 * (b0 + b1)
+    _check_breakpoints(bp, lo, hi, "the engine")
+    return order, bp
 
 
 def _is_torch_module(obj) -> bool:

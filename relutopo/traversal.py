@@ -28,7 +28,9 @@ from . import tolerances as tol
 from .domains import Box
 from .nets import ReluNet
 from .patterns import pack_bits
-from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, full_system as _full_system
+from .lp import LPSolver
+from .normal_form import domain_scale
+from .polyhedra import check_domain, facet_rows, full_system as _full_system
 
 __all__ = ["TraversalResult", "traverse"]
 

@@ -114,7 +114,7 @@ def region_polygons(dec, window: Optional[Box] = None) -> list:
         x0 = np.asarray(reg.interior_point, dtype=np.float64)
         if not np.all(A @ x0 < c):
             # interior point outside the window: take the Chebyshev centre of the clipped cell
-            from ..polyhedra import chebyshev_center
+            from ..lp import chebyshev_center
 
             x0, r = chebyshev_center(A, c, radius_cap=window.scale)
             if x0 is None or not r > tol.CHEBYSHEV_RTOL * window.scale:
