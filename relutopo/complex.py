@@ -63,7 +63,14 @@ def sample_convex_pieces(pieces, spacing: float) -> np.ndarray:
         Q = np.asarray(Q, dtype=np.float64)
         C = Q.mean(axis=0)
         _, s, vt = np.linalg.svd(Q - C, full_matrices=False)
-        k = int(np.sum(s > tol.ROUNDING_RTOL * s.max(initial=0.0)))
+        k = min(int(np.sum(s > tol.ROUNDING_RTOL * s.max(initial=0.0))), len(Q) - 1)
+        if k == 2:
+            from scipy.spatial import ConvexHull, QhullError
+
+            try:
+                ConvexHull((Q - C) @ vt[:2].T)
+            except QhullError:  # a sliver whose second direction is rounding: a segment
+                k = 1
         if k == 0:
             out.append(Q[:1])
             continue

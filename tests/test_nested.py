@@ -5,7 +5,8 @@ import pytest
 from scipy.spatial.distance import cdist
 
 from relutopo.papers.beshkov.nested import (
-    NESTED_BETTI, concentric_spheres, nested_dataset, self_intersecting_curve, xor_blobs,
+    NESTED_BETTI, NESTED_GEOMETRY, concentric_spheres, nested_class_betti, nested_dataset,
+    self_intersecting_curve, xor_blobs,
 )
 from relutopo.relative import betti_at, knn_geodesic_distances, rips_barcodes
 
@@ -62,33 +63,49 @@ def test_circles_have_the_homology_of_two_circles():
     assert list(betti_at(rips_barcodes(cdist(Xa, Xa), 1), 0.8)) == [2, 2]
 
 
-@pytest.mark.parametrize("name,k,eps", [("D-I", 10, 2.5), ("D-II", 10, 2.5)])
-def test_nested_betti_numbers(name, k, eps):
-    ds = nested_dataset(name, 60, seed=0)
-    Xa = ds.X[ds.y == 1]
-    maxdim = 1
-    b = betti_at(rips_barcodes(knn_geodesic_distances(Xa, k), maxdim, thresh=3.0), eps)
-    assert tuple(b) == NESTED_BETTI[name][:maxdim + 1]
+@pytest.mark.parametrize("name,m", [("D-I", 30), ("D-II", 90), ("D-III", 90)])
+def test_nested_betti_numbers_in_naitzat_metric(name, m):
+    """The tracked class has the construction's Betti numbers with the author's k and eps."""
+    ds = nested_dataset(name, m, seed=0)
+    assert nested_class_betti(ds.X[ds.y == 1], name) == NESTED_BETTI[name]
+
+
+def test_nested_metric_can_fail():
+    """Too few points per D-III sphere: beta_2 is not seen (the check is not vacuous)."""
+    ds = nested_dataset("D-III", 40, seed=0)
+    assert nested_class_betti(ds.X[ds.y == 1], "D-III")[2] != 9
 
 
 def test_nested_geometry_d3():
+    g = NESTED_GEOMETRY["D-III"]
     ds = nested_dataset("D-III", 50, seed=2)
-    shells = ds.X[ds.y == 1]
-    balls = ds.X[ds.y == 0]
-    ds_sh = cdist(shells, ds.centers).min(axis=1)
-    ds_b = cdist(balls, ds.centers).min(axis=1)
-    assert ds_sh.min() >= 1.2 - 1e-12 and ds_sh.max() <= 1.6 + 1e-12
-    assert ds_b.max() <= 0.8 + 1e-12
-    # nine components: each point's nearest centre splits the shells into nine equal groups
-    near = cdist(shells, ds.centers).argmin(axis=1)
+    mid = ds.X[ds.y == 1]
+    other = ds.X[ds.y == 0]
+    r_mid = cdist(mid, ds.centers).min(axis=1)
+    r_other = cdist(other, ds.centers).min(axis=1)
+    assert r_mid.min() >= g["middle"][0] - 1e-12 and r_mid.max() <= g["middle"][1] + 1e-12
+    inner = r_other < 0.15
+    assert r_other[inner].max() <= g["inner"][1] + 1e-12 and r_other[inner].min() >= g["inner"][0] - 1e-12
+    assert r_other[~inner].min() >= g["outer"][0] - 1e-12 and r_other[~inner].max() <= g["outer"][1] + 1e-12
+    # nine components: each point's nearest centre splits the middle spheres into nine equal groups
+    near = cdist(mid, ds.centers).argmin(axis=1)
     assert np.bincount(near, minlength=9).tolist() == [50] * 9
     assert ds.betti == (9, 0, 9)
+    assert np.all(np.abs(ds.X) <= 1.05)  # the outer spheres of the corners reach 0.6 + 0.42
 
 
-def test_nested_d2_linked_tori_are_disjoint():
+def test_nested_d1_geometry_and_balance():
+    ds = nested_dataset("D-I", 20, seed=1)
+    assert np.bincount(ds.y).tolist() == [180, 180]
+    d = cdist(ds.X, ds.centers).min(axis=1)
+    assert d[ds.y == 1].max() <= 1.35 + 1e-12 and d[ds.y == 0].min() > 1.75
+    assert np.all(np.abs(ds.X) <= 10.0)
+
+
+def test_nested_d2_linked_rings_are_disjoint():
     ds = nested_dataset("D-II", 80, seed=3)
     a, b = ds.X[ds.y == 1], ds.X[ds.y == 0]
-    assert cdist(a, b).min() > 0.4  # cores are 1 apart, tubes 0.25 thick
+    assert cdist(a, b).min() > 0.05  # cores 0.19 apart at least, tubes 0.05 thick
 
 
 def test_xor_labels():

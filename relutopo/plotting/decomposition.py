@@ -108,8 +108,13 @@ def region_polygons(dec, window: Optional[Box] = None) -> list:
     out = []
     for i in range(dec.n_regions):
         reg = dec.region(i)
-        A = np.vstack([reg.A, Aw])
-        c = np.concatenate([reg.c, cw])
+        # unit rows: a network row and a window row differ in norm by the ratio of the two
+        # scales (1e-12 for a net whose input was stretched by 1e12), and polytope_vertices
+        # would take the smaller for a zero row of the larger's system
+        nr = np.linalg.norm(reg.A, axis=1)
+        nr = np.where(nr > 0, nr, 1.0)
+        A = np.vstack([reg.A / nr[:, None], Aw])
+        c = np.concatenate([reg.c / nr, cw])
         ids = np.concatenate([reg.facet_neurons, np.full(len(cw), -100)])
         x0 = np.asarray(reg.interior_point, dtype=np.float64)
         if not np.all(A @ x0 < c):

@@ -13,12 +13,30 @@ from typing import Sequence
 import numpy as np
 
 from relutopo.papers.beshkov.nested import concentric_spheres, nested_dataset, xor_blobs
+from relutopo.errors import LPError
 from relutopo.nets import ReluNet
 from relutopo.overlap import OverlapDecomposition, overlap_decomposition
 from relutopo.relative import betti_at, quotient_barcodes
 
 __all__ = ["classification_data", "train_net", "overlap_summary", "overlap_training_task",
-           "quotient_betti_by_depth", "quotient_betti_task", "curve_task"]
+           "init_overlap_task", "quotient_betti_by_depth", "quotient_betti_task", "curve_task",
+           "Stopwatch"]
+
+def _timed(fn):
+    """Add ``cpu_seconds`` (this process's CPU time of the call) to a task's result dict, so that
+    a chapter can report compute independently of the machine's load."""
+    import functools
+    import time
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        t0 = time.process_time()
+        out = fn(*args, **kwargs)
+        out["cpu_seconds"] = time.process_time() - t0
+        return out
+
+    return wrapper
+
 
 _DATASETS = ("spheres1", "spheres2", "spheres3", "xor", "D-I", "D-II", "D-III")
 
@@ -66,10 +84,23 @@ def train_net(X, y, hidden: Sequence[int], *, seed: int, epochs: int, lr: float 
     return nets, hist
 
 
-def overlap_summary(dec: OverlapDecomposition) -> dict:
-    """Counts at the deepest computed depth plus per-depth lists (JSON-friendly)."""
+def overlap_summary(dec: OverlapDecomposition, input_dim: int = None) -> dict:
+    """Counts at the deepest computed depth plus per-depth lists (JSON-friendly).
+
+    Besides the overlap classes, the *rank classes* of the paper's equivalence (points grouped by
+    the local rank of ``Phi_J`` on their region, :meth:`DepthOverlap.rank_classes`):
+    ``n_rank_classes`` distinct ranks among the data points, ``rank_histogram`` the points per
+    rank, and ``rank_deficient_fraction`` the fraction of points in a region whose map has a
+    kernel (rank below ``input_dim``, so points of one region can share an image).
+    """
     last = dec.depths[-1]
+    pr = last.rank_classes()
+    d = int(input_dim) if input_dim is not None else int(pr.max(initial=0))
     return dict(
+        n_rank_classes=int(len(np.unique(pr))),
+        rank_histogram={int(k): int(v) for k, v in zip(*np.unique(pr, return_counts=True))},
+        rank_deficient_fraction=float(np.mean(pr < d)) if pr.size else 0.0,
+        mean_rank=float(pr.mean()) if pr.size else 0.0,
         n_regions=last.n_regions, n_overlapping_pairs=int(len(last.overlapping_pairs)),
         n_overlapping_regions=int(len(last.overlapping_regions)), n_classes=last.n_classes,
         glued_fraction=last.glued_fraction,
@@ -80,6 +111,7 @@ def overlap_summary(dec: OverlapDecomposition) -> dict:
         by_depth=dec.summary())
 
 
+@_timed
 def overlap_training_task(dataset: str, n: int, width: int, depth: int, seed: int, epochs: int,
                           lr: float = 1e-2, checkpoint_epochs: Sequence[int] = (),
                           volumes: bool = False, box: float = 100.0) -> dict:
@@ -94,22 +126,59 @@ def overlap_training_task(dataset: str, n: int, width: int, depth: int, seed: in
     out = {"accuracy": float(hist.train_acc[-1]), "epochs": sorted(nets), "stats": []}
     for e in sorted(nets):
         dec = overlap_decomposition(nets[e], X, domain=box, volumes=volumes)
-        out["stats"].append(overlap_summary(dec))
+        out["stats"].append(overlap_summary(dec, X.shape[1]))
     return out
 
 
-def quotient_betti_by_depth(dec: OverlapDecomposition, D, eps: float, maxdim: int) -> np.ndarray:
+@_timed
+def init_overlap_task(dataset: str, n: int, width: int, depth: int, seed: int,
+                      volumes: bool = False, box: float = 100.0) -> dict:
+    """Overlap and rank classes of an untrained ``depth x width`` network (PyTorch's default
+    initialisation, seeded) on ``dataset``: the author's width x depth grid, which decomposes
+    networks at initialisation (``analysis/num_overlap_test.py``).
+
+    Returns :func:`overlap_summary` of the output depth plus ``seconds``.
+    """
+    import time
+
+    import torch
+
+    from relutopo.train import mlp
+
+    t0 = time.perf_counter()
+    X, y = classification_data(dataset, n, seed)
+    torch.set_num_threads(1)
+    net = ReluNet.from_torch(mlp([X.shape[1], *([width] * depth), int(y.max()) + 1], seed=seed))
+    dec = overlap_decomposition(net, X, domain=box, volumes=volumes)
+    out = overlap_summary(dec, X.shape[1])
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def quotient_betti_by_depth(dec: OverlapDecomposition, D, eps: float, maxdim: int,
+                            thresh: float = None) -> np.ndarray:
     """Betti numbers at ``eps`` of the data quotiented by the overlap classes, per depth.
 
-    Row 0 is the input (no classes), row ``l`` depth ``l`` of ``dec`` (method (a)).
+    Row 0 is the input (no classes), row ``l`` depth ``l`` of ``dec`` (method (a)). The Rips
+    complexes are built up to ``thresh`` (default ``2 eps``).
     """
-    rows = [betti_at(quotient_barcodes(D, [], maxdim=maxdim, thresh=2 * eps), eps)]
+    th = 2 * eps if thresh is None else thresh
+    seen = {}
+
+    def betti(classes):
+        key = tuple(tuple(int(i) for i in c) for c in classes)
+        if key not in seen:  # classes often stay the same over several depths
+            seen[key] = betti_at(quotient_barcodes(D, classes, maxdim=maxdim, thresh=th), eps)
+        return seen[key]
+
+    rows = [betti([])]
     for d in dec.depths:
-        rows.append(betti_at(quotient_barcodes(D, d.classes, maxdim=maxdim, thresh=2 * eps), eps))
+        rows.append(betti(d.classes))
     return np.array(rows)
 
 
 def _distances(X, metric: str, k: int):
+    """Euclidean distances, or Naitzat's hop distances in the k-NN graph (``metric="knn"``)."""
     from scipy.spatial.distance import cdist
 
     from relutopo.relative import knn_geodesic_distances
@@ -121,44 +190,61 @@ def _distances(X, metric: str, k: int):
     raise ValueError(f"metric must be 'euclidean' or 'knn'; got {metric!r}")
 
 
+@_timed
 def quotient_betti_task(dataset: str, n: int, hidden: Sequence[int], seed: int, epochs: int,
                         label: int, eps: float, maxdim: int, metric: str = "euclidean",
-                        k: int = 10, lr: float = 1e-2, box: float = 100.0) -> dict:
+                        k: int = 10, lr: float = 1e-2, box: float = 100.0,
+                        batch_size=None) -> dict:
     """Betti numbers of one class through depth: quotient by ``O_Phi`` vs the representation.
 
-    Trains ``mlp([d, *hidden, classes])`` on ``dataset``, keeps the correctly classified points
+    Trains ``mlp([d, *hidden, classes])`` on ``dataset`` (Adam, ``lr``, ``batch_size``; full batch
+    when ``None``), keeps the correctly classified points
     of class ``label`` (misclassified points would be glued to the other class, as in the
     paper's analysis), decomposes the network on them and returns, per depth ``0..L+1``, the
     Betti numbers at ``eps`` of (i) the data quotiented by the accumulated overlap classes
     (method (a)) and (ii) the layer's representation (Vietoris--Rips of the activations with the
     same metric), plus the overlap counts and ``class_betti``, the Betti numbers of the whole class
-    (all its points, before the misclassified ones are dropped).
+    (all its points, before the misclassified ones are dropped). ``k_used`` is the number of
+    neighbours of the k-NN metric (``k``, or fewer when fewer points are left). When a linear
+    program of the decomposition cannot be solved (:class:`relutopo.errors.LPError`), the result
+    holds ``error`` (the message) instead of the Betti numbers.
     """
     from relutopo.relative import rips_barcodes
 
     X, y = classification_data(dataset, n, seed)
-    full = betti_at(rips_barcodes(_distances(X[y == label], metric, k), maxdim, thresh=2 * eps), eps)
-    nets, hist = train_net(X, y, hidden, seed=seed, epochs=epochs, lr=lr)
+    # with the hop metric (integer distances) the complex at eps is all we need
+    th = eps if metric == "knn" else 2 * eps
+    full = betti_at(rips_barcodes(_distances(X[y == label], metric, k), maxdim, thresh=th), eps)
+    nets, hist = train_net(X, y, hidden, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
     net = nets[epochs]
     pred = net.forward(X).argmax(axis=1)
     keep = (pred == y) & (y == label)
     Xa = X[keep]
+    if len(Xa) < 3:
+        raise ValueError(f"only {len(Xa)} points of class {label} of {dataset!r} are classified correctly "
+                         f"after {epochs} epochs; train longer or give more points (n={n})")
+    k = min(int(k), len(Xa) - 1)  # the k-NN graph needs k < number of points
     D = _distances(Xa, metric, k)
-    dec = overlap_decomposition(net, Xa, domain=box)
-    quotient = quotient_betti_by_depth(dec, D, eps, maxdim)
-    rep = [betti_at(rips_barcodes(D, maxdim, thresh=2 * eps), eps)]
+    try:
+        dec = overlap_decomposition(net, Xa, domain=box)
+    except LPError as exc:  # reported, not hidden: the chapter counts these
+        return dict(accuracy=float(hist.train_acc[-1]), n_points=int(len(Xa)), k_used=k,
+                    class_betti=full.tolist(), error=f"{type(exc).__name__}: {exc}")
+    quotient = quotient_betti_by_depth(dec, D, eps, maxdim, thresh=th)
+    rep = [betti_at(rips_barcodes(D, maxdim, thresh=th), eps)]
     h = Xa
     for w, b in zip(net.weights[:-1], net.biases[:-1]):
         h = np.maximum(h @ w.T + b, 0.0)
-        rep.append(betti_at(rips_barcodes(_distances(h, metric, k), maxdim, thresh=2 * eps), eps))
+        rep.append(betti_at(rips_barcodes(_distances(h, metric, k), maxdim, thresh=th), eps))
     out = net.forward(Xa)
-    rep.append(betti_at(rips_barcodes(_distances(out, metric, k), maxdim, thresh=2 * eps), eps))
-    return dict(accuracy=float(hist.train_acc[-1]), n_points=int(len(Xa)), class_betti=full.tolist(),
+    rep.append(betti_at(rips_barcodes(_distances(out, metric, k), maxdim, thresh=th), eps))
+    return dict(accuracy=float(hist.train_acc[-1]), n_points=int(len(Xa)), k_used=k, class_betti=full.tolist(),
                 quotient_betti=quotient.tolist(), representation_betti=np.array(rep).tolist(),
                 n_classes=[d.n_classes for d in dec.depths],
                 glued_fraction=[d.glued_fraction for d in dec.depths])
 
 
+@_timed
 def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, lr: float = 1e-2,
                hidden: Sequence[int] = (8, 8, 8), box: float = 10.0) -> dict:
     """The self-intersecting-curve experiment for one seed.
@@ -195,3 +281,42 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, l
         n_overlapping_pairs=int(len(last.overlapping_pairs)),
         class_labels=last.class_labels.tolist(), s=s[:, 0].tolist(), output=out.tolist(),
         target=Y.tolist(), by_depth=dec.summary())
+
+
+class Stopwatch:
+    """Wall and CPU seconds per notebook section, CPU counted across sweep workers.
+
+    ``start(name)`` opens a section; ``stop(results)`` closes it, adding the ``cpu_seconds``
+    that :func:`relutopo.sweep.run_sweep` tasks of this module report when they ran in worker
+    processes (``in_process=False``; with one job they ran here and this process's CPU time
+    already holds them). CPU seconds do not depend on the machine's load, wall seconds do.
+
+    Examples
+    --------
+    >>> sw = Stopwatch(in_process=False)
+    >>> sw.start("a"); sw.stop([{"cpu_seconds": 2.0}])
+    >>> sw.table["a"]["cpu"] >= 2.0
+    True
+    """
+
+    def __init__(self, in_process: bool):
+        self.in_process = bool(in_process)
+        self.table = {}
+        self._open = None
+
+    def start(self, name: str) -> None:
+        import time
+
+        self._open = (name, time.perf_counter(), time.process_time())
+
+    def stop(self, results=()) -> None:
+        import time
+
+        if self._open is None:
+            raise RuntimeError("Stopwatch.stop() without start()")
+        name, w0, c0 = self._open
+        cpu = time.process_time() - c0
+        if not self.in_process:
+            cpu += sum(float(r.get("cpu_seconds", 0.0)) for r in results if isinstance(r, dict))
+        self.table[name] = {"wall": time.perf_counter() - w0, "cpu": cpu}
+        self._open = None

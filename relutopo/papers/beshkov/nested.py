@@ -5,10 +5,12 @@
   ``1 -> 8 -> 8 -> 8 -> 2`` "self-intersecting curves" experiment;
 * :func:`concentric_spheres` -- interleaved concentric spheres ``S^k`` (``k = 1, 2, 3``) of two
   classes (radii 1, 2 and 1.5, 2.5 as in the paper's code);
-* :func:`nested_dataset` -- nested manifolds in the style of Naitzat, Zhitnikov & Lim (2020):
-  ``D-I`` (nine discs inside a square with nine holes; the discs have ``beta_0 = 9``), ``D-II``
-  (nine pairs of linked solid tori; each class ``beta_0 = beta_1 = 9``), ``D-III`` (nine thick
-  spherical shells around nine balls; the shells have ``beta = (9, 0, 9)``);
+* :func:`nested_dataset` -- nested manifolds of Naitzat, Zhitnikov & Lim (2020), generated to the
+  geometry of the author's subsample of their data: ``D-I`` (nine discs inside a square with nine
+  holes; the discs have ``beta_0 = 9``), ``D-II`` (nine pairs of linked solid rings; each class
+  ``beta_0 = beta_1 = 9``), ``D-III`` (nine thick spheres, each between a small and a large
+  sphere of the other class; the tracked spheres have ``beta = (9, 0, 9)``), and
+  :func:`nested_class_betti`, their homology in Naitzat's k-NN metric;
 * :func:`xor_blobs` -- four Gaussian blobs labelled by XOR of the quadrant signs.
 
 Every function takes a ``seed`` and returns ``(X, y)`` (float64, int64) plus, where useful,
@@ -24,7 +26,8 @@ import numpy as np
 from relutopo import tolerances as tol
 
 __all__ = ["self_intersecting_curve", "concentric_spheres", "nested_dataset", "NestedData",
-           "xor_blobs", "NESTED_BETTI"]
+           "xor_blobs", "NESTED_BETTI", "NESTED_BETTI_OTHER", "NESTED_GEOMETRY", "NAITZAT_K",
+           "NAITZAT_EPS", "nested_class_betti"]
 
 
 def _check_int(name, v, lo=1):
@@ -105,6 +108,21 @@ def concentric_spheres(n_per_sphere: int, dim: int = 1, n_shells: int = 2, seed:
 
 #: Betti numbers (beta_0, beta_1, beta_2) of the class of interest (label 1) of each data set.
 NESTED_BETTI = {"D-I": (9, 0, 0), "D-II": (9, 9, 0), "D-III": (9, 0, 9)}
+#: Betti numbers of the other class (label 0).
+NESTED_BETTI_OTHER = {"D-I": (1, 9, 0), "D-II": (9, 9, 0), "D-III": (18, 0, 18)}
+#: Naitzat's k-NN hop metric: neighbours per data set and the scale of the Betti numbers
+#: (the author's ``analysis/hom_propagation.py``: k = 14 for D-I, 19 otherwise; eps = 2.5).
+NAITZAT_K = {"D-I": 14, "D-II": 19, "D-III": 19}
+NAITZAT_EPS = 2.5
+
+#: The geometry of each data set, measured on the author's subsample of Naitzat et al.'s data
+#: (``data/D-*-train.npy`` of GitHub KBeshkov/QuotientHomology; centres by k-means, radii by
+#: percentiles): D-I in ``[-10, 10]^2``, D-II and D-III in ``[-1, 1]^3``.
+NESTED_GEOMETRY = {
+    "D-I": dict(half_width=10.0, disc_radius=1.35, hole_radius=1.75, ring_radius=7.0),
+    "D-II": dict(corner=0.7, ring_radius=0.19, tube_radius=0.05),
+    "D-III": dict(corner=0.6, inner=(0.09, 0.11), middle=(0.185, 0.22), outer=(0.39, 0.42)),
+}
 
 
 @dataclass(frozen=True)
@@ -116,13 +134,6 @@ class NestedData:
     y: np.ndarray
     betti: tuple  # of class 1 (the tracked class)
     centers: np.ndarray
-
-
-def _grid_centers(spacing, dim):
-    g = (np.arange(3) - 1.0) * spacing
-    cx, cy = np.meshgrid(g, g, indexing="ij")
-    c = np.stack([cx.ravel(), cy.ravel()], axis=1)
-    return c if dim == 2 else np.hstack([c, np.zeros((9, 1))])
 
 
 def _ball(rng, n, dim, r_in, r_out):
@@ -142,55 +153,120 @@ def _solid_torus(rng, n, R, rho, frame):
     return (R + r * np.cos(a))[:, None] * radial + (r * np.sin(a))[:, None] * e3
 
 
+def _even_shell(rng, n, r_in, r_out):
+    """``n`` points spread evenly over the sphere (a Fibonacci lattice turned by a random
+    rotation), radius uniform in ``[r_in, r_out]``: a thick sphere whose ``beta_2`` a k-NN graph
+    sees with ~90 points (uniform random points need ~350)."""
+    i = np.arange(n) + 0.5
+    polar = np.arccos(1.0 - 2.0 * i / n)
+    azim = np.pi * (1.0 + 5.0 ** 0.5) * i
+    U = np.c_[np.cos(azim) * np.sin(polar), np.sin(azim) * np.sin(polar), np.cos(polar)]
+    Q, R = np.linalg.qr(rng.standard_normal((3, 3)))
+    Q = Q * np.sign(np.diag(R))
+    return (U @ Q.T) * rng.uniform(r_in, r_out, n)[:, None]
+
+
+def _cube_centres(c):
+    """The origin and the eight corners ``(+-c, +-c, +-c)``."""
+    corners = np.array([[sx, sy, sz] for sx in (-c, c) for sy in (-c, c) for sz in (-c, c)], dtype=float)
+    return np.vstack([np.zeros((1, 3)), corners])
+
+
 def nested_dataset(name: str, n_per_component: int = 100, seed: int = 0) -> NestedData:
-    """Nine nested pairs of manifolds in the style of Naitzat et al. (2020), two classes.
+    """Nine nested pairs of manifolds as in Naitzat, Zhitnikov & Lim (2020), two classes.
 
-    ``D-I`` (R^2): class 1 = nine discs (radius 1) on a 3x3 grid, ``beta = (9, 0, 0)``; class 0
-    = the square ``[-6.5, 6.5]^2`` minus discs of radius 1.6 around them (``beta = (1, 9)``).
-    ``D-II`` (R^3): nine pairs of linked solid tori (core radius 1, tube 0.25), one of each pair
-    per class; each class ``beta = (9, 9, 0)``.
-    ``D-III`` (R^3): class 1 = nine shells ``1.2 <= |x - c| <= 1.6``, ``beta = (9, 0, 9)``;
-    class 0 = the balls ``|x - c| <= 0.8`` inside them (``beta = (9, 0, 0)``).
+    The geometry is :data:`NESTED_GEOMETRY`, measured on the author's subsample of Naitzat's data:
 
-    ``n_per_component`` points per component (class 0 of D-I gets nine times as many). The
-    tracked class is label 1; its Betti numbers are :data:`NESTED_BETTI`.
+    ``D-I`` (``[-10, 10]^2``): class 1 = nine discs of radius 1.35 (centres: the origin and eight
+    points on the circle of radius 7), ``beta = (9, 0, 0)``; class 0 = the square minus discs of
+    radius 1.75 around them, ``beta = (1, 9, 0)``.
+    ``D-II`` (``[-1, 1]^3``): at the origin and the eight corners ``(+-0.7)^3``, a pair of linked
+    solid rings (core radius 0.19, tube 0.05), one per class; each class ``beta = (9, 9, 0)``.
+    ``D-III`` (``[-1, 1]^3``): around the origin and the corners ``(+-0.6)^3``, class 1 = a thick
+    sphere ``0.185 <= |x - c| <= 0.22`` (``beta = (9, 0, 9)``); class 0 = a small sphere
+    ``0.09 <= r <= 0.11`` inside it and a large one ``0.39 <= r <= 0.42`` around it
+    (``beta = (18, 0, 18)``). (The author's D-III files label the tracked class 0; here it is 1.)
+    The D-III spheres are sampled evenly (:func:`_even_shell`): with uniform random points,
+    ``beta_2 = 9`` needs about 350 points per sphere in Naitzat's metric (the author's own test
+    subsample, ~89 per sphere, shows ``beta_2 = 6`` with k = 19, eps = 2.5).
+
+    ``n_per_component`` points per component of class 1; class 0 of D-I gets ``9 n_per_component``
+    (both classes the same size, so that full-batch training does not settle on the majority
+    class; the author's D-I files have about six times more class-0 points), the two spheres of
+    D-III class 0 get ``n_per_component`` each.
+
+    Examples
+    --------
+    >>> ds = nested_dataset("D-III", 10, seed=0)
+    >>> ds.X.shape, ds.betti, int(ds.y.sum())
+    ((270, 3), (9, 0, 9), 90)
     """
     if name not in NESTED_BETTI:
         raise ValueError(f"name must be one of {sorted(NESTED_BETTI)}; got name={name!r}")
     m = _check_int("n_per_component", n_per_component)
+    g = NESTED_GEOMETRY[name]
     rng = np.random.default_rng(seed)
     Xs, ys = [], []
     if name == "D-I":
-        C = _grid_centers(4.5, 2)
+        th = np.arange(8) * np.pi / 4
+        C = np.vstack([np.zeros((1, 2)), g["ring_radius"] * np.c_[np.cos(th), np.sin(th)]])
         for c in C:
-            Xs.append(c + _ball(rng, m, 2, 0.0, 1.0))
+            Xs.append(c + _ball(rng, m, 2, 0.0, g["disc_radius"]))
             ys.append(np.ones(m))
+        n0 = 9 * m
         pts = np.zeros((0, 2))
-        while len(pts) < 9 * m:
-            cand = rng.uniform(-6.5, 6.5, size=(4 * 9 * m, 2))
+        h = g["half_width"]
+        while len(pts) < n0:
+            cand = rng.uniform(-h, h, size=(2 * n0, 2))
             dmin = np.min(np.linalg.norm(cand[:, None, :] - C[None], axis=2), axis=1)
-            pts = np.vstack([pts, cand[dmin > 1.6]])
-        Xs.append(pts[:9 * m])
-        ys.append(np.zeros(9 * m))
+            pts = np.vstack([pts, cand[dmin > g["hole_radius"]]])
+        Xs.append(pts[:n0])
+        ys.append(np.zeros(n0))
     elif name == "D-II":
-        C = _grid_centers(4.0, 3)
+        C = _cube_centres(g["corner"])
         ex, ey, ez = np.eye(3)
+        R, rho = g["ring_radius"], g["tube_radius"]
         for c in C:
-            Xs.append(c + _solid_torus(rng, m, 1.0, 0.25, (ex, ey, ez)))
+            Xs.append(c + _solid_torus(rng, m, R, rho, (ex, ey, ez)))
             ys.append(np.ones(m))
-            Xs.append(c + ex + _solid_torus(rng, m, 1.0, 0.25, (ex, ez, ey)))
+            Xs.append(c + R * ex + _solid_torus(rng, m, R, rho, (ex, ez, ey)))
             ys.append(np.zeros(m))
     else:
-        C = _grid_centers(6.0, 3)
+        C = _cube_centres(g["corner"])
         for c in C:
-            Xs.append(c + _ball(rng, m, 3, 1.2, 1.6))
+            Xs.append(c + _even_shell(rng, m, *g["middle"]))
             ys.append(np.ones(m))
-            Xs.append(c + _ball(rng, m, 3, 0.0, 0.8))
-            ys.append(np.zeros(m))
+            for shell in (g["inner"], g["outer"]):
+                Xs.append(c + _even_shell(rng, m, *shell))
+                ys.append(np.zeros(m))
     X = np.concatenate(Xs)
     y = np.concatenate(ys).astype(np.int64)
     perm = rng.permutation(len(X))
     return NestedData(name, X[perm], y[perm], NESTED_BETTI[name], C)
+
+
+def nested_class_betti(X, name: str, k=None, eps: float = NAITZAT_EPS) -> tuple:
+    """Betti numbers ``(beta_0, beta_1, beta_2)`` of a point cloud in Naitzat's metric.
+
+    Vietoris--Rips at ``eps`` of hop distances in the symmetric ``k``-nearest-neighbour graph
+    (:func:`relutopo.relative.knn_geodesic_distances`), ``k = NAITZAT_K[name]`` by default; up to
+    ``beta_1`` for D-I/D-II and ``beta_2`` for D-III (the author's ``hom_dim``).
+
+    Examples
+    --------
+    >>> ds = nested_dataset("D-I", 40, seed=0)
+    >>> nested_class_betti(ds.X[ds.y == 1], "D-I")
+    (9, 0, 0)
+    """
+    from relutopo.relative import betti_at, knn_geodesic_distances, rips_barcodes
+
+    if name not in NESTED_BETTI:
+        raise ValueError(f"name must be one of {sorted(NESTED_BETTI)}; got name={name!r}")
+    k = NAITZAT_K[name] if k is None else k
+    maxdim = 2 if name == "D-III" else 1
+    D = knn_geodesic_distances(X, k)
+    b = betti_at(rips_barcodes(D, maxdim, thresh=eps), eps).tolist()
+    return tuple(int(v) for v in b + [0] * (3 - len(b)))
 
 
 def xor_blobs(n_per_blob: int, std: float = 0.15, seed: int = 0):

@@ -24,7 +24,7 @@ import torch.nn as nn
 from relutopo.errors import RelutopoError
 
 __all__ = ["ResNet", "Bottleneck", "resnet50", "load_state_dict_strict", "WeightsError",
-           "RESNET50_LAYERS"]
+           "RESNET50_LAYERS", "is_positively_homogeneous"]
 
 #: Blocks per stage of ResNet-50.
 RESNET50_LAYERS = (3, 4, 6, 3)
@@ -226,3 +226,40 @@ def resnet50(weights_path=None, seed: int = 0, num_classes: int = 1000) -> ResNe
     if weights_path is not None:
         load_state_dict_strict(model, weights_path)
     return model.eval()
+
+
+def is_positively_homogeneous(model: nn.Module) -> bool:
+    """Whether every ReLU input of ``model`` (in ``eval()`` mode) is a positively homogeneous
+    function of the image: ``pre(c x) = c pre(x)`` for every ``c > 0``.
+
+    True when no convolution or hidden linear layer has a bias and every BatchNorm has zero
+    shift (``bias``) and zero running mean, so that each one multiplies by a constant; max- and
+    average-pooling and ReLU are positively homogeneous. The untrained torchvision-style network
+    of :func:`resnet50` is such a network: its bit vectors then depend only on the *direction*
+    of the input, ``bits(c x) == bits(x)``, so scaling an image (or the radius of Liu et al.'s
+    circle ``sin(t) A_1 + cos(t) A_2``) changes nothing. A pretrained checkpoint is not.
+
+    Examples
+    --------
+    >>> is_positively_homogeneous(resnet50(seed=0))
+    True
+    """
+    if model.training:
+        raise ValueError("is_positively_homogeneous inspects a model in eval() mode (BatchNorm with "
+                         "running statistics); call model.eval() first")
+    last_linear = None
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            last_linear = m
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d) and m.bias is not None and bool(m.bias.detach().abs().max() > 0):
+            return False
+        if isinstance(m, nn.Linear) and m is not last_linear and m.bias is not None \
+                and bool(m.bias.detach().abs().max() > 0):
+            return False
+        if isinstance(m, nn.BatchNorm2d):
+            if m.bias is not None and bool(m.bias.detach().abs().max() > 0):
+                return False
+            if m.running_mean is not None and bool(m.running_mean.abs().max() > 0):
+                return False
+    return True
