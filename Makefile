@@ -1,6 +1,7 @@
 # relutopo: two commands.
 #   make book   environment + every notebook at the `book` profile + the Jupyter Book in _build/html
 #   make test   environment + the whole test suite (every notebook at the `smoke` profile included)
+#   make test-fast  the fast subset (no notebooks, no book, no `slow` tests), under a minute
 # Other targets: venv, check-book, scorecard, verify-book, mathjax, clean.  FORCE=1 re-executes
 # every notebook.
 
@@ -21,11 +22,12 @@ JB_FLAGS     ?= -W -n --keep-going
 PYTEST_ARGS  ?= -n 2
 FORCE        ?=
 
-.PHONY: help venv book pages test check-book scorecard verify-book mathjax clean bench bench-venv
+.PHONY: help venv book pages test test-fast check-book scorecard verify-book mathjax clean bench bench-venv
 
 help:
 	@echo "make book        build the book (creates .venv, executes notebooks, jupyter-book build)"
 	@echo "make test        run the whole test suite (notebooks at the smoke profile included)"
+	@echo "make test-fast   the fast subset: unit tests and doctests, no notebooks, book or slow tests"
 	@echo "make check-book  screenshot and check the built book in headless Chromium"
 	@echo "make scorecard   print the reproduction scorecard of the book profile"
 	@echo "make verify-book re-execute at the book profile and compare with results/book/"
@@ -71,6 +73,11 @@ test: $(STAMP) $(MATHJAX)
 	@rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): treated as success"; rc=0; fi; \
 	exit $$rc
+
+# The fast subset: unit tests and the docstring Examples (doctests), without the notebooks, the
+# book build and the tests marked `slow` (pyproject.toml registers the markers).
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS) -q -m "not slow and not notebook"
 
 check-book: $(STAMP)
 	@test -f _build/html/index.html || { echo "no built book in _build/html: run make book first"; exit 1; }

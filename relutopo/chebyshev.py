@@ -116,6 +116,18 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
         ``r <= radius_cap``; negative for empty polyhedra, ``-inf`` when a row of zeros is
         violated (as :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch` returns), the cap for
         a polyhedron without rows.
+
+    Examples
+    --------
+    Two polyhedra in ragged form: the square ``[-1, 1]^2`` and the strip ``|x_1| <= 1, x_2 <= -5``
+    (unbounded; its ball is limited by the strip's width):
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1], [1, 0], [-1, 0], [0, 1]])
+    >>> c = np.array([1.0, 1, 1, 1, 1, 1, -5])
+    >>> X, R = chebyshev_centres(A, c, [0, 4, 7], radius_cap=10.0)
+    >>> X[0].tolist(), R.tolist()
+    ([0.0, 0.0], [1.0, 1.0])
     """
     hint_given = hint is not None
     A, c, ptr, hint, cap = _check_inputs(A, c, ptr, hint, radius_cap)
@@ -539,6 +551,20 @@ def certify(A, c, ptr, X, R, lam_rows, lam_cap, radius_cap, rows=None):
     ``R - tau <= R* <= R + tau + |res_x| |x* - x|``: lowering ``r`` by the largest violation
     makes ``(x, r)`` feasible (every row has the coefficient ``||a_k||`` on ``r``), and the
     multipliers bound every feasible ``r`` from above (weak duality).
+
+    Examples
+    --------
+    The unit ball is the Chebyshev ball of the square ``[-1, 1]^2``; multipliers ``1/4`` on each
+    row prove it (LP duality). A smaller claimed radius has a duality gap and fails:
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]])
+    >>> c = np.ones(4)
+    >>> args = dict(lam_rows=np.full(4, 0.25), lam_cap=np.zeros(1), radius_cap=10.0)
+    >>> certify(A, c, [0, 4], np.zeros((1, 2)), np.array([1.0]), **args).tolist()
+    [True]
+    >>> certify(A, c, [0, 4], np.zeros((1, 2)), np.array([0.5]), **args).tolist()
+    [False]
     """
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)

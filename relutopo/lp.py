@@ -35,7 +35,19 @@ def zero_rows(A, c, owner, n):
     polyhedron; no absolute floor, so rescaling a polyhedron's rows changes nothing), and which
     polyhedra are empty because a zero row is violated (``0 <= c`` fails). Returns
     ``(norms, zero, empty)``; the norms are computed without overflow or underflow
-    (:func:`row_norms`)."""
+    (:func:`row_norms`).
+
+    Examples
+    --------
+    Two stacked polyhedra; the second holds a zero row ``0 . x <= -1`` that no point satisfies:
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> c = np.array([1.0, 1.0, -1.0])
+    >>> norms, zero, empty = zero_rows(A, c, np.array([0, 1, 1]), 2)
+    >>> zero.tolist(), empty.tolist()
+    ([False, False, True], [False, True])
+    """
     norms = row_norms(A) if len(A) else np.zeros(0)
     block_max = np.zeros(n)
     np.maximum.at(block_max, owner, norms)
@@ -60,6 +72,14 @@ class LPResult(Unpackable):
     objective : float
         The optimal value; from :meth:`LPSolver.linprog` ``+inf`` (``-inf``) for an unbounded
         maximisation (minimisation); ``nan`` otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r = LPResult("optimal", np.array([1.0, 0.0]), -1.0)
+    >>> status, x, objective = r
+    >>> status, objective
+    ('optimal', -1.0)
     """
 
     status: str
@@ -75,7 +95,15 @@ class LPResult(Unpackable):
 class ChebyshevBall(Unpackable):
     """The largest ball ``B(center, radius)`` in a polyhedron, its radius capped (unpacks as
     ``(center, radius)``): ``radius <= 0`` when the polyhedron is not full-dimensional, ``-inf``
-    with ``center = None`` when a row of zeros is violated (no point at all)."""
+    with ``center = None`` when a row of zeros is violated (no point at all).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> center, radius = ChebyshevBall(np.zeros(2), 1.0)
+    >>> radius
+    1.0
+    """
 
     center: Optional[np.ndarray]
     radius: float
@@ -375,7 +403,14 @@ class LPSolver:
 def row_norms(A) -> np.ndarray:
     """Euclidean norms of the rows of ``A`` without overflow or underflow: each row is first
     scaled exactly by a power of two to largest entry in ``[1/2, 1)`` (entries from ``1e-300`` to
-    ``1e300`` keep full precision, where ``sqrt(sum(a * a))`` gives ``0`` or ``inf``)."""
+    ``1e300`` keep full precision, where ``sqrt(sum(a * a))`` gives ``0`` or ``inf``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_norms(np.array([[3.0, 4.0], [3e-200, 4e-200], [3e200, 4e200]]))
+    array([5.e+000, 5.e-200, 5.e+200])
+    """
     A = np.asarray(A, dtype=np.float64)
     if A.ndim != 2 or A.shape[0] == 0:
         return np.zeros(A.shape[0] if A.ndim else 0)
@@ -406,7 +441,16 @@ def chebyshev_center(A, c, radius_cap: float = 1.0, solver: LPSolver | None = No
 
 def is_bounded(A, solver: LPSolver | None = None) -> bool:
     """Whether a non-empty ``{x : A x <= c}`` is bounded: its recession cone ``{y : A y <= 0}``
-    is ``{0}``, i.e. ``rank A = d`` and some ``lambda > 0`` has ``A^T lambda = 0`` (Stiemke)."""
+    is ``{0}``, i.e. ``rank A = d`` and some ``lambda > 0`` has ``A^T lambda = 0`` (Stiemke).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_bounded(np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]]))       # a triangle
+    True
+    >>> is_bounded(np.array([[1.0, 0.0], [0.0, 1.0]]))                     # a quadrant
+    False
+    """
     A = np.asarray(A, dtype=np.float64)
     m, d = A.shape
     if m <= d:

@@ -75,6 +75,17 @@ def facet_rows(A, c, scale: float = 1.0, solver: LPSolver | None = None, origin=
     hyperplanes) only the first is returned. The polyhedron must be full-dimensional. HiGHS
     sees unit-normalised rows in coordinates relative to ``origin`` (a point in or near the
     polyhedron, e.g. its Chebyshev centre; default the origin).
+
+    Examples
+    --------
+    The unit square ``0 <= x, y <= 1`` given with a redundant row ``x + y <= 3`` (LP (10) of Liu
+    et al. drops it):
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]])
+    >>> c = np.array([1.0, 1.0, 0.0, 0.0, 3.0])
+    >>> facet_rows(A, c).tolist()
+    [0, 1, 2, 3]
     """
     solver = solver or LPSolver()
     A = np.asarray(A, dtype=np.float64)
@@ -122,6 +133,20 @@ class Region:
         For bounded regions with ``d <= 3``; else ``None``.
     volume : float or None
         For bounded regions with ``d <= 3``; else ``None``.
+
+    Examples
+    --------
+    A region of a 2 -> 2 -> 1 network in the box ``[-1, 1]^2``: the quadrant where both neurons
+    are on (Liu et al. eq. 9 with the irredundant rows of LP (10)):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> r = region_of(net, [True, True], Box(-1, 1, dim=2))
+    >>> r.pattern, r.bounded, r.facet_neurons
+    (array([ True,  True]), True, array([ 0,  1, -2, -4]))
+    >>> round(float(r.volume), 6)
+    1.0
     """
 
     pattern: np.ndarray
@@ -152,7 +177,17 @@ class Region:
 def full_system(net, pattern, domain):
     """All rows of eq. (9) for ``pattern`` plus the faces of ``domain`` (a :class:`Box` or
     ``None``): ``(A, c, ids)`` with ``ids[k]`` the hidden neuron of row ``k``, or ``-1 - f`` for
-    face ``f`` of the box (rows not reduced: redundant ones included)."""
+    face ``f`` of the box (rows not reduced: redundant ones included).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> A, c, ids = full_system(net, [True, False], Box(-1, 1, dim=2))
+    >>> A.shape, ids.tolist()
+    ((6, 2), [0, 1, -1, -2, -3, -4])
+    """
     A, c = net.halfspaces(pattern)
     ids = np.arange(A.shape[0], dtype=np.int64)
     if domain is not None:
@@ -183,6 +218,17 @@ def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None =
     full-dimensional region. The LPs and the vertices are computed in the working frame of
     :func:`relutopo.normal_form.normal_form` (so a network rescaled without changing its bit
     vectors gives the same region, up to the input rescaling) and mapped back.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> r = region_of(net, [True, False], Box(-1, 1, dim=2))
+    >>> r.A.shape[1], len(r.c) >= 3, round(float(r.volume), 6)
+    (2, True, 1.0)
+    >>> region_of(net, [True, False]).bounded          # in R^2 the quadrant is unbounded
+    False
     """
 
     domain = check_domain(net, domain)

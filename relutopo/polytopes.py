@@ -255,6 +255,16 @@ class PolytopeFaces:
 
     ``faces[k]`` lists the k-faces (``faces[d]`` is the polytope itself, ``faces[0]`` the
     vertices ``(i,)``); ``tight[i]`` is the set of (normalised) halfspace rows tight at vertex i.
+
+    Examples
+    --------
+    The face lattice of the unit square: 4 vertices, 4 edges, 1 square.
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]])
+    >>> pf = polytope_faces(A, np.array([1.0, 1, 0, 0]))
+    >>> [len(f) for f in pf.faces], pf.vertices.shape
+    ([4, 4, 1], (4, 2))
     """
 
     vertices: np.ndarray

@@ -76,7 +76,19 @@ def mlp(sizes: Sequence[int], *, seed: int, init: str = "torch", scale: float = 
 
 
 def seeded_uniform_(tensor, scale: float, generator) -> None:
-    """Fill ``tensor`` in place with U(-scale, scale) draws from ``generator``."""
+    """Fill ``tensor`` in place with U(-scale, scale) draws from ``generator``.
+
+    Examples
+    --------
+    The same generator seed gives the same draws:
+
+    >>> import torch
+    >>> a, b = torch.empty(3), torch.empty(3)
+    >>> seeded_uniform_(a, 0.5, torch.Generator().manual_seed(0))
+    >>> seeded_uniform_(b, 0.5, torch.Generator().manual_seed(0))
+    >>> torch.equal(a, b), bool((a.abs() <= 0.5).all())
+    (True, True)
+    """
     tensor.uniform_(-scale, scale, generator=generator)
 
 
@@ -121,7 +133,17 @@ class early_stopping:
 
 @dataclass(frozen=True)
 class History:
-    """Per-epoch training record. ``checkpoints`` maps epoch -> state_dict (numpy copies)."""
+    """Per-epoch training record. ``checkpoints`` maps epoch -> state_dict (numpy copies).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = np.array([[0.0], [1.0]]), np.array([0.0, 1.0])
+    >>> _, hist = fit(mlp((1, 2, 1), seed=0), X, y, task="regression", epochs=3, seed=0,
+    ...               checkpoint_epochs=(3,))
+    >>> hist.epochs, sorted(hist.checkpoints)
+    ((0, 1, 2, 3), [3])
+    """
 
     epochs: tuple
     train_loss: tuple
@@ -169,6 +191,17 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
         ``test_loss``, ``test_acc``. Training ends after the first epoch for which it returns
         true; the history and checkpoints then end at that epoch. ``None`` (default): train all
         ``epochs``. Stopping never changes the epochs before it (same seeds, same batches).
+
+    Examples
+    --------
+    Full-batch Adam on a seeded 2 -> 4 -> 1 network for XOR-like labels; the loss goes down:
+
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> y = np.array([0, 1, 1, 0])
+    >>> model, hist = fit(mlp((2, 4, 1), seed=0), X, y, task="binary", epochs=20, seed=0, lr=0.05)
+    >>> len(hist.train_loss), hist.train_loss[-1] < hist.train_loss[0]
+    (21, True)
     """
     import torch
     import torch.nn.functional as F

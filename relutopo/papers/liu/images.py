@@ -226,7 +226,15 @@ def sample_images(names: Sequence[str] = ("astronaut", "chelsea", "coffee"), res
 
 
 def to_display(array, normalize: str = "imagenet") -> np.ndarray:
-    """Undo the normalisation of one ``(3, H, W)`` array: ``(H, W, 3)`` floats in ``[0, 1]``."""
+    """Undo the normalisation of one ``(3, H, W)`` array: ``(H, W, 3)`` floats in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = to_display(sample_images(("coffee",), resize=64, crop=56).arrays[0])
+    >>> img.shape, float(img.min()) >= 0.0 and float(img.max()) <= 1.0
+    ((56, 56, 3), True)
+    """
     a = np.asarray(array, dtype=np.float64)
     if a.ndim != 3 or a.shape[0] != 3:
         raise ValueError(f"array must be (3, H, W); got shape {a.shape}")

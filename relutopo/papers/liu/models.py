@@ -33,7 +33,14 @@ __all__ = ["LIU_MODELS", "LiuModel", "PAPER_TRAINING", "FIT_R2", "liu_target", "
 
 @dataclass(frozen=True)
 class LiuModel:
-    """Architecture and target of one of the paper's models."""
+    """Architecture and target of one of the paper's models.
+
+    Examples
+    --------
+    >>> m = LIU_MODELS[11]
+    >>> m.name, m.sizes, m.target
+    ('model (11)', (2, 3, 3, 1), 'x1^2 + x2^2 - 2/3')
+    """
 
     name: str
     sizes: tuple
@@ -55,7 +62,19 @@ def _check_model(model) -> LiuModel:
 
 
 def liu_target(model: int, X) -> np.ndarray:
-    """The regression target of model (11) (``f_1``) or (12) (``f_2``) at the rows of ``X``."""
+    """The regression target of model (11) (``f_1``) or (12) (``f_2``) at the rows of ``X``.
+
+    Examples
+    --------
+    Model (11) of Liu et al. fits ``f_1 = x_1^2 + x_2^2 - 2/3``; model (12) fits
+    ``f_2 = (x_1 - 1)^2 + 2 x_2^2 + x_3^2 + 1``:
+
+    >>> import numpy as np
+    >>> np.round(liu_target(11, np.array([[1.0, 0.0], [0.0, 0.0]])), 6).tolist()
+    [0.333333, -0.666667]
+    >>> liu_target(12, np.array([[1.0, 0.0, 0.0]])).tolist()
+    [1.0]
+    """
     spec = _check_model(model)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != spec.sizes[0]:
@@ -66,7 +85,14 @@ def liu_target(model: int, X) -> np.ndarray:
 
 
 def liu_training_data(model: int, n: int, seed: int) -> tuple:
-    """``(X, y)``: ``n`` points uniform in ``[-1, 1]^m`` and the model's target."""
+    """``(X, y)``: ``n`` points uniform in ``[-1, 1]^m`` and the model's target.
+
+    Examples
+    --------
+    >>> X, y = liu_training_data(11, 100, seed=0)
+    >>> X.shape, y.shape, bool(abs(X).max() <= 1)
+    ((100, 2), (100,), True)
+    """
     spec = _check_model(model)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive int; got {n!r}")
@@ -313,6 +339,17 @@ def neighbour_bit_violations(dec) -> dict:
         ``edges`` (number checked), ``violations`` (edges failing the forward test),
         ``examples`` (up to 5 ``(a, b, k, differing bits)``), ``hamming_one_pairs`` (pairs of
         regions at Hamming distance 1), ``one_bit_not_adjacent`` (of those, pairs with no edge).
+
+    Examples
+    --------
+    Liu et al. (Sec. 1, App. B): two regions share a facet iff their bit vectors differ in exactly
+    one bit. It holds for the quadrants of a 2 -> 2 -> 1 network:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> neighbour_bit_violations(decompose(net, Box(-1, 1, dim=2)))
+    {'edges': 4, 'violations': 0, 'examples': [], 'hamming_one_pairs': 4, 'one_bit_not_adjacent': 0}
     """
     from relutopo.patterns import hamming_matrix
 
