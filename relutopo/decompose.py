@@ -205,7 +205,8 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
 
         ptr, P, E, ids, bits, maps = refine_polygons(net, domain, scale)
         raw = _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, True)
-        crosser = _map_crosser(net, domain, scale, maps.take(raw.kept[0]))
+        kept = raw.kept[0]
+        crosser = _map_crosser(net, domain, scale, maps if kept.all() else maps.take(kept))
     elif method == "polygon":
         cells = _refine(net, domain, _PolygonKernel(net, domain, scale), progress)
         raw = _finalize_polygon(net, domain, cells, scale, solver)
@@ -663,8 +664,9 @@ class _Raw:
         fields = [list(parts) for parts in zip(*self.blocks)]
         self.blocks = []
         out = []
-        for parts in fields:
-            out.append(None if any(p is None for p in parts) else np.concatenate(parts))
+        for parts in fields:  # one block (a small call): its arrays as they are
+            out.append(None if any(p is None for p in parts) else
+                       parts[0] if len(parts) == 1 else np.concatenate(parts))
             parts.clear()
         out[0] = out[0].reshape(len(out[1]), nbytes)
         if self.unbounded:
@@ -870,14 +872,23 @@ def _certified_centres(solver, A, c, ptr, scale, hint, direction, use_kernels=Fa
     return X, R
 
 
+def _own(a):
+    """``a`` itself if it owns its data (or is ``None``), else a compact copy."""
+    return a if a is None or a.base is None else a.copy()
+
+
 def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw`` as
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
     ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
     keep = R > rtol
     raw.kept.append(keep)
-    raw.dropped += int((~keep).sum())
     counts = ptr[1:] - ptr[:-1]
+    if keep.all():  # the usual case: every cell is a region, nothing to select (views are
+        raw.add_block(bits, _own(X), _own(R), _own(np.asarray(bounded)), counts, ids,  # copied,
+                      _own(pts), _own(nrm))  # not to hold a larger buffer alive)
+        return
+    raw.dropped += int((~keep).sum())
     frow = keep.repeat(counts)
     raw.add_block(np.asarray(bits, dtype=bool)[keep], X[keep], R[keep], np.asarray(bounded)[keep],
                   counts[keep], ids[frow], pts[frow], None if nrm is None else nrm[frow])
@@ -905,11 +916,16 @@ def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
     rtol = tol.CHEBYSHEV_RTOL * scale
     n = len(ptr) - 1
     counts = ptr[1:] - ptr[:-1]
-    nxt = np.arange(len(P)) + 1
-    nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
-    mids = 0.5 * (P + P[nxt])
-    nrm = E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None]
-    if n:
+    if use_kernels and n:  # the same arithmetic, compiled
+        from .kernels.polygon import edge_geometry
+
+        mids, nrm = edge_geometry(ptr, P, E)
+    else:
+        nxt = np.arange(len(P)) + 1
+        nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
+        mids = 0.5 * (P + P[nxt])
+        nrm = E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None]
+    if n:  # numpy's reduceat, whose summation order the hint (hence the centre) depends on
         hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # a polygon has >= 3 vertices
         X, R = _certified_centres(solver, np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, scale,
                                   hint, None, use_kernels)
@@ -1077,14 +1093,19 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
             net, domain, table, packed, owner, fids, rest[thick], P[thick], fnrm[rest[thick]],
             eps[thick], floor, found)])
     unmatched = int(rest.size)
-    ok = found >= 0
-    u, v, k = owner[ok].astype(np.int64), found[ok].astype(np.int64), fids[ok]
-    a, b = np.minimum(u, v), np.maximum(u, v)
-    key = a * max(len(packed), 1) + b
-    order = key.argsort(kind="stable")  # the first facet of each pair of regions, by pair
-    ks = key[order]
-    first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
-    a, b, k = a[first], b[first], k[first]
+    if pre is not None:  # the compiled path: the same pairs in one pass
+        from .kernels.crossing import edge_pairs
+
+        a, b, k = edge_pairs(owner, found, fids, len(packed))
+    else:
+        ok = found >= 0
+        u, v, k = owner[ok].astype(np.int64), found[ok].astype(np.int64), fids[ok]
+        a, b = np.minimum(u, v), np.maximum(u, v)
+        key = a * max(len(packed), 1) + b
+        order = key.argsort(kind="stable")  # the first facet of each pair of regions, by pair
+        ks = key[order]
+        first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
+        a, b, k = a[first], b[first], k[first]
     if a.size and pre is not None:  # the compiled path: the same CSR without unpacking
         from .kernels.crossing import edge_flips
 

@@ -162,6 +162,45 @@ def test_compiled_centres_equal_numpy(d, unbounded, n):
         assert (R1[fin] > 0).any() and (R1[fin] < 0).any()
 
 
+# ----------------------------------------------------------------------------- small kernels
+@settings(**SETTINGS)
+@given(n=st.integers(0, 40), m=st.integers(0, 300), seed=st.integers(0, 2**31 - 1))
+def test_edge_pairs_equal_numpy(n, m, seed):
+    """The compiled dual-graph pairs equal the numpy formation of relutopo.decompose._cross_facets:
+    pairs (min, max) sorted stably by min * n + max, the first facet's neuron of each pair
+    (repeated pairs and facets without a neighbour included)."""
+    from relutopo.kernels.crossing import edge_pairs
+
+    rng = np.random.default_rng(seed)
+    nn = max(n, 1)
+    owner = np.sort(rng.integers(0, nn, m)).astype(np.int32)
+    found = np.where(rng.random(m) < 0.3, -1, rng.integers(0, nn, m)).astype(np.int32)
+    fids = rng.integers(-4, 20, m).astype(np.int32)
+    ok = found >= 0
+    u, v, k = owner[ok].astype(np.int64), found[ok].astype(np.int64), fids[ok]
+    a, b = np.minimum(u, v), np.maximum(u, v)
+    key = a * nn + b
+    order = key.argsort(kind="stable")
+    ks = key[order]
+    first = order[np.concatenate([[True], ks[1:] != ks[:-1]])] if len(ks) else order
+    a2, b2, k2 = edge_pairs(owner, found, fids, n)
+    assert np.array_equal(a2, a[first]) and np.array_equal(b2, b[first])
+    assert np.array_equal(k2, k[first]) and k2.dtype == fids.dtype
+
+
+def test_edge_geometry_equals_numpy():
+    """Midpoints and unit normals of the polygon edges: compiled == numpy, bit for bit."""
+    from relutopo.kernels.polygon import edge_geometry, refine_polygons
+
+    net = _net((2, 16, 16, 1), 3)
+    ptr, P, E, _, _, _ = refine_polygons(net, Box(-0.5, 0.5, dim=2), 1.0)
+    nxt = np.arange(len(P)) + 1
+    nxt[ptr[1:] - 1] = ptr[:-1]
+    mids, nrm = edge_geometry(ptr, P, E)
+    assert np.array_equal(mids, 0.5 * (P + P[nxt]))
+    assert np.array_equal(nrm, E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None])
+
+
 # ----------------------------------------------------------------------------- the switch
 def test_switch_reads_the_environment(monkeypatch):
     monkeypatch.setenv(kernels.ENV_VAR, "0")

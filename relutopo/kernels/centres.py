@@ -160,6 +160,12 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
     rows = np.empty(Mmax, dtype=np.int64)
     G = np.zeros((Mmax + 1, k))
     H = np.ones(Mmax + 1)
+    # the simplex's scratch, allocated once for all polyhedra (it is fully rewritten per call)
+    ws_W = np.empty(k, dtype=np.int64)
+    ws_kk = np.empty((2, k, k))
+    ws_k = np.empty((7, k))
+    ws_m = np.empty((3, Mmax + 1))
+    ws_cand = np.empty(Mmax + 1, dtype=np.bool_)
     for i in range(n):
         if empty[i]:
             continue
@@ -192,7 +198,8 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
             lam_cap[i] = 1.0
             done[i] = True
             continue
-        it = _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, X[i], R, lam_rows, lam_cap, i)
+        it = _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, X[i], R, lam_rows, lam_cap, i,
+                      ws_W, ws_kk, ws_k, ws_m, ws_cand)
         if it >= 0:
             done[i] = True
             rounds = max(rounds, it)
@@ -363,10 +370,12 @@ def _basis_row(G, W, q, m, d, out):
 
 
 @_jit
-def _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, Xi, R, lam_rows, lam_cap, i):
+def _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, Xi, R, lam_rows, lam_cap, i,
+             W, ws_kk, ws_k, ws_m, cand):
     """:func:`relutopo.chebyshev._simplex_block` for one polyhedron. Returns the round at which
-    it stopped optimal (``>= 0``), or ``-1 - rounds`` when it did not reach optimality."""
-    W = np.empty(k, dtype=np.int64)
+    it stopped optimal (``>= 0``), or ``-1 - rounds`` when it did not reach optimality.
+    ``W``, ``ws_kk`` ``(2, k, k)``, ``ws_k`` ``(7, k)``, ``ws_m`` ``(3, >= m + 1)`` and ``cand``
+    are scratch space (overwritten)."""
     for j in range(d):
         W[j] = m + 1 + j
     jmin = 0
@@ -374,23 +383,15 @@ def _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, Xi, R, lam_rows, lam_cap,
         if H[a] < H[jmin]:
             jmin = a
     W[d] = jmin
-    Binv = np.zeros((k, k))
+    Binv = ws_kk[0]
+    Binv[:, :] = 0.0
     for a in range(k):
         Binv[a, a] = 1.0
     for j in range(d):
         Binv[d, j] = -G[jmin, j]
-    B = np.empty((k, k))
-    lam = np.empty(k)
-    z = np.empty(k)
-    p = np.empty(k)
-    u = np.empty(k)
-    g = np.empty(k)
-    gB = np.empty(k)
-    rhs = np.empty(k)
-    slack = np.empty(m + 1)
-    gp = np.empty(m + 1)
-    t = np.empty(m + 1)
-    cand = np.empty(m + 1, dtype=np.bool_)
+    B = ws_kk[1]
+    lam, z, p, u, g, gB, rhs = ws_k[0], ws_k[1], ws_k[2], ws_k[3], ws_k[4], ws_k[5], ws_k[6]
+    slack, gp, t = ws_m[0], ws_m[1], ws_m[2]
     bland = False
     rounds = 0
     for it in range(max_pivots + 1):
@@ -553,9 +554,9 @@ def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
     ok = np.zeros(n, dtype=np.bool_)
     tau = _CERT * cap
     res = np.empty(d + 1)
+    x = np.empty(d)
     for i in range(n):
         good = np.isfinite(R[i]) and R[i] <= cap
-        x = np.empty(d)
         for j in range(d):
             if np.isfinite(X[i, j]):
                 x[j] = X[i, j]

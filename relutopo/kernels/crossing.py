@@ -117,10 +117,6 @@ def _zobrist_keys(n_bits):
         .astype(np.uint64) * np.uint64(2) + np.uint64(1)
 
 
-#: facets crossed per call of the kernel (bounds the per-facet temporaries)
-_FACET_CHUNK = 1 << 20
-
-
 def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, offsets):
     """Neighbour of every network facet that the maps settle (``-1`` elsewhere).
 
@@ -167,16 +163,9 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
     found = np.full(len(fids), -1, dtype=np.int64)
     if n == 0:
         return found
-    for s0 in range(0, len(fids), _FACET_CHUNK):
-        sl = slice(s0, s0 + _FACET_CHUNK)
-        f_ids, f_own = fids[sl], owner[sl]
-        net_f = f_ids >= 0
-        want = h[f_own] ^ np.where(net_f, keys[np.maximum(f_ids, 0)], np.uint64(0))
-        pos = np.minimum(np.searchsorted(hs, want), n - 1)
-        cand = np.where(net_f & (hs[pos] == want), order[pos], -1).astype(np.int64)
-        eps0 = tol.CROSSING_STEP_FRACTION * np.minimum(radii[f_own], scale)
-        _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, s0, cand,
-                fpts, eps0, tol.CHEBYSHEV_RTOL * scale, lo, hi)
+    _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, h, hs,
+            order, keys, radii, float(scale), tol.CROSSING_STEP_FRACTION, fpts, tol.CHEBYSHEV_RTOL * scale,
+            lo, hi)
     return found
 
 
@@ -291,37 +280,65 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it."""
     L = rowbase.shape[1]
     d = M.shape[1]
+    # the sums z = mu + M[r, 0] x_0 + M[r, 1] x_1 + ..., left to right, with the first four
+    # coordinates in locals (d <= 4 is the usual case)
+    x0 = x[0]
+    x1 = x[1] if d > 1 else 0.0
+    x2 = x[2] if d > 2 else 0.0
+    x3 = x[3] if d > 3 else 0.0
     for l in range(L):
         r0 = rowbase[i, l]
         ks = kstride[l]
+        b = offsets[l]
         for k in range(offsets[l + 1] - offsets[l]):
             r = r0 + k * ks
-            z = mu[r]
-            for j in range(d):
-                z += M[r, j] * x[j]
-            b = offsets[l] + k
+            z = mu[r] + M[r, 0] * x0
+            if d > 1:
+                z = z + M[r, 1] * x1
+                if d > 2:
+                    z = z + M[r, 2] * x2
+                    if d > 3:
+                        z = z + M[r, 3] * x3
+                        for j in range(4, d):
+                            z += M[r, j] * x[j]
             if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
                 return False
+            b += 1
     return True
 
 
 @_jit
-def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s0, cand, fpts, eps0, floor,
-            lo, hi):
-    """Facets ``s0 .. s0 + len(cand)``: accept the candidate where ``p - eps n`` lies in the
-    owner and ``p + eps n`` in the candidate (and the box); write both sides into ``found``."""
+def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h, hs, order, keys, radii,
+            scale, fraction, fpts, floor, lo, hi):
+    """Every network facet: its candidate neighbour (the region whose hash ``hs`` (sorted;
+    ``order`` its permutation) is the owner's hash ``h`` XOR the key of the facet's neuron, the
+    first in ``order`` among equal hashes), accepted where ``p - eps n`` lies in the owner and
+    ``p + eps n`` in the candidate (and the box); both sides are written into ``found``.
+    ``eps`` starts at ``fraction * min(radius, scale)``."""
     d = fpts.shape[1]
     nbytes = packed.shape[1]
+    n = len(hs)
     q = np.empty(d)
     w = np.empty(d)
     nv = np.empty(d)
-    for t in range(len(cand)):
-        f = s0 + t
-        c = cand[t]
-        if c < 0 or found[f] >= 0:
+    for f in range(len(fids)):
+        k = fids[f]
+        if k < 0 or found[f] >= 0:
             continue
         i = owner[f]
-        k = fids[f]
+        want = h[i] ^ keys[k]
+        # np.searchsorted(hs, want) (side="left"), clipped to n - 1
+        a, b = 0, n
+        while a < b:
+            mid = (a + b) >> 1
+            if hs[mid] < want:
+                a = mid + 1
+            else:
+                b = mid
+        pos = min(a, n - 1)
+        if hs[pos] != want:
+            continue
+        c = order[pos]
         kb, kbit = k >> 3, np.uint8(1 << (k & 7))
         same = True
         for b in range(nbytes):
@@ -332,7 +349,7 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s
         if not same:  # a hash collision
             continue
         _normal(M, rowbase, kstride, offsets, packed, i, k, nv)
-        eps = eps0[t]
+        eps = fraction * min(radii[i], scale)
         for _ in range(4):
             box_ok = True
             for j in range(d):
@@ -350,3 +367,43 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, s
                         break
                 break
             eps = max(eps * _SHRINK, floor)
+
+
+@_jit
+def edge_pairs(owner, found, fids, n):
+    """The dual graph's edges from the crossing, as :func:`relutopo.decompose._cross_facets`
+    forms them with numpy: every facet with a neighbour gives the pair ``(min, max)`` of its
+    region and the neighbour; the pairs sorted (stably) by ``min * n + max``, and of each pair
+    the first facet's neuron. Returns ``(a, b, k)`` (int64, int64, the dtype of ``fids``)."""
+    m = 0
+    for f in range(len(found)):
+        if found[f] >= 0:
+            m += 1
+    key = np.empty(m, dtype=np.int64)
+    fa = np.empty(m, dtype=np.int64)
+    fb = np.empty(m, dtype=np.int64)
+    fk = np.empty(m, dtype=fids.dtype)
+    t = 0
+    nn = max(n, 1)
+    for f in range(len(found)):
+        if found[f] >= 0:
+            u, v = np.int64(owner[f]), np.int64(found[f])
+            a, b = min(u, v), max(u, v)
+            fa[t], fb[t], fk[t] = a, b, fids[f]
+            key[t] = a * nn + b
+            t += 1
+    order = np.argsort(key, kind="mergesort")
+    e = 0
+    for j in range(m):
+        if j == 0 or key[order[j]] != key[order[j - 1]]:
+            e += 1
+    a_out = np.empty(e, dtype=np.int64)
+    b_out = np.empty(e, dtype=np.int64)
+    k_out = np.empty(e, dtype=fids.dtype)
+    e = 0
+    for j in range(m):
+        if j == 0 or key[order[j]] != key[order[j - 1]]:
+            o = order[j]
+            a_out[e], b_out[e], k_out[e] = fa[o], fb[o], fk[o]
+            e += 1
+    return a_out, b_out, k_out

@@ -369,3 +369,26 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
             no += 1
             optr[no] = nv
     return 0, no, nv
+
+
+@_jit
+def edge_geometry(ptr, P, E):
+    """What :func:`relutopo.decompose._finalize_polygon_arrays` computes with numpy, in one pass
+    and with the same arithmetic: the edge midpoints ``0.5 * (P[j] + P[next(j)])`` and the unit
+    normals ``E[j, :2] / ||E[j, :2]||`` (the vertex means stay numpy's ``reduceat``, whose
+    summation order is its own)."""
+    n = len(ptr) - 1
+    N = P.shape[0]
+    mids = np.empty((N, 2))
+    nrm = np.empty((N, 2))
+    for i in range(n):
+        a, b = ptr[i], ptr[i + 1]
+        for j in range(a, b):
+            w = j + 1 if j + 1 < b else a
+            mids[j, 0] = 0.5 * (P[j, 0] + P[w, 0])
+            mids[j, 1] = 0.5 * (P[j, 1] + P[w, 1])
+            e0, e1 = E[j, 0], E[j, 1]
+            nn = np.sqrt(e0 * e0 + e1 * e1)
+            nrm[j, 0] = e0 / nn
+            nrm[j, 1] = e1 / nn
+    return mids, nrm

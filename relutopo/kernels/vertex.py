@@ -187,6 +187,8 @@ def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, s
     above = np.empty(gp, dtype=np.bool_)
     below = np.empty(gp, dtype=np.bool_)
     common = np.empty(W, dtype=np.uint64)
+    GM = np.empty((rp + 1, gp // 64 + 1), dtype=np.uint64)  # rows' generator masks (one cut)
+    acc = np.empty(gp // 64 + 1, dtype=np.uint64)
     for i in range(n):
         g0, gn = gptr[i], gptr[i + 1] - gptr[i]
         r0, rn = rptr[i], rptr[i + 1] - rptr[i]
@@ -265,6 +267,27 @@ def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, s
                 if new0 + sgn * sgn + sgn > gp:
                     return 2, no, nv, nr
                 n_new = 0
+                # generator masks of the rows (incidence bits 0 .. srn): GM[bit, word]
+                GW = (sgn + 63) // 64
+                nbit = srn + 1
+                if GW > GM.shape[1] or nbit > GM.shape[0]:
+                    return 2, no, nv, nr
+                for bb in range(nbit):
+                    for gw in range(GW):
+                        GM[bb, gw] = np.uint64(0)
+                for a in range(sgn):
+                    ga = np.uint64(1) << np.uint64(a & 63)
+                    for w in range(W):
+                        x = PZ[sg0 + a, w]
+                        while x != np.uint64(0):
+                            low = x & (~x + np.uint64(1))
+                            bpos = 64 * w + int(_popcount(low - np.uint64(1)))
+                            x ^= low
+                            if bpos < nbit:
+                                GM[bpos, a >> 6] |= ga
+                full = ~np.uint64(0)
+                rem = sgn - 64 * (GW - 1)
+                last_mask = full if rem == 64 else (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
                 for p in range(sg0, sg0 + sgn):
                     if not above[p]:
                         continue
@@ -277,18 +300,48 @@ def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, s
                             cnt += _popcount(common[w])
                         if cnt < d - 1:
                             continue
-                        adj = True
-                        for g in range(sg0, sg0 + sgn):
-                            if g == p or g == q:
-                                continue
-                            inside = True
-                            for w in range(W):
-                                if (common[w] & ~PZ[g, w]) != 0:
-                                    inside = False
+                        # adjacent iff no other generator's incidences contain ``common``: the
+                        # generators incident to every row of ``common`` (AND of the rows'
+                        # generator masks) must be p and q only
+                        for gw in range(GW):
+                            acc[gw] = full
+                        acc[GW - 1] = last_mask
+                        stray = False
+                        for w in range(W):
+                            x = common[w]
+                            while x != np.uint64(0):
+                                low = x & (~x + np.uint64(1))
+                                bpos = 64 * w + int(_popcount(low - np.uint64(1)))
+                                x ^= low
+                                if bpos >= nbit:
+                                    stray = True
                                     break
-                            if inside:
-                                adj = False
+                                for gw in range(GW):
+                                    acc[gw] &= GM[bpos, gw]
+                            if stray:
                                 break
+                        if stray:  # a bit outside the sub-cell's rows: test generator by generator
+                            adj = True
+                            for g in range(sg0, sg0 + sgn):
+                                if g == p or g == q:
+                                    continue
+                                inside = True
+                                for w in range(W):
+                                    if (common[w] & ~PZ[g, w]) != 0:
+                                        inside = False
+                                        break
+                                if inside:
+                                    adj = False
+                                    break
+                        else:
+                            pa, qa = p - sg0, q - sg0
+                            acc[pa >> 6] &= ~(np.uint64(1) << np.uint64(pa & 63))
+                            acc[qa >> 6] &= ~(np.uint64(1) << np.uint64(qa & 63))
+                            adj = True
+                            for gw in range(GW):
+                                if acc[gw] != np.uint64(0):
+                                    adj = False
+                                    break
                         if not adj:
                             continue
                         t = new0 + n_new
@@ -312,7 +365,7 @@ def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, s
                         for w in range(W):
                             PZ[t, w] = common[w]
                         PZ[t, wd] |= flag
-                        for kk in range(h):
+                        for kk in range(k + 1, h):  # neurons <= k are done with
                             sv = 0.0
                             for j in range(d):
                                 sv += PV[t, j] * M[i, kk, j]
@@ -438,6 +491,8 @@ def _facets(V, Z, gptr, rptr, d, scale, frows, fpts, fptr, bounded, hint, direct
         maxr = max(maxr, rptr[i + 1] - rptr[i])
     cnt = np.zeros(maxr, dtype=np.int64)
     T = np.empty(W, dtype=np.uint64)
+    sv = np.empty(d)
+    sr = np.empty(d)
     for i in range(n):
         g0, g1 = gptr[i], gptr[i + 1]
         nr = rptr[i + 1] - rptr[i]
@@ -475,8 +530,9 @@ def _facets(V, Z, gptr, rptr, d, scale, frows, fpts, fptr, bounded, hint, direct
             nv = 0
             for q in range(W):
                 T[q] = ~np.uint64(0)
-            sv = np.zeros(d)
-            sr = np.zeros(d)
+            for j in range(d):
+                sv[j] = 0.0
+                sr[j] = 0.0
             for g in range(g0, g1):
                 if (Z[g, w] >> bt) & np.uint64(1):
                     for q in range(W):
