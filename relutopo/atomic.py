@@ -26,6 +26,8 @@ __all__ = ["atomic_write_bytes", "atomic_write_json", "json_ready", "current_uma
 def json_ready(v: Any) -> Any:
     """numpy scalars/arrays and tuples -> JSON-friendly Python values (NaN -> None, inf -> "inf").
 
+    Examples
+    --------
     >>> import numpy as np
     >>> json_ready({"a": np.float64(1.5), "b": (1, np.nan)})
     {'a': 1.5, 'b': [1, None]}
@@ -48,7 +50,13 @@ def json_ready(v: Any) -> Any:
 
 
 def current_umask() -> int:
-    """The process umask (read without changing it where /proc allows)."""
+    """The process umask (read without changing it where /proc allows).
+
+    Examples
+    --------
+    >>> 0 <= current_umask() <= 0o777
+    True
+    """
     try:
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
@@ -60,7 +68,15 @@ def current_umask() -> int:
 
 
 def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.bin"
+    >>> atomic_write_bytes(path, b"new") == path, path.read_bytes()
+    (True, b'new')
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -89,6 +105,15 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 
 
 def atomic_write_json(path, obj: Any) -> Path:
-    """Atomically write ``obj`` as indented, key-sorted JSON."""
+    """Atomically write ``obj`` as indented, key-sorted JSON.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> import numpy as np
+    >>> path = atomic_write_json(pathlib.Path(tempfile.mkdtemp()) / "r.json", {"b": np.float64(0.5), "a": (1, 2)})
+    >>> json.loads(path.read_text())
+    {'a': [1, 2], 'b': 0.5}
+    """
     text = json.dumps(json_ready(obj), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     return atomic_write_bytes(path, text.encode("utf-8"))

@@ -48,7 +48,7 @@ from math import comb
 import numpy as np
 
 from . import tolerances as tol
-from .polyhedra import zero_rows
+from .lp import zero_rows
 
 __all__ = ["chebyshev_centres", "certify"]
 
@@ -116,6 +116,18 @@ def chebyshev_centres(A, c, ptr, radius_cap, *, solver=None, hint=None, directio
         ``r <= radius_cap``; negative for empty polyhedra, ``-inf`` when a row of zeros is
         violated (as :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch` returns), the cap for
         a polyhedron without rows.
+
+    Examples
+    --------
+    Two polyhedra in ragged form: the square ``[-1, 1]^2`` and the strip ``|x_1| <= 1, x_2 <= -5``
+    (unbounded; its ball is limited by the strip's width):
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1], [1, 0], [-1, 0], [0, 1]])
+    >>> c = np.array([1.0, 1, 1, 1, 1, 1, -5])
+    >>> X, R = chebyshev_centres(A, c, [0, 4, 7], radius_cap=10.0)
+    >>> X[0].tolist(), R.tolist()
+    ([0.0, 0.0], [1.0, 1.0])
     """
     hint_given = hint is not None
     A, c, ptr, hint, cap = _check_inputs(A, c, ptr, hint, radius_cap)
@@ -191,7 +203,7 @@ def _redo_with_highs(redo, A, c, ptr, An, cn, zero, hint, hint_given, cap, solve
     hint's inscribed ball; without a hint they raise). Shared by the numpy solver and the
     compiled one (:mod:`relutopo.kernels.centres`)."""
     if solver is None:
-        from .polyhedra import LPSolver
+        from .lp import LPSolver
 
         solver = LPSolver()
     uncertified = []
@@ -539,6 +551,20 @@ def certify(A, c, ptr, X, R, lam_rows, lam_cap, radius_cap, rows=None):
     ``R - tau <= R* <= R + tau + |res_x| |x* - x|``: lowering ``r`` by the largest violation
     makes ``(x, r)`` feasible (every row has the coefficient ``||a_k||`` on ``r``), and the
     multipliers bound every feasible ``r`` from above (weak duality).
+
+    Examples
+    --------
+    The unit ball is the Chebyshev ball of the square ``[-1, 1]^2``; multipliers ``1/4`` on each
+    row prove it (LP duality). A smaller claimed radius has a duality gap and fails:
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]])
+    >>> c = np.ones(4)
+    >>> args = dict(lam_rows=np.full(4, 0.25), lam_cap=np.zeros(1), radius_cap=10.0)
+    >>> certify(A, c, [0, 4], np.zeros((1, 2)), np.array([1.0]), **args).tolist()
+    [True]
+    >>> certify(A, c, [0, 4], np.zeros((1, 2)), np.array([0.5]), **args).tolist()
+    [False]
     """
     A = np.asarray(A, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)

@@ -58,7 +58,14 @@ ACTIVATIONS = ("linear", "relu", "sigmoid")
 
 
 def activate(z: np.ndarray, activation: str) -> np.ndarray:
-    """``f(z)`` for ``activation`` in :data:`ACTIVATIONS` (elementwise)."""
+    """``f(z)`` for ``activation`` in :data:`ACTIVATIONS` (elementwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> activate(np.array([-1.0, 0.0, 2.0]), "relu").tolist(), activate(np.array([0.0]), "sigmoid").tolist()
+    ([0.0, 0.0, 2.0], [0.5])
+    """
     if activation == "linear":
         return np.asarray(z, dtype=np.float64)
     if activation == "relu":
@@ -99,6 +106,18 @@ class DenseLayer:
         ``Omega`` in the paper's orientation (the transpose of ``torch.nn.Linear.weight``).
     bias : ndarray, shape (N_out,)
     activation : {"linear", "relu", "sigmoid"}
+
+    Examples
+    --------
+    A 2 -> 3 layer in the paper's orientation (``Omega`` is ``N_in x N_out``, La Malfa et al.
+    Sec. 3):
+
+    >>> import numpy as np
+    >>> layer = DenseLayer(np.array([[1.0, -1.0, 0.5], [0.0, 2.0, 1.0]]), np.array([0.0, 1.0, -1.0]), "relu")
+    >>> layer.output_shape((2,))
+    (3,)
+    >>> round(link_weights(layer).mean, 6)
+    0.583333
     """
 
     weight: np.ndarray
@@ -133,6 +152,17 @@ class ConvLayer:
     stride, padding : int
         Same stride and zero padding along both axes.
     activation : {"linear", "relu", "sigmoid"}
+
+    Examples
+    --------
+    One 2x2 kernel of ones on a 1 x 3 x 3 image (stride 1, no padding) gives a 1 x 2 x 2 map:
+
+    >>> import numpy as np
+    >>> conv = ConvLayer(np.ones((1, 1, 2, 2)), np.zeros(1), activation="relu")
+    >>> conv.output_shape((1, 3, 3))
+    (1, 2, 2)
+    >>> conv_link_counts(conv, (1, 3, 3)).tolist()
+    [[4, 4], [4, 4]]
     """
 
     kernel: np.ndarray
@@ -178,6 +208,17 @@ class RecurrentLayer:
         ``U``.
     bias : ndarray, shape (H,)
     activation : {"linear", "relu", "sigmoid"}
+
+    Examples
+    --------
+    An Elman layer reading a 1 x 3 x 2 image row by row (three steps of two features, eq. 8):
+
+    >>> import numpy as np
+    >>> rnn = RecurrentLayer(np.ones((2, 4)) * 0.5, np.eye(4) * 0.1, np.zeros(4), "relu")
+    >>> rnn.output_shape((1, 3, 2))
+    (3, 4)
+    >>> neuron_strength(rnn, as_sequence(np.ones((1, 1, 3, 2)))).shape
+    (1, 3, 4)
     """
 
     input_weight: np.ndarray
@@ -220,7 +261,15 @@ def _sequence_shape(input_shape: tuple) -> tuple:
 
 
 def as_sequence(X: np.ndarray) -> np.ndarray:
-    """Images ``(n, C, H, W)`` as sequences ``(n, T=H, F=C*W)``: ``x^(t)`` is row ``t``, channel-major."""
+    """Images ``(n, C, H, W)`` as sequences ``(n, T=H, F=C*W)``: ``x^(t)`` is row ``t``, channel-major.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.arange(12.0).reshape(1, 2, 2, 3)     # one image, 2 channels, 2 rows, 3 columns
+    >>> as_sequence(X).tolist()
+    [[[0.0, 1.0, 2.0, 6.0, 7.0, 8.0], [3.0, 4.0, 5.0, 9.0, 10.0, 11.0]]]
+    """
     X = np.asarray(X)
     if X.ndim == 3:
         return X
@@ -236,6 +285,19 @@ class CNTNetwork:
 
     A recurrent layer may only come first (it reads the image row by row); a convolution needs
     an image-shaped input; a dense layer flattens whatever it receives (C, H, W order).
+
+    Examples
+    --------
+    A 2 -> 4 -> 1 network as La Malfa et al.'s graph of neurons (seeded weights):
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> net = CNTNetwork((DenseLayer(rng.normal(size=(2, 4)), rng.normal(size=4), "relu"),
+    ...                   DenseLayer(rng.normal(size=(4, 1)), rng.normal(size=1))), (2,))
+    >>> net.neuron_shapes()
+    ((4,), (1,))
+    >>> net.predict(np.zeros((3, 2))).shape
+    (3, 1)
     """
 
     layers: tuple
@@ -290,7 +352,13 @@ class CNTNetwork:
 
 # --------------------------------------------------------------------------- convolution arithmetic
 def conv_output_shape(spatial: Sequence[int], kernel: Sequence[int], stride: int, padding: int) -> tuple:
-    """Output ``(H', W')`` of a convolution: ``floor((H + 2p - k) / s) + 1`` per axis."""
+    """Output ``(H', W')`` of a convolution: ``floor((H + 2p - k) / s) + 1`` per axis.
+
+    Examples
+    --------
+    >>> conv_output_shape((28, 28), (3, 3), stride=2, padding=1)
+    (14, 14)
+    """
     out = tuple((int(n) + 2 * padding - int(k)) // stride + 1 for n, k in zip(spatial, kernel))
     if any(o < 1 for o in out):
         raise ValueError(f"a {tuple(kernel)} kernel with padding {padding} does not fit an input of "
@@ -320,6 +388,18 @@ def conv_link_counts(layer: ConvLayer, input_shape: tuple) -> np.ndarray:
 
     Entry ``(a, b)`` connects one input pixel to one output neuron for every output position
     whose patch puts offset ``(a, b)`` on a real input pixel (padding pixels are not neurons).
+
+    Examples
+    --------
+    A 2x2 kernel on a 3x3 image: without padding each kernel entry is a link at all four output
+    positions; with padding 1 there are 16 positions, but each entry falls on a real pixel at only
+    9 of them:
+
+    >>> import numpy as np
+    >>> conv_link_counts(ConvLayer(np.ones((1, 1, 2, 2)), np.zeros(1)), (1, 3, 3)).tolist()
+    [[4, 4], [4, 4]]
+    >>> conv_link_counts(ConvLayer(np.ones((1, 1, 2, 2)), np.zeros(1), padding=1), (1, 3, 3)).tolist()
+    [[9, 9], [9, 9]]
     """
     kh, kw = layer.kernel.shape[2:]
     ca = _axis_counts(input_shape[1], kh, layer.stride, layer.padding)
@@ -348,6 +428,15 @@ class LinkWeights:
 
     ``values``/``counts``: the distinct link values and how many links carry each (a kernel
     entry of a convolution is one link per patch; an RNN weight one link per time step).
+
+    Examples
+    --------
+    Eq. 1-2 on a 2 -> 2 layer: the links are ``omega_ij + beta_j``:
+
+    >>> import numpy as np
+    >>> lw = link_weights(DenseLayer(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0])))
+    >>> lw.values.tolist(), lw.mean, lw.variance
+    ([1.0, 3.0, 3.0, 5.0], 3.0, 2.0)
     """
 
     mean: float
@@ -383,6 +472,19 @@ def link_weights(layer: Layer, input_shape: Optional[tuple] = None, *,
         depends on the padding at the border) and recurrent layers (the number of steps).
     include_bias : bool
         ``False`` gives the statistics of the bare weights ``omega_ij``.
+
+    Examples
+    --------
+    Link weights mean and variance (La Malfa et al. eq. 1-2), the bias of the target neuron added to
+    each of its links:
+
+    >>> import numpy as np
+    >>> lw = link_weights(DenseLayer(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0])))
+    >>> lw.mean, lw.variance
+    (3.0, 2.0)
+    >>> link_weights(DenseLayer(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0])),
+    ...              include_bias=False).mean
+    2.5
     """
     if isinstance(layer, DenseLayer):
         vals = layer.weight + (layer.bias[None, :] if include_bias else 0.0)
@@ -408,6 +510,14 @@ def node_strength_in(layer: Layer, input_shape: tuple) -> np.ndarray:
 
     For a convolution the sum runs over the kernel entries on real pixels of the neuron's
     patch; for a recurrent layer over ``Omega`` and, for ``t > 1``, ``U``.
+
+    Examples
+    --------
+    ``s_in,k = sum_i omega_ik + beta_k`` (eq. 3), the bias counted once:
+
+    >>> import numpy as np
+    >>> node_strength_in(DenseLayer(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, 1.0])), (2,)).tolist()
+    [4.0, 7.0]
     """
     if isinstance(layer, RecurrentLayer):
         t, _ = layer.output_shape(tuple(input_shape))
@@ -423,6 +533,16 @@ def node_strength_out(layer: Layer, input_shape: tuple, next_layer: Optional[Lay
 
     ``next_layer=None`` (the output layer): zeros, the empty sum. A recurrent layer's neurons
     at steps ``t < T`` link through ``U``; those at ``T`` to ``next_layer``.
+
+    Examples
+    --------
+    ``s_out,k = sum_j omega^[l+1]_kj`` (eq. 3); the output layer has no out-links:
+
+    >>> import numpy as np
+    >>> hidden = DenseLayer(np.ones((2, 2)), np.zeros(2), "relu")
+    >>> out = DenseLayer(np.array([[1.0], [-2.0]]), np.zeros(1))
+    >>> node_strength_out(hidden, (2,), out).tolist(), node_strength_out(out, (2,), None).tolist()
+    ([1.0, -2.0], [0.0])
     """
     shape = layer.output_shape(tuple(input_shape))
     if isinstance(layer, RecurrentLayer):
@@ -450,7 +570,16 @@ def node_strength_out(layer: Layer, input_shape: tuple, next_layer: Optional[Lay
 
 
 def layer_fluctuation(strength: np.ndarray) -> float:
-    """Layers fluctuation (eq. 4): ``sqrt(sum_i (s_i - mean s)^2 / N)`` over the layer's neurons."""
+    """Layers fluctuation (eq. 4): ``sqrt(sum_i (s_i - mean s)^2 / N)`` over the layer's neurons.
+
+    Examples
+    --------
+    Eq. 4, the population standard deviation of the nodes strengths:
+
+    >>> import numpy as np
+    >>> layer_fluctuation(np.array([1.0, 3.0]))
+    1.0
+    """
     s = np.asarray(strength, dtype=np.float64).ravel()
     if s.size == 0:
         raise ValueError("layer_fluctuation needs at least one node strength")
@@ -463,6 +592,15 @@ def neuron_strength(layer: Layer, Z: np.ndarray) -> np.ndarray:
     Returns ``(n, *neuron_shape)``: ``Z Omega + beta`` (dense); per patch ``<patch, K_o> + beta_o``
     by unfolding (convolution, eq. 7); per time step ``x^(t) Omega + h^(t) U + beta``
     (recurrent, eq. 9, with ``h^(t)`` the activated state of the previous step).
+
+    Examples
+    --------
+    ``zeta_k = sum_i z_i omega_ik + beta_k`` (eq. 5) for two inputs:
+
+    >>> import numpy as np
+    >>> layer = DenseLayer(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, -10.0]), "relu")
+    >>> neuron_strength(layer, np.array([[1.0, 0.0], [0.0, 1.0]])).tolist()
+    [[1.0, -8.0], [3.0, -6.0]]
     """
     Z = np.asarray(Z, dtype=np.float64)
     if isinstance(layer, DenseLayer):
@@ -493,7 +631,17 @@ def neuron_strength(layer: Layer, Z: np.ndarray) -> np.ndarray:
 
 
 def neuron_activation(layer: Layer, Z: np.ndarray) -> np.ndarray:
-    """Neurons activation ``a = f^[l](zeta)`` (eq. 6)."""
+    """Neurons activation ``a = f^[l](zeta)`` (eq. 6).
+
+    Examples
+    --------
+    ``a_k = f(zeta_k)`` (eq. 6):
+
+    >>> import numpy as np
+    >>> layer = DenseLayer(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.0, -10.0]), "relu")
+    >>> neuron_activation(layer, np.array([[1.0, 0.0], [0.0, 1.0]])).tolist()
+    [[1.0, 0.0], [3.0, 0.0]]
+    """
     return activate(neuron_strength(layer, Z), layer.activation)
 
 
@@ -516,6 +664,16 @@ def rnn_pixel_elicitation(layer: RecurrentLayer, X: np.ndarray) -> np.ndarray:
     and ``dS/dx^(t) = Omega g^(t)``. A pixel of row ``t`` thus counts both its direct drive
     ``x^(t) Omega`` and its effect, through the state, on all later steps. For a one-channel
     image the map has the image's shape.
+
+    Examples
+    --------
+    Input times gradient of the total neurons strength (Fig. 3 of La Malfa et al.) for 2x2 images
+    read row by row:
+
+    >>> import numpy as np
+    >>> rnn = RecurrentLayer(np.ones((2, 3)), np.eye(3) * 0.5, np.zeros(3), "relu")
+    >>> rnn_pixel_elicitation(rnn, np.ones((4, 1, 2, 2))).tolist()
+    [[4.5, 4.5], [3.0, 3.0]]
     """
     if not isinstance(layer, RecurrentLayer):
         raise TypeError(f"layer must be a RecurrentLayer; got {type(layer).__name__}")
@@ -537,6 +695,18 @@ class LayerCNT:
     """All CNT metrics of one layer (its output neurons), for one network and one sample of inputs.
 
     Arrays over neurons are flattened in the layer's neuron order (``neuron_shape``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> net = CNTNetwork((DenseLayer(rng.normal(size=(2, 4)), rng.normal(size=4), "relu"),
+    ...                   DenseLayer(rng.normal(size=(4, 1)), rng.normal(size=1))), (2,))
+    >>> first = network_cnt(net, rng.normal(size=(10, 2)))[0]
+    >>> first.index, first.kind, first.neuron_shape, first.neuron_strength.shape
+    (0, 'dense', (4,), (10, 4))
+    >>> bool(np.allclose(first.node_strength, first.node_strength_in + first.node_strength_out))
+    True
     """
 
     index: int
@@ -564,6 +734,20 @@ def network_cnt(network: CNTNetwork, X: np.ndarray) -> tuple:
 
     Returns a tuple of :class:`LayerCNT`, one per layer (layer ``l`` = ``index + 1`` in the
     paper's numbering).
+
+    Examples
+    --------
+    Every metric of La Malfa et al. (eq. 1-6) for each layer of a seeded 2 -> 4 -> 1 network:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> net = CNTNetwork((DenseLayer(rng.normal(size=(2, 4)), rng.normal(size=4), "relu"),
+    ...                   DenseLayer(rng.normal(size=(4, 1)), rng.normal(size=1))), (2,))
+    >>> layers = network_cnt(net, rng.normal(size=(10, 2)))
+    >>> [(m.index, m.kind, m.neuron_shape) for m in layers]
+    [(0, 'dense', (4,)), (1, 'dense', (1,))]
+    >>> [round(m.layer_fluctuation, 4) for m in layers]
+    [1.5003, 0.0]
     """
     if not isinstance(network, CNTNetwork):
         raise TypeError(f"network must be a CNTNetwork; got {type(network).__name__}")
@@ -594,6 +778,15 @@ def count_modes(values: np.ndarray, *, bandwidth: Union[str, float] = "scott", g
     times the highest density (so sampling wiggles are not counted). The KDE is evaluated on
     ``grid_size`` points spanning the data +- 3 bandwidths; at most ``max_points`` values
     (a seeded subsample) enter the estimate.
+
+    Examples
+    --------
+    A mixture of two well separated Gaussians has two modes (seeded sample):
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> count_modes(np.r_[rng.normal(-3, 0.5, 500), rng.normal(3, 0.5, 500)]), count_modes(rng.normal(size=500))
+    (2, 1)
     """
     from scipy.signal import find_peaks
     from scipy.stats import gaussian_kde
@@ -613,7 +806,14 @@ def count_modes(values: np.ndarray, *, bandwidth: Union[str, float] = "scott", g
 
 
 def negative_fraction(values: np.ndarray, weights: Optional[np.ndarray] = None) -> float:
-    """Share of ``values`` below zero, optionally weighted (e.g. links by multiplicity)."""
+    """Share of ``values`` below zero, optionally weighted (e.g. links by multiplicity).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> negative_fraction(np.array([-1.0, 2.0, -3.0, 4.0])), negative_fraction(np.array([-1.0, 2.0]), np.array([3.0, 1.0]))
+    (0.5, 0.75)
+    """
     v = np.asarray(values, dtype=np.float64).ravel()
     w = np.ones_like(v) if weights is None else np.asarray(weights, dtype=np.float64).ravel()
     if v.size == 0 or w.shape != v.shape or w.sum() <= 0:
@@ -626,6 +826,14 @@ def elicitation_concentration(elicitation: np.ndarray, top_fraction: float = 0.1
 
     1 means a few pixels drive the neurons (a localised map); ``top_fraction`` means a uniform
     map. Used to compare trained and untrained RNNs (Fig. 3).
+
+    Examples
+    --------
+    A map with all its mass on one of ten pixels is fully concentrated; a uniform one is not:
+
+    >>> import numpy as np
+    >>> elicitation_concentration(np.eye(1, 10)), elicitation_concentration(np.ones(10))
+    (1.0, 0.1)
     """
     e = np.sort(np.abs(np.asarray(elicitation, dtype=np.float64)).ravel())[::-1]
     if not 0 < top_fraction <= 1:

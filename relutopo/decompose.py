@@ -94,9 +94,10 @@ from .domains import Box
 from .errors import InconsistencyWarning, InconsistentDecompositionError, ResolutionWarning
 from .kernels import use_compiled
 from .nets import ReluNet
-from .normal_form import normal_form
+from .normal_form import domain_scale, normal_form
 from .patterns import PatternTable, pack_bits, unpack_bits
-from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, full_system, is_bounded, row_norms
+from .lp import LPSolver, is_bounded, row_norms
+from .polyhedra import check_domain, facet_rows, full_system
 
 __all__ = ["decompose", "METHODS"]
 

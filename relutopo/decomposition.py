@@ -49,6 +49,24 @@ class Decomposition:
         Length scale of the domain (tolerances are relative to it).
     stats : dict
         Method, wall time, LP time and calls, dropped thin cells, unmatched facets.
+
+    Examples
+    --------
+    The result of :func:`relutopo.decompose.decompose` for a 2 -> 3 -> 1 network on
+    ``[-1, 1]^2`` (the regions of Liu et al. Alg. 2, with their dual graph):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((1, 3))],
+    ...                            [np.array([0.0, 0.0, -0.5]), np.zeros(1)])
+    >>> dec = decompose(net, Box(-1, 1, dim=2))
+    >>> dec.n_regions, dec.n_bounded, dec.dual_graph.number_of_edges()
+    (7, 7, 9)
+    >>> i = dec.locate([[0.9, 0.9]])[0]
+    >>> dec.patterns[i].astype(int)
+    array([1, 1, 1])
+    >>> round(float(dec.volumes().sum()), 6)
+    4.0
     """
 
     net: object

@@ -12,7 +12,14 @@ __all__ = ["quiet_highs"]
 
 
 def quiet_highs():
-    """A ``highspy.Highs`` with console output and logging off."""
+    """A ``highspy.Highs`` with console output and logging off.
+
+    Examples
+    --------
+    >>> h = quiet_highs()
+    >>> type(h).__name__
+    'Highs'
+    """
     import highspy
 
     try:

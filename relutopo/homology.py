@@ -44,6 +44,13 @@ class Barcodes:
         Prime ``p`` of the coefficient field ``F_p``.
     thresh : float
         Largest filtration value considered (``inf``: the whole filtration).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bc = barcodes(np.array([[0.0, 1.0, 3.0], [1.0, 0.0, 3.0], [3.0, 3.0, 0.0]]), maxdim=0)
+    >>> bc[0].tolist(), bc.lengths(0).tolist(), bc.betti(2.0).tolist()
+    ([[0.0, inf], [0.0, 3.0], [0.0, 1.0]], [inf, 3.0, 1.0], [2])
     """
 
     diagrams: tuple
@@ -110,6 +117,22 @@ def barcodes(D, maxdim: int = 1, *, thresh: float = np.inf, coeff: int = 2) -> B
     -------
     Barcodes
         One ``(n_k, 2)`` array per dimension, longest bars first.
+
+    Examples
+    --------
+    Hamming distances of the bit vectors of points on a circle (Liu et al. Sec. 4.1, Fig. 3): one
+    long ``H_1`` bar, as for the circle itself. A 2 -> 16 -> 1 network, seeded:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, hamming_matrix
+    >>> rng = np.random.default_rng(0)
+    >>> net = ReluNet.from_weights([rng.normal(size=(16, 2)), rng.normal(size=(1, 16))],
+    ...                            [rng.normal(size=16) * 0.3, np.zeros(1)])
+    >>> t = np.linspace(0, 2 * np.pi, 40, endpoint=False)
+    >>> bits = net.bits(np.c_[np.cos(t), np.sin(t)])
+    >>> bc = barcodes(hamming_matrix(bits).astype(float), maxdim=1)
+    >>> long_bar_counts(bc)
+    (1, 1)
     """
     from ripser import ripser
 
@@ -133,12 +156,37 @@ def barcodes(D, maxdim: int = 1, *, thresh: float = np.inf, coeff: int = 2) -> B
 
 
 def long_bar_counts(bc: Barcodes, fraction: float = LONG_BAR_FRACTION) -> tuple:
-    """``(n_long(H_0), ..., n_long(H_maxdim))`` under the rule of the module docstring."""
+    """``(n_long(H_0), ..., n_long(H_maxdim))`` under the rule of the module docstring.
+
+    Examples
+    --------
+    Twelve evenly spaced points on a circle: all twelve ``H_0`` bars have the same length (every
+    one is long) and one ``H_1`` bar, the loop, is long:
+
+    >>> import numpy as np
+    >>> t = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    >>> X = np.c_[np.cos(t), np.sin(t)]
+    >>> D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    >>> long_bar_counts(barcodes(D, maxdim=1))
+    (12, 1)
+    """
     return tuple(bc.n_long(k, fraction) for k in range(len(bc)))
 
 
 def betti_numbers(bc: Barcodes, epsilon: float) -> np.ndarray:
-    """Betti numbers of ``CL(epsilon)`` from the barcodes: ``#{bars : birth <= eps < death}``."""
+    """Betti numbers of ``CL(epsilon)`` from the barcodes: ``#{bars : birth <= eps < death}``.
+
+    Examples
+    --------
+    Twelve points on the unit circle: one component and one loop at scale 0.6 (``CL(0.6)``):
+
+    >>> import numpy as np
+    >>> t = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    >>> X = np.c_[np.cos(t), np.sin(t)]
+    >>> bc = barcodes(np.linalg.norm(X[:, None] - X[None], axis=-1), maxdim=1)
+    >>> betti_numbers(bc, 0.6).tolist(), betti_numbers(bc, 0.1).tolist()
+    ([1, 1], [12, 0])
+    """
     eps = float(epsilon)
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"epsilon must be a finite number >= 0; got {epsilon!r}")
@@ -154,6 +202,14 @@ def combine_distances(matrices, how: str) -> np.ndarray:
     ``G^3 = max(G^1, G^2)``: an edge ``i-j`` is in the Rips graph at scale ``t`` only when it is in
     both; ``G^4 = min(G^1, G^2)``: when it is in either. The min of metrics need not satisfy the
     triangle inequality; Vietoris-Rips does not require it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G1 = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> G2 = np.array([[0.0, 3.0], [3.0, 0.0]])
+    >>> combine_distances([G1, G2], "max").tolist(), combine_distances([G1, G2], "min").tolist()
+    ([[0.0, 3.0], [3.0, 0.0]], [[0.0, 1.0], [1.0, 0.0]])
     """
     mats = [check_distance_matrix(M, name=f"matrices[{i}]") for i, M in enumerate(matrices)]
     if len(mats) < 1:

@@ -46,6 +46,14 @@ class ReluCall:
         Index of the call's first bit in the bit vector.
     n_bits : int
         Number of bits (the product of ``shape``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 3),
+    ...                             torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    >>> [(c.name, c.shape, c.offset, c.n_bits) for c in activation_bits(model, torch.zeros(1, 2)).calls]
+    [('1', (4,), 0, 4), ('3', (3,), 4, 3)]
     """
 
     name: str
@@ -68,6 +76,23 @@ class ActivationBits:
         Length of a bit vector (total number of ReLU outputs over all calls).
     calls : tuple of ReluCall
         Where each ReLU call's bits live, in forward order.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    >>> ab = activation_bits(model, torch.tensor([[0.0, 0.0], [1.0, -1.0], [-1.0, 1.0]]))
+    >>> len(ab), ab.n_bits, ab.words.shape
+    (3, 4, (3, 1))
+    >>> ab.unpack().astype(int)
+    array([[0, 1, 0, 0],
+           [0, 1, 0, 0],
+           [1, 1, 1, 1]])
+    >>> ab.hamming()
+    array([[0, 0, 3],
+           [0, 0, 3],
+           [3, 3, 0]])
     """
 
     words: np.ndarray
@@ -185,6 +210,20 @@ def activation_bits(model, inputs, *, batch_size: int = 16,
     ValueError
         No hooked module was called, or a later batch calls the ReLUs differently from the first
         (data-dependent control flow).
+
+    Examples
+    --------
+    The bit vectors of a torch 2 -> 4 -> 1 model are those of the same network read by
+    :class:`relutopo.nets.ReluNet` (Liu et al. eq. 4-5):
+
+    >>> import torch
+    >>> from relutopo import ReluNet
+    >>> _ = torch.manual_seed(0)
+    >>> model = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 1))
+    >>> X = torch.randn(5, 2)
+    >>> ab = activation_bits(model, X)
+    >>> bool((ab.unpack() == ReluNet.from_torch(model).bits(X.numpy())).all())
+    True
     """
     import torch
     import torch.nn as nn

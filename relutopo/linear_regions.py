@@ -54,6 +54,15 @@ class LinearRegions:
     constant : bool
         The output is constant on the whole domain (every cell has zero slope) -- the case the
         "NC" column of Wang's Table 1 excludes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.zeros((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> lr = linear_regions(decompose(net, Box(-1, 1, dim=2)))
+    >>> lr.n_activation, lr.n_linear, lr.constant
+    (4, 1, True)
     """
 
     n_linear: int
@@ -104,6 +113,15 @@ def output_maps(dec) -> tuple:
     (``maps``, ``offsets``); a decomposition with ``net`` (a :class:`ReluNet`) and ``patterns``
     gets them from :func:`pattern_output_maps`, all cells at once; any other object is asked
     ``dec.affine_map(i)`` cell by cell.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> A, c = output_maps(decompose(net, Box(-1, 1, dim=2)))
+    >>> A.shape, c.shape
+    ((4, 1, 2), (4, 1))
     """
     n = int(dec.n_regions)
     maps, offsets = getattr(dec, "maps", None), getattr(dec, "offsets", None)
@@ -139,6 +157,15 @@ def pattern_output_maps(net: ReluNet, patterns) -> tuple:
     Returns
     -------
     A, c : arrays ``(n, n_out, m)`` and ``(n, n_out)``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> A, c = pattern_output_maps(net, np.array([[1, 0], [1, 1]], dtype=bool))
+    >>> A.tolist(), c.tolist()
+    ([[[1.0, 0.0]], [[1.0, 1.0]]], [[0.0], [0.0]])
     """
     bits = np.asarray(patterns).astype(bool)
     if bits.ndim != 2 or bits.shape[1] != net.n_hidden:
@@ -164,6 +191,15 @@ def exact_affine_map(net: ReluNet, pattern) -> tuple:
     Every float64 weight is converted exactly (:class:`fractions.Fraction`), and the composition
     ``W_{L+1} D_L W_L ... D_1 W_1`` (``D_l`` = diagonal of the layer's bits) is formed without
     rounding. Returns object arrays of Fractions, shapes ``(n_out, m)`` and ``(n_out,)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2) * 0.1, np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> A, c = exact_affine_map(net, [True, False])
+    >>> A[0, 0], c[0]
+    (Fraction(3602879701896397, 36028797018963968), Fraction(0, 1))
     """
     bits = np.asarray(pattern).astype(bool).reshape(-1)
     if bits.shape[0] != net.n_hidden:
@@ -209,6 +245,20 @@ def linear_regions(dec, *, rtol: float = AFFINE_EQUAL_RTOL, exact: bool = False,
     Returns
     -------
     LinearRegions
+
+    Examples
+    --------
+    Wang's linear regions: connected unions of activation regions with one affine map. Two neurons
+    ``relu(x) + relu(-x)`` give ``|x|``, whose activation regions split along ``y = 0`` (a neuron of
+    ``y`` with zero output weight) but whose linear regions do not:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]),
+    ...                             np.array([[1.0, 1.0, 0.0]])], [np.zeros(3), np.zeros(1)])
+    >>> lr = linear_regions(decompose(net, Box(-1, 1, dim=2)))
+    >>> lr.n_activation, lr.n_linear, lr.sizes.tolist()
+    (4, 2, [2, 2])
     """
     lazy = hasattr(dec, "candidate_facets") and hasattr(dec, "verify_facets")
     stored = None if lazy else _edge_array(dec)

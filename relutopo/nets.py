@@ -36,6 +36,21 @@ class ReluNet:
     Notes
     -----
     Build it with :meth:`from_weights` or :meth:`from_torch`, which check the input.
+
+    Examples
+    --------
+    A 2 -> 3 -> 1 network; on the polyhedron of a bit vector it is affine (Liu et al. eq. 8-9):
+
+    >>> import numpy as np
+    >>> net = ReluNet.from_weights([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [[1.0, -1.0, 2.0]]],
+    ...                            [[0.0, 0.0, -0.5], [0.0]])
+    >>> net.input_dim, net.hidden_sizes, net.output_dim
+    (2, (3,), 1)
+    >>> net.bits([[0.5, 0.25]])
+    array([[ True,  True,  True]])
+    >>> A, c = net.affine_map(net.bits([[0.5, 0.25]])[0])
+    >>> A @ [0.5, 0.25] + c, net.forward([[0.5, 0.25]])[0]
+    (array([0.75]), array([0.75]))
     """
 
     weights: tuple

@@ -10,7 +10,7 @@ bit is the sign of a pre-activation):
 
 :func:`normal_form` uses both to put a network and its domain in a canonical frame: the box is
 centred at the origin with its longest side in ``[1/2, 1)`` (``R^d``: the first layer's
-hyperplane distance scale, :func:`relutopo.polyhedra.domain_scale`, in ``[1/2, 1)``), and
+hyperplane distance scale, :func:`domain_scale`, in ``[1/2, 1)``), and
 every hidden neuron's row ``(w, b)`` has largest entry in ``[1, 2)``. The scale factors are
 powers of two, so the only rounding is in the shift ``b_1 + W_1 o`` of an off-centre box; a
 network rescaled by powers of two has a bit-identical normal form, and one rescaled by any
@@ -45,9 +45,10 @@ import numpy as np
 
 from .domains import Box
 from .errors import ScaleRangeError
+from .lp import row_norms
 from .nets import ReluNet
 
-__all__ = ["NormalForm", "normal_form", "power_of_two_scales"]
+__all__ = ["NormalForm", "normal_form", "domain_scale", "power_of_two_scales"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +65,21 @@ class NormalForm:
     origin : (d,) array
     length : float
         A power of two; user coordinates are ``x = origin + length * y``.
+
+    Examples
+    --------
+    A network and box rescaled by powers of two: the working network has the same bit vectors at
+    the mapped points (``y = (x - origin) / length``):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2) * 1e3, np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> nf = normal_form(net, Box(-1e-3, 3e-3, dim=2))
+    >>> nf.origin.tolist(), nf.length
+    ([0.001, 0.001], 0.0078125)
+    >>> x = np.array([[1e-3, -5e-4]])
+    >>> bool((nf.net.bits((x - nf.origin) / nf.length) == net.bits(x)).all())
+    True
     """
 
     net: ReluNet
@@ -81,7 +97,17 @@ class NormalForm:
 
 def power_of_two_scales(rows) -> np.ndarray:
     """Exponents ``e`` with ``max_j |rows[i, j]| * 2^-e[i]`` in ``[1/2, 1)`` (0 for a zero row), so
-    that ``np.ldexp(rows, -e[:, None])`` rescales each row exactly (no rounding)."""
+    that ``np.ldexp(rows, -e[:, None])`` rescales each row exactly (no rounding).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = power_of_two_scales(np.array([[3.0, -0.5], [0.0, 0.0], [1e-300, 0.0]]))
+    >>> e.tolist()
+    [2, 0, -996]
+    >>> np.ldexp(np.array([[3.0, -0.5]]), -e[:1, None]).tolist()
+    [[0.75, -0.125]]
+    """
     m = np.abs(np.asarray(rows, dtype=np.float64)).max(axis=1, initial=0.0)
     _, e = np.frexp(m)
     return np.where(m > 0, e, 0).astype(np.int64)
@@ -97,8 +123,17 @@ def _check_finite(arrays, what):
 
 def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
     """The network and domain in the canonical frame (module docstring); raises
-    :class:`~relutopo.errors.ScaleRangeError` when float64 cannot hold it."""
-    from .polyhedra import domain_scale
+    :class:`~relutopo.errors.ScaleRangeError` when float64 cannot hold it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> nf = normal_form(net, Box(0, 8, dim=2))
+    >>> nf.domain.lo.tolist(), nf.domain.hi.tolist(), nf.length
+    ([-0.25, -0.25], [0.25, 0.25], 16.0)
+    """
 
     d = net.input_dim
     ws = [np.array(w, dtype=np.float64) for w in net.weights]
@@ -154,3 +189,38 @@ def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
         a.setflags(write=False)
     origin.setflags(write=False)
     return NormalForm(net=ReluNet(tuple(ws), tuple(bs)), domain=wdom, origin=origin, length=length)
+
+
+def domain_scale(net, domain) -> float:
+    """The length scale that relative tolerances multiply.
+
+    For a :class:`Box` it is the longest side. For ``R^d`` it is the largest distance from the
+    origin to a first-layer hyperplane ``{w_k . x + b_k = 0}`` (1.0 when every one passes through
+    the origin); rescaling the input by ``alpha`` rescales it by ``alpha``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.array([3.0, 0.0]), np.zeros(1)])
+    >>> domain_scale(net, Box([0, 0], [2, 5]))
+    5.0
+    >>> domain_scale(net, None)
+    3.0
+    """
+    if domain is not None:
+        return domain.scale
+    W, b = net.weights[0], net.biases[0]
+    if net.n_hidden == 0:
+        return 1.0
+    norms = row_norms(W)
+    live = norms > 0
+    if not np.any(live):
+        return 1.0
+    with np.errstate(over="ignore"):
+        dist = np.abs(b[live]) / norms[live]
+    s = float(dist.max())
+    if not np.isfinite(s):
+        raise ScaleRangeError(f"a first-layer hyperplane of {net!r} lies farther from the origin than "
+                              "float64 can represent (|b| / ||w|| overflows)")
+    return s if s > 0 else 1.0

@@ -49,7 +49,7 @@ from .domains import Box
 from .errors import PolytopeError
 from .nets import ReluNet
 from .patterns import pack_bits
-from .polyhedra import LPSolver
+from .lp import LPSolver
 from .polytopes import hull_volume, normalise_rows, polytope_vertices
 from .polytopes import polytope_volume  # re-exported: relutopo.overlap.polytope_volume
 from .results import Unpackable
@@ -114,6 +114,15 @@ class DataRegions(Unpackable):
     patterns : bool array (R, n_hidden)
         The full bit vector of one representative point per region (its bits beyond layer
         ``l`` are irrelevant to the region's polyhedron and map at this depth).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> labels, patterns = data_regions(net, np.array([[1.0, 1.0], [-1.0, 2.0], [2.0, 3.0]]), 1)
+    >>> labels.tolist(), patterns.astype(int).tolist()
+    ([0, 1, 0], [[1, 1], [0, 1]])
     """
 
     labels: np.ndarray
@@ -177,6 +186,21 @@ def region_map(net: ReluNet, pattern, depth: int):
 
     Hidden depth ``l``: ``M = D_l W^_l``, ``m = D_l b^_l`` (post-ReLU activations, Liu et al.
     eq. 8 with the layer's own mask ``D_l``); depth ``L + 1``: the network output map.
+
+    Examples
+    --------
+    The map ``Phi_J`` of the quadrant where only the first neuron is on, at depth 1 (the post-ReLU
+    activations) and at the output (depth 2):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.array([[1.0, 2.0]])], [np.zeros(2), np.ones(1)])
+    >>> M, m = region_map(net, [True, False], 1)
+    >>> M.tolist(), m.tolist()
+    ([[1.0, 0.0], [0.0, 0.0]], [0.0, 0.0])
+    >>> M, m = region_map(net, [True, False], 2)
+    >>> M.tolist(), m.tolist()
+    ([[1.0, 0.0]], [1.0])
     """
     depth = _check_depth(net, depth)
     L = len(net.hidden_sizes)
@@ -212,6 +236,16 @@ class ImageOverlap(Unpackable):
     overlap : bool          the images meet at images of interior points
     depth : float           the common inner depth ``t`` reached (0 when they do not)
     z, x : arrays (d,)      the witnesses in ``G_1`` and ``G_2`` (``None`` when they do not)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import Box
+    >>> A, c = Box(0, 1, dim=2).halfspaces()
+    >>> I, zero = np.eye(2), np.zeros(2)
+    >>> r = images_overlap(None, A, c, I, zero, A, c, I, np.array([0.5, 0.0]), 1.0)
+    >>> r.overlap, r.z is not None and r.x is not None
+    (True, True)
     """
 
     overlap: bool
@@ -494,6 +528,14 @@ def union_find_classes(n: int, groups: Sequence, previous: Optional[np.ndarray] 
     labels : int array (n,)
         ``-1`` for an element in no class of size ``>= 2``; otherwise classes numbered
         ``0, 1, ...`` in order of their smallest element.
+
+    Examples
+    --------
+    Groups ``{0, 1}`` and ``{1, 2}`` share point 1 and merge; ``{4, 5}`` is a second class; point 3
+    is in none (``-1``):
+
+    >>> union_find_classes(6, [[0, 1], [1, 2], [4, 5]]).tolist()
+    [0, 0, 0, -1, 1, 1]
     """
     parent = np.arange(n)
 
@@ -554,6 +596,19 @@ def curve_self_crossings(net: ReluNet, lo: float, hi: float) -> np.ndarray:
     -------
     array (k, 2)
         Parameter pairs ``s1 < s2`` with ``Phi(s1) = Phi(s2)`` (one row per crossing).
+
+    Examples
+    --------
+    A 1 -> 3 -> 2 network maps ``[0, 3]`` onto the polygonal path ``(0, 0) -> (1, 0) -> (1, 1) ->
+    (0.5, -1)``, whose last piece crosses the first at ``(0.75, 0) = Phi(0.75) = Phi(2.5)`` (a
+    self-overlap of the kind Beshkov's curves show):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.ones((3, 1)), np.array([[1.0, -1.0, -0.5], [0.0, 1.0, -3.0]])],
+    ...                            [np.array([0.0, -1.0, -2.0]), np.zeros(2)])
+    >>> np.round(curve_self_crossings(net, 0.0, 3.0), 12).tolist()
+    [[0.75, 2.5]]
     """
     net = _check_net(net)
     if net.input_dim != 1:
@@ -636,6 +691,18 @@ class DepthOverlap:
     region_volumes : float array (R,) or None
         Volume in the box of each region in an overlapping pair (``nan`` for the other
         regions; ``None`` if not computed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]),
+    ...                             np.array([[1.0, 1, 0, 0], [0, 0, 1, -1]])],
+    ...                            [np.zeros(4), np.zeros(2)])
+    >>> th = np.linspace(0, 2 * np.pi, 8, endpoint=False) + np.pi / 8
+    >>> d = overlap_decomposition(net, np.c_[np.cos(th), np.sin(th)], domain=Box(-2, 2, dim=2))[2]
+    >>> d.n_regions, d.ranks.tolist(), d.overlapping_pairs.tolist(), d.class_labels.tolist()
+    (4, [2, 2, 2, 2], [[0, 1], [2, 3]], [0, 0, 0, 0, 1, 1, 1, 1])
     """
 
     depth: int
@@ -686,7 +753,22 @@ class DepthOverlap:
 
 @dataclass(frozen=True)
 class OverlapDecomposition:
-    """Overlap decompositions of a network on data, one :class:`DepthOverlap` per depth."""
+    """Overlap decompositions of a network on data, one :class:`DepthOverlap` per depth.
+
+    Examples
+    --------
+    ``(x, y) -> (|x|, y)`` folds the plane (Beshkov Sec. 3); the classes appear at the output:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]),
+    ...                             np.array([[1.0, 1, 0, 0], [0, 0, 1, -1]])],
+    ...                            [np.zeros(4), np.zeros(2)])
+    >>> th = np.linspace(0, 2 * np.pi, 8, endpoint=False) + np.pi / 8
+    >>> dec = overlap_decomposition(net, np.c_[np.cos(th), np.sin(th)], domain=Box(-2, 2, dim=2))
+    >>> dec.n_points, [d.depth for d in dec.depths], dec[2].n_classes
+    (8, [1, 2], 2)
+    """
 
     depths: tuple
     n_points: int

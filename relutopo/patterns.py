@@ -14,7 +14,16 @@ __all__ = ["pack_bits", "unpack_bits", "hamming_matrix", "PatternTable"]
 
 
 def pack_bits(bits) -> np.ndarray:
-    """Pack a bool array ``(..., n_bits)`` into uint8 ``(..., ceil(n_bits / 8))``."""
+    """Pack a bool array ``(..., n_bits)`` into uint8 ``(..., ceil(n_bits / 8))``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bits = np.array([[1, 0, 1, 1, 0, 0, 0, 0, 1], [0, 1, 0, 0, 0, 0, 0, 0, 0]], dtype=bool)
+    >>> pack_bits(bits)
+    array([[13,  1],
+           [ 2,  0]], dtype=uint8)
+    """
     bits = np.asarray(bits)
     if bits.dtype != bool:
         bits = bits.astype(bool)
@@ -22,7 +31,15 @@ def pack_bits(bits) -> np.ndarray:
 
 
 def unpack_bits(packed, n_bits: int) -> np.ndarray:
-    """Inverse of :func:`pack_bits`: bool array ``(..., n_bits)``."""
+    """Inverse of :func:`pack_bits`: bool array ``(..., n_bits)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> packed = pack_bits(np.array([[True, False, True]]))
+    >>> unpack_bits(packed, 3)
+    array([[ True, False,  True]])
+    """
     packed = np.asarray(packed, dtype=np.uint8)
     return np.unpackbits(packed, axis=-1, count=n_bits, bitorder="little").astype(bool)
 
@@ -69,6 +86,21 @@ def hamming_matrix(bits, other=None, *, chunk_words: int = 1 << 15) -> np.ndarra
     -------
     D : array (n, m) int64
         ``D[i, j]`` = number of positions where row ``i`` and row ``j`` differ.
+
+    Examples
+    --------
+    The distance between bit vectors of Liu et al. (Sec. 3), in bits:
+
+    >>> import numpy as np
+    >>> bits = np.array([[1, 0, 1], [1, 1, 1], [0, 1, 0]], dtype=bool)
+    >>> hamming_matrix(bits)
+    array([[0, 1, 3],
+           [1, 0, 2],
+           [3, 2, 0]])
+    >>> hamming_matrix(pack_bits(bits), pack_bits(bits[:1]))
+    array([[0],
+           [1],
+           [3]])
     """
     X = _prepare(bits)
     Y = X if other is None else _prepare(other)
@@ -97,6 +129,13 @@ class PatternTable:
     ----------
     packed : (n, n_bytes) uint8
         Packed bit vectors (:func:`pack_bits`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = PatternTable(pack_bits(np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], dtype=bool)))
+    >>> table.find(pack_bits(np.array([[0, 0, 1], [1, 1, 1]], dtype=bool)))
+    array([ 2, -1])
     """
 
     def __init__(self, packed):

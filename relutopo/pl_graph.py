@@ -48,7 +48,18 @@ DIGEST_SEED = bytes(DIGEST_BYTES)
 
 
 class UnsupportedModelError(NetworkError):
-    """The model contains a module or function that is not piecewise linear (or not supported)."""
+    """The model contains a module or function that is not piecewise linear (or not supported).
+
+    Examples
+    --------
+    A sigmoid is not piecewise linear:
+
+    >>> import torch
+    >>> pl_graph(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Sigmoid()), (2,))  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.pl_graph.UnsupportedModelError: module '1' is Sigmoid, which is not ...
+    """
 
 
 #: Batches whose live tensors hold fewer floats than this run on one torch thread: for small
@@ -81,6 +92,17 @@ def digest_chain(previous: bytes, packed_bits) -> bytes:
     """``blake2b(previous || packed_bits)``: the running digest of a pattern after one more stage.
 
     Two regions have equal digests iff their patterns are equal (up to a 2^-128 collision).
+
+    Examples
+    --------
+    Equal patterns give equal digests, stage after stage:
+
+    >>> import numpy as np
+    >>> a = digest_chain(b"", np.array([3, 1], dtype=np.uint8))
+    >>> a == digest_chain(b"", np.array([3, 1], dtype=np.uint8)), a == digest_chain(b"", np.array([3, 0], dtype=np.uint8))
+    (True, False)
+    >>> len(digest_chain(a, np.array([7], dtype=np.uint8))) == len(a)
+    True
     """
     return hashlib.blake2b(previous + np.ascontiguousarray(packed_bits, dtype=np.uint8).tobytes(),
                            digest_size=DIGEST_BYTES).digest()
@@ -107,6 +129,14 @@ class Stage:
         Neurons (relu) or windows (max).
     window : int
         Entries per window (max), 0 for relu.
+
+    Examples
+    --------
+    >>> import torch.nn as nn
+    >>> g = pl_graph(nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+    ...                            nn.Linear(2, 3)), (1, 4, 4))
+    >>> [(s.kind, s.input_shape, s.n_bits, s.offset) for s in g.stages]
+    [('relu', (2, 2, 2), 8, 0), ('max', (2, 2, 2), 8, 8)]
     """
 
     name: str
@@ -190,6 +220,20 @@ class PLGraph:
         Bits of a pattern.
     output_dim : int
         Outputs per point (flattened).
+
+    Examples
+    --------
+    A traced 2 -> 4 -> 2 torch model; its patterns are the bits of its ReLU (the bit vectors of Liu
+    et al. eq. 4-5, for any piecewise-linear model):
+
+    >>> import numpy as np
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> g = pl_graph(torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2)), (2,))
+    >>> g.input_shape, g.n_bits, g.output_dim, [s.kind for s in g.stages]
+    ((2,), 4, 2, ['relu'])
+    >>> g.forward(np.zeros((3, 2))).shape, g.patterns(np.zeros((3, 2))).shape
+    ((3, 2), (3, 1))
     """
 
     def __init__(self, module, steps, input_shape, name):

@@ -68,7 +68,7 @@ def normalise_rows(A, c, scale: float = 1.0) -> tuple:
     >>> An.tolist(), cn.tolist()
     ([[0.6, 0.8]], [2.0])
     """
-    from .polyhedra import row_norms
+    from .lp import row_norms
 
     A, c = _as_system(A, c)
     norms = row_norms(A)
@@ -142,7 +142,7 @@ def _qhull_vertices(A, c, x0, slack):
 def _interior_point(A, c, cap, solver=None):
     """The Chebyshev centre of ``{A x <= c}`` (unit rows) with its radius capped at ``cap``, or
     ``None`` when the set has no interior (one LP, :class:`relutopo.polyhedra.LPSolver`)."""
-    from .polyhedra import LPSolver
+    from .lp import LPSolver
 
     x, r = (solver or LPSolver()).chebyshev(A, c, cap)
     return x if (x is not None and r > tol.CHEBYSHEV_RTOL * cap) else None
@@ -225,6 +225,11 @@ def polytope_vertices(A, c, interior_point=None, *, scale: float | None = None,
     out = np.zeros((labels.max() + 1, d))
     np.add.at(out, labels, V)
     out /= np.bincount(labels)[:, None]
+    if len(out) <= d:  # a bounded, full-dimensional polytope has at least d + 1 vertices
+        raise PolytopeError(f"the halfspaces have {len(out)} vertex(es) in R^{d}: they describe an "
+                            "unbounded or lower-dimensional set (a 1-D interval needs a row on "
+                            "each side); a region in a box must be a bounded, full-dimensional "
+                            "polytope -- pass all of its facet rows, the box faces included")
     return out
 
 
@@ -250,6 +255,16 @@ class PolytopeFaces:
 
     ``faces[k]`` lists the k-faces (``faces[d]`` is the polytope itself, ``faces[0]`` the
     vertices ``(i,)``); ``tight[i]`` is the set of (normalised) halfspace rows tight at vertex i.
+
+    Examples
+    --------
+    The face lattice of the unit square: 4 vertices, 4 edges, 1 square.
+
+    >>> import numpy as np
+    >>> A = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]])
+    >>> pf = polytope_faces(A, np.array([1.0, 1, 0, 0]))
+    >>> [len(f) for f in pf.faces], pf.vertices.shape
+    ([4, 4, 1], (4, 2))
     """
 
     vertices: np.ndarray
@@ -342,7 +357,7 @@ def polytope_volume(A, c, interior_point=None, *, scale: float | None = None, so
     >>> round(polytope_volume(A, c), 12), polytope_volume(A[:2], c[:2])
     (0.5, inf)
     """
-    from .polyhedra import LPSolver, is_bounded
+    from .lp import LPSolver, is_bounded
 
     A, c = _as_system(A, c)
     d = A.shape[1]

@@ -67,7 +67,13 @@ def _check_maxdim(maxdim) -> int:
 
 
 def classes_from_labels(labels) -> list:
-    """Classes (arrays of indices) from class labels (``-1`` = in no class)."""
+    """Classes (arrays of indices) from class labels (``-1`` = in no class).
+
+    Examples
+    --------
+    >>> [c.tolist() for c in classes_from_labels([0, -1, 0, 1, 1])]
+    [[0, 2], [3, 4]]
+    """
     labels = np.asarray(labels)
     return [np.nonzero(labels == k)[0] for k in np.unique(labels[labels >= 0])]
 
@@ -81,6 +87,16 @@ class QuotientMetric(Unpackable):
     ----------
     distances : array (m, m)   distances between the quotient points
     labels : int array (n,)    quotient point of every data point
+
+    Examples
+    --------
+    Three points on a line with the outer two glued (one overlap class):
+
+    >>> import numpy as np
+    >>> distances, labels = quotient_distance_matrix(np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0.0]]),
+    ...                                              [[0, 2]])
+    >>> distances.tolist(), labels.tolist()
+    ([[0.0, 1.0], [1.0, 0.0]], [0, 1, 0])
     """
 
     distances: np.ndarray
@@ -154,6 +170,15 @@ def rips_barcodes(D, maxdim: int = 1, thresh: float = np.inf) -> list:
     ``thresh`` so they never connect; then :func:`relutopo.homology.barcodes` (ripser, Z/2) runs.
 
     Returns a list of ``(k, 2)`` arrays ``[birth, death]``, one per dimension ``0..maxdim``.
+
+    Examples
+    --------
+    Two points that cannot reach each other (``inf``) stay two components:
+
+    >>> import numpy as np
+    >>> dgms = rips_barcodes(np.array([[0.0, np.inf], [np.inf, 0.0]]), maxdim=0)
+    >>> dgms[0].tolist()
+    [[0.0, inf], [0.0, inf]]
     """
     from .homology import barcodes
 
@@ -172,13 +197,34 @@ def rips_barcodes(D, maxdim: int = 1, thresh: float = np.inf) -> list:
 
 
 def quotient_barcodes(D, classes, maxdim: int = 1, thresh: float = np.inf) -> list:
-    """Persistence diagrams of the data with every overlap class collapsed (method (a))."""
+    """Persistence diagrams of the data with every overlap class collapsed (method (a)).
+
+    Examples
+    --------
+    Eight points on a circle have one loop; collapsing two opposite points into one class pinches
+    the circle into two loops (Beshkov's quotient, method (a)):
+
+    >>> import numpy as np
+    >>> t = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    >>> X = np.c_[np.cos(t), np.sin(t)]
+    >>> D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    >>> betti_at(rips_barcodes(D), 0.8).tolist(), betti_at(quotient_barcodes(D, [[0, 4]]), 0.8).tolist()
+    ([1, 1], [1, 2])
+    """
     Dq = quotient_distance_matrix(D, classes).distances
     return rips_barcodes(Dq, maxdim=maxdim, thresh=thresh)
 
 
 def betti_at(diagrams, eps: float) -> np.ndarray:
-    """Betti numbers at scale ``eps``: bars with ``birth <= eps < death`` per dimension."""
+    """Betti numbers at scale ``eps``: bars with ``birth <= eps < death`` per dimension.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dgms = [np.array([[0.0, np.inf], [0.0, 1.0]]), np.array([[0.5, 2.0]])]
+    >>> betti_at(dgms, 0.75).tolist(), betti_at(dgms, 1.5).tolist()
+    ([2, 1], [1, 1])
+    """
     if not np.isfinite(eps) or eps < 0:
         raise ValueError(f"eps must be a finite scale >= 0; got eps={eps!r}")
     return np.array([int(np.sum((dg[:, 0] <= eps) & (dg[:, 1] > eps))) if len(dg) else 0
@@ -204,6 +250,14 @@ def cone_complex(D, classes, max_edge: float, maxdim: int = 1, mode: str = "sepa
     Returns
     -------
     gudhi.SimplexTree
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> D = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0.0]])
+    >>> st = cone_complex(D, [[0, 2]], max_edge=1.0)
+    >>> st.num_vertices(), st.num_simplices()
+    (4, 8)
     """
     import gudhi
 
@@ -242,6 +296,16 @@ def quotient_complex(D, classes, max_edge: float, maxdim: int = 1):
     -------
     gudhi.SimplexTree
         Vertices ``0..c-1`` are the classes, ``c, c+1, ...`` the unglued points in order.
+
+    Examples
+    --------
+    Three points on a line, the outer two glued: the quotient has two vertices and one edge.
+
+    >>> import numpy as np
+    >>> D = np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0.0]])
+    >>> st = quotient_complex(D, [[0, 2]], max_edge=1.0)
+    >>> st.num_vertices(), st.num_simplices()
+    (2, 3)
     """
     import gudhi
 
@@ -292,6 +356,16 @@ def relative_barcodes(D, classes, max_edge: float, maxdim: int = 1, method: str 
 
     ``method``: ``quotient`` (simplicial quotient, :func:`quotient_complex`), ``cones`` (a cone
     on each class) or ``relative`` (one cone on the union ``A``: persistent ``H~_k(K cup CA)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    >>> X = np.c_[np.cos(t), np.sin(t)]
+    >>> D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    >>> dgms = relative_barcodes(D, [[0, 4]], max_edge=1.0)
+    >>> betti_at(dgms, 0.8).tolist()
+    [1, 2]
     """
     return _persistence(_complex(D, classes, max_edge, maxdim, method), _check_maxdim(maxdim))
 
@@ -303,6 +377,21 @@ def relative_betti(D, classes, eps: float, maxdim: int = 1, method: str = "quoti
     of the quotient homology); ``"cones"``: of ``K_eps`` with a cone on each class;
     ``"relative"``: ``dim H_k(K_eps, A)`` for ``A`` the union of the classes (reduced in degree
     0 when ``A`` is non-empty: ``H_0(K, A)`` counts the components of ``K`` that miss ``A``).
+
+    Examples
+    --------
+    Eight points on a circle (``H_0 = 1``, ``H_1 = 1`` at scale 0.8) with two opposite points in one
+    class: the quotient has one more loop (Beshkov, relative homology with respect to the overlap
+    classes):
+
+    >>> import numpy as np
+    >>> t = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    >>> X = np.c_[np.cos(t), np.sin(t)]
+    >>> D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    >>> relative_betti(D, [], 0.8).tolist(), relative_betti(D, [[0, 4]], 0.8).tolist()
+    ([1, 1], [1, 2])
+    >>> relative_betti(D, [[0, 4]], 0.8, method="relative").tolist()
+    [0, 2]
     """
     D = check_distance_matrix(D, allow_inf=True)
     classes = _check_classes(classes, len(D))
@@ -321,6 +410,17 @@ def knn_geodesic_distances(X, k: int, weighted: bool = False) -> np.ndarray:
 
     With ``weighted=False`` every edge has length 1 (hop counts, the metric Naitzat et al. use
     for their Betti numbers); otherwise Euclidean edge lengths. Unreachable pairs are ``inf``.
+
+    Examples
+    --------
+    Hop counts along a path of four points (each joined to its nearest neighbour):
+
+    >>> import numpy as np
+    >>> knn_geodesic_distances(np.array([[0.0], [1.0], [2.0], [3.0]]), k=1)
+    array([[0., 1., 2., 3.],
+           [1., 0., 1., 2.],
+           [2., 1., 0., 1.],
+           [3., 2., 1., 0.]])
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import shortest_path

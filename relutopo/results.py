@@ -27,7 +27,21 @@ __all__ = ["Unpackable"]
 
 class Unpackable:
     """Mixin for a frozen dataclass that replaced a tuple: iterating yields its fields in order,
-    and an integer index picks one (the tuple's former positions)."""
+    and an integer index picks one (the tuple's former positions).
+
+    Examples
+    --------
+    A frozen result that still unpacks as the tuple it replaced:
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class Pair(Unpackable):
+    ...     low: float
+    ...     high: float
+    >>> low, high = Pair(0.0, 1.0)
+    >>> (low, high), Pair(0.0, 1.0)[1], len(Pair(0.0, 1.0))
+    ((0.0, 1.0), 1.0, 2)
+    """
 
     __slots__ = ()
 

@@ -51,6 +51,17 @@ class DecisionBoundary:
         Positions ``t`` where the winning class changes.
     classes : (n, 2) int array
         The two classes on either side of each segment / point.
+
+    Examples
+    --------
+    Along a segment, ``x -> (x, -x)`` changes class once, at the midpoint:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Segment
+    >>> net = ReluNet.from_weights([np.array([[1.0], [-1.0]]), np.eye(2)], [np.zeros(2), np.zeros(2)])
+    >>> db = decompose_slice(net, Segment([-1.0], [1.0])).decision_boundary
+    >>> db.points.tolist(), db.classes.tolist(), db.segments is None
+    ([0.5], [[1, 0]], True)
     """
 
     segments: Optional[np.ndarray]
@@ -190,6 +201,22 @@ class SliceDecomposition:
         The engine's decomposition in slice coordinates (ReluNet models).
     stats : dict
         Method, wall time, vertex evaluations.
+
+    Examples
+    --------
+    The exact regions of a 3 -> 4 -> 2 network on the plane through three inputs, with the decision
+    boundary between its two classes (seeded weights):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Plane
+    >>> rng = np.random.default_rng(1)
+    >>> net = ReluNet.from_weights([rng.normal(size=(4, 3)), rng.normal(size=(2, 4))],
+    ...                            [rng.normal(size=4), np.zeros(2)])
+    >>> sd = decompose_slice(net, Plane.through([0, 0, 0], [1, 0, 0], [0, 1, 0]))
+    >>> sd.dim, sd.n_outputs, sd.n_regions
+    (2, 2, 3)
+    >>> round(float(sd.areas().sum()), 9) == round(float(np.prod(sd.slice.box.widths)), 9)
+    True
     """
 
     slice: Slice
@@ -277,7 +304,8 @@ class SliceDecomposition:
         if self.dim == 1:
             t = self.breakpoints
             x = U[:, 0]
-            inside = (x >= t[0]) & (x <= t[-1])
+            slack = tol.ROUNDING_RTOL * max(t[-1] - t[0], abs(t[0]), abs(t[-1]))
+            inside = (x >= t[0] - slack) & (x <= t[-1] + slack)  # the box's ends, up to rounding
             idx = np.clip(np.searchsorted(t, x, side="right") - 1, 0, self.n_regions - 1)
             out[inside] = idx[inside]
             return out
@@ -290,7 +318,14 @@ class SliceDecomposition:
         U = self.slice._coords(points)
         idx = self.locate(U)
         if (idx < 0).any():
-            raise ValueError(f"{int((idx < 0).sum())} point(s) lie outside the slice's box")
+            from .errors import SliceError
+
+            bad = np.flatnonzero(idx < 0)
+            raise SliceError(
+                f"{bad.size} of {len(U)} point(s) lie outside the slice's box {self.slice.box} (the "
+                f"first: {U[bad[0]].tolist()}); outputs are known on the box only. Pass slice "
+                "coordinates inside slice.box (slice.box.sample, slice.grid; input-space points "
+                "go through slice.project first), or decompose on a larger slice")
         A = self.output_maps[idx]
         k = self.dim
         return np.einsum("mok,mk->mo", A[:, :, :k], U) + A[:, :, k]
@@ -422,7 +457,21 @@ def _locate_polygons(polys, U, box):
 
 # ============================================================================ construction
 def compose_slice(net: ReluNet, slc: Slice) -> ReluNet:
-    """The ReLU net ``u -> net(origin + u @ basis)`` on slice coordinates (first layer composed)."""
+    """The ReLU net ``u -> net(origin + u @ basis)`` on slice coordinates (first layer composed).
+
+    Examples
+    --------
+    The first layer absorbs the slice's affine map, so the composed network lives on slice
+    coordinates:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Segment
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> seg = Segment([-1.0, -2.0], [1.0, 2.0])
+    >>> small = compose_slice(net, seg)
+    >>> small.input_dim, bool(np.allclose(small.forward([[0.3]]), net.forward(seg.to_input([[0.3]]))))
+    (1, True)
+    """
     if net.input_dim != slc.ambient_dim:
         raise ValueError(f"{net!r} takes {net.input_dim} inputs but the slice lives in R^{slc.ambient_dim}")
     W0, b0 = slc.compose_first_layer(net.weights[0], net.biases[0])
@@ -489,16 +538,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         bp = None
         polys = None
         if slc.dim == 1:
-            from .polytopes import polytope_vertices
-
-            ends = []
-            for i in range(dec.n_regions):
-                reg = dec.region(i)
-                V = polytope_vertices(reg.A, reg.c, reg.interior_point)[:, 0]
-                ends.append((float(V.min()), float(V.max())))
-            order = np.argsort([a for a, _ in ends])
-            ends = [ends[i] for i in order]
-            bp = np.array([ends[0][0]] + [b for _, b in ends])
+            order, bp = _segment_breakpoints(net, dec, float(slc.box.lo[0]), float(slc.box.hi[0]))
         else:
             order = np.arange(dec.n_regions)
         maps = np.zeros((dec.n_regions, model.output_dim, slc.dim + 1))
@@ -527,6 +567,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         res = sr.refine_segment(graph, slc.box.lo[0], slc.box.hi[0], slc.to_input_flat,
                                 keep_patterns=keep_patterns, chunk_elems=chunk, progress=progress)
         t, O = res.t, res.outputs
+        _check_breakpoints(t, float(slc.box.lo[0]), float(slc.box.hi[0]), "the refinement")
         dt = np.diff(t)
         slope = (O[1:] - O[:-1]) / dt[:, None]
         maps = np.stack([slope, O[:-1] - slope * t[:-1, None]], axis=2)
@@ -549,6 +590,78 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
     raise ValueError(f"torch models are refined on segments (k = 1) and planes (k = 2); this slice "
                      f"has k = {slc.dim}. For an MLP-shaped model use ReluNet.from_torch(model, "
                      "input_shape=...) and decompose the ReluNet on the slice")
+
+
+def _check_breakpoints(t, lo: float, hi: float, who: str) -> None:
+    """Raise :class:`~relutopo.errors.InconsistentDecompositionError` unless ``t`` starts at
+    ``lo``, ends at ``hi`` and increases strictly (no piece of zero length, no missing end)."""
+    from .errors import InconsistentDecompositionError
+
+    t = np.asarray(t, dtype=np.float64)
+    problems = []
+    if t.size < 2:
+        problems.append(f"{t.size} breakpoint(s)")
+    else:
+        if t[0] != lo or t[-1] != hi:
+            problems.append(f"the breakpoints run from {t[0]!r} to {t[-1]!r}, not over the whole "
+                            f"segment [{lo!r}, {hi!r}]")
+        short = np.flatnonzero(~(np.diff(t) > 0))
+        if short.size:
+            problems.append(f"{short.size} piece(s) of zero or negative length (first: piece "
+                            f"{int(short[0])}, [{t[short[0]]!r}, {t[short[0] + 1]!r}])")
+    if problems:
+        raise InconsistentDecompositionError(
+            f"{who} of the segment gave inconsistent pieces: " + "; ".join(problems) + ". The "
+            "pieces are not trustworthy; try the other path (a ReluNet: decompose(net, segment) or "
+            "decompose(net.to_torch(), segment)) and report the network")
+
+
+def _segment_breakpoints(net: ReluNet, dec, lo: float, hi: float):
+    """``(order, breakpoints)`` of the engine's regions of ``net`` (slice coordinates) on the
+    segment ``[lo, hi]``.
+
+    The regions are ordered by their interior points. The breakpoint between neighbours ``i`` and
+    ``i + 1`` is where the neurons whose bits differ between them vanish: it is solved from the
+    rows of those neurons in both regions' systems (eq. 9; each region's own row ``a t <= c``
+    must end it on the right side), not from the regions' facet lists, so a facet missed or
+    mislabelled by the engine cannot shift or drop a breakpoint. The ends are ``lo`` and ``hi``
+    exactly. Pieces that do not tile the segment (a breakpoint outside its neighbours' interior
+    points, the two regions disagreeing on it) raise
+    :class:`~relutopo.errors.InconsistentDecompositionError`.
+    """
+    from .errors import InconsistentDecompositionError
+
+    n = dec.n_regions
+    order = np.argsort(dec.interior_points[:, 0], kind="stable")
+    x = dec.interior_points[order, 0]
+    bits = unpack_bits(dec.packed_patterns[order], net.n_hidden).astype(bool)
+    span = max(hi - lo, abs(lo), abs(hi))
+    agree = tol.VERTEX_MERGE_RTOL * span
+    bp = np.empty(n + 1)
+    bp[0], bp[-1] = lo, hi
+    rows = [net.halfspaces(b) for b in bits]
+    for i in range(n - 1):
+        flip = bits[i] != bits[i + 1]
+        (A0, c0), (A1, c1) = rows[i], rows[i + 1]
+        a0, a1 = A0[flip, 0], A1[flip, 0]
+        right = c0[flip][a0 > 0] / a0[a0 > 0]  # region i ends where a flipping row binds on its right
+        left = c1[flip][a1 < 0] / a1[a1 < 0]  # region i + 1 starts where one binds on its left
+        if not flip.any() or right.size == 0 or left.size == 0:
+            raise InconsistentDecompositionError(
+                f"the engine's regions {int(order[i])} and {int(order[i + 1])} on the segment are "
+                "neighbours (by their interior points) but no neuron flipping between them bounds "
+                "both; the pieces are not trustworthy. Decompose the torch model instead "
+                "(decompose(net.to_torch(), segment)) and report the network")
+        b0, b1 = float(right.min()), float(left.max())
+        if abs(b0 - b1) > agree or not (x[i] < b0 < x[i + 1]):
+            raise InconsistentDecompositionError(
+                f"the engine's regions {int(order[i])} and {int(order[i + 1])} on the segment do "
+                f"not meet: the first ends at {b0!r}, the second starts at {b1!r} (interior points "
+                f"{x[i]!r}, {x[i + 1]!r}); the pieces are not trustworthy. Decompose the torch "
+                "model instead (decompose(net.to_torch(), segment)) and report the network")
+        bp[i + 1] = 0.5 * (b0 + b1)
+    _check_breakpoints(bp, lo, hi, "the engine")
+    return order, bp
 
 
 def _is_torch_module(obj) -> bool:
@@ -603,6 +716,15 @@ class PolylineRegions:
         Distinct patterns at the polyline's points alone (what sampling sees).
     seconds : (n_segments,) float
         Wall time per segment.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> pr = polyline_regions(net, np.array([[1.0, 1.0], [-1.0, 1.0], [-1.0, -1.0]]), closed=False)
+    >>> pr.pieces.tolist(), pr.distinct, pr.closed
+    ([2, 2], 3, False)
     """
 
     pieces: np.ndarray
@@ -629,13 +751,26 @@ def polyline_regions(model, points, closed: bool = True, segments=None, progress
     Parameters
     ----------
     model : torch.nn.Module, PLGraph or ReluNet
-    points : array (n, *input_shape)
+    points : array (n, D), or (n, C, H, W) for inputs of shape (C, H, W)
         The samples, in order.
     closed : bool
         Join the last sample to the first.
     segments : sequence of int, optional
         Decompose only these segments (``i`` joins point ``i`` to ``i + 1``); the counts of the
         others are 0 and ``transitions`` / ``distinct`` cover the decomposed ones.
+
+    Examples
+    --------
+    Liu et al. (Ex. 4.1) count the bit vectors of samples of a circle; the exact count crosses
+    every region between samples too. Four samples of the unit circle under a 2 -> 2 -> 1 network:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.array([0.0, 0.5]), np.zeros(1)])
+    >>> t = np.linspace(0, 2 * np.pi, 4, endpoint=False) + 0.3
+    >>> pr = polyline_regions(net, np.c_[np.cos(t), np.sin(t)])
+    >>> pr.sample_distinct, pr.distinct, pr.transitions, pr.pieces.tolist()
+    (3, 4, 4, [2, 1, 3, 2])
     """
     import time
 

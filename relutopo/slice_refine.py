@@ -206,6 +206,16 @@ class SegmentPieces:
     digests : (n, DIGEST_BYTES) uint8 pattern digests
     packed_patterns : (n, ceil(n_bits / 8)) uint8 or None
     stats : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from relutopo.pl_graph import pl_graph
+    >>> g = pl_graph(torch.nn.Sequential(torch.nn.Linear(1, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1)), (1,))
+    >>> p = refine_segment(g, -1.0, 1.0, lambda t: t)
+    >>> len(p.t) == len(p.digests) + 1 == len(p.outputs), p.packed_patterns is None
+    (True, True)
     """
 
     t: np.ndarray
@@ -313,6 +323,23 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
 
     ``to_input`` maps ``(m, 1)`` slice coordinates to ``(m, D)`` inputs (an affine map).
     See the module docstring for the algorithm.
+
+    Examples
+    --------
+    The exact pieces of a traced 2 -> 2 -> 1 model on the segment from ``(-1, -2)`` to ``(1, 2)``:
+    both neurons switch at ``t = 1/2``.
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from relutopo.pl_graph import pl_graph
+    >>> lin = torch.nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.eye(2)); _ = lin.bias.zero_()
+    >>> g = pl_graph(torch.nn.Sequential(lin, torch.nn.ReLU(), torch.nn.Linear(2, 1)), (2,))
+    >>> a, b = np.array([-1.0, -2.0]), np.array([1.0, 2.0])
+    >>> pieces = refine_segment(g, 0.0, 1.0, lambda t: a + t * (b - a))
+    >>> pieces.t.tolist(), len(pieces.digests)
+    ([0.0, 0.5, 1.0], 2)
     """
     from tqdm.auto import tqdm
 
@@ -607,6 +634,16 @@ class PlanePieces:
     digests : (n, DIGEST_BYTES) uint8
     packed_patterns : (n, ceil(n_bits / 8)) uint8 or None
     stats : dict
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from relutopo.pl_graph import pl_graph
+    >>> g = pl_graph(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1)), (2,))
+    >>> p = refine_plane(g, [-1.0, -1.0], [1.0, 1.0], lambda u: u, keep_patterns=True)
+    >>> len(p.polygons) == len(p.output_maps) == len(p.digests) == len(p.packed_patterns)
+    True
     """
 
     polygons: list
@@ -642,6 +679,21 @@ def refine_plane(graph: PLGraph, box_lo, box_hi, to_input, *, keep_patterns: boo
 
     ``to_input`` maps ``(m, 2)`` slice coordinates to ``(m, D)`` inputs (an affine map).
     See the module docstring for the algorithm.
+
+    Examples
+    --------
+    The four quadrants of a traced 2 -> 2 -> 1 model on the square ``[-1, 1]^2``:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from relutopo.pl_graph import pl_graph
+    >>> lin = torch.nn.Linear(2, 2)
+    >>> with torch.no_grad():
+    ...     _ = lin.weight.copy_(torch.eye(2)); _ = lin.bias.zero_()
+    >>> g = pl_graph(torch.nn.Sequential(lin, torch.nn.ReLU(), torch.nn.Linear(2, 1)), (2,))
+    >>> cells = refine_plane(g, [-1.0, -1.0], [1.0, 1.0], lambda u: u)
+    >>> len(cells.polygons), sorted(len(p) for p in cells.polygons), cells.output_maps.shape
+    (4, [4, 4, 4, 4], (4, 1, 3))
     """
     from tqdm.auto import tqdm
 

@@ -63,7 +63,7 @@ class Slice:
     ----------
     origin : array (D,) or an input of any shape (e.g. ``(C, H, W)``)
         The point at slice coordinates ``u = 0``.
-    basis : array (k, D) or (k, *input_shape)
+    basis : array (k, D), or (k, C, H, W) for inputs of shape (C, H, W)
         Linearly independent directions; row ``i`` is the input-space step of coordinate ``i``.
     box : Box of dimension k
         The slice's domain in slice coordinates.
@@ -188,7 +188,23 @@ class Slice:
 
 
 class Plane(Slice):
-    """A 2-dimensional :class:`Slice`; build it with :meth:`Plane.through`."""
+    """A 2-dimensional :class:`Slice`; build it with :meth:`Plane.through`.
+
+    Examples
+    --------
+    The plane through three inputs of ``R^3`` and the exact regions of a 3 -> 4 -> 1 network on it:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, decompose
+    >>> rng = np.random.default_rng(0)
+    >>> net = ReluNet.from_weights([rng.normal(size=(4, 3)), rng.normal(size=(1, 4))],
+    ...                            [rng.normal(size=4), np.zeros(1)])
+    >>> plane = Plane.through([0, 0, 0], [1, 0, 0], [0, 1, 0])
+    >>> plane.dim, plane.ambient_dim
+    (2, 3)
+    >>> decompose(net, plane).n_regions
+    2
+    """
 
     def __init__(self, origin, basis, box: Box, anchors=None, anchor_labels: Sequence[str] = ()):
         super().__init__(origin, basis, box, anchors, anchor_labels)

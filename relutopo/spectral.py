@@ -70,7 +70,22 @@ def _check_edges(edges, n_nodes) -> tuple:
 
 
 def laplacian(edges, n_nodes: Optional[int] = None, edge_weights=None) -> sp.csr_matrix:
-    """``L_E = D^T W_E D``: the (edge-)weighted combinatorial Laplacian, sparse ``(n, n)``."""
+    """``L_E = D^T W_E D``: the (edge-)weighted combinatorial Laplacian, sparse ``(n, n)``.
+
+    Examples
+    --------
+    The path ``0 - 1 - 2``:
+
+    >>> import numpy as np
+    >>> laplacian(np.array([[0, 1], [1, 2]]), 3).toarray()
+    array([[ 1., -1.,  0.],
+           [-1.,  2., -1.],
+           [ 0., -1.,  1.]])
+    >>> laplacian(np.array([[0, 1], [1, 2]]), 3, edge_weights=[2.0, 1.0]).toarray()
+    array([[ 2., -2.,  0.],
+           [-2.,  3., -1.],
+           [ 0., -1.,  1.]])
+    """
     E, n = _check_edges(edges, n_nodes)
     w = np.ones(len(E)) if edge_weights is None else np.asarray(edge_weights, dtype=np.float64)
     if w.shape != (len(E),):
@@ -91,6 +106,13 @@ class FiedlerVector(Unpackable):
     ----------
     value : float            lambda_2
     vector : array (n,)      the Fiedler vector, ``v^T M v = 1``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fv = fiedler_vector(laplacian(np.array([[0, 1], [1, 2], [2, 3]]), 4))
+    >>> round(fv.value, 6), np.round(fv.vector, 6).tolist()
+    (0.585786, [0.653281, 0.270598, -0.270598, -0.653281])
     """
 
     value: float
@@ -105,6 +127,16 @@ def fiedler_vector(L, mass=None, *, method: str = "auto") -> FiedlerVector:
     (lowest index at ties) is positive. ``method``: ``"dense"`` (``scipy.linalg.eigh``),
     ``"sparse"`` (shift-invert ``eigsh``) or ``"auto"`` (dense up to ``DENSE_MAX_NODES``).
     Raises :class:`SpectralError` on a disconnected graph (``lambda_2 = 0``).
+
+    Examples
+    --------
+    The Fiedler vector of a path of four nodes changes sign in its middle:
+
+    >>> import numpy as np
+    >>> L = laplacian(np.array([[0, 1], [1, 2], [2, 3]]), 4)
+    >>> value, vector = fiedler_vector(L)
+    >>> round(value, 6), np.sign(vector).tolist()
+    (0.585786, [1.0, 1.0, -1.0, -1.0])
     """
     import scipy.linalg as sla
 
@@ -149,6 +181,11 @@ def region_mass(n_regions: int, point_regions) -> np.ndarray:
 
     ``point_regions`` is the region index of every training point (``dec.locate(X)``);
     points outside the box (index ``-1``) are ignored.
+
+    Examples
+    --------
+    >>> region_mass(3, [0, 0, 2, -1]).tolist()
+    [3.0, 1.0, 2.0]
     """
     r = np.asarray(point_regions).reshape(-1)
     if r.size and not np.issubdtype(r.dtype, np.integer):
@@ -170,6 +207,13 @@ class FiedlerPartition:
     side : bool array (n,)   ``vector > 0``
     mass, edge_weights       the ``W_V`` diagonal and ``W_E`` diagonal used
     weighting : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> part = fiedler_partition(np.array([[0, 1], [1, 2], [2, 3]]), 4, weighting="unweighted")
+    >>> part.side.tolist(), part.weighting, part.edge_weights.tolist()
+    ([True, True, False, False], 'unweighted', [1.0, 1.0, 1.0])
     """
 
     value: float
@@ -193,6 +237,22 @@ def fiedler_partition(edges, n_nodes: Optional[int] = None, *, weighting: str = 
     weighting : {"unweighted", "data", "facet"}
         See the module docstring. ``"data"`` needs ``point_regions``; ``"facet"`` needs
         ``facet_volumes`` (one per edge, same order as ``edges``).
+
+    Examples
+    --------
+    Tawfeek et al.'s weighted Fiedler partition of the dual graph of a 2 -> 2 -> 1 network on
+    ``[-1, 1]^2`` (a 4-cycle), with the training points as vertex weights (``W_V = 1 +`` the number
+    of points in the region): the sign of the Fiedler vector splits the cycle into two halves, each
+    holding one of the two heavy regions.
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> dec = decompose(net, Box(-1, 1, dim=2))
+    >>> X = np.array([[0.5, 0.5]] * 5 + [[-0.5, 0.5]] * 5)
+    >>> part = fiedler_partition(dec.dual_graph, weighting="data", point_regions=dec.locate(X))
+    >>> part.mass.tolist(), part.side[dec.locate([[0.5, 0.5], [-0.5, 0.5], [0.5, -0.5], [-0.5, -0.5]])].tolist()
+    ([1.0, 6.0, 1.0, 6.0], [True, False, True, False])
     """
     if weighting not in WEIGHTINGS:
         raise SpectralError(f"weighting must be one of {WEIGHTINGS}; got {weighting!r}")
@@ -227,6 +287,15 @@ class DualGraph(Unpackable):
     edges : int array (m, 2)          region pairs sharing an interior (d-1)-cell (smaller first)
     facet_volumes : float array (m,)  the (d-1)-volume of that cell
     facet_cells : int array (m,)      its index among the (d-1)-cells
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> edges, facet_volumes, facet_cells = dual_graph_of_complex(cell_complex(decompose(net, Box(-1, 1, dim=2))))
+    >>> edges.tolist(), np.round(facet_volumes, 12).tolist()
+    ([[0, 2], [0, 1], [1, 3], [2, 3]], [1.0, 1.0, 1.0, 1.0])
     """
 
     edges: np.ndarray
@@ -253,7 +322,18 @@ def dual_graph_of_complex(K) -> DualGraph:
 
 
 def cut_facets(K, side) -> np.ndarray:
-    """Indices of the interior (d-1)-cells between regions on different sides of a partition."""
+    """Indices of the interior (d-1)-cells between regions on different sides of a partition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> K = cell_complex(decompose(net, Box(-1, 1, dim=2)))
+    >>> side = K.barycenters(2)[:, 0] > 0           # the right half
+    >>> len(cut_facets(K, side)), np.round(K.barycenters(1)[cut_facets(K, side)][:, 0], 12).tolist()
+    (2, [0.0, 0.0])
+    """
     side = np.asarray(side, dtype=bool)
     facets = K.interior_facets()
     return facets.cells[side[facets.pairs[:, 0]] != side[facets.pairs[:, 1]]]
@@ -267,6 +347,18 @@ def cut_agreement(side, volume_positive, volume_negative) -> float:
     ``max(a, 1 - a)`` with ``a = sum_r [side_r] vol+_r + [not side_r] vol-_r / total`` (best over
     swapping the two sides' labels): 1 = the cut is the decision boundary, 0.5 = unrelated
     halves of equal size.
+
+    Examples
+    --------
+    Two regions of equal area; the cut puts region 0 on the ``True`` side, where the network
+    predicts class 1 on all of region 0 and class 0 on all of region 1 (perfect agreement), then
+    half of each (chance):
+
+    >>> import numpy as np
+    >>> cut_agreement(np.array([True, False]), np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+    1.0
+    >>> cut_agreement(np.array([True, False]), np.array([0.5, 0.5]), np.array([0.5, 0.5]))
+    0.5
     """
     side = np.asarray(side, dtype=bool)
     vp = np.asarray(volume_positive, dtype=np.float64)
@@ -290,6 +382,14 @@ def cut_kappa(side, volume_positive, volume_negative) -> float:
     ``(E - a) / E``. 1 = the cut is the decision boundary, 0 = no better than chance (and 0 when
     one side or one class covers the whole box, where the raw agreement can be close to 1).
     nan only when both the partition and the prediction are constant.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cut_kappa(np.array([True, False]), np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+    1.0
+    >>> cut_kappa(np.array([True, False]), np.array([0.5, 0.5]), np.array([0.5, 0.5]))
+    0.0
     """
     side = np.asarray(side, dtype=bool)
     vp = np.asarray(volume_positive, dtype=np.float64)
@@ -306,7 +406,14 @@ def cut_kappa(side, volume_positive, volume_negative) -> float:
 
 
 def hausdorff_distance(P, Q) -> float:
-    """Hausdorff distance between two finite point sets (rows), by KD-trees; nan if one is empty."""
+    """Hausdorff distance between two finite point sets (rows), by KD-trees; nan if one is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> hausdorff_distance(np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 0.0], [1.0, 2.0]]))
+    2.0
+    """
     from scipy.spatial import cKDTree
 
     P = np.asarray(P, dtype=np.float64)

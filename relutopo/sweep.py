@@ -39,7 +39,15 @@ def _canonical(obj: Any) -> Any:
 
 
 def task_key(task: Any) -> str:
-    """A stable hex digest of a task description (dicts, lists, numbers, strings, arrays)."""
+    """A stable hex digest of a task description (dicts, lists, numbers, strings, arrays).
+
+    Examples
+    --------
+    >>> task_key({"a": 1, "b": [1, 2]}) == task_key({"b": [1, 2], "a": 1})
+    True
+    >>> len(task_key({"a": 1}))
+    64
+    """
     text = json.dumps(_canonical(task), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -48,6 +56,15 @@ def task_seed(seed: int, *key: Any) -> int:
     """A 32-bit seed for one task, from the sweep's base seed and the task's identity.
 
     ``task_seed(0, "arch", (8, 2), 17)`` is the same on every machine and for any worker count.
+
+    Examples
+    --------
+    >>> task_seed(0, "arch", (8, 2), 17) == task_seed(0, "arch", (8, 2), 17)
+    True
+    >>> task_seed(0, "arch", (8, 2), 17) != task_seed(1, "arch", (8, 2), 17)
+    True
+    >>> 0 <= task_seed(0, "x") < 2 ** 32
+    True
     """
     digest = hashlib.sha256(f"{int(seed)}|{task_key(list(key))}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
@@ -131,6 +148,21 @@ def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = No
         and written by this process only, so it needs no file system shared with the workers.
     desc : str, optional
         Label of the progress bar.
+
+    Examples
+    --------
+    Tasks are dicts of keyword arguments; results come back in task order (``fn`` must be a
+    module-level function so that workers can import it). With ``cache_dir`` a rerun reads the
+    finished tasks from disk:
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> tasks = [{"start": 0, "stop": 1, "num": 3}, {"start": 0, "stop": 2, "num": 2}]
+    >>> cache = tempfile.mkdtemp()
+    >>> [r.tolist() for r in run_sweep(np.linspace, tasks, n_jobs=1, cache_dir=cache, progress=False)]
+    [[0.0, 0.5, 1.0], [0.0, 2.0]]
+    >>> [r.tolist() for r in run_sweep(np.linspace, tasks, n_jobs=1, cache_dir=cache, progress=False)]
+    [[0.0, 0.5, 1.0], [0.0, 2.0]]
     """
     from joblib import Parallel, delayed, parallel_config
     from tqdm.auto import tqdm

@@ -28,7 +28,9 @@ from . import tolerances as tol
 from .domains import Box
 from .nets import ReluNet
 from .patterns import pack_bits
-from .polyhedra import LPSolver, check_domain, domain_scale, facet_rows, full_system as _full_system
+from .lp import LPSolver
+from .normal_form import domain_scale
+from .polyhedra import check_domain, facet_rows, full_system as _full_system
 
 __all__ = ["TraversalResult", "traverse"]
 
@@ -46,6 +48,15 @@ class TraversalResult:
     n_fallback : int
         Flipped bit vectors without a full-dimensional region (neighbour found by evaluation).
     seconds : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> res = traverse(net, Box(-1, 1, dim=2), start=[0.5, 0.25])
+    >>> res.n_regions, res.packed_patterns.shape, res.n_lp > 0
+    (4, (4, 1), True)
     """
 
     packed_patterns: np.ndarray
@@ -68,6 +79,20 @@ def traverse(net: ReluNet, domain: Optional[Box] = None, start=None, progress: b
         the interior of a region (not on a hyperplane).
     max_regions : int
         Stop with an error beyond this many regions (a guard for huge networks).
+
+    Examples
+    --------
+    Liu et al.'s Algorithm 2 (traversal and pruning: from a start region, flip the bit of each
+    facet to reach the neighbours) finds the seven regions of a 2 -> 3 -> 1 network on ``[-1, 1]^2``,
+    as the exact engine does:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((1, 3))],
+    ...                            [np.array([0.0, 0.0, -0.5]), np.zeros(1)])
+    >>> res = traverse(net, Box(-1, 1, dim=2), start=[0.5, 0.25])
+    >>> res.n_regions, decompose(net, Box(-1, 1, dim=2)).n_regions
+    (7, 7)
     """
     from tqdm.auto import tqdm
 

@@ -104,8 +104,8 @@ def check_box(domain, *, dim: Optional[int] = None, name: str = "domain", owner:
     ------
     ValidationTypeError
         ``domain`` is not a box (nor ``None``, nor a number where one is allowed).
-    error
-        Wrong dimension, ``None`` where a box is needed, a non-positive half-width.
+    ValidationError
+        (or the class given as ``error``) Wrong dimension, ``None`` where a box is needed, a non-positive half-width.
     ScaleRangeError
         A side that overflows float64, or a shortest side below the resolution
         ``CHEBYSHEV_RTOL`` times the longest one.

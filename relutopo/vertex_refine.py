@@ -46,6 +46,18 @@ class CellBatch:
     ``-1 - j`` for box face ``j``); ``bits (n, n_bits)``: the bits fixed so far; ``G (n, h, d)``,
     ``g (n, h)``: the affine map of the current layer's outputs (``None`` after the last layer).
     ``whole`` marks the single cell "all of R^d" (no generators yet).
+
+    Examples
+    --------
+    The one cell a refinement starts from, the box, then the four cells of a 2 -> 2 -> 1 network:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> initial_batch(Box(-1, 1, dim=2), 2).n
+    1
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> [b.bits.astype(int).tolist() for b in refine(net, Box(-1, 1, dim=2), 2.0)]
+    [[[1, 1], [1, 0], [0, 1], [0, 0]]]
     """
 
     __slots__ = ("V", "Z", "gptr", "A", "c", "ids", "rptr", "bits", "G", "g", "whole", "anc")
@@ -178,8 +190,21 @@ def _pivots(a):
 
 def refine(net, domain, scale, progress=False, layer=None):
     """Yield the cells of the last hidden layer in chunks (:class:`CellBatch`), depth first.
-    ``layer`` cuts a batch by one layer (default :func:`_refine_layer`; the compiled
-    :func:`relutopo.kernels.vertex.refine_layer` gives the same batches)."""
+    ``layer`` cuts a batch by one layer (default ``_refine_layer``; the compiled
+    :func:`relutopo.kernels.vertex.refine_layer` gives the same batches).
+
+    Examples
+    --------
+    Layer by layer, each cell is cut by the hyperplanes of the next layer's neurons restricted to
+    it (the regions Liu et al. count, without their brute force over bit vectors):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((1, 3))],
+    ...                            [np.array([0.0, 0.0, -0.5]), np.zeros(1)])
+    >>> sum(b.n for b in refine(net, Box(-1, 1, dim=2), 2.0))
+    7
+    """
     layer = _refine_layer if layer is None else layer
     from tqdm.auto import tqdm
 

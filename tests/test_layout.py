@@ -144,3 +144,15 @@ def test_records_are_written_with_portable_paths(tmp_path):
     r.write(tmp_path / "results.json")
     data = json.loads((tmp_path / "results.json").read_text())
     assert data["extra"]["images"] == ["results/a.png", "site-packages/skimage/data/b.png"]
+
+
+def test_no_environment_or_build_output_is_tracked():
+    """A virtual environment, a link to one, or build output in git would replace the user's own
+    on checkout (a committed ``.venv`` link once destroyed a shared environment)."""
+    try:
+        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    bad = [p for p in tracked if p.split("/")[0] in (".venv", ".bench-venv", "_build", ".cache")]
+    assert not bad, f"tracked paths that the build owns: {bad[:5]}"

@@ -121,3 +121,26 @@ def test_sklearn_digits_source_and_bad_source():
     assert d.input_shape == (1, 8, 8) and "not MNIST" in d.name
     with pytest.raises(ValueError, match="source must be"):
         load_mnist(source="kaggle")
+
+
+def test_read_mnist_csv(tmp_path):
+    from relutopo.data.mnist import read_mnist_csv
+
+    rows = np.random.default_rng(0).integers(0, 256, size=(3, 785))
+    rows[:, 0] = [1, 7, 9]
+    path = tmp_path / "m.csv"
+    path.write_text("label," + ",".join(f"p{i}" for i in range(784)) + "\n"
+                    + "\n".join(",".join(map(str, r)) for r in rows))
+    X, y = read_mnist_csv(path, expected_rows=3)
+    assert X.shape == (3, 28, 28) and X.dtype == np.uint8 and y.tolist() == [1, 7, 9]
+    np.testing.assert_array_equal(X[1].ravel(), rows[1, 1:])
+    with pytest.raises(DataError, match="rows"):
+        read_mnist_csv(path, expected_rows=60000)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,3\n4,5,6\n")
+    with pytest.raises(DataError, match="785 columns"):
+        read_mnist_csv(bad)
+    rows[0, 0] = 11
+    path.write_text("\n".join(",".join(map(str, r)) for r in rows))
+    with pytest.raises(DataError, match="labels"):
+        read_mnist_csv(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from pathlib import Path
 from fractions import Fraction
 
 import numpy as np
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from relutopo import atomic as R
 from relutopo.atomic import atomic_write_bytes, atomic_write_json
-from relutopo.repro.claims import Claim, numeric_claim, qualitative_claim, range_claim
+from relutopo.repro.claims import Claim, Rule, numeric_claim, paper_claim, range_claim
 from relutopo.repro.record import Results, load_results
 
 small = st.integers(-1000, 1000)
@@ -43,7 +44,7 @@ def test_range_verdict_is_all_values_inside_widened_interval(lo, width, ours, at
 def test_not_comparable_overrides_the_numbers():
     for c in (numeric_claim("a", "d", 1, 1, comparable=False),
               range_claim("b", "d", (0, 1), 0.5, comparable=False),
-              qualitative_claim("c", "d", "s", 1.0, True, "rule", comparable=False)):
+              paper_claim("c", "d", "s", Rule(True, "rule", 1.0), comparable=False)):
         assert c.verdict == "not comparable"
 
 
@@ -63,12 +64,16 @@ def test_numeric_claim_rejects_bad_input(kwargs, exc, fragment):
         numeric_claim("a", "d", **kwargs)
 
 
-def test_qualitative_needs_a_computed_bool():
-    assert qualitative_claim("q", "d", "s", 0.9, np.bool_(True), "r > 0.5").verdict == "reproduced"
-    with pytest.raises(TypeError, match="holds must be a bool"):
-        qualitative_claim("q", "d", "s", 0.9, 1, "r > 0.5")
-    with pytest.raises(TypeError, match="holds must be a bool"):
-        qualitative_claim("q", "d", "s", 0.9, np.array([True]), "r > 0.5")
+def test_qualitative_claim_is_gone_and_no_chapter_uses_it():
+    """Claims say what they test: a rule built from the predicate's own numbers (issue 15), never
+    a predicate and its prose written separately."""
+    import relutopo.repro.claims as claims
+
+    assert not hasattr(claims, "qualitative_claim")
+    root = Path(__file__).resolve().parents[1]
+    users = [p.name for p in (root / "notebooks").glob("*.ipynb")
+             if "qualitative_claim" in p.read_text()]
+    assert not users, f"notebooks still using qualitative_claim: {users}"
 
 
 def test_claim_validates_verdict_and_id():
@@ -86,8 +91,9 @@ def test_claim_shows_verdict_and_both_values_in_a_notebook():
 def test_results_roundtrip_and_json_safety(tmp_path):
     r = Results("paper_x", "smoke", parameters={"widths": (2, 3), "lr": np.float32(0.5)})
     r.add(numeric_claim("a", "d", 1.0, np.float64(1.0)))
-    r.add(qualitative_claim("b", "d", "s", {"corr": np.float32(0.25), "xs": np.arange(3),
-                                            "bad": float("nan")}, np.bool_(False), "corr > 0.5"))
+    r.add(paper_claim("b", "d", "s", Rule(False, "corr > 0.5", {"corr": np.float32(0.25),
+                                                               "xs": np.arange(3),
+                                                               "bad": float("nan")})))
     r.add_figure("f", "figures/f.png", "a caption")
     r.extra["inf"] = float("inf")
     with pytest.raises(ValueError, match="recorded twice"):

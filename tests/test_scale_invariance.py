@@ -330,6 +330,49 @@ def test_pattern_preserving_rescalings_change_no_answer(d, hidden, seed, how, lo
         assert bounded_set(got) == bounded_set(ref), method
 
 
+@settings(max_examples=8, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(d=st.integers(2, 4),
+       hidden=st.lists(st.integers(2, 4), min_size=1, max_size=2),
+       seed=st.integers(0, 10 ** 6),
+       how=st.sampled_from(["one layer", "every layer"]),
+       log_k=st.floats(-12, 12),
+       log_w=st.floats(-6, 100),
+       k_dim=st.sampled_from([1, 2]))
+def test_pattern_preserving_rescalings_change_no_slice(d, hidden, seed, how, log_k, log_w, k_dim):
+    """The same property on slices (segments and planes; issue 14 asks it of every method): the
+    net rescaled by k in [1e-12, 1e12] (one hidden layer, or every layer) and the inputs stretched
+    by w in [1e-6, 1e100], the slice through the stretched anchors. The engine (on the slice's
+    box) and the exact refinement of the torch model give the pieces of the unscaled net: the
+    same digests (in order on a segment, whose coordinate t does not change; its breakpoints to
+    rounding) and, on a plane, areas times w^2 (or a clear relutopo error)."""
+    from relutopo.slices import Plane, Segment
+
+    net = random_net((d, *hidden, 1), seed)
+    k, w = 10.0 ** log_k, 10.0 ** log_w
+    scaled = scale_one_layer(net, seed % len(hidden), k) if how == "one layer" else scale_every_layer(net, k)
+    moved = stretch_input(scaled, w)
+    anchors = np.random.default_rng(seed).normal(size=(k_dim + 1, d))
+    make = (lambda P: Segment(*P, margin=0.3)) if k_dim == 1 else (lambda P: Plane.through(*P, margin=0.3))
+    slc, slc_w = make(anchors), make(anchors * w)
+    for model, ref_model in ((moved, net), (moved.to_torch(), net.to_torch())):
+        ref = decompose(ref_model, slc)
+        try:
+            got = decompose(model, slc_w)
+        except RelutopoError as exc:  # allowed, if it says why
+            assert isinstance(exc, (ScaleRangeError, InconsistentDecompositionError)) and str(exc)
+            continue
+        what = (type(model).__name__, got.stats["method"])
+        if k_dim == 1:
+            assert [bytes(x) for x in got.digests] == [bytes(x) for x in ref.digests], what
+            np.testing.assert_allclose(got.breakpoints, ref.breakpoints, rtol=0, atol=1e-9, err_msg=str(what))
+        else:
+            assert {bytes(x) for x in got.digests} == {bytes(x) for x in ref.digests}, what
+            order = [ref.index_of_digest()[bytes(x)] for x in got.digests]
+            np.testing.assert_allclose(got.areas(), w ** 2 * ref.areas()[order], rtol=1e-6,
+                                       atol=1e-9 * w ** 2 * ref.slice.box.volume, err_msg=str(what))
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_methods_agree_with_exact_rationals_in_the_square(seed):
     net = random_net((2, 4, 3, 1), seed)

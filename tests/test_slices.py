@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from relutopo import Box, ReluNet, decompose
+from relutopo.decomposition import Decomposition
+from relutopo.errors import InconsistentDecompositionError, PolytopeError
+from relutopo.polytopes import polytope_vertices
 from relutopo.slice_decomposition import SliceDecomposition, compose_slice, polyline_regions
 from relutopo.slices import Plane, Segment, Slice, SliceError
 
@@ -127,6 +130,7 @@ small_mlps = st.tuples(
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_mlps)
+@example((3, [2], 1, 1))  # CI: the engine's segment ended at its last breakpoint, not at 1.3
 def test_refinement_of_the_torch_mlp_equals_the_engine_vertex_path(spec):
     d, hidden, n_out, seed = spec
     net = random_net((d, *hidden, n_out), seed)
@@ -144,6 +148,56 @@ def test_refinement_of_the_torch_mlp_equals_the_engine_vertex_path(spec):
     assert r1.n_regions == e1.n_regions
     np.testing.assert_allclose(r1.breakpoints, e1.breakpoints, rtol=0, atol=1e-9)
     assert [bytes(x) for x in r1.digests] == [bytes(x) for x in e1.digests]
+
+
+def _ci_segment():
+    """The CI case of the refine-vs-engine test: spec ``(3, [2], 1, 1)``, three pieces."""
+    net = random_net((3, 2, 1), 1)
+    rng = np.random.default_rng(2)
+    rng.normal(size=(3, 3))  # the plane's anchors, drawn first in the test
+    return net, Segment(*rng.normal(size=(2, 3)), margin=0.3)
+
+
+def test_segment_breakpoints_do_not_depend_on_the_engines_facet_lists(monkeypatch):
+    # CI found the engine path ending at [..., 1.134225, 1.134225] instead of [..., 1.134225, 1.3]:
+    # its breakpoints were the vertices of each region's facet rows, so a region whose facet list
+    # lacked its right end gave a one-vertex "interval". They now come from the rows of the
+    # neurons that flip between neighbours, and the ends are the box's.
+    net, seg = _ci_segment()
+    ref = decompose(net.to_torch(), seg).breakpoints
+    np.testing.assert_allclose(ref, [-0.3, 0.77782703, 1.1342251, 1.3], atol=1e-8)
+    monkeypatch.setattr(Decomposition, "facet_neurons", lambda self, i: np.array([0, -1]))
+    dec = decompose(net, seg, method="vertex")
+    assert dec.breakpoints[0] == seg.box.lo[0] and dec.breakpoints[-1] == seg.box.hi[0]
+    np.testing.assert_allclose(dec.breakpoints, ref, rtol=0, atol=1e-12)
+    # and the vertices of such a facet list (a half-line) are an error, not one "vertex"
+    with pytest.raises(PolytopeError, match="unbounded or lower-dimensional"):
+        polytope_vertices(np.array([[-1.0], [-2.0]]), np.array([-1.0, -1.0]))
+
+
+def test_segment_pieces_that_do_not_tile_the_segment_raise():
+    from relutopo.slice_decomposition import _check_breakpoints
+
+    _check_breakpoints(np.array([0.0, 0.5, 1.0]), 0.0, 1.0, "t")
+    for t, match in [([0.0, 0.5, 0.5], "not over the whole"), ([0.0, 0.5, 0.5, 1.0], "zero or negative"),
+                     ([0.0, 0.7, 0.5, 1.0], "zero or negative"), ([0.0], "1 breakpoint")]:
+        with pytest.raises(InconsistentDecompositionError, match=match):
+            _check_breakpoints(np.array(t), 0.0, 1.0, "t")
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_outputs_on_the_box_boundary_and_a_clear_error_outside(k):
+    net = random_net((6, 7, 6, 3), seed=1)
+    rng = np.random.default_rng(11)
+    slc = Slice(rng.normal(size=6), rng.normal(size=(k, 6)), Box(-2, 2, dim=k))
+    dec = decompose(net, slc)
+    corners = np.array([[-2.0] * k, [2.0] * k, [2.0 * (1 + 1e-15)] + [2.0] * (k - 1)])
+    np.testing.assert_allclose(dec.outputs(corners), net.forward(slc.to_input_flat(corners)),
+                               rtol=1e-9, atol=1e-9)
+    with pytest.raises(SliceError, match=r"1 of 2 point\(s\) lie outside the slice's box"):
+        dec.outputs(np.array([[0.0] * k, [2.5] * k]))
+    with pytest.raises(ValueError):  # SliceError is a ValueError, as before
+        dec.outputs(np.array([[-3.0] * k]))
 
 
 # ----------------------------------------------------------------------------- segments

@@ -39,6 +39,18 @@ def read_cifar_batch(path) -> tuple:
     ------
     DataError
         Missing file, not a pickle, or a dict without ``data``/``labels`` of matching sizes.
+
+    Examples
+    --------
+    A batch in the CIFAR-10 python format, written here with two blank images:
+
+    >>> import pathlib, pickle, tempfile
+    >>> import numpy as np
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "data_batch_1"
+    >>> _ = path.write_bytes(pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 5]}))
+    >>> images, labels = read_cifar_batch(path)
+    >>> images.shape, labels.tolist()
+    ((2, 3, 32, 32), [3, 5])
     """
     path = Path(path)
     try:
@@ -115,6 +127,21 @@ def load_cifar10(cifar10_root: Optional[os.PathLike] = None, *, n_train: Optiona
         Seeded random subsets (``None``: all).
     seed : int
         Seeds the subsets (and the substitute's crops).
+
+    Examples
+    --------
+    A folder in the CIFAR-10 python layout (written here: two blank images per batch); without
+    a folder, ``load_cifar10()`` returns the offline substitute, whose ``name`` says so:
+
+    >>> import pathlib, pickle, tempfile
+    >>> import numpy as np
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> batch = pickle.dumps({b"data": np.zeros((2, 3072), np.uint8), b"labels": [3, 5]})
+    >>> for name in CIFAR10_TRAIN_BATCHES + (CIFAR10_TEST_BATCH,):
+    ...     _ = (root / name).write_bytes(batch)
+    >>> ds = load_cifar10(root)
+    >>> ds.name, ds.X_train.shape, ds.X_test.shape, ds.classes[3]
+    ('CIFAR-10', (10, 3, 32, 32), (2, 3, 32, 32), 'cat')
     """
     if cifar10_root is None:
         from .photo_patches import load_photo_patches

@@ -19,7 +19,16 @@ __all__ = ["ImageDataset", "DataError", "subsample"]
 
 
 class DataError(RelutopoError, ValueError):
-    """A data file or folder given to a relutopo loader is missing or malformed."""
+    """A data file or folder given to a relutopo loader is missing or malformed.
+
+    Examples
+    --------
+    >>> from relutopo.data.mnist import read_idx
+    >>> read_idx("no/such/file.idx")  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.data.image_dataset.DataError: idx file no/such/file.idx does not exist
+    """
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,6 +47,14 @@ class ImageDataset:
         Class labels ``0 .. len(classes) - 1``.
     classes : tuple of str
         Class names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = ImageDataset("toy", "made here", np.zeros((4, 1, 2, 2), np.float32), np.array([0, 1, 0, 1]),
+    ...                   np.zeros((2, 1, 2, 2), np.float32), np.array([1, 0]), ("a", "b"))
+    >>> ds.input_shape, ds.n_classes
+    ((1, 2, 2), 2)
     """
 
     name: str
@@ -85,6 +102,15 @@ def subsample(dataset: ImageDataset, n_train=None, n_test=None, *, seed: int = 0
 
     The subsets are drawn without replacement and keep their original order; a request is
     reproducible from ``seed``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = ImageDataset("toy", "made here", np.zeros((10, 1, 2, 2), np.float32), np.arange(10) % 2,
+    ...                   np.zeros((4, 1, 2, 2), np.float32), np.array([0, 1, 0, 1]), ("a", "b"))
+    >>> small = subsample(ds, n_train=3, seed=0)
+    >>> small.X_train.shape, len(small.y_test), subsample(ds, n_train=3, seed=0).y_train.tolist() == small.y_train.tolist()
+    ((3, 1, 2, 2), 4, True)
     """
     rng = np.random.default_rng(seed)
     n_tr = _check_count("n_train", n_train, len(dataset.y_train))

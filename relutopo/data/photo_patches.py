@@ -70,6 +70,12 @@ def load_photo_patches(n_train: int = 5000, n_test: int = 1000, *, size: int = 3
         Right-hand fraction of each photograph's width reserved for test crops.
     seed : int
         Seeds the crop positions.
+
+    Examples
+    --------
+    >>> ds = load_photo_patches(n_train=20, n_test=10, seed=0)
+    >>> ds.X_train.shape, ds.classes[:3], len(set(ds.y_train.tolist()))
+    ((20, 3, 32, 32), ('astronaut', 'chelsea', 'coffee'), 10)
     """
     for name, v in (("n_train", n_train), ("n_test", n_test), ("size", size), ("side", side)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:

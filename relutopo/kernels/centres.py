@@ -6,7 +6,7 @@ independently, so running them one after another changes nothing but the speed),
 enumeration for small calls in ``d <= 2`` (first best basis in lexicographic order), the same
 recession shortcut, and the same independent certificate
 (:func:`relutopo.chebyshev.certify`, ported). Polyhedra that fail the certificate go to HiGHS
-exactly as there (:func:`relutopo.chebyshev._redo_with_highs`). Results agree with the numpy
+exactly as there (``relutopo.chebyshev._redo_with_highs``). Results agree with the numpy
 solver to rounding (``tests/test_kernels.py``).
 """
 
@@ -42,8 +42,22 @@ _TINY = tol.TINY
 
 def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enumerate_max,
             return_info):
-    """:func:`relutopo.chebyshev._centres` with compiled inner loops (same arguments and
-    results: ``(X, R)`` or ``(X, R, info)``)."""
+    """``relutopo.chebyshev._centres`` with compiled inner loops (same arguments and
+    results: ``(X, R)`` or ``(X, R, info)``).
+
+    Examples
+    --------
+    The compiled simplex gives the Chebyshev centres of :func:`relutopo.chebyshev.chebyshev_centres`:
+
+    >>> import numpy as np
+    >>> from relutopo.chebyshev import chebyshev_centres
+    >>> from relutopo.polyhedra import LPSolver
+    >>> A = np.array([[1.0, 0], [0, 1], [-1, 0], [0, -1]])
+    >>> c = np.array([1.0, 1, 1, 1])
+    >>> X, R = centres(A, c, np.array([0, 4]), 10.0, np.zeros((1, 2)), False, LPSolver(), None, None, 0, False)
+    >>> X.tolist(), R.tolist(), chebyshev_centres(A, c, [0, 4], 10.0)[1].tolist()
+    ([[0.0, 0.0]], [1.0], [1.0])
+    """
     from ..chebyshev import ENUMERATE_BUDGET, _n_bases, _redo_with_highs
 
     n, d = len(ptr) - 1, A.shape[1]

@@ -1,6 +1,6 @@
 """Crossing facets with the regions' own affine maps, compiled (numba).
 
-:func:`relutopo.decompose._cross_facets` finds the neighbour across a facet by evaluating the
+``relutopo.decompose._cross_facets`` finds the neighbour across a facet by evaluating the
 network at three points: the facet point ``p``, ``p + eps n`` (beyond) and ``p - eps n``
 (within). Three forward passes per facet dominate the cost of large 2-D decompositions. This
 module decides the same question with the maps the refinement has already computed: on region
@@ -53,6 +53,16 @@ class RegionMaps:
 
     ``M[rowbase[i, l] + k * kstride[l]]`` and ``mu[...]`` (same index) are the row and offset of
     neuron ``k`` of hidden layer ``l`` restricted to final cell ``i`` (``z = M x + mu``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> from relutopo.kernels.polygon import refine_polygons
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> maps = refine_polygons(net, Box(-1, 1, dim=2), 2.0)[-1]
+    >>> maps.M.shape, maps.rowbase.shape
+    ((2, 2), (4, 1))
     """
 
     M: np.ndarray
@@ -122,6 +132,25 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
     Each shared facet is tested from one side only: when the facet of ``R`` on neuron ``k``
     leads to ``R'``, the facet of ``R'`` on neuron ``k`` leads back to ``R`` (a convex region
     has at most one facet on a hyperplane, and ``R`` and ``R'`` share one on neuron ``k``).
+
+    Examples
+    --------
+    The neighbour across each edge of the four quadrant cells of ``[-1, 1]^2`` (``-1``: a box face):
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> from relutopo.patterns import pack_bits
+    >>> from relutopo.kernels.polygon import refine_polygons
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> box = Box(-1, 1, dim=2)
+    >>> ptr, P, E, ids, bits, maps = refine_polygons(net, box, 2.0)
+    >>> n = len(ptr) - 1
+    >>> owner = np.repeat(np.arange(n), np.diff(ptr))
+    >>> nxt = np.concatenate([np.r_[ptr[i] + 1:ptr[i + 1], ptr[i]] for i in range(n)])
+    >>> mid = (P + P[nxt]) / 2                       # a point of each edge
+    >>> cross_by_maps(maps, pack_bits(bits), np.ones(n), ptr, owner, ids, mid, 2.0, box,
+    ...               net.layer_offsets).reshape(n, 4).tolist()
+    [[-1, 2, 1, -1], [3, -1, -1, 0], [-1, -1, 3, 0], [-1, -1, 1, 2]]
     """
     n = len(packed)
     nb = int(offsets[-1])

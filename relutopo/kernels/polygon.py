@@ -42,6 +42,17 @@ def refine_polygons(net, domain, scale):
     ``f``); ``bits`` is ``(n, n_hidden)`` bool, in the order of the numpy polygon kernel;
     ``maps`` (:class:`~relutopo.kernels.crossing.RegionMaps`) the pre-activation maps of every
     layer on every cell, which the refinement computed anyway.
+
+    Examples
+    --------
+    The four square cells of a 2 -> 2 -> 1 network on ``[-1, 1]^2``, each with four edges:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> ptr, P, E, ids, bits, maps = refine_polygons(net, Box(-1, 1, dim=2), 2.0)
+    >>> ptr.tolist(), bits.astype(int).tolist()
+    ([0, 4, 8, 12, 16], [[0, 0], [0, 1], [1, 0], [1, 1]])
     """
     (x0, y0), (x1, y1) = domain.lo, domain.hi
     ptr = np.array([0, 4], dtype=np.int64)

@@ -9,7 +9,7 @@ adjacent ``(+, -)`` pairs (adjacency by the combinatorial test). This module doe
 cell by cell instead of neuron by neuron over the batch, which changes nothing: a cell's cuts
 never depend on another cell. Same tolerances, same pair order (``+`` generators in order,
 then ``-``), same generator and row order in the children (``>= 0`` child first), so the
-batches it returns equal :func:`relutopo.vertex_refine._refine_layer`'s
+batches it returns equal ``relutopo.vertex_refine._refine_layer``'s
 (``tests/test_kernels.py``).
 """
 
@@ -31,7 +31,20 @@ class MapRecorder:
     cuts, so that the finished regions' pre-activation maps on every layer are known
     (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). Each cell
     carries its ancestors' ids (``CellBatch.anc``): id ``j`` of layer ``l`` is row block ``j``
-    of the maps recorded for layer ``l``."""
+    of the maps recorded for layer ``l``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> from relutopo.vertex_refine import refine
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> rec = MapRecorder(net)
+    >>> batches = list(refine(net, Box(-1, 1, dim=2), 2.0, layer=rec))
+    >>> maps = rec.maps(np.concatenate([b.anc for b in batches]))
+    >>> type(maps).__name__, maps.M.shape[1]
+    ('RegionMaps', 2)
+    """
 
     def __init__(self, net):
         self.hidden = net.hidden_sizes
@@ -67,7 +80,20 @@ class MapRecorder:
 
 
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
-    """:func:`relutopo.vertex_refine._refine_layer` with the compiled cutting."""
+    """``relutopo.vertex_refine._refine_layer`` with the compiled cutting.
+
+    Examples
+    --------
+    The compiled cutting gives the same cells as the numpy one:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box
+    >>> from relutopo.vertex_refine import refine
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((1, 3))],
+    ...                            [np.array([0.0, 0.0, -0.5]), np.zeros(1)])
+    >>> sum(b.n for b in refine(net, Box(-1, 1, dim=2), 2.0, layer=refine_layer))
+    7
+    """
     anc = b.anc
     setup = _layer_setup(b, net, l, offset, last)
     if not isinstance(setup, tuple):

@@ -44,6 +44,21 @@ def plot_barcodes(bc: Barcodes, dims: Optional[Sequence[int]] = None, *, ax=None
     ax : one axes per dimension, optional.
     fraction : long-bar rule (see :mod:`relutopo.homology`); long bars are drawn in full colour
         and counted in each panel's label.
+
+    Examples
+    --------
+    The barcodes of Liu et al. Figs 3 and 5-7, one panel per homology dimension (twelve points on a
+    circle: one long ``H_1`` bar):
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo.homology import barcodes
+    >>> t = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    >>> X = np.c_[np.cos(t), np.sin(t)]
+    >>> fig = plot_barcodes(barcodes(np.linalg.norm(X[:, None] - X[None], axis=-1), maxdim=1))
+    >>> len(fig.axes)
+    2
+    >>> plt.close(fig)
     """
     dims = list(range(len(bc))) if dims is None else [int(k) for k in dims]
     for k in dims:
@@ -78,7 +93,18 @@ def plot_barcodes(bc: Barcodes, dims: Optional[Sequence[int]] = None, *, ax=None
 
 def plot_diagram(bc: Barcodes, dims: Optional[Sequence[int]] = None, *, ax=None,
                  title: Optional[str] = None, figsize=(4.0, 4.0)):
-    """Persistence diagram: one point ``(birth, death)`` per bar; infinite bars on a top line."""
+    """Persistence diagram: one point ``(birth, death)`` per bar; infinite bars on a top line.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo.homology import barcodes
+    >>> fig = plot_diagram(barcodes(np.array([[0.0, 1.0, 3.0], [1.0, 0.0, 3.0], [3.0, 3.0, 0.0]]), maxdim=0))
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     dims = list(range(len(bc))) if dims is None else [int(k) for k in dims]
@@ -105,7 +131,19 @@ def plot_diagram(bc: Barcodes, dims: Optional[Sequence[int]] = None, *, ax=None,
 
 def plot_distance_matrix(D, *, ax=None, title: Optional[str] = None, label: str = "Hamming distance",
                          cmap: str = "viridis", figsize=(4.2, 3.6)):
-    """Heatmap of a distance matrix (e.g. Hamming distances of bit vectors) with a colour bar."""
+    """Heatmap of a distance matrix (e.g. Hamming distances of bit vectors) with a colour bar.
+
+    Examples
+    --------
+    Hamming distances of bit vectors as a heatmap with its colour bar (Liu et al. Fig. 9):
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> fig = plot_distance_matrix(np.array([[0, 1, 3], [1, 0, 2], [3, 2, 0]]))
+    >>> len(fig.axes)                                 # the heatmap and its colour bar
+    2
+    >>> plt.close(fig)
+    """
     import matplotlib.pyplot as plt
 
     D = np.asarray(D)

@@ -32,7 +32,17 @@ def _ax(ax, figsize=(4.5, 4.5)):
 
 
 def polygon_of_cell(K, i: int) -> np.ndarray:
-    """The vertices of 2-cell ``i`` of a 2-D complex in counter-clockwise order."""
+    """The vertices of 2-cell ``i`` of a 2-D complex in counter-clockwise order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> P = polygon_of_cell(cell_complex(decompose(net, Box(-1, 1, dim=2))), 0)
+    >>> P.shape, sorted(map(tuple, np.abs(P).tolist()))
+    ((4, 2), [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)])
+    """
     P = K.vertices[K.cells[2][i]]
     C = P.mean(axis=0)
     return P[np.argsort(np.arctan2(P[:, 1] - C[1], P[:, 0] - C[0]))]
@@ -48,6 +58,19 @@ def plot_complex_2d(K, *, ax=None, face_values=None, cmap: str = "viridis", vert
     """Draw every cell of a 2-D complex, coloured by dimension (:data:`DIM_COLORS`).
 
     ``face_values`` (one per 2-cell) colours the faces through ``cmap`` instead.
+
+    Examples
+    --------
+    The 25 cells of the four-square complex of a 2 -> 2 -> 1 network (Tawfeek et al., Sec. 2):
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> ax = plot_complex_2d(cell_complex(decompose(net, Box(-1, 1, dim=2))))
+    >>> type(ax).__name__
+    'Axes'
+    >>> plt.close(ax.figure)
     """
     from matplotlib.collections import LineCollection, PolyCollection
 
@@ -82,7 +105,22 @@ def plot_partition_2d(K, side, *, ax=None, boundary_pieces: Sequence = (), X=Non
                       true_boundary=None, colors=("#9ecae1", "#fdae6b"), title: Optional[str] = None):
     """Regions coloured by ``side`` (indexed by region), the cut between the sides (black), the
     decision boundary pieces (red) and optionally data points and a true boundary ``g`` (a
-    function ``g(X)``, drawn dashed at ``g = 0``)."""
+    function ``g(X)``, drawn dashed at ``g = 0``).
+
+    Examples
+    --------
+    The Fiedler partition of Tawfeek et al. drawn over the regions (left half against right half):
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> K = cell_complex(decompose(net, Box(-1, 1, dim=2)))
+    >>> ax = plot_partition_2d(K, K.barycenters(2)[:, 0] > 0)
+    >>> type(ax).__name__
+    'Axes'
+    >>> plt.close(ax.figure)
+    """
     from matplotlib.collections import LineCollection, PolyCollection
 
     from ..spectral import cut_facets
@@ -122,6 +160,21 @@ def plot_betti_curves(mean_curve, *, ax=None, band=None, bounds=None, f_marks: O
     ``bounds`` (per dimension, e.g. the cycle ranks ``z_k``) are drawn as dotted lines;
     ``f_marks`` maps a dimension ``k`` to ``(name, value)`` drawn dashed in beta_k's colour (e.g.
     ``{0: ("f_0", f0), 1: ("f_2", f2)}``: in a box, the maxima bounds of beta_0 and beta_1).
+
+    Examples
+    --------
+    Mean Betti curves of five random filtrations (Tawfeek et al.), with the cycle ranks as bounds:
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo import ReluNet, Box, decompose, cell_complex, betti_curves
+    >>> from relutopo.filtration import cycle_ranks
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> K = cell_complex(decompose(net, Box(-1, 1, dim=2)))
+    >>> ax = plot_betti_curves(betti_curves(K, 5, seed=0).mean(axis=0), bounds=cycle_ranks(K))
+    >>> type(ax).__name__
+    'Axes'
+    >>> plt.close(ax.figure)
     """
     ax = _ax(ax, figsize=(5, 3.5))
     mean_curve = np.asarray(mean_curve, dtype=float)
@@ -155,6 +208,17 @@ def plot_curves_with_agreement(epochs, train_acc, test_acc, ckpt_epochs, agreeme
 
     ``agreement`` maps a label to an array ``(n_seeds, n_checkpoints)`` or ``(n_checkpoints,)``;
     the mean is drawn with a min-max band. ``train_acc``/``test_acc`` may be ``(n_seeds, n_epochs)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> epochs = np.arange(1, 11)
+    >>> axes = plot_curves_with_agreement(epochs, np.linspace(0.5, 1, 10), np.linspace(0.5, 0.9, 10),
+    ...                                  [1, 5, 10], {"data": np.array([0.6, 0.8, 0.95])})
+    >>> [type(a).__name__ for a in axes]             # accuracy and agreement axes
+    ['Axes', 'Axes']
+    >>> plt.close(axes[0].figure)
     """
     ax = _ax(ax, figsize=(6, 3.5))
     e = np.asarray(epochs, dtype=float)

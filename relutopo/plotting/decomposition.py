@@ -30,7 +30,13 @@ BOUNDARY_COLOR = "0.15"
 
 
 def neuron_colors(n: int) -> list:
-    """``n`` distinct colours, one per hidden neuron (bit)."""
+    """``n`` distinct colours, one per hidden neuron (bit).
+
+    Examples
+    --------
+    >>> len(neuron_colors(5)), len(set(neuron_colors(5)))
+    (5, 5)
+    """
     import matplotlib
 
     if n <= 10:
@@ -41,7 +47,13 @@ def neuron_colors(n: int) -> list:
 
 
 def region_colors(n: int, seed: int = 0) -> np.ndarray:
-    """``n`` pale colours for regions, shuffled with ``seed`` so neighbours rarely look alike."""
+    """``n`` pale colours for regions, shuffled with ``seed`` so neighbours rarely look alike.
+
+    Examples
+    --------
+    >>> region_colors(4, seed=0).shape
+    (4, 4)
+    """
     import matplotlib
 
     cmap = matplotlib.colormaps["tab20"]
@@ -53,7 +65,13 @@ def region_colors(n: int, seed: int = 0) -> np.ndarray:
 
 
 def bit_string(pattern, layer_sizes: Optional[Sequence[int]] = None) -> str:
-    """``"011 101"``: the bits of a pattern, a space between hidden layers."""
+    """``"011 101"``: the bits of a pattern, a space between hidden layers.
+
+    Examples
+    --------
+    >>> bit_string([1, 0, 1, 1, 0], layer_sizes=(3, 2))
+    '101 10'
+    """
     bits = "".join("1" if b else "0" for b in np.asarray(pattern, dtype=bool))
     if not layer_sizes:
         return bits
@@ -71,7 +89,17 @@ def _check_2d(dec):
 
 def decomposition_window(dec, margin: float = 0.15) -> Box:
     """A box containing the domain (if bounded), every vertex of the bounded regions and every
-    interior point, enlarged by ``margin`` of its size on each side."""
+    interior point, enlarged by ``margin`` of its size on each side.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> w = decomposition_window(decompose(net, Box(-1, 1, dim=2)), margin=0.0)
+    >>> w.lo.tolist(), w.hi.tolist()
+    ([-1.0, -1.0], [1.0, 1.0])
+    """
     if dec.domain is not None:
         return dec.domain
     pts = [np.asarray(dec.interior_points)]
@@ -101,6 +129,15 @@ def region_polygons(dec, window: Optional[Box] = None) -> list:
     whose hyperplane carries it, ``-1 - k`` for face ``k`` of the domain box, and ``-100`` for the
     window's edges (where an unbounded region is cut off for display). Regions that do not meet
     the window's interior get ``None``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> polys = region_polygons(decompose(net, Box(-1, 1, dim=2)))
+    >>> len(polys), [len(v) for v, ids in polys], sorted(polys[0][1].tolist())
+    (4, [4, 4, 4, 4], [-3, -1, 0, 1])
     """
     _check_2d(dec)
     window = window if window is not None else decomposition_window(dec)
@@ -108,13 +145,18 @@ def region_polygons(dec, window: Optional[Box] = None) -> list:
     out = []
     for i in range(dec.n_regions):
         reg = dec.region(i)
-        A = np.vstack([reg.A, Aw])
-        c = np.concatenate([reg.c, cw])
+        # unit rows: a network row and a window row differ in norm by the ratio of the two
+        # scales (1e-12 for a net whose input was stretched by 1e12), and polytope_vertices
+        # would take the smaller for a zero row of the larger's system
+        nr = np.linalg.norm(reg.A, axis=1)
+        nr = np.where(nr > 0, nr, 1.0)
+        A = np.vstack([reg.A / nr[:, None], Aw])
+        c = np.concatenate([reg.c / nr, cw])
         ids = np.concatenate([reg.facet_neurons, np.full(len(cw), -100)])
         x0 = np.asarray(reg.interior_point, dtype=np.float64)
         if not np.all(A @ x0 < c):
             # interior point outside the window: take the Chebyshev centre of the clipped cell
-            from ..polyhedra import chebyshev_center
+            from ..lp import chebyshev_center
 
             x0, r = chebyshev_center(A, c, radius_cap=window.scale)
             if x0 is None or not r > tol.CHEBYSHEV_RTOL * window.scale:
@@ -146,6 +188,21 @@ def plot_decomposition_2d(dec, *, ax=None, window: Optional[Box] = None, labels:
         Colour each edge by the neuron whose hyperplane carries it (Fig. 8); else black.
     mark_box : Box, optional
         Outline this box (e.g. the training domain) with a dashed rectangle.
+
+    Examples
+    --------
+    The regions of a 2 -> 3 -> 1 network on ``[-1, 1]^2`` (as Liu et al. Fig. 1(a)), edges coloured
+    by the neuron whose hyperplane carries them:
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.ones((1, 3))],
+    ...                            [np.array([0.0, 0.0, -0.5]), np.zeros(1)])
+    >>> fig = plot_decomposition_2d(decompose(net, Box(-1, 1, dim=2)))
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -213,6 +270,19 @@ def plot_bit_table(dec, *, ax=None, rows: Optional[Sequence[int]] = None, title:
     """Look-up table of bit vectors (Fig. 8): one line per region, each bit in its neuron's colour.
 
     Regions are listed by index (or ``rows``); ``U`` marks unbounded regions.
+
+    Examples
+    --------
+    The look-up table of bit vectors of Liu et al. Fig. 8:
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    >>> fig = plot_bit_table(decompose(net, Box(-1, 1, dim=2)))
+    >>> len(fig.axes)
+    1
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -256,6 +326,19 @@ def plot_decomposition_3d(dec, *, ax=None, regions: Optional[Sequence[int]] = No
         decomposition stay distinguishable in a static picture (1.0: no gaps).
     points : array (n, 3), optional
         Sample points drawn on top (e.g. the circle of Examples 4.1-4.2).
+
+    Examples
+    --------
+    The eight octants of a 3 -> 3 -> 1 network in ``[-1, 1]^3`` (as Liu et al. Figs 1(b) and 2):
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo import ReluNet, Box, decompose
+    >>> net = ReluNet.from_weights([np.eye(3), np.ones((1, 3))], [np.zeros(3), np.zeros(1)])
+    >>> fig = plot_decomposition_3d(decompose(net, Box(-1, 1, dim=3)))
+    >>> fig.axes[0].name
+    '3d'
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     from mpl_toolkits.mplot3d.art3d import Poly3DCollection

@@ -22,7 +22,13 @@ __all__ = ["plot_slice", "plot_segment", "class_colors"]
 
 
 def class_colors(n: int) -> list:
-    """``n`` distinct colours, one per class."""
+    """``n`` distinct colours, one per class.
+
+    Examples
+    --------
+    >>> len(class_colors(10)), len(set(class_colors(10)))
+    (10, 10)
+    """
     import matplotlib
 
     cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
@@ -175,6 +181,20 @@ def plot_segment(dec, *, ax=None, class_names: Optional[Sequence[str]] = None,
     Returns
     -------
     matplotlib Figure
+
+    Examples
+    --------
+    Outputs, regions and the decision boundary of ``x -> (x, -x)`` along a segment:
+
+    >>> import numpy as np
+    >>> import matplotlib.pyplot as plt
+    >>> from relutopo import ReluNet, Segment
+    >>> from relutopo.slice_decomposition import decompose_slice
+    >>> net = ReluNet.from_weights([np.array([[1.0], [-1.0]]), np.eye(2)], [np.zeros(2), np.zeros(2)])
+    >>> fig = plot_segment(decompose_slice(net, Segment([-1.0], [1.0])), class_names=["a", "b"])
+    >>> len(fig.axes) >= 1
+    True
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
     from matplotlib.collections import LineCollection

@@ -52,7 +52,14 @@ def _executed_papers(root: Path) -> dict:
 def prune_executed(root: os.PathLike) -> list:
     """Remove executed copies whose source notebook no longer exists (so the book drops them)
     and the staging folders of killed runs. A folder is removed only when it is a run folder
-    relutopo wrote (its stamp ``.run.json``) holding nothing else."""
+    relutopo wrote (its stamp ``.run.json``) holding nothing else.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> prune_executed(pathlib.Path(tempfile.mkdtemp()))
+    []
+    """
     import shutil
 
     from relutopo.repro.runner import OutputFolderError, check_output_folder, remove_stale_staging
@@ -89,7 +96,15 @@ def _title(nb_path: Path) -> str:
 
 def scorecard_page(root: os.PathLike, profile: str = "book") -> str:
     """The MyST source of the scorecard page: a per-paper overview (page, verdicts, data and
-    weights used) and one table of every claim, linking each to its paper page and figure."""
+    weights used) and one table of every claim, linking each to its paper page and figure.
+
+    Examples
+    --------
+    >>> from relutopo.repro.runner import find_root
+    >>> page = scorecard_page(find_root(), "smoke")
+    >>> page.startswith("#"), "wang" in page
+    (True, True)
+    """
     from relutopo.repro.claims import (DIFFERS, NOT_COMPARABLE, PAPER, PASSED, REPRODUCED,
                                        SELF_CHECK)
     from relutopo.repro.scorecard import (format_value, list_table, reproduction_rate,
@@ -165,7 +180,14 @@ def _demote_headings(text: str) -> str:
 
 def performance_page(root: os.PathLike, profile: str = "book") -> str:
     """The MyST source of the performance page: ``benchmarks/RESULTS.md`` (when present) and
-    the execution time of each notebook in this build (from the run stamps)."""
+    the execution time of each notebook in this build (from the run stamps).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> performance_page(pathlib.Path(tempfile.mkdtemp()), "smoke").splitlines()[0]
+    '# Performance'
+    """
     root = Path(root)
     lines = ["# Performance", "",
              "Timings measured on the machine that built this book. The benchmark scripts live "
@@ -209,7 +231,14 @@ API_SECTIONS = (
 
 
 def api_modules() -> list:
-    """Every importable module of the ``relutopo`` package, sorted (``__main__`` excluded)."""
+    """Every importable module of the ``relutopo`` package, sorted (``__main__`` excluded).
+
+    Examples
+    --------
+    >>> mods = api_modules()
+    >>> "relutopo.decompose" in mods, any(m.startswith("relutopo.papers.wang") for m in mods)
+    (True, True)
+    """
     import pkgutil
 
     import relutopo
@@ -222,7 +251,16 @@ def api_modules() -> list:
 def api_page() -> str:
     """The MyST source of the API reference: one ``automodule`` per module, grouped into the
     core, the paper packages and the pipeline. Sphinx autodoc renders the numpydoc docstrings
-    (napoleon) when the book is built; nothing is fetched from the network."""
+    (napoleon) when the book is built; nothing is fetched from the network.
+
+    Examples
+    --------
+    The API reference page: one ``automodule`` per module, core first:
+
+    >>> page = api_page()
+    >>> page.splitlines()[0], ".. automodule:: relutopo.decompose" in page
+    ('# API reference', True)
+    """
     modules = api_modules()
     out = ["# API reference", "",
            "Generated from the docstrings of every module (Sphinx autodoc with napoleon). Each "
@@ -241,7 +279,15 @@ def api_page() -> str:
 
 def prepare_book(root: os.PathLike, profile: str = "book") -> list:
     """Write the generated pages (scorecard, performance, API reference) and prune stale
-    executed copies; return the paths written."""
+    executed copies; return the paths written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> [p.relative_to(root).as_posix() for p in prepare_book(root, "smoke")]
+    ['book/generated/scorecard.md', 'book/generated/performance.md', 'book/generated/api.md']
+    """
     root = Path(root)
     prune_executed(root)
     gen = root / GENERATED_DIR

@@ -61,7 +61,17 @@ class _Refs(HTMLParser):
 
 def local_references(page: Path) -> tuple:
     """``(refs, has_math, text)`` of one HTML page: its local (src/href) references as
-    ``(tag, attr, value, resolved_path)``, whether it holds math, and its visible text."""
+    ``(tag, attr, value, resolved_path)``, whether it holds math, and its visible text.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> page = pathlib.Path(tempfile.mkdtemp()) / "p.html"
+    >>> _ = page.write_text('<html><body><a href="https://example.org">x</a><img src="a.png"> $x$</body></html>')
+    >>> refs, has_math, text = local_references(page)
+    >>> [(tag, attr, value) for tag, attr, value, path in refs], text.strip()
+    ([('img', 'src', 'a.png')], 'x $x$')
+    """
     p = _Refs()
     p.feed(page.read_text(encoding="utf-8", errors="replace"))
     out = []
@@ -80,7 +90,13 @@ def local_references(page: Path) -> tuple:
 
 
 def find_chromium(explicit: Optional[str] = None) -> Optional[str]:
-    """The Chromium executable: ``explicit``, else ``chromium`` / ``chromium-browser`` on PATH."""
+    """The Chromium executable: ``explicit``, else ``chromium`` / ``chromium-browser`` on PATH.
+
+    Examples
+    --------
+    >>> find_chromium("/no/such/chromium") is None
+    True
+    """
     if explicit:
         return shutil.which(explicit) or (explicit if Path(explicit).is_file() else None)
     for name in ("chromium", "chromium-browser", "google-chrome"):
@@ -91,7 +107,19 @@ def find_chromium(explicit: Optional[str] = None) -> Optional[str]:
 
 
 def is_blank(png: Path, fraction: float = BLANK_FRACTION) -> tuple:
-    """``(blank, non_background_fraction)`` of a screenshot."""
+    """``(blank, non_background_fraction)`` of a screenshot.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "white.png"
+    >>> fig = plt.figure(figsize=(1, 1))
+    >>> fig.savefig(path)
+    >>> plt.close(fig)
+    >>> bool(is_blank(path)[0])
+    True
+    """
     import numpy as np
     from PIL import Image
 
@@ -106,7 +134,17 @@ def is_blank(png: Path, fraction: float = BLANK_FRACTION) -> tuple:
 
 @dataclass
 class BookCheck:
-    """What :func:`check_book` found."""
+    """What :func:`check_book` found.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> html = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (html / "index.html").write_text('<html><body><p>Hello</p><img src="missing.png"></body></html>')
+    >>> report = check_book(html, html / "shots", render=False)
+    >>> report.ok, report.pages_checked, report.problems
+    (False, 1, ['index.html: <img src="missing.png"> points to a missing file'])
+    """
 
     html_dir: Path
     pages_checked: int = 0
@@ -148,6 +186,22 @@ def check_book(html_dir: os.PathLike, screenshot_dir: os.PathLike, *,
         Browser executable (default: ``chromium`` on PATH).
     render : bool
         Open pages in Chromium (False: static checks only).
+
+    Examples
+    --------
+    A static check (``render=False``: no browser) of a one-page book whose figure is missing:
+
+    >>> import pathlib, tempfile
+    >>> import matplotlib.pyplot as plt
+    >>> html = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (html / "index.html").write_text('<html><body><p>Hi</p><img src="fig.png"></body></html>')
+    >>> check_book(html, html / "shots", render=False).ok
+    False
+    >>> fig = plt.figure(figsize=(1, 1))
+    >>> fig.savefig(html / "fig.png")
+    >>> plt.close(fig)
+    >>> check_book(html, html / "shots", render=False).ok
+    True
     """
     from PIL import Image
 

@@ -60,7 +60,7 @@ __all__ = [
     "paper_claim", "self_check", "numeric_claim", "range_claim",
     "close_to", "within", "at_least", "at_most", "greater", "less", "equals", "in_spread",
     "ordered", "correlation", "two_sample", "mean_interval", "all_of", "any_of",
-    "plain", "fmt", "qualitative_claim",
+    "plain", "fmt",
 ]
 
 PAPER, SELF_CHECK = "paper", "self-check"
@@ -79,7 +79,13 @@ EXACT_SPEARMAN_BELOW: int = 9
 
 # ============================================================================ values and text
 def fmt(v: Any, digits: int = 6) -> str:
-    """A number as the rule text shows it: ``digits`` significant figures, no trailing noise."""
+    """A number as the rule text shows it: ``digits`` significant figures, no trailing noise.
+
+    Examples
+    --------
+    >>> fmt(0.1 + 0.2), fmt(3), fmt([1.0, 2.5e-7]), fmt(2 / 3, digits=3)
+    ('0.3', '3', '[1, 2.5e-07]', '0.667')
+    """
     v = plain(v)
     if isinstance(v, bool) or v is None or isinstance(v, int):
         return str(v)
@@ -126,6 +132,17 @@ class Rule:
         The statistic that decided it (recorded as the claim's "ours").
     details : dict
         Further numbers of the test (p-values, sample sizes, intervals).
+
+    Examples
+    --------
+    Rules are built by the helpers (:func:`close_to`, :func:`within`, :func:`correlation`, ...),
+    whose text is generated from the same arguments as the outcome, so each can fail:
+
+    >>> r = close_to(0.52, 0.5, rtol=0.1)
+    >>> r.holds, r.text, r.value
+    (True, '|ours - paper| <= 0.05', 0.52)
+    >>> close_to(0.7, 0.5, rtol=0.1).holds
+    False
     """
 
     holds: bool
@@ -142,6 +159,8 @@ class Rule:
 def close_to(ours: float, paper: float, *, atol: float = 0.0, rtol: float = 0.0) -> Rule:
     """``|ours - paper| <= atol + rtol * |paper|``.
 
+    Examples
+    --------
     >>> close_to(0.52, 0.5, rtol=0.1).text
     '|ours - paper| <= 0.05'
     """
@@ -157,6 +176,8 @@ def close_to(ours: float, paper: float, *, atol: float = 0.0, rtol: float = 0.0)
 def within(ours: Any, lo: float, hi: float, *, name: str = "ours") -> Rule:
     """Every value of ``ours`` (a number or a sequence) lies in ``[lo, hi]``.
 
+    Examples
+    --------
     >>> within([3, 4], 1, 5).holds
     True
     """
@@ -181,6 +202,8 @@ def _compare(ours, value, op, name):
 def at_least(ours: float, value: float, *, name: str = "ours") -> Rule:
     """``ours >= value``.
 
+    Examples
+    --------
     >>> at_least(3, 2).holds
     True
     """
@@ -188,23 +211,43 @@ def at_least(ours: float, value: float, *, name: str = "ours") -> Rule:
 
 
 def at_most(ours: float, value: float, *, name: str = "ours") -> Rule:
-    """``ours <= value``."""
+    """``ours <= value``.
+
+    Examples
+    --------
+    >>> at_most(3, 2).holds, at_most(2, 2, name="regions").text
+    (False, 'regions <= 2')
+    """
     return _compare(ours, value, "<=", name)
 
 
 def greater(ours: float, value: float, *, name: str = "ours") -> Rule:
-    """``ours > value``."""
+    """``ours > value``.
+
+    Examples
+    --------
+    >>> greater(3, 2).holds, greater(2, 2).holds
+    (True, False)
+    """
     return _compare(ours, value, ">", name)
 
 
 def less(ours: float, value: float, *, name: str = "ours") -> Rule:
-    """``ours < value``."""
+    """``ours < value``.
+
+    Examples
+    --------
+    >>> less(1, 2, name="loss").text, less(2, 2).holds
+    ('loss < 2', False)
+    """
     return _compare(ours, value, "<", name)
 
 
 def equals(ours: Any, value: Any, *, name: str = "ours") -> Rule:
     """``ours == value`` for counts, booleans and strings (exact).
 
+    Examples
+    --------
     >>> equals(7, 7, name="regions").text
     'regions == 7'
     """
@@ -218,6 +261,8 @@ def in_spread(samples: Sequence[float], value: float, *, q: Sequence[float] = (5
               name: str = "our seeds", value_name: str = "the paper's value") -> Rule:
     """``value`` lies within the ``q``-th percentile range of ``samples`` (e.g. over seeds).
 
+    Examples
+    --------
     >>> in_spread([1, 2, 3, 4, 5], 2.5, q=(10, 90)).text
     "the paper's value within our seeds' 10th-90th percentile [1.4, 4.6] (n = 5)"
     """
@@ -241,6 +286,8 @@ def ordered(values: Mapping[str, float], order: Sequence[str], *, increasing: bo
             name: str = "") -> Rule:
     """The values named in ``order`` are strictly increasing (or decreasing) in that order.
 
+    Examples
+    --------
     >>> ordered({"a": 1, "b": 2, "c": 3}, ["a", "b", "c"]).text
     'a < b < c'
     """
@@ -267,6 +314,8 @@ def correlation(x: Sequence[float], y: Sequence[float], *, sign: int = +1,
     test holds when the two-sided ``p >= alpha`` (absence of evidence, stated as such).
     ``min_abs`` additionally requires ``|rho| >= min_abs``.
 
+    Examples
+    --------
     >>> t = correlation(range(20), [v + (v % 3) for v in range(20)])
     >>> t.holds, t.text
     (True, 'Spearman rho(x, y) > 0 with one-sided p < 0.05 (n = 20)')
@@ -337,6 +386,8 @@ def two_sample(a: Sequence[float], b: Sequence[float], *, test: str = "mann-whit
     """A two-sample test: ``alternative="greater"``: a > b; ``"less"``: a < b; ``"two-sided"``:
     a differs from b; ``"same"``: no difference detected (two-sided p >= alpha).
 
+    Examples
+    --------
     >>> t = two_sample([5, 6, 7, 8, 9], [1, 2, 3, 4, 5])
     >>> t.holds, t.text
     (True, 'Mann-Whitney U: a > b, one-sided p < 0.05 (n = 5, 5)')
@@ -395,6 +446,8 @@ def mean_interval(samples: Sequence[float], *, above: Optional[float] = None,
     larger), ``below=v`` (the whole interval lies below v), ``allows=v`` (v lies inside the
     interval: the data do not rule it out).
 
+    Examples
+    --------
     >>> mean_interval([1.0, 1.2, 0.9, 1.1, 1.05], above=0).text
     'the 95% t interval of the mean lies above 0 (n = 5)'
     """
@@ -439,12 +492,28 @@ def _combine(tests: Sequence[Rule], word: str, holds: bool) -> Rule:
 
 
 def all_of(*tests: Rule) -> Rule:
-    """Every test holds; the text joins theirs with "and"."""
+    """Every test holds; the text joins theirs with "and".
+
+    Examples
+    --------
+    >>> r = all_of(at_least(3, 2), less(3, 5))
+    >>> r.holds, r.text
+    (True, 'ours >= 2 and ours < 5')
+    >>> all_of(at_least(3, 2), less(6, 5)).holds
+    False
+    """
     return _combine(tests, "and", all(t.holds for t in tests))
 
 
 def any_of(*tests: Rule) -> Rule:
-    """At least one test holds; the text joins theirs with "or"."""
+    """At least one test holds; the text joins theirs with "or".
+
+    Examples
+    --------
+    >>> r = any_of(equals(7, 8, name="regions"), at_least(7, 5, name="regions"))
+    >>> r.holds, r.text
+    (True, 'regions == 8 or regions >= 5')
+    """
     return _combine(tests, "or", any(t.holds for t in tests))
 
 
@@ -456,6 +525,17 @@ class Claim:
     ``kind`` is ``"paper"`` (counted in the reproduction rate) or ``"self-check"``.
     ``explanation`` is the one sentence under a *differs* (``"Finding: ..."`` or
     ``"Limit: ..."``) or under a *not comparable* (why).
+
+    Examples
+    --------
+    A paper claim is counted in the reproduction rate; a self-check is shown but never counted:
+
+    >>> c = numeric_claim("n_regions", "regions of the 2-2-1 net", 4, 4)
+    >>> c.kind, c.verdict, c.rule
+    ('paper', 'reproduced', 'ours == paper')
+    >>> s = self_check("engines_agree", "two algorithms give the same count", equals(7, 7))
+    >>> s.kind, s.verdict
+    ('self-check', 'passed')
     """
 
     id: str
@@ -529,6 +609,8 @@ def paper_claim(id: str, description: str, paper: Any, rule: Rule, *, note: str 
     test fails, ``finding=`` or ``limit=`` is the one sentence shown under the *differs*; it is
     ignored (not shown) when the claim is reproduced.
 
+    Examples
+    --------
     >>> c = paper_claim("claim1", "shallower nets have more regions", "Claim 1 holds",
     ...                 ordered({"deep": 8.0, "shallow": 640.0}, ["deep", "shallow"]))
     >>> c.verdict, c.rule
@@ -549,7 +631,13 @@ def paper_claim(id: str, description: str, paper: Any, rule: Rule, *, note: str 
 def self_check(id: str, description: str, rule: Rule, *, note: str = "",
                figure: Optional[str] = None) -> Claim:
     """A check of our own (algorithms agree, an invariant holds, a network learned): shown in
-    the book, never counted as a reproduction."""
+    the book, never counted as a reproduction.
+
+    Examples
+    --------
+    >>> self_check("agree", "Wang's regions equal the engine's", equals(7, 6, name="regions")).verdict
+    'failed'
+    """
     if not isinstance(rule, Rule):
         raise TypeError(f"rule must be a relutopo.repro.claims.Rule; got {type(rule).__name__}")
     return Claim(id, description, None, rule.value, PASSED if rule.holds else FAILED, rule.text,
@@ -558,7 +646,16 @@ def self_check(id: str, description: str, rule: Rule, *, note: str = "",
 
 def numeric_claim(id: str, description: str, paper: float, ours: float, *, atol: float = 0.0,
                   rtol: float = 0.0, **kw) -> Claim:
-    """A number of the paper against ours: :func:`paper_claim` with :func:`close_to`."""
+    """A number of the paper against ours: :func:`paper_claim` with :func:`close_to`.
+
+    Examples
+    --------
+    >>> c = numeric_claim("h1", "one long H1 bar", 1, 1)
+    >>> c.verdict, c.rule
+    ('reproduced', 'ours == paper')
+    >>> numeric_claim("acc", "test accuracy", 0.95, 0.80, atol=0.05, finding="our nets train to 80 %").verdict
+    'differs'
+    """
     return paper_claim(id, description, _number("paper", paper),
                        close_to(ours, paper, atol=atol, rtol=rtol), test_name="numeric",
                        atol=atol, rtol=rtol, **kw)
@@ -567,24 +664,14 @@ def numeric_claim(id: str, description: str, paper: float, ours: float, *, atol:
 def range_claim(id: str, description: str, paper_range: Sequence[float], ours: Any, *,
                 atol: float = 0.0, **kw) -> Claim:
     """Our value(s) inside the paper's interval widened by ``atol``: :func:`paper_claim` with
-    :func:`within`."""
+    :func:`within`.
+
+    Examples
+    --------
+    >>> c = range_claim("count", "regions within the paper's range", [10, 20], [12, 18])
+    >>> c.verdict, c.rule
+    ('reproduced', 'every value of ours within [10, 20]')
+    """
     lo, hi = (_number("paper_range", x) for x in paper_range)
     return paper_claim(id, description, [lo, hi], within(ours, lo - atol, hi + atol),
                        test_name="range", atol=atol, **kw)
-
-
-def qualitative_claim(id: str, description: str, paper_statement: str, ours: Any, holds: bool,
-                      rule: str, *, kind: str = PAPER, note: str = "",
-                      figure: Optional[str] = None, comparable: bool = True) -> Claim:
-    """Transitional: a statement whose predicate (``holds``) and prose (``rule``) are written
-    separately. Being replaced by :func:`paper_claim` / :func:`self_check` with a :class:`Rule`,
-    whose text is generated from the same arguments as the predicate; new code must not use it
-    (``tests/test_layout.py`` lists the notebooks that still do).
-    """
-    if not isinstance(holds, (bool, np.bool_)):
-        raise TypeError(f"holds must be a bool computed from the data; got {holds!r}")
-    r = Rule(bool(holds), rule, plain(ours))
-    if kind == SELF_CHECK:
-        return self_check(id, description, r, note=note, figure=figure)
-    return paper_claim(id, description, paper_statement, r, note=note, figure=figure,
-                       comparable=comparable, test_name="qualitative")

@@ -216,6 +216,16 @@ def cmd_check_book(args) -> int:
 # --------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``relutopo`` command: one sub-command per action (``run``,
+    ``list``, ``book``, ``scorecard``, ``verify``, ...).
+
+    Examples
+    --------
+    >>> parser = build_parser()
+    >>> args = parser.parse_args(["run", "wang_linear_regions", "--profile", "smoke"])
+    >>> args.profile
+    'smoke'
+    """
     ap = argparse.ArgumentParser(
         prog="relutopo",
         description="Run the paper notebooks of relutopo, print the reproduction scorecard, "
@@ -273,7 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point of the ``relutopo`` console script; returns the exit status."""
+    """Entry point of the ``relutopo`` console script; returns the exit status.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> out = io.StringIO()
+    >>> with contextlib.redirect_stdout(out):
+    ...     rc = main(["list"])
+    >>> rc, "relutopo run wang_linear_regions --profile" in out.getvalue()
+    (0, True)
+    """
     from relutopo.repro.record import RecordError
     from relutopo.repro.runner import ContractError, OutputFolderError
 

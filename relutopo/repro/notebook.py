@@ -35,7 +35,22 @@ __all__ = ["NotebookRun"]
 
 @dataclass
 class NotebookRun:
-    """The bookkeeping of one notebook execution (parameters, output folder, claims, figures)."""
+    """The bookkeeping of one notebook execution (parameters, output folder, claims, figures).
+
+    Examples
+    --------
+    What a chapter's first code cell does, here with a toy profile table and a temporary output
+    folder (a notebook passes its ``globals()``):
+
+    >>> import tempfile
+    >>> from relutopo.repro.claims import numeric_claim
+    >>> PROFILES = {"smoke": {"n": 1}, "book": {"n": 10}, "paper": {"n": 100}}
+    >>> nb = NotebookRun.start("toy", PROFILES, {"profile": "smoke", "output_dir": tempfile.mkdtemp(), "n": None})
+    >>> nb.params.values["n"], nb.regenerate_command()
+    (1, 'relutopo run toy --profile smoke')
+    >>> nb.claim(numeric_claim("n", "the smoke size", 1, nb.params.values["n"])).verdict
+    'reproduced'
+    """
 
     paper: str
     params: Params
@@ -111,7 +126,7 @@ class NotebookRun:
         return path
 
     def claim(self, claim: Claim) -> Claim:
-        """Record a claim (built with numeric_claim / range_claim / qualitative_claim)."""
+        """Record a claim (built with paper_claim / self_check / numeric_claim / range_claim)."""
         return self.results.add(claim)
 
     def show_claims(self, *which) -> None:

@@ -65,7 +65,15 @@ _NAME_RE = re.compile(r"^[A-Za-z_]\w*$")
 
 
 class AllowedSpecError(RelutopoError, ValueError):
-    """The ``[...]`` at the start of a parameter's help comment cannot be read."""
+    """The ``[...]`` at the start of a parameter's help comment cannot be read.
+
+    Examples
+    --------
+    >>> parse_allowed("[>= 1] networks")  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.param_ranges.AllowedSpecError: '>= 1': write ≥ instead of '>=' ...
+    """
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,12 @@ class AllowedValues:
     ``length`` are ``(op, n)`` pairs on a list's length; ``choices`` the allowed values (or
     None); ``size`` marks a parameter that sets an amount of work; ``text`` is the spec as
     written, e.g. ``"[size >= 1]"``.
+
+    Examples
+    --------
+    >>> spec, _ = parse_allowed("[≥ 0, ≤ epochs, len ≥ 1] epochs analysed")
+    >>> spec.bounds, spec.length, spec.size
+    ((('≥', 0.0), ('≤', 'epochs')), (('≥', 1),), False)
     """
 
     text: str
@@ -103,6 +117,14 @@ def parse_allowed(help_text: str) -> tuple:
 
     Returns ``(AllowedValues or None, text)``; None when the help does not start with ``[``.
     Raises :class:`AllowedSpecError` when the bracket is malformed.
+
+    Examples
+    --------
+    >>> spec, text = parse_allowed("[engine | wang] which algorithm counts every network")
+    >>> spec.choices, text
+    (('engine', 'wang'), 'which algorithm counts every network')
+    >>> parse_allowed("no bracket: free text")
+    (None, 'no bracket: free text')
     """
     text = (help_text or "").strip()
     if not text.startswith("["):
@@ -175,6 +197,17 @@ def check_allowed(spec: Optional[AllowedValues], name: str, value: Any,
     bounds that name another parameter; a bound whose parameter is None is not checked.
     None values are not checked (None means "the profile's value"). ``owner`` (a paper name)
     is named in the message.
+
+    Examples
+    --------
+    A bound may name another parameter of the run:
+
+    >>> spec, _ = parse_allowed("[≥ 0, ≤ epochs] epochs analysed")
+    >>> check_allowed(spec, "checkpoint", 5, {"epochs": 10})
+    >>> check_allowed(spec, "checkpoint", 50, {"epochs": 10})  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.params.ParameterError: parameter 'checkpoint' must be ≤ epochs (= 10) ...
     """
     if spec is None or value is None:
         return
@@ -231,6 +264,11 @@ def size_ratio(value: Any, reference: Any) -> Optional[float]:
 
     Numbers: ``value / reference``. Lists: the larger of the ratios of their largest entries
     and of their lengths. None when there is nothing to compare with (a None or zero reference).
+
+    Examples
+    --------
+    >>> size_ratio(500, 5000), size_ratio([8, 16, 32], [8, 16]), size_ratio(3, None)
+    (0.1, 2.0, None)
     """
     ratios = []
     big, ref = _magnitude(value), _magnitude(reference)

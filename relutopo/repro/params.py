@@ -30,7 +30,15 @@ PROFILES = ("smoke", "book", "paper")
 
 
 class ParameterError(RelutopoError, ValueError):
-    """A notebook parameter (or profile) is unknown or has a value of the wrong type."""
+    """A notebook parameter (or profile) is unknown or has a value of the wrong type.
+
+    Examples
+    --------
+    >>> resolve_parameters("huge", {"smoke": {"n": 1}, "book": {"n": 10}})  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.params.ParameterError: unknown profile 'huge'; allowed profiles: smoke, book
+    """
 
 
 def _type_name(t) -> str:
@@ -43,6 +51,15 @@ def check_value_type(name: str, value: Any, expected: Any) -> Any:
 
     ``int`` accepts ints only (not bools, not 2.5); ``float`` accepts ints and floats; list
     templates accept lists and tuples (returned as tuples); a ``None`` template accepts anything.
+
+    Examples
+    --------
+    >>> check_value_type("n", 3, 1), check_value_type("lr", 1, 0.1), check_value_type("widths", [2, 3], [1])
+    (3, 1.0, (2, 3))
+    >>> check_value_type("n", True, 1)  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.params.ParameterError: parameter 'n' must be of type int (e.g. 1); got ...
     """
     if expected is None or value is None:
         return value
@@ -71,7 +88,15 @@ def check_value_type(name: str, value: Any, expected: Any) -> Any:
 
 @dataclass(frozen=True)
 class Params:
-    """Resolved notebook parameters: the profile's sizes with the user's overrides applied."""
+    """Resolved notebook parameters: the profile's sizes with the user's overrides applied.
+
+    Examples
+    --------
+    >>> profiles = {"smoke": {"n": 1, "lr": 0.1}, "book": {"n": 10, "lr": 0.1}, "paper": {"n": 100, "lr": 0.1}}
+    >>> p = resolve_parameters("smoke", profiles, n=4)
+    >>> p.profile, dict(p.values), p.overridden
+    ('smoke', {'n': 4, 'lr': 0.1}, ('n',))
+    """
 
     profile: str
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -110,6 +135,20 @@ def resolve_parameters(profile: str, profiles: Mapping[str, Mapping[str, Any]],
     ------
     ParameterError
         Unknown profile, unknown parameter, or a value of the wrong type.
+
+    Examples
+    --------
+    The profile's values with the user's overrides, each checked against the profile's type:
+
+    >>> profiles = {"smoke": {"n": 1, "lr": 0.1}, "book": {"n": 10, "lr": 0.1}, "paper": {"n": 100, "lr": 0.1}}
+    >>> dict(resolve_parameters("book", profiles).values)
+    {'n': 10, 'lr': 0.1}
+    >>> dict(resolve_parameters("book", profiles, lr=0.5).values)
+    {'n': 10, 'lr': 0.5}
+    >>> resolve_parameters("book", profiles, n=2.5)  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.params.ParameterError: parameter 'n' must be of type int (e.g. 10); ...
     """
     if not isinstance(profile, str) or profile not in profiles:
         raise ParameterError(

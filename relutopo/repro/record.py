@@ -28,7 +28,21 @@ SCHEMA_VERSION = 2
 
 @dataclass
 class Results:
-    """The claims (and figure files) of one notebook run."""
+    """The claims (and figure files) of one notebook run.
+
+    Examples
+    --------
+    The record of one run: its claims (each with a computed verdict), written as JSON:
+
+    >>> import json, pathlib, tempfile
+    >>> from relutopo.repro.claims import numeric_claim
+    >>> r = Results("toy", "smoke", parameters={"n": 3})
+    >>> _ = r.add(numeric_claim("regions", "regions of the 2-2-1 net", 4, 4))
+    >>> path = r.write(pathlib.Path(tempfile.mkdtemp()) / "results.json")
+    >>> data = load_results(path)
+    >>> data["paper"], [c["verdict"] for c in data["claims"]]
+    ('toy', ['reproduced'])
+    """
 
     paper: str
     profile: str
@@ -89,6 +103,8 @@ def portable_paths(value: Any, root: Optional[os.PathLike] = None) -> Any:
     under ``root`` becomes relative to it, a path inside a ``site-packages`` folder becomes
     ``site-packages/<the rest>``; other strings are unchanged.
 
+    Examples
+    --------
     >>> portable_paths({"a": ["/repo/results/x.json", "/v/lib/site-packages/skimage/data/a.png", "b"]},
     ...                "/repo")
     {'a': ['results/x.json', 'site-packages/skimage/data/a.png', 'b']}
@@ -116,7 +132,17 @@ def portable_paths(value: Any, root: Optional[os.PathLike] = None) -> Any:
 
 class RecordError(RelutopoError, ValueError):
     """A results file (``results.json`` or a record ``results/<profile>/<paper>.json``) is
-    unreadable or does not follow the results schema; the message names the file and field."""
+    unreadable or does not follow the results schema; the message names the file and field.
+
+    Examples
+    --------
+    >>> issubclass(RecordError, ValueError)
+    True
+    >>> check_results({"paper": 3, "profile": "smoke", "claims": []}, "toy.json")  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.record.RecordError: results file toy.json: field 'paper' must be a ...
+    """
 
 
 def _kind(v: Any) -> str:
@@ -131,6 +157,15 @@ def check_results(data: Any, source: str = "results") -> dict:
     (unique), a ``kind`` (``paper`` or ``self-check``) and a ``verdict`` allowed for it; ``parameters``, ``figures`` (name ->
     object with a string ``path``) and ``extra`` objects when present. Raises
     :class:`RecordError` naming ``source`` and the first field that is wrong.
+
+    Examples
+    --------
+    >>> check_results({"paper": "toy", "profile": "smoke", "claims": []})["profile"]
+    'smoke'
+    >>> check_results({"paper": "toy", "profile": "smoke", "claims": [{"id": "a"}]})  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.record.RecordError: results file results: claims[0] ('a') has no field ...
     """
     def bad(field: str, what: str, got: Any = ...) -> RecordError:
         tail = "" if got is ... else f"; got {_kind(got)}"
@@ -192,6 +227,20 @@ def load_results(path) -> dict:
 
     Raises FileNotFoundError when it is missing and :class:`RecordError` (a ValueError) when it
     is not valid JSON or a field is wrong; both messages name the file.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "results.json"
+    >>> _ = path.write_text('{"paper": "toy", "profile": "smoke", "claims": []}')
+    >>> load_results(path)["paper"]
+    'toy'
+    >>> _ = path.write_text("{not json")
+    >>> try:
+    ...     load_results(path)
+    ... except RecordError as exc:
+    ...     print(type(exc).__name__, "not valid JSON" in str(exc))
+    RecordError True
     """
     path = Path(path)
     try:

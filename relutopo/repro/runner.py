@@ -68,18 +68,37 @@ _PAPER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 
 
 class NotebookRunError(RelutopoError, RuntimeError):
-    """A notebook failed to execute or did not produce a valid results file."""
+    """A notebook failed to execute or did not produce a valid results file.
+
+    Examples
+    --------
+    >>> issubclass(NotebookRunError, RuntimeError)
+    True
+    """
 
 
 class ContractError(RelutopoError, ValueError):
-    """A notebook does not follow the notebook contract (see the book's "How to reproduce")."""
+    """A notebook does not follow the notebook contract (see the book's "How to reproduce").
+
+    Examples
+    --------
+    >>> from relutopo.errors import RelutopoError
+    >>> issubclass(ContractError, RelutopoError)
+    True
+    """
 
 
 # --------------------------------------------------------------------------- discovery
 
 def find_root(start: Optional[os.PathLike] = None) -> Path:
     """The repository root: the first folder at or above ``start`` (default: the current folder)
-    holding ``pyproject.toml`` and ``relutopo/``; else the checkout this package is imported from."""
+    holding ``pyproject.toml`` and ``relutopo/``; else the checkout this package is imported from.
+
+    Examples
+    --------
+    >>> (find_root() / "pyproject.toml").is_file() and (find_root() / "relutopo").is_dir()
+    True
+    """
     here = Path(start or os.getcwd()).resolve()
     for p in (here, *here.parents):
         if (p / "pyproject.toml").is_file() and (p / "relutopo").is_dir():
@@ -93,7 +112,15 @@ def find_root(start: Optional[os.PathLike] = None) -> Path:
 
 @dataclass(frozen=True)
 class NotebookParameter:
-    """One variable of a notebook's ``parameters`` cell."""
+    """One variable of a notebook's ``parameters`` cell.
+
+    Examples
+    --------
+    >>> info = get_notebook("wang_linear_regions")
+    >>> p = next(p for p in info.parameters if p.name == "n_nets")
+    >>> p.type_name, p.allowed.size, sorted(p.profile_values)
+    ('int', True, ['book', 'paper', 'smoke'])
+    """
 
     name: str
     type_name: Optional[str]   # "int", "float", "str", "bool", "list", "dict" or None (any)
@@ -107,7 +134,14 @@ class NotebookParameter:
 
 @dataclass(frozen=True)
 class NotebookInfo:
-    """What :func:`inspect_notebook` learns about a notebook without executing it."""
+    """What :func:`inspect_notebook` learns about a notebook without executing it.
+
+    Examples
+    --------
+    >>> info = get_notebook("wang_linear_regions")
+    >>> info.paper, info.path.name, sorted(info.profiles)
+    ('wang_linear_regions', 'wang_linear_regions.ipynb', ['book', 'paper', 'smoke'])
+    """
 
     paper: str
     path: Path
@@ -128,7 +162,13 @@ class NotebookInfo:
 
 
 def discover_notebooks(root: Optional[os.PathLike] = None) -> list:
-    """Every ``notebooks/*.ipynb`` of the repository, inspected, sorted by name."""
+    """Every ``notebooks/*.ipynb`` of the repository, inspected, sorted by name.
+
+    Examples
+    --------
+    >>> [info.paper for info in discover_notebooks()][:2]
+    ['beshkov_relative_homology', 'engine_slices']
+    """
     root = Path(root) if root is not None else find_root()
     return [inspect_notebook(p) for p in sorted((root / "notebooks").glob("*.ipynb"))]
 
@@ -139,6 +179,15 @@ def get_notebook(paper: str, root: Optional[os.PathLike] = None) -> NotebookInfo
     Only the name of a notebook in ``notebooks/`` is accepted (not a path): what ``relutopo run``
     executes and records into ``results/`` is always one of the book's notebooks. To inspect a
     notebook elsewhere, use :func:`inspect_notebook` with its path.
+
+    Examples
+    --------
+    >>> get_notebook("wang_linear_regions").path.relative_to(find_root()).as_posix()
+    'notebooks/wang_linear_regions.ipynb'
+    >>> get_notebook("notebooks/wang_linear_regions.ipynb")  # a path: error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.params.ParameterError: unknown paper ...
     """
     root = Path(root) if root is not None else find_root()
     folder = root / "notebooks"
@@ -269,6 +318,12 @@ def inspect_notebook(path: os.PathLike) -> NotebookInfo:
     unannotated parameter takes the type of its literal default, or of its values in the
     notebook's ``PROFILES`` table. A help comment that starts with ``[...]`` declares the
     parameter's allowed values (:mod:`relutopo.repro.param_ranges`); ``help`` is the rest of it.
+
+    Examples
+    --------
+    >>> info = inspect_notebook(find_root() / "notebooks" / "wang_linear_regions.ipynb")
+    >>> info.title
+    'Activation regions and linear regions (Wang, IJCAI 2022)'
     """
     path = Path(path)
     nb = _read_notebook(path)
@@ -320,6 +375,11 @@ def check_contract(info_or_path) -> list:
     value of ``PROFILES`` must be allowed; :mod:`relutopo.repro.param_ranges`); the second code cell defines ``PROFILES`` with the
     profiles smoke, book and paper and calls ``NotebookRun.start``; the last code cell calls
     ``nb.finish()``; the committed source holds no outputs.
+
+    Examples
+    --------
+    >>> check_contract(get_notebook("wang_linear_regions"))
+    []
     """
     info = info_or_path if isinstance(info_or_path, NotebookInfo) else inspect_notebook(info_or_path)
     nb = _read_notebook(info.path)
@@ -424,7 +484,14 @@ _TEMPLATES = {"int": 0, "float": 0.0, "str": "", "bool": False, "list": [], "dic
 
 
 def parse_cli_value(info: NotebookInfo, name: str, text: str) -> Any:
-    """Convert the text of ``-p NAME VALUE`` to the parameter's declared type."""
+    """Convert the text of ``-p NAME VALUE`` to the parameter's declared type.
+
+    Examples
+    --------
+    >>> info = get_notebook("wang_linear_regions")
+    >>> parse_cli_value(info, "n_nets", "25")
+    25
+    """
     param = _known_parameter(info, name)
     t = param.type_name
     try:
@@ -471,7 +538,16 @@ def _known_parameter(info: NotebookInfo, name: str) -> NotebookParameter:
 
 
 class ConfirmationNeeded(ParameterError):
-    """A ``size`` parameter is far beyond the ``paper`` profile: the user must confirm (--yes)."""
+    """A ``size`` parameter is far beyond the ``paper`` profile: the user must confirm (--yes).
+
+    Examples
+    --------
+    >>> info = get_notebook("wang_linear_regions")
+    >>> validate_parameters(info, "smoke", {"n_nets": 10 ** 9})  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.runner.ConfirmationNeeded: parameter 'n_nets' of wang_linear_regions = ...
+    """
 
 
 def validate_parameters(info: NotebookInfo, profile: str,
@@ -486,6 +562,16 @@ def validate_parameters(info: NotebookInfo, profile: str,
     values (``[...]`` in its help comment; :mod:`relutopo.repro.param_ranges`). A ``size`` parameter
     more than :data:`~relutopo.repro.param_ranges.SIZE_CONFIRM_FACTOR` times the ``paper`` profile's
     value raises :class:`ConfirmationNeeded` (with an estimate of the cost) unless ``yes``.
+
+    Examples
+    --------
+    >>> info = get_notebook("wang_linear_regions")
+    >>> validate_parameters(info, "smoke", {"n_nets": 3})
+    {'n_nets': 3}
+    >>> validate_parameters(info, "smoke", {"no_such_parameter": 3})  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.params.ParameterError: unknown parameter 'no_such_parameter' for ...
     """
     allowed_profiles = tuple(info.profiles) if info.profiles else PROFILES
     if not isinstance(profile, str) or profile not in allowed_profiles or profile not in PROFILES:
@@ -569,7 +655,16 @@ def _size_message(info: NotebookInfo, name: str, value: Any, reference: Any, rat
 
 @dataclass(frozen=True)
 class RunResult:
-    """Where one notebook run put its outputs."""
+    """Where one notebook run put its outputs.
+
+    Examples
+    --------
+    A :class:`RunResult` says where :func:`run_notebook` put a run (executing one takes a kernel, so
+    this example only names the fields):
+
+    >>> [f for f in RunResult.__dataclass_fields__][:6]
+    ['paper', 'profile', 'parameters', 'output_dir', 'executed', 'results']
+    """
 
     paper: str
     profile: str
@@ -584,12 +679,26 @@ class RunResult:
 
 
 def default_output_dir(root: Path, paper: str, profile: str) -> Path:
-    """``_build/runs/<profile>/<paper>`` under the repository root."""
+    """``_build/runs/<profile>/<paper>`` under the repository root.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> default_output_dir(pathlib.Path("/repo"), "wang_linear_regions", "smoke").as_posix()
+    '/repo/_build/runs/smoke/wang_linear_regions'
+    """
     return Path(root) / "_build" / "runs" / profile / paper
 
 
 def record_path(root: Path, paper: str, profile: str) -> Path:
-    """The committed record ``results/<profile>/<paper>.json``."""
+    """The committed record ``results/<profile>/<paper>.json``.
+
+    Examples
+    --------
+    >>> import pathlib
+    >>> record_path(pathlib.Path("/repo"), "wang_linear_regions", "book").as_posix()
+    '/repo/results/book/wang_linear_regions.json'
+    """
     return Path(root) / "results" / profile / f"{paper}.json"
 
 
@@ -597,7 +706,14 @@ def run_inputs(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
                root: Optional[os.PathLike] = None) -> dict:
     """``{input: sha256}`` of everything that decides a run's output: the notebook, the profile
     and overrides, the source of every ``relutopo`` module the notebook imports (directly or
-    through other modules), and the pinned environment (:mod:`relutopo.repro.staleness`)."""
+    through other modules), and the pinned environment (:mod:`relutopo.repro.staleness`).
+
+    Examples
+    --------
+    >>> keys = sorted(run_inputs(get_notebook("wang_linear_regions"), "smoke", {}))
+    >>> keys[0], "library: relutopo/__init__.py" in keys, "settings" in keys
+    ('environment: pyproject.toml', True, True)
+    """
     root = Path(root) if root is not None else find_root()
     return run_inputs_of(Path(info.path), root, {"profile": profile, "parameters": dict(parameters)})
 
@@ -605,7 +721,15 @@ def run_inputs(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
 def run_hash(info: NotebookInfo, profile: str, parameters: Mapping[str, Any],
              root: Optional[os.PathLike] = None) -> str:
     """sha256 of :func:`run_inputs` (what decides a rerun): editing the notebook, a library
-    module it uses, ``requirements.txt`` or ``pyproject.toml``, or the parameters changes it."""
+    module it uses, ``requirements.txt`` or ``pyproject.toml``, or the parameters changes it.
+
+    Examples
+    --------
+    >>> info = get_notebook("wang_linear_regions")
+    >>> h = run_hash(info, "smoke", {})
+    >>> len(h), h == run_hash(info, "smoke", {"n_nets": 3})
+    (64, False)
+    """
     inputs = run_inputs(info, profile, parameters, root)
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
@@ -615,7 +739,16 @@ def stale_reasons(info: NotebookInfo, profile: str, parameters: Mapping[str, Any
                   root: Optional[os.PathLike] = None) -> list:
     """Why the run in ``output_dir`` (default ``_build/runs/<profile>/<paper>``) no longer
     matches its inputs: ``[]`` when it is up to date, else phrases such as
-    ``"library changed: relutopo/overlap.py"`` or ``"never run here"``."""
+    ``"library changed: relutopo/overlap.py"`` or ``"never run here"``.
+
+    Examples
+    --------
+    A folder where this notebook never ran:
+
+    >>> import tempfile
+    >>> stale_reasons(get_notebook("wang_linear_regions"), "smoke", {}, output_dir=tempfile.mkdtemp())
+    ['never run here']
+    """
     root = Path(root) if root is not None else find_root()
     out = Path(output_dir) if output_dir is not None else default_output_dir(root, info.paper, profile)
     stamp = _read_stamp(out.resolve()) or {}
@@ -630,7 +763,13 @@ def stale_reasons(info: NotebookInfo, profile: str, parameters: Mapping[str, Any
 
 
 def regenerate_command(paper: str, profile: str, parameters: Mapping[str, Any] = None) -> str:
-    """The shell command that regenerates a run: ``relutopo run <paper> --profile P -p k v ...``."""
+    """The shell command that regenerates a run: ``relutopo run <paper> --profile P -p k v ...``.
+
+    Examples
+    --------
+    >>> regenerate_command("wang_linear_regions", "smoke", {"n_nets": 3})
+    'relutopo run wang_linear_regions --profile smoke -p n_nets 3'
+    """
     parts = ["relutopo", "run", paper, "--profile", profile]
     for k, v in (parameters or {}).items():
         text = json.dumps(v) if isinstance(v, (list, tuple, dict)) else str(v)
@@ -660,6 +799,12 @@ def remove_stale_staging(folder: os.PathLike, name: Optional[str] = None) -> lis
     A run killed while publishing may have moved the previous output aside
     (``.<name>.old-<pid>-*/previous``) without putting the new one in place: when ``<name>`` is
     missing, that previous output is moved back instead of being removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> remove_stale_staging(tempfile.mkdtemp())
+    []
     """
     removed = []
     folder = Path(folder)
@@ -690,7 +835,19 @@ def _read_stamp(out: Path) -> Optional[dict]:
 
 
 class OutputFolderError(RelutopoError, ValueError):
-    """The output folder cannot be used: it holds what relutopo did not write, or is not writable."""
+    """The output folder cannot be used: it holds what relutopo did not write, or is not writable.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (out / "thesis.tex").write_text("mine")
+    >>> try:
+    ...     check_output_folder(out, "wang_linear_regions")
+    ... except OutputFolderError as exc:
+    ...     print(type(exc).__name__)
+    OutputFolderError
+    """
 
 
 def _entries(folder: Path) -> set:
@@ -728,6 +885,12 @@ def check_output_folder(out: os.PathLike, paper: str) -> None:
     stamp, or a stamped folder that also holds files relutopo did not write (a user's notes,
     another program's output) raises :class:`OutputFolderError`: relutopo never deletes what
     it did not write, and never mixes its outputs with other files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_output_folder(tempfile.mkdtemp(), "wang_linear_regions") is None
+    True
     """
     out = Path(out)
     if not os.path.lexists(out):
@@ -915,6 +1078,17 @@ def run_notebook(notebook, profile: str = "book", parameters: Optional[Mapping[s
     NotebookRunError
         The notebook raised, or wrote no valid results file. The executed copy with the
         traceback is kept as ``<out>.failed.ipynb``.
+
+    Examples
+    --------
+    Executing a notebook starts a Jupyter kernel (seconds to minutes); the command line does the
+    same (``relutopo run wang_linear_regions --profile smoke``). Only the refusal of an unknown
+    profile is shown here:
+
+    >>> run_notebook("wang_linear_regions", "huge")  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.repro.params.ParameterError: unknown profile 'huge' for wang_linear_regions; ...
     """
     from relutopo.repro._execute import ChildExecutionError, execute
 

@@ -39,7 +39,16 @@ VERIFY_RTOL: float = 1e-6
 
 @dataclass(frozen=True)
 class ScoreRow:
-    """One claim of one paper, as shown on the scorecard."""
+    """One claim of one paper, as shown on the scorecard.
+
+    Examples
+    --------
+    >>> from relutopo.repro.runner import find_root
+    >>> rows = scorecard_rows(load_record(find_root(), "smoke"))
+    >>> r = rows[0]
+    >>> type(r).__name__, r.kind in ("paper", "self-check"), bool(r.verdict)
+    ('ScoreRow', True, True)
+    """
 
     paper: str
     claim: str
@@ -56,13 +65,29 @@ class ScoreRow:
 
 
 def load_record(root: os.PathLike, profile: str) -> list:
-    """Every ``results/<profile>/*.json`` (parsed), sorted by paper."""
+    """Every ``results/<profile>/*.json`` (parsed), sorted by paper.
+
+    Examples
+    --------
+    >>> from relutopo.repro.runner import find_root
+    >>> [r["paper"] for r in load_record(find_root(), "smoke")][:2]
+    ['beshkov_relative_homology', 'engine_slices']
+    """
     folder = Path(root) / "results" / profile
     return [load_results(p) for p in sorted(folder.glob("*.json"))]
 
 
 def scorecard_rows(records: Sequence[dict]) -> list:
-    """Flatten results files into :class:`ScoreRow` s, papers in order, claims in recorded order."""
+    """Flatten results files into :class:`ScoreRow` s, papers in order, claims in recorded order.
+
+    Examples
+    --------
+    >>> rows = scorecard_rows([{"paper": "toy", "profile": "smoke", "claims": [
+    ...     {"id": "a", "description": "d", "paper": 4, "ours": 4, "rule": "ours == paper",
+    ...      "verdict": "reproduced", "kind": "paper"}]}])
+    >>> [(r.paper, r.claim, r.verdict) for r in rows]
+    [('toy', 'a', 'reproduced')]
+    """
     rows = []
     for rec in records:
         figures = rec.get("figures") or {}
@@ -79,7 +104,17 @@ def scorecard_rows(records: Sequence[dict]) -> list:
 
 def verdict_counts(rows: Sequence[ScoreRow], kind: str = PAPER) -> dict:
     """``{verdict: count}`` over the rows of one kind (paper claims by default), every verdict
-    of that kind present (zero if none)."""
+    of that kind present (zero if none).
+
+    Examples
+    --------
+    >>> rows = scorecard_rows([{"paper": "toy", "profile": "smoke", "claims": [
+    ...     {"id": "a", "description": "d", "paper": 4, "ours": 4, "rule": "r", "verdict": "reproduced", "kind": "paper"},
+    ...     {"id": "b", "description": "d", "paper": 4, "ours": 5, "rule": "r", "verdict": "differs", "kind": "paper"},
+    ...     {"id": "c", "description": "d", "paper": None, "ours": 1, "rule": "r", "verdict": "passed", "kind": "self-check"}]}])
+    >>> verdict_counts(rows), reproduction_rate(rows)
+    ({'reproduced': 1, 'differs': 1, 'not comparable': 0}, 0.5)
+    """
     counts = {v: 0 for v in (PAPER_VERDICTS if kind == PAPER else CHECK_VERDICTS)}
     for r in rows:
         if r.kind == kind:
@@ -89,14 +124,32 @@ def verdict_counts(rows: Sequence[ScoreRow], kind: str = PAPER) -> dict:
 
 def reproduction_rate(rows: Sequence[ScoreRow]) -> Optional[float]:
     """Reproduced paper claims over *comparable* paper claims (reproduced + differs); self-checks
-    and not-comparable claims never count. None when no paper claim is comparable."""
+    and not-comparable claims never count. None when no paper claim is comparable.
+
+    Examples
+    --------
+    Self-checks never count; only comparable paper claims do:
+
+    >>> rows = scorecard_rows([{"paper": "toy", "profile": "smoke", "claims": [
+    ...     {"id": "a", "description": "d", "paper": 4, "ours": 4, "rule": "r", "verdict": "reproduced", "kind": "paper"},
+    ...     {"id": "b", "description": "d", "paper": 4, "ours": 5, "rule": "r", "verdict": "not comparable", "kind": "paper"},
+    ...     {"id": "c", "description": "d", "paper": None, "ours": 1, "rule": "r", "verdict": "failed", "kind": "self-check"}]}])
+    >>> reproduction_rate(rows)
+    1.0
+    """
     c = verdict_counts(rows, PAPER)
     comparable = c[REPRODUCED] + c[DIFFERS]
     return c[REPRODUCED] / comparable if comparable else None
 
 
 def format_value(v: Any, digits: int = 4) -> str:
-    """A compact, human-readable rendering of a claim value (numbers to ``digits`` significant)."""
+    """A compact, human-readable rendering of a claim value (numbers to ``digits`` significant).
+
+    Examples
+    --------
+    >>> format_value(0.123456789), format_value([1, 2.5, None]), format_value(True)
+    ('0.1235', '[1, 2.5, None]', 'True')
+    """
     if isinstance(v, bool) or v is None:
         return str(v)
     if isinstance(v, int):
@@ -115,7 +168,15 @@ def format_value(v: Any, digits: int = 4) -> str:
 
 def summary_line(rows: Sequence[ScoreRow], n_papers: int) -> str:
     """One sentence: paper claims by verdict, the reproduction rate over comparable paper claims,
-    and the self-checks (shown, never counted as reproductions)."""
+    and the self-checks (shown, never counted as reproductions).
+
+    Examples
+    --------
+    >>> rows = scorecard_rows([{"paper": "toy", "profile": "smoke", "claims": [
+    ...     {"id": "a", "description": "d", "paper": 4, "ours": 4, "rule": "r", "verdict": "reproduced", "kind": "paper"}]}])
+    >>> summary_line(rows, 1)
+    '1 paper claims from 1 paper(s): 1 reproduced, 0 differ, 0 not comparable; 1 of 1 comparable paper claims reproduced (100 %). 0 self-checks: 0 passed, 0 failed'
+    """
     c = verdict_counts(rows, PAPER)
     s = verdict_counts(rows, SELF_CHECK)
     n_paper = sum(c.values())
@@ -129,7 +190,15 @@ def summary_line(rows: Sequence[ScoreRow], n_papers: int) -> str:
 
 
 def scorecard_text(root: os.PathLike, profile: str = "book", width: int = 38) -> str:
-    """The scorecard as a plain-text table for the terminal."""
+    """The scorecard as a plain-text table for the terminal.
+
+    Examples
+    --------
+    >>> from relutopo.repro.runner import find_root
+    >>> text = scorecard_text(find_root(), "smoke")
+    >>> "wang" in text
+    True
+    """
     records = load_record(root, profile)
     if not records:
         return (f"no results in {Path(root) / 'results' / profile}; run "
@@ -170,7 +239,13 @@ _BADGE = {REPRODUCED: "**reproduced**", DIFFERS: "**differs**", NOT_COMPARABLE: 
 
 
 def short_name(paper: str) -> str:
-    """The first word of a paper id (``liu_polyhedral_persistence`` -> ``liu``), for tables."""
+    """The first word of a paper id (``liu_polyhedral_persistence`` -> ``liu``), for tables.
+
+    Examples
+    --------
+    >>> short_name("liu_polyhedral_persistence")
+    'liu'
+    """
     return paper.split("_", 1)[0]
 
 
@@ -184,6 +259,13 @@ def scorecard_markdown(root: os.PathLike, profile: str = "book", *,
 
     ``paper_link(paper)`` returns a link target for the paper's page (or None);
     ``figure_link(paper, figure_path)`` a link target for a figure file (or None).
+
+    Examples
+    --------
+    >>> from relutopo.repro.runner import find_root
+    >>> md = scorecard_markdown(find_root(), "smoke")
+    >>> "list-table" in md
+    True
     """
     records = load_record(root, profile)
     if not records:
@@ -235,6 +317,20 @@ def list_table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Seq
 
     The book's stylesheet gives tables of class ``relutopo-table`` a fixed layout, so long
     claim ids and values wrap inside their columns instead of widening the page.
+
+    Examples
+    --------
+    >>> print(list_table(["a", "b"], [["1", "2"]], [1, 3]))
+    ````{list-table}
+    :header-rows: 1
+    :widths: 1 3
+    :class: relutopo-table
+    <BLANKLINE>
+    * - a
+      - b
+    * - 1
+      - 2
+    ````
     """
     if len(widths) != len(header) or any(len(r) != len(header) for r in rows):
         raise ValueError("every row of a list table needs one cell per header column")
@@ -257,7 +353,13 @@ def list_table(header: Sequence[str], rows: Sequence[Sequence[str]], widths: Seq
 def claim_drift_tolerance(claim: dict) -> float:
     """How far a fresh value may be from the recorded one: the claim's own tolerance
     (``atol + rtol |paper|`` of a numeric claim, ``atol`` of a range claim), else 0 (plus the
-    floating-point slack :data:`VERIFY_RTOL`, applied by :func:`compare_results`)."""
+    floating-point slack :data:`VERIFY_RTOL`, applied by :func:`compare_results`).
+
+    Examples
+    --------
+    >>> claim_drift_tolerance({"test": "numeric", "atol": 0.5, "rtol": 0.1, "paper": 10}), claim_drift_tolerance({"test": "equal"})
+    (0.5, 0.0)
+    """
     atol = claim.get("atol") or 0.0
     rtol = claim.get("rtol") or 0.0
     pv = claim.get("paper_value")
@@ -298,7 +400,16 @@ def _leaf_diffs(old: Any, new: Any, tol: float, path: str = "") -> list:
 
 
 def compare_results(record: dict, fresh: dict) -> list:
-    """Human-readable differences between a recorded results file and a fresh one (empty: same)."""
+    """Human-readable differences between a recorded results file and a fresh one (empty: same).
+
+    Examples
+    --------
+    >>> rec = {"paper": "toy", "claims": [{"id": "a", "ours": 4, "verdict": "reproduced"}]}
+    >>> compare_results(rec, rec)
+    []
+    >>> compare_results(rec, {"paper": "toy", "claims": [{"id": "a", "ours": 5, "verdict": "differs"}]})
+    ['claim a: verdict reproduced -> differs']
+    """
     diffs = []
     if record.get("parameters") != fresh.get("parameters"):
         diffs += [f"parameters: {d}" for d in
@@ -334,7 +445,14 @@ def compare_results(record: dict, fresh: dict) -> list:
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """Outcome of :func:`verify`: per paper, ``ok``, the drift lines, or the failure."""
+    """Outcome of :func:`verify`: per paper, ``ok``, the drift lines, or the failure.
+
+    Examples
+    --------
+    >>> report = VerifyReport("smoke", matched=("wang_linear_regions",), drifted={"liu": ["claim x: 3 -> 4"]})
+    >>> report.ok
+    False
+    """
 
     profile: str
     matched: tuple = ()                              # papers whose claims match
@@ -386,6 +504,14 @@ def verify(papers: Optional[Sequence[str]] = None, profile: str = "smoke", *,
     relutopo.repro.record.RecordError
         A record to compare with is unreadable or breaks the results schema (checked before
         anything executes).
+
+    Examples
+    --------
+    Re-executing notebooks takes a kernel per paper (``relutopo verify --profile smoke`` from the
+    command line); the report of a run with nothing to compare reads:
+
+    >>> VerifyReport("smoke").ok
+    True
     """
     from relutopo.repro.runner import (NotebookRunError, discover_notebooks, find_root, get_notebook,
                          record_path, run_notebook)

@@ -77,7 +77,18 @@ def _module_file(name: str, root: Path) -> Optional[Path]:
 
 
 def notebook_imports(notebook: Path) -> set:
-    """Module names a notebook's code cells import (cells that do not parse are skipped)."""
+    """Module names a notebook's code cells import (cells that do not parse are skipped).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("%matplotlib inline\\nfrom relutopo import decompose\\nimport numpy as np")])
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.ipynb"
+    >>> nbformat.write(nb, str(path))
+    >>> sorted(notebook_imports(path))
+    ['numpy', 'relutopo', 'relutopo.decompose']
+    """
     import nbformat
 
     nb = nbformat.read(str(notebook), as_version=4)
@@ -100,6 +111,20 @@ def module_closure(modules: Iterable[str], root: Path, package: str = PACKAGE) -
 
     The parents' ``__init__.py`` of each module count too (importing ``a.b`` runs ``a``).
     Returns sorted paths under ``root``.
+
+    Examples
+    --------
+    A module's closure holds what it imports, transitively, and its packages' ``__init__.py``:
+
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "relutopo").mkdir()
+    >>> _ = (root / "relutopo" / "__init__.py").write_text("")
+    >>> _ = (root / "relutopo" / "a.py").write_text("from . import b")
+    >>> _ = (root / "relutopo" / "b.py").write_text("def f():\\n    from relutopo import c")
+    >>> _ = (root / "relutopo" / "c.py").write_text("")
+    >>> [p.name for p in module_closure(["relutopo.a"], root)]
+    ['__init__.py', 'a.py', 'b.py', 'c.py']
     """
     root = Path(root)
     seen, todo = {}, [m for m in modules if m == package or m.startswith(package + ".")]
@@ -126,7 +151,19 @@ def module_closure(modules: Iterable[str], root: Path, package: str = PACKAGE) -
 def library_root(root: Path) -> Path:
     """The folder holding the ``relutopo`` package a notebook run from ``root`` imports: ``root``
     itself when it is a checkout (the kernel starts there, so its ``relutopo/`` wins), else the
-    folder of the installed package."""
+    folder of the installed package.
+
+    Examples
+    --------
+    A checkout (a folder holding ``relutopo/__init__.py``) is its own library root:
+
+    >>> import pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "relutopo").mkdir()
+    >>> _ = (root / "relutopo" / "__init__.py").write_text("")
+    >>> library_root(root) == root
+    True
+    """
     root = Path(root)
     if (root / PACKAGE / "__init__.py").is_file():
         return root
@@ -141,6 +178,26 @@ def run_inputs(notebook: Path, root: Path, settings: Mapping) -> dict:
     Keys: ``"notebook: notebooks/x.ipynb"``, ``"settings"`` (profile and overrides),
     ``"library: relutopo/..."`` per module (found where the run imports the package from:
     :func:`library_root`), ``"environment: requirements.txt"`` per file of ``root``.
+
+    Examples
+    --------
+    Editing a library module the notebook imports changes the inputs, and :func:`changed_inputs`
+    says which:
+
+    >>> import pathlib, tempfile
+    >>> import nbformat
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "relutopo").mkdir()
+    >>> _ = (root / "relutopo" / "__init__.py").write_text("")
+    >>> _ = (root / "relutopo" / "a.py").write_text("x = 1")
+    >>> nb = root / "n.ipynb"
+    >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import relutopo.a")]), str(nb))
+    >>> before = run_inputs(nb, root, {"profile": "smoke"})
+    >>> sorted(before)
+    ['environment: pyproject.toml', 'environment: requirements.txt', 'library: relutopo/__init__.py', 'library: relutopo/a.py', 'notebook: n.ipynb', 'settings']
+    >>> _ = (root / "relutopo" / "a.py").write_text("x = 2")
+    >>> changed_inputs(before, run_inputs(nb, root, {"profile": "smoke"}))
+    ['library changed: relutopo/a.py']
     """
     root = Path(root)
     lib = library_root(root)
@@ -162,6 +219,8 @@ def run_inputs(notebook: Path, root: Path, settings: Mapping) -> dict:
 def changed_inputs(old: Optional[Mapping], new: Mapping) -> list:
     """Why a run with inputs ``old`` is stale against ``new``: one phrase per change.
 
+    Examples
+    --------
     >>> changed_inputs({"library: relutopo/a.py": "1"}, {"library: relutopo/a.py": "2"})
     ['library changed: relutopo/a.py']
     >>> changed_inputs(None, {"settings": "x"})

@@ -92,6 +92,20 @@ def overlap_summary(dec: OverlapDecomposition, input_dim: int = None) -> dict:
     ``n_rank_classes`` distinct ranks among the data points, ``rank_histogram`` the points per
     rank, and ``rank_deficient_fraction`` the fraction of points in a region whose map has a
     kernel (rank below ``input_dim``, so points of one region can share an image).
+
+    Examples
+    --------
+    The fold ``(x, y) -> (|x|, y)`` of Beshkov Sec. 3 glues the left and right halves:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, overlap_decomposition
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]),
+    ...                             np.array([[1.0, 1, 0, 0], [0, 0, 1, -1]])],
+    ...                            [np.zeros(4), np.zeros(2)])
+    >>> th = np.linspace(0, 2 * np.pi, 8, endpoint=False) + np.pi / 8
+    >>> s = overlap_summary(overlap_decomposition(net, np.c_[np.cos(th), np.sin(th)], domain=Box(-2, 2, dim=2)))
+    >>> sorted(s)[:4]
+    ['by_depth', 'glued_fraction', 'mean_rank', 'n_classes']
     """
     last = dec.depths[-1]
     pr = last.rank_classes()
@@ -161,6 +175,24 @@ def quotient_betti_by_depth(dec: OverlapDecomposition, D, eps: float, maxdim: in
 
     Row 0 is the input (no classes), row ``l`` depth ``l`` of ``dec`` (method (a)). The Rips
     complexes are built up to ``thresh`` (default ``2 eps``).
+
+    Examples
+    --------
+    Eight points on a circle through the fold ``(x, y) -> (|x|, y)`` (rows: input, depth 1, output):
+    the loop survives depth 1; at the output the left and right halves are glued and the circle
+    folds onto an arc, without a loop:
+
+    >>> import numpy as np
+    >>> from relutopo import ReluNet, Box, overlap_decomposition
+    >>> net = ReluNet.from_weights([np.array([[1.0, 0], [-1, 0], [0, 1], [0, -1]]),
+    ...                             np.array([[1.0, 1, 0, 0], [0, 0, 1, -1]])],
+    ...                            [np.zeros(4), np.zeros(2)])
+    >>> th = np.linspace(0, 2 * np.pi, 8, endpoint=False) + np.pi / 8
+    >>> X = np.c_[np.cos(th), np.sin(th)]
+    >>> dec = overlap_decomposition(net, X, domain=Box(-2, 2, dim=2))
+    >>> D = np.linalg.norm(X[:, None] - X[None], axis=-1)
+    >>> quotient_betti_by_depth(dec, D, 0.8, 1).tolist()
+    [[1, 1], [1, 1], [1, 0]]
     """
     th = 2 * eps if thresh is None else thresh
     seen = {}

@@ -25,7 +25,14 @@ RESNET18_LAYERS = (2, 2, 2, 2)
 
 class BasicBlock(nn.Module):
     """torchvision's BasicBlock: 3x3 conv -> BN -> ReLU -> 3x3 conv -> BN, plus the (possibly
-    downsampled) input, then ReLU; one ``relu`` module applied twice."""
+    downsampled) input, then ReLU; one ``relu`` module applied twice.
+
+    Examples
+    --------
+    >>> import torch
+    >>> BasicBlock(4, 4).eval()(torch.zeros(1, 4, 6, 6)).shape
+    torch.Size([1, 4, 6, 6])
+    """
 
     expansion = 1
 
@@ -51,7 +58,17 @@ class BasicBlock(nn.Module):
 
 
 class BasicResNet(nn.Module):
-    """A ResNet of :class:`BasicBlock` stages with torchvision's names (ResNet-18: ``(2, 2, 2, 2)``)."""
+    """A ResNet of :class:`BasicBlock` stages with torchvision's names (ResNet-18: ``(2, 2, 2, 2)``).
+
+    Examples
+    --------
+    A ResNet-18-style network, one block per stage, on a small image:
+
+    >>> import torch
+    >>> model = BasicResNet(layers=(1, 1, 1, 1), num_classes=10).eval()
+    >>> model(torch.zeros(1, 3, 32, 32)).shape
+    torch.Size([1, 10])
+    """
 
     def __init__(self, layers=RESNET18_LAYERS, num_classes: int = 1000, in_channels: int = 3):
         super().__init__()

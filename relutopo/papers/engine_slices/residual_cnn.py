@@ -24,7 +24,14 @@ __all__ = ["ResidualBlock", "ResidualCNN", "residual_cnn"]
 
 
 class ResidualBlock(nn.Module):
-    """``relu(bn2(conv2(relu(bn1(conv1(x))))) + x)`` with 3x3 convolutions, width preserved."""
+    """``relu(bn2(conv2(relu(bn1(conv1(x))))) + x)`` with 3x3 convolutions, width preserved.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ResidualBlock(4).eval()(torch.zeros(2, 4, 7, 7)).shape
+    torch.Size([2, 4, 7, 7])
+    """
 
     def __init__(self, width: int):
         super().__init__()
@@ -41,7 +48,15 @@ class ResidualBlock(nn.Module):
 
 
 class ResidualCNN(nn.Module):
-    """See the module docstring; ``width`` channels, ``n_classes`` outputs."""
+    """See the module docstring; ``width`` channels, ``n_classes`` outputs.
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = ResidualCNN(width=4).eval()
+    >>> model(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
+    """
 
     def __init__(self, width: int = 8, n_classes: int = 10, in_channels: int = 1, size: int = 28,
                  down: int = 2, stride: int = 2):

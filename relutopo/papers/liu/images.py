@@ -10,8 +10,16 @@ scikit-learn's ``china`` and ``flower``), and :func:`load_images` reads the user
 Preprocessing (:func:`preprocess`) is torchvision's standard ImageNet evaluation transform,
 re-implemented with PIL and numpy: resize so that the shorter side is ``resize`` pixels
 (bilinear with antialiasing, as PIL's ``resize`` does), centre-crop ``crop x crop``, scale to
-``[0, 1]``, then subtract the ImageNet mean and divide by the standard deviation per channel.
-The result is a float32 array ``(3, crop, crop)`` (channels first).
+``[0, 1]``, then subtract the ImageNet mean and divide by the standard deviation per channel
+(``normalize="imagenet"``, the default). The result is a float32 array ``(3, crop, crop)``
+(channels first).
+
+``normalize="raw"`` stops after the scaling to ``[0, 1]``: every entry is then >= 0, which is the
+property Liu et al. (2023, after Example 4.3) point out for their shifted circle
+``A_3 + sin(theta) A_1 + cos(theta) A_2`` ("the sample points in the second example have all
+positive entries while the sample points in the first example do not"); ImageNet normalisation
+makes about half of the entries negative and so removes it. The paper does not say which input
+it fed ResNet-50; both are offered.
 """
 
 from __future__ import annotations
@@ -24,7 +32,10 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "SAMPLE_IMAGES", "ImageSet", "preprocess",
-           "load_images", "sample_images", "sample_image_path", "to_display"]
+           "load_images", "sample_images", "sample_image_path", "to_display", "NORMALIZATIONS"]
+
+#: Values of the ``normalize`` argument: ImageNet mean/std normalisation, or raw pixels in [0, 1].
+NORMALIZATIONS = ("imagenet", "raw")
 
 #: torchvision's ImageNet channel means and standard deviations (RGB, on the [0, 1] scale).
 IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float64)
@@ -74,7 +85,14 @@ def _check_size(name: str, v) -> int:
     return int(v)
 
 
-def preprocess(image, resize: int = 256, crop: int = 224) -> np.ndarray:
+def _check_normalize(normalize: str) -> str:
+    if normalize not in NORMALIZATIONS:
+        raise ValueError(f"normalize must be 'imagenet' (mean/std normalisation) or 'raw' (pixels "
+                         f"scaled to [0, 1]); got {normalize!r}")
+    return normalize
+
+
+def preprocess(image, resize: int = 256, crop: int = 224, normalize: str = "imagenet") -> np.ndarray:
     """torchvision's ImageNet evaluation transform, without torchvision.
 
     ``Resize(resize)`` (shorter side to ``resize``, longer side ``int(resize * long / short)``,
@@ -87,15 +105,28 @@ def preprocess(image, resize: int = 256, crop: int = 224) -> np.ndarray:
         Grey images are repeated over three channels; an alpha channel is dropped.
     resize, crop : int
         ``crop <= resize``; the defaults give ``224 x 224`` inputs.
+    normalize : {"imagenet", "raw"}
+        ``"raw"`` skips the mean/std normalisation (entries in ``[0, 1]``).
 
     Returns
     -------
     ndarray (3, crop, crop) float32
+
+    Examples
+    --------
+    The shifted circle of Liu et al., Example 4.3, has only positive entries in raw pixels:
+
+    >>> img = np.full((8, 8, 3), 200, dtype=np.uint8)
+    >>> float(preprocess(img, 8, 8, normalize="raw").min()) > 0
+    True
+    >>> float(preprocess(img, 8, 8).min()) > 0   # ImageNet normalised
+    True
     """
     from PIL import Image
 
     resize = _check_size("resize", resize)
     crop = _check_size("crop", crop)
+    _check_normalize(normalize)
     if crop > resize:
         raise ValueError(f"crop={crop} must not exceed resize={resize}")
     if isinstance(image, np.ndarray):
@@ -118,11 +149,13 @@ def preprocess(image, resize: int = 256, crop: int = 224) -> np.ndarray:
     top = int(round((new_h - crop) / 2.0))
     left = int(round((new_w - crop) / 2.0))
     arr = np.asarray(image, dtype=np.float64)[top:top + crop, left:left + crop] / 255.0
-    arr = (arr - IMAGENET_MEAN) / IMAGENET_STD
+    if normalize == "imagenet":
+        arr = (arr - IMAGENET_MEAN) / IMAGENET_STD
     return np.ascontiguousarray(arr.transpose(2, 0, 1), dtype=np.float32)
 
 
-def load_images(paths: Sequence, resize: int = 256, crop: int = 224) -> ImageSet:
+def load_images(paths: Sequence, resize: int = 256, crop: int = 224,
+                normalize: str = "imagenet") -> ImageSet:
     """Read and preprocess image files (JPEG, PNG, ... anything PIL opens).
 
     Raises ``FileNotFoundError`` / ``ValueError`` naming the offending path.
@@ -134,6 +167,7 @@ def load_images(paths: Sequence, resize: int = 256, crop: int = 224) -> ImageSet
     paths = list(paths)
     if not paths:
         raise ValueError("paths is empty; give at least one image file")
+    _check_normalize(normalize)
     arrays, names = [], []
     for p in paths:
         p = Path(p)
@@ -142,7 +176,7 @@ def load_images(paths: Sequence, resize: int = 256, crop: int = 224) -> ImageSet
         try:
             with Image.open(p) as im:
                 im.load()
-                arrays.append(preprocess(im, resize, crop))
+                arrays.append(preprocess(im, resize, crop, normalize))
         except UnidentifiedImageError:
             raise ValueError(f"{str(p)!r} is not an image file PIL can read") from None
         except OSError as exc:
@@ -174,7 +208,7 @@ def sample_image_path(name: str) -> Path:
 
 
 def sample_images(names: Sequence[str] = ("astronaut", "chelsea", "coffee"), resize: int = 256,
-                  crop: int = 224) -> ImageSet:
+                  crop: int = 224, normalize: str = "imagenet") -> ImageSet:
     """Photographs shipped with scikit-image / scikit-learn, preprocessed (see :func:`preprocess`).
 
     The default triple plays the roles of Liu et al.'s ``A_1, A_2, A_3`` (poodle, Persian cat,
@@ -186,15 +220,25 @@ def sample_images(names: Sequence[str] = ("astronaut", "chelsea", "coffee"), res
     if not names:
         raise ValueError("names is empty; choose from " + ", ".join(SAMPLE_IMAGES))
     paths = [sample_image_path(n) for n in names]
-    s = load_images(paths, resize, crop)
+    s = load_images(paths, resize, crop, normalize)
     return ImageSet(arrays=s.arrays, names=tuple(names), sources=s.sources,
                     descriptions=tuple(SAMPLE_IMAGES[n][2] for n in names))
 
 
-def to_display(array) -> np.ndarray:
-    """Undo the normalisation of one ``(3, H, W)`` array: ``(H, W, 3)`` floats in ``[0, 1]``."""
+def to_display(array, normalize: str = "imagenet") -> np.ndarray:
+    """Undo the normalisation of one ``(3, H, W)`` array: ``(H, W, 3)`` floats in ``[0, 1]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = to_display(sample_images(("coffee",), resize=64, crop=56).arrays[0])
+    >>> img.shape, float(img.min()) >= 0.0 and float(img.max()) <= 1.0
+    ((56, 56, 3), True)
+    """
     a = np.asarray(array, dtype=np.float64)
     if a.ndim != 3 or a.shape[0] != 3:
         raise ValueError(f"array must be (3, H, W); got shape {a.shape}")
-    out = a.transpose(1, 2, 0) * IMAGENET_STD + IMAGENET_MEAN
+    out = a.transpose(1, 2, 0)
+    if _check_normalize(normalize) == "imagenet":
+        out = out * IMAGENET_STD + IMAGENET_MEAN
     return np.clip(out, 0.0, 1.0)

@@ -43,7 +43,17 @@ def _check_sampling(sampling: str, seed) -> None:
 
 def circle_angles(n: int, start: float = 0.0, *, sampling: str = "grid",
                   seed: Optional[int] = None) -> np.ndarray:
-    """``n`` angles in ``[start, start + 2 pi)``: ``start + 2 pi k / n`` or sorted uniform draws."""
+    """``n`` angles in ``[start, start + 2 pi)``: ``start + 2 pi k / n`` or sorted uniform draws.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(circle_angles(4), 6).tolist()
+    [0.0, 1.570796, 3.141593, 4.712389]
+    >>> a = circle_angles(5, sampling="random", seed=0)
+    >>> bool((np.diff(a) > 0).all() and a.min() >= 0 and a.max() < 2 * np.pi)
+    True
+    """
     n = _check_n("n", n)
     _check_sampling(sampling, seed)
     if not np.isfinite(start):
@@ -59,6 +69,11 @@ def torus_angles(n: int, *, sampling: str = "grid", seed: Optional[int] = None) 
 
     ``"grid"``: the ``k x k`` product grid of :func:`circle_angles` (``n = k^2`` must be a square);
     ``"random"``: independent uniform draws.
+
+    Examples
+    --------
+    >>> torus_angles(9).shape, torus_angles(5, sampling="random", seed=0).shape
+    ((9, 2), (5, 2))
     """
     n = _check_n("n", n)
     _check_sampling(sampling, seed)
@@ -78,6 +93,14 @@ def circle_3d(n: int, *, radius: float = 1.0, start: float = 0.0) -> np.ndarray:
     """The circle ``(0, r cos t, r sin t)`` at ``n`` evenly spaced ``t`` (Liu et al. Ex. 4.1-4.2).
 
     Returns an ``(n, 3)`` float64 array.
+
+    Examples
+    --------
+    The circle of Liu et al. Ex. 4.1-4.2, in the plane ``x_1 = 0`` of ``R^3``:
+
+    >>> import numpy as np
+    >>> (np.round(circle_3d(4, radius=2.0), 6) + 0.0).tolist()
+    [[0.0, 2.0, 0.0], [0.0, 0.0, 2.0], [0.0, -2.0, 0.0], [0.0, 0.0, -2.0]]
     """
     if not (np.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be a positive number; got {radius!r}")
@@ -112,6 +135,16 @@ def image_circle(A1, A2, theta, center=None, dtype=np.float32) -> np.ndarray:
     Returns
     -------
     ndarray (n, *A1.shape) of ``dtype``
+
+    Examples
+    --------
+    A circle of images through two orthogonal directions (Liu et al. Ex. 4.3-4.5):
+
+    >>> import numpy as np
+    >>> A1, A2 = random_orthogonal_tensors(2, (1, 4, 4), seed=0)
+    >>> X = image_circle(A1, A2, circle_angles(8))
+    >>> X.shape, X.dtype, bool(np.allclose(np.linalg.norm(X.reshape(8, -1), axis=1), np.linalg.norm(A1)))
+    ((8, 1, 4, 4), dtype('float32'), True)
     """
     tensors = [A1, A2] if center is None else [A1, A2, center]
     T = _stack_tensors(tensors, len(tensors), "A1, A2 and center")
@@ -136,6 +169,14 @@ def random_orthogonal_tensors(k: int, shape: Sequence[int], *, seed: int,
     Returns
     -------
     ndarray (k, *shape) float64 with ``<T_i, T_j> = 0`` for ``i != j``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = random_orthogonal_tensors(3, (2, 5), seed=0)
+    >>> G = T.reshape(3, -1) @ T.reshape(3, -1).T
+    >>> T.shape, bool(np.allclose(G - np.diag(np.diag(G)), 0, atol=1e-9))
+    ((3, 2, 5), True)
     """
     k = _check_n("k", k)
     shape = tuple(int(s) for s in shape)
@@ -169,6 +210,14 @@ def image_torus(tensors, angles, alpha: float = 1.0, dtype=np.float32) -> np.nda
     Returns
     -------
     ndarray (n, *A1.shape) of ``dtype``
+
+    Examples
+    --------
+    A torus of images (Liu et al. Example C.1): two circles of directions, ``A5`` the centre:
+
+    >>> T = random_orthogonal_tensors(5, (1, 4, 4), seed=0)
+    >>> image_torus(T, torus_angles(16)).shape
+    (16, 1, 4, 4)
     """
     T = _stack_tensors(tensors, 5, "tensors")
     ang = np.asarray(angles, dtype=np.float64)

@@ -24,14 +24,22 @@ import torch.nn as nn
 from relutopo.errors import RelutopoError
 
 __all__ = ["ResNet", "Bottleneck", "resnet50", "load_state_dict_strict", "WeightsError",
-           "RESNET50_LAYERS"]
+           "RESNET50_LAYERS", "is_positively_homogeneous"]
 
 #: Blocks per stage of ResNet-50.
 RESNET50_LAYERS = (3, 4, 6, 3)
 
 
 class WeightsError(RelutopoError, ValueError):
-    """A weights file cannot be loaded into the model (unreadable, or keys/shapes do not match)."""
+    """A weights file cannot be loaded into the model (unreadable, or keys/shapes do not match).
+
+    Examples
+    --------
+    >>> load_state_dict_strict(Bottleneck(64, 16), "no/such/weights.pth")  # error expected
+    Traceback (most recent call last):
+        ...
+    relutopo.papers.liu.resnet.WeightsError: weights_path='no/such/weights.pth' is not a ...
+    """
 
 
 def _conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -47,6 +55,13 @@ class Bottleneck(nn.Module):
 
     ``relu`` is a single module called three times: after ``bn1``, after ``bn2`` and after the
     residual sum.
+
+    Examples
+    --------
+    >>> import torch
+    >>> block = Bottleneck(64, 16).eval()
+    >>> block(torch.zeros(1, 64, 8, 8)).shape
+    torch.Size([1, 64, 8, 8])
     """
 
     expansion = 4
@@ -85,6 +100,15 @@ class ResNet(nn.Module):
         Blocks per stage; ``(3, 4, 6, 3)`` is ResNet-50.
     num_classes : int
         Width of the final fully connected layer ``fc`` (1000 for ImageNet).
+
+    Examples
+    --------
+    A small ResNet of bottleneck blocks (one per stage) on a 32 x 32 image:
+
+    >>> import torch
+    >>> model = ResNet(layers=(1, 1, 1, 1), num_classes=10).eval()
+    >>> model(torch.zeros(1, 3, 32, 32)).shape
+    torch.Size([1, 10])
     """
 
     def __init__(self, layers=RESNET50_LAYERS, num_classes: int = 1000):
@@ -153,6 +177,21 @@ def load_state_dict_strict(model: nn.Module, weights_path) -> nn.Module:
     Accepts a plain ``state_dict`` or a checkpoint dict holding one under ``"state_dict"`` or
     ``"model"``; a ``"module."`` prefix (from ``DataParallel``) is removed. Raises
     :class:`WeightsError` naming the file and the missing / unexpected / mis-shaped keys.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import torch
+    >>> model = Bottleneck(64, 16)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "w.pth"
+    >>> torch.save({"state_dict": model.state_dict()}, path)
+    >>> type(load_state_dict_strict(Bottleneck(64, 16), path)).__name__
+    'Bottleneck'
+    >>> try:
+    ...     load_state_dict_strict(Bottleneck(64, 32), path)      # other shapes
+    ... except WeightsError as exc:
+    ...     print(type(exc).__name__)
+    WeightsError
     """
     path = os.fspath(weights_path)
     if not os.path.isfile(path):
@@ -218,6 +257,15 @@ def resnet50(weights_path=None, seed: int = 0, num_classes: int = 1000) -> ResNe
     ResNet
         In ``eval()`` mode (BatchNorm uses running statistics, so a point's bits do not depend
         on the other images of its batch).
+
+    Examples
+    --------
+    The ResNet-50 of Liu et al. Ex. 4.3-4.5 (seeded weights here; pass ``weights_path`` for the
+    pretrained ones):
+
+    >>> model = resnet50(seed=0)
+    >>> sum(p.numel() for p in model.parameters())
+    25557032
     """
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed must be an int; got {seed!r}")
@@ -226,3 +274,40 @@ def resnet50(weights_path=None, seed: int = 0, num_classes: int = 1000) -> ResNe
     if weights_path is not None:
         load_state_dict_strict(model, weights_path)
     return model.eval()
+
+
+def is_positively_homogeneous(model: nn.Module) -> bool:
+    """Whether every ReLU input of ``model`` (in ``eval()`` mode) is a positively homogeneous
+    function of the image: ``pre(c x) = c pre(x)`` for every ``c > 0``.
+
+    True when no convolution or hidden linear layer has a bias and every BatchNorm has zero
+    shift (``bias``) and zero running mean, so that each one multiplies by a constant; max- and
+    average-pooling and ReLU are positively homogeneous. The untrained torchvision-style network
+    of :func:`resnet50` is such a network: its bit vectors then depend only on the *direction*
+    of the input, ``bits(c x) == bits(x)``, so scaling an image (or the radius of Liu et al.'s
+    circle ``sin(t) A_1 + cos(t) A_2``) changes nothing. A pretrained checkpoint is not.
+
+    Examples
+    --------
+    >>> is_positively_homogeneous(resnet50(seed=0))
+    True
+    """
+    if model.training:
+        raise ValueError("is_positively_homogeneous inspects a model in eval() mode (BatchNorm with "
+                         "running statistics); call model.eval() first")
+    last_linear = None
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            last_linear = m
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d) and m.bias is not None and bool(m.bias.detach().abs().max() > 0):
+            return False
+        if isinstance(m, nn.Linear) and m is not last_linear and m.bias is not None \
+                and bool(m.bias.detach().abs().max() > 0):
+            return False
+        if isinstance(m, nn.BatchNorm2d):
+            if m.bias is not None and bool(m.bias.detach().abs().max() > 0):
+                return False
+            if m.running_mean is not None and bool(m.running_mean.abs().max() > 0):
+                return False
+    return True

@@ -30,7 +30,14 @@ def _check_kind(kind):
 
 def boundary_function(X, kind: str = "sine", *, amplitude: float = 0.5, frequency: float = 1.0,
                       lo: float = -1.0, hi: float = 1.0) -> np.ndarray:
-    """``g(X)`` (shape ``(n,)``); the class is ``g > 0`` and the true decision boundary ``g = 0``."""
+    """``g(X)`` (shape ``(n,)``); the class is ``g > 0`` and the true decision boundary ``g = 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(boundary_function(np.array([[0.0, 0.2], [0.0, -0.2]])), 6).tolist()
+    [0.2, -0.2]
+    """
     _check_kind(kind)
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
@@ -46,7 +53,15 @@ def boundary_function(X, kind: str = "sine", *, amplitude: float = 0.5, frequenc
 
 @dataclass(frozen=True)
 class BinaryData2D:
-    """Train/test split of a 2-D binary task. Labels are float 0/1 (for a logistic loss)."""
+    """Train/test split of a 2-D binary task. Labels are float 0/1 (for a logistic loss).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = grokking_data(40, 10, seed=0)
+    >>> bool(((boundary_function(d.X_train) > 0) == (d.y_train == 1)).all()), d.boundary
+    (True, 'sine')
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -78,6 +93,12 @@ def grokking_data(n_train: int, n_test: int, *, seed, boundary: str = "sine",
     boundary, amplitude, frequency : see the module docstring.
     label_noise : float in [0, 0.5)
         Probability of flipping each training label.
+
+    Examples
+    --------
+    >>> d = grokking_data(40, 10, seed=0)
+    >>> d.X_train.shape, d.X_test.shape, sorted(set(d.y_train.tolist()))
+    ((40, 2), (10, 2), [0.0, 1.0])
     """
     _check_kind(boundary)
     for name, v, low in (("n_train", n_train, 2), ("n_test", n_test, 1)):

@@ -15,7 +15,14 @@ SURFACES = ("paraboloid", "saddle", "ripple")
 
 
 def surface(X, kind: str = "paraboloid") -> np.ndarray:
-    """``h(X)`` for ``X`` of shape ``(n, 2)``."""
+    """``h(X)`` for ``X`` of shape ``(n, 2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> surface(np.array([[0.0, 0.0], [1.0, 1.0]])).tolist()
+    [-1.0, 1.0]
+    """
     if kind not in SURFACES:
         raise ValueError(f"kind must be one of {SURFACES}; got {kind!r}")
     X = np.asarray(X, dtype=np.float64)
@@ -30,7 +37,14 @@ def surface(X, kind: str = "paraboloid") -> np.ndarray:
 
 def surface_regression_data(n: int, *, seed, kind: str = "paraboloid", noise: float = 0.0,
                             lo: float = -1.0, hi: float = 1.0) -> tuple:
-    """``(X, y)``: ``n`` points uniform in ``[lo, hi]^2`` and ``y = h(X) + noise * N(0, 1)``."""
+    """``(X, y)``: ``n`` points uniform in ``[lo, hi]^2`` and ``y = h(X) + noise * N(0, 1)``.
+
+    Examples
+    --------
+    >>> X, y = surface_regression_data(50, seed=0)
+    >>> X.shape, y.shape, bool(abs(y - surface(X)).max() == 0)
+    ((50, 2), (50,), True)
+    """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a positive integer; got {n!r}")
     if noise < 0:

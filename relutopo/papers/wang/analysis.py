@@ -40,13 +40,26 @@ __all__ = ["MeanSE", "mean_se", "non_constant_moments", "implied_constant_fracti
 
 
 def label(arrangement: Sequence[int]) -> str:
-    """``(8, 2)`` -> ``"(8, 2)"``: how the chapter names an arrangement."""
+    """``(8, 2)`` -> ``"(8, 2)"``: how the chapter names an arrangement.
+
+    Examples
+    --------
+    >>> label((8, 2)), label([4])
+    ('(8, 2)', '(4)')
+    """
     return "(" + ", ".join(str(int(h)) for h in arrangement) + ")"
 
 
 @dataclass(frozen=True)
 class MeanSE:
-    """Mean of a sample, its standard error (``sd / sqrt(n)``, NaN below two values) and ``n``."""
+    """Mean of a sample, its standard error (``sd / sqrt(n)``, NaN below two values) and ``n``.
+
+    Examples
+    --------
+    >>> m = mean_se([1.0, 2.0, 3.0])
+    >>> m.mean, round(m.se, 6), m.n
+    (2.0, 0.57735, 3)
+    """
 
     mean: float
     se: float
@@ -56,6 +69,8 @@ class MeanSE:
 def mean_se(x) -> MeanSE:
     """Mean and standard error of the finite values of ``x``.
 
+    Examples
+    --------
     >>> mean_se([1, 2, 3, 4])
     MeanSE(mean=2.5, se=0.6454972243679028, n=4)
     """
@@ -80,6 +95,8 @@ def non_constant_moments(mean: float, sd: float, p_constant: float) -> tuple:
     ``mean``, deviation ``sd`` and a fraction ``p_constant`` of constant networks (one linear
     region each). ``s_nc`` is NaN when no distribution has these moments (negative variance).
 
+    Examples
+    --------
     >>> non_constant_moments(10.0, 0.0, 0.0)
     (10.0, 0.0)
     """
@@ -96,6 +113,8 @@ def non_constant_moments(mean: float, sd: float, p_constant: float) -> tuple:
 def implied_constant_fraction(mean: float, nc_mean: float) -> float:
     """The fraction ``p`` of constant networks for which ``p + (1 - p) nc_mean = mean``.
 
+    Examples
+    --------
     >>> implied_constant_fraction(8.0, 34.0) > 0.78     # (2,2,2,2,2) would need ~79 % constant
     True
     """
@@ -114,6 +133,16 @@ def nc_attribution(rows: Mapping[tuple, tuple], nc: tuple):
     ``p`` the NC mean implies for it, and the NC deviation that ``p`` implies
     (``implied NC sd``; NaN where no distribution fits). The NC numbers belong to a row when ``p``
     lies in ``[0, 1)`` and the implied deviation equals the printed one.
+
+    Examples
+    --------
+    Could a printed "non-constant" (NC) mean and deviation be a row with its constant networks
+    (one linear region each) removed? For the first row the NC mean implies 30 % constants; the
+    second row's mean is above the NC mean, so its implied fraction is negative (none fits):
+
+    >>> nc = nc_attribution({(4,): (3.0, 2.0), (2, 2): (6.0, 1.0)}, (3.857, 1.5))
+    >>> [round(p, 3) for p in nc["implied P(constant)"]], [round(s, 3) for s in nc["implied NC sd"]]
+    ([0.3, -0.75], [1.807, nan])
     """
     import pandas as pd
 
@@ -145,6 +174,17 @@ def arrangement_summary(counts, arrangements: Sequence[tuple]):
         ``arrangement``, ``networks``, ``mean``, ``sd``, ``se``, ``NC networks``, ``NC mean``,
         ``NC sd``, ``NC se``, ``P(constant)``, ``se P(constant)``, ``P(one linear region)``,
         ``mean #activation``, ``mean ratio`` (#linear / #activation).
+
+    Examples
+    --------
+    Fig. 3 statistics on a made-up sample of four networks (one constant, hence one linear region):
+
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"arrangement": [(2,), (2,), (1, 1), (1, 1)], "n_linear": [4, 3, 1, 2],
+    ...                        "n_activation": [4, 4, 2, 2], "constant": [False, False, True, False]})
+    >>> s = arrangement_summary(counts, [(2,), (1, 1)])
+    >>> s[["networks", "mean", "NC networks", "P(constant)"]].values.tolist()
+    [[2.0, 3.5, 2.0, 0.0], [2.0, 1.5, 1.0, 0.5]]
     """
     import pandas as pd
 
@@ -173,6 +213,8 @@ def combined_tolerance(se_ours: float, sd_paper: float, n_paper: float, k: float
     """``k * sqrt(se_ours^2 + (sd_paper / sqrt(n_paper))^2)``: ``k`` combined standard errors of
     our mean and the paper's (0 when ours is not finite, so the comparison is exact).
 
+    Examples
+    --------
     >>> round(combined_tolerance(1.0, 70.0, 4900), 3)
     4.243
     """
@@ -188,6 +230,12 @@ class Claim1Margins:
 
     ``smallest`` is the smallest of these margins (NaN when a standard error is missing),
     ``pair`` the pair that has it, ``margins`` every pair's, ``n_pairs`` their number.
+
+    Examples
+    --------
+    >>> m = claim1_margins({(4,): [10.0, 11.0, 12.0], (2, 2): [5.0, 6.0, 7.0], (1, 1, 1, 1): [2.0, 2.0, 3.0]})
+    >>> m.n_pairs, sorted(m.margins)[:1]
+    (3, ['(2, 2) > (1, 1, 1, 1)'])
     """
 
     smallest: float
@@ -199,7 +247,17 @@ class Claim1Margins:
 def claim1_margins(samples: Mapping[tuple, Sequence[float]]) -> Claim1Margins:
     """:class:`Claim1Margins` of samples of #linear regions, one per arrangement: Claim 1 ("more
     linear regions are expected from shallow networks") holds on them when every margin is
-    clearly positive (the chapter asks for more than 2)."""
+    clearly positive (the chapter asks for more than 2).
+
+    Examples
+    --------
+    Wang's Claim 1 (shallow nets have more linear regions) on made-up samples: the margin of the
+    shallower arrangement over the deeper one, in combined standard errors:
+
+    >>> m = claim1_margins({(4,): [10.0, 11.0, 12.0], (2, 2): [5.0, 6.0, 7.0]})
+    >>> m.pair, round(m.smallest, 3), m.n_pairs
+    ('(4) > (2, 2)', 6.124, 1)
+    """
     stats = {tuple(a): mean_se(x) for a, x in samples.items()}
     pairs = [(a, b) for a in stats for b in stats if len(a) < len(b)]
     if not pairs:

@@ -50,6 +50,14 @@ def one_layer_regions(n: int, input_dim: int) -> int:
 
     This is also the number of linear regions of a network with one hidden layer of ``n``
     neurons and generic weights (``2^n`` when ``M >= n``).
+
+    Examples
+    --------
+    Eq. (1.2) of Wang: four generic lines cut the plane into 11 regions; three neurons on a
+    three-dimensional input give all ``2^3`` patterns:
+
+    >>> one_layer_regions(4, 2), one_layer_regions(3, 3)
+    (11, 8)
     """
     n = _check_int("n", n, 0)
     M = _check_int("input_dim", input_dim, 1)
@@ -57,13 +65,25 @@ def one_layer_regions(n: int, input_dim: int) -> int:
 
 
 def part1_upper(n: int) -> Fraction:
-    """Theorem 2.1 Part 1: ``E(N) <= 1 + 2 (3/4)^{n-1}`` for ``n`` hidden layers of one neuron."""
+    """Theorem 2.1 Part 1: ``E(N) <= 1 + 2 (3/4)^{n-1}`` for ``n`` hidden layers of one neuron.
+
+    Examples
+    --------
+    >>> part1_upper(1), part1_upper(3)
+    (Fraction(3, 1), Fraction(17, 8))
+    """
     n = _check_int("n (number of hidden layers)", n, 1)
     return 1 + 2 * Fraction(3, 4) ** (n - 1)
 
 
 def k_value(n1: int, n2: int) -> Fraction:
-    """``K(n1, n2) = Σ_{l=0}^{n1} C(n1, l) (2^{-l} Σ_{i=0}^{l} C(n2 + l, i) - 1)`` (Theorem 2.1)."""
+    """``K(n1, n2) = Σ_{l=0}^{n1} C(n1, l) (2^{-l} Σ_{i=0}^{l} C(n2 + l, i) - 1)`` (Theorem 2.1).
+
+    Examples
+    --------
+    >>> k_value(1, 1), k_value(2, 2)
+    (Fraction(1, 2), Fraction(15, 4))
+    """
     n1 = _check_int("n1", n1, 0)
     n2 = _check_int("n2", n2, 0)
     total = Fraction(0)
@@ -74,7 +94,13 @@ def k_value(n1: int, n2: int) -> Fraction:
 
 
 def part2_bounds(n1: int, n2: int) -> tuple:
-    """Theorem 2.1 Part 2, eq. (2.1): ``(K(n1, n2) + 1, K(n1, n2) + 2^{n1})``."""
+    """Theorem 2.1 Part 2, eq. (2.1): ``(K(n1, n2) + 1, K(n1, n2) + 2^{n1})``.
+
+    Examples
+    --------
+    >>> part2_bounds(2, 2)
+    (Fraction(19, 4), Fraction(31, 4))
+    """
     n1 = _check_int("n1", n1, 1)
     n2 = _check_int("n2", n2, 1)
     K = k_value(n1, n2)
@@ -82,7 +108,14 @@ def part2_bounds(n1: int, n2: int) -> tuple:
 
 
 def part3_bounds(n: int) -> tuple:
-    """Theorem 2.1 Part 3: ``(1 + (3/4)^{n-1}, 6 (175/64)^{n-1})`` for ``n >= 2`` layers of 2."""
+    """Theorem 2.1 Part 3: ``(1 + (3/4)^{n-1}, 6 (175/64)^{n-1})`` for ``n >= 2`` layers of 2.
+
+    Examples
+    --------
+    >>> lo, hi = part3_bounds(3)
+    >>> lo, hi, float(hi)
+    (Fraction(25, 16), Fraction(91875, 2048), 44.86083984375)
+    """
     n = _check_int("n (number of hidden layers)", n, 2)
     return 1 + Fraction(3, 4) ** (n - 1), 6 * Fraction(175, 64) ** (n - 1)
 
@@ -94,6 +127,12 @@ class TheoremBounds:
     ``lower``/``upper`` are exact (``None`` when that side is not bounded by the theorem);
     ``part`` names the statement; ``hypothesis_holds`` says whether the input dimension meets
     its assumption (the bound is still reported when it does not, so it can be compared).
+
+    Examples
+    --------
+    >>> b = theorem_2_1((2, 2), 2)[0]
+    >>> b.part, b.lower, b.upper, b.hypothesis_holds
+    ('Theorem 2.1 Part 2', Fraction(19, 4), Fraction(31, 4), True)
     """
 
     hidden: tuple
@@ -126,6 +165,13 @@ def theorem_2_1(hidden: Sequence[int], input_dim: int) -> tuple:
     ValueError
         When no part covers ``hidden``: the theorem covers one hidden layer (exact), ``n x 1``
         (all widths 1), two hidden layers, and ``n >= 2`` layers of width 2.
+
+    Examples
+    --------
+    Wang's Theorem 2.1 for two hidden layers of two neurons on a two-dimensional input:
+
+    >>> [(b.part, b.lower, b.upper) for b in theorem_2_1((2, 2), 2)]
+    [('Theorem 2.1 Part 2', Fraction(19, 4), Fraction(31, 4)), ('Theorem 2.1 Part 3', Fraction(7, 4), Fraction(525, 32))]
     """
     try:
         hidden = tuple(_check_int("hidden widths", h, 1) for h in hidden)

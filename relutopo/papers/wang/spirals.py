@@ -51,6 +51,12 @@ def two_spirals(n_per_spiral: int = 500, *, radius: float = 10.0, turns: float =
         Points ``(x, y)``: the positive spiral first.
     y : array ``(2 n,)`` int
         1 for the positive spiral, 0 for the negative one (the Playground's +1 / -1).
+
+    Examples
+    --------
+    >>> X, y = two_spirals(50, seed=0)
+    >>> X.shape, sorted(set(y.tolist())), round(float(abs(X).max()), 6) <= 10
+    ((100, 2), [0, 1], True)
     """
     n = _positive_int("n_per_spiral", n_per_spiral)
     for name, v in (("radius", radius), ("turns", turns), ("noise", noise)):
@@ -71,7 +77,14 @@ def two_spirals(n_per_spiral: int = 500, *, radius: float = 10.0, turns: float =
 
 
 def playground_features(X) -> np.ndarray:
-    """The seven Playground features ``(x, y, x², y², xy, sin x, sin y)`` of points ``(n, 2)``."""
+    """The seven Playground features ``(x, y, x², y², xy, sin x, sin y)`` of points ``(n, 2)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.round(playground_features(np.array([[1.0, 2.0]])), 4).tolist()
+    [[1.0, 2.0, 1.0, 4.0, 2.0, 0.8415, 0.9093]]
+    """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X must be points of the plane, shape (n, 2); got {X.shape}")
@@ -81,7 +94,14 @@ def playground_features(X) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SpiralData:
-    """Train/test split of the two-spiral features (Wang §4.2)."""
+    """Train/test split of the two-spiral features (Wang §4.2).
+
+    Examples
+    --------
+    >>> d = spiral_dataset(50, 10, seed=0)
+    >>> d.X_train.shape, d.X_test.shape, d.points_test.shape
+    ((90, 7), (10, 7), (10, 2))
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -94,7 +114,16 @@ class SpiralData:
 def spiral_dataset(n_per_spiral: int = 500, n_test: int = 100, *, radius: float = 10.0,
                    noise: float = 0.0, seed: int = 0) -> SpiralData:
     """Wang's two-spiral task: ``2 n`` points, features of :func:`playground_features`, a random
-    split with ``n_test`` test points (900/100 for ``n = 500``), seeded by ``seed``."""
+    split with ``n_test`` test points (900/100 for ``n = 500``), seeded by ``seed``.
+
+    Examples
+    --------
+    Wang §4.2: ``2 n`` points, seven features each, ``n_test`` of them held out:
+
+    >>> d = spiral_dataset(500, 100, seed=0)
+    >>> d.X_train.shape, d.X_test.shape, float(d.y_train.mean()) > 0.4
+    ((900, 7), (100, 7), True)
+    """
     n = _positive_int("n_per_spiral", n_per_spiral)
     n_test = _positive_int("n_test", n_test)
     if n_test >= 2 * n:

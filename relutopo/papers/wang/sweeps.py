@@ -26,10 +26,12 @@ _COMMON = ("relutopo.nets", "relutopo.linear_regions", "relutopo.papers.wang.swe
            "relutopo.papers.wang.spirals", "relutopo.tolerances", "relutopo.patterns")
 #: Modules whose source decides the numbers of a sweep, per counting method.
 COUNTING_MODULES = {
-    "wang": _COMMON + ("relutopo.activation_regions",),
+    "wang": _COMMON + ("relutopo.activation_regions", "relutopo.lp"),
     "engine": _COMMON + ("relutopo.decompose", "relutopo.vertex_refine", "relutopo.chebyshev",
-                         "relutopo.decomposition", "relutopo.polyhedra",
-                         "relutopo.domains"),
+                         "relutopo.decomposition", "relutopo.polyhedra", "relutopo.lp",
+                         "relutopo.normal_form", "relutopo.domains", "relutopo.kernels.centres",
+                         "relutopo.kernels.crossing", "relutopo.kernels.polygon",
+                         "relutopo.kernels.vertex"),
 }
 COUNTING_MODULES["both"] = tuple(dict.fromkeys(COUNTING_MODULES["wang"] + COUNTING_MODULES["engine"]))
 
@@ -41,6 +43,12 @@ def code_fingerprint(method: str = "both", extra: Sequence[str] = ()) -> str:
 
     Pass it as the ``code`` argument of the task functions: it is part of each task's cache key
     in :func:`relutopo.sweep.run_sweep`, so cached results are recomputed when that code changes.
+
+    Examples
+    --------
+    >>> fp = code_fingerprint("engine")
+    >>> len(fp) > 0, fp == code_fingerprint("engine"), fp == code_fingerprint("wang")
+    (True, True, False)
     """
     import hashlib
     import importlib
@@ -59,7 +67,16 @@ def code_fingerprint(method: str = "both", extra: Sequence[str] = ()) -> str:
 
 def uniform_net(sizes: Sequence[int], seed: int, scale: float = 1.0) -> ReluNet:
     """A ReluNet whose weights and biases are i.i.d. U(-scale, scale) (Wang §4.1), built with
-    :func:`relutopo.train.mlp` (``init="uniform"``) so trained and random nets share one init."""
+    :func:`relutopo.train.mlp` (``init="uniform"``) so trained and random nets share one init.
+
+    Examples
+    --------
+    Wang §4.1: weights and biases i.i.d. ``U(-1, 1)``:
+
+    >>> net = uniform_net((2, 3, 1), seed=0)
+    >>> net.hidden_sizes, all(abs(w).max() <= 1 for w in net.weights)
+    ((3,), True)
+    """
     from relutopo.train import mlp
 
     return ReluNet.from_torch(mlp(list(sizes), seed=int(seed), init="uniform", scale=float(scale)))
@@ -78,6 +95,12 @@ def count_regions(net: ReluNet, method: str = "engine") -> dict:
     (:class:`relutopo.errors.InconsistentDecompositionError`: a facet whose neighbour it cannot
     find), the network is counted by Intersect/Add/Cut instead; ``counted_by`` says which
     algorithm gave the numbers.
+
+    Examples
+    --------
+    >>> counts = count_regions(uniform_net((2, 3, 1), seed=0))
+    >>> counts["n_activation"], counts["n_linear"]
+    (7, 7)
     """
     from relutopo.errors import InconsistentDecompositionError
     from relutopo.linear_regions import linear_regions
@@ -110,6 +133,14 @@ def cross_check(hidden: Sequence[int], input_dim: int, seed: int, scale: float =
     """Count one random network (as :func:`random_network_counts`) with both algorithms.
 
     Returns both counts and whether the two sets of activation patterns are identical.
+
+    Examples
+    --------
+    Wang's Intersect/Add/Cut and the exact engine agree on a random 2 -> 3 -> 2 -> 1 network:
+
+    >>> r = cross_check((3, 2), 2, seed=0)
+    >>> r["same_patterns"]
+    True
     """
     from relutopo.activation_regions import propagate
     from relutopo.decompose import decompose
@@ -136,6 +167,12 @@ def random_network_counts(hidden: Sequence[int], input_dim: int, seed: int,
     """Regions of one random network ``input_dim -> hidden -> 1`` (Wang §4.1, Figs 3-4).
 
     ``code`` is not used: it only enters the sweep's cache key (see :func:`code_fingerprint`).
+
+    Examples
+    --------
+    >>> r = random_network_counts((3,), 2, seed=0)
+    >>> r["n_activation"] <= 7
+    True
     """
     net = uniform_net([int(input_dim), *[int(h) for h in hidden], 1], seed, scale)
     out = count_regions(net, method)

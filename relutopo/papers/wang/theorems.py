@@ -75,6 +75,12 @@ class TheoremComparison:
 
     ``more``/``fewer`` are hidden-layer widths; ``hypothesis_holds`` says whether ``input_dim``
     and ``n`` meet the part's assumptions (the comparison can be made either way).
+
+    Examples
+    --------
+    >>> c = theorem_1_1(2, 1)[0]
+    >>> c.part, c.more, c.fewer, c.hypothesis_holds
+    ('Theorem 1.1 (a)', (2, 2), (1, 1, 1, 1), False)
     """
 
     part: str
@@ -89,7 +95,16 @@ class TheoremComparison:
 def theorem_1_1(n: int, input_dim: int) -> tuple:
     """The comparisons of Theorem 1.1 for ``n``: (a) ``2 x n`` (``n`` layers of 2) against
     ``1 x 2n`` (``2n`` layers of 1), and (b) ``n x 2`` (2 layers of ``n``) against ``2 x n``
-    (only for ``n >= 2``, where the two differ)."""
+    (only for ``n >= 2``, where the two differ).
+
+    Examples
+    --------
+    Wang's Theorem 1.1 for ``n = 3``: three layers of two neurons beat six layers of one, and two
+    layers of three beat three layers of two (in expectation, for random networks):
+
+    >>> [(c.part, c.more, c.fewer) for c in theorem_1_1(3, 1)]
+    [('Theorem 1.1 (a)', (2, 2, 2), (1, 1, 1, 1, 1, 1)), ('Theorem 1.1 (b)', (3, 3), (2, 2, 2))]
+    """
     n = _positive_int("n", n)
     M = _positive_int("input_dim", input_dim)
     out = [TheoremComparison("Theorem 1.1 (a)", n, M, (2,) * n, (1,) * (2 * n), "M >= 2, n >= 1",
@@ -117,7 +132,15 @@ def _widths(input_dim, hidden):
 
 def theorem_3_1_count(input_dim: int, hidden: Sequence[int]) -> int:
     """``prod_{i=1}^{L-1} floor(n_i / n_0)^{n_0}``: the number of activation regions, equal to the
-    number of linear regions, of Theorem 3.1's network (checks the theorem's hypotheses)."""
+    number of linear regions, of Theorem 3.1's network (checks the theorem's hypotheses).
+
+    Examples
+    --------
+    Theorem 3.1 of Wang: ``floor(n_i / n_0)^{n_0}`` regions per hidden layer but the last:
+
+    >>> theorem_3_1_count(1, (4, 4, 1)), theorem_3_1_count(2, (4, 6, 2))
+    (16, 36)
+    """
     n0, hidden = _widths(input_dim, hidden)
     out = 1
     for h in hidden[:-1]:
@@ -153,7 +176,18 @@ def theorem_3_1_network(input_dim: int, hidden: Sequence[int]) -> ReluNet:
     """A network for Theorem 3.1: hidden widths ``hidden`` in ``R^{input_dim}``, whose
     activation regions are its linear regions, ``theorem_3_1_count(input_dim, hidden)`` of them
     (our construction; see the module docstring for it and its scope: ``floor(n_i / n_0) >= 2``
-    for ``i <= L-1``)."""
+    for ``i <= L-1``).
+
+    Examples
+    --------
+    The construction's activation regions are its linear regions, as many as the count says:
+
+    >>> from relutopo import decompose, linear_regions
+    >>> net = theorem_3_1_network(1, (4, 4, 1))
+    >>> dec = decompose(net)
+    >>> dec.n_regions, linear_regions(dec).n_linear, theorem_3_1_count(1, (4, 4, 1))
+    (16, 16, 16)
+    """
     n0, hidden = _widths(input_dim, hidden)
     L = len(hidden)
     p = [h // n0 for h in hidden]

@@ -53,7 +53,16 @@ FIG1_WEIGHTS = (
 
 
 def fig1_net() -> ReluNet:
-    """The network of :data:`FIG1_WEIGHTS`."""
+    """The network of :data:`FIG1_WEIGHTS`.
+
+    Examples
+    --------
+    The network of Wang's Fig. 1 (two inputs, two hidden layers of two neurons, one output):
+
+    >>> net = fig1_net()
+    >>> net.input_dim, net.hidden_sizes, net.output_dim
+    (2, (2, 2), 1)
+    """
     return ReluNet.from_weights([w for w, _ in FIG1_WEIGHTS], [b for _, b in FIG1_WEIGHTS])
 
 
@@ -61,7 +70,15 @@ def fig1_net() -> ReluNet:
 class Step:
     """One step of the pipeline: its ``label``, the hidden ``layer`` (1-based; ``L + 1`` for the
     output neuron), the ``neuron`` (0-based, None for an intersection), the operation ``kind``
-    (``"cut"``, ``"intersect"`` or ``"output"``) and the activation ``regions`` it produced."""
+    (``"cut"``, ``"intersect"`` or ``"output"``) and the activation ``regions`` it produced.
+
+    Examples
+    --------
+    >>> steps = trace(fig1_net())
+    >>> s = steps[0]
+    >>> s.label, s.layer, s.neuron, s.kind, len(s.regions)
+    ('N^1_1: Cut(Add(w.x, b))', 1, 0, 'cut', 2)
+    """
 
     label: str
     layer: int
@@ -79,7 +96,16 @@ def _weighted(cell: ActivationRegion, w: np.ndarray) -> ActivationRegion:
 def trace(net: ReluNet) -> tuple:
     """Every step of Wang's pipeline (§3, Fig. 2) on ``net``: the regions of each hidden neuron
     (``Cut(Add(Intersect(...)))``, eq. 3.2), the pairwise intersections of each layer, and the
-    output neuron's regions (Intersect and Add, no Cut)."""
+    output neuron's regions (Intersect and Add, no Cut).
+
+    Examples
+    --------
+    Wang's pipeline (§3, Fig. 2) on the network of Fig. 1, step by step:
+
+    >>> steps = trace(fig1_net())
+    >>> [(s.kind, len(s.regions)) for s in steps]
+    [('cut', 2), ('cut', 2), ('intersect', 4), ('cut', 5), ('cut', 6), ('intersect', 7), ('output', 7)]
+    """
     if not isinstance(net, ReluNet):
         raise TypeError(f"net must be a relutopo.ReluNet; got {type(net).__name__}")
     geo = Geometry(net.input_dim, arrangement_scale(net))
@@ -114,13 +140,28 @@ def trace(net: ReluNet) -> tuple:
 
 
 def final_regions(steps) -> tuple:
-    """The output neuron's activation regions of a :func:`trace`."""
+    """The output neuron's activation regions of a :func:`trace`.
+
+    Examples
+    --------
+    Fig. 1 of Wang shows seven activation regions of the output neuron:
+
+    >>> len(final_regions(trace(fig1_net())))
+    7
+    """
     return steps[-1].regions
 
 
 def default_window(net: ReluNet, margin: float = 0.25) -> Box:
     """A square window around every vertex of the bounded regions of a 2-D network (from the
-    engine's decomposition), enlarged by ``margin`` of its size on each side."""
+    engine's decomposition), enlarged by ``margin`` of its size on each side.
+
+    Examples
+    --------
+    >>> w = default_window(fig1_net())
+    >>> w.dim, bool((w.hi > w.lo).all())
+    (2, True)
+    """
     from relutopo.decompose import decompose
     from relutopo.plotting.decomposition import decomposition_window
 
@@ -131,7 +172,16 @@ def default_window(net: ReluNet, margin: float = 0.25) -> Box:
 
 def region_polygon(region: ActivationRegion, window: Box) -> Optional[np.ndarray]:
     """Vertices (counter-clockwise) of a 2-D region's shape clipped to ``window``; None when the
-    shape does not meet the window's interior."""
+    shape does not meet the window's interior.
+
+    Examples
+    --------
+    >>> net = fig1_net()
+    >>> regions = final_regions(trace(net))
+    >>> polys = [region_polygon(r, default_window(net)) for r in regions]
+    >>> sum(p is not None for p in polys), polys[0].shape[1]
+    (7, 2)
+    """
     from relutopo.polyhedra import chebyshev_center, polytope_vertices
 
     Aw, cw = window.halfspaces()
@@ -159,7 +209,14 @@ def _value_text(v: np.ndarray) -> str:
 
 def plot_network(net: ReluNet, ax=None, *, fontsize: float = 8.0):
     """The network as the paper's Fig. 1 draws it: neurons as dots, layer by layer, the weight
-    above each edge and the bias above each neuron; the output neuron in blue."""
+    above each edge and the bias above each neuron; the output neuron in blue.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> ax = plot_network(fig1_net())
+    >>> plt.close("all")
+    """
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -194,7 +251,15 @@ def plot_network(net: ReluNet, ax=None, *, fontsize: float = 8.0):
 
 def display_order(linear_labels: Sequence[int]) -> list:
     """Region indices in the order Fig. 1 numbers them: regions that are a linear region by
-    themselves first, then those that merge with others, grouped (the paper's "5-7")."""
+    themselves first, then those that merge with others, grouped (the paper's "5-7").
+
+    Examples
+    --------
+    Regions 0 and 3 are linear regions by themselves; 1, 2 and 4 form one linear region:
+
+    >>> display_order([0, 1, 1, 2, 1])
+    [0, 3, 1, 2, 4]
+    """
     labels = np.asarray(linear_labels)
     sizes = np.bincount(labels)
     return sorted(range(len(labels)), key=lambda i: (sizes[labels[i]] > 1, labels[i], i))
@@ -228,7 +293,17 @@ def _draw_regions(ax, regions, window, *, numbers=True, groups=None, order=None,
 
 def plot_steps(steps, window: Box, *, ncols: int = 4):
     """One panel per step of a :func:`trace`: the regions it produced, numbered, with their
-    values (the affine functions ``V(c)``) listed for the neurons' steps."""
+    values (the affine functions ``V(c)``) listed for the neurons' steps.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> net = fig1_net()
+    >>> fig = plot_steps(trace(net), default_window(net))
+    >>> len(fig.axes) >= len(trace(net))
+    True
+    >>> plt.close("all")
+    """
     import matplotlib.pyplot as plt
 
     n = len(steps)
@@ -248,7 +323,17 @@ def plot_steps(steps, window: Box, *, ncols: int = 4):
 
 def plot_fig1(net: ReluNet, steps, window: Box, linear_labels: Optional[Sequence[int]] = None):
     """Wang's Fig. 1: the network (left) and its output neuron's activation regions, numbered
-    (right); regions of one linear region share a colour when ``linear_labels`` is given."""
+    (right); regions of one linear region share a colour when ``linear_labels`` is given.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> net = fig1_net()
+    >>> fig = plot_fig1(net, trace(net), default_window(net))
+    >>> len(fig.axes)
+    2
+    >>> plt.close("all")
+    """
     import matplotlib.pyplot as plt
 
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(9, 4), gridspec_kw={"width_ratios": [1, 1.2]})
@@ -267,7 +352,15 @@ def plot_pipeline(net: ReluNet, steps):
     """Wang's Fig. 2 with our numbers: per hidden layer, a column with its neurons' activation
     regions (``Cut(Add(...))``, eq. 3.2) and a column with the pairwise Intersect chain, which
     feeds every neuron of the next layer; then the output's Intersect + Add. Each box shows how
-    many regions our implementation produced at that step."""
+    many regions our implementation produced at that step.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> net = fig1_net()
+    >>> fig = plot_pipeline(net, trace(net))
+    >>> plt.close("all")
+    """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyBboxPatch
 
