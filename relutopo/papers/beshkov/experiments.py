@@ -88,7 +88,7 @@ def overlap_summary(dec: OverlapDecomposition, input_dim: int = None) -> dict:
     """Counts at the deepest computed depth plus per-depth lists (JSON-friendly).
 
     Besides the overlap classes, the *rank classes* of the paper's equivalence (points grouped by
-    the local rank of ``Phi_J`` on their region, :meth:`DepthOverlap.rank_classes`):
+    the local rank of ``Phi_J`` on their region, :meth:`relutopo.overlap.DepthOverlap.rank_classes`):
     ``n_rank_classes`` distinct ranks among the data points, ``rank_histogram`` the points per
     rank, and ``rank_deficient_fraction`` the fraction of points in a region whose map has a
     kernel (rank below ``input_dim``, so points of one region can share an image).

@@ -186,7 +186,7 @@ def nested_dataset(name: str, n_per_component: int = 100, seed: int = 0) -> Nest
     sphere ``0.185 <= |x - c| <= 0.22`` (``beta = (9, 0, 9)``); class 0 = a small sphere
     ``0.09 <= r <= 0.11`` inside it and a large one ``0.39 <= r <= 0.42`` around it
     (``beta = (18, 0, 18)``). (The author's D-III files label the tracked class 0; here it is 1.)
-    The D-III spheres are sampled evenly (:func:`_even_shell`): with uniform random points,
+    The D-III spheres are sampled evenly (``_even_shell``): with uniform random points,
     ``beta_2 = 9`` needs about 350 points per sphere in Naitzat's metric (the author's own test
     subsample, ~89 per sphere, shows ``beta_2 = 6`` with k = 19, eps = 2.5).
 

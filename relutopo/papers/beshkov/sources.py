@@ -3,7 +3,7 @@
 Only the paper's abstract is stored here (``shared/papers/000_*.txt``); the settings of its
 experiments were read from the author's public code, GitHub ``KBeshkov/QuotientHomology`` (MIT,
 commit ``920bd88``), and are re-implemented in this package (no code copied). Each entry of
-:data:`SETTINGS` says what the setting is, its value in the author's code or text, our value
+``SETTINGS`` says what the setting is, its value in the author's code or text, our value
 (per profile where it differs), and its source:
 
 * ``"author's code: <file>"`` -- read from that file of the author's repository;

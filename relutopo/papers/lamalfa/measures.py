@@ -36,7 +36,7 @@ def modes_per_network(pool, metric: str, layer: int, *, bandwidth="scott", min_p
     """The number of KDE modes of ``metric`` at ``layer`` for each network of ``pool`` separately.
 
     The bandwidth rule (``"scott"``, ``"silverman"`` or a factor, as
-    :func:`scipy.stats.gaussian_kde`) is applied to each network's own values; a mode needs a
+    ``scipy.stats.gaussian_kde``) is applied to each network's own values; a mode needs a
     prominence of ``min_prominence`` times the peak density (:func:`relutopo.cnt.count_modes`).
 
     Examples
