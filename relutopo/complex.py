@@ -286,9 +286,15 @@ class CellComplex:
                               pairs=np.array(pairs, dtype=np.int64).reshape(-1, 2))
 
     def volumes(self, k: int) -> np.ndarray:
-        """k-dimensional volume of every k-cell (lengths of edges, areas of polygons, ...)."""
+        """k-dimensional volume of every k-cell (lengths of edges, areas of polygons, ...).
+
+        Computed once per ``k`` and kept (the complex is immutable): :meth:`split_volumes` and
+        :meth:`check` both need the top cells' volumes."""
         self._check_k(k)
-        return np.array([hull_volume(self.vertices[v], k) for v in self.cells[k]])
+        cache = self.__dict__.setdefault("_volumes", {})
+        if k not in cache:
+            cache[k] = np.array([hull_volume(self.vertices[v], k) for v in self.cells[k]])
+        return cache[k].copy()
 
     def volumes_of(self, k: int, idx) -> np.ndarray:
         """k-dimensional volume of the k-cells ``idx``."""
@@ -345,9 +351,10 @@ class CellComplex:
         pos = np.zeros(n)
         tot = np.zeros(n)
         merge = tol.VERTEX_MERGE_RTOL * float(np.linalg.norm(self.hi - self.lo))
+        top = self.volumes(self.dim)
         for i, (P, val, X) in enumerate(self._split_points(a, b)):
             r = self.region_of_cell[i]
-            tot[r] = hull_volume(P, self.dim)
+            tot[r] = top[i]
             Q = np.vstack([P[val >= 0], X])
             if len(Q) > self.dim and affine_dimension(Q, merge) == self.dim:
                 pos[r] = min(hull_volume(Q, self.dim), tot[r])

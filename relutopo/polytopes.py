@@ -48,6 +48,10 @@ __all__ = ["normalise_rows", "polytope_vertices", "polytope_faces", "PolytopeFac
 #: Up to this many ``d``-subsets of rows, vertices are enumerated directly (faster than Qhull).
 BRUTE_FORCE_MAX_SUBSETS = 400
 
+#: Up to this many points (in ``d <= 3``) :func:`merge_points` compares all pairs directly (no
+#: KD-tree: for the vertices of one polytope building the tree costs more than it saves).
+MERGE_DIRECT_MAX_POINTS = 64
+
 
 def _as_system(A, c) -> tuple:
     A = np.asarray(A, dtype=np.float64)
@@ -88,16 +92,52 @@ def merge_points(P, radius: float) -> np.ndarray:
     >>> merge_points(np.array([[0.0, 0.0], [1.0, 0.0], [1e-12, 0.0]]), 1e-9).tolist()
     [0, 1, 0]
     """
+    n = len(P)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
+    P = np.asarray(P, dtype=np.float64)
+    if n <= MERGE_DIRECT_MAX_POINTS and P.ndim == 2 and P.shape[1] <= 3:
+        return _merge_points_direct(P, radius)
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
 
-    n = len(P)
-    if n < 2:
-        return np.zeros(n, dtype=np.int64)
     pairs = cKDTree(P).query_pairs(radius, output_type="ndarray")
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
     return connected_components(graph, directed=False)[1].astype(np.int64)
+
+
+def _merge_points_direct(P: np.ndarray, radius: float) -> np.ndarray:
+    """:func:`merge_points` for a few points in ``d <= 3``, without a KD-tree: all pairwise
+    squared distances, summed over the coordinates in order as the KD-tree sums them for
+    ``d < 4``, compared with ``radius * radius`` as the KD-tree compares them (so the two give the
+    same labels), then the components numbered in order of their smallest point index."""
+    n = len(P)
+    D = P[:, None, :] - P[None, :, :]
+    D *= D
+    d2 = D[:, :, 0].copy()
+    for j in range(1, P.shape[1]):
+        d2 += D[:, :, j]
+    close = np.argwhere(np.triu(d2 <= radius * radius, 1))
+    if len(close) == 0:
+        return np.arange(n, dtype=np.int64)
+    parent = list(range(n))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in close.tolist():
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    labels = np.empty(n, dtype=np.int64)
+    first: dict = {}
+    for i in range(n):
+        labels[i] = first.setdefault(root(i), len(first))
+    return labels
 
 
 def _subset_vertices(A, c, slack) -> np.ndarray:

@@ -249,3 +249,27 @@ def test_sample_convex_pieces_degenerate_pieces():
     assert pts.shape[1] == 2 and len(pts) >= 2 + 11
     np.testing.assert_allclose(pts[:, 0], pts[:, 1] + np.r_[np.full(2, -0.1), np.zeros(len(pts) - 2)],
                                atol=1e-5)
+
+
+def test_volumes_are_kept_and_split_volumes_uses_them():
+    """``volumes(k)`` is computed once per k (callers get a copy), and split_volumes' totals are
+    exactly those volumes (the same Qhull areas, not recomputed)."""
+    from relutopo.nets import ReluNet
+    from relutopo.polytopes import hull_volume
+
+    net = ReluNet.from_weights([np.array([[1.0, 0.3], [-0.2, 1.0], [0.7, -0.5]]), np.ones((1, 3))],
+                               [np.array([0.1, -0.2, 0.05]), np.array([-0.3])])
+    dec = decompose(net, Box(-1, 1, dim=2))
+    K = cell_complex(dec)
+    v = K.volumes(2)
+    v[:] = -1.0  # a copy: the kept volumes are not changed
+    fresh = np.array([hull_volume(K.vertices[c], 2) for c in K.cells[2]])
+    assert K.volumes(2).tolist() == fresh.tolist()
+    from relutopo.linear_regions import pattern_output_maps
+
+    A, c = pattern_output_maps(net, np.asarray(dec.patterns, dtype=bool))
+    pos, neg = K.split_volumes(A[:, 0, :], c[:, 0])
+    tot = np.zeros(dec.n_regions)
+    tot[K.region_of_cell] = fresh
+    assert (pos + neg).tolist() == pytest.approx(tot.tolist(), rel=1e-15)
+    assert K.check()["volume_sums"]

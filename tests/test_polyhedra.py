@@ -144,3 +144,61 @@ def test_chebyshev_radius_uses_unit_normals():
     A = np.ones((1, 4)) / sqrt(4)
     _, r = chebyshev_center(np.vstack([A, -A]), np.array([1.0, 1.0]), 100)
     assert r == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- merge_points
+def _merge_points_kdtree(P, radius):
+    """The KD-tree version of merge_points (the path for large point sets), for comparison."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(P)
+    pairs = cKDTree(P).query_pairs(radius, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 100_000), d=st.integers(1, 3), n=st.integers(2, 64))
+def test_merge_points_direct_equals_kdtree(seed, d, n):
+    """The direct path for few points (no KD-tree) gives the KD-tree's labels, on inputs with
+    clusters of near-duplicates, chains of points each within the radius of the next, and points
+    just inside and just outside the radius."""
+    from relutopo.polytopes import MERGE_DIRECT_MAX_POINTS, merge_points
+
+    assert n <= MERGE_DIRECT_MAX_POINTS
+    rng = np.random.default_rng(seed)
+    radius = 1e-9
+    k = max(1, n // 3)
+    centres = rng.uniform(-1, 1, size=(k, d))
+    P = centres[rng.integers(0, k, n)]
+    kind = rng.integers(0, 4, n)
+    P = P + np.where((kind == 0)[:, None], rng.normal(scale=0.3 * radius, size=(n, d)), 0.0)
+    P = P + np.where((kind == 1)[:, None], rng.normal(scale=3 * radius, size=(n, d)), 0.0)
+    P = P + np.where((kind == 2)[:, None], rng.uniform(-1, 1, size=(n, d)), 0.0)
+    u = rng.normal(size=d)
+    u /= np.linalg.norm(u)
+    if n >= 4:  # a chain 0.9 r apart (merged through its links) and a pair at 1.0000001 r
+        P[1] = P[0] + 0.9 * radius * u
+        P[2] = P[1] + 0.9 * radius * u
+        P[3] = P[0] - 1.0000001 * radius * u
+    P = P[rng.permutation(n)]
+    got = merge_points(P, radius)
+    want = _merge_points_kdtree(P, radius)
+    assert got.dtype == want.dtype and got.tolist() == want.tolist()
+
+
+def test_merge_points_direct_boundary_cases():
+    from relutopo.polytopes import merge_points
+
+    P = np.array([[0.0, 0.0], [3e-10, 4e-10], [1.0, 1.0], [1.0 + 6e-10, 1.0 + 8e-10], [0.5, 0.5]])
+    # the second point is exactly 5e-10 from the first (within r), the fourth 1e-9 from the third
+    for r in (5e-10, 9.99e-10, 1e-9, 1e-8):
+        assert merge_points(P, r).tolist() == _merge_points_kdtree(P, r).tolist()
+    assert merge_points(np.zeros((1, 2)), 1e-9).tolist() == [0]
+    assert merge_points(np.zeros((0, 2)), 1e-9).tolist() == []
+    # many points take the KD-tree path, with the same labels
+    rng = np.random.default_rng(0)
+    Q = np.repeat(rng.uniform(size=(50, 2)), 2, axis=0) + rng.normal(scale=1e-11, size=(100, 2))
+    assert merge_points(Q, 1e-9).tolist() == _merge_points_kdtree(Q, 1e-9).tolist()
