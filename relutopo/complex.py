@@ -272,7 +272,15 @@ class CellComplex:
 
     def interior_facets(self) -> "InteriorFacets":
         """The (d-1)-cells not on the box boundary and the two regions each one separates, as
-        :class:`InteriorFacets` (``cells`` and ``pairs``: the edges of the dual graph)."""
+        :class:`InteriorFacets` (``cells`` and ``pairs``: the edges of the dual graph).
+
+        Computed once and kept (the dual graph and every cut of it need them); callers get copies."""
+        kept = self.__dict__.get("_interior_facets")
+        if kept is None:
+            kept = self.__dict__.setdefault("_interior_facets", self._interior_facets())
+        return InteriorFacets(cells=kept.cells.copy(), pairs=kept.pairs.copy())
+
+    def _interior_facets(self) -> "InteriorFacets":
         B = self.boundary[self.dim].tocsr()
         idx, pairs = [], []
         for i in np.flatnonzero(~self.on_box_boundary[self.dim - 1]):

@@ -231,6 +231,12 @@ def polytope_vertices(A, c, interior_point=None, *, scale: float | None = None,
     >>> sorted(map(tuple, np.round(polytope_vertices(A, c), 12).tolist()))
     [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)]
     """
+    return _polytope_vertices(A, c, interior_point, scale, method, solver)[0]
+
+
+def _polytope_vertices(A, c, interior_point, scale, method, solver) -> tuple:
+    """:func:`polytope_vertices` and the unit rows ``(An, cn)`` it worked with (the same as
+    ``normalise_rows(A, c, scale)``), so that :func:`polytope_faces` need not normalise again."""
     if method not in ("qhull", "brute"):
         raise PolytopeError(f"method must be 'qhull' or 'brute'; got {method!r}")
     A, c = _as_system(A, c)
@@ -270,7 +276,7 @@ def polytope_vertices(A, c, interior_point=None, *, scale: float | None = None,
                             "unbounded or lower-dimensional set (a 1-D interval needs a row on "
                             "each side); a region in a box must be a bounded, full-dimensional "
                             "polytope -- pass all of its facet rows, the box faces included")
-    return out
+    return out, An, cn
 
 
 def affine_dimension(P, radius: float) -> int:
@@ -329,8 +335,9 @@ def polytope_faces(A, c, interior_point=None, *, scale: float = 1.0, solver=None
     [3, 3, 1]
     """
     A, c = _as_system(A, c)
-    V = polytope_vertices(A, c, interior_point, scale=scale, solver=solver)
-    An, cn = normalise_rows(A, c, scale)
+    V, An, cn = _polytope_vertices(A, c, interior_point, scale, "qhull", solver)
+    if scale is None:
+        An, cn = normalise_rows(A, c, scale)
     d = A.shape[1]
     merge = tol.VERTEX_MERGE_RTOL * scale
     tight = np.abs(V @ An.T - cn) <= tol.VERTEX_TIGHT_FACTOR * merge
