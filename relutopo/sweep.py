@@ -4,7 +4,9 @@
 order. Determinism: each task carries its own seed (build it with :func:`task_seed`, which
 depends on the base seed and the task's key only), so results never depend on the number of
 workers or on the order in which they finish. Finished tasks can be cached on disk
-(``cache_dir``): a rerun, or a book build after an interrupted one, skips them.
+(``cache_dir``): a rerun, or a book build after an interrupted one, skips them. A cached result
+is keyed by the function, the task and, with ``code=`` (see :func:`code_fingerprint`), the source
+of the modules that compute it, so that a change of that code is never answered from a stale cache.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import numpy as np
 
 from .atomic import atomic_write_bytes
 
-__all__ = ["run_sweep", "task_seed", "task_key"]
+__all__ = ["run_sweep", "task_seed", "task_key", "code_fingerprint"]
 
 
 def _canonical(obj: Any) -> Any:
@@ -70,6 +72,34 @@ def task_seed(seed: int, *key: Any) -> int:
     return int.from_bytes(digest[:4], "little")
 
 
+def code_fingerprint(modules) -> str:
+    """A short hash of the source of the named modules (``"relutopo.train"``, ...), in order.
+
+    Pass it as ``code=`` to :func:`run_sweep`: it enters every task's cache key (never the task's
+    arguments or seed), so results computed by another version of that code are recomputed, not
+    read from the cache. A module that cannot be imported or has no source enters as its name.
+
+    Examples
+    --------
+    >>> fp = code_fingerprint(["relutopo.sweep"])
+    >>> len(fp), fp == code_fingerprint(["relutopo.sweep"]), fp == code_fingerprint(["relutopo.atomic"])
+    (16, True, False)
+    """
+    import importlib
+    import inspect
+
+    if isinstance(modules, str):
+        modules = [modules]
+    h = hashlib.sha256()
+    for name in modules:
+        try:
+            h.update(inspect.getsource(importlib.import_module(name)).encode())
+        except (ImportError, OSError, TypeError):
+            h.update(f"<missing {name}>".encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
 def _fn_id(fn: Callable) -> str:
     return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
@@ -81,14 +111,18 @@ class _Cache:
     or the machines of a Dask cluster, which need not share a file system with it) only compute.
     """
 
-    def __init__(self, fn: Callable, cache_dir: Optional[str]):
+    def __init__(self, fn: Callable, cache_dir: Optional[str], code: Optional[str] = None):
         self.fn = fn
         self.cache_dir = cache_dir
+        self.code = code
 
     def path(self, task: dict) -> Optional[Path]:
         if self.cache_dir is None:
             return None
-        key = task_key({"fn": _fn_id(self.fn), "task": task})
+        ident = {"fn": _fn_id(self.fn), "task": task}
+        if self.code is not None:  # without code=, the keys of earlier versions stay valid
+            ident["code"] = self.code
+        key = task_key(ident)
         return Path(self.cache_dir) / key[:2] / f"{key}.pkl"
 
     def lookup(self, task: dict):
@@ -128,7 +162,8 @@ def _connect(scheduler: str):
 
 def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = None,
               scheduler: Optional[str] = None, cache_dir: Optional[os.PathLike] = None,
-              desc: Optional[str] = None, progress: bool = True, batch_size="auto") -> list:
+              desc: Optional[str] = None, progress: bool = True, batch_size="auto",
+              code: Optional[str] = None) -> list:
     """Evaluate ``fn(**task)`` for every task; results in task order.
 
     Parameters
@@ -148,6 +183,14 @@ def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = No
         and written by this process only, so it needs no file system shared with the workers.
     desc : str, optional
         Label of the progress bar.
+    progress : bool
+        Show the progress bar.
+    batch_size : int or "auto"
+        Tasks sent to a worker at a time (joblib's ``batch_size``).
+    code : str, optional
+        A fingerprint of the code that computes the results (:func:`code_fingerprint` of the
+        modules ``fn`` uses); it enters every cache key, so a cached result of other code is
+        recomputed. ``None``: the key is the function's name and the task only.
 
     Examples
     --------
@@ -171,7 +214,9 @@ def run_sweep(fn: Callable, tasks: Iterable[dict], *, n_jobs: Optional[int] = No
     for i, t in enumerate(tasks):
         if not isinstance(t, dict):
             raise TypeError(f"task {i} must be a dict of keyword arguments for {fn!r}; got {type(t).__name__}")
-    cache = _Cache(fn, None if cache_dir is None else os.fspath(cache_dir))
+    if code is not None and not isinstance(code, str):
+        raise TypeError(f"code must be a str (see code_fingerprint) or None; got {type(code).__name__}")
+    cache = _Cache(fn, None if cache_dir is None else os.fspath(cache_dir), code)
     results: list = [None] * len(tasks)
     todo = []
     for i, t in enumerate(tasks):

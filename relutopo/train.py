@@ -13,10 +13,12 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["mlp", "fit", "History", "seeded_uniform_", "early_stopping", "INITS"]
+__all__ = ["mlp", "fit", "History", "seeded_uniform_", "early_stopping", "INITS", "OPTIMIZER_IMPLS"]
 
 #: Initialisation schemes of :func:`mlp`.
 INITS = ("torch", "uniform", "normal", "glorot_uniform")
+#: Optimiser implementations of :func:`fit` (``optimizer_impl``).
+OPTIMIZER_IMPLS = ("default", "foreach", "fused")
 
 
 def mlp(sizes: Sequence[int], *, seed: int, init: str = "torch", scale: float = 1.0):
@@ -168,7 +170,8 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
         weight_decay: float = 0.0, batch_size: Optional[int] = None, optimizer: str = "adam",
         X_test=None, y_test=None, checkpoint_epochs: Sequence[int] = (),
         callback: Optional[Callable] = None, stop: Optional[Callable] = None,
-        progress: bool = False):
+        progress: bool = False, eval_train: bool = True, evals_per_epoch: int = 1,
+        optimizer_impl: str = "default"):
     """Train ``model`` in place and return ``(model, History)``.
 
     Parameters
@@ -191,6 +194,28 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
         ``test_loss``, ``test_acc``. Training ends after the first epoch for which it returns
         true; the history and checkpoints then end at that epoch. ``None`` (default): train all
         ``epochs``. Stopping never changes the epochs before it (same seeds, same batches).
+    progress : bool
+        Show a progress bar over the epochs.
+    eval_train : bool
+        Evaluate the loss (and accuracy) on the whole training set at every evaluation (default).
+        ``False`` skips that forward pass over the training data: ``History.train_loss`` and
+        ``train_acc`` are then empty and ``stop`` sees only the test entries. It never changes
+        the trained weights (evaluation draws no random numbers), only the time.
+    evals_per_epoch : int
+        Evaluations per epoch (default 1: after every epoch). With ``k > 1`` the test (and
+        training) set is also evaluated after each ``k``-th of an epoch's batches (after batch
+        ``round(j * n_batches / k)``, ``j = 1..k``; repeated batch indices are evaluated once), the
+        history's ``epochs`` hold the fractional epoch of each evaluation (``1.25``...), and ``stop``
+        is asked after each: a stop inside an epoch ends training there (its later batches are not
+        trained). Checkpoints and ``callback`` stay at whole epochs. The weights at a whole epoch
+        do not depend on ``k``; only where ``stop`` ends training does.
+    optimizer_impl : {"default", "foreach", "fused"}
+        Implementation of the torch optimiser: ``"default"`` is torch's choice (a per-parameter
+        loop on CPU); ``"foreach"`` and ``"fused"`` pass ``foreach=True`` or ``fused=True`` to
+        ``torch.optim.Adam``/``AdamW``/``SGD`` (multi-tensor kernels, faster on small models).
+        They compute the same update in another order of floating-point operations, so the
+        weights agree with ``"default"`` only to rounding (and a training that stops at a
+        threshold may stop at another epoch): keep ``"default"`` to reproduce a recorded run.
 
     Examples
     --------
@@ -226,14 +251,23 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
         yt = torch.as_tensor(np.asarray(y_test), dtype=torch.long if task == "multiclass" else torch.float32)
         if task == "regression" and yt.ndim == 1:
             yt = yt[:, None]
+    if not isinstance(eval_train, bool):
+        raise ValueError(f"eval_train must be a bool; got {eval_train!r}")
+    if (isinstance(evals_per_epoch, bool) or not isinstance(evals_per_epoch, (int, np.integer))
+            or evals_per_epoch < 1):
+        raise ValueError(f"evals_per_epoch must be an int >= 1; got {evals_per_epoch!r}")
+    if optimizer_impl not in OPTIMIZER_IMPLS:
+        raise ValueError(f"optimizer_impl must be one of {', '.join(repr(i) for i in OPTIMIZER_IMPLS)}; "
+                         f"got {optimizer_impl!r}")
     model = model.float()
     params = list(model.parameters())
+    impl = {"default": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}[optimizer_impl]
     if optimizer == "adam":
-        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, **impl)
     elif optimizer == "adamw":
-        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+        opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, **impl)
     elif optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+        opt = torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay, **impl)
     else:
         raise ValueError(f"optimizer must be 'adam', 'adamw' or 'sgd'; got {optimizer!r}")
 
@@ -264,10 +298,11 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
     def evaluate(epoch):
         model.eval()
         with torch.no_grad():
-            out = model(X)
             hist["epochs"].append(epoch)
-            hist["train_loss"].append(float(loss_fn(out, y)))
-            hist["train_acc"].append(_accuracy(out, y, task))
+            if eval_train:
+                out = model(X)
+                hist["train_loss"].append(float(loss_fn(out, y)))
+                hist["train_acc"].append(_accuracy(out, y, task))
             if has_test:
                 ot = model(Xt)
                 hist["test_loss"].append(float(loss_fn(ot, yt)))
@@ -278,14 +313,27 @@ def fit(model, X, y, *, task: str, epochs: int, seed: int, lr: float = 1e-2,
     if 0 in ckpt_set:
         checkpoints[0] = snapshot()
     last = 0 if stopped(0) else int(epochs)
+    n_batches = -(-n // bs) if n else 0
+    k = int(evals_per_epoch)
+    # batches after which an epoch is evaluated (its last batch always)
+    marks = sorted({min(n_batches, max(1, int(round(j * n_batches / k)))) for j in range(1, k + 1)}) if k > 1 else []
+    halted = False
     for epoch in tqdm(range(1, last + 1), disable=not progress, desc="training"):
         perm = torch.randperm(n, generator=gen) if bs < n else torch.arange(n)
-        for s in range(0, n, bs):
+        for b, s in enumerate(range(0, n, bs), start=1):
             idx = perm[s:s + bs]
             opt.zero_grad()
             loss = loss_fn(model(X[idx]), y[idx])
             loss.backward()
             opt.step()
+            if b in marks and b < n_batches:
+                at = round(epoch - 1 + b / n_batches, 6)
+                evaluate(at)
+                if stopped(at):
+                    halted = True
+                    break
+        if halted:
+            break
         evaluate(epoch)
         if epoch in ckpt_set:
             checkpoints[epoch] = snapshot()

@@ -9,7 +9,7 @@ import pytest
 from relutopo.repro.claims import (
     DIFFERS, FAILED, NOT_COMPARABLE, PASSED, REPRODUCED, Claim, Rule, all_of, any_of, at_least,
     close_to, correlation, equals, in_spread, mean_interval, numeric_claim, ordered, paper_claim,
-    range_claim, self_check, two_sample, within)
+    not_run, range_claim, self_check, two_sample, within)
 
 
 def test_close_to_holds_and_fails_at_the_bound():
@@ -130,3 +130,12 @@ def test_exact_spearman_p_for_small_samples():
     assert math.isclose(r.value["p"], 1 / 6) and not r.holds
     # n = 5, perfect order: p = 1/120 < 0.05
     assert math.isclose(correlation(range(5), range(5)).value["p"], 1 / 120)
+
+
+def test_not_run_is_not_comparable_and_says_why():
+    c = not_run("fig4_x", "a CIFAR-10 statement", "a statement", reason="datasets='mnist'", figure="fig4")
+    assert c.verdict == NOT_COMPARABLE and c.our_value is None and c.rule == "not run"
+    assert c.kind == "paper" and c.figure == "fig4" and "not run here: datasets='mnist'" in c.explanation
+    assert c.to_dict()["verdict"] == NOT_COMPARABLE
+    with pytest.raises(ValueError, match="reason"):
+        not_run("x", "y", "z", reason=" ")

