@@ -666,12 +666,27 @@ class _Raw:
         out = []
         for parts in fields:  # one block (a small call): its arrays as they are
             out.append(None if any(p is None for p in parts) else
-                       parts[0] if len(parts) == 1 else np.concatenate(parts))
+                       parts[0] if len(parts) == 1 else _join_releasing(parts))
             parts.clear()
         out[0] = out[0].reshape(len(out[1]), nbytes)
         if self.unbounded:
             out[3][:] = False
         return tuple(out)
+
+
+def _join_releasing(parts):
+    """``np.concatenate(parts)``, releasing each part (``parts[i] = None``) once it is copied,
+    so that the peak is the joined array plus one part rather than twice the parts."""
+    dtype = parts[0].dtype
+    for p in parts:
+        dtype = np.promote_types(dtype, p.dtype)
+    out = np.empty((sum(len(p) for p in parts),) + parts[0].shape[1:], dtype=dtype)
+    at = 0
+    for i, p in enumerate(parts):
+        out[at:at + len(p)] = p
+        at += len(p)
+        parts[i] = p = None
+    return out
 
 
 def _finalize_lp(net, domain, cells, scale, solver, centres_known=False):
@@ -737,7 +752,8 @@ def _vertex_path(net, domain, scale, solver, progress, use_kernels=False):
         if use_kernels and batch.n:
             anc.append(batch.anc[raw.kept[-1]])
     if use_kernels and anc:
-        raw.crosser = _map_crosser(net, domain, scale, layer.maps(np.concatenate(anc)))
+        anc = anc[0] if len(anc) == 1 else _join_releasing(anc)
+        raw.crosser = _map_crosser(net, domain, scale, layer.maps(anc, release=True))
     return raw
 
 
@@ -968,6 +984,10 @@ class _MapCrosser:
 
         return count_outside(self.maps, packed, X, self.offsets)
 
+    def release(self):
+        """Drop the maps (the assembly is done with them; they are the largest array then)."""
+        self.maps = None
+
 
 def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compiled=False,
               crosser=None):
@@ -991,6 +1011,8 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     # interior points that do not evaluate to their region's bit vector; with maps, by the same
     # sign test as the crossing (equivalent to evaluating the network, at n_hidden * d per point)
     wrong_centres = None if crosser is None or not n else crosser.count_outside(packed, X0)
+    if crosser is not None and hasattr(crosser, "release"):
+        crosser.release()  # the maps are not needed any more (the crossing's pairs come from pre)
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
         X0, fpts = X0 @ lift.T, fpts @ lift.T
         fnrm = None if fnrm is None else fnrm @ lift.T
@@ -1018,7 +1040,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     dec = Decomposition(
         net=user.net, domain=user.domain, packed_patterns=packed, interior_points=nf.to_user(X0),
         chebyshev_radii=radii, bounded=bounded.astype(bool).reshape(n),
-        facet_ptr=ptr, facet_ids=fids.astype(np.int32), edges=edges, edge_neuron=edge_neuron,
+        facet_ptr=ptr, facet_ids=fids.astype(np.int32, copy=False), edges=edges, edge_neuron=edge_neuron,
         edge_flip_ptr=edge_flips[0], edge_flip_ids=edge_flips[1], scale=user.scale, stats=stats)
     _check_consistency(dec, user)
     return dec
@@ -1070,11 +1092,13 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
     already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
     """
-    found = np.full(len(fids), -1, dtype=np.int32 if len(packed) < 2**31 else np.int64)
+    dtype = np.int32 if len(packed) < 2**31 else np.int64
     todo_mask = fids >= 0
     if pre is not None:
-        found[:] = pre
         todo_mask &= pre < 0
+        found = pre if pre.dtype == dtype else pre.astype(dtype)  # written into: the caller's
+    else:                                                        # ``pre`` is spent
+        found = np.full(len(fids), -1, dtype=dtype)
     net_facets = todo_mask.nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
     table = PatternTable(packed) if len(net_facets) else None
     floor = tol.CHEBYSHEV_RTOL * scale

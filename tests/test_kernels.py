@@ -117,6 +117,62 @@ def test_benchmark_sized_nets_equal_numpy():
         assert_same(decompose(net, dom, compiled=True), decompose(net, dom, compiled=False))
 
 
+def test_vertex_buffers_grow_to_the_same_result(monkeypatch):
+    """The compiled refinement's buffers (output cells, generators, rows; the per-cell pool)
+    start at one slot per input cell and the largest input cell's generators, so they grow
+    many times (the output resuming at the cell that did not fit, the pool redoing its cell):
+    the decomposition equals the one with the default capacities, and the numpy path's."""
+    from relutopo.kernels import vertex
+
+    cases = (((4, 8, 8, 1), Box(-1.0, 1.0, dim=4)), ((3, 6, 6, 1), None),
+             ((2, 10, 10, 10, 1), Box(-1.0, 1.0, dim=2)))
+    default = [decompose(_net(sizes, 0), dom, method="vertex", compiled=True) for sizes, dom in cases]
+    statuses = []
+    inner = vertex._cut_cells
+
+    def counting(*args):
+        out = inner(*args)
+        statuses.append(out[0])
+        return out
+
+    monkeypatch.setattr(vertex, "_cut_cells", counting)
+    monkeypatch.setattr(vertex, "INITIAL_CAPACITY", {"cells_per_cell": 1, "pool_per_generator": 1})
+    for (sizes, dom), ref in zip(cases, default):
+        small = decompose(_net(sizes, 0), dom, method="vertex", compiled=True)
+        assert_same(small, ref)
+        assert np.array_equal(small.interior_points, ref.interior_points)
+        assert_same(small, decompose(_net(sizes, 0), dom, method="vertex", compiled=False))
+    assert statuses.count(1) >= 10 and statuses.count(2) >= 10  # both kinds of growth happened
+
+
+def test_recorded_maps_released_equal_kept():
+    """MapRecorder.maps(release=True) (the vertex path: blocks dropped as they are copied)
+    gives the maps of release=False."""
+    from relutopo.kernels.vertex import MapRecorder
+    from relutopo.vertex_refine import refine
+
+    net = _net((3, 7, 7, 1), 2)
+    rec = MapRecorder(net)
+    anc = np.concatenate([b.anc for b in refine(net, Box(-1.0, 1.0, dim=3), 2.0, layer=rec)])
+    kept = rec.maps(anc)
+    released = rec.maps(anc, release=True)
+    for f in ("M", "mu", "rowbase", "kstride"):
+        assert np.array_equal(getattr(kept, f), getattr(released, f))
+    assert all(not blocks for blocks in rec.blocks)
+
+
+def test_join_releasing_equals_concatenate():
+    from relutopo.decompose import _join_releasing
+
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(size=(int(k), 3)) for k in rng.integers(0, 5, 20)]
+    ref = np.concatenate(parts)
+    held = list(parts)
+    assert np.array_equal(_join_releasing(held), ref)
+    assert all(p is None for p in held)
+    assert _join_releasing([np.arange(3, dtype=np.int32), np.arange(2, dtype=np.int64)]).dtype == np.int64
+
+
 # ----------------------------------------------------------------------------- centres alone
 def _random_polyhedra(rng, n, d, unbounded):
     """Ragged systems: random halfspaces around random centres (some empty, some unbounded)."""

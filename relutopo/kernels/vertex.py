@@ -62,21 +62,32 @@ class MapRecorder:
         self.count[l] += len(M)
         return np.concatenate([b_anc, (base + np.arange(len(M), dtype=np.int64))[:, None]], axis=1)
 
-    def maps(self, anc):
-        """:class:`~relutopo.kernels.crossing.RegionMaps` of the regions with ancestors ``anc``."""
+    def maps(self, anc, release=False):
+        """:class:`~relutopo.kernels.crossing.RegionMaps` of the regions with ancestors ``anc``.
+        ``release``: drop each recorded block once it is copied (the recorder is spent), so that
+        the peak is the joined maps plus one block rather than twice the maps."""
         from .crossing import RegionMaps
 
         d = self.blocks[0][0][0].shape[2]
         rowbase = np.empty(anc.shape, dtype=np.int64)
         base = 0
-        Ms, mus = [], []
-        for l, blocks in enumerate(self.blocks):
+        for l in range(len(self.blocks)):
             rowbase[:, l] = base + anc[:, l] * int(self.hidden[l])
             base += self.count[l] * int(self.hidden[l])
-            Ms += [Ml.reshape(-1, d) for Ml, _ in blocks]
-            mus += [ml.reshape(-1) for _, ml in blocks]
-        return RegionMaps(M=np.concatenate(Ms), mu=np.concatenate(mus), rowbase=rowbase,
-                          kstride=np.ones(len(self.blocks), dtype=np.int64))
+        M = np.empty((base, d))
+        mu = np.empty(base)
+        at = 0
+        for blocks in self.blocks:
+            for j, (Ml, ml) in enumerate(blocks):
+                m = Ml.shape[0] * Ml.shape[1]
+                M[at:at + m] = Ml.reshape(-1, d)
+                mu[at:at + m] = ml.reshape(-1)
+                at += m
+                if release:
+                    blocks[j] = Ml = ml = None
+        if release:
+            self.blocks = [[] for _ in self.hidden]
+        return RegionMaps(M=M, mu=mu, rowbase=rowbase, kstride=np.ones(len(self.blocks), dtype=np.int64))
 
 
 #: initial buffer capacities of :func:`refine_layer`: output cells per input cell, and the
