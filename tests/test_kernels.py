@@ -145,32 +145,22 @@ def test_vertex_buffers_grow_to_the_same_result(monkeypatch):
     assert statuses.count(1) >= 10 and statuses.count(2) >= 10  # both kinds of growth happened
 
 
-def test_recorded_maps_released_equal_kept():
-    """MapRecorder.maps(release=True) (the vertex path: blocks dropped as they are copied)
-    gives the maps of release=False."""
-    from relutopo.kernels.vertex import MapRecorder
-    from relutopo.vertex_refine import refine
-
-    net = _net((3, 7, 7, 1), 2)
-    rec = MapRecorder(net)
-    anc = np.concatenate([b.anc for b in refine(net, Box(-1.0, 1.0, dim=3), 2.0, layer=rec)])
-    kept = rec.maps(anc)
-    released = rec.maps(anc, release=True)
-    for f in ("M", "mu", "rowbase", "kstride"):
-        assert np.array_equal(getattr(kept, f), getattr(released, f))
-    assert all(not blocks for blocks in rec.blocks)
-
-
-def test_join_releasing_equals_concatenate():
-    from relutopo.decompose import _join_releasing
+def test_growing_array_equals_concatenate():
+    """GrowingArray (raw regions and recorded maps at 10^6 regions): grown in place from one
+    row, through empty blocks, it takes out what concatenating the blocks gives."""
+    from relutopo.patterns import GrowingArray
 
     rng = np.random.default_rng(0)
-    parts = [rng.normal(size=(int(k), 3)) for k in rng.integers(0, 5, 20)]
-    ref = np.concatenate(parts)
-    held = list(parts)
-    assert np.array_equal(_join_releasing(held), ref)
-    assert all(p is None for p in held)
-    assert _join_releasing([np.arange(3, dtype=np.int32), np.arange(2, dtype=np.int64)]).dtype == np.int64
+    for tail, dtype in (((3,), np.float64), ((), np.int32), ((2,), np.uint8), ((), np.bool_)):
+        parts = [(rng.normal(size=(int(k),) + tail) * 50).astype(dtype) for k in rng.integers(0, 300, 40)]
+        g = GrowingArray(tail, dtype, capacity=1)
+        for p in parts:
+            g.append(p)
+        assert len(g) == sum(len(p) for p in parts)
+        out = g.take()
+        ref = np.concatenate(parts)
+        assert out.dtype == ref.dtype and np.array_equal(out, ref)
+        assert len(g) == 0 and len(g.take()) == 0
 
 
 # ----------------------------------------------------------------------------- centres alone

@@ -29,9 +29,10 @@ _jit = njit(cache=True, error_model="numpy")
 class MapRecorder:
     """:func:`refine_layer` that also records the restricted maps ``(M, mu)`` of every cell it
     cuts, so that the finished regions' pre-activation maps on every layer are known
-    (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). Each cell
-    carries its ancestors' ids (``CellBatch.anc``): id ``j`` of layer ``l`` is row block ``j``
-    of the maps recorded for layer ``l``.
+    (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). The rows
+    of all layers are appended to one growing array as they are recorded, and each cell carries
+    its ancestors' row starts (``CellBatch.anc``): entry ``l`` is where the rows of its layer-``l``
+    ancestor start (one row per neuron).
 
     Examples
     --------
@@ -47,9 +48,12 @@ class MapRecorder:
     """
 
     def __init__(self, net):
+        from ..patterns import GrowingArray
+
         self.hidden = net.hidden_sizes
-        self.blocks = [[] for _ in self.hidden]
-        self.count = [0] * len(self.hidden)
+        self.d = net.input_dim
+        self.M = GrowingArray((self.d,), np.float64)  # every recorded row, in recording order
+        self.mu = GrowingArray((), np.float64)
 
     def __call__(self, b, net, l, scale, offset, last):
         if b.anc is None:
@@ -57,51 +61,45 @@ class MapRecorder:
         return refine_layer(b, net, l, scale, offset, last, recorder=self)
 
     def record(self, l, b_anc, M, mu):
-        base = self.count[l]
-        self.blocks[l].append((M, mu))
-        self.count[l] += len(M)
-        return np.concatenate([b_anc, (base + np.arange(len(M), dtype=np.int64))[:, None]], axis=1)
+        """Record the maps ``M (n, h, d)``, ``mu (n, h)`` of ``n`` cells of layer ``l``; returns the
+        cells' ancestors with, appended, the row where each cell's rows start."""
+        base = len(self.mu)
+        n, h = mu.shape
+        self.M.append(M.reshape(-1, self.d))
+        self.mu.append(mu.reshape(-1))
+        return np.concatenate([b_anc, (base + h * np.arange(n, dtype=np.int64))[:, None]], axis=1)
 
-    def maps(self, anc, release=False):
-        """:class:`~relutopo.kernels.crossing.RegionMaps` of the regions with ancestors ``anc``.
-        ``release``: drop each recorded block once it is copied (the recorder is spent), so that
-        the peak is the joined maps plus one block rather than twice the maps."""
+    def maps(self, anc):
+        """:class:`~relutopo.kernels.crossing.RegionMaps` of the regions with ancestors ``anc``
+        (their rows' starts, layer by layer). The recorder hands its rows over: it is spent."""
         from .crossing import RegionMaps
 
-        d = self.blocks[0][0][0].shape[2]
-        rowbase = np.empty(anc.shape, dtype=np.int64)
-        base = 0
-        for l in range(len(self.blocks)):
-            rowbase[:, l] = base + anc[:, l] * int(self.hidden[l])
-            base += self.count[l] * int(self.hidden[l])
-        M = np.empty((base, d))
-        mu = np.empty(base)
-        at = 0
-        for blocks in self.blocks:
-            for j, (Ml, ml) in enumerate(blocks):
-                m = Ml.shape[0] * Ml.shape[1]
-                M[at:at + m] = Ml.reshape(-1, d)
-                mu[at:at + m] = ml.reshape(-1)
-                at += m
-                if release:
-                    blocks[j] = Ml = ml = None
-        if release:
-            self.blocks = [[] for _ in self.hidden]
-        return RegionMaps(M=M, mu=mu, rowbase=rowbase, kstride=np.ones(len(self.blocks), dtype=np.int64))
+        return RegionMaps(M=self.M.take(), mu=self.mu.take(), rowbase=np.ascontiguousarray(anc, dtype=np.int64),
+                          kstride=np.ones(len(self.hidden), dtype=np.int64))
 
 
 #: initial buffer capacities of :func:`refine_layer`: output cells per input cell, and the
 #: per-cell pool in generators per generator of the largest input cell. Buffers grow
 #: geometrically when full (the output resumes at the cell that did not fit, the pool redoes
 #: that cell) and are trimmed at the end; tests shrink these to force many growths.
-INITIAL_CAPACITY = {"cells_per_cell": 4, "pool_per_generator": 8}
+INITIAL_CAPACITY = {"cells_per_cell": 4, "pool_per_generator": 32}
 
 
-def _grown(a, m):
-    """``a`` with first-axis capacity ``m >= len(a)`` (contents kept)."""
-    out = np.empty((m,) + a.shape[1:], dtype=a.dtype)
-    out[:len(a)] = a
-    return out
+def _resized(a, m):
+    """``a`` (a buffer of this module, referenced nowhere else) with first-axis length ``m``,
+    its leading entries kept: ``realloc`` in place (pages remapped, not copied, for large
+    buffers), both to grow a full buffer and to trim the finished output."""
+    a.resize((m,) + a.shape[1:], refcheck=False)
+    return a
+
+
+def _capacity(cap, used, done, n):
+    """The next capacity of an output buffer that is full after ``done`` of ``n`` input cells
+    filled ``used`` entries: at least twice ``cap``, and the rate so far extrapolated to all
+    ``n`` cells with a quarter to spare."""
+    if done == 0:
+        return 2 * cap
+    return max(2 * cap, int(used / done * n * 1.25) + 64)
 
 
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
@@ -155,7 +153,7 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     opar = np.empty(n_cap, dtype=np.int64)
     # the pool of one cell's sub-cells along its depth-first path (a stack: small)
     gp = max(2, cap["pool_per_generator"] * int(ng.max(initial=1)))
-    rp = max(2, 4 * (rn_max + h + 1))
+    rp = max(2, (cap["pool_per_generator"] // 2) * (h + 1) * (rn_max + h + 1))  # rows of the children
     i, no, nv, nr = 0, 0, 0, 0
     pool = None
     while True:
@@ -171,20 +169,22 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
             offset, i, no, nv, nr, o_gptr, o_rptr, oV, oZ, oA, oc, oid, oL, opar, *pool)
         if status == 0:
             break
-        if status == 1:  # the output is full: twice the room, keeping what was written
-            n_cap, g_cap, r_cap = 2 * len(opar), 2 * len(oV), 2 * len(oA)
-            o_gptr, o_rptr = _grown(o_gptr, n_cap + 1), _grown(o_rptr, n_cap + 1)
-            oL, opar = _grown(oL, n_cap), _grown(opar, n_cap)
-            oV, oZ = _grown(oV, g_cap), _grown(oZ, g_cap)
-            oA, oc, oid = _grown(oA, r_cap), _grown(oc, r_cap), _grown(oid, r_cap)
+        if status == 1:  # the output is full: more room, keeping what was written
+            n_cap = _capacity(len(opar), no, i, n)
+            g_cap = _capacity(len(oV), nv, i, n)
+            r_cap = _capacity(len(oA), nr, i, n)
+            o_gptr, o_rptr = _resized(o_gptr, n_cap + 1), _resized(o_rptr, n_cap + 1)
+            oL, opar = _resized(oL, n_cap), _resized(opar, n_cap)
+            oV, oZ = _resized(oV, g_cap), _resized(oZ, g_cap)
+            oA, oc, oid = _resized(oA, r_cap), _resized(oc, r_cap), _resized(oid, r_cap)
         else:  # one cell's pool is too small: a larger pool, and that cell again
             gp, rp, pool = 2 * gp, 2 * rp, None
-    nb = CellBatch()  # copies: views would keep the generous buffers alive
-    nb.V, nb.Z, nb.gptr = oV[:nv].copy(), oZ[:nv].copy(), o_gptr[:no + 1].copy()
-    nb.A, nb.c, nb.ids, nb.rptr = oA[:nr].copy(), oc[:nr].copy(), oid[:nr].copy(), o_rptr[:no + 1].copy()
-    del oV, oZ, oA, oc, oid, pool
-    parent = opar[:no]
-    Lc = oL[:no]
+    del pool
+    nb = CellBatch()  # trimmed in place: views would keep the generous buffers alive
+    nb.V, nb.Z, nb.gptr = _resized(oV, nv), _resized(oZ, nv), _resized(o_gptr, no + 1)
+    nb.A, nb.c, nb.ids, nb.rptr = _resized(oA, nr), _resized(oc, nr), _resized(oid, nr), _resized(o_rptr, no + 1)
+    parent = _resized(opar, no)
+    Lc = _resized(oL, no)
     nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
     nb.anc = None if recorder is None else anc[parent]
     if last:
@@ -319,11 +319,10 @@ def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, s
             # ---- the children: >= 0 (hi) then <= 0 (lo); new generators at the end of each
             n_hi = sgn - nneg
             n_lo = sgn - npos
-            n_pair = npos * nneg  # at most this many new generators
             GW = (sgn + 63) // 64
             nbit = srn + 1
             if (nsub + 2 > sp or depth + 2 > stk.shape[0] or rtop + 2 * (srn + 1) > rp
-                    or gtop + n_hi + n_lo + 2 * n_pair > gp or GW > GM.shape[1] or nbit > GM.shape[0]):
+                    or gtop + n_hi + n_lo > gp or GW > GM.shape[1] or nbit > GM.shape[0]):
                 return 2, i, no_i, nv_i, nr_i
             row = srn  # index of the new row in both children; incidence bit row + 1
             wd, bt = (row + 1) // 64, np.uint64((row + 1) % 64)
@@ -408,6 +407,8 @@ def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, s
                     if not adj:
                         continue
                     t = new0 + n_new
+                    if t + 1 + n_lo + n_new + 1 > gp:  # room for it here and in lo
+                        return 2, i, no_i, nv_i, nr_i
                     vp, vq = PH[p, k], PH[q, k]
                     for j in range(d + 1):
                         PV[t, j] = vp * PV[q, j] - vq * PV[p, j]
