@@ -327,7 +327,8 @@ def scale_section() -> str:
             f"**{r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU**; peak resident memory of the whole "
             f"process **{r['peak_rss_mb']:.0f} MB** (interpreter and imports: {r['rss_after_imports_mb']:.0f} MB); "
             f"the finished `Decomposition` is {r['decomposition_mb']:.0f} MB. Load average "
-            f"{load.get('load_start', ['?'])[0]} at start, {load.get('load_end', ['?'])[0]} at end.\n")
+            f"{load.get('load_start', ['?'])[0]} at start, {load.get('load_end', ['?'])[0]} at end.\n"
+            + (f"\n{r['note']}\n" if r.get("note") else ""))
 
 
 def write_results(meta, rows, rows2d=None, ct=None):

@@ -95,7 +95,7 @@ from .errors import InconsistencyWarning, InconsistentDecompositionError, Resolu
 from .kernels import use_compiled
 from .nets import ReluNet
 from .normal_form import domain_scale, normal_form
-from .patterns import PatternTable, pack_bits, unpack_bits
+from .patterns import GrowingArray, PatternTable, pack_bits, unpack_bits
 from .lp import LPSolver, is_bounded, row_norms
 from .polyhedra import check_domain, facet_rows, full_system
 
@@ -623,10 +623,15 @@ def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
 
 # ============================================================================ finishing
 class _Raw:
-    """Regions before assembly, kept as blocks of arrays (internal; compact for many regions)."""
+    """Regions before assembly, appended block by block to growing arrays (internal; compact
+    for many regions: :class:`~relutopo.patterns.GrowingArray`, grown in place and trimmed, so
+    that the regions are never held twice, as blocks and joined)."""
+
+    _FIELDS = ("bits", "x0", "r", "bounded", "counts", "fids", "fpts", "fnrm")
 
     def __init__(self):
-        self.blocks = []
+        self.fields = None
+        self.no_normals = False  # some block came without normals: fnrm is None
         self.dropped = 0
         self.unbounded = False  # every region is unbounded (rank-reduced R^d)
         self.kept = []  # per block added by _collect: which of its cells became regions
@@ -645,29 +650,33 @@ class _Raw:
         """Regions ``0..m-1`` of a block; facets of region ``i`` are the ``counts[i]`` next rows
         of ``fids``, ``fpts``, ``fnrm`` (``fnrm`` may be ``None`` when a crosser recomputes the
         normals). Bits are stored packed and facet ids as int32 (compact at 10^6 regions)."""
-        self.blocks.append((pack_bits(np.asarray(bits, dtype=bool).reshape(len(r), -1)), x0, r, bounded,
-                            counts, np.asarray(fids).astype(np.int32), fpts, fnrm))
+        parts = (pack_bits(np.asarray(bits, dtype=bool).reshape(len(r), -1)), np.asarray(x0), np.asarray(r),
+                 np.asarray(bounded), np.asarray(counts), np.asarray(fids).astype(np.int32, copy=False),
+                 np.asarray(fpts), fnrm)
+        if self.fields is None:
+            self.fields = [None if p is None else GrowingArray(p.shape[1:], p.dtype) for p in parts]
+        if fnrm is None:
+            self.no_normals = True
+        for grow, p in zip(self.fields, parts):
+            if p is not None and grow is not None:
+                grow.append(p)
 
     def all_unbounded(self) -> None:
         self.unbounded = True
 
     def arrays(self, n_bits, d):
-        """``(bits, x0, r, bounded, counts, fids, fpts, fnrm)`` over all blocks. Fields are joined
-        one at a time and each field's blocks are released at once, so the peak is the blocks
-        plus one joined field (facet points dominate: a decomposition with 10^6 regions in
-        ``d = 4`` carries ~2.5 10^7 facets)."""
+        """``(bits, x0, r, bounded, counts, fids, fpts, fnrm)`` over all blocks, trimmed in place
+        (facet points dominate: a decomposition with 10^6 regions in ``d = 4`` carries ~10^7
+        facets)."""
         nbytes = (n_bits + 7) // 8
-        if not self.blocks:
+        if self.fields is None:
             return (np.zeros((0, nbytes), dtype=np.uint8), np.zeros((0, d)), np.zeros(0),
                     np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64),
                     np.zeros(0, dtype=np.int32), np.zeros((0, d)), np.zeros((0, d)))
-        fields = [list(parts) for parts in zip(*self.blocks)]
-        self.blocks = []
-        out = []
-        for parts in fields:  # one block (a small call): its arrays as they are
-            out.append(None if any(p is None for p in parts) else
-                       parts[0] if len(parts) == 1 else np.concatenate(parts))
-            parts.clear()
+        fields, self.fields = self.fields, None
+        out = [None if g is None else g.take() for g in fields]
+        if self.no_normals:
+            out[7] = None
         out[0] = out[0].reshape(len(out[1]), nbytes)
         if self.unbounded:
             out[3][:] = False
@@ -731,13 +740,13 @@ def _vertex_path(net, domain, scale, solver, progress, use_kernels=False):
 
         layer = MapRecorder(net)
     raw = _Raw()
-    anc = []
+    anc = GrowingArray((len(net.hidden_sizes),), np.int64)
     for batch in refine(net, domain, scale, progress, layer):
         _finalize_vertex(batch, net.input_dim, scale, solver, raw, use_kernels)
         if use_kernels and batch.n:
             anc.append(batch.anc[raw.kept[-1]])
-    if use_kernels and anc:
-        raw.crosser = _map_crosser(net, domain, scale, layer.maps(np.concatenate(anc)))
+    if use_kernels and len(anc):
+        raw.crosser = _map_crosser(net, domain, scale, layer.maps(anc.take()))
     return raw
 
 
@@ -872,11 +881,6 @@ def _certified_centres(solver, A, c, ptr, scale, hint, direction, use_kernels=Fa
     return X, R
 
 
-def _own(a):
-    """``a`` itself if it owns its data (or is ``None``), else a compact copy."""
-    return a if a is None or a.base is None else a.copy()
-
-
 def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw`` as
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
@@ -885,8 +889,7 @@ def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
     raw.kept.append(keep)
     counts = ptr[1:] - ptr[:-1]
     if keep.all():  # the usual case: every cell is a region, nothing to select (views are
-        raw.add_block(bits, _own(X), _own(R), _own(np.asarray(bounded)), counts, ids,  # copied,
-                      _own(pts), _own(nrm))  # not to hold a larger buffer alive)
+        raw.add_block(bits, X, R, bounded, counts, ids, pts, nrm)  # copied into raw's arrays
         return
     raw.dropped += int((~keep).sum())
     frow = keep.repeat(counts)
@@ -968,6 +971,30 @@ class _MapCrosser:
 
         return count_outside(self.maps, packed, X, self.offsets)
 
+    def release(self):
+        """Drop the maps (the assembly is done with them; they are the largest array then)."""
+        self.maps = None
+
+
+class _FacetRows:
+    """Rows ``vals`` of the facets ``which`` (sorted) of a per-facet array, indexed like it by
+    facet (one facet or an array of facets among ``which``): the points and normals of the
+    few facets the compiled crossing leaves, without the ~10^7 of all facets."""
+
+    __slots__ = ("which", "vals")
+
+    def __init__(self, which, vals):
+        self.which, self.vals = which, vals
+
+    def __getitem__(self, f):
+        pos = np.searchsorted(self.which, f)
+        if not np.all(self.which[np.minimum(pos, len(self.which) - 1)] == f):
+            raise IndexError("a facet whose row was not kept")
+        return self.vals[pos]
+
+    def __matmul__(self, other):
+        return _FacetRows(self.which, self.vals @ other)
+
 
 def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compiled=False,
               crosser=None):
@@ -991,6 +1018,12 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     # interior points that do not evaluate to their region's bit vector; with maps, by the same
     # sign test as the crossing (equivalent to evaluating the network, at n_hidden * d per point)
     wrong_centres = None if crosser is None or not n else crosser.count_outside(packed, X0)
+    if crosser is not None and hasattr(crosser, "release"):
+        crosser.release()  # the maps are not needed any more (the crossing's pairs come from pre)
+    if pre is not None:  # only the facets the crosser left need their points and normals now
+        left = ((pre < 0) & (fids >= 0)).nonzero()[0]
+        fpts = _FacetRows(left, fpts[left])
+        fnrm = None if fnrm is None else _FacetRows(left, fnrm[left])
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
         X0, fpts = X0 @ lift.T, fpts @ lift.T
         fnrm = None if fnrm is None else fnrm @ lift.T
@@ -1018,7 +1051,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     dec = Decomposition(
         net=user.net, domain=user.domain, packed_patterns=packed, interior_points=nf.to_user(X0),
         chebyshev_radii=radii, bounded=bounded.astype(bool).reshape(n),
-        facet_ptr=ptr, facet_ids=fids.astype(np.int32), edges=edges, edge_neuron=edge_neuron,
+        facet_ptr=ptr, facet_ids=fids.astype(np.int32, copy=False), edges=edges, edge_neuron=edge_neuron,
         edge_flip_ptr=edge_flips[0], edge_flip_ids=edge_flips[1], scale=user.scale, stats=stats)
     _check_consistency(dec, user)
     return dec
@@ -1070,11 +1103,13 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
     already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
     """
-    found = np.full(len(fids), -1, dtype=np.int32 if len(packed) < 2**31 else np.int64)
+    dtype = np.int32 if len(packed) < 2**31 else np.int64
     todo_mask = fids >= 0
     if pre is not None:
-        found[:] = pre
         todo_mask &= pre < 0
+        found = pre if pre.dtype == dtype else pre.astype(dtype)  # written into: the caller's
+    else:                                                        # ``pre`` is spent
+        found = np.full(len(fids), -1, dtype=dtype)
     net_facets = todo_mask.nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
     table = PatternTable(packed) if len(net_facets) else None
     floor = tol.CHEBYSHEV_RTOL * scale

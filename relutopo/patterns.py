@@ -165,3 +165,47 @@ class PatternTable:
         pos = np.minimum(np.searchsorted(self._sorted, q), len(self._sorted) - 1)
         hit = self._sorted[pos] == q
         return np.where(hit, self._order[pos], -1).astype(np.int64)
+
+
+class GrowingArray:
+    """An array appended to along its first axis, grown in place by ``realloc`` (for large
+    buffers the kernel remaps pages rather than copying them) by a sixteenth at a time, and
+    trimmed the same way when taken: many blocks joined without holding them twice.
+
+    Examples
+    --------
+    >>> g = GrowingArray((2,), np.int64, capacity=1)
+    >>> for k in range(3):
+    ...     g.append(np.full((k, 2), k))
+    >>> len(g), g.take().tolist()
+    (3, [[1, 1], [2, 2], [2, 2]])
+    """
+
+    __slots__ = ("_a", "_n")
+
+    def __init__(self, tail, dtype, capacity=1024):
+        self._a = np.empty((max(int(capacity), 1),) + tuple(tail), dtype=dtype)
+        self._n = 0
+
+    def __len__(self) -> int:
+        return self._n
+
+    def append(self, x) -> None:
+        x = np.asarray(x)
+        m = len(x)
+        if self._n + m > len(self._a):
+            # the buffer is referenced only here (take hands it out once, then forgets it)
+            # by a sixteenth: numpy zero-fills what it adds (resident at once), so the slack is
+            # kept small; the pages of a large buffer are remapped, not copied
+            grown = max(len(self._a) + len(self._a) // 16 + 1024, self._n + m)
+            self._a.resize((grown,) + self._a.shape[1:], refcheck=False)
+        self._a[self._n:self._n + m] = x
+        self._n += m
+
+    def take(self) -> np.ndarray:
+        """The ``len(self)`` rows appended, as one array (the buffer itself, trimmed); the
+        ``GrowingArray`` is empty afterwards."""
+        a, self._a = self._a, np.empty((1,) + self._a.shape[1:], dtype=self._a.dtype)
+        a.resize((self._n,) + a.shape[1:], refcheck=False)
+        self._n = 0
+        return a

@@ -117,6 +117,52 @@ def test_benchmark_sized_nets_equal_numpy():
         assert_same(decompose(net, dom, compiled=True), decompose(net, dom, compiled=False))
 
 
+def test_vertex_buffers_grow_to_the_same_result(monkeypatch):
+    """The compiled refinement's buffers (output cells, generators, rows; the per-cell pool)
+    start at one slot per input cell and the largest input cell's generators, so they grow
+    many times (the output resuming at the cell that did not fit, the pool redoing its cell):
+    the decomposition equals the one with the default capacities, and the numpy path's."""
+    from relutopo.kernels import vertex
+
+    cases = (((4, 8, 8, 1), Box(-1.0, 1.0, dim=4)), ((3, 6, 6, 1), None),
+             ((2, 10, 10, 10, 1), Box(-1.0, 1.0, dim=2)))
+    default = [decompose(_net(sizes, 0), dom, method="vertex", compiled=True) for sizes, dom in cases]
+    statuses = []
+    inner = vertex._cut_cells
+
+    def counting(*args):
+        out = inner(*args)
+        statuses.append(out[0])
+        return out
+
+    monkeypatch.setattr(vertex, "_cut_cells", counting)
+    monkeypatch.setattr(vertex, "INITIAL_CAPACITY", {"cells_per_cell": 1, "pool_per_generator": 1})
+    for (sizes, dom), ref in zip(cases, default):
+        small = decompose(_net(sizes, 0), dom, method="vertex", compiled=True)
+        assert_same(small, ref)
+        assert np.array_equal(small.interior_points, ref.interior_points)
+        assert_same(small, decompose(_net(sizes, 0), dom, method="vertex", compiled=False))
+    assert statuses.count(1) >= 10 and statuses.count(2) >= 10  # both kinds of growth happened
+
+
+def test_growing_array_equals_concatenate():
+    """GrowingArray (raw regions and recorded maps at 10^6 regions): grown in place from one
+    row, through empty blocks, it takes out what concatenating the blocks gives."""
+    from relutopo.patterns import GrowingArray
+
+    rng = np.random.default_rng(0)
+    for tail, dtype in (((3,), np.float64), ((), np.int32), ((2,), np.uint8), ((), np.bool_)):
+        parts = [(rng.normal(size=(int(k),) + tail) * 50).astype(dtype) for k in rng.integers(0, 300, 40)]
+        g = GrowingArray(tail, dtype, capacity=1)
+        for p in parts:
+            g.append(p)
+        assert len(g) == sum(len(p) for p in parts)
+        out = g.take()
+        ref = np.concatenate(parts)
+        assert out.dtype == ref.dtype and np.array_equal(out, ref)
+        assert len(g) == 0 and len(g.take()) == 0
+
+
 # ----------------------------------------------------------------------------- centres alone
 def _random_polyhedra(rng, n, d, unbounded):
     """Ragged systems: random halfspaces around random centres (some empty, some unbounded)."""

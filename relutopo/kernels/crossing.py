@@ -160,7 +160,7 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
         hi = np.full(fpts.shape[1], np.inf)
     else:
         lo, hi = np.asarray(domain.lo, dtype=np.float64), np.asarray(domain.hi, dtype=np.float64)
-    found = np.full(len(fids), -1, dtype=np.int64)
+    found = np.full(len(fids), -1, dtype=np.int32 if n < 2**31 else np.int64)  # region indices
     if n == 0:
         return found
     _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, h, hs,
@@ -374,36 +374,56 @@ def edge_pairs(owner, found, fids, n):
     """The dual graph's edges from the crossing, as :func:`relutopo.decompose._cross_facets`
     forms them with numpy: every facet with a neighbour gives the pair ``(min, max)`` of its
     region and the neighbour; the pairs sorted (stably) by ``min * n + max``, and of each pair
-    the first facet's neuron. Returns ``(a, b, k)`` (int64, int64, the dtype of ``fids``)."""
+    the first facet's neuron. Returns ``(a, b, k)`` (int64, int64, the dtype of ``fids``).
+
+    The stable sort is a counting sort by ``min`` (facets in order) followed by a stable
+    insertion sort by ``max`` within each region's group (a region has few neighbours): one
+    index per facet instead of keys, both ends and neurons of every facet and a merge sort."""
+    nn = max(n, 1)
+    start = np.zeros(nn + 1, dtype=np.int64)
     m = 0
     for f in range(len(found)):
         if found[f] >= 0:
+            start[min(np.int64(owner[f]), np.int64(found[f])) + 1] += 1
             m += 1
-    key = np.empty(m, dtype=np.int64)
-    fa = np.empty(m, dtype=np.int64)
-    fb = np.empty(m, dtype=np.int64)
-    fk = np.empty(m, dtype=fids.dtype)
-    t = 0
-    nn = max(n, 1)
+    for a in range(nn):
+        start[a + 1] += start[a]
+    fill = start[:nn].copy()
+    perm = np.empty(m, dtype=np.int64)
     for f in range(len(found)):
         if found[f] >= 0:
-            u, v = np.int64(owner[f]), np.int64(found[f])
-            a, b = min(u, v), max(u, v)
-            fa[t], fb[t], fk[t] = a, b, fids[f]
-            key[t] = a * nn + b
-            t += 1
-    order = np.argsort(key, kind="mergesort")
+            a = min(np.int64(owner[f]), np.int64(found[f]))
+            perm[fill[a]] = f
+            fill[a] += 1
     e = 0
-    for j in range(m):
-        if j == 0 or key[order[j]] != key[order[j - 1]]:
-            e += 1
+    for a in range(nn):
+        s0, s1 = start[a], start[a + 1]
+        for j in range(s0 + 1, s1):
+            f = perm[j]
+            key = max(np.int64(owner[f]), np.int64(found[f]))
+            t = j
+            while t > s0 and max(np.int64(owner[perm[t - 1]]), np.int64(found[perm[t - 1]])) > key:
+                perm[t] = perm[t - 1]
+                t -= 1
+            perm[t] = f
+        prev = -1
+        for j in range(s0, s1):
+            f = perm[j]
+            b = max(np.int64(owner[f]), np.int64(found[f]))
+            if b != prev:
+                e += 1
+                prev = b
     a_out = np.empty(e, dtype=np.int64)
     b_out = np.empty(e, dtype=np.int64)
     k_out = np.empty(e, dtype=fids.dtype)
     e = 0
-    for j in range(m):
-        if j == 0 or key[order[j]] != key[order[j - 1]]:
-            o = order[j]
-            a_out[e], b_out[e], k_out[e] = fa[o], fb[o], fk[o]
-            e += 1
+    for a in range(nn):
+        prev = -1
+        for j in range(start[a], start[a + 1]):
+            f = perm[j]
+            b = max(np.int64(owner[f]), np.int64(found[f]))
+            if b != prev:
+                a_out[e], b_out[e], k_out[e] = a, b, fids[f]
+                e += 1
+                prev = b
     return a_out, b_out, k_out

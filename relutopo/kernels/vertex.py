@@ -29,9 +29,10 @@ _jit = njit(cache=True, error_model="numpy")
 class MapRecorder:
     """:func:`refine_layer` that also records the restricted maps ``(M, mu)`` of every cell it
     cuts, so that the finished regions' pre-activation maps on every layer are known
-    (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). Each cell
-    carries its ancestors' ids (``CellBatch.anc``): id ``j`` of layer ``l`` is row block ``j``
-    of the maps recorded for layer ``l``.
+    (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). The rows
+    of all layers are appended to one growing array as they are recorded, and each cell carries
+    its ancestors' row starts (``CellBatch.anc``): entry ``l`` is where the rows of its layer-``l``
+    ancestor start (one row per neuron).
 
     Examples
     --------
@@ -47,9 +48,12 @@ class MapRecorder:
     """
 
     def __init__(self, net):
+        from ..patterns import GrowingArray
+
         self.hidden = net.hidden_sizes
-        self.blocks = [[] for _ in self.hidden]
-        self.count = [0] * len(self.hidden)
+        self.d = net.input_dim
+        self.M = GrowingArray((self.d,), np.float64)  # every recorded row, in recording order
+        self.mu = GrowingArray((), np.float64)
 
     def __call__(self, b, net, l, scale, offset, last):
         if b.anc is None:
@@ -57,26 +61,45 @@ class MapRecorder:
         return refine_layer(b, net, l, scale, offset, last, recorder=self)
 
     def record(self, l, b_anc, M, mu):
-        base = self.count[l]
-        self.blocks[l].append((M, mu))
-        self.count[l] += len(M)
-        return np.concatenate([b_anc, (base + np.arange(len(M), dtype=np.int64))[:, None]], axis=1)
+        """Record the maps ``M (n, h, d)``, ``mu (n, h)`` of ``n`` cells of layer ``l``; returns the
+        cells' ancestors with, appended, the row where each cell's rows start."""
+        base = len(self.mu)
+        n, h = mu.shape
+        self.M.append(M.reshape(-1, self.d))
+        self.mu.append(mu.reshape(-1))
+        return np.concatenate([b_anc, (base + h * np.arange(n, dtype=np.int64))[:, None]], axis=1)
 
     def maps(self, anc):
-        """:class:`~relutopo.kernels.crossing.RegionMaps` of the regions with ancestors ``anc``."""
+        """:class:`~relutopo.kernels.crossing.RegionMaps` of the regions with ancestors ``anc``
+        (their rows' starts, layer by layer). The recorder hands its rows over: it is spent."""
         from .crossing import RegionMaps
 
-        d = self.blocks[0][0][0].shape[2]
-        rowbase = np.empty(anc.shape, dtype=np.int64)
-        base = 0
-        Ms, mus = [], []
-        for l, blocks in enumerate(self.blocks):
-            rowbase[:, l] = base + anc[:, l] * int(self.hidden[l])
-            base += self.count[l] * int(self.hidden[l])
-            Ms += [Ml.reshape(-1, d) for Ml, _ in blocks]
-            mus += [ml.reshape(-1) for _, ml in blocks]
-        return RegionMaps(M=np.concatenate(Ms), mu=np.concatenate(mus), rowbase=rowbase,
-                          kstride=np.ones(len(self.blocks), dtype=np.int64))
+        return RegionMaps(M=self.M.take(), mu=self.mu.take(), rowbase=np.ascontiguousarray(anc, dtype=np.int64),
+                          kstride=np.ones(len(self.hidden), dtype=np.int64))
+
+
+#: initial buffer capacities of :func:`refine_layer`: output cells per input cell, and the
+#: per-cell pool in generators per generator of the largest input cell. Buffers grow
+#: geometrically when full (the output resumes at the cell that did not fit, the pool redoes
+#: that cell) and are trimmed at the end; tests shrink these to force many growths.
+INITIAL_CAPACITY = {"cells_per_cell": 4, "pool_per_generator": 32}
+
+
+def _resized(a, m):
+    """``a`` (a buffer of this module, referenced nowhere else) with first-axis length ``m``,
+    its leading entries kept: ``realloc`` in place (pages remapped, not copied, for large
+    buffers), both to grow a full buffer and to trim the finished output."""
+    a.resize((m,) + a.shape[1:], refcheck=False)
+    return a
+
+
+def _capacity(cap, used, done, n):
+    """The next capacity of an output buffer that is full after ``done`` of ``n`` input cells
+    filled ``used`` entries: at least twice ``cap``, and the rate so far extrapolated to all
+    ``n`` cells with a quarter to spare."""
+    if done == 0:
+        return 2 * cap
+    return max(2 * cap, int(used / done * n * 1.25) + 64)
 
 
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
@@ -109,44 +132,59 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     n = b.n
     tl = tol.VERTEX_RTOL * norms
     nrow = b.rptr[1:] - b.rptr[:-1]
-    words = max(b.Z.shape[1], (int(nrow.max(initial=0)) + h + 1) // 64 + 1)
+    rn_max = int(nrow.max(initial=0))
+    words = max(b.Z.shape[1], (rn_max + h + 1) // 64 + 1)
     Z = b.Z if b.Z.shape[1] == words else np.hstack(
         [b.Z, np.zeros((len(b.Z), words - b.Z.shape[1]), dtype=np.uint64)])
     ng = b.gptr[1:] - b.gptr[:-1]
-    n_cap = 4 * n + 16
-    g_cap = 8 * int(ng.sum()) + 64
-    r_cap = 8 * int(nrow.sum()) + 8 * n + 64
-    pool = [4 * int(ng.max(initial=1)) + 256, 4 * (int(nrow.max(initial=0)) + 1) + 256, 256]
+    cap = INITIAL_CAPACITY
+    # output: grown geometrically, the kernel resuming at the first cell that did not fit
+    n_cap = max(1, cap["cells_per_cell"] * n)
+    g_cap = max(1, cap["cells_per_cell"] * int(ng.sum()))
+    r_cap = max(1, cap["cells_per_cell"] * (int(nrow.sum()) + n))
+    o_gptr = np.zeros(n_cap + 1, dtype=np.int64)
+    o_rptr = np.zeros(n_cap + 1, dtype=np.int64)
+    oV = np.empty((g_cap, d + 1))
+    oZ = np.empty((g_cap, words), dtype=np.uint64)
+    oA = np.empty((r_cap, d))
+    oc = np.empty(r_cap)
+    oid = np.empty(r_cap, dtype=np.int64)
+    oL = np.empty((n_cap, h), dtype=np.bool_)
+    opar = np.empty(n_cap, dtype=np.int64)
+    # the pool of one cell's sub-cells along its depth-first path (a stack: small)
+    gp = max(2, cap["pool_per_generator"] * int(ng.max(initial=1)))
+    rp = max(2, (cap["pool_per_generator"] // 2) * (h + 1) * (rn_max + h + 1))  # rows of the children
+    i, no, nv, nr = 0, 0, 0, 0
+    pool = None
     while True:
-        o_gptr = np.zeros(n_cap + 1, dtype=np.int64)
-        o_rptr = np.zeros(n_cap + 1, dtype=np.int64)
-        oV = np.empty((g_cap, d + 1))
-        oZ = np.empty((g_cap, words), dtype=np.uint64)
-        oA = np.empty((r_cap, d))
-        oc = np.empty(r_cap)
-        oid = np.empty(r_cap, dtype=np.int64)
-        oL = np.empty((n_cap, h), dtype=np.bool_)
-        opar = np.empty(n_cap, dtype=np.int64)
-        gp, rp, sp = pool
-        scratch = (np.empty((gp, d + 1)), np.empty((gp, words), dtype=np.uint64), np.empty((gp, h)),
-                   np.empty((rp, d)), np.empty(rp), np.empty(rp, dtype=np.int64),
-                   np.empty((sp, 4), dtype=np.int64), np.empty((sp, h), dtype=np.bool_),
-                   np.empty(sp, dtype=np.int64), np.empty(sp, dtype=np.int64))
-        status, no, nv, nr = _cut_cells(
+        if pool is None:
+            sp = 2 * h + 4
+            pool = (np.empty((gp, d + 1)), np.empty((gp, words), dtype=np.uint64), np.empty((gp, h)),
+                    np.empty((rp, d)), np.empty(rp), np.empty(rp, dtype=np.int64),
+                    np.empty((sp, 4), dtype=np.int64), np.empty((sp, h), dtype=np.bool_),
+                    np.empty((h + 2, 5), dtype=np.int64),
+                    np.empty((rn_max + h + 2, gp // 64 + 1), dtype=np.uint64))
+        status, i, no, nv, nr = _cut_cells(
             b.V, Z, b.gptr, b.A, b.c, b.ids, b.rptr, M, mu, tl, zero_row, Lb, fixed, d, float(scale),
-            offset, o_gptr, o_rptr, oV, oZ, oA, oc, oid, oL, opar, *scratch)
+            offset, i, no, nv, nr, o_gptr, o_rptr, oV, oZ, oA, oc, oid, oL, opar, *pool)
         if status == 0:
             break
-        if status == 1:
-            n_cap, g_cap, r_cap = 2 * n_cap, 2 * g_cap, 2 * r_cap
-        else:
-            pool = [2 * p for p in pool]
-    nb = CellBatch()  # copies: views would keep the generous buffers alive
-    nb.V, nb.Z, nb.gptr = oV[:nv].copy(), oZ[:nv].copy(), o_gptr[:no + 1].copy()
-    nb.A, nb.c, nb.ids, nb.rptr = oA[:nr].copy(), oc[:nr].copy(), oid[:nr].copy(), o_rptr[:no + 1].copy()
-    del oV, oZ, oA, oc, oid
-    parent = opar[:no]
-    Lc = oL[:no]
+        if status == 1:  # the output is full: more room, keeping what was written
+            n_cap = _capacity(len(opar), no, i, n)
+            g_cap = _capacity(len(oV), nv, i, n)
+            r_cap = _capacity(len(oA), nr, i, n)
+            o_gptr, o_rptr = _resized(o_gptr, n_cap + 1), _resized(o_rptr, n_cap + 1)
+            oL, opar = _resized(oL, n_cap), _resized(opar, n_cap)
+            oV, oZ = _resized(oV, g_cap), _resized(oZ, g_cap)
+            oA, oc, oid = _resized(oA, r_cap), _resized(oc, r_cap), _resized(oid, r_cap)
+        else:  # one cell's pool is too small: a larger pool, and that cell again
+            gp, rp, pool = 2 * gp, 2 * rp, None
+    del pool
+    nb = CellBatch()  # trimmed in place: views would keep the generous buffers alive
+    nb.V, nb.Z, nb.gptr = _resized(oV, nv), _resized(oZ, nv), _resized(o_gptr, no + 1)
+    nb.A, nb.c, nb.ids, nb.rptr = _resized(oA, nr), _resized(oc, nr), _resized(oid, nr), _resized(o_rptr, no + 1)
+    parent = _resized(opar, no)
+    Lc = _resized(oL, no)
     nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
     nb.anc = None if recorder is None else anc[parent]
     if last:
@@ -168,32 +206,41 @@ def _popcount(x):
 
 @_jit
 def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, scale, offset,
-               o_gptr, o_rptr, oV, oZ, oA, oc, oid, oL, opar,
-               PV, PZ, PH, RA, Rc, Rid, sub, sL, cur, nxt):
-    """Cut each cell by every neuron not ``fixed``, into the caller's buffers. Per cell, its
-    sub-cells live in a pool (generators ``PV, PZ`` with their values ``PH`` on every neuron;
-    rows ``RA, Rc, Rid``; ``sub[s] = (gen start, gen count, row start, row count)``, bits
-    ``sL[s]``); a cut sub-cell is replaced by its two children appended to the pool. Returns
-    ``(status, cells, generators, rows)``: status 1 when the output, 2 when the pool is too
-    small."""
+               i0, no, nv, nr, o_gptr, o_rptr, oV, oZ, oA, oc, oid, oL, opar,
+               PV, PZ, PH, RA, Rc, Rid, sub, sL, stk, GM):
+    """Cut cells ``i0, i0 + 1, ...`` by every neuron not ``fixed``, appending their sub-cells to
+    the caller's output buffers (``no, nv, nr`` cells, generators and rows written so far).
+
+    A cell is cut depth first: a sub-cell is cut by the next neuron that cuts it into its
+    ``>= 0`` (hi) and ``<= 0`` (lo) children, hi is finished before lo, and a sub-cell that no
+    remaining neuron cuts is emitted. This emits the sub-cells in the order of cutting every
+    sub-cell by neuron ``k`` in place, ``k`` by ``k`` (a sub-cell's cuts never depend on
+    another's), while the pool holds only the sub-cells along one path: generators ``PV, PZ``
+    with their values ``PH`` on every neuron, rows ``RA, Rc, Rid``, ``sub[s] = (gen start, gen
+    count, row start, row count)`` and bits ``sL[s]``, reclaimed last in first out (``stk``:
+    pending sub-cells with their first neuron and the pool tops to restore); ``GM`` holds the
+    rows' generator masks of one cut.
+
+    Returns ``(status, i, no, nv, nr)``: status 0 when every cell is done; 1 when the output is
+    full and 2 when the pool (or ``GM``) is too small for cell ``i``, with the counts written
+    before cell ``i`` (grow, then call again from cell ``i``).
+    """
     n = len(gptr) - 1
     h = M.shape[1]
-    W = Z.shape[1]
+    W = PZ.shape[1]
     n_cap, g_cap, r_cap = opar.shape[0], oV.shape[0], oA.shape[0]
     gp, rp, sp = PV.shape[0], RA.shape[0], sub.shape[0]
-    no = 0
-    nv = 0
-    nr = 0
     above = np.empty(gp, dtype=np.bool_)
     below = np.empty(gp, dtype=np.bool_)
     common = np.empty(W, dtype=np.uint64)
-    GM = np.empty((rp + 1, gp // 64 + 1), dtype=np.uint64)  # rows' generator masks (one cut)
-    acc = np.empty(gp // 64 + 1, dtype=np.uint64)
-    for i in range(n):
+    acc = np.empty(GM.shape[1], dtype=np.uint64)
+    full = ~np.uint64(0)
+    for i in range(i0, n):
+        no_i, nv_i, nr_i = no, nv, nr
         g0, gn = gptr[i], gptr[i + 1] - gptr[i]
         r0, rn = rptr[i], rptr[i + 1] - rptr[i]
         if gn > gp or rn > rp:
-            return 2, no, nv, nr
+            return 2, i, no_i, nv_i, nr_i
         for a in range(gn):
             for j in range(d + 1):
                 PV[a, j] = V[g0 + a, j]
@@ -212,242 +259,229 @@ def _cut_cells(V, Z, gptr, A, c, ids, rptr, M, mu, tl, zero_row, Lb, fixed, d, s
         sub[0, 0], sub[0, 1], sub[0, 2], sub[0, 3] = 0, gn, 0, rn
         for k in range(h):
             sL[0, k] = Lb[i, k]
-        nsub = 1
-        gtop, rtop = gn, rn
-        ncur = 1
-        cur[0] = 0
-        for k in range(h):
-            if fixed[k]:
-                continue
-            active = not zero_row[i, k]
-            nn = 0
-            for ci in range(ncur):
-                s = cur[ci]
-                sg0, sgn, sr0, srn = sub[s, 0], sub[s, 1], sub[s, 2], sub[s, 3]
+        # stack entry: sub-cell, first neuron, and the pool tops (generators, rows, sub-cells)
+        stk[0, 0], stk[0, 1], stk[0, 2], stk[0, 3], stk[0, 4] = 0, 0, gn, rn, 1
+        depth = 1
+        while depth > 0:
+            depth -= 1
+            s, k0 = stk[depth, 0], stk[depth, 1]
+            gtop, rtop, nsub = stk[depth, 2], stk[depth, 3], stk[depth, 4]
+            sg0, sgn, sr0, srn = sub[s, 0], sub[s, 1], sub[s, 2], sub[s, 3]
+            kc = -1
+            npos = 0
+            nneg = 0
+            for k in range(k0, h):
+                if fixed[k]:
+                    continue
                 pos = False
                 neg = False
+                npos = 0
+                nneg = 0
                 for a in range(sg0, sg0 + sgn):
                     tv = tl[i, k] * (scale if PV[a, d] > 0 else 1.0)
                     above[a] = PH[a, k] > tv
                     below[a] = PH[a, k] < -tv
-                    pos = pos or above[a]
-                    neg = neg or below[a]
-                if not active:
-                    pos = False
-                    neg = False
-                else:
-                    sL[s, k] = pos
-                if not (pos and neg):
-                    if nn + 1 > sp:
-                        return 2, no, nv, nr
-                    nxt[nn] = s
-                    nn += 1
+                    if above[a]:
+                        pos = True
+                        npos += 1
+                    if below[a]:
+                        neg = True
+                        nneg += 1
+                if zero_row[i, k]:
                     continue
-                # ---- the children: >= 0 (hi) then <= 0 (lo); new generators at the end of each
-                if nsub + 2 > sp or nn + 2 > sp or rtop + 2 * (srn + 1) > rp:
-                    return 2, no, nv, nr
-                row = srn  # index of the new row in both children; incidence bit row + 1
-                wd, bt = (row + 1) // 64, np.uint64((row + 1) % 64)
-                flag = np.uint64(1) << bt
-                # zero generators get the new row's bit (they lie on the hyperplane)
-                for a in range(sg0, sg0 + sgn):
-                    if not above[a] and not below[a]:
-                        PZ[a, wd] |= flag
-                # crossing points of the adjacent (+, -) pairs, P-major; appended after both
-                # children's old generators: count first
-                n_hi = 0
-                n_lo = 0
-                for a in range(sg0, sg0 + sgn):
-                    if not below[a]:
-                        n_hi += 1
-                    if not above[a]:
-                        n_lo += 1
-                hi_g = gtop
-                new0 = hi_g + n_hi  # new generators are written once, after hi's old ones
-                if new0 + sgn * sgn + sgn > gp:
-                    return 2, no, nv, nr
-                n_new = 0
-                # generator masks of the rows (incidence bits 0 .. srn): GM[bit, word]
-                GW = (sgn + 63) // 64
-                nbit = srn + 1
-                if GW > GM.shape[1] or nbit > GM.shape[0]:
-                    return 2, no, nv, nr
-                for bb in range(nbit):
-                    for gw in range(GW):
-                        GM[bb, gw] = np.uint64(0)
+                sL[s, k] = pos
+                if pos and neg:
+                    kc = k
+                    break
+            if kc < 0:  # no neuron left cuts it: emit
+                if no + 1 > n_cap or nv + sgn > g_cap or nr + srn > r_cap:
+                    return 1, i, no_i, nv_i, nr_i
                 for a in range(sgn):
-                    ga = np.uint64(1) << np.uint64(a & 63)
+                    for j in range(d + 1):
+                        oV[nv + a, j] = PV[sg0 + a, j]
                     for w in range(W):
-                        x = PZ[sg0 + a, w]
+                        oZ[nv + a, w] = PZ[sg0 + a, w]
+                for a in range(srn):
+                    for j in range(d):
+                        oA[nr + a, j] = RA[sr0 + a, j]
+                    oc[nr + a] = Rc[sr0 + a]
+                    oid[nr + a] = Rid[sr0 + a]
+                nv += sgn
+                nr += srn
+                for kk in range(h):
+                    oL[no, kk] = sL[s, kk]
+                opar[no] = i
+                no += 1
+                o_gptr[no] = nv
+                o_rptr[no] = nr
+                continue
+            k = kc
+            # ---- the children: >= 0 (hi) then <= 0 (lo); new generators at the end of each
+            n_hi = sgn - nneg
+            n_lo = sgn - npos
+            GW = (sgn + 63) // 64
+            nbit = srn + 1
+            if (nsub + 2 > sp or depth + 2 > stk.shape[0] or rtop + 2 * (srn + 1) > rp
+                    or gtop + n_hi + n_lo > gp or GW > GM.shape[1] or nbit > GM.shape[0]):
+                return 2, i, no_i, nv_i, nr_i
+            row = srn  # index of the new row in both children; incidence bit row + 1
+            wd, bt = (row + 1) // 64, np.uint64((row + 1) % 64)
+            flag = np.uint64(1) << bt
+            # zero generators get the new row's bit (they lie on the hyperplane)
+            for a in range(sg0, sg0 + sgn):
+                if not above[a] and not below[a]:
+                    PZ[a, wd] |= flag
+            hi_g = gtop
+            new0 = hi_g + n_hi  # new generators are written once, after hi's old ones
+            n_new = 0
+            # generator masks of the rows (incidence bits 0 .. srn): GM[bit, word]
+            for bb in range(nbit):
+                for gw in range(GW):
+                    GM[bb, gw] = np.uint64(0)
+            for a in range(sgn):
+                ga = np.uint64(1) << np.uint64(a & 63)
+                for w in range(W):
+                    x = PZ[sg0 + a, w]
+                    while x != np.uint64(0):
+                        low = x & (~x + np.uint64(1))
+                        bpos = 64 * w + int(_popcount(low - np.uint64(1)))
+                        x ^= low
+                        if bpos < nbit:
+                            GM[bpos, a >> 6] |= ga
+            rem = sgn - 64 * (GW - 1)
+            last_mask = full if rem == 64 else (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
+            for p in range(sg0, sg0 + sgn):
+                if not above[p]:
+                    continue
+                for q in range(sg0, sg0 + sgn):
+                    if not below[q]:
+                        continue
+                    cnt = 0
+                    for w in range(W):
+                        common[w] = PZ[p, w] & PZ[q, w]
+                        cnt += _popcount(common[w])
+                    if cnt < d - 1:
+                        continue
+                    # adjacent iff no other generator's incidences contain ``common``: the
+                    # generators incident to every row of ``common`` (AND of the rows'
+                    # generator masks) must be p and q only
+                    for gw in range(GW):
+                        acc[gw] = full
+                    acc[GW - 1] = last_mask
+                    stray = False
+                    for w in range(W):
+                        x = common[w]
                         while x != np.uint64(0):
                             low = x & (~x + np.uint64(1))
                             bpos = 64 * w + int(_popcount(low - np.uint64(1)))
                             x ^= low
-                            if bpos < nbit:
-                                GM[bpos, a >> 6] |= ga
-                full = ~np.uint64(0)
-                rem = sgn - 64 * (GW - 1)
-                last_mask = full if rem == 64 else (np.uint64(1) << np.uint64(rem)) - np.uint64(1)
-                for p in range(sg0, sg0 + sgn):
-                    if not above[p]:
-                        continue
-                    for q in range(sg0, sg0 + sgn):
-                        if not below[q]:
-                            continue
-                        cnt = 0
-                        for w in range(W):
-                            common[w] = PZ[p, w] & PZ[q, w]
-                            cnt += _popcount(common[w])
-                        if cnt < d - 1:
-                            continue
-                        # adjacent iff no other generator's incidences contain ``common``: the
-                        # generators incident to every row of ``common`` (AND of the rows'
-                        # generator masks) must be p and q only
-                        for gw in range(GW):
-                            acc[gw] = full
-                        acc[GW - 1] = last_mask
-                        stray = False
-                        for w in range(W):
-                            x = common[w]
-                            while x != np.uint64(0):
-                                low = x & (~x + np.uint64(1))
-                                bpos = 64 * w + int(_popcount(low - np.uint64(1)))
-                                x ^= low
-                                if bpos >= nbit:
-                                    stray = True
-                                    break
-                                for gw in range(GW):
-                                    acc[gw] &= GM[bpos, gw]
-                            if stray:
+                            if bpos >= nbit:
+                                stray = True
                                 break
-                        if stray:  # a bit outside the sub-cell's rows: test generator by generator
-                            adj = True
-                            for g in range(sg0, sg0 + sgn):
-                                if g == p or g == q:
-                                    continue
-                                inside = True
-                                for w in range(W):
-                                    if (common[w] & ~PZ[g, w]) != 0:
-                                        inside = False
-                                        break
-                                if inside:
-                                    adj = False
-                                    break
-                        else:
-                            pa, qa = p - sg0, q - sg0
-                            acc[pa >> 6] &= ~(np.uint64(1) << np.uint64(pa & 63))
-                            acc[qa >> 6] &= ~(np.uint64(1) << np.uint64(qa & 63))
-                            adj = True
                             for gw in range(GW):
-                                if acc[gw] != np.uint64(0):
-                                    adj = False
+                                acc[gw] &= GM[bpos, gw]
+                        if stray:
+                            break
+                    if stray:  # a bit outside the sub-cell's rows: test generator by generator
+                        adj = True
+                        for g in range(sg0, sg0 + sgn):
+                            if g == p or g == q:
+                                continue
+                            inside = True
+                            for w in range(W):
+                                if (common[w] & ~PZ[g, w]) != 0:
+                                    inside = False
                                     break
-                        if not adj:
-                            continue
-                        t = new0 + n_new
-                        if t >= gp:
-                            return 2, no, nv, nr
-                        vp, vq = PH[p, k], PH[q, k]
+                            if inside:
+                                adj = False
+                                break
+                    else:
+                        pa, qa = p - sg0, q - sg0
+                        acc[pa >> 6] &= ~(np.uint64(1) << np.uint64(pa & 63))
+                        acc[qa >> 6] &= ~(np.uint64(1) << np.uint64(qa & 63))
+                        adj = True
+                        for gw in range(GW):
+                            if acc[gw] != np.uint64(0):
+                                adj = False
+                                break
+                    if not adj:
+                        continue
+                    t = new0 + n_new
+                    if t + 1 + n_lo + n_new + 1 > gp:  # room for it here and in lo
+                        return 2, i, no_i, nv_i, nr_i
+                    vp, vq = PH[p, k], PH[q, k]
+                    for j in range(d + 1):
+                        PV[t, j] = vp * PV[q, j] - vq * PV[p, j]
+                    tt = PV[t, d]
+                    if tt > 0:
                         for j in range(d + 1):
-                            PV[t, j] = vp * PV[q, j] - vq * PV[p, j]
-                        tt = PV[t, d]
-                        if tt > 0:
-                            for j in range(d + 1):
-                                PV[t, j] /= tt
-                        else:
-                            PV[t, d] = 0.0
-                            s2 = 0.0
-                            for j in range(d):
-                                s2 += PV[t, j] * PV[t, j]
-                            nrm = np.sqrt(s2)
-                            for j in range(d):
-                                PV[t, j] = PV[t, j] / nrm
-                        for w in range(W):
-                            PZ[t, w] = common[w]
-                        PZ[t, wd] |= flag
-                        for kk in range(k + 1, h):  # neurons <= k are done with
-                            sv = 0.0
-                            for j in range(d):
-                                sv += PV[t, j] * M[i, kk, j]
-                            PH[t, kk] = sv + PV[t, d] * mu[i, kk]
-                        n_new += 1
-                # hi: old generators with value >= 0 (in order) at hi_g.., then the new ones
-                # (already in place right after them)
-                a2 = hi_g
-                for a in range(sg0, sg0 + sgn):
-                    if not below[a]:
-                        _copy_gen(PV, PZ, PH, a, a2)
-                        a2 += 1
-                lo_g = new0 + n_new
-                if lo_g + n_lo + n_new > gp:
-                    return 2, no, nv, nr
-                a2 = lo_g
-                for a in range(sg0, sg0 + sgn):
-                    if not above[a]:
-                        _copy_gen(PV, PZ, PH, a, a2)
-                        a2 += 1
-                for a in range(n_new):
-                    _copy_gen(PV, PZ, PH, new0 + a, a2 + a)
-                gtop = a2 + n_new
-                # rows: the parent's, then the cut row (hi: -m x <= mu; lo: m x <= -mu)
-                hi_r, lo_r = rtop, rtop + srn + 1
-                for a in range(srn):
-                    for j in range(d):
-                        RA[hi_r + a, j] = RA[sr0 + a, j]
-                        RA[lo_r + a, j] = RA[sr0 + a, j]
-                    Rc[hi_r + a] = Rc[sr0 + a]
-                    Rc[lo_r + a] = Rc[sr0 + a]
-                    Rid[hi_r + a] = Rid[sr0 + a]
-                    Rid[lo_r + a] = Rid[sr0 + a]
-                for j in range(d):
-                    RA[hi_r + srn, j] = -M[i, k, j]
-                    RA[lo_r + srn, j] = M[i, k, j]
-                Rc[hi_r + srn] = mu[i, k]
-                Rc[lo_r + srn] = -mu[i, k]
-                Rid[hi_r + srn] = offset + k
-                Rid[lo_r + srn] = offset + k
-                rtop = lo_r + srn + 1
-                hs, ls = nsub, nsub + 1
-                nsub += 2
-                sub[hs, 0], sub[hs, 1], sub[hs, 2], sub[hs, 3] = hi_g, n_hi + n_new, hi_r, srn + 1
-                sub[ls, 0], sub[ls, 1], sub[ls, 2], sub[ls, 3] = lo_g, n_lo + n_new, lo_r, srn + 1
-                for kk in range(h):
-                    sL[hs, kk] = sL[s, kk]
-                    sL[ls, kk] = sL[s, kk]
-                sL[ls, k] = False
-                nxt[nn] = hs
-                nxt[nn + 1] = ls
-                nn += 2
-            for ci in range(nn):
-                cur[ci] = nxt[ci]
-            ncur = nn
-        # emit the sub-cells of cell i
-        if no + ncur > n_cap:
-            return 1, no, nv, nr
-        for ci in range(ncur):
-            s = cur[ci]
-            sg0, sgn, sr0, srn = sub[s, 0], sub[s, 1], sub[s, 2], sub[s, 3]
-            if nv + sgn > g_cap or nr + srn > r_cap:
-                return 1, no, nv, nr
-            for a in range(sgn):
-                for j in range(d + 1):
-                    oV[nv + a, j] = PV[sg0 + a, j]
-                for w in range(W):
-                    oZ[nv + a, w] = PZ[sg0 + a, w]
+                            PV[t, j] /= tt
+                    else:
+                        PV[t, d] = 0.0
+                        s2 = 0.0
+                        for j in range(d):
+                            s2 += PV[t, j] * PV[t, j]
+                        nrm = np.sqrt(s2)
+                        for j in range(d):
+                            PV[t, j] = PV[t, j] / nrm
+                    for w in range(W):
+                        PZ[t, w] = common[w]
+                    PZ[t, wd] |= flag
+                    for kk in range(k + 1, h):  # neurons <= k are done with
+                        sv = 0.0
+                        for j in range(d):
+                            sv += PV[t, j] * M[i, kk, j]
+                        PH[t, kk] = sv + PV[t, d] * mu[i, kk]
+                    n_new += 1
+            # hi: old generators with value >= 0 (in order) at hi_g.., then the new ones
+            # (already in place right after them)
+            a2 = hi_g
+            for a in range(sg0, sg0 + sgn):
+                if not below[a]:
+                    _copy_gen(PV, PZ, PH, a, a2)
+                    a2 += 1
+            lo_g = new0 + n_new
+            a2 = lo_g
+            for a in range(sg0, sg0 + sgn):
+                if not above[a]:
+                    _copy_gen(PV, PZ, PH, a, a2)
+                    a2 += 1
+            for a in range(n_new):
+                _copy_gen(PV, PZ, PH, new0 + a, a2 + a)
+            gtop = a2 + n_new
+            # rows: the parent's, then the cut row (hi: -m x <= mu; lo: m x <= -mu)
+            hi_r, lo_r = rtop, rtop + srn + 1
             for a in range(srn):
                 for j in range(d):
-                    oA[nr + a, j] = RA[sr0 + a, j]
-                oc[nr + a] = Rc[sr0 + a]
-                oid[nr + a] = Rid[sr0 + a]
-            nv += sgn
-            nr += srn
+                    RA[hi_r + a, j] = RA[sr0 + a, j]
+                    RA[lo_r + a, j] = RA[sr0 + a, j]
+                Rc[hi_r + a] = Rc[sr0 + a]
+                Rc[lo_r + a] = Rc[sr0 + a]
+                Rid[hi_r + a] = Rid[sr0 + a]
+                Rid[lo_r + a] = Rid[sr0 + a]
+            for j in range(d):
+                RA[hi_r + srn, j] = -M[i, k, j]
+                RA[lo_r + srn, j] = M[i, k, j]
+            Rc[hi_r + srn] = mu[i, k]
+            Rc[lo_r + srn] = -mu[i, k]
+            Rid[hi_r + srn] = offset + k
+            Rid[lo_r + srn] = offset + k
+            rtop = lo_r + srn + 1
+            hs, ls = nsub, nsub + 1
+            nsub += 2
+            sub[hs, 0], sub[hs, 1], sub[hs, 2], sub[hs, 3] = hi_g, n_hi + n_new, hi_r, srn + 1
+            sub[ls, 0], sub[ls, 1], sub[ls, 2], sub[ls, 3] = lo_g, n_lo + n_new, lo_r, srn + 1
             for kk in range(h):
-                oL[no, kk] = sL[s, kk]
-            opar[no] = i
-            no += 1
-            o_gptr[no] = nv
-            o_rptr[no] = nr
-    return 0, no, nv, nr
+                sL[hs, kk] = sL[s, kk]
+                sL[ls, kk] = sL[s, kk]
+            sL[ls, k] = False
+            # lo waits below hi; both keep the pool up to lo's end until they are done
+            stk[depth, 0], stk[depth, 1], stk[depth, 2], stk[depth, 3], stk[depth, 4] = \
+                ls, k + 1, gtop, rtop, nsub
+            stk[depth + 1, 0], stk[depth + 1, 1], stk[depth + 1, 2], stk[depth + 1, 3], \
+                stk[depth + 1, 4] = hs, k + 1, gtop, rtop, nsub
+            depth += 2
+    return 0, n, no, nv, nr
 
 
 @_jit
