@@ -55,6 +55,9 @@ RECIPE_VERSION = 2
 class PoolConfig:
     """One configuration of the paper's experiments; every field enters the cache key.
 
+    The two speed options (:data:`SPEED_FIELDS`) enter the cache key but not the networks' seeds
+    (:attr:`identity`): the same network is initialised and fed the same batches whatever they are.
+
     Parameters
     ----------
     dataset : {"mnist", "cifar10"}
@@ -92,9 +95,6 @@ class PoolConfig:
     optimizer_impl : {"default", "foreach", "fused"}
         torch's Adam implementation (:data:`relutopo.train.OPTIMIZER_IMPLS`); ``"fused"`` is
         faster on CPU and agrees with ``"default"`` to rounding only.
-
-    The two speed options (:data:`SPEED_FIELDS`) enter the cache key but not the networks' seeds
-    (:attr:`identity`): the same network is initialised and fed the same batches whatever they are.
 
     Examples
     --------
