@@ -127,7 +127,7 @@ class FiedlerVector(Unpackable):
 def fiedler_vector(L, mass=None, *, method: str = "auto") -> FiedlerVector:
     """The Fiedler pair ``(lambda_2, v)`` of ``L v = lambda M v`` with ``M = diag(mass)``
     (default identity), as a :class:`FiedlerVector`; deterministic (the sparse solver starts from
-    a seeded vector, :data:`EIGSH_START_SEED`).
+    a seeded vector, ``EIGSH_START_SEED``).
 
     ``v`` is normalised to ``v^T M v = 1`` and signed so that its largest-magnitude entry
     (lowest index at ties) is positive. ``method``: ``"dense"`` (``scipy.linalg.eigh``),
