@@ -58,17 +58,9 @@ def code_fingerprint(modules: Sequence[str] = CODE_MODULES) -> str:
     >>> len(code_fingerprint())
     16
     """
-    import hashlib
-    import importlib
-    import inspect
+    from relutopo import sweep
 
-    h = hashlib.sha256()
-    for name in modules:
-        try:
-            h.update(inspect.getsource(importlib.import_module(name)).encode())
-        except (ImportError, OSError, TypeError):
-            h.update(f"<missing {name}>".encode())
-    return h.hexdigest()[:16]
+    return sweep.code_fingerprint(modules)
 
 
 def output_maps(dec) -> tuple:

@@ -50,19 +50,11 @@ def code_fingerprint(method: str = "both", extra: Sequence[str] = ()) -> str:
     >>> len(fp) > 0, fp == code_fingerprint("engine"), fp == code_fingerprint("wang")
     (True, True, False)
     """
-    import hashlib
-    import importlib
-    import inspect
+    from relutopo import sweep
 
     if method not in COUNTING_MODULES:
         raise ValueError(f"method must be one of {sorted(COUNTING_MODULES)}; got {method!r}")
-    h = hashlib.sha256()
-    for name in (*COUNTING_MODULES[method], *extra):
-        try:
-            h.update(inspect.getsource(importlib.import_module(name)).encode())
-        except (ImportError, OSError, TypeError):
-            h.update(f"<missing {name}>".encode())
-    return h.hexdigest()[:16]
+    return sweep.code_fingerprint([*COUNTING_MODULES[method], *extra])
 
 
 def uniform_net(sizes: Sequence[int], seed: int, scale: float = 1.0) -> ReluNet:
