@@ -23,7 +23,9 @@ Pairs that pass are still decided without an LP when possible: exactly from the 
 when both have rank ``<= 2`` (where their flats meet: a point, a line, or a common plane with the
 separating axis theorem), or by an
 interior data point whose image lies in the other image (then the images overlap at interior
-points, because an affine map is open onto its image flat). The rest get the LP.
+points, because an affine map is open onto its image flat). The rest get the LP. Pairs of
+polygons that fill the plane (the output of a two-class network, where nearly every pair is a
+candidate) are decided all at once with the same two tests (:mod:`relutopo.plane_overlap`).
 
 For every overlapping pair, the data points that are actually glued are found as in the paper's
 code: points of ``J2`` whose image lies in ``Phi_J1(G_J1)`` and vice versa (least squares when
@@ -49,6 +51,7 @@ from .domains import Box
 from .errors import PolytopeError
 from .nets import ReluNet
 from .patterns import pack_bits
+from .plane_overlap import BY_DATA, BY_GEOMETRY, SEPARATED, plane_images, plane_pair_status
 from .lp import LPSolver
 from .polytopes import hull_volume, normalise_rows, polytope_vertices
 from .polytopes import polytope_volume  # re-exported: relutopo.overlap.polytope_volume
@@ -376,7 +379,7 @@ class _RegionGeometry:
         from scipy.spatial import ConvexHull, QhullError
 
         A, c = self.A, self.c
-        self.flat = None
+        self.flat = self.plane = None
         if self.vertices is None:
             return None, None, lambda Y: _in_image(lp, Y, A, c, M, m, scale)
         W = self.vertices @ M.T + m
@@ -388,9 +391,12 @@ class _RegionGeometry:
         Q = (W - m) @ Ur
         if r >= 2:
             try:
-                eq = ConvexHull(Q).equations
+                hull = ConvexHull(Q)
             except (QhullError, ValueError):
                 return lo, hi, lambda Y: _in_image(lp, Y, A, c, M, m, scale)
+            eq = hull.equations
+            if r == 2 == W.shape[1]:  # a polygon filling the plane: batched in plane_overlap
+                self.plane = (Ur, m, eq, tol, W[hull.vertices])
         qlo, qhi = (Q.min(axis=0), Q.max(axis=0)) if r else (None, None)
         self.flat = (r, Ur, m, W)
 
@@ -917,7 +923,7 @@ def overlap_decomposition(net: ReluNet, X, *, domain=100.0, depths=None, prefilt
         images = [X[mem] @ M.T + m for mem, (M, m) in zip(members, maps)]
         h = maps[0][0].shape[0]
         k = int(net.layer_offsets[min(depth, L)])
-        testers, flats, ilo, ihi = [], [], np.empty((R, h)), np.empty((R, h))
+        testers, flats, planes, ilo, ihi = [], [], [], np.empty((R, h)), np.empty((R, h))
         for r, ((A, c), (M, m)) in enumerate(zip(polys, maps)):
             key = pack_bits(pats[r, :k]).tobytes()
             if key not in geom_cache:
@@ -942,6 +948,7 @@ def overlap_decomposition(net: ReluNet, X, *, domain=100.0, depths=None, prefilt
             ilo[r], ihi[r] = blo - slack, bhi + slack
             testers.append(test)
             flats.append(geo.flat if hasattr(geo, "flat") else None)
+            planes.append(getattr(geo, "plane", None))
         if prefilter:
             keys = None
             if depth <= L:
@@ -959,29 +966,53 @@ def overlap_decomposition(net: ReluNet, X, *, domain=100.0, depths=None, prefilt
         n_by_geometry = 0
         interior = [np.all(X[mem] @ A.T < c - LP_FEAS_RTOL * (1.0 + np.abs(c)), axis=1)
                     for mem, (A, c) in zip(members, polys)]
-        for i, j in cand:
+        # pairs of polygons filling the plane (the output of a two-class net): decided all at
+        # once, with the same tests as the loop below (relutopo.plane_overlap)
+        batch = np.full(len(cand), -1, dtype=np.int64)
+        if prefilter and h == 2 and len(cand):
+            poly = plane_images(planes)
+            sel = np.nonzero(poly.ok[cand[:, 0]] & poly.ok[cand[:, 1]])[0]
+            if len(sel):
+                counts = np.array([len(mem) for mem in members], dtype=np.int64)
+                status, in_other, offs = plane_pair_status(
+                    poly, cand[sel], np.concatenate(images), np.cumsum(counts) - counts, counts,
+                    np.concatenate(interior))
+                batch[sel] = np.arange(len(sel))
+                n_by_geometry += int(np.sum(status == SEPARATED))
+        todo = np.nonzero((batch < 0) | (status[batch] != SEPARATED))[0] if np.any(batch >= 0) \
+            else range(len(cand))
+        for idx in todo:
+            i, j = cand[idx]
             (M1, m1), (M2, m2) = maps[i], maps[j]
-            mask_j = testers[i](images[j])  # points of J_j whose image lies in Phi_i(G_i)
-            mask_i = testers[j](images[i])
-            # an interior data point whose image lies in the other image proves an interior
-            # overlap when both images span the same flat (Phi is open onto its flat there)
-            decided = ((np.any(mask_j & interior[j]) and _same_flat(M1, m1, M2, m2))
-                       or (np.any(mask_i & interior[i]) and _same_flat(M2, m2, M1, m1)))
-            same = _same_flat(M1, m1, M2, m2) and _same_flat(M2, m2, M1, m1)
-            geometric = _interiors_meet(flats[i], flats[j]) if prefilter else None
-            if decided and prefilter:
-                n_by_data += 1
-            elif geometric is not None:
-                n_by_geometry += 1
-                if not geometric:
-                    continue
+            b = batch[idx]
+            if b >= 0:  # decided in the batch: an overlap, by data or by geometry
+                n_by_data += int(status[b] == BY_DATA)
+                n_by_geometry += int(status[b] == BY_GEOMETRY)
+                mask_j = in_other[offs[b]:offs[b] + counts[j]]
+                mask_i = in_other[offs[b] + counts[j]:offs[b + 1]]
             else:
-                (A1, c1), (A2, c2) = polys[i], polys[j]
-                c0 = lp.calls
-                ok = images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale).overlap
-                n_overlap_lps += lp.calls - c0
-                if not ok:
-                    continue
+                mask_j = testers[i](images[j])  # points of J_j whose image lies in Phi_i(G_i)
+                mask_i = testers[j](images[i])
+                # an interior data point whose image lies in the other image proves an interior
+                # overlap when both images span the same flat (Phi is open onto its flat there)
+                decided = ((np.any(mask_j & interior[j]) and _same_flat(M1, m1, M2, m2))
+                           or (np.any(mask_i & interior[i]) and _same_flat(M2, m2, M1, m1)))
+                geometric = None
+                if prefilter and not decided:
+                    geometric = _interiors_meet(flats[i], flats[j])
+                if decided and prefilter:
+                    n_by_data += 1
+                elif geometric is not None:
+                    n_by_geometry += 1
+                    if not geometric:
+                        continue
+                else:
+                    (A1, c1), (A2, c2) = polys[i], polys[j]
+                    c0 = lp.calls
+                    ok = images_overlap(lp, A1, c1, M1, m1, A2, c2, M2, m2, scale).overlap
+                    n_overlap_lps += lp.calls - c0
+                    if not ok:
+                        continue
             overlapping.append((i, j))
             in1, in2 = members[j][mask_j], members[i][mask_i]
             if len(in1) and len(in2):

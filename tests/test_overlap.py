@@ -259,3 +259,58 @@ def test_train_net_checkpoints_are_the_torch_models():
         want = init(torch.as_tensor(X, dtype=torch.float32)).numpy()
     assert np.allclose(nets[0].forward(X), want, atol=1e-5)
     assert nets[5].hidden_sizes == (6, 5)
+
+
+def test_plane_pair_status_equals_an_lp_on_random_polygons():
+    """The batched separating-axis test (relutopo.plane_overlap) against an independent LP:
+    two polygons' interiors meet iff some point lies inside both with a positive margin."""
+    from scipy.optimize import linprog
+    from scipy.spatial import ConvexHull
+
+    from relutopo.plane_overlap import BY_GEOMETRY, SEPARATED, plane_images, plane_pair_status
+
+    rng = np.random.default_rng(7)
+    polys, hulls = [], []
+    for k in range(40):
+        P = rng.uniform(-1, 1, size=(rng.integers(3, 12), 2)) * rng.uniform(0.2, 1.5) + rng.uniform(-2, 2, 2)
+        h = ConvexHull(P)
+        theta = rng.uniform(0, 2 * np.pi)  # a random orthonormal basis of the plane
+        U = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+        m = rng.uniform(-1, 1, 2)
+        hq = ConvexHull((P - m) @ U)  # qhull in the region's own flat coordinates
+        polys.append((U, m, hq.equations, 1e-8, P[h.vertices]))
+        hulls.append(h.equations)
+    # two squares sharing an edge: closed sets meet, interiors do not
+    sq = np.array([[0.0, 0], [1, 0], [1, 1], [0, 1]])
+    for Q in (sq, sq + [1.0, 0]):
+        h = ConvexHull(Q)
+        polys.append((np.eye(2), np.zeros(2), h.equations, 1e-8, Q[h.vertices]))
+        hulls.append(h.equations)
+    P = plane_images(polys)
+    pairs = np.array([(i, j) for i in range(len(polys)) for j in range(i + 1, len(polys))])
+    far = np.full((len(polys), 2), 1e6)  # data points far away: geometry decides every pair
+    status, _, _ = plane_pair_status(P, pairs, far, np.arange(len(polys)), np.ones(len(polys), dtype=np.int64),
+                                     np.ones(len(polys), dtype=bool), chunk=37)
+    for (i, j), s in zip(pairs, status):
+        E = np.vstack([hulls[i], hulls[j]])
+        res = linprog([0, 0, -1], A_ub=np.c_[E[:, :2], np.ones(len(E))], b_ub=-E[:, 2],
+                      bounds=[(None, None), (None, None), (None, 1)], method="highs")
+        assert s == (BY_GEOMETRY if -res.fun > 1e-7 else SEPARATED), (i, j, -res.fun)
+    assert status[-1] == SEPARATED  # the two squares
+    assert SEPARATED in status and BY_GEOMETRY in status
+
+
+def test_trained_two_class_output_depth_equals_lps_for_every_pair():
+    """At the output of a trained 3 -> 8 -> 8 -> 2 classifier (polygons in the plane, decided in
+    batch) the overlapping pairs and classes equal those of one LP per pair."""
+    from relutopo.papers.beshkov.experiments import classification_data, train_net
+
+    X, y = classification_data("spheres2", 12, 3)
+    nets, _ = train_net(X, y, [8, 8], seed=3, epochs=150)
+    for net in nets.values():
+        fast = overlap_decomposition(net, X, domain=10.0, prefilter=True)
+        full = overlap_decomposition(net, X, domain=10.0, prefilter=False)
+        a, b_ = fast.depths[-1], full.depths[-1]
+        assert a.n_decided_by_geometry + a.n_decided_by_data > 0
+        assert {tuple(p) for p in a.overlapping_pairs} == {tuple(p) for p in b_.overlapping_pairs}
+        assert np.array_equal(a.class_labels, b_.class_labels)
