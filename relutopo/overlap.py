@@ -25,7 +25,7 @@ separating axis theorem), or by an
 interior data point whose image lies in the other image (then the images overlap at interior
 points, because an affine map is open onto its image flat). The rest get the LP. Pairs of
 polygons that fill the plane (the output of a two-class network, where nearly every pair is a
-candidate) are decided all at once with the same two tests (:mod:`relutopo.plane_overlap`).
+candidate) are decided all at once with the same two tests (``relutopo.plane_overlap``).
 
 For every overlapping pair, the data points that are actually glued are found as in the paper's
 code: points of ``J2`` whose image lies in ``Phi_J1(G_J1)`` and vice versa (least squares when
