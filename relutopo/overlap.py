@@ -48,7 +48,7 @@ import numpy as np
 
 from . import tolerances as tol
 from .domains import Box
-from .errors import PolytopeError
+from .errors import LPError, PolytopeError
 from .nets import ReluNet
 from .patterns import pack_bits
 from .plane_overlap import BY_DATA, BY_GEOMETRY, SEPARATED, plane_images, plane_pair_status
@@ -342,12 +342,34 @@ def _hull_witness(lp: LPSolver, P1, P2):
     b_eq[-2:] = 1.0
     s = max(1.0, float(np.abs(A_eq[:-2]).max()) if A_eq[:-2].size else 1.0)
     A_eq[:-2] /= s
-    v = lp.linprog(np.zeros(n1 + n2), None, None, A_eq, b_eq,
-                   np.zeros(n1 + n2), np.full(n1 + n2, np.inf)).x
+    try:
+        v = lp.linprog(np.zeros(n1 + n2), None, None, A_eq, b_eq,
+                       np.zeros(n1 + n2), np.full(n1 + n2, np.inf)).x
+    except LPError:
+        v = _nearest_hull_points(lp, A_eq)
     if v is None:
         return None
     lam, mu = np.clip(v[:n1], 0, None), np.clip(v[n1:], 0, None)
     return lam / lam.sum(), mu / mu.sum()
+
+
+def _nearest_hull_points(lp: LPSolver, A_eq):
+    """Fallback of :func:`_hull_witness` for a feasibility LP that HiGHS does not settle (a
+    nearly touching pair of hulls): minimise the largest coordinate gap ``t`` between a point of
+    each hull, an LP that always has an optimum; a witness when ``t <= MEMBERSHIP_RTOL``
+    (coordinates are scaled to at most 1). Returns the weights ``(lam, mu)`` stacked, or ``None``.
+    """
+    h, n = A_eq.shape[0] - 2, A_eq.shape[1]
+    G = A_eq[:h]
+    A_ub = np.vstack([np.c_[G, -np.ones(h)], np.c_[-G, -np.ones(h)]])
+    A_sum = np.c_[A_eq[h:], np.zeros(2)]
+    cost = np.zeros(n + 1)
+    cost[-1] = 1.0
+    res = lp.linprog(cost, A_ub, np.zeros(2 * h), A_sum, np.ones(2), np.zeros(n + 1),
+                     np.full(n + 1, np.inf))
+    if res.x is None or res.objective > MEMBERSHIP_RTOL:
+        return None
+    return res.x[:n]
 
 
 class _RegionGeometry:

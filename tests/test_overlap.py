@@ -1,6 +1,7 @@
 """Known-answer and invariant tests of relutopo.overlap (Beshkov's overlap decomposition)."""
 
 from fractions import Fraction
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -314,3 +315,28 @@ def test_trained_two_class_output_depth_equals_lps_for_every_pair():
         assert a.n_decided_by_geometry + a.n_decided_by_data > 0
         assert {tuple(p) for p in a.overlapping_pairs} == {tuple(p) for p in b_.overlapping_pairs}
         assert np.array_equal(a.class_labels, b_.class_labels)
+
+
+def test_hull_witness_settles_a_nearly_touching_pair():
+    """Two data hulls 1e-3 apart (from an untrained 2 -> 10^4 -> 2 net on S^1, the author's grid)
+    on which HiGHS' feasibility LP returned no status: the gap LP decides, as scipy does."""
+    from scipy.optimize import linprog
+
+    from relutopo.lp import LPSolver
+    from relutopo.overlap import _hull_witness, _nearest_hull_points
+
+    f = np.load(Path(__file__).parent / "fixtures" / "hull_witness_unsettled.npz")
+    P1, P2 = f["P1"], f["P2"]
+    assert _hull_witness(LPSolver(), P1, P2) is None
+    n1, n2 = len(P1), len(P2)
+    A = np.zeros((P1.shape[1] + 2, n1 + n2))
+    A[:-2, :n1], A[:-2, n1:], A[-2, :n1], A[-1, n1:] = P1.T, -P2.T, 1.0, 1.0
+    b = np.r_[np.zeros(P1.shape[1]), 1.0, 1.0]
+    assert linprog(np.zeros(n1 + n2), A_eq=A, b_eq=b, bounds=(0, None), method="highs").status == 2
+    # the fallback finds a witness when the hulls do meet: shift P2 onto a point of conv P1
+    P2m = P2 + (P1[:5].mean(axis=0) - P2[0])
+    A[:-2, n1:] = -P2m.T
+    v = _nearest_hull_points(LPSolver(), A)
+    assert v is not None
+    lam, mu = v[:n1], v[n1:]
+    assert np.allclose(lam @ P1, mu @ P2m, atol=1e-7) and abs(lam.sum() - 1) < 1e-9
