@@ -145,6 +145,60 @@ def test_vertex_buffers_grow_to_the_same_result(monkeypatch):
     assert statuses.count(1) >= 10 and statuses.count(2) >= 10  # both kinds of growth happened
 
 
+LAZY_CASES = (((4, 8, 8, 8, 1), Box(-1.0, 1.0, dim=4)), ((3, 6, 6, 1), None),
+              ((2, 10, 10, 10, 1), Box(-1.0, 1.0, dim=2)), ((5, 7, 7, 1), Box(-1.0, 1.0, dim=5)))
+
+
+@pytest.mark.parametrize("sizes, dom", LAZY_CASES)
+def test_lazy_last_layer_rows_equal_recorded(sizes, dom):
+    """The crossing recomputes the last hidden layer's rows instead of storing them
+    (``MapRecorder(lazy_last=True)``): bit for bit the rows the refinement computed, which
+    ``lazy_last=False`` records, with the same offsets."""
+    from relutopo.kernels.crossing import last_rows
+    from relutopo.kernels.vertex import MapRecorder
+    from relutopo.patterns import pack_bits
+    from relutopo.vertex_refine import refine
+
+    net = _net(sizes, 0)
+    L = len(net.hidden_sizes)
+    got = {}
+    for lazy in (True, False):
+        rec = MapRecorder(net, lazy_last=lazy)
+        batches = list(refine(net, dom, 2.0, layer=rec))
+        bits = np.concatenate([b.bits for b in batches])
+        got[lazy] = (rec.maps(np.concatenate([b.anc for b in batches])), pack_bits(bits))
+    (lz, packed), (full, packed_f) = got[True], got[False]
+    assert np.array_equal(packed, packed_f) and len(packed) > 50
+    assert lz.W_last is not None and full.W_last is None
+    h = net.hidden_sizes[-1]
+    for i in range(len(packed)):
+        rows = full.rowbase[i, L - 1] + np.arange(h)
+        assert np.array_equal(last_rows(lz, packed, i, net.layer_offsets), full.M[rows])
+        assert np.array_equal(lz.mu_last[lz.rowbase[i, L - 1] + np.arange(h)], full.mu[rows])
+
+
+@pytest.mark.parametrize("sizes, dom", LAZY_CASES + (((1, 6, 6, 1), Box(-1.0, 1.0, dim=1)),
+                                                     ((3, 9, 1), Box(-1.0, 1.0, dim=3))))
+def test_lazy_last_layer_decomposition_unchanged(sizes, dom, monkeypatch):
+    """Decompositions with the last layer's rows recomputed equal those with every row stored,
+    also with a cache of one cell (nearly every lookup recomputes); and the numpy path's."""
+    from relutopo.kernels import crossing, vertex
+
+    net = _net(sizes, 1)
+    lazy = decompose(net, dom, method="vertex", compiled=True)
+    Recorder = vertex.MapRecorder
+    monkeypatch.setattr(vertex, "MapRecorder", lambda n: Recorder(n, lazy_last=False))
+    full = decompose(net, dom, method="vertex", compiled=True)
+    monkeypatch.setattr(vertex, "MapRecorder", Recorder)
+    monkeypatch.setattr(crossing, "LAST_ROWS_CACHE", 1)
+    tiny = decompose(net, dom, method="vertex", compiled=True)
+    for other in (full, tiny):
+        assert_same(lazy, other)
+        assert np.array_equal(lazy.interior_points, other.interior_points)
+        assert lazy.stats["wrong_interior_points"] == other.stats["wrong_interior_points"] == 0
+    assert_same(lazy, decompose(net, dom, method="vertex", compiled=False))
+
+
 def test_growing_array_equals_concatenate():
     """GrowingArray (raw regions and recorded maps at 10^6 regions): grown in place from one
     row, through empty blocks, it takes out what concatenating the blocks gives."""

@@ -32,7 +32,10 @@ class MapRecorder:
     (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). The rows
     of all layers are appended to one growing array as they are recorded, and each cell carries
     its ancestors' row starts (``CellBatch.anc``): entry ``l`` is where the rows of its layer-``l``
-    ancestor start (one row per neuron).
+    ancestor start (one row per neuron). The last hidden layer's rows are not recorded, only
+    its offsets (``lazy_last``, for ``d >= 2`` and two hidden layers or more): the crossing
+    recomputes them (:class:`~relutopo.kernels.crossing.RegionMaps`), which at 10^6 regions
+    saves most of the maps' memory.
 
     Examples
     --------
@@ -47,13 +50,19 @@ class MapRecorder:
     ('RegionMaps', 2)
     """
 
-    def __init__(self, net):
+    def __init__(self, net, lazy_last=True):
         from ..patterns import GrowingArray
 
         self.hidden = net.hidden_sizes
         self.d = net.input_dim
         self.M = GrowingArray((self.d,), np.float64)  # every recorded row, in recording order
         self.mu = GrowingArray((), np.float64)
+        # the last layer's rows are recomputed by the crossing instead (RegionMaps.W_last); its
+        # sums equal numpy.einsum's for d >= 2 (for d = 1 einsum sums differently: rows stored)
+        L = len(self.hidden)
+        self.W_last = np.ascontiguousarray(net.weights[L - 1], dtype=np.float64) \
+            if lazy_last and L >= 2 and self.d >= 2 else None
+        self.mu_last = GrowingArray((), np.float64)
 
     def __call__(self, b, net, l, scale, offset, last):
         if b.anc is None:
@@ -63,10 +72,14 @@ class MapRecorder:
     def record(self, l, b_anc, M, mu):
         """Record the maps ``M (n, h, d)``, ``mu (n, h)`` of ``n`` cells of layer ``l``; returns the
         cells' ancestors with, appended, the row where each cell's rows start."""
-        base = len(self.mu)
         n, h = mu.shape
-        self.M.append(M.reshape(-1, self.d))
-        self.mu.append(mu.reshape(-1))
+        if self.W_last is not None and l == len(self.hidden) - 1:  # offsets only (see __init__)
+            base = len(self.mu_last)
+            self.mu_last.append(mu.reshape(-1))
+        else:
+            base = len(self.mu)
+            self.M.append(M.reshape(-1, self.d))
+            self.mu.append(mu.reshape(-1))
         return np.concatenate([b_anc, (base + h * np.arange(n, dtype=np.int64))[:, None]], axis=1)
 
     def maps(self, anc):
@@ -75,7 +88,8 @@ class MapRecorder:
         from .crossing import RegionMaps
 
         return RegionMaps(M=self.M.take(), mu=self.mu.take(), rowbase=np.ascontiguousarray(anc, dtype=np.int64),
-                          kstride=np.ones(len(self.hidden), dtype=np.int64))
+                          kstride=np.ones(len(self.hidden), dtype=np.int64), W_last=self.W_last,
+                          mu_last=None if self.W_last is None else self.mu_last.take())
 
 
 #: initial buffer capacities of :func:`refine_layer`: output cells per input cell, and the
