@@ -256,20 +256,25 @@ def _refine_layer(b, net, l, scale, offset, last):
     return b
 
 
-def _layer_setup(b, net, l, offset, last):
+def _layer_setup(b, net, l, offset, last, restrict=None):
     """The restricted rows of layer ``l`` on every cell of ``b``, ``M = W_l G``, ``mu = W_l g +
     b_l``, their norms, which are zero, the bits fixed so far and which neurons are fixed (the
     orthant rows of the whole-space root, whose cells replace ``b``). Returns ``(b, M, mu, norms,
     zero_row, Lb, fixed)``, or the finished batch when nothing cuts the whole space. Shared by
-    the numpy cutting below and the compiled one (:mod:`relutopo.kernels.vertex`)."""
+    the numpy cutting below and the compiled one (:mod:`relutopo.kernels.vertex`), which passes
+    ``restrict(W, G) -> (M, max |G| per cell)`` computing the same numbers."""
     W, bias = net.weights[l], net.biases[l]
     d = net.input_dim
     h = W.shape[0]
-    M = np.einsum("ij,njd->nid", W, b.G)
+    if restrict is None:
+        M = np.einsum("ij,njd->nid", W, b.G)
+        gmax = np.abs(b.G).reshape(b.n, -1).max(axis=1, initial=0.0)
+    else:
+        M, gmax = restrict(W, b.G)
     mu = b.g @ W.T + bias[None, :]
     norms = np.sqrt(np.einsum("nid,nid->ni", M, M))
     wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
-    gmax = np.maximum(np.abs(b.G).reshape(b.n, -1).max(axis=1, initial=0.0), tol.TINY)
+    gmax = np.maximum(gmax, tol.TINY)
     zero_row = norms <= tol.ZERO_ROW_RTOL * (wnorm[None, :] * gmax[:, None])
     Lb = zero_row & (mu > 0)  # a neuron constant on the cell: its bit is its sign
     fixed = np.zeros(h, dtype=bool)

@@ -199,6 +199,22 @@ def test_lazy_last_layer_decomposition_unchanged(sizes, dom, monkeypatch):
     assert_same(lazy, decompose(net, dom, method="vertex", compiled=False))
 
 
+@settings(**SETTINGS)
+@given(n=st.integers(1, 40), h=st.integers(1, 50), hp=st.integers(1, 50), d=st.integers(1, 7),
+       seed=st.integers(0, 2**31), off=st.floats(0, 1))
+def test_restrict_equals_einsum(n, h, hp, d, seed, off):
+    """The compiled restricted rows equal ``numpy.einsum("ij,njd->nid")`` bit for bit (the numpy
+    path's), also with the zero rows (``-0.0`` too) of neurons that are off, and ``max |G|``."""
+    from relutopo.kernels.vertex import restrict
+
+    rng = np.random.default_rng(seed)
+    W = rng.uniform(-1, 1, (h, hp)) * 10.0 ** rng.integers(-3, 4, (h, 1))
+    G = rng.uniform(-1, 1, (n, hp, d)) * (rng.random((n, hp, 1)) >= off)
+    M, gmax = restrict(W, G)
+    assert np.array_equal(M, np.einsum("ij,njd->nid", W, G))
+    assert np.array_equal(gmax, np.abs(G).reshape(n, -1).max(axis=1))
+
+
 def test_growing_array_equals_concatenate():
     """GrowingArray (raw regions and recorded maps at 10^6 regions): grown in place from one
     row, through empty blocks, it takes out what concatenating the blocks gives."""

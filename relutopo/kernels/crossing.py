@@ -293,19 +293,23 @@ def _last_rows(M, rowbase, kstride, offsets, packed, i, Wl, ckey, cval):
         b0 = offsets[L - 2]
         hp = Wl.shape[1]
         act = np.empty(hp, dtype=np.int64)
+        G = np.empty((hp, d))  # the rows of the active neurons, gathered
         na = 0
         for j in range(hp):
             b = b0 + j
             if (packed[i, b >> 3] >> (b & 7)) & 1:
                 act[na] = j
+                for e in range(d):
+                    G[na, e] = M[r0 + j * ks, e]
                 na += 1
         for k in range(h):
+            out = cval[s, k]
             for e in range(d):
-                acc = 0.0
-                for t in range(na):
-                    j = act[t]
-                    acc += Wl[k, j] * M[r0 + j * ks, e]
-                cval[s, k, e] = acc
+                out[e] = 0.0
+            for t in range(na):  # each column's sum in order of j (independent columns)
+                w = Wl[k, act[t]]
+                for e in range(d):
+                    out[e] += w * G[t, e]
         ckey[s] = key
     return cval[s]
 

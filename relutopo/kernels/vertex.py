@@ -21,7 +21,7 @@ from numba import njit
 from .. import tolerances as tol
 from ..vertex_refine import CellBatch, _layer_setup
 
-__all__ = ["refine_layer", "MapRecorder"]
+__all__ = ["refine_layer", "MapRecorder", "restrict"]
 
 _jit = njit(cache=True, error_model="numpy")
 
@@ -116,6 +116,60 @@ def _capacity(cap, used, done, n):
     return max(2 * cap, int(used / done * n * 1.25) + 64)
 
 
+def restrict(W, G):
+    """``(numpy.einsum("ij,njd->nid", W, G), max |G| per cell)``, the restricted rows of a layer
+    and the scale of their inputs, compiled: for ``d >= 2`` einsum sums each entry over ``j`` in
+    order from zero, which :func:`_restrict` does too, skipping the zero rows of ``G`` (the
+    neurons that are off: their terms are zeros, which leave the sum as it is); for ``d = 1``
+    einsum sums in another order and is called itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> W, G = rng.normal(size=(5, 4)), rng.normal(size=(3, 4, 2)) * (rng.random((3, 4, 1)) < 0.5)
+    >>> M, gmax = restrict(W, G)
+    >>> bool(np.array_equal(M, np.einsum("ij,njd->nid", W, G)))
+    True
+    """
+    if G.shape[2] < 2:
+        return np.einsum("ij,njd->nid", W, G), np.abs(G).reshape(len(G), -1).max(axis=1, initial=0.0)
+    return _restrict(np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(G, dtype=np.float64))
+
+
+@_jit
+def _restrict(W, G):
+    n, hp, d = G.shape
+    h = W.shape[0]
+    M = np.empty((n, h, d))
+    gmax = np.zeros(n)
+    act = np.empty(hp, dtype=np.int64)
+    for c in range(n):
+        na = 0
+        gm = 0.0
+        for j in range(hp):
+            nz = False
+            for e in range(d):
+                a = abs(G[c, j, e])
+                if a > gm:
+                    gm = a
+                if a != 0.0:
+                    nz = True
+            if nz:
+                act[na] = j
+                na += 1
+        gmax[c] = gm
+        for i in range(h):
+            for e in range(d):
+                M[c, i, e] = 0.0
+            for t in range(na):  # each column's sum in order of j (independent columns)
+                j = act[t]
+                w = W[i, j]
+                for e in range(d):
+                    M[c, i, e] += w * G[c, j, e]
+    return M, gmax
+
+
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
     """``relutopo.vertex_refine._refine_layer`` with the compiled cutting.
 
@@ -132,7 +186,7 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     7
     """
     anc = b.anc
-    setup = _layer_setup(b, net, l, offset, last)
+    setup = _layer_setup(b, net, l, offset, last, restrict)
     if not isinstance(setup, tuple):
         if recorder is not None:
             raise NotImplementedError("a whole-space layer without cuts")  # rank-reduced first
