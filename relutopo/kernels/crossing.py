@@ -371,6 +371,16 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x, Wl, mul, ckey, cval)
         r0 = rowbase[i, l]
         ks = kstride[l]
         b = offsets[l]
+        if d == 2:  # the same sums for the plane, every neuron of the layer at once (no branch)
+            ok = True
+            for k in range(offsets[l + 1] - offsets[l]):
+                r = r0 + k * ks
+                z = mu[r] + M[r, 0] * x0
+                z = z + M[r, 1] * x1
+                ok &= (z > 0) == (((packed[i, (b + k) >> 3] >> ((b + k) & 7)) & 1) == 1)
+            if not ok:
+                return False
+            continue
         for k in range(offsets[l + 1] - offsets[l]):
             r = r0 + k * ks
             z = mu[r] + M[r, 0] * x0
