@@ -59,7 +59,7 @@ class RegionMaps:
     ``mu_last[rowbase[i, L - 1] + k]`` and its rows are recomputed when needed as the refinement
     computed them (``numpy.einsum("ij,njd->nid", W, G)``, a sum over ``j`` in order), from the
     rows of layer ``L - 2`` and the cell's bits on that layer (``G`` is those rows times the
-    bits): the largest part of the maps at 10^6 regions, left out (:func:`_last_rows`).
+    bits): the largest part of the maps at 10^6 regions, left out (``_last_rows``).
 
     Examples
     --------
@@ -357,7 +357,7 @@ def _hashes(packed, keys, nb):
 @_inline
 def _inside(M, mu, rowbase, kstride, offsets, packed, i, x, Wl, mul, ckey, cval):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it
-    (with lazy maps, ``Wl`` non-empty, the last layer's rows come from :func:`_last_rows`)."""
+    (with lazy maps, ``Wl`` non-empty, the last layer's rows come from ``_last_rows``)."""
     L = rowbase.shape[1]
     d = M.shape[1]
     lazy = Wl.shape[0] > 0

@@ -119,7 +119,7 @@ def _capacity(cap, used, done, n):
 def restrict(W, G):
     """``(numpy.einsum("ij,njd->nid", W, G), max |G| per cell)``, the restricted rows of a layer
     and the scale of their inputs, compiled: for ``d >= 2`` einsum sums each entry over ``j`` in
-    order from zero, which :func:`_restrict` does too, skipping the zero rows of ``G`` (the
+    order from zero, which ``_restrict`` does too, skipping the zero rows of ``G`` (the
     neurons that are off: their terms are zeros, which leave the sum as it is); for ``d = 1``
     einsum sums in another order and is called itself.
 
