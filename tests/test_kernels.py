@@ -137,6 +137,7 @@ def test_vertex_buffers_grow_to_the_same_result(monkeypatch):
 
     monkeypatch.setattr(vertex, "_cut_cells", counting)
     monkeypatch.setattr(vertex, "INITIAL_CAPACITY", {"cells_per_cell": 1, "pool_per_generator": 1})
+    monkeypatch.setattr(vertex, "CAPACITY_HINTS", False)
     for (sizes, dom), ref in zip(cases, default):
         small = decompose(_net(sizes, 0), dom, method="vertex", compiled=True)
         assert_same(small, ref)
@@ -213,6 +214,35 @@ def test_restrict_equals_einsum(n, h, hp, d, seed, off):
     M, gmax = restrict(W, G)
     assert np.array_equal(M, np.einsum("ij,njd->nid", W, G))
     assert np.array_equal(gmax, np.abs(G).reshape(n, -1).max(axis=1))
+
+
+def test_capacity_hints_fewer_growths_same_result(monkeypatch):
+    """Output buffers sized by what a layer's earlier batches needed (``CAPACITY_HINTS``): the
+    same decomposition as without hints (and as numpy), with fewer buffer growths."""
+    from relutopo.kernels import vertex
+
+    net, dom = _net((4, 8, 8, 8, 1), 0), Box(-1.0, 1.0, dim=4)
+    monkeypatch.setattr(vertex, "INITIAL_CAPACITY", {"cells_per_cell": 1, "pool_per_generator": 32})
+    import relutopo.vertex_refine as vr
+
+    monkeypatch.setattr(vr, "REFINE_CHUNK", 16)  # many batches per layer
+    inner = vertex._cut_cells
+    out = {}
+    for hints in (False, True):
+        statuses = []
+
+        def counting(*args):
+            r = inner(*args)
+            statuses.append(r[0])
+            return r
+
+        monkeypatch.setattr(vertex, "_cut_cells", counting)
+        monkeypatch.setattr(vertex, "CAPACITY_HINTS", hints)
+        out[hints] = (decompose(net, dom, method="vertex", compiled=True), statuses.count(1))
+    assert_same(out[True][0], out[False][0])
+    assert np.array_equal(out[True][0].interior_points, out[False][0].interior_points)
+    assert_same(out[True][0], decompose(net, dom, method="vertex", compiled=False))
+    assert out[True][1] < out[False][1] / 2
 
 
 def test_growing_array_equals_concatenate():

@@ -63,6 +63,7 @@ class MapRecorder:
         self.W_last = np.ascontiguousarray(net.weights[L - 1], dtype=np.float64) \
             if lazy_last and L >= 2 and self.d >= 2 else None
         self.mu_last = GrowingArray((), np.float64)
+        self.hints = {}  # layer -> output per input (cells, generators, rows), see CAPACITY_HINTS
 
     def __call__(self, b, net, l, scale, offset, last):
         if b.anc is None:
@@ -97,6 +98,11 @@ class MapRecorder:
 #: geometrically when full (the output resumes at the cell that did not fit, the pool redoes
 #: that cell) and are trimmed at the end; tests shrink these to force many growths.
 INITIAL_CAPACITY = {"cells_per_cell": 4, "pool_per_generator": 32}
+
+#: with a :class:`MapRecorder`, size the output buffers of a layer's next batch by the most
+#: that layer's earlier batches needed per input cell, generator and row (a quarter to spare),
+#: instead of ``INITIAL_CAPACITY``: fewer growths (tests turn this off to force them)
+CAPACITY_HINTS = True
 
 
 def _resized(a, m):
@@ -207,9 +213,13 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     ng = b.gptr[1:] - b.gptr[:-1]
     cap = INITIAL_CAPACITY
     # output: grown geometrically, the kernel resuming at the first cell that did not fit
-    n_cap = max(1, cap["cells_per_cell"] * n)
-    g_cap = max(1, cap["cells_per_cell"] * int(ng.sum()))
-    r_cap = max(1, cap["cells_per_cell"] * (int(nrow.sum()) + n))
+    n_in, g_in, r_in = n, int(ng.sum()), int(nrow.sum()) + n
+    n_cap = max(1, cap["cells_per_cell"] * n_in)
+    g_cap = max(1, cap["cells_per_cell"] * g_in)
+    r_cap = max(1, cap["cells_per_cell"] * r_in)
+    hint = recorder.hints.get(l) if recorder is not None and CAPACITY_HINTS else None
+    if hint is not None:  # the most this layer's earlier batches needed, with a quarter to spare
+        n_cap, g_cap, r_cap = (int(q * m * 1.25) + 64 for q, m in zip(hint, (n_in, g_in, r_in)))
     o_gptr = np.zeros(n_cap + 1, dtype=np.int64)
     o_rptr = np.zeros(n_cap + 1, dtype=np.int64)
     oV = np.empty((g_cap, d + 1))
@@ -261,6 +271,9 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
         nb.G = M[parent] * Lc[:, :, None]
         nb.g = mu[parent] * Lc
     nb.whole = False
+    if recorder is not None:
+        used = (no / max(n_in, 1), nv / max(g_in, 1), nr / max(r_in, 1))
+        recorder.hints[l] = used if hint is None else tuple(max(a, b) for a, b in zip(hint, used))
     return nb
 
 
