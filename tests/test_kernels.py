@@ -245,6 +245,37 @@ def test_capacity_hints_fewer_growths_same_result(monkeypatch):
     assert out[True][1] < out[False][1] / 2
 
 
+def test_refine_chunks_are_copies(monkeypatch):
+    """A batch split into chunks hands each chunk arrays of its own (the batch's memory goes
+    once it is split, each chunk's once refined); the cells and the decomposition are those of
+    views."""
+    import relutopo.vertex_refine as vr
+
+    net, dom = _net((3, 7, 7, 1), 2), Box(-1.0, 1.0, dim=3)
+    b = next(vr.refine(net, dom, 2.0))
+    assert b.n > 4
+    view, own = b.take(1, 4), b.take(1, 4, copy=True)
+    for f in ("V", "Z", "gptr", "A", "c", "ids", "rptr", "bits"):
+        assert np.array_equal(getattr(view, f), getattr(own, f))
+    for f in ("V", "Z", "A", "c", "ids", "bits"):
+        assert np.shares_memory(getattr(view, f), getattr(b, f))
+        assert not np.shares_memory(getattr(own, f), getattr(b, f))
+    seen = []
+    take = vr.CellBatch.take
+
+    def spy(self, lo, hi, copy=False):
+        seen.append(copy)
+        return take(self, lo, hi, copy)
+
+    ref = decompose(net, dom, method="vertex")
+    monkeypatch.setattr(vr, "REFINE_CHUNK", 3)
+    monkeypatch.setattr(vr.CellBatch, "take", spy)
+    small = decompose(net, dom, method="vertex")
+    assert seen and all(seen)
+    assert_same(small, ref)
+    assert np.array_equal(small.interior_points, ref.interior_points)
+
+
 def test_growing_array_equals_concatenate():
     """GrowingArray (raw regions and recorded maps at 10^6 regions): grown in place from one
     row, through empty blocks, it takes out what concatenating the blocks gives."""
