@@ -84,6 +84,7 @@ as soon as it is complete, so its working memory is bounded by the chunk size; t
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -741,13 +742,52 @@ def _vertex_path(net, domain, scale, solver, progress, use_kernels=False):
         layer = MapRecorder(net)
     raw = _Raw()
     anc = GrowingArray((len(net.hidden_sizes),), np.int64)
-    for batch in refine(net, domain, scale, progress, layer):
+    for i, batch in enumerate(refine(net, domain, scale, progress, layer)):
         _finalize_vertex(batch, net.input_dim, scale, solver, raw, use_kernels)
         if use_kernels and batch.n:
             anc.append(batch.anc[raw.kept[-1]])
+        if i % _TRIM_EVERY == _TRIM_EVERY - 1:
+            _release_free_heap()
+    _release_free_heap()
     if use_kernels and len(anc):
         raw.crosser = _map_crosser(net, domain, scale, layer.maps(anc.take()))
     return raw
+
+
+#: batches of last-layer cells between two ``_release_free_heap`` calls of the vertex path
+_TRIM_EVERY = 64
+
+_MALLOC_TRIM = None
+
+
+def _release_free_heap() -> bool:
+    """Hand the C heap's free pages back to the operating system (glibc ``malloc_trim(0)``).
+
+    The refinement allocates and frees many chunk-sized arrays; glibc keeps freed heap memory
+    resident unless it is at the top of the heap, so without this the process's resident size
+    at 10^6 regions carried 100-200 MB of freed chunks besides the regions. Returns whether it
+    ran (``False`` where the C library has no ``malloc_trim``: not glibc).
+
+    Examples
+    --------
+    >>> _release_free_heap() in (True, False)
+    True
+    """
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        _MALLOC_TRIM = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+                _MALLOC_TRIM.argtypes, _MALLOC_TRIM.restype = [ctypes.c_size_t], ctypes.c_int
+            except (OSError, AttributeError):
+                _MALLOC_TRIM = False
+    if _MALLOC_TRIM is False:
+        return False
+    _MALLOC_TRIM(0)
+    return True
 
 
 def _finalize_vertex(batch, d, scale, solver, raw, use_kernels=False):

@@ -276,6 +276,28 @@ def test_refine_chunks_are_copies(monkeypatch):
     assert np.array_equal(small.interior_points, ref.interior_points)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_vertex_path_returns_free_heap(monkeypatch, compiled):
+    """The vertex path hands freed heap pages back every ``_TRIM_EVERY`` batches and at the end
+    of the refinement; the decomposition is the same."""
+    import importlib
+
+    dmod = importlib.import_module("relutopo.decompose")
+    import relutopo.vertex_refine as vr
+
+    net, dom = _net((3, 7, 7, 1), 3), Box(-1.0, 1.0, dim=3)
+    ref = decompose(net, dom, method="vertex", compiled=compiled)
+    calls = []
+    inner = dmod._release_free_heap
+    monkeypatch.setattr(dmod, "_release_free_heap", lambda: calls.append(inner()))
+    monkeypatch.setattr(dmod, "_TRIM_EVERY", 2)
+    monkeypatch.setattr(vr, "REFINE_CHUNK", 4)  # many batches
+    got = decompose(net, dom, method="vertex", compiled=compiled)
+    assert len(calls) >= 3
+    assert_same(got, ref)
+    assert np.array_equal(got.interior_points, ref.interior_points)
+
+
 def test_growing_array_equals_concatenate():
     """GrowingArray (raw regions and recorded maps at 10^6 regions): grown in place from one
     row, through empty blocks, it takes out what concatenating the blocks gives."""
