@@ -193,17 +193,21 @@ def count_outside(maps, packed, X, offsets):
                               *maps.lazy(), *_cache(maps)))
 
 
-#: cells whose recomputed last-layer rows are kept (direct-mapped by cell; regions come depth
-#: first, so a region's own cell and its siblings' are found again)
-LAST_ROWS_CACHE = 4096
+#: most cells whose recomputed last-layer rows are kept (direct-mapped by cell; regions come
+#: depth first, so a region's own cell and its siblings' are found again), and most bytes: up to
+#: ~16 MB every cell of a smaller decomposition has a slot of its own (each computed once)
+LAST_ROWS_CACHE = 1 << 16
+LAST_ROWS_CACHE_BYTES = 16 << 20
 
 
 def _cache(maps):
     """An empty cache of recomputed last-layer rows: ``(keys, rows)``."""
     if maps.W_last is None:
         return np.full(1, -1, dtype=np.int64), np.zeros((1, 0, 0))
-    h = maps.W_last.shape[0]
-    return np.full(LAST_ROWS_CACHE, -1, dtype=np.int64), np.empty((LAST_ROWS_CACHE, h, maps.M.shape[1]))
+    h, d = maps.W_last.shape[0], maps.M.shape[1]
+    cells = len(maps.mu_last) // max(h, 1)
+    slots = max(1, min(cells, LAST_ROWS_CACHE, LAST_ROWS_CACHE_BYTES // (8 * max(h * d, 1))))
+    return np.full(slots, -1, dtype=np.int64), np.empty((slots, h, d))
 
 
 def last_rows(maps, packed, i, offsets):
