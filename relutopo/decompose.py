@@ -176,7 +176,10 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
                          f"d = {net.input_dim}, domain={domain}. Use method='vertex' instead.")
     if on_inconsistency not in ("raise", "warn"):
         raise ValueError(f"on_inconsistency must be 'raise' or 'warn'; got {on_inconsistency!r}")
-    with _blas_one_thread():  # tiny products: a second BLAS thread only spins (CPU, no speed)
+    # products of a chunk of cells and a layer: a second BLAS thread mostly spins (CPU, no
+    # speed); limiting it costs ~0.1 ms a call, so small networks (whose products OpenBLAS does
+    # not split anyway) are left alone
+    with _blas_one_thread() if net.n_hidden >= _BLAS_ONE_THREAD_FROM else contextlib.nullcontext():
         return _decompose(net, domain, method, progress, on_inconsistency, compiled)
 
 
@@ -226,6 +229,9 @@ def _decompose(net, domain, method, progress, on_inconsistency, compiled):
 
 
 _BLAS = None
+
+#: hidden neurons from which :func:`decompose` runs BLAS on one thread (see ``_blas_one_thread``)
+_BLAS_ONE_THREAD_FROM = 72
 
 
 def _blas_one_thread():
