@@ -298,6 +298,37 @@ def test_vertex_path_returns_free_heap(monkeypatch, compiled):
     assert np.array_equal(got.interior_points, ref.interior_points)
 
 
+def test_blas_one_thread_from_72_hidden(monkeypatch):
+    """decompose runs BLAS on one thread from ``_BLAS_ONE_THREAD_FROM`` hidden neurons (inside
+    the limit threadpoolctl reports one thread), not below; the results are those of the numpy
+    path either way."""
+    import contextlib
+    import importlib
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    dmod = importlib.import_module("relutopo.decompose")
+    entered = []
+    inner = dmod._blas_one_thread
+
+    @contextlib.contextmanager
+    def spy():
+        with inner():
+            entered.append([lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+                            if lib["user_api"] == "blas"])
+            yield
+
+    monkeypatch.setattr(dmod, "_blas_one_thread", spy)
+    monkeypatch.setattr(dmod, "_BLAS_ONE_THREAD_FROM", 12)
+    small, big = _net((2, 5, 5, 1), 0), _net((3, 6, 6, 1), 0)
+    dom2, dom3 = Box(-1.0, 1.0, dim=2), Box(-1.0, 1.0, dim=3)
+    a = decompose(small, dom2, compiled=True)
+    assert entered == []
+    b = decompose(big, dom3, compiled=True)
+    assert len(entered) == 1 and all(t == 1 for t in entered[0])
+    assert_same(a, decompose(small, dom2, compiled=False))
+    assert_same(b, decompose(big, dom3, compiled=False))
+
+
 def test_growing_array_equals_concatenate():
     """GrowingArray (raw regions and recorded maps at 10^6 regions): grown in place from one
     row, through empty blocks, it takes out what concatenating the blocks gives."""
