@@ -795,7 +795,7 @@ def _vertex_path(net, domain, scale, solver, progress, use_kernels=False):
 
 
 #: batches of last-layer cells between two ``_release_free_heap`` calls of the vertex path
-_TRIM_EVERY = 128
+_TRIM_EVERY = 64
 
 _MALLOC_TRIM = None
 
