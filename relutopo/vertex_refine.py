@@ -16,8 +16,9 @@ ragged arrays (``gptr``/``rptr`` pointers), so the work per neuron is a few doze
 the whole batch instead of per cell. A cell cut by neuron ``k`` is replaced, in place, by its
 ``>= 0`` child then its ``<= 0`` child, so regions come out in a fixed order (depth first, the
 positive side first). Batches larger than ``REFINE_CHUNK`` cells are refined and finalised in
-chunks, depth first, so the refinement holds only one chunk's cells per layer at a time: peak
-memory is bounded by the chunk size, not by the number of regions.
+chunks, depth first (each chunk a copy, freed once refined), so the refinement holds only one
+chunk's cells per layer at a time: peak memory is bounded by the chunk size, not by the number
+of regions.
 
 For ``R^d`` the first layer starts from the ``2^d`` orthants of ``d`` independent hyperplanes
 (the caller reduces a rank-deficient first layer to its row space first).
@@ -69,19 +70,21 @@ class CellBatch:
     def n(self) -> int:
         return len(self.gptr) - 1
 
-    def take(self, lo: int, hi: int) -> "CellBatch":
-        """Cells ``lo:hi`` as a new batch (views where possible)."""
+    def take(self, lo: int, hi: int, copy: bool = False) -> "CellBatch":
+        """Cells ``lo:hi`` as a new batch (views where possible; ``copy``: arrays of its own, so
+        that this batch's memory is not kept alive by the new one)."""
         out = CellBatch()
         g0, g1 = self.gptr[lo], self.gptr[hi]
         r0, r1 = self.rptr[lo], self.rptr[hi]
-        out.V, out.Z = self.V[g0:g1], self.Z[g0:g1]
+        own = np.array if copy else (lambda a: a)
+        out.V, out.Z = own(self.V[g0:g1]), own(self.Z[g0:g1])
         out.gptr = self.gptr[lo:hi + 1] - g0
-        out.A, out.c, out.ids = self.A[r0:r1], self.c[r0:r1], self.ids[r0:r1]
+        out.A, out.c, out.ids = own(self.A[r0:r1]), own(self.c[r0:r1]), own(self.ids[r0:r1])
         out.rptr = self.rptr[lo:hi + 1] - r0
-        out.bits = self.bits[lo:hi]
-        out.G = None if self.G is None else self.G[lo:hi]
-        out.g = None if self.g is None else self.g[lo:hi]
-        out.anc = None if self.anc is None else self.anc[lo:hi]
+        out.bits = own(self.bits[lo:hi])
+        out.G = None if self.G is None else own(self.G[lo:hi])
+        out.g = None if self.g is None else own(self.g[lo:hi])
+        out.anc = None if self.anc is None else own(self.anc[lo:hi])
         out.whole = False
         return out
 
@@ -221,9 +224,12 @@ def refine(net, domain, scale, progress=False, layer=None):
                     bar.update(batch.n)
                 yield batch
                 continue
-            if batch.n > REFINE_CHUNK:  # split depth first: the first chunk is refined first
+            if batch.n > REFINE_CHUNK:  # split depth first: the first chunk is refined first;
+                # copies, so that each chunk's memory goes when it is refined (views would keep
+                # the whole batch until its last chunk: ~80 MB for the first layer at 10^6 regions)
                 for lo in reversed(range(0, batch.n, REFINE_CHUNK)):
-                    stack.append((batch.take(lo, min(lo + REFINE_CHUNK, batch.n)), l))
+                    stack.append((batch.take(lo, min(lo + REFINE_CHUNK, batch.n), copy=True), l))
+                del batch
                 continue
             stack.append((layer(batch, net, l, scale, int(offsets[l]), l == L - 1), l + 1))
     finally:
@@ -256,20 +262,25 @@ def _refine_layer(b, net, l, scale, offset, last):
     return b
 
 
-def _layer_setup(b, net, l, offset, last):
+def _layer_setup(b, net, l, offset, last, restrict=None):
     """The restricted rows of layer ``l`` on every cell of ``b``, ``M = W_l G``, ``mu = W_l g +
     b_l``, their norms, which are zero, the bits fixed so far and which neurons are fixed (the
     orthant rows of the whole-space root, whose cells replace ``b``). Returns ``(b, M, mu, norms,
     zero_row, Lb, fixed)``, or the finished batch when nothing cuts the whole space. Shared by
-    the numpy cutting below and the compiled one (:mod:`relutopo.kernels.vertex`)."""
+    the numpy cutting below and the compiled one (:mod:`relutopo.kernels.vertex`), which passes
+    ``restrict(W, G) -> (M, max |G| per cell)`` computing the same numbers."""
     W, bias = net.weights[l], net.biases[l]
     d = net.input_dim
     h = W.shape[0]
-    M = np.einsum("ij,njd->nid", W, b.G)
+    if restrict is None:
+        M = np.einsum("ij,njd->nid", W, b.G)
+        gmax = np.abs(b.G).reshape(b.n, -1).max(axis=1, initial=0.0)
+    else:
+        M, gmax = restrict(W, b.G)
     mu = b.g @ W.T + bias[None, :]
     norms = np.sqrt(np.einsum("nid,nid->ni", M, M))
     wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
-    gmax = np.maximum(np.abs(b.G).reshape(b.n, -1).max(axis=1, initial=0.0), tol.TINY)
+    gmax = np.maximum(gmax, tol.TINY)
     zero_row = norms <= tol.ZERO_ROW_RTOL * (wnorm[None, :] * gmax[:, None])
     Lb = zero_row & (mu > 0)  # a neuron constant on the cell: its bit is its sign
     fixed = np.zeros(h, dtype=bool)

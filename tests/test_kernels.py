@@ -137,12 +137,196 @@ def test_vertex_buffers_grow_to_the_same_result(monkeypatch):
 
     monkeypatch.setattr(vertex, "_cut_cells", counting)
     monkeypatch.setattr(vertex, "INITIAL_CAPACITY", {"cells_per_cell": 1, "pool_per_generator": 1})
+    monkeypatch.setattr(vertex, "CAPACITY_HINTS", False)
     for (sizes, dom), ref in zip(cases, default):
         small = decompose(_net(sizes, 0), dom, method="vertex", compiled=True)
         assert_same(small, ref)
         assert np.array_equal(small.interior_points, ref.interior_points)
         assert_same(small, decompose(_net(sizes, 0), dom, method="vertex", compiled=False))
     assert statuses.count(1) >= 10 and statuses.count(2) >= 10  # both kinds of growth happened
+
+
+LAZY_CASES = (((4, 8, 8, 8, 1), Box(-1.0, 1.0, dim=4)), ((3, 6, 6, 1), None),
+              ((2, 10, 10, 10, 1), Box(-1.0, 1.0, dim=2)), ((5, 7, 7, 1), Box(-1.0, 1.0, dim=5)))
+
+
+@pytest.mark.parametrize("sizes, dom", LAZY_CASES)
+def test_lazy_last_layer_rows_equal_recorded(sizes, dom):
+    """The crossing recomputes the last hidden layer's rows instead of storing them
+    (``MapRecorder(lazy_last=True)``): bit for bit the rows the refinement computed, which
+    ``lazy_last=False`` records, with the same offsets."""
+    from relutopo.kernels.crossing import last_rows
+    from relutopo.kernels.vertex import MapRecorder
+    from relutopo.patterns import pack_bits
+    from relutopo.vertex_refine import refine
+
+    net = _net(sizes, 0)
+    L = len(net.hidden_sizes)
+    got = {}
+    for lazy in (True, False):
+        rec = MapRecorder(net, lazy_last=lazy)
+        batches = list(refine(net, dom, 2.0, layer=rec))
+        bits = np.concatenate([b.bits for b in batches])
+        got[lazy] = (rec.maps(np.concatenate([b.anc for b in batches])), pack_bits(bits))
+    (lz, packed), (full, packed_f) = got[True], got[False]
+    assert np.array_equal(packed, packed_f) and len(packed) > 50
+    assert lz.W_last is not None and full.W_last is None
+    h = net.hidden_sizes[-1]
+    for i in range(len(packed)):
+        rows = full.rowbase[i, L - 1] + np.arange(h)
+        assert np.array_equal(last_rows(lz, packed, i, net.layer_offsets), full.M[rows])
+        assert np.array_equal(lz.mu_last[lz.rowbase[i, L - 1] + np.arange(h)], full.mu[rows])
+
+
+@pytest.mark.parametrize("sizes, dom", LAZY_CASES + (((1, 6, 6, 1), Box(-1.0, 1.0, dim=1)),
+                                                     ((3, 9, 1), Box(-1.0, 1.0, dim=3))))
+def test_lazy_last_layer_decomposition_unchanged(sizes, dom, monkeypatch):
+    """Decompositions with the last layer's rows recomputed equal those with every row stored,
+    also with a cache of one cell (nearly every lookup recomputes); and the numpy path's."""
+    from relutopo.kernels import crossing, vertex
+
+    net = _net(sizes, 1)
+    lazy = decompose(net, dom, method="vertex", compiled=True)
+    Recorder = vertex.MapRecorder
+    monkeypatch.setattr(vertex, "MapRecorder", lambda n: Recorder(n, lazy_last=False))
+    full = decompose(net, dom, method="vertex", compiled=True)
+    monkeypatch.setattr(vertex, "MapRecorder", Recorder)
+    monkeypatch.setattr(crossing, "LAST_ROWS_CACHE", 1)
+    tiny = decompose(net, dom, method="vertex", compiled=True)
+    for other in (full, tiny):
+        assert_same(lazy, other)
+        assert np.array_equal(lazy.interior_points, other.interior_points)
+        assert lazy.stats["wrong_interior_points"] == other.stats["wrong_interior_points"] == 0
+    assert_same(lazy, decompose(net, dom, method="vertex", compiled=False))
+
+
+@settings(**SETTINGS)
+@given(n=st.integers(1, 40), h=st.integers(1, 50), hp=st.integers(1, 50), d=st.integers(1, 7),
+       seed=st.integers(0, 2**31), off=st.floats(0, 1))
+def test_restrict_equals_einsum(n, h, hp, d, seed, off):
+    """The compiled restricted rows equal ``numpy.einsum("ij,njd->nid")`` bit for bit (the numpy
+    path's), also with the zero rows (``-0.0`` too) of neurons that are off, and ``max |G|``."""
+    from relutopo.kernels.vertex import restrict
+
+    rng = np.random.default_rng(seed)
+    W = rng.uniform(-1, 1, (h, hp)) * 10.0 ** rng.integers(-3, 4, (h, 1))
+    G = rng.uniform(-1, 1, (n, hp, d)) * (rng.random((n, hp, 1)) >= off)
+    M, gmax = restrict(W, G)
+    assert np.array_equal(M, np.einsum("ij,njd->nid", W, G))
+    assert np.array_equal(gmax, np.abs(G).reshape(n, -1).max(axis=1))
+
+
+def test_capacity_hints_fewer_growths_same_result(monkeypatch):
+    """Output buffers sized by what a layer's earlier batches needed (``CAPACITY_HINTS``): the
+    same decomposition as without hints (and as numpy), with fewer buffer growths."""
+    from relutopo.kernels import vertex
+
+    net, dom = _net((4, 8, 8, 8, 1), 0), Box(-1.0, 1.0, dim=4)
+    monkeypatch.setattr(vertex, "INITIAL_CAPACITY", {"cells_per_cell": 1, "pool_per_generator": 32})
+    import relutopo.vertex_refine as vr
+
+    monkeypatch.setattr(vr, "REFINE_CHUNK", 16)  # many batches per layer
+    inner = vertex._cut_cells
+    out = {}
+    for hints in (False, True):
+        statuses = []
+
+        def counting(*args):
+            r = inner(*args)
+            statuses.append(r[0])
+            return r
+
+        monkeypatch.setattr(vertex, "_cut_cells", counting)
+        monkeypatch.setattr(vertex, "CAPACITY_HINTS", hints)
+        out[hints] = (decompose(net, dom, method="vertex", compiled=True), statuses.count(1))
+    assert_same(out[True][0], out[False][0])
+    assert np.array_equal(out[True][0].interior_points, out[False][0].interior_points)
+    assert_same(out[True][0], decompose(net, dom, method="vertex", compiled=False))
+    assert out[True][1] < out[False][1] / 2
+
+
+def test_refine_chunks_are_copies(monkeypatch):
+    """A batch split into chunks hands each chunk arrays of its own (the batch's memory goes
+    once it is split, each chunk's once refined); the cells and the decomposition are those of
+    views."""
+    import relutopo.vertex_refine as vr
+
+    net, dom = _net((3, 7, 7, 1), 2), Box(-1.0, 1.0, dim=3)
+    b = next(vr.refine(net, dom, 2.0))
+    assert b.n > 4
+    view, own = b.take(1, 4), b.take(1, 4, copy=True)
+    for f in ("V", "Z", "gptr", "A", "c", "ids", "rptr", "bits"):
+        assert np.array_equal(getattr(view, f), getattr(own, f))
+    for f in ("V", "Z", "A", "c", "ids", "bits"):
+        assert np.shares_memory(getattr(view, f), getattr(b, f))
+        assert not np.shares_memory(getattr(own, f), getattr(b, f))
+    seen = []
+    take = vr.CellBatch.take
+
+    def spy(self, lo, hi, copy=False):
+        seen.append(copy)
+        return take(self, lo, hi, copy)
+
+    ref = decompose(net, dom, method="vertex")
+    monkeypatch.setattr(vr, "REFINE_CHUNK", 3)
+    monkeypatch.setattr(vr.CellBatch, "take", spy)
+    small = decompose(net, dom, method="vertex")
+    assert seen and all(seen)
+    assert_same(small, ref)
+    assert np.array_equal(small.interior_points, ref.interior_points)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_vertex_path_returns_free_heap(monkeypatch, compiled):
+    """The vertex path hands freed heap pages back every ``_TRIM_EVERY`` batches and at the end
+    of the refinement; the decomposition is the same."""
+    import importlib
+
+    dmod = importlib.import_module("relutopo.decompose")
+    import relutopo.vertex_refine as vr
+
+    net, dom = _net((3, 7, 7, 1), 3), Box(-1.0, 1.0, dim=3)
+    ref = decompose(net, dom, method="vertex", compiled=compiled)
+    calls = []
+    inner = dmod._release_free_heap
+    monkeypatch.setattr(dmod, "_release_free_heap", lambda: calls.append(inner()))
+    monkeypatch.setattr(dmod, "_TRIM_EVERY", 2)
+    monkeypatch.setattr(vr, "REFINE_CHUNK", 4)  # many batches
+    got = decompose(net, dom, method="vertex", compiled=compiled)
+    assert len(calls) >= 3 and calls.count(calls[0]) == len(calls)
+    assert_same(got, ref)
+    assert np.array_equal(got.interior_points, ref.interior_points)
+
+
+def test_blas_one_thread_from_72_hidden(monkeypatch):
+    """decompose runs BLAS on one thread from ``_BLAS_ONE_THREAD_FROM`` hidden neurons (inside
+    the limit threadpoolctl reports one thread), not below; the results are those of the numpy
+    path either way."""
+    import contextlib
+    import importlib
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    dmod = importlib.import_module("relutopo.decompose")
+    entered = []
+    inner = dmod._blas_one_thread
+
+    @contextlib.contextmanager
+    def spy():
+        with inner():
+            entered.append([lib["num_threads"] for lib in threadpoolctl.threadpool_info()
+                            if lib["user_api"] == "blas"])
+            yield
+
+    monkeypatch.setattr(dmod, "_blas_one_thread", spy)
+    monkeypatch.setattr(dmod, "_BLAS_ONE_THREAD_FROM", 12)
+    small, big = _net((2, 5, 5, 1), 0), _net((3, 6, 6, 1), 0)
+    dom2, dom3 = Box(-1.0, 1.0, dim=2), Box(-1.0, 1.0, dim=3)
+    a = decompose(small, dom2, compiled=True)
+    assert entered == []
+    b = decompose(big, dom3, compiled=True)
+    assert len(entered) == 1 and all(t == 1 for t in entered[0])
+    assert_same(a, decompose(small, dom2, compiled=False))
+    assert_same(b, decompose(big, dom3, compiled=False))
 
 
 def test_growing_array_equals_concatenate():

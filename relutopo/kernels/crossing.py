@@ -54,6 +54,13 @@ class RegionMaps:
     ``M[rowbase[i, l] + k * kstride[l]]`` and ``mu[...]`` (same index) are the row and offset of
     neuron ``k`` of hidden layer ``l`` restricted to final cell ``i`` (``z = M x + mu``).
 
+    With ``W_last`` (the last hidden layer's weights, ``(h_{L-1}, h_{L-2})``; empty when every
+    layer's rows are stored) the last layer's rows are not stored: its offsets are
+    ``mu_last[rowbase[i, L - 1] + k]`` and its rows are recomputed when needed as the refinement
+    computed them (``numpy.einsum("ij,njd->nid", W, G)``, a sum over ``j`` in order), from the
+    rows of layer ``L - 2`` and the cell's bits on that layer (``G`` is those rows times the
+    bits): the largest part of the maps at 10^6 regions, left out (``_last_rows``).
+
     Examples
     --------
     >>> import numpy as np
@@ -69,6 +76,14 @@ class RegionMaps:
     mu: np.ndarray
     rowbase: np.ndarray
     kstride: np.ndarray
+    W_last: np.ndarray = None
+    mu_last: np.ndarray = None
+
+    def lazy(self):
+        """``(W_last, mu_last)`` as the kernels take them (empty arrays when nothing is lazy)."""
+        if self.W_last is None:
+            return np.zeros((0, 0)), np.zeros(0)
+        return self.W_last, self.mu_last
 
     @classmethod
     def build(cls, maps, parents, hidden_sizes, layout="ckd", flat=None):
@@ -101,7 +116,8 @@ class RegionMaps:
 
     def take(self, rows):
         """The maps of cells ``rows`` only (e.g. those kept as regions)."""
-        return RegionMaps(M=self.M, mu=self.mu, rowbase=self.rowbase[rows], kstride=self.kstride)
+        return RegionMaps(M=self.M, mu=self.mu, rowbase=self.rowbase[rows], kstride=self.kstride,
+                          W_last=self.W_last, mu_last=self.mu_last)
 
 
 @lru_cache(maxsize=16)
@@ -165,7 +181,7 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
         return found
     _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, ptr, owner, fids, found, h, hs,
             order, keys, radii, float(scale), tol.CROSSING_STEP_FRACTION, fpts, tol.CHEBYSHEV_RTOL * scale,
-            lo, hi)
+            lo, hi, *maps.lazy(), *_cache(maps))
     return found
 
 
@@ -173,14 +189,40 @@ def count_outside(maps, packed, X, offsets):
     """How many regions' points ``X[i]`` do not lie in their region by the sign test of its maps
     (the compiled form of evaluating the network at every interior point)."""
     return int(_count_outside(maps.M, maps.mu, maps.rowbase, maps.kstride,
-                              np.asarray(offsets, dtype=np.int64), packed, np.ascontiguousarray(X)))
+                              np.asarray(offsets, dtype=np.int64), packed, np.ascontiguousarray(X),
+                              *maps.lazy(), *_cache(maps)))
+
+
+#: most cells whose recomputed last-layer rows are kept (direct-mapped by cell; regions come
+#: depth first, so a region's own cell and its siblings' are found again), and most bytes: up to
+#: ~16 MB every cell of a smaller decomposition has a slot of its own (each computed once)
+LAST_ROWS_CACHE = 1 << 16
+LAST_ROWS_CACHE_BYTES = 16 << 20
+
+
+def _cache(maps):
+    """An empty cache of recomputed last-layer rows: ``(keys, rows)``."""
+    if maps.W_last is None:
+        return np.full(1, -1, dtype=np.int64), np.zeros((1, 0, 0))
+    h, d = maps.W_last.shape[0], maps.M.shape[1]
+    cells = len(maps.mu_last) // max(h, 1)
+    slots = max(1, min(cells, LAST_ROWS_CACHE, LAST_ROWS_CACHE_BYTES // (8 * max(h * d, 1))))
+    return np.full(slots, -1, dtype=np.int64), np.empty((slots, h, d))
+
+
+def last_rows(maps, packed, i, offsets):
+    """The last hidden layer's rows ``(h_{L-1}, d)`` on region ``i``, recomputed (lazy maps only;
+    for tests: they equal the refinement's own)."""
+    keys, cache = _cache(maps)
+    return _last_rows(maps.M, maps.rowbase, maps.kstride, np.asarray(offsets, dtype=np.int64), packed, i,
+                      maps.W_last, keys, cache).copy()
 
 
 @_jit
-def _count_outside(M, mu, rowbase, kstride, offsets, packed, X):
+def _count_outside(M, mu, rowbase, kstride, offsets, packed, X, Wl, mul, ckey, cval):
     bad = 0
     for i in range(X.shape[0]):
-        if not _inside(M, mu, rowbase, kstride, offsets, packed, i, X[i]):
+        if not _inside(M, mu, rowbase, kstride, offsets, packed, i, X[i], Wl, mul, ckey, cval):
             bad += 1
     return bad
 
@@ -229,7 +271,7 @@ def facet_normals(maps, packed, owner, fids, found, offsets):
     d = maps.M.shape[1]
     out = np.zeros((len(fids), d))
     _normals(maps.M, maps.rowbase, maps.kstride, np.asarray(offsets, dtype=np.int64), packed, owner, fids,
-             np.asarray(found), out)
+             np.asarray(found), out, maps.lazy()[0], *_cache(maps))
     return out
 
 
@@ -238,27 +280,68 @@ def _bit(packed, i, b):
     return (packed[i, b >> 3] >> (b & 7)) & 1
 
 
+@_inline
+def _last_rows(M, rowbase, kstride, offsets, packed, i, Wl, ckey, cval):
+    """Region ``i``'s rows of the last hidden layer (lazy maps), from the cache or recomputed as
+    ``numpy.einsum("ij,njd->nid", W, G)`` computes them: for each row and column a sum over
+    ``j`` in order, from zero (the terms of the bits that are 0 are zeros, which leave the sum as
+    it is, and are skipped)."""
+    L = rowbase.shape[1]
+    key = rowbase[i, L - 1]
+    h = Wl.shape[0]
+    s = (key // max(h, 1)) % len(ckey)
+    if ckey[s] != key:
+        d = M.shape[1]
+        r0 = rowbase[i, L - 2]
+        ks = kstride[L - 2]
+        b0 = offsets[L - 2]
+        hp = Wl.shape[1]
+        act = np.empty(hp, dtype=np.int64)
+        G = np.empty((hp, d))  # the rows of the active neurons, gathered
+        na = 0
+        for j in range(hp):
+            b = b0 + j
+            if (packed[i, b >> 3] >> (b & 7)) & 1:
+                act[na] = j
+                for e in range(d):
+                    G[na, e] = M[r0 + j * ks, e]
+                na += 1
+        for k in range(h):
+            out = cval[s, k]
+            for e in range(d):
+                out[e] = 0.0
+            for t in range(na):  # each column's sum in order of j (independent columns)
+                w = Wl[k, act[t]]
+                for e in range(d):
+                    out[e] += w * G[t, e]
+        ckey[s] = key
+    return cval[s]
+
+
 @_jit
-def _normal(M, rowbase, kstride, offsets, packed, i, k, out):
+def _normal(M, rowbase, kstride, offsets, packed, i, k, out, Wl, ckey, cval):
     l = 0
     while offsets[l + 1] <= k:
         l += 1
-    r = rowbase[i, l] + (k - offsets[l]) * kstride[l]
     d = M.shape[1]
+    if l == rowbase.shape[1] - 1 and Wl.shape[0] > 0:  # lazy last layer
+        row = _last_rows(M, rowbase, kstride, offsets, packed, i, Wl, ckey, cval)[k - offsets[l]]
+    else:
+        row = M[rowbase[i, l] + (k - offsets[l]) * kstride[l]]
     s2 = 0.0
     for j in range(d):
-        s2 += M[r, j] * M[r, j]
+        s2 += row[j] * row[j]
     nrm = np.sqrt(s2)
     sgn = -1.0 if _bit(packed, i, k) else 1.0
     for j in range(d):
-        out[j] = sgn * M[r, j] / nrm
+        out[j] = sgn * row[j] / nrm
 
 
 @_jit
-def _normals(M, rowbase, kstride, offsets, packed, owner, fids, found, out):
+def _normals(M, rowbase, kstride, offsets, packed, owner, fids, found, out, Wl, ckey, cval):
     for f in range(len(fids)):
         if fids[f] >= 0 and found[f] < 0:
-            _normal(M, rowbase, kstride, offsets, packed, owner[f], fids[f], out[f])
+            _normal(M, rowbase, kstride, offsets, packed, owner[f], fids[f], out[f], Wl, ckey, cval)
 
 
 @_jit
@@ -276,20 +359,32 @@ def _hashes(packed, keys, nb):
 
 
 @_inline
-def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
-    """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it."""
+def _inside(M, mu, rowbase, kstride, offsets, packed, i, x, Wl, mul, ckey, cval):
+    """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it
+    (with lazy maps, ``Wl`` non-empty, the last layer's rows come from ``_last_rows``)."""
     L = rowbase.shape[1]
     d = M.shape[1]
+    lazy = Wl.shape[0] > 0
     # the sums z = mu + M[r, 0] x_0 + M[r, 1] x_1 + ..., left to right, with the first four
     # coordinates in locals (d <= 4 is the usual case)
     x0 = x[0]
     x1 = x[1] if d > 1 else 0.0
     x2 = x[2] if d > 2 else 0.0
     x3 = x[3] if d > 3 else 0.0
-    for l in range(L):
+    for l in range(L - 1 if lazy else L):
         r0 = rowbase[i, l]
         ks = kstride[l]
         b = offsets[l]
+        if d == 2:  # the same sums for the plane, every neuron of the layer at once (no branch)
+            ok = True
+            for k in range(offsets[l + 1] - offsets[l]):
+                r = r0 + k * ks
+                z = mu[r] + M[r, 0] * x0
+                z = z + M[r, 1] * x1
+                ok &= (z > 0) == (((packed[i, (b + k) >> 3] >> ((b + k) & 7)) & 1) == 1)
+            if not ok:
+                return False
+            continue
         for k in range(offsets[l + 1] - offsets[l]):
             r = r0 + k * ks
             z = mu[r] + M[r, 0] * x0
@@ -304,12 +399,29 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x):
             if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
                 return False
             b += 1
+    if lazy:  # the same sums with the recomputed rows
+        R = _last_rows(M, rowbase, kstride, offsets, packed, i, Wl, ckey, cval)
+        r0 = rowbase[i, L - 1]
+        b = offsets[L - 1]
+        for k in range(offsets[L] - offsets[L - 1]):
+            z = mul[r0 + k] + R[k, 0] * x0
+            if d > 1:
+                z = z + R[k, 1] * x1
+                if d > 2:
+                    z = z + R[k, 2] * x2
+                    if d > 3:
+                        z = z + R[k, 3] * x3
+                        for j in range(4, d):
+                            z += R[k, j] * x[j]
+            if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
+                return False
+            b += 1
     return True
 
 
 @_jit
 def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h, hs, order, keys, radii,
-            scale, fraction, fpts, floor, lo, hi):
+            scale, fraction, fpts, floor, lo, hi, Wl, mul, ckey, cval):
     """Every network facet: its candidate neighbour (the region whose hash ``hs`` (sorted;
     ``order`` its permutation) is the owner's hash ``h`` XOR the key of the facet's neuron, the
     first in ``order`` among equal hashes), accepted where ``p - eps n`` lies in the owner and
@@ -348,7 +460,7 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h
                 break
         if not same:  # a hash collision
             continue
-        _normal(M, rowbase, kstride, offsets, packed, i, k, nv)
+        _normal(M, rowbase, kstride, offsets, packed, i, k, nv, Wl, ckey, cval)
         eps = fraction * min(radii[i], scale)
         for _ in range(4):
             box_ok = True
@@ -357,8 +469,8 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h
                 w[j] = fpts[f, j] - eps * nv[j]
                 if not (q[j] >= lo[j] and q[j] <= hi[j]):
                     box_ok = False
-            if box_ok and _inside(M, mu, rowbase, kstride, offsets, packed, i, w) \
-                    and _inside(M, mu, rowbase, kstride, offsets, packed, c, q):
+            if box_ok and _inside(M, mu, rowbase, kstride, offsets, packed, i, w, Wl, mul, ckey, cval) \
+                    and _inside(M, mu, rowbase, kstride, offsets, packed, c, q, Wl, mul, ckey, cval):
                 found[f] = c
                 for g in range(ptr[c], ptr[c + 1]):  # the same facet seen from c
                     if fids[g] == k:

@@ -21,7 +21,7 @@ from numba import njit
 from .. import tolerances as tol
 from ..vertex_refine import CellBatch, _layer_setup
 
-__all__ = ["refine_layer", "MapRecorder"]
+__all__ = ["refine_layer", "MapRecorder", "restrict"]
 
 _jit = njit(cache=True, error_model="numpy")
 
@@ -32,7 +32,10 @@ class MapRecorder:
     (:class:`~relutopo.kernels.crossing.RegionMaps`, for the compiled facet crossing). The rows
     of all layers are appended to one growing array as they are recorded, and each cell carries
     its ancestors' row starts (``CellBatch.anc``): entry ``l`` is where the rows of its layer-``l``
-    ancestor start (one row per neuron).
+    ancestor start (one row per neuron). The last hidden layer's rows are not recorded, only
+    its offsets (``lazy_last``, for ``d >= 2`` and two hidden layers or more): the crossing
+    recomputes them (:class:`~relutopo.kernels.crossing.RegionMaps`), which at 10^6 regions
+    saves most of the maps' memory.
 
     Examples
     --------
@@ -47,13 +50,20 @@ class MapRecorder:
     ('RegionMaps', 2)
     """
 
-    def __init__(self, net):
+    def __init__(self, net, lazy_last=True):
         from ..patterns import GrowingArray
 
         self.hidden = net.hidden_sizes
         self.d = net.input_dim
         self.M = GrowingArray((self.d,), np.float64)  # every recorded row, in recording order
         self.mu = GrowingArray((), np.float64)
+        # the last layer's rows are recomputed by the crossing instead (RegionMaps.W_last); its
+        # sums equal numpy.einsum's for d >= 2 (for d = 1 einsum sums differently: rows stored)
+        L = len(self.hidden)
+        self.W_last = np.ascontiguousarray(net.weights[L - 1], dtype=np.float64) \
+            if lazy_last and L >= 2 and self.d >= 2 else None
+        self.mu_last = GrowingArray((), np.float64)
+        self.hints = {}  # layer -> output per input (cells, generators, rows), see CAPACITY_HINTS
 
     def __call__(self, b, net, l, scale, offset, last):
         if b.anc is None:
@@ -63,10 +73,14 @@ class MapRecorder:
     def record(self, l, b_anc, M, mu):
         """Record the maps ``M (n, h, d)``, ``mu (n, h)`` of ``n`` cells of layer ``l``; returns the
         cells' ancestors with, appended, the row where each cell's rows start."""
-        base = len(self.mu)
         n, h = mu.shape
-        self.M.append(M.reshape(-1, self.d))
-        self.mu.append(mu.reshape(-1))
+        if self.W_last is not None and l == len(self.hidden) - 1:  # offsets only (see __init__)
+            base = len(self.mu_last)
+            self.mu_last.append(mu.reshape(-1))
+        else:
+            base = len(self.mu)
+            self.M.append(M.reshape(-1, self.d))
+            self.mu.append(mu.reshape(-1))
         return np.concatenate([b_anc, (base + h * np.arange(n, dtype=np.int64))[:, None]], axis=1)
 
     def maps(self, anc):
@@ -75,7 +89,8 @@ class MapRecorder:
         from .crossing import RegionMaps
 
         return RegionMaps(M=self.M.take(), mu=self.mu.take(), rowbase=np.ascontiguousarray(anc, dtype=np.int64),
-                          kstride=np.ones(len(self.hidden), dtype=np.int64))
+                          kstride=np.ones(len(self.hidden), dtype=np.int64), W_last=self.W_last,
+                          mu_last=None if self.W_last is None else self.mu_last.take())
 
 
 #: initial buffer capacities of :func:`refine_layer`: output cells per input cell, and the
@@ -83,6 +98,11 @@ class MapRecorder:
 #: geometrically when full (the output resumes at the cell that did not fit, the pool redoes
 #: that cell) and are trimmed at the end; tests shrink these to force many growths.
 INITIAL_CAPACITY = {"cells_per_cell": 4, "pool_per_generator": 32}
+
+#: with a :class:`MapRecorder`, size the output buffers of a layer's next batch by the most
+#: that layer's earlier batches needed per input cell, generator and row (a quarter to spare),
+#: instead of ``INITIAL_CAPACITY``: fewer growths (tests turn this off to force them)
+CAPACITY_HINTS = True
 
 
 def _resized(a, m):
@@ -102,6 +122,60 @@ def _capacity(cap, used, done, n):
     return max(2 * cap, int(used / done * n * 1.25) + 64)
 
 
+def restrict(W, G):
+    """``(numpy.einsum("ij,njd->nid", W, G), max |G| per cell)``, the restricted rows of a layer
+    and the scale of their inputs, compiled: for ``d >= 2`` einsum sums each entry over ``j`` in
+    order from zero, which ``_restrict`` does too, skipping the zero rows of ``G`` (the
+    neurons that are off: their terms are zeros, which leave the sum as it is); for ``d = 1``
+    einsum sums in another order and is called itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> W, G = rng.normal(size=(5, 4)), rng.normal(size=(3, 4, 2)) * (rng.random((3, 4, 1)) < 0.5)
+    >>> M, gmax = restrict(W, G)
+    >>> bool(np.array_equal(M, np.einsum("ij,njd->nid", W, G)))
+    True
+    """
+    if G.shape[2] < 2:
+        return np.einsum("ij,njd->nid", W, G), np.abs(G).reshape(len(G), -1).max(axis=1, initial=0.0)
+    return _restrict(np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(G, dtype=np.float64))
+
+
+@_jit
+def _restrict(W, G):
+    n, hp, d = G.shape
+    h = W.shape[0]
+    M = np.empty((n, h, d))
+    gmax = np.zeros(n)
+    act = np.empty(hp, dtype=np.int64)
+    for c in range(n):
+        na = 0
+        gm = 0.0
+        for j in range(hp):
+            nz = False
+            for e in range(d):
+                a = abs(G[c, j, e])
+                if a > gm:
+                    gm = a
+                if a != 0.0:
+                    nz = True
+            if nz:
+                act[na] = j
+                na += 1
+        gmax[c] = gm
+        for i in range(h):
+            for e in range(d):
+                M[c, i, e] = 0.0
+            for t in range(na):  # each column's sum in order of j (independent columns)
+                j = act[t]
+                w = W[i, j]
+                for e in range(d):
+                    M[c, i, e] += w * G[c, j, e]
+    return M, gmax
+
+
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
     """``relutopo.vertex_refine._refine_layer`` with the compiled cutting.
 
@@ -118,7 +192,7 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     7
     """
     anc = b.anc
-    setup = _layer_setup(b, net, l, offset, last)
+    setup = _layer_setup(b, net, l, offset, last, restrict)
     if not isinstance(setup, tuple):
         if recorder is not None:
             raise NotImplementedError("a whole-space layer without cuts")  # rank-reduced first
@@ -139,9 +213,13 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     ng = b.gptr[1:] - b.gptr[:-1]
     cap = INITIAL_CAPACITY
     # output: grown geometrically, the kernel resuming at the first cell that did not fit
-    n_cap = max(1, cap["cells_per_cell"] * n)
-    g_cap = max(1, cap["cells_per_cell"] * int(ng.sum()))
-    r_cap = max(1, cap["cells_per_cell"] * (int(nrow.sum()) + n))
+    n_in, g_in, r_in = n, int(ng.sum()), int(nrow.sum()) + n
+    n_cap = max(1, cap["cells_per_cell"] * n_in)
+    g_cap = max(1, cap["cells_per_cell"] * g_in)
+    r_cap = max(1, cap["cells_per_cell"] * r_in)
+    hint = recorder.hints.get(l) if recorder is not None and CAPACITY_HINTS else None
+    if hint is not None:  # the most this layer's earlier batches needed, with a quarter to spare
+        n_cap, g_cap, r_cap = (int(q * m * 1.25) + 64 for q, m in zip(hint, (n_in, g_in, r_in)))
     o_gptr = np.zeros(n_cap + 1, dtype=np.int64)
     o_rptr = np.zeros(n_cap + 1, dtype=np.int64)
     oV = np.empty((g_cap, d + 1))
@@ -193,6 +271,9 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
         nb.G = M[parent] * Lc[:, :, None]
         nb.g = mu[parent] * Lc
     nb.whole = False
+    if recorder is not None:
+        used = (no / max(n_in, 1), nv / max(g_in, 1), nr / max(r_in, 1))
+        recorder.hints[l] = used if hint is None else tuple(max(a, b) for a, b in zip(hint, used))
     return nb
 
 
