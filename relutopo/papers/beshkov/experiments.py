@@ -20,7 +20,7 @@ from relutopo.relative import betti_at, quotient_barcodes
 
 __all__ = ["classification_data", "train_net", "overlap_summary", "overlap_training_task",
            "init_overlap_task", "quotient_betti_by_depth", "quotient_betti_task", "curve_task",
-           "Stopwatch"]
+           "unglued_crossings", "Stopwatch"]
 
 def _timed(fn):
     """Add ``cpu_seconds`` (this process's CPU time of the call) to a task's result dict, so that
@@ -316,6 +316,38 @@ def curve_task(n: int, n_loops: int, seed: int, epochs: int, eps: float = 2.5, l
         n_overlapping_pairs=int(len(last.overlapping_pairs)),
         class_labels=last.class_labels.tolist(), s=s[:, 0].tolist(), output=out.tolist(),
         target=Y.tolist(), by_depth=dec.summary())
+
+
+def unglued_crossings(result: dict, reach: float = 3.0) -> list:
+    """The exact self-crossings of a fitted curve that the overlap classes did not glue.
+
+    ``result`` is a :func:`curve_task` result. A crossing ``Phi(a) = Phi(b)`` counts as glued when
+    one overlap class has data points within ``reach`` input spacings of both ``a`` and ``b``. The
+    quotient is computed on the sample, so a crossing whose preimages have no data on both sides
+    in their linear pieces (the data's convex hulls then do not meet) is not glued, and the
+    quotient's ``beta_1`` misses its loop: a limit of the discretisation, not of the theory.
+
+    Returns the unglued crossings as ``(a, b)`` pairs.
+
+    Examples
+    --------
+    Two crossings; only the points near the first one share a class:
+
+    >>> r = dict(s=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5], class_labels=[0, -1, 0, -1, -1, -1],
+    ...          crossings=[[0.0, 0.2], [0.3, 0.5]])
+    >>> unglued_crossings(r, reach=0.6)
+    [(0.3, 0.5)]
+    """
+    s = np.asarray(result["s"], dtype=np.float64)
+    lab = np.asarray(result["class_labels"])
+    step = float(np.max(np.diff(s))) if len(s) > 1 else 1.0
+    out = []
+    for a, b in result["crossings"]:
+        near_a = set(lab[(np.abs(s - a) <= reach * step) & (lab >= 0)].tolist())
+        near_b = set(lab[(np.abs(s - b) <= reach * step) & (lab >= 0)].tolist())
+        if not near_a & near_b:
+            out.append((float(a), float(b)))
+    return out
 
 
 class Stopwatch:
