@@ -359,6 +359,22 @@ def _hashes(packed, keys, nb):
 
 
 @_inline
+def _row_sum(c, M, r, x, x0, x1, x2, x3, d):
+    """``c + M[r, 0] x_0 + M[r, 1] x_1 + ...`` summed left to right, the first four coordinates
+    from locals (the order every sign test of this module uses, so results are bit-identical)."""
+    z = c + M[r, 0] * x0
+    if d > 1:
+        z = z + M[r, 1] * x1
+        if d > 2:
+            z = z + M[r, 2] * x2
+            if d > 3:
+                z = z + M[r, 3] * x3
+                for j in range(4, d):
+                    z += M[r, j] * x[j]
+    return z
+
+
+@_inline
 def _inside(M, mu, rowbase, kstride, offsets, packed, i, x, Wl, mul, ckey, cval):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it
     (with lazy maps, ``Wl`` non-empty, the last layer's rows come from ``_last_rows``)."""
@@ -387,15 +403,7 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x, Wl, mul, ckey, cval)
             continue
         for k in range(offsets[l + 1] - offsets[l]):
             r = r0 + k * ks
-            z = mu[r] + M[r, 0] * x0
-            if d > 1:
-                z = z + M[r, 1] * x1
-                if d > 2:
-                    z = z + M[r, 2] * x2
-                    if d > 3:
-                        z = z + M[r, 3] * x3
-                        for j in range(4, d):
-                            z += M[r, j] * x[j]
+            z = _row_sum(mu[r], M, r, x, x0, x1, x2, x3, d)
             if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
                 return False
             b += 1
@@ -404,15 +412,7 @@ def _inside(M, mu, rowbase, kstride, offsets, packed, i, x, Wl, mul, ckey, cval)
         r0 = rowbase[i, L - 1]
         b = offsets[L - 1]
         for k in range(offsets[L] - offsets[L - 1]):
-            z = mul[r0 + k] + R[k, 0] * x0
-            if d > 1:
-                z = z + R[k, 1] * x1
-                if d > 2:
-                    z = z + R[k, 2] * x2
-                    if d > 3:
-                        z = z + R[k, 3] * x3
-                        for j in range(4, d):
-                            z += R[k, j] * x[j]
+            z = _row_sum(mul[r0 + k], R, k, x, x0, x1, x2, x3, d)
             if (z > 0) != (((packed[i, b >> 3] >> (b & 7)) & 1) == 1):
                 return False
             b += 1
