@@ -67,6 +67,43 @@ class UnsupportedModelError(NetworkError):
 SMALL_WORK = 1 << 20
 
 
+#: A convolution whose dense matrix (input size x output size) has at most this many times its
+#: multiply-adds (and at most ``DENSE_CONV_MAX_ELEMS`` entries) runs as one matrix product: at
+#: small spatial sizes (ResNet's 2 x 2 and 1 x 1 stages) most of an im2col convolution's work
+#: multiplies padding, and a dense float64 GEMM runs several times faster per multiply-add.
+DENSE_CONV_FACTOR = 2.0
+#: Entries of the largest dense convolution matrix kept (float64: 64 MB).
+DENSE_CONV_MAX_ELEMS = 1 << 23
+
+
+def _conv2d_matrix(mod, in_shape, out_shape):
+    """The dense matrix ``(C_in H W, C_out H' W')`` of a zero-padded, ungrouped ``Conv2d``
+    (without bias), placed from its kernel by index arithmetic; ``None`` for other convolutions."""
+    import torch
+    import torch.nn as nn
+
+    if (type(mod) is not nn.Conv2d or mod.padding_mode != "zeros" or mod.groups != 1
+            or isinstance(mod.padding, str) or len(in_shape) != 3):
+        return None
+    W = mod.weight.detach().to(torch.float64)
+    co, ci, kh, kw = W.shape
+    _, H, Wd = in_shape
+    _, Ho, Wo = out_shape
+    (sh, sw), (ph, pw), (dh, dw) = mod.stride, mod.padding, mod.dilation
+    D = torch.zeros((ci, H, Wd, co, Ho, Wo), dtype=torch.float64)
+    for i in range(kh):
+        for j in range(kw):
+            for ho in range(Ho):
+                hi = ho * sh - ph + i * dh
+                if not 0 <= hi < H:
+                    continue
+                for wo in range(Wo):
+                    wi = wo * sw - pw + j * dw
+                    if 0 <= wi < Wd:
+                        D[:, hi, wi, :, ho, wo] = W[:, :, i, j].T
+    return D.reshape(ci * H * Wd, co * Ho * Wo)
+
+
 class _threads_for:
     """Run small torch work on one thread; restores the thread count afterwards."""
 
@@ -245,6 +282,8 @@ class PLGraph:
         self._modules = dict(module.named_modules())
         self._last_use = self._liveness()
         self._consts = {}
+        self.dense_conv = False  # switched on after the shape probe below
+        self._dense = {}
         self._window_index = {}
         self._stage_steps = tuple(s.index for s in self.steps if s.kind in ("relu", "max"))
         self._input_node = next(s.node for s in self.steps if s.kind == "input")
@@ -275,6 +314,8 @@ class PLGraph:
             out = self.run_to(values, len(stages))
         self.n_bits = int(offset)
         self.output_dim = int(np.prod(out.shape[1:])) if out.ndim > 1 else 1
+        #: run small-spatial convolutions as dense matrix products (``False``: torch's convolution)
+        self.dense_conv = True
 
     def __repr__(self) -> str:
         stages = getattr(self, "stages", ())
@@ -350,6 +391,15 @@ class PLGraph:
             mod = self._modules[node.target]
             if type(mod).__name__ in _DROPOUT_NAMES:
                 return args[0]
+            if self.dense_conv and not kwargs and len(args) == 1:
+                D = self._dense_matrix(node, mod, args[0])
+                if D is not None:
+                    mat, bias, out_shape = D
+                    x = args[0]
+                    y = x.reshape(x.shape[0], -1) @ mat
+                    if bias is not None:
+                        y += bias
+                    return y.reshape((x.shape[0],) + out_shape)
             return mod(*args, **kwargs)
         if node.op == "call_function":
             fn = node.target
@@ -372,6 +422,42 @@ class PLGraph:
             name = name[:-1] if name.endswith("_") and name[:-1] in _LINEAR_METHODS | _SCALING_METHODS else name
             return getattr(args[0], name)(*args[1:], **kwargs)
         raise RuntimeError(f"internal: cannot evaluate {node.op} node {node}")
+
+    def _dense_matrix(self, node, mod, x):
+        """``(matrix (in, out), bias (out,) or None, output shape)`` of convolution module ``mod``
+        on inputs shaped like ``x`` when a dense matrix product is cheaper (see
+        ``DENSE_CONV_FACTOR``); ``None`` otherwise. The matrix is the convolution of the unit
+        inputs without bias: its entries are the kernel's weights (or zeros), exactly."""
+        import torch
+        import torch.nn as nn
+
+        if not isinstance(mod, nn.modules.conv._ConvNd) or isinstance(mod, nn.modules.conv._ConvTransposeNd):
+            return None
+        if not isinstance(x, torch.Tensor) or x.dtype != torch.float64 or x.ndim != mod.weight.ndim:
+            return None
+        key = (node, tuple(x.shape[1:]))
+        if key in self._dense:
+            return self._dense[key]
+        D = None
+        n_in = int(np.prod(x.shape[1:]))
+        with torch.no_grad():
+            out_shape = tuple(mod._conv_forward(torch.zeros((1,) + tuple(x.shape[1:]), dtype=torch.float64),
+                                                mod.weight, None).shape[1:])
+            n_out = int(np.prod(out_shape))
+            macs = n_out * int(np.prod(mod.weight.shape[1:]))
+            if n_in * n_out <= min(DENSE_CONV_FACTOR * macs, DENSE_CONV_MAX_ELEMS):
+                mat = _conv2d_matrix(mod, tuple(x.shape[1:]), out_shape)
+                if mat is None:
+                    eye = torch.eye(n_in, dtype=torch.float64).reshape((n_in,) + tuple(x.shape[1:]))
+                    mat = mod._conv_forward(eye, mod.weight, None).reshape(n_in, n_out).contiguous()
+                bias = None
+                if mod.bias is not None:
+                    shape = [1] * (len(out_shape) + 1)
+                    shape[1] = -1
+                    bias = mod.bias.detach().reshape(shape).expand((1,) + out_shape).reshape(n_out).clone()
+                D = (mat, bias, out_shape)
+        self._dense[key] = D
+        return D
 
     def _drop_dead(self, values, after: int):
         for node in [k for k in values if k != "__step__"]:

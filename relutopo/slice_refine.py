@@ -44,6 +44,8 @@ __all__ = ["refine_segment", "refine_plane", "SegmentPieces", "PlanePieces", "CH
 
 #: Floats of vertex values held per chunk (32 MB) before a chunk is split.
 CHUNK_ELEMS = 1 << 22
+#: Columns per block of the affine-point scan (:func:`_affine_points`).
+AFFINE_BLOCK = 1024
 
 
 # ============================================================================ frontier packing
@@ -261,33 +263,66 @@ def _run_active(graph, values, active, t, stage):
     out = graph.run_to(sub, stage)
     Ma, layout = _pack(sub)
     Oa = None if out is None else out.numpy()
-    pos = np.searchsorted(idx, np.arange(len(t)), side="right") - 1   # left active neighbour
+    rest = np.flatnonzero(~active)
+    pos = np.searchsorted(idx, rest, side="right") - 1   # left active neighbour
     pos = np.clip(pos, 0, len(idx) - 2)
     tl, tr = t[idx[pos]], t[idx[pos + 1]]
-    w = ((t - tl) / (tr - tl))[:, None]
-    M = Ma[pos] + w * (Ma[pos + 1] - Ma[pos])
+    w = ((t[rest] - tl) / (tr - tl))[:, None]
+    M = np.empty((len(t), Ma.shape[1]))
     M[idx] = Ma
+    M[rest] = Ma[pos] + w * (Ma[pos + 1] - Ma[pos])
     O = None
     if Oa is not None:
-        O = Oa[pos] + w * (Oa[pos + 1] - Oa[pos])
+        O = np.empty((len(t), Oa.shape[1]))
         O[idx] = Oa
+        O[rest] = Oa[pos] + w * (Oa[pos + 1] - Oa[pos])
     return M, layout, O, len(idx)
 
 
-def _affine_points(values, t, active):
+def _affine_points(values, t, active, first=None, hint=None):
     """Points where the frontier ``values`` is affine (no slope change) are made inactive: every
-    later tensor is then affine across them too, so they need no evaluation downstream."""
+    later tensor is then affine across them too, so they need no evaluation downstream.
+
+    A point is affine when every value deviates from the interpolation of its two neighbours by
+    at most ``SLICE_AFFINE_RTOL`` times their largest magnitude. The deviations are scanned in
+    column blocks (tensor ``first`` first; before it, ``hint = (points, columns)`` of that
+    tensor, where a new point's own crossing shows), and a point leaves the scan at the first
+    block that shows a slope change: the answer is the test over all columns at once.
+    """
     cand = np.flatnonzero(active[1:-1]) + 1
     if cand.size == 0:
         return active
-    V, _ = _pack(values)
-    L, C, R = V[cand - 1], V[cand], V[cand + 1]
+    mats = [(k, v.detach().numpy().reshape(v.shape[0], -1)) for k, v in values.items() if k != "__step__"]
+    mats.sort(key=lambda kv: kv[0] is not first)
+    rowmax = np.zeros(len(t))
+    for _, A in mats:
+        if A.shape[1]:
+            np.maximum(rowmax, np.abs(A).max(axis=1), out=rowmax)
+    scale = np.maximum(np.maximum(rowmax[cand - 1], rowmax[cand]), rowmax[cand + 1])
+    thr = tol.SLICE_AFFINE_RTOL * scale
     w = ((t[cand] - t[cand - 1]) / (t[cand + 1] - t[cand - 1]))[:, None]
-    dev = np.abs(C - (L + w * (R - L))).max(axis=1)
-    scale = np.maximum(np.maximum(np.abs(L).max(axis=1), np.abs(C).max(axis=1)), np.abs(R).max(axis=1))
-    flat = dev <= tol.SLICE_AFFINE_RTOL * scale
+    alive = np.ones(cand.size, dtype=bool)
+    if hint is not None and first in values and hint[0].size:
+        A = mats[0][1]
+        ci = np.searchsorted(cand, hint[0])
+        ok = (ci < cand.size) & (cand[np.minimum(ci, cand.size - 1)] == hint[0])
+        ci, col = ci[ok], hint[1][ok]
+        cc = cand[ci]
+        L, C, R = A[cc - 1, col][:, None], A[cc, col][:, None], A[cc + 1, col][:, None]
+        dev = np.abs(C - (L + w[ci] * (R - L)))[:, 0]
+        alive[ci[~(dev <= thr[ci])]] = False
+    for _, A in mats:
+        for c0 in range(0, A.shape[1], AFFINE_BLOCK):
+            ci = np.flatnonzero(alive)
+            if ci.size == 0:
+                break
+            cc = cand[ci]
+            B = A[:, c0:c0 + AFFINE_BLOCK]
+            L, C, R = B[cc - 1], B[cc], B[cc + 1]
+            dev = np.abs(C - (L + w[ci] * (R - L))).max(axis=1)
+            alive[ci[~(dev <= thr[ci])]] = False
     out = active.copy()
-    out[cand[flat]] = False
+    out[cand[alive]] = False
     return out
 
 
@@ -298,7 +333,11 @@ def _child_chunk(graph, ctx, a, b):
     all_iv, all_tau, nxt_iv = ctx["all_iv"], ctx["all_tau"], ctx["nxt_iv"]
     M, t, s, za, zb = ctx["M"], ctx["t"], ctx["s"], ctx["za"], ctx["zb"]
     ivs, taus, nx = all_iv[a:b], all_tau[a:b], nxt_iv[a:b]
-    rows = M[ivs] + taus[:, None] * (M[nx] - M[ivs])
+    rows = M[ivs]  # old points (tau = 0) are copied; new ones interpolated
+    new = np.flatnonzero(taus > 0)
+    if new.size:
+        i0 = ivs[new]
+        rows[new] = M[i0] + taus[new, None] * (M[nx[new]] - M[i0])
     ts = t[ivs] + taus * (t[nx] - t[ivs])
     zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
     if zero_pos is not None:
@@ -313,7 +352,11 @@ def _child_chunk(graph, ctx, a, b):
     vals = _unpack(rows, ctx["layout"])
     del rows
     graph.apply_nonlinear(vals, s)
-    act = _affine_points(vals, ts, ctx["all_act"][a:b])
+    hint = None
+    if ctx["hint_pos"] is not None:
+        sel = (ctx["hint_pos"] >= a) & (ctx["hint_pos"] < b)
+        hint = (ctx["hint_pos"][sel] - a, ctx["hint_col"][sel])
+    act = _affine_points(vals, ts, ctx["all_act"][a:b], graph.steps[graph.stages[s].step].node, hint)
     return s + 1, ts, vals, act, new_d, new_p
 
 
@@ -402,14 +445,18 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
                             np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))
             r, tau = upper_envelope(Lc, Rc, np.maximum(sc, noise / tol.SLICE_ZERO_RTOL))
             iv = iv[r]
+            cut_k = w[r]  # the window (a column of the pool's output)
         iv, tau, assign = _merge_points(iv.astype(np.int64), tau)
         per_stage[s] += iv.size
         # where each crossing neuron vanishes: (position in the refined sequence, column)
-        zero_pos = zero_col = None
-        if cut_iv is not None and (assign >= 0).any():
+        zero_pos = zero_col = hint_pos = hint_col = None
+        if (assign >= 0).any():
             ok = assign >= 0
-            zero_pos = assign[ok] + iv[assign[ok]] + 1
-            zero_col = za + cut_k[ok]
+            # a new point's slope change shows in its own neuron's (window's) output column
+            hint_pos = assign[ok] + iv[assign[ok]] + 1
+            hint_col = cut_k[ok]
+            if cut_iv is not None:
+                zero_pos, zero_col = hint_pos, za + cut_k[ok]
         # the refined sequence: old point i is (i, 0); new points (iv, tau)
         all_iv = np.concatenate([np.arange(m + 1), iv])
         all_tau = np.concatenate([np.zeros(m + 1), tau])
@@ -428,7 +475,8 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             start = stop - 1
         # children are materialised when popped: memory holds this chunk's frontier, not all of theirs
         ctx = dict(M=M, layout=layout, t=t, s=s, all_iv=all_iv, all_tau=all_tau, nxt_iv=nxt_iv,
-                   all_act=all_act, zero_pos=zero_pos, zero_col=zero_col, za=za, zb=zb, noise=noise,
+                   all_act=all_act, zero_pos=zero_pos, zero_col=zero_col, hint_pos=hint_pos,
+                   hint_col=hint_col, za=za, zb=zb, noise=noise,
                    digs=digs, pats=pats)
         del M
         for a, b in reversed(pieces):
