@@ -589,12 +589,17 @@ class PLGraph:
         """Window entries ``(n, n_windows, K)`` of the stage's input ``z`` (``-inf`` at padding)."""
         import torch
 
-        W = torch.from_numpy(self.window_index(stage, tuple(z.shape[1:])))
-        flat = z.reshape(z.shape[0], -1)
-        pad = torch.full((z.shape[0], 1), -math.inf, dtype=flat.dtype)
-        flat = torch.cat([flat, pad], dim=1)
-        W = torch.where(W < 0, flat.shape[1] - 1, W)
-        return flat[:, W]
+        W = self.window_index(stage, tuple(z.shape[1:]))
+        key = ("padded", stage, tuple(z.shape[1:]))
+        Wp = self._window_index.get(key)
+        if Wp is None:  # padding entries read the extra last column (-inf)
+            F = int(np.prod(z.shape[1:]))
+            Wp = self._window_index[key] = np.where(W < 0, F, W).reshape(-1)
+        n = z.shape[0]
+        flat = np.empty((n, int(np.prod(z.shape[1:])) + 1), dtype=np.float64)
+        flat[:, :-1] = z.detach().reshape(n, -1).numpy()
+        flat[:, -1] = -math.inf
+        return torch.from_numpy(np.take(flat, Wp, axis=1).reshape(n, W.shape[0], W.shape[1]))
 
     # ------------------------------------------------------------------ points
     def forward(self, X, chunk: int = 256) -> np.ndarray:

@@ -49,8 +49,9 @@ AFFINE_BLOCK = 1024
 
 
 # ============================================================================ frontier packing
-def _pack(values: dict):
-    """Live tensors as one float64 matrix ``(n, F)`` and the layout to rebuild them."""
+def _pack(values: dict, rows=None, n_rows=None):
+    """Live tensors as one float64 matrix ``(n, F)`` and the layout to rebuild them; with
+    ``rows``, the tensors' points go to those rows of an ``(n_rows, F)`` matrix (others unset)."""
     layout, blocks, c = [], [], 0
     step = values["__step__"]
     n = None
@@ -65,9 +66,14 @@ def _pack(values: dict):
         c += flat.shape[1]
     if n is None:
         raise RuntimeError("internal: no live tensors")
-    M = np.empty((n, c), dtype=np.float64)
-    for (node, shape, a, b), blk in zip(layout, blocks):
-        M[:, a:b] = blk
+    if rows is None:
+        M = np.empty((n, c), dtype=np.float64)
+        for (node, shape, a, b), blk in zip(layout, blocks):
+            M[:, a:b] = blk
+    else:
+        M = np.empty((n_rows, c), dtype=np.float64)
+        for (node, shape, a, b), blk in zip(layout, blocks):
+            M[rows, a:b] = blk
     return M, (step, tuple(layout))
 
 
@@ -254,23 +260,25 @@ def _run_active(graph, values, active, t, stage):
 
     Returns the packed frontier ``(M, layout)`` of all points and, at the last stage, the output.
     """
+    import torch
+
     if active.all():
         out = graph.run_to(values, stage)
         M, layout = _pack(values)
         return M, layout, (None if out is None else out.numpy()), len(t)
     idx = np.flatnonzero(active)
-    sub = {k: (v if k == "__step__" else v[idx]) for k, v in values.items()}
+    sub = {k: (v if k == "__step__" else torch.from_numpy(v.detach().numpy()[idx])) for k, v in values.items()}
     out = graph.run_to(sub, stage)
-    Ma, layout = _pack(sub)
+    M, layout = _pack(sub, idx, len(t))
     Oa = None if out is None else out.numpy()
     rest = np.flatnonzero(~active)
     pos = np.searchsorted(idx, rest, side="right") - 1   # left active neighbour
     pos = np.clip(pos, 0, len(idx) - 2)
     tl, tr = t[idx[pos]], t[idx[pos + 1]]
     w = ((t[rest] - tl) / (tr - tl))[:, None]
-    M = np.empty((len(t), Ma.shape[1]))
-    M[idx] = Ma
-    M[rest] = Ma[pos] + w * (Ma[pos + 1] - Ma[pos])
+    L, R = M[idx[pos]], M[idx[pos + 1]]
+    M[rest] = L + w * (R - L)
+    del L, R
     O = None
     if Oa is not None:
         O = np.empty((len(t), Oa.shape[1]))
@@ -437,7 +445,8 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             E = graph.window_entries(s, torch.from_numpy(np.ascontiguousarray(Z)).reshape(
                 (m + 1,) + st.input_shape)).numpy()
             L, R = E[:-1], E[1:]
-            change = np.argmax(L, axis=-1) != np.argmax(R, axis=-1)
+            am = np.argmax(E, axis=-1)
+            change = am[:-1] != am[1:]
             iv, w = np.nonzero(change)
             Lc, Rc = L[iv, w], R[iv, w]
             fin = np.isfinite(Lc) & np.isfinite(Rc)

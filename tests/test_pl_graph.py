@@ -260,3 +260,47 @@ def test_from_torch_without_input_shape_names_the_module_and_the_way_out():
         pl_graph(nn.Linear(2, 2), ())
     with pytest.raises(TypeError, match="torch.nn.Module"):
         pl_graph("not a model", (2,))
+
+
+@pytest.mark.parametrize("cfg", [(3, 4, 3, 1, 1, 1, 4, 5), (2, 3, 3, 2, 1, 1, 5, 5), (2, 2, 2, 1, 0, 2, 5, 4),
+                                 (3, 5, 1, 2, 0, 1, 4, 4), (2, 3, 5, 2, 3, 1, 3, 3)])
+def test_dense_convolution_matrix_is_the_convolution_of_the_unit_inputs(cfg):
+    """The matrix placed from the kernel by index arithmetic equals torch's convolution of every
+    unit input, entry for entry (stride, padding, dilation, kernels larger than the input)."""
+    from relutopo.pl_graph import _conv2d_matrix
+
+    ci, co, k, s, p, d, H, W = cfg
+    torch.manual_seed(0)
+    conv = nn.Conv2d(ci, co, k, stride=s, padding=p, dilation=d).double()
+    eye = torch.eye(ci * H * W, dtype=torch.float64).reshape(-1, ci, H, W)
+    with torch.no_grad():
+        ref = conv._conv_forward(eye, conv.weight, None)
+    mat = _conv2d_matrix(conv, (ci, H, W), tuple(ref.shape[1:]))
+    assert torch.equal(mat, ref.reshape(ci * H * W, -1))
+
+
+@pytest.mark.parametrize("name", ["small_spatial_block", "reflect_grouped_bias"])
+def test_dense_convolutions_equal_torch_convolutions(name, monkeypatch):
+    """Graphs whose small-spatial convolutions run as dense matrix products (``dense_conv``, with
+    the unit-input fallback for reflect padding and groups) equal the same graphs with torch's
+    convolutions, and torch's forward pass."""
+    import relutopo.pl_graph as plg
+
+    torch.manual_seed(1)
+    if name == "small_spatial_block":
+        model = randomise_bn(nn.Sequential(nn.Conv2d(2, 4, 3, stride=2, padding=1, bias=True), nn.ReLU(),
+                                           BasicBlock(4, 4), nn.Flatten(), nn.Linear(16, 3)))
+        shape = (2, 4, 4)
+    else:
+        monkeypatch.setattr(plg, "DENSE_CONV_FACTOR", 1e9)
+        model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, padding_mode="reflect", groups=2), nn.ReLU(),
+                              nn.Conv2d(4, 2, 2, dilation=2), nn.Flatten(), nn.Linear(2 * 2 * 2, 2))
+        shape = (2, 4, 4)
+    X = np.random.default_rng(2).normal(size=(9, int(np.prod(shape))))
+    g = pl_graph(model, shape)
+    dense = g.forward(X)
+    assert any(v is not None for v in g._dense.values())
+    g.dense_conv = False
+    plain = g.forward(X)
+    close(dense, plain, rtol=1e-13)
+    close(dense, torch_out(model, X.reshape((-1,) + shape)), rtol=1e-12)

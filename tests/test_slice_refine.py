@@ -188,3 +188,78 @@ def test_interior_points_of_tiny_polygons_far_from_the_origin():
         E = np.roll(V, -1, axis=0) - V
         cross = E[:, 0] * (c[1] - V[:, 1]) - E[:, 1] * (c[0] - V[:, 0])
         assert np.all(cross > 0)  # strictly inside (counter-clockwise)
+
+
+def _affine_points_reference(values, t, active):
+    """The affine-point test over all columns at once (the scan without blocks)."""
+    from relutopo import tolerances as tol
+
+    cand = np.flatnonzero(active[1:-1]) + 1
+    if cand.size == 0:
+        return active
+    V = np.concatenate([v.numpy().reshape(len(t), -1) for k, v in values.items() if k != "__step__"], axis=1)
+    L, C, R = V[cand - 1], V[cand], V[cand + 1]
+    w = ((t[cand] - t[cand - 1]) / (t[cand + 1] - t[cand - 1]))[:, None]
+    dev = np.abs(C - (L + w * (R - L))).max(axis=1)
+    scale = np.maximum(np.maximum(np.abs(L).max(axis=1), np.abs(C).max(axis=1)), np.abs(R).max(axis=1))
+    out = active.copy()
+    out[cand[dev <= tol.SLICE_AFFINE_RTOL * scale]] = False
+    return out
+
+
+@pytest.mark.parametrize("block", [1, 7, 1024])
+def test_affine_point_scan_in_blocks_equals_the_test_over_all_columns(block, monkeypatch):
+    """Frontiers piecewise linear in ``t`` with kinks at chosen points and columns (one column,
+    a column in the second tensor, kinks below and above the tolerance): the block scan with
+    early exit, with and without hints, marks exactly the points the full test marks."""
+    import relutopo.slice_refine as sr
+
+    monkeypatch.setattr(sr, "AFFINE_BLOCK", block)
+    rng = np.random.default_rng(0)
+    n, F1, F2 = 40, 30, 12
+    t = np.sort(rng.uniform(0, 1, n))
+    t[0], t[-1] = 0.0, 1.0
+    base = rng.normal(size=(2, F1 + F2))
+    V = base[0] + t[:, None] * base[1]          # affine in t everywhere
+    kinks = {3: (5, 1.0), 8: (F1 + 2, 1.0), 15: (29, 1e-3), 20: (0, 1e-16), 27: (F1 + 11, 1e-11)}
+    for i, (col, size) in kinks.items():
+        V[:, col] += size * np.maximum(t - t[i], 0.0)
+    first, second = object(), object()
+    values = {"__step__": 0, first: torch.from_numpy(V[:, :F1].reshape(n, 3, 10).copy()),
+              second: torch.from_numpy(V[:, F1:].copy())}
+    active = np.ones(n, dtype=bool)
+    active[[10, 11]] = False
+    ref = _affine_points_reference(values, t, active)
+    # big kinks stay active, a kink below the tolerance and no kink do not
+    assert ref[[0, 3, 8, 15, n - 1]].all() and not ref[[2, 10, 11, 20]].any()
+    hint = (np.array([3, 15, 20, 10]), np.array([5, 29, 0, 4]))
+    hint2 = (np.array([8, 27, 5]), np.array([2, 11, 0]))
+    for kw in ({}, {"first": first}, {"first": first, "hint": hint}, {"first": second, "hint": hint2}):
+        got = sr._affine_points(values, t, active, **kw)
+        np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_dense_convolutions_do_not_change_the_pieces(seed):
+    """The pieces of a CNN with a residual block at 2 x 2 (dense convolution matrices) on a
+    segment and a plane equal those of the same graph with torch's convolutions."""
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import refine_plane, refine_segment
+
+    model = small_cnn(seed)
+    seg = Segment(*images(20 + seed, n=2), margin=0.3)
+    plane = Plane.through(*images(30 + seed), margin=0.2)
+    res = {}
+    for dense in (True, False):
+        g = pl_graph(model, (1, 9, 9))
+        g.dense_conv = dense
+        s = refine_segment(g, seg.box.lo[0], seg.box.hi[0], seg.to_input_flat)
+        p = refine_plane(g, plane.box.lo, plane.box.hi, plane.to_input_flat)
+        res[dense] = (s, p, g)
+    (s1, p1, g1), (s0, p0, _) = res[True], res[False]
+    assert any(v is not None for v in g1._dense.values())
+    assert len(s1.t) == len(s0.t) > 10
+    np.testing.assert_allclose(s1.t, s0.t, rtol=0, atol=1e-12 * float(np.abs(s0.t).max()))
+    np.testing.assert_array_equal(s1.digests, s0.digests)
+    assert len(p1.polygons) == len(p0.polygons) > 10
+    assert sorted(bytes(d) for d in p1.digests) == sorted(bytes(d) for d in p0.digests)
