@@ -237,21 +237,38 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     """Bits of a stage on intervals from its input at the interval ends (affine in between):
     ``z > 0`` at the midpoint (relu), the first entry attaining the maximum at the midpoint (max);
     values within the noise floor of zero (of the maximum) count as zero (as tied)."""
-    import torch
-
     mid = 0.5 * (zL + zR)
     st = graph.stages[stage]
     if st.kind == "relu":
         return mid > noise
-    E = graph.window_entries(stage, torch.from_numpy(np.ascontiguousarray(mid))).numpy()
-    fin = np.isfinite(E)
-    Ea = np.where(fin, np.abs(E), 0.0).max(axis=2)
-    th = np.maximum(tol.SLICE_ZERO_RTOL * Ea, noise)
-    top = E.max(axis=2)
-    win = np.argmax(E >= (top - th)[:, :, None], axis=2)
+    E, pad = _window_stack(graph, stage, mid)
+    K = E.shape[1]
+    top = E.max(axis=1)
+    low = np.full_like(top, np.inf)  # the smallest real entry: max |E| = max(top, -low)
+    for j in range(K):
+        Ej = np.where(pad[j], np.inf, E[:, j]) if pad[j].any() else E[:, j]
+        np.minimum(low, Ej, out=low)
+    th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(top, -low), noise)
+    thr = top - th
+    win = np.zeros(top.shape, dtype=np.int64)  # the first entry within th of the maximum
+    for j in range(K - 1, -1, -1):
+        win[E[:, j] >= thr] = j
     out = np.zeros((E.shape[0], st.n_units, st.window), dtype=bool)
     np.put_along_axis(out, win[:, :, None], True, axis=2)
     return out.reshape(E.shape[0], -1)
+
+
+def _window_stack(graph, stage, Z):
+    """Max-pool window entries of the stage input rows ``Z`` (n, F) as ``(n, K, n_windows)``
+    (entry-major, so that reductions over a window run over contiguous rows), ``-inf`` at
+    padding, and the padding mask ``(K, n_windows)``."""
+    W = graph.window_index(stage)
+    n, F = Z.shape
+    flat = np.empty((n, F + 1), dtype=np.float64)
+    flat[:, :F] = Z
+    flat[:, F] = -np.inf
+    idx = np.where(W < 0, F, W).T
+    return np.take(flat, idx.reshape(-1), axis=1).reshape(n, W.shape[1], W.shape[0]), (W < 0).T
 
 
 def _run_active(graph, values, active, t, stage):
@@ -432,23 +449,22 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         noise = tol.SLICE_NOISE_RTOL * float(np.abs(Z).max(initial=0.0))
         cut_iv = cut_k = None
         if st.kind == "relu":
-            zl, zr = Z[:-1], Z[1:]
-            sc = np.maximum(np.abs(zl), np.abs(zr))
-            th = np.maximum(tol.SLICE_ZERO_RTOL * sc, noise)
+            # candidates: a sign change at all (cheap), then the test with its threshold
+            pos = Z > 0
+            iv, k = np.nonzero(pos[:-1] != pos[1:])
+            del pos
+            zl, zr = Z[iv, k], Z[iv + 1, k]
+            th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(np.abs(zl), np.abs(zr)), noise)
             cross = ((zl > th) & (zr < -th)) | ((zl < -th) & (zr > th))
-            iv, k = np.nonzero(cross)
-            tau = zl[iv, k] / (zl[iv, k] - zr[iv, k])
+            iv, k, zl, zr = iv[cross], k[cross], zl[cross], zr[cross]
+            tau = zl / (zl - zr)
             cut_iv, cut_k = iv, k
         else:
-            import torch
-
-            E = graph.window_entries(s, torch.from_numpy(np.ascontiguousarray(Z)).reshape(
-                (m + 1,) + st.input_shape)).numpy()
-            L, R = E[:-1], E[1:]
-            am = np.argmax(E, axis=-1)
+            E, _ = _window_stack(graph, s, Z)
+            am = np.argmax(E, axis=1)
             change = am[:-1] != am[1:]
             iv, w = np.nonzero(change)
-            Lc, Rc = L[iv, w], R[iv, w]
+            Lc, Rc = E[iv, :, w], E[iv + 1, :, w]
             fin = np.isfinite(Lc) & np.isfinite(Rc)
             sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
                             np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))
