@@ -526,8 +526,15 @@ class PLGraph:
                 a = self._slope(step, z)
                 out = torch.clamp(z, min=0.0) if a is None else torch.where(z > 0, z, a * z)
             else:
-                E = self.window_entries(stage, z)
-                out = E.max(dim=-1).values.reshape((z.shape[0],) + self._pool_out_shape(stage, z))
+                shape = (z.shape[0],) + self._pool_out_shape(stage, z)
+                dim, k, s, p, d, ceil = step.pool
+                out = None
+                if dim == 2 and z.ndim == 4:  # torch's own pool: the maximum of the same windows
+                    import torch.nn.functional as F
+
+                    out = F.max_pool2d(z, k, s, p, d, ceil_mode=ceil)
+                if out is None or tuple(out.shape) != shape:
+                    out = self.window_entries(stage, z).max(dim=-1).values.reshape(shape)
         values[step.node] = out
         values["__step__"] = idx + 1
         self._drop_dead(values, idx)

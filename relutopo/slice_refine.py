@@ -241,34 +241,49 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     st = graph.stages[stage]
     if st.kind == "relu":
         return mid > noise
-    E, pad = _window_stack(graph, stage, mid)
-    K = E.shape[1]
-    top = E.max(axis=1)
-    low = np.full_like(top, np.inf)  # the smallest real entry: max |E| = max(top, -low)
-    for j in range(K):
-        Ej = np.where(pad[j], np.inf, E[:, j]) if pad[j].any() else E[:, j]
-        np.minimum(low, Ej, out=low)
+    views, _ = _window_views(graph, stage, mid)
+    top = views[0].copy()
+    low = views[0].copy()
+    for v in views[1:]:  # fmax / fmin skip the padding (NaN)
+        np.fmax(top, v, out=top)
+        np.fmin(low, v, out=low)
+    # the largest |entry| of a window is max(top, -low)
     th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(top, -low), noise)
     thr = top - th
     win = np.zeros(top.shape, dtype=np.int64)  # the first entry within th of the maximum
-    for j in range(K - 1, -1, -1):
-        win[E[:, j] >= thr] = j
-    out = np.zeros((E.shape[0], st.n_units, st.window), dtype=bool)
-    np.put_along_axis(out, win[:, :, None], True, axis=2)
-    return out.reshape(E.shape[0], -1)
+    for j in range(len(views) - 1, -1, -1):
+        win[views[j] >= thr] = j
+    n = win.shape[0]
+    out = np.zeros((n, st.n_units, st.window), dtype=bool)
+    np.put_along_axis(out, win.reshape(n, -1, 1), True, axis=2)
+    return out.reshape(n, -1)
 
 
-def _window_stack(graph, stage, Z):
-    """Max-pool window entries of the stage input rows ``Z`` (n, F) as ``(n, K, n_windows)``
-    (entry-major, so that reductions over a window run over contiguous rows), ``-inf`` at
-    padding, and the padding mask ``(K, n_windows)``."""
+def _window_views(graph, stage, Z):
+    """Max-pool window entries of the stage input rows ``Z`` (n, F): a list of ``K`` arrays, the
+    ``j``-th entry of every window (windows in the C order of the pool's output, entries in the
+    kernel's C order, as :meth:`relutopo.pl_graph.PLGraph.window_index`), NaN at padding, and
+    the windows' shape. A 2-D pool gives strided views of the padded input (no copies)."""
+    st = graph.stages[stage]
+    dim, k, s, p, d, ceil = graph.steps[st.step].pool
+    n = Z.shape[0]
+    if dim == 2 and len(st.input_shape) == 3:
+        C, H, W = st.input_shape
+        outs = [graph._pool_len(N, k[i], s[i], p[i], d[i], ceil) for i, N in enumerate((H, W))]
+        size = [max(N + 2 * p[i], (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1) for i, N in enumerate((H, W))]
+        xp = np.full((n, C, size[0], size[1]), np.nan)
+        xp[:, :, p[0]:p[0] + H, p[1]:p[1] + W] = Z.reshape(n, C, H, W)
+        views = [xp[:, :, i * d[0]:i * d[0] + (outs[0] - 1) * s[0] + 1:s[0],
+                    j * d[1]:j * d[1] + (outs[1] - 1) * s[1] + 1:s[1]]
+                 for i in range(k[0]) for j in range(k[1])]
+        return views, (C, outs[0], outs[1])
     W = graph.window_index(stage)
-    n, F = Z.shape
+    F = Z.shape[1]
     flat = np.empty((n, F + 1), dtype=np.float64)
     flat[:, :F] = Z
-    flat[:, F] = -np.inf
-    idx = np.where(W < 0, F, W).T
-    return np.take(flat, idx.reshape(-1), axis=1).reshape(n, W.shape[1], W.shape[0]), (W < 0).T
+    flat[:, F] = np.nan
+    E = np.take(flat, np.where(W < 0, F, W).T.reshape(-1), axis=1).reshape(n, W.shape[1], W.shape[0])
+    return [E[:, j] for j in range(W.shape[1])], (W.shape[0],)
 
 
 def _run_active(graph, values, active, t, stage):
@@ -293,9 +308,12 @@ def _run_active(graph, values, active, t, stage):
     pos = np.clip(pos, 0, len(idx) - 2)
     tl, tr = t[idx[pos]], t[idx[pos + 1]]
     w = ((t[rest] - tl) / (tr - tl))[:, None]
-    L, R = M[idx[pos]], M[idx[pos + 1]]
-    M[rest] = L + w * (R - L)
-    del L, R
+    L, D = M[idx[pos]], M[idx[pos + 1]]
+    D -= L                      # L + w (R - L), in place
+    D *= w
+    D += L
+    M[rest] = D
+    del L, D
     O = None
     if Oa is not None:
         O = np.empty((len(t), Oa.shape[1]))
@@ -322,7 +340,7 @@ def _affine_points(values, t, active, first=None, hint=None):
     rowmax = np.zeros(len(t))
     for _, A in mats:
         if A.shape[1]:
-            np.maximum(rowmax, np.abs(A).max(axis=1), out=rowmax)
+            np.maximum(rowmax, np.maximum(A.max(axis=1), -A.min(axis=1)), out=rowmax)
     scale = np.maximum(np.maximum(rowmax[cand - 1], rowmax[cand]), rowmax[cand + 1])
     thr = tol.SLICE_AFFINE_RTOL * scale
     w = ((t[cand] - t[cand - 1]) / (t[cand + 1] - t[cand - 1]))[:, None]
@@ -361,8 +379,12 @@ def _child_chunk(graph, ctx, a, b):
     rows = M[ivs]  # old points (tau = 0) are copied; new ones interpolated
     new = np.flatnonzero(taus > 0)
     if new.size:
-        i0 = ivs[new]
-        rows[new] = M[i0] + taus[new, None] * (M[nx[new]] - M[i0])
+        L, D = rows[new], M[nx[new]]
+        D -= L                  # L + tau (R - L), in place
+        D *= taus[new, None]
+        D += L
+        rows[new] = D
+        del L, D
     ts = t[ivs] + taus * (t[nx] - t[ivs])
     zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
     if zero_pos is not None:
@@ -446,7 +468,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         n_skipped += len(t) - n_act
         za, zb = _columns(graph, s, layout)
         Z = M[:, za:zb]
-        noise = tol.SLICE_NOISE_RTOL * float(np.abs(Z).max(initial=0.0))
+        noise = tol.SLICE_NOISE_RTOL * float(max(Z.max(initial=0.0), -Z.min(initial=0.0)))
         cut_iv = cut_k = None
         if st.kind == "relu":
             # candidates: a sign change at all (cheap), then the test with its threshold
@@ -460,11 +482,19 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             tau = zl / (zl - zr)
             cut_iv, cut_k = iv, k
         else:
-            E, _ = _window_stack(graph, s, Z)
-            am = np.argmax(E, axis=1)
+            views, wshape = _window_views(graph, s, Z)
+            best = np.full(views[0].shape, -np.inf)
+            am = np.zeros(views[0].shape, dtype=np.int64)  # the first entry attaining the maximum
+            for j, v in enumerate(views):
+                upd = v > best
+                am[upd] = j
+                best[upd] = v[upd]
+            am = am.reshape(m + 1, -1)
             change = am[:-1] != am[1:]
             iv, w = np.nonzero(change)
-            Lc, Rc = E[iv, :, w], E[iv + 1, :, w]
+            cw = np.unravel_index(w, wshape)
+            Lc = np.stack([v[(iv,) + cw] for v in views], axis=1)  # NaN at padding: never wins
+            Rc = np.stack([v[(iv + 1,) + cw] for v in views], axis=1)
             fin = np.isfinite(Lc) & np.isfinite(Rc)
             sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
                             np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))

@@ -263,3 +263,24 @@ def test_dense_convolutions_do_not_change_the_pieces(seed):
     np.testing.assert_array_equal(s1.digests, s0.digests)
     assert len(p1.polygons) == len(p0.polygons) > 10
     assert sorted(bytes(d) for d in p1.digests) == sorted(bytes(d) for d in p0.digests)
+
+
+@pytest.mark.parametrize("pool", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2),
+                                  dict(kernel_size=3, stride=2, ceil_mode=True),
+                                  dict(kernel_size=2, stride=1, padding=1, dilation=2),
+                                  dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), ceil_mode=True)])
+def test_window_views_are_the_window_entries(pool):
+    """The strided views of a 2-D max-pool's windows (NaN at padding) equal the graph's window
+    entries (-inf at padding), and its 1-D fallback does too."""
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import _window_views
+
+    for model, shape in ((nn.Sequential(nn.MaxPool2d(**pool), nn.Flatten()), (2, 7, 6)),
+                         (nn.Sequential(nn.MaxPool1d(3, stride=2, padding=1), nn.Flatten()), (2, 7))):
+        g = pl_graph(model, shape)
+        Z = np.random.default_rng(0).normal(size=(5, int(np.prod(shape))))
+        E = g.window_entries(0, torch.from_numpy(Z).reshape((5,) + shape)).numpy()
+        views, wshape = _window_views(g, 0, Z)
+        V = np.stack([v.reshape(5, -1) for v in views], axis=2)
+        assert V.shape == E.shape and int(np.prod(wshape)) == g.stages[0].n_units
+        np.testing.assert_array_equal(np.where(np.isnan(V), -np.inf, V), E)
