@@ -18,7 +18,10 @@ Anything else (``Sigmoid``, ``GELU``, ``Tanh``, attention, products of two input
 points in float64 stage by stage -- the affine steps up to a nonlinear step, the nonlinear step
 -- keeping only the tensors later steps still need (:meth:`PLGraph.run_to`,
 :meth:`PLGraph.apply_nonlinear`). This is what the exact slice refinement of
-:mod:`relutopo.slice_refine` walks through. :func:`dense_relunet` turns a model without skip
+:mod:`relutopo.slice_refine` walks through. A convolution on a small spatial input (ResNet's
+2 x 2 and 1 x 1 stages at 32 x 32 inputs) runs as one dense matrix product whose entries are
+the kernel's weights (``PLGraph.dense_conv``; the same function up to the order of the
+float64 sums). :func:`dense_relunet` turns a model without skip
 connections or max-pools into a :class:`relutopo.nets.ReluNet` with dense matrices (exact in all
 of input space).
 """
@@ -257,6 +260,9 @@ class PLGraph:
         Bits of a pattern.
     output_dim : int
         Outputs per point (flattened).
+    dense_conv : bool
+        Run convolutions whose dense matrix is small (``DENSE_CONV_FACTOR``) as one matrix
+        product (default ``True``); ``False``: torch's convolution.
 
     Examples
     --------

@@ -24,6 +24,11 @@ on the chunk's vertices (2-D) or the interval's ends (1-D); 1-D crossings closer
 tolerances: every cell is one region (its pattern is constant and its region is convex, so a
 region is never split in two).
 
+The work per point is kept to a few passes over its values: the affine-point test scans column
+blocks and drops a point at its first slope change (a new point's own neuron first), a 2-D
+max-pool's windows are strided views of the padded input, and a ReLU stage's crossings are
+tested only where the sign changes.
+
 Memory is bounded: cells and breakpoints are processed depth first in chunks whose vertex values
 fit ``chunk_elems`` floats (a ResNet-50 at 224^2 has ~10^7 neurons per point), splitting only
 at breakpoints that are region boundaries already.
