@@ -257,18 +257,20 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     thr = top - th
     win = np.zeros(top.shape, dtype=np.int64)  # the first entry within th of the maximum
     for j in range(len(views) - 1, -1, -1):
-        win[views[j] >= thr] = j
-    n = win.shape[0]
+        np.copyto(win, j, where=views[j] >= thr)
+    n = mid.shape[0]
     out = np.zeros((n, st.n_units, st.window), dtype=bool)
-    np.put_along_axis(out, win.reshape(n, -1, 1), True, axis=2)
+    np.put_along_axis(out, win.reshape(-1, n).T[:, :, None], True, axis=2)
     return out.reshape(n, -1)
 
 
 def _window_views(graph, stage, Z):
-    """Max-pool window entries of the stage input rows ``Z`` (n, F): a list of ``K`` arrays, the
-    ``j``-th entry of every window (windows in the C order of the pool's output, entries in the
-    kernel's C order, as :meth:`relutopo.pl_graph.PLGraph.window_index`), NaN at padding, and
-    the windows' shape. A 2-D pool gives strided views of the padded input (no copies)."""
+    """Max-pool window entries of the stage input rows ``Z`` (n, F): a list of ``K`` arrays
+    ``(*window_shape, n)``, the ``j``-th entry of every window at every point (windows in the C
+    order of the pool's output, entries in the kernel's C order, as
+    :meth:`relutopo.pl_graph.PLGraph.window_index`; the points last, so that the work on them
+    runs over contiguous memory), NaN at padding, and the windows' shape. A 2-D pool gives
+    strided views of the padded input (one copy)."""
     st = graph.stages[stage]
     dim, k, s, p, d, ceil = graph.steps[st.step].pool
     n = Z.shape[0]
@@ -276,18 +278,18 @@ def _window_views(graph, stage, Z):
         C, H, W = st.input_shape
         outs = [graph._pool_len(N, k[i], s[i], p[i], d[i], ceil) for i, N in enumerate((H, W))]
         size = [max(N + 2 * p[i], (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1) for i, N in enumerate((H, W))]
-        xp = np.full((n, C, size[0], size[1]), np.nan)
-        xp[:, :, p[0]:p[0] + H, p[1]:p[1] + W] = Z.reshape(n, C, H, W)
-        views = [xp[:, :, i * d[0]:i * d[0] + (outs[0] - 1) * s[0] + 1:s[0],
-                    j * d[1]:j * d[1] + (outs[1] - 1) * s[1] + 1:s[1]]
+        xp = np.full((C, size[0], size[1], n), np.nan)
+        xp[:, p[0]:p[0] + H, p[1]:p[1] + W, :] = Z.T.reshape(C, H, W, n)
+        views = [xp[:, i * d[0]:i * d[0] + (outs[0] - 1) * s[0] + 1:s[0],
+                    j * d[1]:j * d[1] + (outs[1] - 1) * s[1] + 1:s[1], :]
                  for i in range(k[0]) for j in range(k[1])]
         return views, (C, outs[0], outs[1])
     W = graph.window_index(stage)
     F = Z.shape[1]
-    flat = np.empty((n, F + 1), dtype=np.float64)
-    flat[:, :F] = Z
-    flat[:, F] = np.nan
-    E = np.take(flat, np.where(W < 0, F, W).T.reshape(-1), axis=1).reshape(n, W.shape[1], W.shape[0])
+    flat = np.empty((F + 1, n), dtype=np.float64)
+    flat[:F] = Z.T
+    flat[F] = np.nan
+    E = flat[np.where(W < 0, F, W)]  # (n_windows, K, n)
     return [E[:, j] for j in range(W.shape[1])], (W.shape[0],)
 
 
@@ -492,14 +494,14 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             am = np.zeros(views[0].shape, dtype=np.int64)  # the first entry attaining the maximum
             for j, v in enumerate(views):
                 upd = v > best
-                am[upd] = j
-                best[upd] = v[upd]
-            am = am.reshape(m + 1, -1)
+                np.copyto(am, j, where=upd)
+                np.copyto(best, v, where=upd)
+            am = am.reshape(-1, m + 1).T
             change = am[:-1] != am[1:]
             iv, w = np.nonzero(change)
             cw = np.unravel_index(w, wshape)
-            Lc = np.stack([v[(iv,) + cw] for v in views], axis=1)  # NaN at padding: never wins
-            Rc = np.stack([v[(iv + 1,) + cw] for v in views], axis=1)
+            Lc = np.stack([v[cw + (iv,)] for v in views], axis=1)  # NaN at padding: never wins
+            Rc = np.stack([v[cw + (iv + 1,)] for v in views], axis=1)
             fin = np.isfinite(Lc) & np.isfinite(Rc)
             sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
                             np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))

@@ -281,6 +281,6 @@ def test_window_views_are_the_window_entries(pool):
         Z = np.random.default_rng(0).normal(size=(5, int(np.prod(shape))))
         E = g.window_entries(0, torch.from_numpy(Z).reshape((5,) + shape)).numpy()
         views, wshape = _window_views(g, 0, Z)
-        V = np.stack([v.reshape(5, -1) for v in views], axis=2)
+        V = np.stack([v.reshape(-1, 5).T for v in views], axis=2)
         assert V.shape == E.shape and int(np.prod(wshape)) == g.stages[0].n_units
         np.testing.assert_array_equal(np.where(np.isnan(V), -np.inf, V), E)
