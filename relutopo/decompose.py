@@ -75,7 +75,12 @@ vectorised simplex otherwise -- and HiGHS for any cell they cannot certify; ``po
 certified centres; ``lp``/``brute``: HiGHS, many regions per LP) and only cells with radius
 ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
-may change too; a neighbour is never guessed by flipping one bit). Regions are stored compactly
+may change too; a neighbour is never guessed by flipping one bit). A facet narrower than the
+resolution may border a cell that is no region because it is thinner than the resolution (a
+tiny simplex of hyperplanes that nearly meet in a point): it is crossed by a step below the
+resolution, and its neighbour, when no region, must have a certified Chebyshev radius at most the
+resolution (``stats["facets_onto_thin_cells"]`` counts such facets; they are no edges). Regions
+are stored compactly
 (:class:`~relutopo.decomposition.Decomposition`). The ``vertex`` refinement works on chunks of
 ``vertex_refine.REFINE_CHUNK`` cells depth first and finalises each chunk of last-layer cells
 as soon as it is complete, so its working memory is bounded by the chunk size; the ``lp`` and
@@ -1107,8 +1112,9 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
         X0, fpts = X0 @ lift.T, fpts @ lift.T
         fnrm = None if fnrm is None else fnrm @ lift.T
+    crossing = {}
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre)
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre, crossing)
     if wrong_centres is None:
         wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
@@ -1121,6 +1127,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
         "uncertified_centres": solver.uncertified_centres,
         "dropped_thin_cells": int(raw.dropped),
         "unmatched_facets": int(unmatched),
+        "facets_onto_thin_cells": int(crossing.get("facets_onto_thin_cells", 0)),
         "wrong_interior_points": wrong_centres,
         "uncertain_cells": int(solver.uncertain_cells),
         "corrected_cells": int(solver.corrected_cells),
@@ -1156,9 +1163,10 @@ def _check_consistency(dec, user) -> None:
     if not problems:
         return
     where = user.domain if user.domain is not None else f"R^{user.net.input_dim}"
+    other = "lp" if user.method == "vertex" else "vertex"  # a method other than the one used
     msg = (f"decompose({user.net!r}, {where}, method={user.method!r}) found {dec.n_regions} regions "
            f"but the result is inconsistent: {'; '.join(problems)}. The count is not trustworthy; "
-           "try another method (e.g. method='vertex'), or pass on_inconsistency='warn' to get the "
+           f"try another method (e.g. method={other!r}), or pass on_inconsistency='warn' to get the "
            "result anyway.")
     if user.policy == "warn":
         import warnings
@@ -1171,7 +1179,8 @@ def _check_consistency(dec, user) -> None:
 _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
-def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None):
+def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None,
+                  info=None):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -1182,6 +1191,13 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     whose zero set contains the facet. Returns ``(edges, neuron, (flip_ptr, flip_ids),
     n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
     already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
+
+    Facets that neither step settles are moved away from the other hyperplanes
+    (:func:`_facet_centres`) and crossed again. A facet whose clearance there is at or below the
+    resolution is narrower than a region may be thin: its neighbour is named by a step below the
+    resolution and, when it is no region, must be a cell the refinement dropped as thin
+    (:func:`_onto_thin_cells`); ``info["facets_onto_thin_cells"]`` (when ``info`` is a dict)
+    counts those facets, which are not edges and not unmatched.
     """
     dtype = np.int32 if len(packed) < 2**31 else np.int64
     todo_mask = fids >= 0
@@ -1200,13 +1216,19 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
         left.append(_step_across(net, domain, table, packed, owner, fids, todo, fpts[todo], fnrm[todo],
                                  eps, floor, found, defer_multi=True))
     rest = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
+    n_thin = 0
     if rest.size:  # facet points near a lower face (a far cone's apex, a thin wedge): move them
         P, gap = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale, solver)
         thick = gap > floor
         eps = tol.CROSSING_STEP_FRACTION * np.minimum(np.minimum(gap, radii[owner[rest]]), scale)
-        rest = np.concatenate([rest[~thick], _step_across(
-            net, domain, table, packed, owner, fids, rest[thick], P[thick], fnrm[rest[thick]],
-            eps[thick], floor, found)])
+        crossed = _step_across(net, domain, table, packed, owner, fids, rest[thick], P[thick],
+                               fnrm[rest[thick]], eps[thick], floor, found)
+        narrow, n_thin = _onto_thin_cells(net, domain, table, packed, owner, fids, rest[~thick],
+                                          P[~thick], fnrm[rest[~thick]], gap[~thick], scale, solver,
+                                          found)
+        rest = np.concatenate([narrow, crossed])
+    if info is not None:
+        info["facets_onto_thin_cells"] = n_thin
     unmatched = int(rest.size)
     if pre is not None:  # the compiled path: the same pairs in one pass
         from .kernels.crossing import edge_pairs
@@ -1281,6 +1303,63 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
     return np.concatenate([todo] + deferred) if deferred else todo
 
 
+def _onto_thin_cells(net, domain, table, packed, owner, fids, which, P, N, gap, scale, solver,
+                     found):
+    """Settle facets ``which`` whose clearance ``gap`` at the points ``P`` (from
+    :func:`_facet_centres`; outward unit normals ``N``) is at or below the resolution
+    ``CHEBYSHEV_RTOL * scale``: facets of a region onto a cell that is not one because it is
+    thinner than the resolution (e.g. a tiny simplex of hyperplanes that nearly meet in a point,
+    whose every facet is as small as itself), which the refinement rightly dropped but whose
+    neighbours keep their facets on it.
+
+    Within ``gap`` of ``P`` on the facet's hyperplane no other hyperplane of the region passes, so
+    a step of ``CROSSING_STEP_FRACTION * gap`` crosses the facet alone (the same checks as
+    :func:`_step_across`: the point within evaluates to the region, every flipped bit vanishes at
+    ``P``, the point beyond lies in the domain). A neighbour that is a region is recorded in
+    ``found`` (an edge); one that is not is accepted only when its Chebyshev radius, computed from
+    its own rows and certified (:func:`_highs_centres`), is at most the resolution: a cell below
+    it, not a missing region. Every other facet is returned as unmatched, e.g. one without a
+    positive gap, or whose neighbour turns out to be thicker than the resolution.
+
+    Returns ``(unmatched facets, number of facets onto cells thinner than the resolution)``.
+    """
+    floor = tol.CHEBYSHEV_RTOL * scale
+    crossable = np.isfinite(gap) & (gap > 0)
+    left = [which[~crossable]]
+    which, P, N, gap = which[crossable], P[crossable], N[crossable], gap[crossable]
+    m = len(which)
+    if m == 0:
+        return left[0], 0
+    e = (tol.CROSSING_STEP_FRACTION * gap)[:, None]
+    z_all = np.concatenate(net.preactivations(np.concatenate([P, P + e * N, P - e * N])), axis=1)
+    z_at, z_out, z_in = z_all[:m], z_all[m:2 * m], z_all[2 * m:]
+    sides = z_all[m:] > 0
+    pk = pack_bits(sides)
+    beyond, within = pk[:m], pk[m:]
+    ok_self = (within == packed[owner[which]]).all(axis=1)
+    inside = np.ones(m, dtype=bool) if domain is None else domain.contains(P + e * N)
+    flipped = sides[:m] != sides[m:]
+    rows = np.arange(m)
+    vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
+    vanishes[rows, fids[which]] = True
+    clean = flipped[rows, fids[which]] & (~flipped | vanishes).all(axis=1)
+    hits = table.find(beyond)
+    good = ok_self & inside & clean
+    edge = good & (hits >= 0) & (hits != owner[which])
+    found[which[edge]] = hits[edge]
+    cand = (good & (hits < 0)).nonzero()[0]
+    left.append(which[~good | ((hits >= 0) & ~edge)])
+    n_thin = 0
+    if cand.size:
+        systems = [full_system(net, s, domain)[:2] for s in sides[cand]]
+        _, R = _highs_centres(solver, systems, scale, floor, origins=P[cand] + e[cand] * N[cand],
+                              domain=domain)
+        thin = ~(R > floor)
+        n_thin = int(thin.sum())
+        left.append(which[cand[~thin]])
+    return np.concatenate(left), n_thin
+
+
 def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, solver):
     """A point of each facet ``which`` as far as possible from every other hyperplane of its
     region, for crossing it: maximise ``r`` over points ``p`` of the facet's hyperplane whose
@@ -1306,17 +1385,24 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
         An = A[live] / norms[live, None]
         j = int(np.flatnonzero(ids[live] == fids[f])[0])
         a = An[j]
-        p0 = fpts[f] - (a @ fpts[f] - c[live][j] / norms[live][j]) * a  # onto the hyperplane
-        dist = c[live] / norms[live] - An @ p0
+        cn = c[live] / norms[live]
+        p0 = fpts[f] - (a @ fpts[f] - cn[j]) * a  # onto the hyperplane
+        dist = cn - An @ p0
+        # how far a row parallel to the facet's lies from the facet's hyperplane, measured
+        # against that row rather than at p0: at p0 both distances carry p0's rounding,
+        # ~eps |p0|, which far out (a cone's facet 10^6 times the scale away) exceeds ``on``
+        # and made a duplicate neuron's row a wall of the facet (a gap below the resolution)
+        sgn = np.where(An @ a < 0, -1.0, 1.0)
+        offset = cn - sgn * cn[j] - (An - sgn[:, None] * a) @ p0
         if d == 1:
-            others = np.abs(dist) > on
+            others = np.abs(offset) > on
             others[j] = False
             gap[i] = min(float(scale), float(dist[others].min(initial=np.inf)))
             P[i] = p0
             continue
         N = np.linalg.svd(a[None, :])[2][1:].T  # (d, d - 1) orthonormal basis of the hyperplane
         B = An @ N  # rows in the hyperplane's coordinates; unit rows keep their full-space norm
-        contains = (np.sqrt(np.einsum("ij,ij->i", B, B)) <= tol.ZERO_ROW_RTOL) & (np.abs(dist) <= on)
+        contains = (np.sqrt(np.einsum("ij,ij->i", B, B)) <= tol.ZERO_ROW_RTOL) & (np.abs(offset) <= on)
         keep = ~contains
         keep[j] = False
         M = np.hstack([B[keep], np.ones((int(keep.sum()), 1))])
