@@ -62,7 +62,8 @@ What raises
     (``stats["wrong_interior_points"]``), a cell the HiGHS paths drop as thin without a
     certificate (``stats["uncertain_cells"]``: HiGHS' multipliers must bound every ball within
     the box, or within ``CERTIFICATE_REACH`` times the scale in ``R^d``; else the certified
-    simplex of :mod:`relutopo.chebyshev` decides), or a HiGHS LP that does not finish. A
+    simplex of :mod:`relutopo.chebyshev` decides, and last HiGHS' multipliers in exact rational
+    arithmetic), or a HiGHS LP that does not finish. A
     :class:`~relutopo.errors.ResolutionWarning` says when a box is so much larger than the
     network's first-layer features that regions below the resolution may go unreported (a
     unit-scale net in a box of ``+-1e12``). A cell whose Chebyshev centre neither the certificate
@@ -616,6 +617,43 @@ def _thin_by_duals(A, c, ptr, X, lam_rows, lam_cap, cap, rtol, reach):
         return (weight > 0) & (bound <= rtol * weight)
 
 
+def _thin_exactly(A, c, X, lam_rows, lam_cap, cap, rtol, reach) -> bool:
+    """Whether multipliers prove, in exact rational arithmetic, that the polyhedron ``A x <= c``
+    has no ball of radius above ``rtol`` centred within ``reach`` of ``X``.
+
+    The bound of :func:`_thin_by_duals` without its rounding: with ``w_j = y_j / ||a_j||`` (any
+    ``w >= 0`` will do; ``y`` the multipliers of the unit rows, negative ones clipped), every ball
+    ``B(x, r)`` inside with ``r <= cap`` obeys ``r (sum w_j ||a_j|| + y_cap) <= sum w_j c_j - G . X
+    + ||G|| |x - X| + y_cap cap``, ``G = sum w_j a_j``, evaluated on the floats as rationals, with
+    ``||a_j||`` bounded below and ``||G||`` above by floats whose squares are compared exactly.
+    Far from the origin (``|X|`` 10^6 times the scale) the float bound's rounding, ``eps |X|``
+    per slack, can exceed the resolution although the rows cancel exactly (the two opposite rows
+    of a duplicated neuron whose bits disagree: an empty slab of width zero)."""
+    from fractions import Fraction as Q
+
+    def sqrt_bound(sq, up):
+        b = float(np.sqrt(float(sq)))
+        while (Q(b) ** 2 < sq) if up else (Q(b) ** 2 > sq):
+            b = float(np.nextafter(b, np.inf if up else 0.0))
+        return Q(b)
+
+    norms = row_norms(A)
+    y = np.maximum(np.where(norms > 0, lam_rows, 0.0), 0.0)
+    if not np.all(np.isfinite(y)) or not np.isfinite(lam_cap) or not np.all(np.isfinite(X)):
+        return False
+    d = A.shape[1]
+    G, rhs, weight = [Q(0)] * d, Q(0), Q(max(float(lam_cap), 0.0))
+    for j in np.flatnonzero(y > 0):
+        w = Q(float(y[j] / norms[j]))
+        a = [Q(float(v)) for v in A[j]]
+        G = [g + w * v for g, v in zip(G, a)]
+        rhs += w * Q(float(c[j]))
+        weight += w * sqrt_bound(sum(v * v for v in a), up=False)
+    rhs += -sum(g * Q(float(x)) for g, x in zip(G, X)) + sqrt_bound(sum(g * g for g in G), up=True) * Q(reach)
+    rhs += Q(max(float(lam_cap), 0.0)) * Q(float(cap))
+    return weight > 0 and rhs <= Q(float(rtol)) * weight
+
+
 def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
     """Chebyshev centres of ``systems`` by HiGHS (one block-diagonal LP,
     :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch`, around ``origins``), every decision
@@ -625,8 +663,10 @@ def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
     slack), so a kept cell is sound. A radius at or below ``rtol`` (the cell is dropped) must be
     certified: by HiGHS' own multipliers (:func:`relutopo.chebyshev.certify`), else by the
     certified simplex of :mod:`relutopo.chebyshev` started at HiGHS' point; a cell that turns out
-    thicker is kept (``solver.corrected_cells``), one that no certificate settles is counted in
-    ``solver.uncertain_cells`` (``decompose`` then raises). Returns ``(X, R)``."""
+    thicker is kept (``solver.corrected_cells``), one that the simplex cannot certify either is
+    tried last with HiGHS' multipliers in exact arithmetic (:func:`_thin_exactly`), and one that
+    no certificate settles is counted in ``solver.uncertain_cells`` (``decompose`` then raises).
+    Returns ``(X, R)``."""
     from .chebyshev import ENUMERATE_MAX, _centres, certify
 
     X, R, (lam_rows, lam_cap) = solver.chebyshev_batch(systems, cap, origins=origins, return_duals=True)
@@ -659,6 +699,13 @@ def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
     X2, R2, info = _centres(A[rows], c[rows], sub_ptr, float(cap), X[todo], True, solver, None, None,
                             ENUMERATE_MAX, True)
     unsure = (info["fallback_mask"] | np.isin(np.arange(len(todo)), info["uncertified"])) & ~(R2 > rtol)
+    for u in unsure.nonzero()[0]:  # last resort: HiGHS' multipliers in exact arithmetic
+        i = todo[u]
+        rng = slice(ptr[i], ptr[i + 1])
+        reach = (tol.CERTIFICATE_REACH * cap if domain is None else
+                 float(np.sqrt((np.maximum(np.abs(domain.lo - X[i]), np.abs(domain.hi - X[i])) ** 2).sum())))
+        if _thin_exactly(A[rng], c[rng], X[i], lam_rows[rng], lam_cap[i], cap, rtol, reach):
+            unsure[u] = False
     solver.uncertain_cells += int(unsure.sum())
     solver.corrected_cells += int((R2 > rtol).sum())
     X[todo], R[todo] = X2, R2
