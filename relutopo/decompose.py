@@ -1239,12 +1239,12 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
     already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
 
-    Facets that neither step settles are moved away from the other hyperplanes
-    (:func:`_facet_centres`) and crossed again. A facet whose clearance there is at or below the
-    resolution is narrower than a region may be thin: its neighbour is named by a step below the
-    resolution and, when it is no region, must be a cell the refinement dropped as thin
-    (:func:`_onto_thin_cells`); ``info["facets_onto_thin_cells"]`` (when ``info`` is a dict)
-    counts those facets, which are not edges and not unmatched.
+    Facets the first steps leave are crossed again from a point away from the other hyperplanes
+    (:func:`_facet_centres`). A facet whose clearance there is at or below the resolution cannot
+    be crossed at the resolution: its neighbour is named by a step below it and, when it is no
+    region, must be a cell thinner than the resolution, certified (:func:`_onto_thin_cells`);
+    ``info["facets_onto_thin_cells"]`` (when ``info`` is a dict) counts those facets, which are
+    neither edges nor unmatched.
     """
     dtype = np.int32 if len(packed) < 2**31 else np.int64
     todo_mask = fids >= 0

@@ -290,43 +290,6 @@ def test_a_thick_cell_beyond_a_narrow_facet_is_still_reported(monkeypatch):
         decompose(_tiny_simplex_net(2, 1e-9), Box(-1.0, 1.0, dim=2), method="polygon")
 
 
-@pytest.mark.slow
-def test_original_4d_net_with_a_thin_simplex():
-    """The net that raised (535978 regions in [-1, 1]^4): its five unmatched facets are the facets
-    of a cell that is exactly a 4-simplex (its vertices, solved in rationals from five of its
-    hyperplanes, satisfy every other row strictly) of inradius below the resolution."""
-    net = _net((4, 24, 24, 24, 1), 3, 1.0, (), [])
-    dec = decompose(net, Box(-1.0, 1.0, dim=4))
-    assert dec.stats["unmatched_facets"] == 0 and dec.stats["facets_onto_thin_cells"] == 5
-    assert dec.n_regions == 535978
-    # the owner of the facet on neuron 33 around the simplex (bits 30, 33, 57, 58, 68)
-    ex = _exact(net)
-    x = [Fraction(v) for v in (0.11910319, 0.70771094, -0.22222367, 0.3255071)]
-    bits = list(_pattern(ex, x))
-    assert tuple(bits) in _regions_of(dec)
-    bits[33] = not bits[33]
-    assert tuple(bits) not in _regions_of(dec)
-    rows = _rows(ex, bits, 4)
-    S = (30, 33, 57, 58, 68)
-    verts = {}
-    for sub in combinations(S, 4):
-        M = [list(rows[k][0]) + [-rows[k][1]] for k in sub]
-        for c in range(4):  # Gauss-Jordan in rationals
-            p = next(r for r in range(c, 4) if M[r][c] != 0)
-            M[c], M[p] = M[p], M[c]
-            M = [r if i == c else [u - r[c] / M[c][c] * w for u, w in zip(r, M[c])] for i, r in enumerate(M)]
-        verts[next(k for k in S if k not in sub)] = [M[i][4] / M[i][i] for i in range(4)]
-    sign = [1 if s else -1 for s in bits]
-    for v in verts.values():
-        for k, (a, b) in enumerate(rows):
-            val = sign[k] * (_dot(a, v) + b)
-            assert val > 0 if k not in S else val >= 0
-    # inradius of a simplex: 1 / r = sum over facets of 1 / (height onto the facet)
-    inv = sum(math.sqrt(sum(float(t) ** 2 for t in rows[k][0])) / abs(float(_dot(rows[k][0], verts[k]) + rows[k][1]))
-              for k in S)
-    assert 1 / inv < tol.CHEBYSHEV_RTOL * dec.scale
-
-
 def test_inconsistency_message_suggests_another_method(monkeypatch):
     """The message names a method other than the one that was used."""
     mod = sys.modules["relutopo.decompose"]
