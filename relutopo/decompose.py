@@ -1265,14 +1265,15 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     rest = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
     n_thin = 0
     if rest.size:  # facet points near a lower face (a far cone's apex, a thin wedge): move them
-        P, gap = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale, solver)
+        P, gap, along = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale,
+                                       solver)
         thick = gap > floor
         eps = tol.CROSSING_STEP_FRACTION * np.minimum(np.minimum(gap, radii[owner[rest]]), scale)
         crossed = _step_across(net, domain, table, packed, owner, fids, rest[thick], P[thick],
-                               fnrm[rest[thick]], eps[thick], floor, found)
+                               fnrm[rest[thick]], eps[thick], floor, found, along=along[thick])
         narrow, n_thin = _onto_thin_cells(net, domain, table, packed, owner, fids, rest[~thick],
                                           P[~thick], fnrm[rest[~thick]], gap[~thick], scale, solver,
-                                          found)
+                                          found, along[~thick])
         rest = np.concatenate([narrow, crossed])
     if info is not None:
         info["facets_onto_thin_cells"] = n_thin
@@ -1307,12 +1308,16 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
 
 
 def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor, found,
-                 defer_multi=False):
+                 defer_multi=False, along=None):
     """Evaluate the network at ``P +- eps N`` for facets ``todo`` (points ``P``, outward unit
     normals ``N``), shrinking ``eps`` by 1000x up to three times (not below ``floor``); record
     each neighbour in ``found`` and return the facets left unmatched (see :func:`_cross_facets`).
     ``defer_multi``: a crossing that flips more bits than the facet's own is not accepted but
-    returned too, for a second try from a point far from every other hyperplane."""
+    returned too, for a second try from a point far from every other hyperplane. ``along``
+    (``(len(todo), n_hidden)`` bools, from :func:`_facet_centres`): the neurons whose rows contain
+    each facet (a duplicate of its neuron, or a deeper one vanishing on it), which flip with it
+    whatever their value at ``P``: there it is rounding, of the order of the carrier's, which for
+    a short step need not be ``CROSSING_ZERO_RTOL`` times below the values beyond."""
     deferred = []
     for _ in range(4):
         if todo.size == 0:
@@ -1335,6 +1340,8 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
         flipped_k = flipped[rows, carrier]
         vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
         vanishes[rows, carrier] = True  # z_k(p) = 0 up to rounding, by construction
+        if along is not None:  # and so on every row that contains the facet
+            vanishes |= along
         clean = flipped_k & (~flipped | vanishes).all(axis=1)
         good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
         if defer_multi:  # other bits flip too: contained in the facet, or a thin wedge jumped
@@ -1346,12 +1353,13 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
             keep = ~good
         found[todo[good]] = hits[good]
         todo, P, N = todo[keep], P[keep], N[keep]
+        along = None if along is None else along[keep]
         eps = np.maximum(eps[keep] * tol.CROSSING_STEP_SHRINK, floor)
     return np.concatenate([todo] + deferred) if deferred else todo
 
 
 def _onto_thin_cells(net, domain, table, packed, owner, fids, which, P, N, gap, scale, solver,
-                     found):
+                     found, along):
     """Settle facets ``which`` whose clearance ``gap`` at the points ``P`` (from
     :func:`_facet_centres`; outward unit normals ``N``) is at or below the resolution
     ``CHEBYSHEV_RTOL * scale``: facets of a region onto a cell that is not one because it is
@@ -1362,7 +1370,8 @@ def _onto_thin_cells(net, domain, table, packed, owner, fids, which, P, N, gap, 
     Within ``gap`` of ``P`` on the facet's hyperplane no other hyperplane of the region passes, so
     a step of ``CROSSING_STEP_FRACTION * gap`` crosses the facet alone (the same checks as
     :func:`_step_across`: the point within evaluates to the region, every flipped bit vanishes at
-    ``P``, the point beyond lies in the domain). A neighbour that is a region is recorded in
+    ``P`` or is one of ``along``, the rows that contain the facet, the point beyond lies in the
+    domain). A neighbour that is a region is recorded in
     ``found`` (an edge); one that is not is accepted only when its Chebyshev radius, computed from
     its own rows and certified (:func:`_highs_centres`), is at most the resolution: a cell below
     it, not a missing region. Every other facet is returned as unmatched, e.g. one without a
@@ -1373,7 +1382,7 @@ def _onto_thin_cells(net, domain, table, packed, owner, fids, which, P, N, gap, 
     floor = tol.CHEBYSHEV_RTOL * scale
     crossable = np.isfinite(gap) & (gap > 0)
     left = [which[~crossable]]
-    which, P, N, gap = which[crossable], P[crossable], N[crossable], gap[crossable]
+    which, P, N, gap, along = which[crossable], P[crossable], N[crossable], gap[crossable], along[crossable]
     m = len(which)
     if m == 0:
         return left[0], 0
@@ -1389,6 +1398,7 @@ def _onto_thin_cells(net, domain, table, packed, owner, fids, which, P, N, gap, 
     rows = np.arange(m)
     vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
     vanishes[rows, fids[which]] = True
+    vanishes |= along
     clean = flipped[rows, fids[which]] & (~flipped | vanishes).all(axis=1)
     hits = table.find(beyond)
     good = ok_self & inside & clean
@@ -1415,11 +1425,13 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
     ``scale`` -- one small HiGHS LP per facet, in coordinates of the hyperplane around the
     facet's current point. Near a far cone's apex, or in a thin wedge, the mean of the facet's
     vertices lies within a hair of other hyperplanes; this point does not. Returns
-    ``(points, gaps)``; a gap at or below the full-dimensionality tolerance means the facet
-    cannot be crossed at the resolution."""
+    ``(points, gaps, along)``; a gap at or below the full-dimensionality tolerance means the facet
+    cannot be crossed at the resolution; ``along[i, j]``: hidden neuron ``j``'s row contains facet
+    ``which[i]`` (it flips with the facet's own neuron)."""
     d = net.input_dim
     m = len(which)
     P, gap = fpts[which].copy(), np.full(m, -np.inf)
+    along = np.zeros((m, net.n_hidden), dtype=bool)
     inf = solver._inf
     bits = unpack_bits(packed[owner[which]], net.n_hidden)
     on = tol.VERTEX_RTOL * scale  # a row within this of the facet's point contains the facet
@@ -1443,6 +1455,7 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
         offset = cn - sgn * cn[j] - (An - sgn[:, None] * a) @ p0
         if d == 1:
             others = np.abs(offset) > on
+            along[i, ids[live][~others & (ids[live] >= 0)]] = True
             others[j] = False
             gap[i] = min(float(scale), float(dist[others].min(initial=np.inf)))
             P[i] = p0
@@ -1450,6 +1463,7 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
         N = np.linalg.svd(a[None, :])[2][1:].T  # (d, d - 1) orthonormal basis of the hyperplane
         B = An @ N  # rows in the hyperplane's coordinates; unit rows keep their full-space norm
         contains = (np.sqrt(np.einsum("ij,ij->i", B, B)) <= tol.ZERO_ROW_RTOL) & (np.abs(offset) <= on)
+        along[i, ids[live][contains & (ids[live] >= 0)]] = True
         keep = ~contains
         keep[j] = False
         M = np.hstack([B[keep], np.ones((int(keep.sum()), 1))])
@@ -1462,7 +1476,7 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
         p = p0 + N @ z[:-1]
         slack = c[live][keep] / norms[live][keep] - An[keep] @ p  # recomputed at the point
         P[i], gap[i] = p, min(float(z[-1]), float(slack.min(initial=np.inf)))
-    return P, gap
+    return P, gap, along
 
 
 # ============================================================================ rank-deficient R^d

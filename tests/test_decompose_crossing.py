@@ -306,3 +306,19 @@ def test_inconsistency_message_suggests_another_method(monkeypatch):
             decompose(net, Box(-1.0, 1.0, dim=2), method=method)
         assert f"method={method!r}) found" in str(err.value)
         assert f"e.g. method={other!r}" in str(err.value)
+
+
+@pytest.mark.slow  # ~7 s: method='brute' tests 2^14 bit vectors
+def test_coincident_last_layer_neurons_crossed_from_a_thin_region():
+    """Two identical last-hidden-layer neurons bound a region of radius ~3e-6 (a short crossing
+    step): their pre-activation at the facet point is rounding, of the order of the carrier's,
+    which the vanishing test took for another hyperplane through the point (``lp`` and ``brute``
+    lost an edge and raised). All three algorithms now give the same regions and dual graph."""
+    net = _net((3, 6, 5, 3, 1), 534488400, 10 ** 2.600256281646712, [(2, 1)], [(2, 1)])
+    decs = [decompose(net, None, method=m) for m in ("vertex", "lp", "brute")]
+    assert decs[0].n_regions == 350
+    for dec in decs:
+        assert dec.stats["unmatched_facets"] == 0
+        assert _regions_of(dec) == _regions_of(decs[0])
+        assert _edges_of(dec) == _edges_of(decs[0])
+    assert min(dec.chebyshev_radii.min() for dec in decs) < 1e-5 * decs[0].scale
