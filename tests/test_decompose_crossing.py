@@ -322,3 +322,18 @@ def test_coincident_last_layer_neurons_crossed_from_a_thin_region():
         assert _regions_of(dec) == _regions_of(decs[0])
         assert _edges_of(dec) == _edges_of(decs[0])
     assert min(dec.chebyshev_radii.min() for dec in decs) < 1e-5 * decs[0].scale
+
+
+def test_exact_thinness_certificate_far_from_the_origin():
+    """The last-resort certificate (multipliers in exact arithmetic) proves a slab of width zero
+    4e6 out thin, where the float bound's rounding (eps |x| per slack) exceeds the resolution,
+    and never a slab of width 1e-3 (its inscribed balls have radius 5e-4)."""
+    thin_exactly = sys.modules["relutopo.decompose"]._thin_exactly
+    x0 = 4e6 + 0.1
+    A = np.array([[1.0, 0.0], [-1.0, 0.0]])
+    X = np.array([x0, 0.0])
+    y = np.array([0.5, 0.5])
+    assert thin_exactly(A, np.array([x0, -x0]), X, y, 0.0, 1.0, 1e-9, 1e12)
+    assert not thin_exactly(A, np.array([x0 + 1e-3, -x0]), X, y, 0.0, 1.0, 1e-9, 1e12)
+    # multipliers that do not cancel the rows leave |G| reach in the bound: no proof
+    assert not thin_exactly(A, np.array([x0, -x0]), X, np.array([0.5, 0.25]), 0.0, 1.0, 1e-9, 1e12)
