@@ -76,7 +76,8 @@ vectorised simplex otherwise -- and HiGHS for any cell they cannot certify; ``po
 certified centres; ``lp``/``brute``: HiGHS, many regions per LP) and only cells with radius
 ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
-may change too; a neighbour is never guessed by flipping one bit). A facet narrower than the
+may change too, and neurons whose hyperplanes contain the facet, such as a duplicated neuron, flip
+with it; a neighbour is never guessed by flipping one bit). A facet narrower than the
 resolution may border a cell that is no region because it is thinner than the resolution (a
 tiny simplex of hyperplanes that nearly meet in a point): it is crossed by a step below the
 resolution, and its neighbour, when no region, must have a certified Chebyshev radius at most the
