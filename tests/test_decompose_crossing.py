@@ -1,17 +1,21 @@
 """Facet crossing on degenerate arrangements, checked with exact rational arithmetic.
 
-Two kinds of facet once made every method raise ``InconsistentDecompositionError`` although
+Facets of these kinds once made ``decompose`` raise ``InconsistentDecompositionError`` although
 the regions were right:
 
-* a facet 4e6 times the scale out on two identical first-layer neurons (a net found by the
-  hypothesis tests of ``tests/test_kernels.py``): the duplicate's row was taken for a wall of the
-  facet because its distance was measured at a far, rounded point;
+* facets on duplicated neurons far out (4e6 times the scale; a net found by the hypothesis tests
+  of ``tests/test_kernels.py``): the duplicate's row was taken for a wall of the facet because
+  its distance was measured at a far, rounded point; ``brute`` also could not certify the empty
+  bit vectors whose duplicates disagree (a slab of width zero) because of the same rounding;
 * the facets of a cell thinner than the resolution (a tiny simplex of hyperplanes that nearly
-  meet in a point), which the refinement drops while its neighbours keep their facets on it.
+  meet in a point), which the refinement drops while its neighbours keep their facets on it;
+* a facet on two identical neurons crossed from a thin region (a short step): the duplicate's
+  pre-activation at the facet point, rounding, was taken for another hyperplane through it.
 
 The expectations come from exact arithmetic (:mod:`fractions`) on the nets' float weights: every
 facet of every region is found on the exact lines and crossed exactly, and the cells below the
-resolution are measured exactly -- never from the engine's own output.
+resolution are measured exactly; in R^3 the three algorithms must agree -- never is a result
+compared with itself.
 """
 
 from __future__ import annotations
