@@ -1275,6 +1275,12 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
         narrow, n_thin = _onto_thin_cells(net, domain, table, packed, owner, fids, rest[~thick],
                                           P[~thick], fnrm[rest[~thick]], gap[~thick], scale, solver,
                                           found, along[~thick])
+        if crossed.size:  # a wide facet onto a slab thinner than the resolution: every step
+            pos = thick.nonzero()[0]  # crossed: the facets of rest[thick] left, in their order
+            pos = pos[np.isin(rest[pos], crossed)]
+            crossed, n_slab = _onto_thin_slabs(net, domain, table, packed, owner, crossed, P[pos],
+                                               fnrm[crossed], along[pos], scale, solver)
+            n_thin += n_slab  # jumps it (flipping bits that do not vanish on the facet)
         rest = np.concatenate([narrow, crossed])
     if info is not None:
         info["facets_onto_thin_cells"] = n_thin
@@ -1357,6 +1363,46 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
         along = None if along is None else along[keep]
         eps = np.maximum(eps[keep] * tol.CROSSING_STEP_SHRINK, floor)
     return np.concatenate([todo] + deferred) if deferred else todo
+
+
+def _limit_bits(net, P, N, along):
+    """Bit vectors at ``P + t N`` for every small enough ``t > 0``: each pre-activation is ``z + t
+    z'`` near ``t = 0`` (value and derivative along ``N``, layer by layer through the bits chosen so
+    far); its sign is that of ``z``, except for the neurons ``along`` (``(m, n_hidden)`` bools: their
+    rows contain the facet through ``P``, so ``z`` is rounding there), whose sign is that of ``z'``.
+    The cell immediately beyond the facet, however thin: no step length is involved."""
+    h, dh, out, off = P, N, [], 0
+    for W, b in zip(net.weights[:-1], net.biases[:-1]):
+        z, dz = h @ W.T + b, dh @ W.T
+        on = np.where(along[:, off:off + W.shape[0]], dz > 0, z > 0)
+        out.append(on)
+        off += W.shape[0]
+        h, dh = np.where(on, z, 0.0), np.where(on, dz, 0.0)
+    return np.concatenate(out, axis=1) if out else np.zeros((len(P), 0), dtype=bool)
+
+
+def _onto_thin_slabs(net, domain, table, packed, owner, which, P, N, along, scale, solver):
+    """Settle facets ``which`` that a step from their centre ``P`` (:func:`_facet_centres`, with a
+    clearance above the resolution) could not cross: the cell immediately beyond, named by
+    :func:`_limit_bits` (the cell within, by the same rule, must be the facet's region), may be a
+    slab thinner than the resolution that every step jumps (a deeper neuron whose zero set runs
+    within the resolution of the facet's hyperplane beyond it). It is accepted only when it is no
+    region and its certified Chebyshev radius (:func:`_highs_centres`) is at most the resolution.
+    Returns ``(unmatched facets, number of facets onto cells thinner than the resolution)``."""
+    floor = tol.CHEBYSHEV_RTOL * scale
+    beyond, within = _limit_bits(net, P, N, along), _limit_bits(net, P, -N, along)
+    ok = (pack_bits(within) == packed[owner[which]]).all(axis=1)
+    if domain is not None:
+        ok &= domain.contains(P)
+    ok &= table.find(pack_bits(beyond)) < 0
+    cand = ok.nonzero()[0]
+    if cand.size == 0:
+        return which, 0
+    systems = [full_system(net, s, domain)[:2] for s in beyond[cand]]
+    _, R = _highs_centres(solver, systems, scale, floor, origins=P[cand], domain=domain)
+    thin = np.zeros(len(which), dtype=bool)
+    thin[cand[~(R > floor)]] = True
+    return which[~thin], int(thin.sum())
 
 
 def _onto_thin_cells(net, domain, table, packed, owner, fids, which, P, N, gap, scale, solver,
