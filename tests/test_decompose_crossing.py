@@ -297,6 +297,36 @@ def test_facets_onto_a_4_simplex_below_the_resolution(compiled):
     assert dec.stats["facets_onto_thin_cells"] == 5 and dec.stats["unmatched_facets"] == 0
 
 
+@pytest.mark.parametrize("method,compiled", [("polygon", True), ("polygon", False), ("vertex", True),
+                                             ("vertex", False), ("brute", None)])
+def test_long_facets_onto_a_slab_below_the_resolution(method, compiled):
+    """A second-layer neuron ``1e-9 - relu(x)`` cuts the slab ``0 < x < 1e-9`` (width below the
+    resolution 2e-9 of the square of side 2) beyond the first-layer line ``x = 0``: the slab is no
+    region, and the long facets on ``x = 0`` beside it, which every step across jumps, are not
+    taken for missing regions. Regions and dual graph as exactly computed (as for the triangle)."""
+    net = ReluNet.from_weights([np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[-1.0, 0.0]]), np.ones((1, 1))],
+                               [np.array([0.0, -0.3]), np.array([1e-9]), np.zeros(1)])
+    lo, hi = Fraction(-1), Fraction(1)
+    dec = decompose(net, Box(-1.0, 1.0, dim=2), method=method, compiled=compiled)
+    res = tol.CHEBYSHEV_RTOL * dec.scale
+    ex = _exact(net)
+    thick, thin = set(), set()
+    for bits in product((False, True), repeat=3):
+        cons = [(a, b) if s else ([-v for v in a], -b) for (a, b), s in zip(_rows(ex, bits, 2), bits)]
+        poly = _exact_polygon(cons, lo, hi)
+        if len(poly) < 3 or _inradius_bounds(poly)[1] == 0:
+            continue
+        r_lo, r_hi = _inradius_bounds(poly)
+        assert r_lo > res or r_hi < res
+        (thick if r_lo > res else thin).add(bits)
+    assert len(thick) == 4 and len(thin) == 2  # the slab, cut by y = 0.3
+    assert _regions_of(dec) == thick
+    edges, outside = _exact_adjacency_2d(net, dec, (lo, hi))
+    assert outside <= thin
+    assert _edges_of(dec) == edges
+    assert dec.stats["unmatched_facets"] == 0 and dec.stats["facets_onto_thin_cells"] >= 2
+
+
 def test_a_thick_cell_beyond_a_narrow_facet_is_still_reported(monkeypatch):
     """The narrow facets are accepted only because the cell beyond them is certified thinner than
     the resolution: with that certificate replaced by a thick radius, they are unmatched."""
