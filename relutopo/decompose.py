@@ -1243,9 +1243,10 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     Facets the first steps leave are crossed again from a point away from the other hyperplanes
     (:func:`_facet_centres`). A facet whose clearance there is at or below the resolution cannot
     be crossed at the resolution: its neighbour is named by a step below it and, when it is no
-    region, must be a cell thinner than the resolution, certified (:func:`_onto_thin_cells`);
-    ``info["facets_onto_thin_cells"]`` (when ``info`` is a dict) counts those facets, which are
-    neither edges nor unmatched.
+    region, must be a cell thinner than the resolution, certified (:func:`_onto_thin_cells`); a
+    wider facet that every step still jumps over such a cell (a slab) is settled the same way by
+    the cell immediately beyond it (:func:`_onto_thin_slabs`). ``info["facets_onto_thin_cells"]``
+    (when ``info`` is a dict) counts those facets, which are neither edges nor unmatched.
     """
     dtype = np.int32 if len(packed) < 2**31 else np.int64
     todo_mask = fids >= 0

@@ -8,7 +8,8 @@ the regions were right:
   its distance was measured at a far, rounded point; ``brute`` also could not certify the empty
   bit vectors whose duplicates disagree (a slab of width zero) because of the same rounding;
 * the facets of a cell thinner than the resolution (a tiny simplex of hyperplanes that nearly
-  meet in a point), which the refinement drops while its neighbours keep their facets on it;
+  meet in a point, or a slab that every step across jumps), which the refinement drops while its
+  neighbours keep their facets on it;
 * a facet on two identical neurons crossed from a thin region (a short step): the duplicate's
   pre-activation at the facet point, rounding, was taken for another hyperplane through it.
 
