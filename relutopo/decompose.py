@@ -62,7 +62,8 @@ What raises
     (``stats["wrong_interior_points"]``), a cell the HiGHS paths drop as thin without a
     certificate (``stats["uncertain_cells"]``: HiGHS' multipliers must bound every ball within
     the box, or within ``CERTIFICATE_REACH`` times the scale in ``R^d``; else the certified
-    simplex of :mod:`relutopo.chebyshev` decides), or a HiGHS LP that does not finish. A
+    simplex of :mod:`relutopo.chebyshev` decides, and last HiGHS' multipliers in exact rational
+    arithmetic), or a HiGHS LP that does not finish. A
     :class:`~relutopo.errors.ResolutionWarning` says when a box is so much larger than the
     network's first-layer features that regions below the resolution may go unreported (a
     unit-scale net in a box of ``+-1e12``). A cell whose Chebyshev centre neither the certificate
@@ -75,7 +76,13 @@ vectorised simplex otherwise -- and HiGHS for any cell they cannot certify; ``po
 certified centres; ``lp``/``brute``: HiGHS, many regions per LP) and only cells with radius
 ``> CHEBYSHEV_RTOL * scale`` are kept; then each facet is
 crossed by a small step and the network is *evaluated* there to find the neighbour (deeper bits
-may change too; a neighbour is never guessed by flipping one bit). Regions are stored compactly
+may change too, and neurons whose hyperplanes contain the facet, such as a duplicated neuron, flip
+with it; a neighbour is never guessed by flipping one bit). A facet narrower than the
+resolution may border a cell that is no region because it is thinner than the resolution (a
+tiny simplex of hyperplanes that nearly meet in a point): it is crossed by a step below the
+resolution, and its neighbour, when no region, must have a certified Chebyshev radius at most the
+resolution (``stats["facets_onto_thin_cells"]`` counts such facets; they are no edges). Regions
+are stored compactly
 (:class:`~relutopo.decomposition.Decomposition`). The ``vertex`` refinement works on chunks of
 ``vertex_refine.REFINE_CHUNK`` cells depth first and finalises each chunk of last-layer cells
 as soon as it is complete, so its working memory is bounded by the chunk size; the ``lp`` and
@@ -611,6 +618,43 @@ def _thin_by_duals(A, c, ptr, X, lam_rows, lam_cap, cap, rtol, reach):
         return (weight > 0) & (bound <= rtol * weight)
 
 
+def _thin_exactly(A, c, X, lam_rows, lam_cap, cap, rtol, reach) -> bool:
+    """Whether multipliers prove, in exact rational arithmetic, that the polyhedron ``A x <= c``
+    has no ball of radius above ``rtol`` centred within ``reach`` of ``X``.
+
+    The bound of :func:`_thin_by_duals` without its rounding: with ``w_j = y_j / ||a_j||`` (any
+    ``w >= 0`` will do; ``y`` the multipliers of the unit rows, negative ones clipped), every ball
+    ``B(x, r)`` inside with ``r <= cap`` obeys ``r (sum w_j ||a_j|| + y_cap) <= sum w_j c_j - G . X
+    + ||G|| |x - X| + y_cap cap``, ``G = sum w_j a_j``, evaluated on the floats as rationals, with
+    ``||a_j||`` bounded below and ``||G||`` above by floats whose squares are compared exactly.
+    Far from the origin (``|X|`` 10^6 times the scale) the float bound's rounding, ``eps |X|``
+    per slack, can exceed the resolution although the rows cancel exactly (the two opposite rows
+    of a duplicated neuron whose bits disagree: an empty slab of width zero)."""
+    from fractions import Fraction as Q
+
+    def sqrt_bound(sq, up):
+        b = float(np.sqrt(float(sq)))
+        while (Q(b) ** 2 < sq) if up else (Q(b) ** 2 > sq):
+            b = float(np.nextafter(b, np.inf if up else 0.0))
+        return Q(b)
+
+    norms = row_norms(A)
+    y = np.maximum(np.where(norms > 0, lam_rows, 0.0), 0.0)
+    if not np.all(np.isfinite(y)) or not np.isfinite(lam_cap) or not np.all(np.isfinite(X)):
+        return False
+    d = A.shape[1]
+    G, rhs, weight = [Q(0)] * d, Q(0), Q(max(float(lam_cap), 0.0))
+    for j in np.flatnonzero(y > 0):
+        w = Q(float(y[j] / norms[j]))
+        a = [Q(float(v)) for v in A[j]]
+        G = [g + w * v for g, v in zip(G, a)]
+        rhs += w * Q(float(c[j]))
+        weight += w * sqrt_bound(sum(v * v for v in a), up=False)
+    rhs += -sum(g * Q(float(x)) for g, x in zip(G, X)) + sqrt_bound(sum(g * g for g in G), up=True) * Q(reach)
+    rhs += Q(max(float(lam_cap), 0.0)) * Q(float(cap))
+    return weight > 0 and rhs <= Q(float(rtol)) * weight
+
+
 def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
     """Chebyshev centres of ``systems`` by HiGHS (one block-diagonal LP,
     :meth:`~relutopo.polyhedra.LPSolver.chebyshev_batch`, around ``origins``), every decision
@@ -620,8 +664,10 @@ def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
     slack), so a kept cell is sound. A radius at or below ``rtol`` (the cell is dropped) must be
     certified: by HiGHS' own multipliers (:func:`relutopo.chebyshev.certify`), else by the
     certified simplex of :mod:`relutopo.chebyshev` started at HiGHS' point; a cell that turns out
-    thicker is kept (``solver.corrected_cells``), one that no certificate settles is counted in
-    ``solver.uncertain_cells`` (``decompose`` then raises). Returns ``(X, R)``."""
+    thicker is kept (``solver.corrected_cells``), one that the simplex cannot certify either is
+    tried last with HiGHS' multipliers in exact arithmetic (:func:`_thin_exactly`), and one that
+    no certificate settles is counted in ``solver.uncertain_cells`` (``decompose`` then raises).
+    Returns ``(X, R)``."""
     from .chebyshev import ENUMERATE_MAX, _centres, certify
 
     X, R, (lam_rows, lam_cap) = solver.chebyshev_batch(systems, cap, origins=origins, return_duals=True)
@@ -654,6 +700,13 @@ def _highs_centres(solver, systems, cap, rtol, origins=None, domain=None):
     X2, R2, info = _centres(A[rows], c[rows], sub_ptr, float(cap), X[todo], True, solver, None, None,
                             ENUMERATE_MAX, True)
     unsure = (info["fallback_mask"] | np.isin(np.arange(len(todo)), info["uncertified"])) & ~(R2 > rtol)
+    for u in unsure.nonzero()[0]:  # last resort: HiGHS' multipliers in exact arithmetic
+        i = todo[u]
+        rng = slice(ptr[i], ptr[i + 1])
+        reach = (tol.CERTIFICATE_REACH * cap if domain is None else
+                 float(np.sqrt((np.maximum(np.abs(domain.lo - X[i]), np.abs(domain.hi - X[i])) ** 2).sum())))
+        if _thin_exactly(A[rng], c[rng], X[i], lam_rows[rng], lam_cap[i], cap, rtol, reach):
+            unsure[u] = False
     solver.uncertain_cells += int(unsure.sum())
     solver.corrected_cells += int((R2 > rtol).sum())
     X[todo], R[todo] = X2, R2
@@ -1107,8 +1160,9 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
         X0, fpts = X0 @ lift.T, fpts @ lift.T
         fnrm = None if fnrm is None else fnrm @ lift.T
+    crossing = {}
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre)
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre, crossing)
     if wrong_centres is None:
         wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
@@ -1121,6 +1175,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
         "uncertified_centres": solver.uncertified_centres,
         "dropped_thin_cells": int(raw.dropped),
         "unmatched_facets": int(unmatched),
+        "facets_onto_thin_cells": int(crossing.get("facets_onto_thin_cells", 0)),
         "wrong_interior_points": wrong_centres,
         "uncertain_cells": int(solver.uncertain_cells),
         "corrected_cells": int(solver.corrected_cells),
@@ -1156,9 +1211,10 @@ def _check_consistency(dec, user) -> None:
     if not problems:
         return
     where = user.domain if user.domain is not None else f"R^{user.net.input_dim}"
+    other = "lp" if user.method == "vertex" else "vertex"  # a method other than the one used
     msg = (f"decompose({user.net!r}, {where}, method={user.method!r}) found {dec.n_regions} regions "
            f"but the result is inconsistent: {'; '.join(problems)}. The count is not trustworthy; "
-           "try another method (e.g. method='vertex'), or pass on_inconsistency='warn' to get the "
+           f"try another method (e.g. method={other!r}), or pass on_inconsistency='warn' to get the "
            "result anyway.")
     if user.policy == "warn":
         import warnings
@@ -1171,7 +1227,8 @@ def _check_consistency(dec, user) -> None:
 _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
-def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None):
+def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None,
+                  info=None):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -1182,6 +1239,14 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     whose zero set contains the facet. Returns ``(edges, neuron, (flip_ptr, flip_ids),
     n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
     already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
+
+    Facets the first steps leave are crossed again from a point away from the other hyperplanes
+    (:func:`_facet_centres`). A facet whose clearance there is at or below the resolution cannot
+    be crossed at the resolution: its neighbour is named by a step below it and, when it is no
+    region, must be a cell thinner than the resolution, certified (:func:`_onto_thin_cells`); a
+    wider facet that every step still jumps over such a cell (a slab) is settled the same way by
+    the cell immediately beyond it (:func:`_onto_thin_slabs`). ``info["facets_onto_thin_cells"]``
+    (when ``info`` is a dict) counts those facets, which are neither edges nor unmatched.
     """
     dtype = np.int32 if len(packed) < 2**31 else np.int64
     todo_mask = fids >= 0
@@ -1200,13 +1265,26 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
         left.append(_step_across(net, domain, table, packed, owner, fids, todo, fpts[todo], fnrm[todo],
                                  eps, floor, found, defer_multi=True))
     rest = np.concatenate(left) if left else np.zeros(0, dtype=np.int64)
+    n_thin = 0
     if rest.size:  # facet points near a lower face (a far cone's apex, a thin wedge): move them
-        P, gap = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale, solver)
+        P, gap, along = _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, rest, scale,
+                                       solver)
         thick = gap > floor
         eps = tol.CROSSING_STEP_FRACTION * np.minimum(np.minimum(gap, radii[owner[rest]]), scale)
-        rest = np.concatenate([rest[~thick], _step_across(
-            net, domain, table, packed, owner, fids, rest[thick], P[thick], fnrm[rest[thick]],
-            eps[thick], floor, found)])
+        crossed = _step_across(net, domain, table, packed, owner, fids, rest[thick], P[thick],
+                               fnrm[rest[thick]], eps[thick], floor, found, along=along[thick])
+        narrow, n_thin = _onto_thin_cells(net, domain, table, packed, owner, fids, rest[~thick],
+                                          P[~thick], fnrm[rest[~thick]], gap[~thick], scale, solver,
+                                          found, along[~thick])
+        if crossed.size:  # a wide facet onto a slab thinner than the resolution: every step
+            pos = thick.nonzero()[0]  # crossed: the facets of rest[thick] left, in their order
+            pos = pos[np.isin(rest[pos], crossed)]
+            crossed, n_slab = _onto_thin_slabs(net, domain, table, packed, owner, crossed, P[pos],
+                                               fnrm[crossed], along[pos], scale, solver)
+            n_thin += n_slab  # jumps it (flipping bits that do not vanish on the facet)
+        rest = np.concatenate([narrow, crossed])
+    if info is not None:
+        info["facets_onto_thin_cells"] = n_thin
     unmatched = int(rest.size)
     if pre is not None:  # the compiled path: the same pairs in one pass
         from .kernels.crossing import edge_pairs
@@ -1238,12 +1316,16 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
 
 
 def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor, found,
-                 defer_multi=False):
+                 defer_multi=False, along=None):
     """Evaluate the network at ``P +- eps N`` for facets ``todo`` (points ``P``, outward unit
     normals ``N``), shrinking ``eps`` by 1000x up to three times (not below ``floor``); record
     each neighbour in ``found`` and return the facets left unmatched (see :func:`_cross_facets`).
     ``defer_multi``: a crossing that flips more bits than the facet's own is not accepted but
-    returned too, for a second try from a point far from every other hyperplane."""
+    returned too, for a second try from a point far from every other hyperplane. ``along``
+    (``(len(todo), n_hidden)`` bools, from :func:`_facet_centres`): the neurons whose rows contain
+    each facet (a duplicate of its neuron, or a deeper one vanishing on it), which flip with it
+    whatever their value at ``P``: there it is rounding, of the order of the carrier's, which for
+    a short step need not be ``CROSSING_ZERO_RTOL`` times below the values beyond."""
     deferred = []
     for _ in range(4):
         if todo.size == 0:
@@ -1266,6 +1348,8 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
         flipped_k = flipped[rows, carrier]
         vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
         vanishes[rows, carrier] = True  # z_k(p) = 0 up to rounding, by construction
+        if along is not None:  # and so on every row that contains the facet
+            vanishes |= along
         clean = flipped_k & (~flipped | vanishes).all(axis=1)
         good = ok_self & inside & clean & (hits >= 0) & (hits != owner[todo])
         if defer_multi:  # other bits flip too: contained in the facet, or a thin wedge jumped
@@ -1277,8 +1361,108 @@ def _step_across(net, domain, table, packed, owner, fids, todo, P, N, eps, floor
             keep = ~good
         found[todo[good]] = hits[good]
         todo, P, N = todo[keep], P[keep], N[keep]
+        along = None if along is None else along[keep]
         eps = np.maximum(eps[keep] * tol.CROSSING_STEP_SHRINK, floor)
     return np.concatenate([todo] + deferred) if deferred else todo
+
+
+def _limit_bits(net, P, N, along):
+    """Bit vectors at ``P + t N`` for every small enough ``t > 0``: each pre-activation is ``z + t
+    z'`` near ``t = 0`` (value and derivative along ``N``, layer by layer through the bits chosen so
+    far); its sign is that of ``z``, except for the neurons ``along`` (``(m, n_hidden)`` bools: their
+    rows contain the facet through ``P``, so ``z`` is rounding there), whose sign is that of ``z'``.
+    The cell immediately beyond the facet, however thin: no step length is involved."""
+    h, dh, out, off = P, N, [], 0
+    for W, b in zip(net.weights[:-1], net.biases[:-1]):
+        z, dz = h @ W.T + b, dh @ W.T
+        on = np.where(along[:, off:off + W.shape[0]], dz > 0, z > 0)
+        out.append(on)
+        off += W.shape[0]
+        h, dh = np.where(on, z, 0.0), np.where(on, dz, 0.0)
+    return np.concatenate(out, axis=1) if out else np.zeros((len(P), 0), dtype=bool)
+
+
+def _onto_thin_slabs(net, domain, table, packed, owner, which, P, N, along, scale, solver):
+    """Settle facets ``which`` that a step from their centre ``P`` (:func:`_facet_centres`, with a
+    clearance above the resolution) could not cross: the cell immediately beyond, named by
+    :func:`_limit_bits` (the cell within, by the same rule, must be the facet's region), may be a
+    slab thinner than the resolution that every step jumps (a deeper neuron whose zero set runs
+    within the resolution of the facet's hyperplane beyond it). It is accepted only when it is no
+    region and its certified Chebyshev radius (:func:`_highs_centres`) is at most the resolution.
+    Returns ``(unmatched facets, number of facets onto cells thinner than the resolution)``."""
+    floor = tol.CHEBYSHEV_RTOL * scale
+    beyond, within = _limit_bits(net, P, N, along), _limit_bits(net, P, -N, along)
+    ok = (pack_bits(within) == packed[owner[which]]).all(axis=1)
+    if domain is not None:
+        ok &= domain.contains(P)
+    ok &= table.find(pack_bits(beyond)) < 0
+    cand = ok.nonzero()[0]
+    if cand.size == 0:
+        return which, 0
+    systems = [full_system(net, s, domain)[:2] for s in beyond[cand]]
+    _, R = _highs_centres(solver, systems, scale, floor, origins=P[cand], domain=domain)
+    thin = np.zeros(len(which), dtype=bool)
+    thin[cand[~(R > floor)]] = True
+    return which[~thin], int(thin.sum())
+
+
+def _onto_thin_cells(net, domain, table, packed, owner, fids, which, P, N, gap, scale, solver,
+                     found, along):
+    """Settle facets ``which`` whose clearance ``gap`` at the points ``P`` (from
+    :func:`_facet_centres`; outward unit normals ``N``) is at or below the resolution
+    ``CHEBYSHEV_RTOL * scale``: facets of a region onto a cell that is not one because it is
+    thinner than the resolution (e.g. a tiny simplex of hyperplanes that nearly meet in a point,
+    whose every facet is as small as itself), which the refinement rightly dropped but whose
+    neighbours keep their facets on it.
+
+    Within ``gap`` of ``P`` on the facet's hyperplane no other hyperplane of the region passes, so
+    a step of ``CROSSING_STEP_FRACTION * gap`` crosses the facet alone (the same checks as
+    :func:`_step_across`: the point within evaluates to the region, every flipped bit vanishes at
+    ``P`` or is one of ``along``, the rows that contain the facet, the point beyond lies in the
+    domain). A neighbour that is a region is recorded in
+    ``found`` (an edge); one that is not is accepted only when its Chebyshev radius, computed from
+    its own rows and certified (:func:`_highs_centres`), is at most the resolution: a cell below
+    it, not a missing region. Every other facet is returned as unmatched, e.g. one without a
+    positive gap, or whose neighbour turns out to be thicker than the resolution.
+
+    Returns ``(unmatched facets, number of facets onto cells thinner than the resolution)``.
+    """
+    floor = tol.CHEBYSHEV_RTOL * scale
+    crossable = np.isfinite(gap) & (gap > 0)
+    left = [which[~crossable]]
+    which, P, N, gap, along = which[crossable], P[crossable], N[crossable], gap[crossable], along[crossable]
+    m = len(which)
+    if m == 0:
+        return left[0], 0
+    e = (tol.CROSSING_STEP_FRACTION * gap)[:, None]
+    z_all = np.concatenate(net.preactivations(np.concatenate([P, P + e * N, P - e * N])), axis=1)
+    z_at, z_out, z_in = z_all[:m], z_all[m:2 * m], z_all[2 * m:]
+    sides = z_all[m:] > 0
+    pk = pack_bits(sides)
+    beyond, within = pk[:m], pk[m:]
+    ok_self = (within == packed[owner[which]]).all(axis=1)
+    inside = np.ones(m, dtype=bool) if domain is None else domain.contains(P + e * N)
+    flipped = sides[:m] != sides[m:]
+    rows = np.arange(m)
+    vanishes = np.abs(z_at) <= tol.CROSSING_ZERO_RTOL * (np.abs(z_out) + np.abs(z_in))
+    vanishes[rows, fids[which]] = True
+    vanishes |= along
+    clean = flipped[rows, fids[which]] & (~flipped | vanishes).all(axis=1)
+    hits = table.find(beyond)
+    good = ok_self & inside & clean
+    edge = good & (hits >= 0) & (hits != owner[which])
+    found[which[edge]] = hits[edge]
+    cand = (good & (hits < 0)).nonzero()[0]
+    left.append(which[~good | ((hits >= 0) & ~edge)])
+    n_thin = 0
+    if cand.size:
+        systems = [full_system(net, s, domain)[:2] for s in sides[cand]]
+        _, R = _highs_centres(solver, systems, scale, floor, origins=P[cand] + e[cand] * N[cand],
+                              domain=domain)
+        thin = ~(R > floor)
+        n_thin = int(thin.sum())
+        left.append(which[cand[~thin]])
+    return np.concatenate(left), n_thin
 
 
 def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, solver):
@@ -1289,11 +1473,13 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
     ``scale`` -- one small HiGHS LP per facet, in coordinates of the hyperplane around the
     facet's current point. Near a far cone's apex, or in a thin wedge, the mean of the facet's
     vertices lies within a hair of other hyperplanes; this point does not. Returns
-    ``(points, gaps)``; a gap at or below the full-dimensionality tolerance means the facet
-    cannot be crossed at the resolution."""
+    ``(points, gaps, along)``; a gap at or below the full-dimensionality tolerance means the facet
+    cannot be crossed at the resolution; ``along[i, j]``: hidden neuron ``j``'s row contains facet
+    ``which[i]`` (it flips with the facet's own neuron)."""
     d = net.input_dim
     m = len(which)
     P, gap = fpts[which].copy(), np.full(m, -np.inf)
+    along = np.zeros((m, net.n_hidden), dtype=bool)
     inf = solver._inf
     bits = unpack_bits(packed[owner[which]], net.n_hidden)
     on = tol.VERTEX_RTOL * scale  # a row within this of the facet's point contains the facet
@@ -1306,17 +1492,26 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
         An = A[live] / norms[live, None]
         j = int(np.flatnonzero(ids[live] == fids[f])[0])
         a = An[j]
-        p0 = fpts[f] - (a @ fpts[f] - c[live][j] / norms[live][j]) * a  # onto the hyperplane
-        dist = c[live] / norms[live] - An @ p0
+        cn = c[live] / norms[live]
+        p0 = fpts[f] - (a @ fpts[f] - cn[j]) * a  # onto the hyperplane
+        dist = cn - An @ p0
+        # how far a row parallel to the facet's lies from the facet's hyperplane, measured
+        # against that row rather than at p0: at p0 both distances carry p0's rounding,
+        # ~eps |p0|, which far out (a cone's facet 10^6 times the scale away) exceeds ``on``
+        # and made a duplicate neuron's row a wall of the facet (a gap below the resolution)
+        sgn = np.where(An @ a < 0, -1.0, 1.0)
+        offset = cn - sgn * cn[j] - (An - sgn[:, None] * a) @ p0
         if d == 1:
-            others = np.abs(dist) > on
+            others = np.abs(offset) > on
+            along[i, ids[live][~others & (ids[live] >= 0)]] = True
             others[j] = False
             gap[i] = min(float(scale), float(dist[others].min(initial=np.inf)))
             P[i] = p0
             continue
         N = np.linalg.svd(a[None, :])[2][1:].T  # (d, d - 1) orthonormal basis of the hyperplane
         B = An @ N  # rows in the hyperplane's coordinates; unit rows keep their full-space norm
-        contains = (np.sqrt(np.einsum("ij,ij->i", B, B)) <= tol.ZERO_ROW_RTOL) & (np.abs(dist) <= on)
+        contains = (np.sqrt(np.einsum("ij,ij->i", B, B)) <= tol.ZERO_ROW_RTOL) & (np.abs(offset) <= on)
+        along[i, ids[live][contains & (ids[live] >= 0)]] = True
         keep = ~contains
         keep[j] = False
         M = np.hstack([B[keep], np.ones((int(keep.sum()), 1))])
@@ -1329,7 +1524,7 @@ def _facet_centres(net, domain, packed, owner, fids, fpts, fnrm, which, scale, s
         p = p0 + N @ z[:-1]
         slack = c[live][keep] / norms[live][keep] - An[keep] @ p  # recomputed at the point
         P[i], gap[i] = p, min(float(z[-1]), float(slack.min(initial=np.inf)))
-    return P, gap
+    return P, gap, along
 
 
 # ============================================================================ rank-deficient R^d
