@@ -205,15 +205,28 @@ def test_lazy_last_layer_decomposition_unchanged(sizes, dom, monkeypatch):
        seed=st.integers(0, 2**31), off=st.floats(0, 1))
 def test_restrict_equals_einsum(n, h, hp, d, seed, off):
     """The compiled restricted rows equal ``numpy.einsum("ij,njd->nid")`` bit for bit (the numpy
-    path's), also with the zero rows (``-0.0`` too) of neurons that are off, and ``max |G|``."""
+    path's), also with the zero rows (``-0.0`` too) of neurons that are off; their norms, zero
+    rows and bits equal the numpy path's (``row_norms_3d`` and the same comparisons written
+    with numpy), also where rows vanish or a neuron's weights are zero."""
+    from relutopo import tolerances as tol
     from relutopo.kernels.vertex import restrict
+    from relutopo.vertex_refine import row_norms_3d
 
     rng = np.random.default_rng(seed)
     W = rng.uniform(-1, 1, (h, hp)) * 10.0 ** rng.integers(-3, 4, (h, 1))
+    W[rng.random(h) < 0.1] = 0.0  # dead neurons: every restricted row is zero
     G = rng.uniform(-1, 1, (n, hp, d)) * (rng.random((n, hp, 1)) >= off)
-    M, gmax = restrict(W, G)
+    mu = rng.uniform(-1, 1, (n, h))
+    wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
+    M, norms, zero_row, Lb = restrict(W, G, mu, wnorm)
     assert np.array_equal(M, np.einsum("ij,njd->nid", W, G))
-    assert np.array_equal(gmax, np.abs(G).reshape(n, -1).max(axis=1))
+    gmax = np.maximum(np.abs(G).reshape(n, -1).max(axis=1), tol.TINY)
+    ref = row_norms_3d(M)
+    assert np.array_equal(norms, ref)
+    assert np.allclose(ref, np.linalg.norm(M, axis=2), rtol=1e-14, atol=0)  # a norm at all
+    want = ref <= tol.ZERO_ROW_RTOL * (wnorm[None, :] * gmax[:, None])
+    assert np.array_equal(zero_row, want)
+    assert np.array_equal(Lb, want & (mu > 0))
 
 
 def test_capacity_hints_fewer_growths_same_result(monkeypatch):
