@@ -153,6 +153,31 @@ def restrict(W, G, mu, wnorm):
 
 
 @_jit
+def _children(bits, M, mu, parent, Lc):
+    """The new cells' bits (the parent's, then the layer's), maps ``G = M[parent] * Lc`` and
+    offsets ``g = mu[parent] * Lc`` (a bit times a float as numpy multiplies them: ``-0.0``
+    where a negative entry meets a 0 bit)."""
+    n, h = Lc.shape
+    d = M.shape[2]
+    nb = bits.shape[1]
+    out = np.empty((n, nb + h), dtype=np.bool_)
+    G = np.empty((n, h, d))
+    g = np.empty((n, h))
+    for c in range(n):
+        p = parent[c]
+        for j in range(nb):
+            out[c, j] = bits[p, j]
+        for i in range(h):
+            on = Lc[c, i]
+            out[c, nb + i] = on
+            f = 1.0 if on else 0.0
+            for e in range(d):
+                G[c, i, e] = M[p, i, e] * f
+            g[c, i] = mu[p, i] * f
+    return out, G, g
+
+
+@_jit
 def _checks(M, G, mu, wnorm, rtol, tiny):
     """Norms, zero rows and their bits of ``M (n, h, d)`` (see :func:`restrict`)."""
     n, h, d = M.shape
@@ -293,13 +318,12 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     nb.A, nb.c, nb.ids, nb.rptr = _resized(oA, nr), _resized(oc, nr), _resized(oid, nr), _resized(o_rptr, no + 1)
     parent = _resized(opar, no)
     Lc = _resized(oL, no)
-    nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
     nb.anc = None if recorder is None else anc[parent]
     if last:
+        nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
         nb.G = nb.g = None
-    else:
-        nb.G = M[parent] * Lc[:, :, None]
-        nb.g = mu[parent] * Lc
+    else:  # numpy.concatenate([b.bits[parent], Lc], axis=1), M[parent] * Lc[:, :, None] and
+        nb.bits, nb.G, nb.g = _children(b.bits, M, mu, parent, Lc)  # mu[parent] * Lc, at once
     nb.whole = False
     if recorder is not None:
         used = (no / max(n_in, 1), nv / max(g_in, 1), nr / max(r_in, 1))
