@@ -431,6 +431,41 @@ def test_edge_pairs_equal_numpy(n, m, seed):
     assert np.array_equal(k2, k[first]) and k2.dtype == fids.dtype
 
 
+@settings(**SETTINGS)
+@given(hidden=st.lists(st.integers(1, 12), min_size=1, max_size=3), seed=st.integers(0, 2**31),
+       log_scale=st.floats(-3, 3), dead=degeneracy)
+def test_sign_test_on_maps_equals_evaluation(hidden, seed, log_scale, dead):
+    """The compiled sign test on a refinement's maps (the plane loop of the polygon path, and
+    the general loop with a lazy last layer on the vertex path) places random points in or out
+    of the regions exactly as evaluating the network does."""
+    from relutopo.kernels.crossing import count_outside
+    from relutopo.kernels.polygon import refine_polygons
+    from relutopo.kernels.vertex import MapRecorder
+    from relutopo.patterns import GrowingArray, pack_bits
+    from relutopo.vertex_refine import refine
+
+    net = _net((2, *hidden, 1), seed, 10.0 ** log_scale, dead)
+    box = Box(-1.0, 1.0, dim=2)
+    rng = np.random.default_rng(seed)
+    _, _, _, _, bits, maps = refine_polygons(net, box, 2.0)
+    packed = pack_bits(bits)
+    n = len(packed)
+    X = rng.uniform(-1, 1, (n, 2))
+    X[: n // 2] = rng.uniform(-1, 1, (n // 2, 2)) * 1e-3 + X[n // 2: 2 * (n // 2)]  # nearby pairs
+    want = int((net.patterns(X) != packed).any(axis=1).sum())
+    assert count_outside(maps, packed, X, net.layer_offsets) == want
+    rec = MapRecorder(net)  # the vertex path's maps (last layer recomputed when L >= 2)
+    anc, cells = GrowingArray((len(net.hidden_sizes),), np.int64), []
+    for b in refine(net, box, 2.0, layer=rec):
+        anc.append(b.anc)
+        cells.append(b.bits)
+    packed = pack_bits(np.concatenate(cells))
+    vmaps = rec.maps(anc.take())
+    X = rng.uniform(-1, 1, (len(packed), 2))
+    want = int((net.patterns(X) != packed).any(axis=1).sum())
+    assert count_outside(vmaps, packed, X, net.layer_offsets) == want
+
+
 def test_edge_geometry_equals_numpy():
     """Midpoints and unit normals of the polygon edges: compiled == numpy, bit for bit."""
     from relutopo.kernels.polygon import edge_geometry, refine_polygons
