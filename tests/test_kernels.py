@@ -466,6 +466,42 @@ def test_sign_test_on_maps_equals_evaluation(hidden, seed, log_scale, dead):
     assert count_outside(vmaps, packed, X, net.layer_offsets) == want
 
 
+@settings(**SETTINGS)
+@given(seed=st.integers(0, 2**31), d=st.integers(1, 6), spread=st.integers(0, 700))
+def test_compiled_row_norm_equals_scaled_numpy(seed, d, spread):
+    """The compiled centres' row norm (unscaled where that changes no bit) equals the row
+    scaled by a power of two first (largest entry in ``[1/2, 1)``), its squares summed in order
+    (plain Python floats), bit for bit, and ``relutopo.polyhedra.row_norms`` for ``d <= 2``
+    (whose einsum sums longer rows in another order), on rows whose entries span up to
+    ``10^spread`` around magnitudes from 1e-300 to 1e300, zeros and subnormal entries included."""
+    import math
+
+    from relutopo.kernels.centres import _row_norm
+    from relutopo.polyhedra import row_norms
+
+    def scaled(row):
+        m = max(abs(float(a)) for a in row)
+        if m == 0.0:
+            return 0.0
+        e = math.frexp(m)[1]
+        s = 0.0
+        for a in row:
+            v = math.ldexp(float(a), -e)
+            s += v * v
+        return math.ldexp(math.sqrt(s), e)
+
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(-300, 300, (400, 1))
+    expo = np.clip(centre + rng.uniform(-0.5, 0.5, (400, d)) * spread, -320, 307)
+    A = rng.uniform(-1, 1, (400, d)) * 10.0 ** expo
+    A[rng.random((400, d)) < 0.1] = 0.0
+    A[:3] = [[3.0, 4.0, 0, 0, 0, 0][:d]] * 3 if d >= 2 else 5.0
+    got = np.array([_row_norm(A, k) for k in range(len(A))])
+    assert np.array_equal(got, np.array([scaled(row) for row in A]))
+    if d <= 2:
+        assert np.array_equal(got, row_norms(A))
+
+
 def test_edge_geometry_equals_numpy():
     """Midpoints and unit normals of the polygon edges: compiled == numpy, bit for bit."""
     from relutopo.kernels.polygon import edge_geometry, refine_polygons
