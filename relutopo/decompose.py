@@ -195,7 +195,8 @@ def _decompose(net, domain, method, progress, on_inconsistency, compiled):
     use_kernels = use_compiled(compiled)
     t_start = time.perf_counter()
     solver = LPSolver()
-    user = _UserFrame(net, domain, domain_scale(net, domain), normal_form(net, domain), method,
+    user_scale = domain_scale(net, domain)
+    user = _UserFrame(net, domain, user_scale, normal_form(net, domain, user_scale), method,
                       on_inconsistency)
     net, domain = user.nf.net, user.nf.domain  # from here on: the working frame
     scale = domain_scale(net, domain)

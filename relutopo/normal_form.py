@@ -121,9 +121,10 @@ def _check_finite(arrays, what):
                 "that pre-activations on the domain stay below ~1e300")
 
 
-def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
+def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) -> NormalForm:
     """The network and domain in the canonical frame (module docstring); raises
-    :class:`~relutopo.errors.ScaleRangeError` when float64 cannot hold it.
+    :class:`~relutopo.errors.ScaleRangeError` when float64 cannot hold it. ``scale``: the
+    caller's ``domain_scale(net, domain)`` if it has it (not computed again).
 
     Examples
     --------
@@ -158,7 +159,7 @@ def normal_form(net: ReluNet, domain: Box | None) -> NormalForm:
         wdom = Box(lo, hi)
     else:
         origin = np.zeros(d)
-        s = domain_scale(net, None)
+        s = domain_scale(net, None) if scale is None else scale
         # no first-layer hyperplane off the origin: domain_scale falls back to 1 in every frame
         off = (np.abs(net.weights[0]).max(axis=1, initial=0.0) > 0) & (net.biases[0] != 0) \
             if len(net.weights) > 1 else np.zeros(0, dtype=bool)

@@ -268,21 +268,21 @@ def _layer_setup(b, net, l, offset, last, restrict=None):
     orthant rows of the whole-space root, whose cells replace ``b``). Returns ``(b, M, mu, norms,
     zero_row, Lb, fixed)``, or the finished batch when nothing cuts the whole space. Shared by
     the numpy cutting below and the compiled one (:mod:`relutopo.kernels.vertex`), which passes
-    ``restrict(W, G) -> (M, max |G| per cell)`` computing the same numbers."""
+    ``restrict(W, G, mu, wnorm) -> (M, norms, zero_row, Lb)`` computing the same numbers."""
     W, bias = net.weights[l], net.biases[l]
     d = net.input_dim
     h = W.shape[0]
+    mu = b.g @ W.T + bias[None, :]
+    wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
     if restrict is None:
         M = np.einsum("ij,njd->nid", W, b.G)
         gmax = np.abs(b.G).reshape(b.n, -1).max(axis=1, initial=0.0)
-    else:
-        M, gmax = restrict(W, b.G)
-    mu = b.g @ W.T + bias[None, :]
-    norms = np.sqrt(np.einsum("nid,nid->ni", M, M))
-    wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
-    gmax = np.maximum(gmax, tol.TINY)
-    zero_row = norms <= tol.ZERO_ROW_RTOL * (wnorm[None, :] * gmax[:, None])
-    Lb = zero_row & (mu > 0)  # a neuron constant on the cell: its bit is its sign
+        norms = row_norms_3d(M)
+        gmax = np.maximum(gmax, tol.TINY)
+        zero_row = norms <= tol.ZERO_ROW_RTOL * (wnorm[None, :] * gmax[:, None])
+        Lb = zero_row & (mu > 0)  # a neuron constant on the cell: its bit is its sign
+    else:  # the same numbers, compiled, in one pass
+        M, norms, zero_row, Lb = restrict(W, b.G, mu, wnorm)
     fixed = np.zeros(h, dtype=bool)
     if b.whole:
         live = (~zero_row[0]).nonzero()[0]
@@ -300,6 +300,23 @@ def _layer_setup(b, net, l, offset, last, restrict=None):
         fixed[S] = True
         b = ob
     return b, M, mu, norms, zero_row, Lb, fixed
+
+
+def row_norms_3d(M):
+    """``|M[n, i, :]|`` for every cell ``n`` and row ``i``, the squares summed in order of the
+    coordinate (as the compiled :func:`relutopo.kernels.vertex.restrict` sums them, so both
+    paths compare the same norms).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_norms_3d(np.array([[[3.0, 4.0], [0.0, 0.0]]])).tolist()
+    [[5.0, 0.0]]
+    """
+    s = M[..., 0] * M[..., 0]
+    for e in range(1, M.shape[2]):
+        s = s + M[..., e] * M[..., e]
+    return np.sqrt(s)
 
 
 def _values(V, M, mu, cell_of, d):

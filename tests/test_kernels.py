@@ -209,15 +209,28 @@ def test_lazy_last_layer_decomposition_unchanged(sizes, dom, monkeypatch):
        seed=st.integers(0, 2**31), off=st.floats(0, 1))
 def test_restrict_equals_einsum(n, h, hp, d, seed, off):
     """The compiled restricted rows equal ``numpy.einsum("ij,njd->nid")`` bit for bit (the numpy
-    path's), also with the zero rows (``-0.0`` too) of neurons that are off, and ``max |G|``."""
+    path's), also with the zero rows (``-0.0`` too) of neurons that are off; their norms, zero
+    rows and bits equal the numpy path's (``row_norms_3d`` and the same comparisons written
+    with numpy), also where rows vanish or a neuron's weights are zero."""
+    from relutopo import tolerances as tol
     from relutopo.kernels.vertex import restrict
+    from relutopo.vertex_refine import row_norms_3d
 
     rng = np.random.default_rng(seed)
     W = rng.uniform(-1, 1, (h, hp)) * 10.0 ** rng.integers(-3, 4, (h, 1))
+    W[rng.random(h) < 0.1] = 0.0  # dead neurons: every restricted row is zero
     G = rng.uniform(-1, 1, (n, hp, d)) * (rng.random((n, hp, 1)) >= off)
-    M, gmax = restrict(W, G)
+    mu = rng.uniform(-1, 1, (n, h))
+    wnorm = np.sqrt(np.einsum("ij,ij->i", W, W))
+    M, norms, zero_row, Lb = restrict(W, G, mu, wnorm)
     assert np.array_equal(M, np.einsum("ij,njd->nid", W, G))
-    assert np.array_equal(gmax, np.abs(G).reshape(n, -1).max(axis=1))
+    gmax = np.maximum(np.abs(G).reshape(n, -1).max(axis=1), tol.TINY)
+    ref = row_norms_3d(M)
+    assert np.array_equal(norms, ref)
+    assert np.allclose(ref, np.linalg.norm(M, axis=2), rtol=1e-14, atol=0)  # a norm at all
+    want = ref <= tol.ZERO_ROW_RTOL * (wnorm[None, :] * gmax[:, None])
+    assert np.array_equal(zero_row, want)
+    assert np.array_equal(Lb, want & (mu > 0))
 
 
 def test_capacity_hints_fewer_growths_same_result(monkeypatch):
@@ -420,6 +433,77 @@ def test_edge_pairs_equal_numpy(n, m, seed):
     a2, b2, k2 = edge_pairs(owner, found, fids, n)
     assert np.array_equal(a2, a[first]) and np.array_equal(b2, b[first])
     assert np.array_equal(k2, k[first]) and k2.dtype == fids.dtype
+
+
+@settings(**SETTINGS)
+@given(hidden=st.lists(st.integers(1, 12), min_size=1, max_size=3), seed=st.integers(0, 2**31),
+       log_scale=st.floats(-3, 3), dead=degeneracy)
+def test_sign_test_on_maps_equals_evaluation(hidden, seed, log_scale, dead):
+    """The compiled sign test on a refinement's maps (the plane loop of the polygon path, and
+    the general loop with a lazy last layer on the vertex path) places random points in or out
+    of the regions exactly as evaluating the network does."""
+    from relutopo.kernels.crossing import count_outside
+    from relutopo.kernels.polygon import refine_polygons
+    from relutopo.kernels.vertex import MapRecorder
+    from relutopo.patterns import GrowingArray, pack_bits
+    from relutopo.vertex_refine import refine
+
+    net = _net((2, *hidden, 1), seed, 10.0 ** log_scale, dead)
+    box = Box(-1.0, 1.0, dim=2)
+    rng = np.random.default_rng(seed)
+    _, _, _, _, bits, maps = refine_polygons(net, box, 2.0)
+    packed = pack_bits(bits)
+    n = len(packed)
+    X = rng.uniform(-1, 1, (n, 2))
+    X[: n // 2] = rng.uniform(-1, 1, (n // 2, 2)) * 1e-3 + X[n // 2: 2 * (n // 2)]  # nearby pairs
+    want = int((net.patterns(X) != packed).any(axis=1).sum())
+    assert count_outside(maps, packed, X, net.layer_offsets) == want
+    rec = MapRecorder(net)  # the vertex path's maps (last layer recomputed when L >= 2)
+    anc, cells = GrowingArray((len(net.hidden_sizes),), np.int64), []
+    for b in refine(net, box, 2.0, layer=rec):
+        anc.append(b.anc)
+        cells.append(b.bits)
+    packed = pack_bits(np.concatenate(cells))
+    vmaps = rec.maps(anc.take())
+    X = rng.uniform(-1, 1, (len(packed), 2))
+    want = int((net.patterns(X) != packed).any(axis=1).sum())
+    assert count_outside(vmaps, packed, X, net.layer_offsets) == want
+
+
+@settings(**SETTINGS)
+@given(seed=st.integers(0, 2**31), d=st.integers(1, 6), spread=st.integers(0, 700))
+def test_compiled_row_norm_equals_scaled_numpy(seed, d, spread):
+    """The compiled centres' row norm (unscaled where that changes no bit) equals the row
+    scaled by a power of two first (largest entry in ``[1/2, 1)``), its squares summed in order
+    (plain Python floats), bit for bit, and ``relutopo.polyhedra.row_norms`` for ``d <= 2``
+    (whose einsum sums longer rows in another order), on rows whose entries span up to
+    ``10^spread`` around magnitudes from 1e-300 to 1e300, zeros and subnormal entries included."""
+    import math
+
+    from relutopo.kernels.centres import _row_norm
+    from relutopo.polyhedra import row_norms
+
+    def scaled(row):
+        m = max(abs(float(a)) for a in row)
+        if m == 0.0:
+            return 0.0
+        e = math.frexp(m)[1]
+        s = 0.0
+        for a in row:
+            v = math.ldexp(float(a), -e)
+            s += v * v
+        return math.ldexp(math.sqrt(s), e)
+
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(-300, 300, (400, 1))
+    expo = np.clip(centre + rng.uniform(-0.5, 0.5, (400, d)) * spread, -320, 307)
+    A = rng.uniform(-1, 1, (400, d)) * 10.0 ** expo
+    A[rng.random((400, d)) < 0.1] = 0.0
+    A[:3] = [[3.0, 4.0, 0, 0, 0, 0][:d]] * 3 if d >= 2 else 5.0
+    got = np.array([_row_norm(A, k) for k in range(len(A))])
+    assert np.array_equal(got, np.array([scaled(row) for row in A]))
+    if d <= 2:
+        assert np.array_equal(got, row_norms(A))
 
 
 def test_edge_geometry_equals_numpy():

@@ -38,6 +38,12 @@ _ULPS = tol.ROUNDING_ERROR_ULPS
 _REACH = tol.CHEBYSHEV_HINT_REACH
 _OVERSHOOT = 1.0 + tol.CHEBYSHEV_HINT_OVERSHOOT
 _TINY = tol.TINY
+#: :func:`_row_norm` sums the squares of a row as they are when its non-zero entries lie in
+#: ``[1 / _PLAIN, _PLAIN]`` within a factor ``_PLAIN`` of each other: then every square and
+#: partial sum is a normal number both as they are and scaled by ``2^-e`` (the largest entry in
+#: ``[1/2, 1)``, entries at least ``2^-501``), so the scaled sum is exactly ``4^-e`` times this
+#: one, its correctly rounded square root ``2^-e`` times this one's: the same bits
+_PLAIN = 2.0 ** 500
 
 
 def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enumerate_max,
@@ -100,10 +106,19 @@ def _row_norm(A, k):
     """:func:`relutopo.polyhedra.row_norms` of row ``k``: scaled exactly by a power of two to a
     largest entry in ``[1/2, 1)`` first (no overflow or underflow)."""
     m = 0.0
+    mn = np.inf  # the smallest non-zero |entry|
     for j in range(A.shape[1]):
-        m = max(m, abs(A[k, j]))
+        a = abs(A[k, j])
+        m = max(m, a)
+        if a != 0.0 and a < mn:
+            mn = a
     if m == 0.0:
         return 0.0
+    if m <= _PLAIN and mn >= 1.0 / _PLAIN and mn >= m / _PLAIN:  # scaling changes no bit (below)
+        s = 0.0
+        for j in range(A.shape[1]):
+            s += A[k, j] * A[k, j]
+        return math.sqrt(s)
     e = math.frexp(m)[1]
     s = 0.0
     for j in range(A.shape[1]):

@@ -221,6 +221,11 @@ def last_rows(maps, packed, i, offsets):
 @_jit
 def _count_outside(M, mu, rowbase, kstride, offsets, packed, X, Wl, mul, ckey, cval):
     bad = 0
+    if X.shape[1] == 2 and Wl.shape[0] == 0:  # the polygon path
+        for i in range(X.shape[0]):
+            if not _inside_plane(M, mu, rowbase, kstride, offsets, packed, i, X[i]):
+                bad += 1
+        return bad
     for i in range(X.shape[0]):
         if not _inside(M, mu, rowbase, kstride, offsets, packed, i, X[i], Wl, mul, ckey, cval):
             bad += 1
@@ -374,6 +379,27 @@ def _row_sum(c, M, r, x, x0, x1, x2, x3, d):
     return z
 
 
+@_jit
+def _inside_plane(M, mu, rowbase, kstride, offsets, packed, i, x):
+    """:func:`_inside` for ``d = 2`` with every layer's rows stored (the polygon path): the same
+    sums ``mu + M[r, 0] x_0 + M[r, 1] x_1``, left to right, in a small loop of its own."""
+    x0 = x[0]
+    x1 = x[1]
+    for l in range(rowbase.shape[1]):
+        r0 = rowbase[i, l]
+        ks = kstride[l]
+        b = offsets[l]
+        bad = 0
+        for k in range(offsets[l + 1] - offsets[l]):
+            r = r0 + k * ks
+            z = mu[r] + M[r, 0] * x0
+            z = z + M[r, 1] * x1
+            bad |= np.int64(z > 0) ^ np.int64((packed[i, (b + k) >> 3] >> ((b + k) & 7)) & 1)
+        if bad:
+            return False
+    return True
+
+
 @_inline
 def _inside(M, mu, rowbase, kstride, offsets, packed, i, x, Wl, mul, ckey, cval):
     """Whether the signs of region ``i``'s maps at ``x`` reproduce its bits: ``x`` lies in it
@@ -433,6 +459,7 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h
     q = np.empty(d)
     w = np.empty(d)
     nv = np.empty(d)
+    plane = d == 2 and Wl.shape[0] == 0  # the polygon path: _inside_plane
     for f in range(len(fids)):
         k = fids[f]
         if k < 0 or found[f] >= 0:
@@ -469,8 +496,15 @@ def _verify(M, mu, rowbase, kstride, offsets, packed, ptr, owner, fids, found, h
                 w[j] = fpts[f, j] - eps * nv[j]
                 if not (q[j] >= lo[j] and q[j] <= hi[j]):
                     box_ok = False
-            if box_ok and _inside(M, mu, rowbase, kstride, offsets, packed, i, w, Wl, mul, ckey, cval) \
-                    and _inside(M, mu, rowbase, kstride, offsets, packed, c, q, Wl, mul, ckey, cval):
+            if not box_ok:
+                ok = False
+            elif plane:
+                ok = _inside_plane(M, mu, rowbase, kstride, offsets, packed, i, w) \
+                    and _inside_plane(M, mu, rowbase, kstride, offsets, packed, c, q)
+            else:
+                ok = _inside(M, mu, rowbase, kstride, offsets, packed, i, w, Wl, mul, ckey, cval) \
+                    and _inside(M, mu, rowbase, kstride, offsets, packed, c, q, Wl, mul, ckey, cval)
+            if ok:
                 found[f] = c
                 for g in range(ptr[c], ptr[c + 1]):  # the same facet seen from c
                     if fids[g] == k:

@@ -122,25 +122,86 @@ def _capacity(cap, used, done, n):
     return max(2 * cap, int(used / done * n * 1.25) + 64)
 
 
-def restrict(W, G):
-    """``(numpy.einsum("ij,njd->nid", W, G), max |G| per cell)``, the restricted rows of a layer
-    and the scale of their inputs, compiled: for ``d >= 2`` einsum sums each entry over ``j`` in
-    order from zero, which ``_restrict`` does too, skipping the zero rows of ``G`` (the
-    neurons that are off: their terms are zeros, which leave the sum as it is); for ``d = 1``
-    einsum sums in another order and is called itself.
+def restrict(W, G, mu, wnorm):
+    """The restricted rows of a layer and their checks, compiled, in one pass over the cells:
+    ``M = numpy.einsum("ij,njd->nid", W, G)``, the rows' norms (squares summed in order of the
+    coordinate, as :func:`relutopo.vertex_refine.row_norms_3d`), which rows count as zero
+    (``norm <= ZERO_ROW_RTOL * |W_i| * max(max |G| on the cell, TINY)``) and the bits of those
+    (``mu > 0``): what :func:`relutopo.vertex_refine._layer_setup` computes with numpy. For
+    ``d >= 2`` einsum sums each entry of ``M`` over ``j`` in order from zero, which ``_restrict``
+    does too, skipping the zero rows of ``G`` (the neurons that are off: their terms are zeros,
+    which leave the sum as it is); for ``d = 1`` einsum sums in another order and is called
+    itself.
 
     Examples
     --------
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> W, G = rng.normal(size=(5, 4)), rng.normal(size=(3, 4, 2)) * (rng.random((3, 4, 1)) < 0.5)
-    >>> M, gmax = restrict(W, G)
+    >>> M, norms, zero_row, Lb = restrict(W, G, rng.normal(size=(3, 5)), np.linalg.norm(W, axis=1))
     >>> bool(np.array_equal(M, np.einsum("ij,njd->nid", W, G)))
     True
     """
+    W = np.ascontiguousarray(W, dtype=np.float64)
+    G = np.ascontiguousarray(G, dtype=np.float64)
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
     if G.shape[2] < 2:
-        return np.einsum("ij,njd->nid", W, G), np.abs(G).reshape(len(G), -1).max(axis=1, initial=0.0)
-    return _restrict(np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(G, dtype=np.float64))
+        M = np.einsum("ij,njd->nid", W, G)
+        return (M, *_checks(M, G, mu, wnorm, tol.ZERO_ROW_RTOL, tol.TINY))
+    M = _restrict(W, G)
+    return (M, *_checks(M, G, mu, wnorm, tol.ZERO_ROW_RTOL, tol.TINY))
+
+
+@_jit
+def _children(bits, M, mu, parent, Lc):
+    """The new cells' bits (the parent's, then the layer's), maps ``G = M[parent] * Lc`` and
+    offsets ``g = mu[parent] * Lc`` (a bit times a float as numpy multiplies them: ``-0.0``
+    where a negative entry meets a 0 bit)."""
+    n, h = Lc.shape
+    d = M.shape[2]
+    nb = bits.shape[1]
+    out = np.empty((n, nb + h), dtype=np.bool_)
+    G = np.empty((n, h, d))
+    g = np.empty((n, h))
+    for c in range(n):
+        p = parent[c]
+        for j in range(nb):
+            out[c, j] = bits[p, j]
+        for i in range(h):
+            on = Lc[c, i]
+            out[c, nb + i] = on
+            f = 1.0 if on else 0.0
+            for e in range(d):
+                G[c, i, e] = M[p, i, e] * f
+            g[c, i] = mu[p, i] * f
+    return out, G, g
+
+
+@_jit
+def _checks(M, G, mu, wnorm, rtol, tiny):
+    """Norms, zero rows and their bits of ``M (n, h, d)`` (see :func:`restrict`)."""
+    n, h, d = M.shape
+    norms = np.empty((n, h))
+    zero = np.empty((n, h), dtype=np.bool_)
+    Lb = np.empty((n, h), dtype=np.bool_)
+    for c in range(n):
+        gm = 0.0
+        for j in range(G.shape[1]):
+            for e in range(G.shape[2]):
+                a = abs(G[c, j, e])
+                if a > gm:
+                    gm = a
+        gm = max(gm, tiny)
+        for i in range(h):
+            s = M[c, i, 0] * M[c, i, 0]
+            for e in range(1, d):
+                s = s + M[c, i, e] * M[c, i, e]
+            r = np.sqrt(s)
+            norms[c, i] = r
+            z = r <= rtol * (wnorm[i] * gm)
+            zero[c, i] = z
+            Lb[c, i] = z and mu[c, i] > 0
+    return norms, zero, Lb
 
 
 @_jit
@@ -148,23 +209,17 @@ def _restrict(W, G):
     n, hp, d = G.shape
     h = W.shape[0]
     M = np.empty((n, h, d))
-    gmax = np.zeros(n)
     act = np.empty(hp, dtype=np.int64)
     for c in range(n):
         na = 0
-        gm = 0.0
         for j in range(hp):
             nz = False
             for e in range(d):
-                a = abs(G[c, j, e])
-                if a > gm:
-                    gm = a
-                if a != 0.0:
+                if G[c, j, e] != 0.0:
                     nz = True
             if nz:
                 act[na] = j
                 na += 1
-        gmax[c] = gm
         for i in range(h):
             for e in range(d):
                 M[c, i, e] = 0.0
@@ -173,7 +228,7 @@ def _restrict(W, G):
                 w = W[i, j]
                 for e in range(d):
                     M[c, i, e] += w * G[c, j, e]
-    return M, gmax
+    return M
 
 
 def refine_layer(b, net, l, scale, offset, last, recorder=None):
@@ -263,13 +318,12 @@ def refine_layer(b, net, l, scale, offset, last, recorder=None):
     nb.A, nb.c, nb.ids, nb.rptr = _resized(oA, nr), _resized(oc, nr), _resized(oid, nr), _resized(o_rptr, no + 1)
     parent = _resized(opar, no)
     Lc = _resized(oL, no)
-    nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
     nb.anc = None if recorder is None else anc[parent]
     if last:
+        nb.bits = np.concatenate([b.bits[parent], Lc], axis=1)
         nb.G = nb.g = None
-    else:
-        nb.G = M[parent] * Lc[:, :, None]
-        nb.g = mu[parent] * Lc
+    else:  # numpy.concatenate([b.bits[parent], Lc], axis=1), M[parent] * Lc[:, :, None] and
+        nb.bits, nb.G, nb.g = _children(b.bits, M, mu, parent, Lc)  # mu[parent] * Lc, at once
     nb.whole = False
     if recorder is not None:
         used = (no / max(n_in, 1), nv / max(g_in, 1), nr / max(r_in, 1))
