@@ -284,6 +284,51 @@ class ReluNet:
         sign = np.where(s, -1.0, 1.0)  # s' of eq. 6
         return sign[:, None] * W, -sign * b
 
+    def affine_maps(self, patterns) -> tuple:
+        """The maps of :meth:`affine_map` for many patterns at once: ``(A (n, n_out, d),
+        c (n, n_out))`` with ``F(x) = A[i] x + c[i]`` on the polyhedron of pattern ``i``.
+
+        ``patterns`` is ``(n, n_hidden)`` bits or ``(n, ceil(n_hidden / 8))`` packed bytes (as
+        :meth:`patterns` returns them). The products run layer by layer over all patterns
+        together (Liu et al. eq. 8; the linear part from the output side, ``n_out`` rows per
+        pattern instead of ``d`` columns); they equal :meth:`affine_map`'s up to the order of
+        float64 sums.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = ReluNet.from_weights([np.eye(2), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+        >>> A, c = net.affine_maps(np.array([[True, False], [True, True]]))
+        >>> A[:, 0].tolist(), c.tolist()
+        ([[1.0, 0.0], [1.0, 1.0]], [[0.0], [0.0]])
+        """
+        P = np.asarray(patterns)
+        nb = (self.n_hidden + 7) // 8
+        if P.ndim != 2:
+            raise ValueError(f"patterns must be a 2-D array (one pattern per row); got shape {P.shape}")
+        if P.dtype == np.uint8 and P.shape[1] == nb and self.n_hidden != nb:
+            P = unpack_bits(P, self.n_hidden)
+        S = P.astype(bool)
+        if S.shape[1] != self.n_hidden:
+            raise ValueError(f"a pattern of {self!r} has {self.n_hidden} bits; got {S.shape[1]}")
+        n, m = len(S), self.output_dim
+        offs = self.layer_offsets
+        L = len(self.weights) - 1  # hidden layers
+        on = [S[:, offs[j]:offs[j + 1]].astype(np.float64) for j in range(L)]  # the bits as 0.0 / 1.0
+        c = np.zeros((n, self.input_dim))  # offsets, forward: one product per layer for all patterns
+        for j in range(L):
+            c = c @ self.weights[j].T
+            c += self.biases[j]
+            c *= on[j]
+        c = c @ self.weights[L].T + self.biases[L]
+        # A = W_L diag(s_{L-1}) W_{L-1} ... diag(s_0) W_0, from the output side: the rows of
+        # every pattern stacked, (n * n_out, width), one product per layer
+        U = np.repeat(self.weights[L][None], n, axis=0)
+        for j in range(L - 1, -1, -1):
+            U *= on[j][:, None, :]
+            U = (U.reshape(n * m, -1) @ self.weights[j]).reshape(n, m, -1)
+        return U, c
+
     def affine_map(self, pattern) -> tuple:
         """``(A, c)`` with ``F(x) = A x + c`` on the polyhedron of ``pattern`` (map G, Sec. 2.3)."""
         s = self._as_bits(pattern)

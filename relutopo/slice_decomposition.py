@@ -479,13 +479,16 @@ def compose_slice(net: ReluNet, slc: Slice) -> ReluNet:
 
 
 def _digests_of_patterns(net: ReluNet, packed: np.ndarray) -> np.ndarray:
+    """The digests (:func:`relutopo.pl_graph.digest_chain`, one stage per hidden layer) of
+    packed patterns of ``net``, each layer's bits packed for all patterns at once."""
     bits = unpack_bits(packed, net.n_hidden)
     offs = net.layer_offsets
+    layers = [pack_bits(bits[:, offs[l]:offs[l + 1]]) for l in range(len(offs) - 1)]
     out = np.empty((len(bits), DIGEST_BYTES), dtype=np.uint8)
-    for r, row in enumerate(bits):
+    for r in range(len(bits)):
         d = DIGEST_SEED
-        for l in range(len(offs) - 1):
-            d = digest_chain(d, pack_bits(row[offs[l]:offs[l + 1]]))
+        for L in layers:
+            d = digest_chain(d, L[r])
         out[r] = np.frombuffer(d, dtype=np.uint8)
     return out
 
@@ -541,12 +544,9 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
             order, bp = _segment_breakpoints(net, dec, float(slc.box.lo[0]), float(slc.box.hi[0]))
         else:
             order = np.arange(dec.n_regions)
-        maps = np.zeros((dec.n_regions, model.output_dim, slc.dim + 1))
-        for r, i in enumerate(order):
-            A, c = dec.affine_map(int(i))
-            maps[r, :, :slc.dim] = A
-            maps[r, :, slc.dim] = c
         packed = dec.packed_patterns[order]
+        maps = np.zeros((dec.n_regions, model.output_dim, slc.dim + 1))
+        maps[:, :, :slc.dim], maps[:, :, slc.dim] = net.affine_maps(packed)  # in slice coordinates
         return SliceDecomposition(
             slice=slc, model=model, output_maps=maps, digests=_digests_of_patterns(model, packed),
             packed_patterns=packed if keep else None, interior_points=dec.interior_points[order],

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from relutopo.nets import NetworkError, ReluNet
+from relutopo.patterns import unpack_bits
 from conftest import random_net
 
 
@@ -102,3 +103,26 @@ def test_point_checks():
         net.forward(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="9 bits|2 bits"):
         net.affine_map(np.ones(5, dtype=bool))
+
+
+def test_affine_maps_equal_affine_map_per_pattern():
+    """The batched maps (all patterns at once, the linear part from the output side) equal the
+    per-pattern maps of eq. 8 and the network itself at points of each pattern's region."""
+    rng = np.random.default_rng(3)
+    for sizes in ((2, 5, 1), (3, 7, 6, 2), (4, 8, 1, 5, 3), (1, 3, 3, 1)):
+        Ws = [rng.normal(size=(b, a)) for a, b in zip(sizes[:-1], sizes[1:])]
+        bs = [rng.normal(size=b) for b in sizes[1:]]
+        net = ReluNet.from_weights(Ws, bs)
+        X = rng.normal(size=(40, sizes[0])) * 3
+        P = net.patterns(X)
+        A, c = net.affine_maps(P)
+        assert A.shape == (40, sizes[-1], sizes[0]) and c.shape == (40, sizes[-1])
+        for i in range(40):
+            Ai, ci = net.affine_map(P[i])
+            np.testing.assert_allclose(A[i], Ai, rtol=1e-12, atol=1e-12 * np.abs(Ai).max(initial=1.0))
+            np.testing.assert_allclose(c[i], ci, rtol=1e-12, atol=1e-12 * np.abs(ci).max(initial=1.0))
+        np.testing.assert_allclose(np.einsum("nij,nj->ni", A, X) + c, net.forward(X), rtol=1e-10, atol=1e-10)
+        A2, c2 = net.affine_maps(unpack_bits(P, net.n_hidden))  # bits as booleans: the same maps
+        assert np.array_equal(A, A2) and np.array_equal(c, c2)
+    with pytest.raises(ValueError, match="bits"):
+        net.affine_maps(np.zeros((2, net.n_hidden + 1), dtype=bool))
