@@ -522,7 +522,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
     """
     import time
 
-    from .decompose import decompose
+    from .decompose import _blas_one_thread, decompose
 
     t0 = time.perf_counter()
     if not isinstance(model, (ReluNet, PLGraph)) and not _is_torch_module(model):
@@ -546,7 +546,8 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
             order = np.arange(dec.n_regions)
         packed = dec.packed_patterns[order]
         maps = np.zeros((dec.n_regions, model.output_dim, slc.dim + 1))
-        maps[:, :, :slc.dim], maps[:, :, slc.dim] = net.affine_maps(packed)  # in slice coordinates
+        with _blas_one_thread():  # products of a few hundred columns: a second BLAS thread only waits
+            maps[:, :, :slc.dim], maps[:, :, slc.dim] = net.affine_maps(packed)  # in slice coordinates
         return SliceDecomposition(
             slice=slc, model=model, output_maps=maps, digests=_digests_of_patterns(model, packed),
             packed_patterns=packed if keep else None, interior_points=dec.interior_points[order],
