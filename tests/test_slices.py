@@ -311,3 +311,66 @@ def test_polyline_counts_every_crossing():
     assert res_net.transitions == total
     assert res_net.distinct >= res_net.sample_distinct
     assert res_net.distinct <= res_net.transitions + 1
+
+
+def test_first_stage_breakpoints_equal_the_refinement_and_dense_sampling():
+    """The first stage's breakpoints on every chord of a polyline, from two evaluations per
+    sample, equal the exact refinement's count for that stage, the number of sign changes of
+    the stage's neurons on a fine grid of each chord, and bound its pieces from below."""
+    import torch
+    import torch.nn as nn
+
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_decomposition import decompose_slice, first_stage_breakpoints
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(3 * 3 * 3, 5), nn.ReLU(), nn.Linear(5, 2)).eval()
+    with torch.no_grad():
+        model[1].running_mean.normal_(); model[1].bias.normal_()
+    rng = np.random.default_rng(1)
+    theta = np.linspace(0, 2 * np.pi, 7, endpoint=False)
+    A1, A2, A3 = rng.normal(size=(3, 1, 8, 8))
+    X = A3 + np.sin(theta)[:, None, None, None] * A1 + np.cos(theta)[:, None, None, None] * A2
+    graph = pl_graph(model, (1, 8, 8))
+    for batch in (1, 3, 8):  # batches of samples joined across their borders
+        got = first_stage_breakpoints(model, X, batch=batch)
+        assert got.shape == (7,)
+        if batch == 1:
+            ref = got
+        np.testing.assert_array_equal(got, ref)
+    assert ref.sum() > 10
+    np.testing.assert_array_equal(first_stage_breakpoints(graph, X, closed=False), ref[:-1])
+    s = np.linspace(0.0, 1.0, 20001)
+    for i in range(len(X)):
+        seg = Segment(X[i], X[(i + 1) % len(X)])
+        dec = decompose_slice(graph, seg)
+        assert dec.stats["breakpoints_per_stage"][0] == ref[i]
+        assert dec.n_regions >= ref[i] + 1
+        values = graph.initial_values(seg.to_input(s[:, None]))
+        graph.run_to(values, 0)
+        Z = graph.nonlinear_input(values, 0).reshape(len(s), -1).numpy()
+        changes = (np.diff(Z > 0, axis=0)).any(axis=1).sum()  # grid steps where some neuron flips
+        assert changes == ref[i]  # no two crossings within one grid step here
+
+
+def test_first_stage_breakpoints_of_a_relunet_and_bad_input():
+    from relutopo.slice_decomposition import first_stage_breakpoints
+
+    net = random_net((3, 6, 4, 1), 2)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(9, 3)) * 3
+    got = first_stage_breakpoints(net, X)
+    for i in range(len(X)):  # the first layer's hyperplanes a chord crosses, one by one
+        a, b = X[i], X[(i + 1) % len(X)]
+        za, zb = net.weights[0] @ a + net.biases[0], net.weights[0] @ b + net.biases[0]
+        assert got[i] == int(((za > 0) != (zb > 0)).sum())
+    with pytest.raises(ValueError, match="at least 2"):
+        first_stage_breakpoints(net, X[:1])
+    with pytest.raises(ValueError, match="batch"):
+        first_stage_breakpoints(net, X, batch=0)
+    import torch.nn as nn
+
+    with pytest.raises(ValueError, match="not a ReLU-like"):
+        first_stage_breakpoints(nn.Sequential(nn.MaxPool1d(2), nn.Flatten(), nn.Linear(2, 1)),
+                                rng.normal(size=(3, 1, 4)))
