@@ -839,7 +839,7 @@ def first_stage_breakpoints(model, points, closed: bool = True, batch: int = 8) 
     ----------
     model : torch.nn.Module, PLGraph or ReluNet
         A piecewise-linear model whose first nonlinear stage is a ReLU-like one.
-    points : array (n, D), or (n, *input_shape)
+    points : array ``(n, D)``, or ``(n, *input_shape)``
         The samples, in order.
     closed : bool
         Join the last sample to the first.

@@ -125,9 +125,9 @@ def _capacity(cap, used, done, n):
 def restrict(W, G, mu, wnorm):
     """The restricted rows of a layer and their checks, compiled, in one pass over the cells:
     ``M = numpy.einsum("ij,njd->nid", W, G)``, the rows' norms (squares summed in order of the
-    coordinate, as :func:`relutopo.vertex_refine.row_norms_3d`), which rows count as zero
+    coordinate, as ``relutopo.vertex_refine.row_norms_3d``), which rows count as zero
     (``norm <= ZERO_ROW_RTOL * |W_i| * max(max |G| on the cell, TINY)``) and the bits of those
-    (``mu > 0``): what :func:`relutopo.vertex_refine._layer_setup` computes with numpy. For
+    (``mu > 0``): what ``relutopo.vertex_refine._layer_setup`` computes with numpy. For
     ``d >= 2`` einsum sums each entry of ``M`` over ``j`` in order from zero, which ``_restrict``
     does too, skipping the zero rows of ``G`` (the neurons that are off: their terms are zeros,
     which leave the sum as it is); for ``d = 1`` einsum sums in another order and is called
