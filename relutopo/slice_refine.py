@@ -242,10 +242,11 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     """Bits of a stage on intervals from its input at the interval ends (affine in between):
     ``z > 0`` at the midpoint (relu), the first entry attaining the maximum at the midpoint (max);
     values within the noise floor of zero (of the maximum) count as zero (as tied)."""
-    mid = 0.5 * (zL + zR)
     st = graph.stages[stage]
-    if st.kind == "relu":
-        return mid > noise
+    mid = np.add(zL, zR)
+    if st.kind == "relu":  # twice the midpoint against twice the noise (scaling by 2 is exact)
+        return mid > 2.0 * noise
+    mid *= 0.5
     views, _ = _window_views(graph, stage, mid)
     top = views[0].copy()
     low = views[0].copy()
@@ -255,13 +256,19 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     # the largest |entry| of a window is max(top, -low)
     th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(top, -low), noise)
     thr = top - th
-    win = np.zeros(top.shape, dtype=np.int64)  # the first entry within th of the maximum
-    for j in range(len(views) - 1, -1, -1):
+    K = len(views)
+    win = np.zeros(top.shape, dtype=_index_dtype(K))  # the first entry within th of the maximum
+    for j in range(K - 1, -1, -1):
         np.copyto(win, j, where=views[j] >= thr)
     n = mid.shape[0]
-    out = np.zeros((n, st.n_units, st.window), dtype=bool)
-    np.put_along_axis(out, win.reshape(-1, n).T[:, :, None], True, axis=2)
+    # one-hot rows (n, units, K): entry j of a window is set where it is the window's winner
+    out = win.reshape(-1, n).T[:, :, None] == np.arange(K, dtype=win.dtype)
     return out.reshape(n, -1)
+
+
+def _index_dtype(K: int):
+    """The smallest integer type that holds the entry positions ``0 .. K - 1`` of a window."""
+    return np.int8 if K <= 127 else (np.int16 if K <= 32767 else np.int64)
 
 
 def _window_views(graph, stage, Z):
@@ -491,7 +498,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         else:
             views, wshape = _window_views(graph, s, Z)
             best = np.full(views[0].shape, -np.inf)
-            am = np.zeros(views[0].shape, dtype=np.int64)  # the first entry attaining the maximum
+            am = np.zeros(views[0].shape, dtype=_index_dtype(len(views)))  # the first entry attaining the maximum
             for j, v in enumerate(views):
                 upd = v > best
                 np.copyto(am, j, where=upd)
