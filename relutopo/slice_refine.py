@@ -248,6 +248,14 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
         return mid > 2.0 * noise
     mid *= 0.5
     views, _ = _window_views(graph, stage, mid)
+    return _winner_bits(views, noise, mid.shape[0])
+
+
+def _winner_bits(views, noise, n):
+    """One-hot winner rows ``(n, n_windows * K)`` from the window entries ``views`` (``K``
+    arrays ``(*window_shape, n)``, NaN at padding): the first entry within the tolerance of the
+    window's maximum (``SLICE_ZERO_RTOL`` times the window's largest ``|entry|``, at least
+    ``noise``)."""
     top = views[0].copy()
     low = views[0].copy()
     for v in views[1:]:  # fmax / fmin skip the padding (NaN)
@@ -260,7 +268,6 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     win = np.zeros(top.shape, dtype=_index_dtype(K))  # the first entry within th of the maximum
     for j in range(K - 1, -1, -1):
         np.copyto(win, j, where=views[j] >= thr)
-    n = mid.shape[0]
     # one-hot rows (n, units, K): entry j of a window is set where it is the window's winner
     out = win.reshape(-1, n).T[:, :, None] == np.arange(K, dtype=win.dtype)
     return out.reshape(n, -1)
@@ -271,6 +278,40 @@ def _index_dtype(K: int):
     return np.int8 if K <= 127 else (np.int16 if K <= 32767 else np.int64)
 
 
+def _pool2d_geometry(graph, stage):
+    """``(C, H, W, outs, size, k, s, p, d)`` of a 2-D max-pool stage on ``(C, H, W)`` inputs
+    (``size``: the padded input's spatial size); ``None`` for other pools."""
+    st = graph.stages[stage]
+    dim, k, s, p, d, ceil = graph.steps[st.step].pool
+    if not (dim == 2 and len(st.input_shape) == 3):
+        return None
+    C, H, W = st.input_shape
+    outs = [graph._pool_len(N, k[i], s[i], p[i], d[i], ceil) for i, N in enumerate((H, W))]
+    size = [max(N + 2 * p[i], (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1) for i, N in enumerate((H, W))]
+    return C, H, W, outs, size, k, s, p, d
+
+
+def _padded_2d(geom, Z):
+    """The rows ``Z`` (n, C * H * W) as a NaN-padded ``(C, *size, n)`` array (points last)."""
+    C, H, W, outs, size, k, s, p, d = geom
+    n = Z.shape[0]
+    xp = np.empty((C, size[0], size[1], n))
+    xp[:, :p[0]] = np.nan          # only the padding is filled: the interior is copied once
+    xp[:, p[0] + H:] = np.nan
+    xp[:, p[0]:p[0] + H, :p[1]] = np.nan
+    xp[:, p[0]:p[0] + H, p[1] + W:] = np.nan
+    xp[:, p[0]:p[0] + H, p[1]:p[1] + W, :] = Z.T.reshape(C, H, W, n)
+    return xp
+
+
+def _views_2d(geom, xp):
+    """The ``K`` window-entry views ``(C, *outs, n)`` of a padded array from :func:`_padded_2d`."""
+    C, H, W, outs, size, k, s, p, d = geom
+    return [xp[:, i * d[0]:i * d[0] + (outs[0] - 1) * s[0] + 1:s[0],
+               j * d[1]:j * d[1] + (outs[1] - 1) * s[1] + 1:s[1], :]
+            for i in range(k[0]) for j in range(k[1])]
+
+
 def _window_views(graph, stage, Z):
     """Max-pool window entries of the stage input rows ``Z`` (n, F): a list of ``K`` arrays
     ``(*window_shape, n)``, the ``j``-th entry of every window at every point (windows in the C
@@ -278,19 +319,11 @@ def _window_views(graph, stage, Z):
     :meth:`relutopo.pl_graph.PLGraph.window_index`; the points last, so that the work on them
     runs over contiguous memory), NaN at padding, and the windows' shape. A 2-D pool gives
     strided views of the padded input (one copy)."""
-    st = graph.stages[stage]
-    dim, k, s, p, d, ceil = graph.steps[st.step].pool
+    geom = _pool2d_geometry(graph, stage)
     n = Z.shape[0]
-    if dim == 2 and len(st.input_shape) == 3:
-        C, H, W = st.input_shape
-        outs = [graph._pool_len(N, k[i], s[i], p[i], d[i], ceil) for i, N in enumerate((H, W))]
-        size = [max(N + 2 * p[i], (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1) for i, N in enumerate((H, W))]
-        xp = np.full((C, size[0], size[1], n), np.nan)
-        xp[:, p[0]:p[0] + H, p[1]:p[1] + W, :] = Z.T.reshape(C, H, W, n)
-        views = [xp[:, i * d[0]:i * d[0] + (outs[0] - 1) * s[0] + 1:s[0],
-                    j * d[1]:j * d[1] + (outs[1] - 1) * s[1] + 1:s[1], :]
-                 for i in range(k[0]) for j in range(k[1])]
-        return views, (C, outs[0], outs[1])
+    if geom is not None:
+        C, outs = geom[0], geom[3]
+        return _views_2d(geom, _padded_2d(geom, Z)), (C, outs[0], outs[1])
     W = graph.window_index(stage)
     F = Z.shape[1]
     flat = np.empty((F + 1, n), dtype=np.float64)
@@ -298,6 +331,27 @@ def _window_views(graph, stage, Z):
     flat[F] = np.nan
     E = flat[np.where(W < 0, F, W)]  # (n_windows, K, n)
     return [E[:, j] for j in range(W.shape[1])], (W.shape[0],)
+
+
+def _pool_and_bits_2d(graph, stage, geom, zc, noise):
+    """A 2-D max-pool stage on the rows ``zc`` (n, F) of consecutive points from one padded copy:
+    the pooled rows ``(n, C, *outs)`` at the points (the windows' maxima, as torch's
+    ``max_pool2d``) and the winner bits of the ``n - 1`` intervals (as :func:`_stage_bits_1d`)."""
+    import torch
+
+    C, outs = geom[0], geom[3]
+    n = zc.shape[0]
+    xp = _padded_2d(geom, zc)
+    views = _views_2d(geom, xp)
+    top = views[0].copy()
+    for v in views[1:]:
+        np.fmax(top, v, out=top)
+    pooled = torch.from_numpy(np.ascontiguousarray(top.reshape(-1, n).T).reshape(n, C, outs[0], outs[1]))
+    del top
+    xm = np.add(xp[..., :-1], xp[..., 1:])  # the midpoints of the intervals (NaN at padding)
+    del xp, views
+    xm *= 0.5
+    return pooled, _winner_bits(_views_2d(geom, xm), noise, n - 1)
 
 
 def _run_active(graph, values, active, t, stage):
@@ -406,13 +460,20 @@ def _child_chunk(graph, ctx, a, b):
         rows[zero_pos[sel] - a, zero_col[sel]] = 0.0
     parent = ivs[:-1]  # interval i of the child lies in the parent's interval ivs[i]
     zc = rows[:, za:zb]
-    packed = pack_bits(_stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"]))
+    geom = _pool2d_geometry(graph, s) if graph.stages[s].kind == "max" else None
+    pooled = None
+    if geom is not None:
+        pooled, bits = _pool_and_bits_2d(graph, s, geom, zc, ctx["noise"])
+    else:
+        bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"])
+    packed = pack_bits(bits)
+    del bits
     digs, pats = ctx["digs"], ctx["pats"]
     new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
     new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
     vals = _unpack(rows, ctx["layout"])
     del rows
-    graph.apply_nonlinear(vals, s)
+    graph.apply_nonlinear(vals, s, out=pooled)
     hint = None
     if ctx["hint_pos"] is not None:
         sel = (ctx["hint_pos"] >= a) & (ctx["hint_pos"] < b)
