@@ -151,14 +151,17 @@ def _pack(values: dict, rows=None, n_rows=None):
     return M, (step, tuple(layout))
 
 
-def _unpack(M: np.ndarray, layout) -> dict:
+def _unpack(M: np.ndarray, layout, copy: bool = True) -> dict:
+    """The tensors of a packed frontier; with ``copy=False`` strided views of ``M`` (which the
+    caller then owns no more: the graph's steps read them and write new tensors)."""
     import torch
 
     step, entries = layout
     values = {"__step__": step}
     n = M.shape[0]
     for node, shape, a, b in entries:
-        values[node] = torch.from_numpy(np.ascontiguousarray(M[:, a:b]).reshape((n,) + shape))
+        blk = np.ascontiguousarray(M[:, a:b]) if copy else M[:, a:b]
+        values[node] = torch.from_numpy(blk.reshape((n,) + shape))
     return values
 
 
@@ -540,7 +543,7 @@ def _child_chunk(graph, ctx, a, b):
     digs, pats = ctx["digs"], ctx["pats"]
     new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
     new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
-    vals = _unpack(rows, ctx["layout"])
+    vals = _unpack(rows, ctx["layout"], copy=False)
     del rows
     graph.apply_nonlinear(vals, s, out=pooled)
     hint = None
