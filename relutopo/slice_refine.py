@@ -501,8 +501,17 @@ def _affine_points(values, t, active, first=None, hint=None):
                 break
             cc = cand[ci]
             B = A[:, c0:c0 + AFFINE_BLOCK]
-            L, C, R = B[cc - 1], B[cc], B[cc + 1]
-            dev = np.abs(C - (L + w[ci] * (R - L))).max(axis=1)
+            if cc[-1] - cc[0] == cc.size - 1:  # consecutive points: slices, not gathers
+                L, C, R = B[cc[0] - 1:cc[-1]], B[cc[0]:cc[-1] + 1], B[cc[0] + 1:cc[-1] + 2]
+                D = np.subtract(R, L)
+            else:
+                L, C, R = B[cc - 1], B[cc], B[cc + 1]
+                D = np.subtract(R, L, out=R)
+            # |(L + w (R - L)) - C| = |C - (L + w (R - L))|, in place
+            D *= w[ci]
+            D += L
+            D -= C
+            dev = np.abs(D, out=D).max(axis=1)
             alive[ci[~(dev <= thr[ci])]] = False
     out = active.copy()
     out[cand[alive]] = False
