@@ -315,3 +315,38 @@ def test_pool_and_bits_from_one_padded_copy_equal_torch_and_the_bits_of_midpoint
                            ceil_mode=pool.get("ceil_mode", False))
         np.testing.assert_array_equal(pooled.numpy(), ref.numpy())
         np.testing.assert_array_equal(bits, _stage_bits_1d(g, 0, Z[:-1], Z[1:], noise))
+
+
+def test_large_array_heap_and_strided_child_tensors_do_not_change_the_pieces():
+    """The malloc settings around the refinement change where memory comes from, not a value:
+    the pieces equal those of the unwrapped function; the heap settings leave no error behind."""
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import _large_array_heap, refine_segment
+
+    model = small_cnn(1)
+    a, b = images(1)[:2]
+    g = pl_graph(model, a.shape)
+    to_input = lambda t: a.reshape(1, -1) + t * (b - a).reshape(1, -1)  # noqa: E731
+    p0 = refine_segment.__wrapped__(g, 0.0, 1.0, to_input, keep_patterns=True)
+    p1 = refine_segment(g, 0.0, 1.0, to_input, keep_patterns=True)
+    np.testing.assert_array_equal(p0.t, p1.t)
+    np.testing.assert_array_equal(p0.digests, p1.digests)
+    np.testing.assert_array_equal(p0.packed_patterns, p1.packed_patterns)
+    with _large_array_heap():
+        with _large_array_heap():  # nested: harmless
+            x = np.ones(5 << 20)
+        assert x.sum() == 5 << 20
+
+
+def test_unpacked_views_equal_unpacked_copies():
+    """A child chunk's tensors as strided views of its rows equal the contiguous copies."""
+    from relutopo.slice_refine import _pack, _unpack
+
+    vals = {"__step__": 3, "x": torch.randn(4, 2, 3, 3, dtype=torch.float64),
+            "y": torch.randn(4, 5, dtype=torch.float64)}
+    M, layout = _pack(vals)
+    for copy in (True, False):
+        out = _unpack(M, layout, copy=copy)
+        assert out["__step__"] == 3
+        for k in ("x", "y"):
+            assert torch.equal(out[k], vals[k])
