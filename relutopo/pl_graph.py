@@ -320,7 +320,7 @@ class PLGraph:
             out = self.run_to(values, len(stages))
         self.n_bits = int(offset)
         self.output_dim = int(np.prod(out.shape[1:])) if out.ndim > 1 else 1
-        #: run small-spatial convolutions as dense matrix products (``False``: torch's convolution)
+        # small-spatial convolutions as dense matrix products (``False``: torch's convolution)
         self.dense_conv = True
 
     def __repr__(self) -> str:
