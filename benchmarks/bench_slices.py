@@ -24,12 +24,16 @@ Cases (each prints one line and goes into the JSON record):
 
 Wall times depend on the machine's load (``loadavg`` is recorded with every case); the process's
 CPU time (``cpu_seconds``, all its threads) is what an otherwise idle machine would take with one
-thread.
+thread. Torch runs on ``--torch-threads`` threads (default 1, recorded with every case; 0 keeps
+torch's default): with more, the CPU time also counts the threads' waiting and synchronisation
+(on the 2-core development machine the ResNet-18 segment took 38 CPU-s on 2 threads and 30-33
+on one, before the changes of 2026-12-07 evening).
 
 Usage::
 
     .venv/bin/python benchmarks/bench_slices.py [--write] [--regioncam-python /tmp/rcvenv/bin/python]
         [--resnet50-fraction 0.004] [--polyline-segments 3] [--skip resnet50_chord ...]
+        [--torch-threads 1]
 """
 
 from __future__ import annotations
@@ -226,8 +230,13 @@ def main(argv=None) -> dict:
     p.add_argument("--polyline-segments", type=int, default=3)
     p.add_argument("--regioncam-python", default=None,
                    help="python of a virtualenv with regioncam==0.5.2 (benchmark-only dependency)")
+    p.add_argument("--torch-threads", type=int, default=1,
+                   help="torch's thread count for all cases (0: torch's default)")
     args = p.parse_args(argv)
     import torch
+
+    if args.torch_threads > 0:
+        torch.set_num_threads(args.torch_threads)
 
     record = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
               "torch_threads": torch.get_num_threads(), "loadavg_start": os.getloadavg(), "cases": []}
@@ -241,6 +250,7 @@ def main(argv=None) -> dict:
         rows = res if isinstance(res, list) else [res]
         for r in rows:
             r["loadavg"] = os.getloadavg()
+            r["torch_threads"] = torch.get_num_threads()
             print(json.dumps({k: v for k, v in r.items() if k != "stats"}), flush=True)
         record["cases"].extend(rows)
         record.setdefault("cases_run_now", []).extend(rows)

@@ -520,15 +520,32 @@ class PLGraph:
         shape[1] = -1
         return w.reshape(shape).to(torch.float64)
 
-    def apply_nonlinear(self, values: dict, stage: int) -> None:
-        """Evaluate nonlinear stage ``stage`` on ``values`` (in place)."""
+    def apply_nonlinear(self, values: dict, stage: int, out=None) -> None:
+        """Evaluate nonlinear stage ``stage`` on ``values`` (in place).
+
+        Parameters
+        ----------
+        values : dict
+            Live tensors after :meth:`run_to` up to ``stage``.
+        stage : int
+            The nonlinear stage.
+        out : torch.Tensor, optional
+            The stage's output when the caller computed it already (the pooled maxima of a
+            max-pool stage, say); its shape is checked against the stage's output.
+        """
         import torch
 
         idx = self._stage_steps[stage]
         step = self.steps[idx]
         z = self.nonlinear_input(values, stage)
+        if out is not None:
+            want = tuple(z.shape) if step.kind == "relu" else (z.shape[0],) + self._pool_out_shape(stage, z)
+            if tuple(out.shape) != want:
+                raise ValueError(f"out has shape {tuple(out.shape)}; stage {stage} gives {want}")
         with torch.no_grad(), _threads_for(values):
-            if step.kind == "relu":
+            if out is not None:
+                pass
+            elif step.kind == "relu":
                 a = self._slope(step, z)
                 out = torch.clamp(z, min=0.0) if a is None else torch.where(z > 0, z, a * z)
             else:

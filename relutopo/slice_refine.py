@@ -26,8 +26,10 @@ region is never split in two).
 
 The work per point is kept to a few passes over its values: the affine-point test scans column
 blocks and drops a point at its first slope change (a new point's own neuron first), a 2-D
-max-pool's windows are strided views of the padded input, and a ReLU stage's crossings are
-tested only where the sign changes.
+max-pool's windows are strided views of the padded input (one padded copy gives a chunk's
+pooled values and its intervals' winners), a chunk's tensors are strided views of its rows, and
+a ReLU stage's crossings are tested only where the sign changes. Large temporary arrays come
+from glibc's heap rather than fresh mappings while a slice is refined (``_large_array_heap``).
 
 Memory is bounded: cells and breakpoints are processed depth first in chunks whose vertex values
 fit ``chunk_elems`` floats (a ResNet-50 at 224^2 has ~10^7 neurons per point), splitting only
@@ -51,6 +53,75 @@ __all__ = ["refine_segment", "refine_plane", "SegmentPieces", "PlanePieces", "CH
 CHUNK_ELEMS = 1 << 22
 #: Columns per block of the affine-point scan (:func:`_affine_points`).
 AFFINE_BLOCK = 1024
+
+
+#: glibc malloc settings while a slice is refined (:class:`_large_array_heap`): arrays up to
+#: 32 MB (glibc's largest mmap threshold) come from the heap, which keeps its freed memory (the
+#: largest trim threshold) and grows in 256 MB steps; afterwards the trim threshold is 64 MB
+#: (where glibc's dynamic setting ends once arrays of 32 MB were freed) and the heap is trimmed.
+MALLOC_MMAP_THRESHOLD = 32 << 20
+MALLOC_TRIM_THRESHOLD = (1 << 31) - 1
+MALLOC_TOP_PAD = 256 << 20
+MALLOC_TRIM_AFTER = 64 << 20
+
+
+class _large_array_heap:
+    """Serve the refinement's large temporary arrays from the heap (glibc only; else a no-op).
+
+    The refinement allocates and frees arrays of up to ``CHUNK_ELEMS`` floats (32 MB) per chunk
+    and stage. Left to glibc's defaults, many of them are mapped and unmapped each time and
+    every page is faulted in anew: on the ResNet-18 segment of ``benchmarks/bench_slices.py``
+    1.4 million page faults, 5.6 of 34 CPU-s in the kernel. Served from a heap that keeps its
+    freed memory they cost 0.2 million faults and 1.1 s. The heap is trimmed on the way out. Only where memory comes from changes,
+    not a value: the results are the same.
+    """
+
+    _libc = None
+
+    def __enter__(self):
+        libc = type(self)._load()
+        if libc is not None:
+            libc.mallopt(-3, MALLOC_MMAP_THRESHOLD)   # M_MMAP_THRESHOLD
+            libc.mallopt(-1, MALLOC_TRIM_THRESHOLD)   # M_TRIM_THRESHOLD
+            libc.mallopt(-2, MALLOC_TOP_PAD)          # M_TOP_PAD
+        return self
+
+    def __exit__(self, *exc):
+        libc = type(self)._libc
+        if libc:
+            libc.mallopt(-1, MALLOC_TRIM_AFTER)
+            libc.mallopt(-2, 128 << 10)               # glibc's default top pad
+            libc.malloc_trim(0)
+        return False
+
+    @classmethod
+    def _load(cls):
+        if cls._libc is None:
+            cls._libc = False
+            try:
+                import ctypes
+                import platform
+
+                if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+                    libc = ctypes.CDLL("libc.so.6")
+                    libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+                    libc.malloc_trim.argtypes = [ctypes.c_size_t]
+                    cls._libc = libc
+            except (OSError, AttributeError):
+                cls._libc = False
+        return cls._libc or None
+
+
+def _on_large_array_heap(fn):
+    """Run ``fn`` inside :class:`_large_array_heap`."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with _large_array_heap():
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 # ============================================================================ frontier packing
@@ -82,14 +153,17 @@ def _pack(values: dict, rows=None, n_rows=None):
     return M, (step, tuple(layout))
 
 
-def _unpack(M: np.ndarray, layout) -> dict:
+def _unpack(M: np.ndarray, layout, copy: bool = True) -> dict:
+    """The tensors of a packed frontier; with ``copy=False`` strided views of ``M`` (which the
+    caller then owns no more: the graph's steps read them and write new tensors)."""
     import torch
 
     step, entries = layout
     values = {"__step__": step}
     n = M.shape[0]
     for node, shape, a, b in entries:
-        values[node] = torch.from_numpy(np.ascontiguousarray(M[:, a:b]).reshape((n,) + shape))
+        blk = np.ascontiguousarray(M[:, a:b]) if copy else M[:, a:b]
+        values[node] = torch.from_numpy(blk.reshape((n,) + shape))
     return values
 
 
@@ -242,11 +316,20 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     """Bits of a stage on intervals from its input at the interval ends (affine in between):
     ``z > 0`` at the midpoint (relu), the first entry attaining the maximum at the midpoint (max);
     values within the noise floor of zero (of the maximum) count as zero (as tied)."""
-    mid = 0.5 * (zL + zR)
     st = graph.stages[stage]
-    if st.kind == "relu":
-        return mid > noise
+    mid = np.add(zL, zR)
+    if st.kind == "relu":  # twice the midpoint against twice the noise (scaling by 2 is exact)
+        return mid > 2.0 * noise
+    mid *= 0.5
     views, _ = _window_views(graph, stage, mid)
+    return _winner_bits(views, noise, mid.shape[0])
+
+
+def _winner_bits(views, noise, n):
+    """One-hot winner rows ``(n, n_windows * K)`` from the window entries ``views`` (``K``
+    arrays ``(*window_shape, n)``, NaN at padding): the first entry within the tolerance of the
+    window's maximum (``SLICE_ZERO_RTOL`` times the window's largest ``|entry|``, at least
+    ``noise``)."""
     top = views[0].copy()
     low = views[0].copy()
     for v in views[1:]:  # fmax / fmin skip the padding (NaN)
@@ -255,13 +338,52 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     # the largest |entry| of a window is max(top, -low)
     th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(top, -low), noise)
     thr = top - th
-    win = np.zeros(top.shape, dtype=np.int64)  # the first entry within th of the maximum
-    for j in range(len(views) - 1, -1, -1):
+    K = len(views)
+    win = np.zeros(top.shape, dtype=_index_dtype(K))  # the first entry within th of the maximum
+    for j in range(K - 1, -1, -1):
         np.copyto(win, j, where=views[j] >= thr)
-    n = mid.shape[0]
-    out = np.zeros((n, st.n_units, st.window), dtype=bool)
-    np.put_along_axis(out, win.reshape(-1, n).T[:, :, None], True, axis=2)
+    # one-hot rows (n, units, K): entry j of a window is set where it is the window's winner
+    out = win.reshape(-1, n).T[:, :, None] == np.arange(K, dtype=win.dtype)
     return out.reshape(n, -1)
+
+
+def _index_dtype(K: int):
+    """The smallest integer type that holds the entry positions ``0 .. K - 1`` of a window."""
+    return np.int8 if K <= 127 else (np.int16 if K <= 32767 else np.int64)
+
+
+def _pool2d_geometry(graph, stage):
+    """``(C, H, W, outs, size, k, s, p, d)`` of a 2-D max-pool stage on ``(C, H, W)`` inputs
+    (``size``: the padded input's spatial size); ``None`` for other pools."""
+    st = graph.stages[stage]
+    dim, k, s, p, d, ceil = graph.steps[st.step].pool
+    if not (dim == 2 and len(st.input_shape) == 3):
+        return None
+    C, H, W = st.input_shape
+    outs = [graph._pool_len(N, k[i], s[i], p[i], d[i], ceil) for i, N in enumerate((H, W))]
+    size = [max(N + 2 * p[i], (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1) for i, N in enumerate((H, W))]
+    return C, H, W, outs, size, k, s, p, d
+
+
+def _padded_2d(geom, Z):
+    """The rows ``Z`` (n, C * H * W) as a NaN-padded ``(C, *size, n)`` array (points last)."""
+    C, H, W, outs, size, k, s, p, d = geom
+    n = Z.shape[0]
+    xp = np.empty((C, size[0], size[1], n))
+    xp[:, :p[0]] = np.nan          # only the padding is filled: the interior is copied once
+    xp[:, p[0] + H:] = np.nan
+    xp[:, p[0]:p[0] + H, :p[1]] = np.nan
+    xp[:, p[0]:p[0] + H, p[1] + W:] = np.nan
+    xp[:, p[0]:p[0] + H, p[1]:p[1] + W, :] = Z.T.reshape(C, H, W, n)
+    return xp
+
+
+def _views_2d(geom, xp):
+    """The ``K`` window-entry views ``(C, *outs, n)`` of a padded array from :func:`_padded_2d`."""
+    C, H, W, outs, size, k, s, p, d = geom
+    return [xp[:, i * d[0]:i * d[0] + (outs[0] - 1) * s[0] + 1:s[0],
+               j * d[1]:j * d[1] + (outs[1] - 1) * s[1] + 1:s[1], :]
+            for i in range(k[0]) for j in range(k[1])]
 
 
 def _window_views(graph, stage, Z):
@@ -271,19 +393,11 @@ def _window_views(graph, stage, Z):
     :meth:`relutopo.pl_graph.PLGraph.window_index`; the points last, so that the work on them
     runs over contiguous memory), NaN at padding, and the windows' shape. A 2-D pool gives
     strided views of the padded input (one copy)."""
-    st = graph.stages[stage]
-    dim, k, s, p, d, ceil = graph.steps[st.step].pool
+    geom = _pool2d_geometry(graph, stage)
     n = Z.shape[0]
-    if dim == 2 and len(st.input_shape) == 3:
-        C, H, W = st.input_shape
-        outs = [graph._pool_len(N, k[i], s[i], p[i], d[i], ceil) for i, N in enumerate((H, W))]
-        size = [max(N + 2 * p[i], (outs[i] - 1) * s[i] + d[i] * (k[i] - 1) + 1) for i, N in enumerate((H, W))]
-        xp = np.full((C, size[0], size[1], n), np.nan)
-        xp[:, p[0]:p[0] + H, p[1]:p[1] + W, :] = Z.T.reshape(C, H, W, n)
-        views = [xp[:, i * d[0]:i * d[0] + (outs[0] - 1) * s[0] + 1:s[0],
-                    j * d[1]:j * d[1] + (outs[1] - 1) * s[1] + 1:s[1], :]
-                 for i in range(k[0]) for j in range(k[1])]
-        return views, (C, outs[0], outs[1])
+    if geom is not None:
+        C, outs = geom[0], geom[3]
+        return _views_2d(geom, _padded_2d(geom, Z)), (C, outs[0], outs[1])
     W = graph.window_index(stage)
     F = Z.shape[1]
     flat = np.empty((F + 1, n), dtype=np.float64)
@@ -291,6 +405,27 @@ def _window_views(graph, stage, Z):
     flat[F] = np.nan
     E = flat[np.where(W < 0, F, W)]  # (n_windows, K, n)
     return [E[:, j] for j in range(W.shape[1])], (W.shape[0],)
+
+
+def _pool_and_bits_2d(graph, stage, geom, zc, noise):
+    """A 2-D max-pool stage on the rows ``zc`` (n, F) of consecutive points from one padded copy:
+    the pooled rows ``(n, C, *outs)`` at the points (the windows' maxima, as torch's
+    ``max_pool2d``) and the winner bits of the ``n - 1`` intervals (as :func:`_stage_bits_1d`)."""
+    import torch
+
+    C, outs = geom[0], geom[3]
+    n = zc.shape[0]
+    xp = _padded_2d(geom, zc)
+    views = _views_2d(geom, xp)
+    top = views[0].copy()
+    for v in views[1:]:
+        np.fmax(top, v, out=top)
+    pooled = torch.from_numpy(np.ascontiguousarray(top.reshape(-1, n).T).reshape(n, C, outs[0], outs[1]))
+    del top
+    xm = np.add(xp[..., :-1], xp[..., 1:])  # the midpoints of the intervals (NaN at padding)
+    del xp, views
+    xm *= 0.5
+    return pooled, _winner_bits(_views_2d(geom, xm), noise, n - 1)
 
 
 def _run_active(graph, values, active, t, stage):
@@ -368,8 +503,17 @@ def _affine_points(values, t, active, first=None, hint=None):
                 break
             cc = cand[ci]
             B = A[:, c0:c0 + AFFINE_BLOCK]
-            L, C, R = B[cc - 1], B[cc], B[cc + 1]
-            dev = np.abs(C - (L + w[ci] * (R - L))).max(axis=1)
+            if cc[-1] - cc[0] == cc.size - 1:  # consecutive points: slices, not gathers
+                L, C, R = B[cc[0] - 1:cc[-1]], B[cc[0]:cc[-1] + 1], B[cc[0] + 1:cc[-1] + 2]
+                D = np.subtract(R, L)
+            else:
+                L, C, R = B[cc - 1], B[cc], B[cc + 1]
+                D = np.subtract(R, L, out=R)
+            # |(L + w (R - L)) - C| = |C - (L + w (R - L))|, in place
+            D *= w[ci]
+            D += L
+            D -= C
+            dev = np.abs(D, out=D).max(axis=1)
             alive[ci[~(dev <= thr[ci])]] = False
     out = active.copy()
     out[cand[alive]] = False
@@ -399,13 +543,20 @@ def _child_chunk(graph, ctx, a, b):
         rows[zero_pos[sel] - a, zero_col[sel]] = 0.0
     parent = ivs[:-1]  # interval i of the child lies in the parent's interval ivs[i]
     zc = rows[:, za:zb]
-    packed = pack_bits(_stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"]))
+    geom = _pool2d_geometry(graph, s) if graph.stages[s].kind == "max" else None
+    pooled = None
+    if geom is not None:
+        pooled, bits = _pool_and_bits_2d(graph, s, geom, zc, ctx["noise"])
+    else:
+        bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"])
+    packed = pack_bits(bits)
+    del bits
     digs, pats = ctx["digs"], ctx["pats"]
     new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
     new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
-    vals = _unpack(rows, ctx["layout"])
+    vals = _unpack(rows, ctx["layout"], copy=False)
     del rows
-    graph.apply_nonlinear(vals, s)
+    graph.apply_nonlinear(vals, s, out=pooled)
     hint = None
     if ctx["hint_pos"] is not None:
         sel = (ctx["hint_pos"] >= a) & (ctx["hint_pos"] < b)
@@ -414,6 +565,7 @@ def _child_chunk(graph, ctx, a, b):
     return s + 1, ts, vals, act, new_d, new_p
 
 
+@_on_large_array_heap
 def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patterns: bool = False,
                    chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> SegmentPieces:
     """Exact pieces of ``graph`` on the segment ``t -> to_input(t)``, ``t`` in ``[lo, hi]``.
@@ -491,7 +643,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         else:
             views, wshape = _window_views(graph, s, Z)
             best = np.full(views[0].shape, -np.inf)
-            am = np.zeros(views[0].shape, dtype=np.int64)  # the first entry attaining the maximum
+            am = np.zeros(views[0].shape, dtype=_index_dtype(len(views)))  # the first entry attaining the maximum
             for j, v in enumerate(views):
                 upd = v > best
                 np.copyto(am, j, where=upd)
@@ -783,6 +935,7 @@ def _fit_affine(polys_P, polys_O):
     return A
 
 
+@_on_large_array_heap
 def refine_plane(graph: PLGraph, box_lo, box_hi, to_input, *, keep_patterns: bool = False,
                  chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> PlanePieces:
     """Exact cells of ``graph`` on the plane ``u -> to_input(u)``, ``u`` in the box.

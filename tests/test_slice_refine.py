@@ -284,3 +284,69 @@ def test_window_views_are_the_window_entries(pool):
         V = np.stack([v.reshape(-1, 5).T for v in views], axis=2)
         assert V.shape == E.shape and int(np.prod(wshape)) == g.stages[0].n_units
         np.testing.assert_array_equal(np.where(np.isnan(V), -np.inf, V), E)
+
+
+@pytest.mark.parametrize("pool", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2),
+                                  dict(kernel_size=3, stride=2, ceil_mode=True),
+                                  dict(kernel_size=2, stride=1, padding=1, dilation=2),
+                                  dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), ceil_mode=True)])
+def test_pool_and_bits_from_one_padded_copy_equal_torch_and_the_bits_of_midpoints(pool):
+    """The fast path of a child chunk's 2-D max-pool stage (pooled rows and interval winners from
+    one padded copy) equals torch's max_pool2d at the points and the winner bits of the
+    midpoints (:func:`_stage_bits_1d`), ties included."""
+    import torch.nn.functional as F
+
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import _pool2d_geometry, _pool_and_bits_2d, _stage_bits_1d
+
+    shape = (2, 7, 6)
+    g = pl_graph(nn.Sequential(nn.MaxPool2d(**pool), nn.Flatten()), shape)
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(9, int(np.prod(shape))))
+    Z[3] = np.round(Z[3])           # ties within windows
+    Z[4] = 0.0                      # all entries tied
+    Z[5] = -Z[4]
+    geom = _pool2d_geometry(g, 0)
+    assert geom is not None
+    for noise in (0.0, 1e-3):
+        pooled, bits = _pool_and_bits_2d(g, 0, geom, Z, noise)
+        ref = F.max_pool2d(torch.from_numpy(Z).reshape((9,) + shape), pool["kernel_size"],
+                           pool.get("stride"), pool.get("padding", 0), pool.get("dilation", 1),
+                           ceil_mode=pool.get("ceil_mode", False))
+        np.testing.assert_array_equal(pooled.numpy(), ref.numpy())
+        np.testing.assert_array_equal(bits, _stage_bits_1d(g, 0, Z[:-1], Z[1:], noise))
+
+
+def test_large_array_heap_and_strided_child_tensors_do_not_change_the_pieces():
+    """The malloc settings around the refinement change where memory comes from, not a value:
+    the pieces equal those of the unwrapped function; the heap settings leave no error behind."""
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import _large_array_heap, refine_segment
+
+    model = small_cnn(1)
+    a, b = images(1)[:2]
+    g = pl_graph(model, a.shape)
+    to_input = lambda t: a.reshape(1, -1) + t * (b - a).reshape(1, -1)  # noqa: E731
+    p0 = refine_segment.__wrapped__(g, 0.0, 1.0, to_input, keep_patterns=True)
+    p1 = refine_segment(g, 0.0, 1.0, to_input, keep_patterns=True)
+    np.testing.assert_array_equal(p0.t, p1.t)
+    np.testing.assert_array_equal(p0.digests, p1.digests)
+    np.testing.assert_array_equal(p0.packed_patterns, p1.packed_patterns)
+    with _large_array_heap():
+        with _large_array_heap():  # nested: harmless
+            x = np.ones(5 << 20)
+        assert x.sum() == 5 << 20
+
+
+def test_unpacked_views_equal_unpacked_copies():
+    """A child chunk's tensors as strided views of its rows equal the contiguous copies."""
+    from relutopo.slice_refine import _pack, _unpack
+
+    vals = {"__step__": 3, "x": torch.randn(4, 2, 3, 3, dtype=torch.float64),
+            "y": torch.randn(4, 5, dtype=torch.float64)}
+    M, layout = _pack(vals)
+    for copy in (True, False):
+        out = _unpack(M, layout, copy=copy)
+        assert out["__step__"] == 3
+        for k in ("x", "y"):
+            assert torch.equal(out[k], vals[k])
