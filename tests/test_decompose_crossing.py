@@ -247,6 +247,24 @@ def _inradius_bounds(poly):
     return float(area) / perim, 2 * float(area) / perim
 
 
+def _exact_cells_2d(net, scale, lo, hi):
+    """The full-dimensional cells of a 3-neuron net in the square ``[lo, hi]^2``, exactly: each bit
+    vector's polygon clipped in rationals, split into those whose inradius is above the
+    resolution and those below it (every cell is decided exactly: its bounds do not straddle it)."""
+    res = tol.CHEBYSHEV_RTOL * scale
+    ex = _exact(net)
+    thick, thin = set(), set()
+    for bits in product((False, True), repeat=3):
+        cons = [(a, b) if s else ([-v for v in a], -b) for (a, b), s in zip(_rows(ex, bits, 2), bits)]
+        poly = _exact_polygon(cons, lo, hi)
+        if len(poly) < 3 or _inradius_bounds(poly)[1] == 0:
+            continue
+        r_lo, r_hi = _inradius_bounds(poly)
+        assert r_lo > res or r_hi < res
+        (thick if r_lo > res else thin).add(bits)
+    return thick, thin
+
+
 @pytest.mark.parametrize("method,compiled", [("polygon", True), ("polygon", False), ("vertex", True),
                                              ("vertex", False), ("lp", None), ("brute", None)])
 def test_facets_onto_a_triangle_below_the_resolution(method, compiled):
@@ -258,17 +276,7 @@ def test_facets_onto_a_triangle_below_the_resolution(method, compiled):
     net = _tiny_simplex_net(2, 1e-9)
     lo, hi = Fraction(-1), Fraction(1)
     dec = decompose(net, Box(-1.0, 1.0, dim=2), method=method, compiled=compiled)
-    res = tol.CHEBYSHEV_RTOL * dec.scale
-    ex = _exact(net)
-    thick, thin = set(), set()
-    for bits in product((False, True), repeat=3):
-        cons = [(a, b) if s else ([-v for v in a], -b) for (a, b), s in zip(_rows(ex, bits, 2), bits)]
-        poly = _exact_polygon(cons, lo, hi)
-        if len(poly) < 3 or _inradius_bounds(poly)[1] == 0:
-            continue
-        r_lo, r_hi = _inradius_bounds(poly)
-        assert r_lo > res or r_hi < res  # every cell is decided exactly
-        (thick if r_lo > res else thin).add(bits)
+    thick, thin = _exact_cells_2d(net, dec.scale, lo, hi)
     assert len(thick) == 6 and thin == {(True, True, True)}
     assert _regions_of(dec) == thick
     edges, outside = _exact_adjacency_2d(net, dec, (lo, hi))
@@ -309,17 +317,7 @@ def test_long_facets_onto_a_slab_below_the_resolution(method, compiled):
                                [np.array([0.0, -0.3]), np.array([1e-9]), np.zeros(1)])
     lo, hi = Fraction(-1), Fraction(1)
     dec = decompose(net, Box(-1.0, 1.0, dim=2), method=method, compiled=compiled)
-    res = tol.CHEBYSHEV_RTOL * dec.scale
-    ex = _exact(net)
-    thick, thin = set(), set()
-    for bits in product((False, True), repeat=3):
-        cons = [(a, b) if s else ([-v for v in a], -b) for (a, b), s in zip(_rows(ex, bits, 2), bits)]
-        poly = _exact_polygon(cons, lo, hi)
-        if len(poly) < 3 or _inradius_bounds(poly)[1] == 0:
-            continue
-        r_lo, r_hi = _inradius_bounds(poly)
-        assert r_lo > res or r_hi < res
-        (thick if r_lo > res else thin).add(bits)
+    thick, thin = _exact_cells_2d(net, dec.scale, lo, hi)
     assert len(thick) == 4 and len(thin) == 2  # the slab, cut by y = 0.3
     assert _regions_of(dec) == thick
     edges, outside = _exact_adjacency_2d(net, dec, (lo, hi))
