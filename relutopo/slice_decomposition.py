@@ -871,6 +871,10 @@ def first_stage_breakpoints(model, points, closed: bool = True, batch: int = 8) 
         raise ValueError(f"points must hold at least 2 samples; got {n}")
     if int(batch) < 1:
         raise ValueError(f"batch must be at least 1; got {batch}")
+    if not np.isfinite(X).all():
+        bad = int((~np.isfinite(X.reshape(n, -1))).any(axis=1).sum())
+        raise ValueError(f"{bad} of the {n} points have NaN or infinite entries; a segment needs "
+                         "finite ends (drop or repair those samples)")
     if isinstance(model, ReluNet):
         if model.n_hidden == 0:
             raise ValueError(f"{model!r} has no hidden layer: no first stage to cross")

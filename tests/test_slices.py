@@ -369,6 +369,10 @@ def test_first_stage_breakpoints_of_a_relunet_and_bad_input():
         first_stage_breakpoints(net, X[:1])
     with pytest.raises(ValueError, match="batch"):
         first_stage_breakpoints(net, X, batch=0)
+    Y = X.copy()
+    Y[3, 1] = np.nan
+    with pytest.raises(ValueError, match="1 of the 9 points have NaN"):
+        first_stage_breakpoints(net, Y)
     import torch.nn as nn
 
     with pytest.raises(ValueError, match="not a ReLU-like"):
