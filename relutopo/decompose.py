@@ -225,7 +225,8 @@ def _decompose(net, domain, method, progress, on_inconsistency, compiled):
         ptr, P, E, ids, bits, maps = refine_polygons(net, domain, scale)
         raw = _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, True)
         kept = raw.kept[0]
-        crosser = _map_crosser(net, domain, scale, maps if kept.all() else maps.take(kept))
+        crosser = _map_crosser(net, domain, scale, maps if kept.all() else maps.take(kept),
+                               bits if kept.all() else bits[kept])
     elif method == "polygon":
         cells = _refine(net, domain, _PolygonKernel(net, domain, scale), progress)
         raw = _finalize_polygon(net, domain, cells, scale, solver)
@@ -1072,25 +1073,24 @@ def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
     return raw
 
 
-def _map_crosser(net, domain, scale, maps):
+def _map_crosser(net, domain, scale, maps, bits=None):
     """The compiled crossing of :mod:`relutopo.kernels.crossing` with the refinement's maps, as a
-    ``crosser`` for :func:`_assemble`."""
-    from .kernels.crossing import cross_by_maps
-
-    return _MapCrosser(maps, scale, domain, net.layer_offsets)
+    ``crosser`` for :func:`_assemble` (``bits``: the regions' unpacked bits, if at hand)."""
+    return _MapCrosser(maps, scale, domain, net.layer_offsets, bits)
 
 
 class _MapCrosser:
     """The compiled facet crossing bound to the refinement's maps (see :func:`_assemble`)."""
 
-    def __init__(self, maps, scale, domain, offsets):
+    def __init__(self, maps, scale, domain, offsets, bits=None):
         self.maps, self.scale, self.domain, self.offsets = maps, scale, domain, offsets
+        self.bits = bits  # the regions' unpacked bit vectors (the polygon path), or None
 
     def __call__(self, packed, radii, ptr, owner, fids, fpts):
         from .kernels.crossing import cross_by_maps
 
         return cross_by_maps(self.maps, packed, radii, ptr, owner, fids, fpts, self.scale, self.domain,
-                             self.offsets)
+                             self.offsets, self.bits)
 
     def normals(self, packed, owner, fids, found):
         """Outward unit normals of the network facets with ``found < 0`` (others: zero rows of a
@@ -1103,11 +1103,11 @@ class _MapCrosser:
         """Interior points that their region's maps place outside it (see :func:`_assemble`)."""
         from .kernels.crossing import count_outside
 
-        return count_outside(self.maps, packed, X, self.offsets)
+        return count_outside(self.maps, packed, X, self.offsets, self.bits)
 
     def release(self):
         """Drop the maps (the assembly is done with them; they are the largest array then)."""
-        self.maps = None
+        self.maps = self.bits = None
 
 
 class _FacetRows:
