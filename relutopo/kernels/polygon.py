@@ -24,6 +24,7 @@ from .crossing import RegionMaps
 __all__ = ["refine_polygons"]
 
 _jit = njit(cache=True, error_model="numpy")
+_inline = njit(cache=True, error_model="numpy", inline="always")
 
 _VTOL = tol.VERTEX_RTOL
 _ZTOL = tol.ZERO_ROW_RTOL
@@ -136,239 +137,247 @@ def _gather(Mp, mup, parent, Lb, gmax):
 
 
 def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
-    """:func:`_arrange_chunk` with buffers it never has to grow: too small ones are doubled and
-    the chunk is redone (numba keeps arrays that are reassigned inside loops in reference-
+    """:func:`_arrange_chunk` with buffers it never has to grow inside: when one is full it
+    returns, the buffer is doubled here (the output's filled part copied over) and it resumes at
+    the cell that did not fit (numba keeps arrays that are reassigned inside loops in reference-
     counted temporaries, which made the loops several times slower)."""
     n, h = M.shape[0], M.shape[1]
-    n_cap, v_cap, pool_cap, sub_cap = 4 * n + 64, 24 * n + 256, 4096, 512
+    n_cap, v_cap = 4 * n + 64, 24 * n + 256
+    # slots for the cuts of one cell: h lines cut a convex cell into at most 1 + h + h(h-1)/2
+    # cells, each cut adding two slots (capped: more are made when needed)
+    sub_cap = min(2 * (1 + h + h * (h - 1) // 2) + 1, 1 << 15)
+    pool_cap = 8 * sub_cap + 1024
+    out = [np.zeros(n_cap + 1, dtype=np.int64), np.empty((v_cap, 2)), np.empty((v_cap, 3)),
+           np.empty(v_cap, dtype=np.int64), np.empty((n_cap, h), dtype=np.bool_),
+           np.empty(n_cap, dtype=np.int64)]
+    start, no, nv = 0, 0, 0
     while True:
-        optr = np.zeros(n_cap + 1, dtype=np.int64)
-        oP = np.empty((v_cap, 2))
-        oE = np.empty((v_cap, 3))
-        oids = np.empty(v_cap, dtype=np.int64)
-        obits = np.zeros((n_cap, h), dtype=np.bool_)
-        oparent = np.empty(n_cap, dtype=np.int64)
-        pool = np.empty((2, pool_cap, 3)), np.empty((2, pool_cap, 3)), np.empty((2, pool_cap), dtype=np.int64)
-        subs = np.empty((2, sub_cap), dtype=np.int64), np.empty((2, sub_cap), dtype=np.int64), \
-            np.zeros((2, sub_cap, h), dtype=np.bool_)
-        status, no, nv = _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
-                                        optr, oP, oE, oids, obits, oparent, *pool, *subs)
+        pool = np.empty((pool_cap, 2)), np.empty((pool_cap, 3)), np.empty(pool_cap, dtype=np.int64)
+        subs = np.empty(sub_cap, dtype=np.int64), np.empty(sub_cap, dtype=np.int64), \
+            np.empty((sub_cap, h), dtype=np.bool_), np.empty((2, sub_cap), dtype=np.int64)
+        while True:
+            status, start, no, nv, need_c, need_v = _arrange_chunk(
+                cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv, *out, *pool, *subs)
+            if status != 1:
+                break
+            # the output is full: at least double it, to what cell ``start`` needs (it is redone),
+            # keeping what is written (cells 0..no-1)
+            n_cap, v_cap = max(2 * n_cap, need_c), max(2 * v_cap, need_v)
+            caps = (n_cap + 1, v_cap, v_cap, v_cap, n_cap, n_cap)
+            grown = [np.zeros((c,) + a.shape[1:], dtype=a.dtype) for a, c in zip(out, caps)]
+            for a, b in zip(out, grown):
+                b[:len(a)] = a
+            out = grown
         if status == 0:
-            return (optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(),
-                    obits[:no].copy(), oparent[:no].copy())
-        if status == 1:
-            n_cap, v_cap = 2 * n_cap, 2 * v_cap
-        else:
-            pool_cap, sub_cap = 2 * pool_cap, 2 * sub_cap
+            break
+        pool_cap, sub_cap = 2 * pool_cap, 2 * sub_cap  # a cell's scratch is full: redo that cell
+    optr, oP, oE, oids, obits, oparent = out
+    return (optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(),
+            obits[:no].copy(), oparent[:no].copy())
+
+
+@_inline
+def _copy_edge(pE, pid, dst, src):
+    pE[dst, 0] = pE[src, 0]
+    pE[dst, 1] = pE[src, 1]
+    pE[dst, 2] = pE[src, 2]
+    pid[dst] = pid[src]
+
+
+@_inline
+def _cut_edge(pE, pid, dst, a0, a1, c, kid):
+    pE[dst, 0] = a0
+    pE[dst, 1] = a1
+    pE[dst, 2] = c
+    pid[dst] = kid
 
 
 @_jit
-def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset,
-                   optr, oP, oE, oids, obits, oparent, pP, pE, pid, sst, sln, sbits):
+def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv,
+                   optr, oP, oE, oids, obits, oparent, pP, pE, pid, sst, sln, sbits, order):
     """Cut each cell of a chunk by its restricted hyperplanes ``M[i] x + mu[i] = 0``
     (:meth:`relutopo.decompose._PolygonKernel.arrange`, cell by cell), into the caller's
-    buffers. The current sub-polygons of a cell live in one half of the double buffers
-    (``pP`` points, ``pE`` edge halfspaces, ``pid`` edge neurons; ``sst``/``sln`` their starts
-    and lengths, ``sbits`` their bits), the next neuron's in the other. Returns ``(status,
-    cells, vertices)``: status 1 when the output buffers, 2 when the scratch buffers are too
-    small."""
+    buffers. A cell's sub-polygons live in slots (``sst``/``sln``: start and length in the
+    vertex pool ``pP`` points, ``pE`` edge halfspaces, ``pid`` edge neurons; ``sbits`` their
+    bits), listed in order by ``order[cb]``: a neuron that cuts a sub-polygon replaces its slot
+    in the next list by two new slots (``<= 0`` half, then ``>= 0`` half) appended to the pool;
+    one that does not only sets its bit, in place -- no sub-polygon is copied unless it is cut
+    (copying every one per neuron was quadratic in the layer's width). Starts at cell ``start``
+    with ``no`` cells and ``nv`` vertices already in the output. Returns ``(status, cell,
+    cells, vertices, cells needed, vertices needed)``: status 0 when done, 1 when the output
+    buffers (then the cells and vertices the output needs with cell ``cell``), 2 when the
+    scratch buffers are too small for cell ``cell`` (the output holds the cells before it)."""
     n = len(cptr) - 1
     h = M.shape[1]
     rt = _VTOL * scale
     n_cap, v_cap = oparent.shape[0], oP.shape[0]
-    pool_cap, sub_cap = pP.shape[1], sst.shape[1]
-    no = 0
-    nv = 0
+    pool_cap, sub_cap = pP.shape[0], sst.shape[0]
     norms = np.empty(h)
+    hmax = np.empty(h)
+    hmin = np.empty(h)
+    Mf = M.reshape(-1)
     zero_row = np.zeros(h, dtype=np.bool_)
     pos = np.zeros(h, dtype=np.bool_)
     neg = np.zeros(h, dtype=np.bool_)
     vals = np.empty(pool_cap)
     sg = np.empty(pool_cap, dtype=np.int64)
-    for i in range(n):
+    for i in range(start, n):
         a0, a1 = cptr[i], cptr[i + 1]
         nvi = a1 - a0
         if nvi > pool_cap:
-            return 2, no, nv
+            return 2, i, no, nv, 0, 0
+        # each neuron's largest and smallest value over the cell's vertices, vertex by vertex
+        # over contiguous slices of the cell's rows (vectorised across neurons); a vertex beyond
+        # the tolerance on either side is then max > tv or min < -tv (nan never counts)
+        Mi = Mf[2 * h * i:2 * h * (i + 1)]
+        mui = mu[i]
         for k in range(h):
-            norms[k] = np.sqrt(M[i, k, 0] * M[i, k, 0] + M[i, k, 1] * M[i, k, 1])
-            zero_row[k] = norms[k] <= _ZTOL * (wnorm[k] * gmax[i])
-            sbits[0, 0, k] = zero_row[k] and mu[i, k] > 0
-            pos[k] = False
-            neg[k] = False
-            if not zero_row[k]:
-                tv = rt * norms[k]
-                for v in range(a0, a1):
-                    hv = P[v, 0] * M[i, k, 0] + P[v, 1] * M[i, k, 1] + mu[i, k]
-                    if hv > tv:
-                        pos[k] = True
-                    elif hv < -tv:
-                        neg[k] = True
-                if not neg[k]:
-                    sbits[0, 0, k] = pos[k]
-                if not pos[k]:
-                    sbits[0, 0, k] = False
-        # the cell itself is sub-polygon 0 of buffer 0
+            hmax[k] = -np.inf
+            hmin[k] = np.inf
+        for v in range(a0, a1):
+            px, py = P[v, 0], P[v, 1]
+            for k in range(h):
+                hv = px * Mi[2 * k] + py * Mi[2 * k + 1] + mui[k]
+                hmax[k] = hv if hv > hmax[k] else hmax[k]
+                hmin[k] = hv if hv < hmin[k] else hmin[k]
+        gi = gmax[i]
+        b0 = sbits[0]  # slot 0: the cell itself, with every neuron's bit on the cell
+        for k in range(h):
+            m0, m1 = Mi[2 * k], Mi[2 * k + 1]
+            norms[k] = np.sqrt(m0 * m0 + m1 * m1)
+            zero_row[k] = norms[k] <= _ZTOL * (wnorm[k] * gi)
+            tv = rt * norms[k]
+            pos[k] = not zero_row[k] and hmax[k] > tv
+            neg[k] = not zero_row[k] and hmin[k] < -tv
+            b0[k] = (zero_row[k] and mui[k] > 0) or (pos[k] and not neg[k])
         for v in range(nvi):
-            pP[0, v, 0] = P[a0 + v, 0]
-            pP[0, v, 1] = P[a0 + v, 1]
-            pE[0, v, 0] = E[a0 + v, 0]
-            pE[0, v, 1] = E[a0 + v, 1]
-            pE[0, v, 2] = E[a0 + v, 2]
-            pid[0, v] = ids[a0 + v]
-        sst[0, 0] = 0
-        sln[0, 0] = nvi
+            pP[v, 0] = P[a0 + v, 0]
+            pP[v, 1] = P[a0 + v, 1]
+            pE[v, 0] = E[a0 + v, 0]
+            pE[v, 1] = E[a0 + v, 1]
+            pE[v, 2] = E[a0 + v, 2]
+            pid[v] = ids[a0 + v]
+        sst[0] = 0
+        sln[0] = nvi
+        top = nvi  # the pool's first free vertex
+        nslot = 1
+        order[0, 0] = 0
         ncur = 1
-        cb = 0  # the buffer holding the current sub-polygons
+        cb = 0  # the list holding the current sub-polygons, in order
         for k in range(h):
             if zero_row[k] or not (pos[k] and neg[k]):
                 continue
-            m0, m1, mk = M[i, k, 0], M[i, k, 1], mu[i, k]
+            m0, m1, mk = Mi[2 * k], Mi[2 * k + 1], mui[k]
             tk = rt * norms[k]
             kid = offset + k
             nb = 1 - cb
             nn = 0
-            top = 0
-            for s in range(ncur):
-                st, ln = sst[cb, s], sln[cb, s]
-                has_p = False
-                has_n = False
+            for j in range(ncur):
+                s = order[cb, j]
+                st, ln = sst[s], sln[s]
+                vmax = -np.inf  # branch-free first: most neurons cut few sub-polygons
+                vmin = np.inf
                 for v in range(ln):
-                    val = m0 * pP[cb, st + v, 0] + m1 * pP[cb, st + v, 1] + mk
+                    val = m0 * pP[st + v, 0] + m1 * pP[st + v, 1] + mk
                     vals[v] = val
-                    if val > tk:
-                        sg[v] = 1
-                        has_p = True
-                    elif val < -tk:
-                        sg[v] = -1
-                        has_n = True
-                    else:
-                        sg[v] = 0
-                if has_p and has_n:
-                    if top + 2 * (ln + 2) > pool_cap or nn + 2 > sub_cap:
-                        return 2, no, nv
-                    lo = top
-                    nl = 0
-                    hs = top + ln + 2
-                    nh = 0
-                    for v in range(ln):
-                        w = v + 1 if v + 1 < ln else 0
-                        si, sj = sg[v], sg[w]
-                        if si <= 0:
-                            pP[nb, lo + nl, 0] = pP[cb, st + v, 0]
-                            pP[nb, lo + nl, 1] = pP[cb, st + v, 1]
-                            if si < 0 or sj < 0:
-                                pE[nb, lo + nl, 0] = pE[cb, st + v, 0]
-                                pE[nb, lo + nl, 1] = pE[cb, st + v, 1]
-                                pE[nb, lo + nl, 2] = pE[cb, st + v, 2]
-                                pid[nb, lo + nl] = pid[cb, st + v]
-                            else:
-                                pE[nb, lo + nl, 0] = m0
-                                pE[nb, lo + nl, 1] = m1
-                                pE[nb, lo + nl, 2] = -mk
-                                pid[nb, lo + nl] = kid
-                            nl += 1
-                        if si >= 0:
-                            pP[nb, hs + nh, 0] = pP[cb, st + v, 0]
-                            pP[nb, hs + nh, 1] = pP[cb, st + v, 1]
-                            if si > 0 or sj > 0:
-                                pE[nb, hs + nh, 0] = pE[cb, st + v, 0]
-                                pE[nb, hs + nh, 1] = pE[cb, st + v, 1]
-                                pE[nb, hs + nh, 2] = pE[cb, st + v, 2]
-                                pid[nb, hs + nh] = pid[cb, st + v]
-                            else:
-                                pE[nb, hs + nh, 0] = -m0
-                                pE[nb, hs + nh, 1] = -m1
-                                pE[nb, hs + nh, 2] = mk
-                                pid[nb, hs + nh] = kid
-                            nh += 1
-                        if si * sj < 0:
-                            t = vals[v] / (vals[v] - vals[w])
-                            px = pP[cb, st + v, 0] + t * (pP[cb, st + w, 0] - pP[cb, st + v, 0])
-                            py = pP[cb, st + v, 1] + t * (pP[cb, st + w, 1] - pP[cb, st + v, 1])
-                            pP[nb, lo + nl, 0] = px
-                            pP[nb, lo + nl, 1] = py
-                            pP[nb, hs + nh, 0] = px
-                            pP[nb, hs + nh, 1] = py
-                            if sj < 0:  # entering the negative side
-                                pE[nb, lo + nl, 0] = pE[cb, st + v, 0]
-                                pE[nb, lo + nl, 1] = pE[cb, st + v, 1]
-                                pE[nb, lo + nl, 2] = pE[cb, st + v, 2]
-                                pid[nb, lo + nl] = pid[cb, st + v]
-                                pE[nb, hs + nh, 0] = -m0
-                                pE[nb, hs + nh, 1] = -m1
-                                pE[nb, hs + nh, 2] = mk
-                                pid[nb, hs + nh] = kid
-                            else:
-                                pE[nb, lo + nl, 0] = m0
-                                pE[nb, lo + nl, 1] = m1
-                                pE[nb, lo + nl, 2] = -mk
-                                pid[nb, lo + nl] = kid
-                                pE[nb, hs + nh, 0] = pE[cb, st + v, 0]
-                                pE[nb, hs + nh, 1] = pE[cb, st + v, 1]
-                                pE[nb, hs + nh, 2] = pE[cb, st + v, 2]
-                                pid[nb, hs + nh] = pid[cb, st + v]
-                            nl += 1
-                            nh += 1
-                    # compact: the >= 0 half right after the <= 0 half
-                    for v in range(nh):
-                        pP[nb, lo + nl + v, 0] = pP[nb, hs + v, 0]
-                        pP[nb, lo + nl + v, 1] = pP[nb, hs + v, 1]
-                        pE[nb, lo + nl + v, 0] = pE[nb, hs + v, 0]
-                        pE[nb, lo + nl + v, 1] = pE[nb, hs + v, 1]
-                        pE[nb, lo + nl + v, 2] = pE[nb, hs + v, 2]
-                        pid[nb, lo + nl + v] = pid[nb, hs + v]
-                    sst[nb, nn] = lo
-                    sln[nb, nn] = nl
-                    sst[nb, nn + 1] = lo + nl
-                    sln[nb, nn + 1] = nh
-                    for b in range(h):
-                        sbits[nb, nn, b] = sbits[cb, s, b]
-                        sbits[nb, nn + 1, b] = sbits[cb, s, b]
-                    sbits[nb, nn, k] = False
-                    sbits[nb, nn + 1, k] = True
-                    nn += 2
-                    top = lo + nl + nh
-                else:
-                    if top + ln > pool_cap or nn + 1 > sub_cap:
-                        return 2, no, nv
-                    for v in range(ln):
-                        pP[nb, top + v, 0] = pP[cb, st + v, 0]
-                        pP[nb, top + v, 1] = pP[cb, st + v, 1]
-                        pE[nb, top + v, 0] = pE[cb, st + v, 0]
-                        pE[nb, top + v, 1] = pE[cb, st + v, 1]
-                        pE[nb, top + v, 2] = pE[cb, st + v, 2]
-                        pid[nb, top + v] = pid[cb, st + v]
-                    sst[nb, nn] = top
-                    sln[nb, nn] = ln
-                    for b in range(h):
-                        sbits[nb, nn, b] = sbits[cb, s, b]
-                    sbits[nb, nn, k] = has_p
+                    vmax = val if val > vmax else vmax
+                    vmin = val if val < vmin else vmin
+                has_p = vmax > tk
+                if not (has_p and vmin < -tk):
+                    sbits[s, k] = has_p
+                    order[nb, nn] = s
                     nn += 1
-                    top += ln
+                    continue
+                for v in range(ln):
+                    val = vals[v]
+                    sg[v] = 1 if val > tk else (-1 if val < -tk else 0)
+                if top + 2 * (ln + 2) > pool_cap or nslot + 2 > sub_cap:
+                    return 2, i, no, nv, 0, 0
+                lo = top
+                nl = 0
+                hs = top + ln + 2
+                nh = 0
+                for v in range(ln):
+                    w = v + 1 if v + 1 < ln else 0
+                    si, sj = sg[v], sg[w]
+                    if si <= 0:
+                        pP[lo + nl, 0] = pP[st + v, 0]
+                        pP[lo + nl, 1] = pP[st + v, 1]
+                        if si < 0 or sj < 0:
+                            _copy_edge(pE, pid, lo + nl, st + v)
+                        else:
+                            _cut_edge(pE, pid, lo + nl, m0, m1, -mk, kid)
+                        nl += 1
+                    if si >= 0:
+                        pP[hs + nh, 0] = pP[st + v, 0]
+                        pP[hs + nh, 1] = pP[st + v, 1]
+                        if si > 0 or sj > 0:
+                            _copy_edge(pE, pid, hs + nh, st + v)
+                        else:
+                            _cut_edge(pE, pid, hs + nh, -m0, -m1, mk, kid)
+                        nh += 1
+                    if si * sj < 0:
+                        t = vals[v] / (vals[v] - vals[w])
+                        px = pP[st + v, 0] + t * (pP[st + w, 0] - pP[st + v, 0])
+                        py = pP[st + v, 1] + t * (pP[st + w, 1] - pP[st + v, 1])
+                        pP[lo + nl, 0] = px
+                        pP[lo + nl, 1] = py
+                        pP[hs + nh, 0] = px
+                        pP[hs + nh, 1] = py
+                        if sj < 0:  # entering the negative side
+                            _copy_edge(pE, pid, lo + nl, st + v)
+                            _cut_edge(pE, pid, hs + nh, -m0, -m1, mk, kid)
+                        else:
+                            _cut_edge(pE, pid, lo + nl, m0, m1, -mk, kid)
+                            _copy_edge(pE, pid, hs + nh, st + v)
+                        nl += 1
+                        nh += 1
+                # the >= 0 half right after the <= 0 half
+                for v in range(nh):
+                    pP[lo + nl + v, 0] = pP[hs + v, 0]
+                    pP[lo + nl + v, 1] = pP[hs + v, 1]
+                    _copy_edge(pE, pid, lo + nl + v, hs + v)
+                sst[nslot] = lo
+                sln[nslot] = nl
+                sst[nslot + 1] = lo + nl
+                sln[nslot + 1] = nh
+                bs, blo, bhi = sbits[s], sbits[nslot], sbits[nslot + 1]
+                for b in range(h):
+                    blo[b] = bs[b]
+                    bhi[b] = bs[b]
+                blo[k] = False
+                bhi[k] = True
+                order[nb, nn] = nslot
+                order[nb, nn + 1] = nslot + 1
+                nn += 2
+                nslot += 2
+                top = lo + nl + nh
             cb = nb
             ncur = nn
         # emit the sub-polygons of cell i
-        if no + ncur > n_cap:
-            return 1, no, nv
-        for s in range(ncur):
-            st, ln = sst[cb, s], sln[cb, s]
-            if nv + ln > v_cap:
-                return 1, no, nv
+        need = 0
+        for j in range(ncur):
+            need += sln[order[cb, j]]
+        if no + ncur > n_cap or nv + need > v_cap:
+            return 1, i, no, nv, no + ncur, nv + need
+        for j in range(ncur):
+            s = order[cb, j]
+            st, ln = sst[s], sln[s]
             for v in range(ln):
-                oP[nv + v, 0] = pP[cb, st + v, 0]
-                oP[nv + v, 1] = pP[cb, st + v, 1]
-                oE[nv + v, 0] = pE[cb, st + v, 0]
-                oE[nv + v, 1] = pE[cb, st + v, 1]
-                oE[nv + v, 2] = pE[cb, st + v, 2]
-                oids[nv + v] = pid[cb, st + v]
+                oP[nv + v, 0] = pP[st + v, 0]
+                oP[nv + v, 1] = pP[st + v, 1]
+                oE[nv + v, 0] = pE[st + v, 0]
+                oE[nv + v, 1] = pE[st + v, 1]
+                oE[nv + v, 2] = pE[st + v, 2]
+                oids[nv + v] = pid[st + v]
             nv += ln
+            ob, bs = obits[no], sbits[s]
             for b in range(h):
-                obits[no, b] = sbits[cb, s, b]
+                ob[b] = bs[b]
             oparent[no] = i
             no += 1
             optr[no] = nv
-    return 0, no, nv
+    return 0, n, no, nv, 0, 0
 
 
 @_jit
