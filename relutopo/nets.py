@@ -11,6 +11,7 @@ eq. 10); :meth:`ReluNet.layer_maps` returns the per-layer maps ``(W^_j, b^_j)`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -175,20 +176,25 @@ class ReluNet:
     def output_dim(self) -> int:
         return int(self.weights[-1].shape[0])
 
-    @property
+    # the shape facts below are computed once per network (the engine reads them in its inner
+    # Python loops) and kept in the instance's __dict__ (the network is immutable)
+    @cached_property
     def hidden_sizes(self) -> tuple:
         """``(h_1, ..., h_L)``: the widths of the ReLU layers."""
         return tuple(int(w.shape[0]) for w in self.weights[:-1])
 
-    @property
+    @cached_property
     def n_hidden(self) -> int:
         """Total number of hidden (ReLU) neurons = number of bits in a pattern."""
         return int(sum(self.hidden_sizes))
 
-    @property
+    @cached_property
     def layer_offsets(self) -> np.ndarray:
-        """``offsets[l]:offsets[l+1]`` are the bit indices of hidden layer ``l`` (0-based)."""
-        return np.concatenate([[0], np.cumsum(self.hidden_sizes)]).astype(np.int64)
+        """``offsets[l]:offsets[l+1]`` are the bit indices of hidden layer ``l`` (0-based;
+        read-only)."""
+        offs = np.concatenate([[0], np.cumsum(self.hidden_sizes)]).astype(np.int64)
+        offs.setflags(write=False)
+        return offs
 
     def layer_of_bit(self, bit: int) -> int:
         """The 0-based hidden layer that bit ``bit`` belongs to."""

@@ -170,7 +170,8 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) ->
             shift = ws[0] @ origin if origin.any() else 0.0
             bs[0] = bs[0] + shift
             ws[0] = ws[0] * length
-        _check_finite([ws[0], bs[0]], f"the first layer on the domain {domain} (weights times the box side)")
+        if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):  # the message only then
+            _check_finite([ws[0], bs[0]], f"the first layer on the domain {domain} (weights times the box side)")
     elif ws:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
         with np.errstate(over="ignore", invalid="ignore"):
             bs[0] = bs[0] + (ws[0] @ origin if origin.any() else 0.0)

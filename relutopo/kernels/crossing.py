@@ -279,6 +279,8 @@ def _flip_ids(packed, a, b, ptr, ids):
         t = ptr[e]
         for j in range(packed.shape[1]):
             x = packed[a[e], j] ^ packed[b[e], j]
+            if x == 0:  # most bytes: an edge flips one bit or a few
+                continue
             for q in range(8):
                 if (x >> q) & 1:
                     ids[t] = 8 * j + q
