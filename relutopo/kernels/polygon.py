@@ -142,11 +142,14 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
     the cell that did not fit (numba keeps arrays that are reassigned inside loops in reference-
     counted temporaries, which made the loops several times slower)."""
     n, h = M.shape[0], M.shape[1]
-    n_cap, v_cap = 4 * n + 64, 24 * n + 256
-    # slots for the cuts of one cell: h lines cut a convex cell into at most 1 + h + h(h-1)/2
-    # cells, each cut adding two slots (capped: more are made when needed)
-    sub_cap = min(2 * (1 + h + h * (h - 1) // 2) + 1, 1 << 15)
-    pool_cap = 8 * sub_cap + 1024
+    # h lines cut a convex cell into at most 1 + h + h(h-1)/2 cells, each cut adding two slots:
+    # a lone cell (the first layer) is sized for that (capped), many cells for a few cuts each;
+    # buffers that turn out too small are grown when needed
+    bound = 1 + h + h * (h - 1) // 2
+    n_cap = 6 * n + 64 if n > 1 else min(bound, 1 << 14) + 64
+    v_cap = 6 * n_cap + 256
+    sub_cap = min(2 * bound + 1, 1 << 15)
+    pool_cap = 6 * sub_cap + 256
     out = [np.zeros(n_cap + 1, dtype=np.int64), np.empty((v_cap, 2)), np.empty((v_cap, 3)),
            np.empty(v_cap, dtype=np.int64), np.empty((n_cap, h), dtype=np.bool_),
            np.empty(n_cap, dtype=np.int64)]
