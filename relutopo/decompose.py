@@ -725,6 +725,7 @@ class _Raw:
 
     def __init__(self):
         self.fields = None
+        self.single = None  # the first block's arrays, until a second one comes
         self.no_normals = False  # some block came without normals: fnrm is None
         self.dropped = 0
         self.unbounded = False  # every region is unbounded (rank-reduced R^d)
@@ -747,10 +748,18 @@ class _Raw:
         parts = (pack_bits(np.asarray(bits, dtype=bool).reshape(len(r), -1)), np.asarray(x0), np.asarray(r),
                  np.asarray(bounded), np.asarray(counts), np.asarray(fids).astype(np.int32, copy=False),
                  np.asarray(fpts), fnrm)
-        if self.fields is None:
-            self.fields = [None if p is None else GrowingArray(p.shape[1:], p.dtype) for p in parts]
         if fnrm is None:
             self.no_normals = True
+        if self.fields is None and self.single is None:  # the first block: copies, kept as they
+            self.single = [None if p is None else np.array(p) for p in parts]  # are (often the only)
+            return
+        if self.fields is None:  # a second block: both go to growing arrays
+            first, self.single = self.single, None
+            self.fields = [None if p is None else GrowingArray(p.shape[1:], p.dtype, max(len(p), 1024))
+                           for p in first]
+            for grow, p in zip(self.fields, first):
+                if p is not None and grow is not None:
+                    grow.append(p)
         for grow, p in zip(self.fields, parts):
             if p is not None and grow is not None:
                 grow.append(p)
@@ -763,6 +772,14 @@ class _Raw:
         (facet points dominate: a decomposition with 10^6 regions in ``d = 4`` carries ~10^7
         facets)."""
         nbytes = (n_bits + 7) // 8
+        if self.single is not None:  # one block: its arrays as they are
+            out, self.single = list(self.single), None
+            if self.no_normals:
+                out[7] = None
+            out[0] = out[0].reshape(len(out[1]), nbytes)
+            if self.unbounded:
+                out[3][:] = False
+            return tuple(out)
         if self.fields is None:
             return (np.zeros((0, nbytes), dtype=np.uint8), np.zeros((0, d)), np.zeros(0),
                     np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64),

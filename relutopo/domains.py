@@ -72,6 +72,19 @@ class Box:
         object.__setattr__(self, "lo", lo_a)
         object.__setattr__(self, "hi", hi_a)
 
+    @classmethod
+    def _trusted(cls, lo: np.ndarray, hi: np.ndarray) -> "Box":
+        """A box from corners the caller has already checked (1-D float64 arrays of one length,
+        finite, ``lo < hi``): the engine's working frame, built on every call, skips the
+        checks of the constructor."""
+        box = object.__new__(cls)
+        lo, hi = np.array(lo, dtype=np.float64), np.array(hi, dtype=np.float64)
+        lo.setflags(write=False)
+        hi.setflags(write=False)
+        object.__setattr__(box, "lo", lo)
+        object.__setattr__(box, "hi", hi)
+        return box
+
     @property
     def dim(self) -> int:
         return int(self.lo.shape[0])

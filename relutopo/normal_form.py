@@ -152,11 +152,11 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) ->
             origin = np.zeros(d)
         lo = (domain.lo - origin) / length
         hi = (domain.hi - origin) / length
-        if np.any(hi <= lo):
+        if not (lo < hi).all() or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
             raise ScaleRangeError(
                 f"the box {domain} is too thin relative to its distance from the origin for "
                 "float64: its sides vanish once it is centred; shift the input coordinates")
-        wdom = Box(lo, hi)
+        wdom = Box._trusted(lo, hi)  # checked just above
     else:
         origin = np.zeros(d)
         s = domain_scale(net, None) if scale is None else scale

@@ -204,7 +204,9 @@ _full_system = full_system  # the former private name, kept for existing callers
 def check_domain(net, domain):
     """``domain`` validated for ``net``: ``None`` or a :class:`Box` of the net's input dimension
     that float64 resolves (:func:`relutopo.validation.check_box`)."""
-    return check_box(domain, dim=net.input_dim, owner=repr(net))
+    d = net.input_dim
+    owner = repr(net) if isinstance(domain, Box) and domain.dim != d else ""  # for the message
+    return check_box(domain, dim=d, owner=owner)
 
 
 def region_of(net, pattern, domain: Box | None = None, solver: LPSolver | None = None,
