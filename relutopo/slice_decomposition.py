@@ -20,6 +20,7 @@ Both paths give the same regions on an MLP (the tests check it), with the same p
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Optional
@@ -29,7 +30,7 @@ import numpy as np
 from . import tolerances as tol
 from .nets import ReluNet
 from .patterns import pack_bits, unpack_bits
-from .pl_graph import DIGEST_BYTES, DIGEST_SEED, PLGraph, digest_chain, pl_graph
+from .pl_graph import DIGEST_BYTES, DIGEST_SEED, PLGraph, pl_graph
 from .slices import Slice
 
 __all__ = ["SliceDecomposition", "DecisionBoundary", "decompose_slice", "compose_slice",
@@ -188,9 +189,6 @@ class SliceDecomposition:
     model : ReluNet or PLGraph
     output_maps : (n, n_out, k + 1)
         On region ``i`` the output is ``output_maps[i][:, :k] @ u + output_maps[i][:, k]``.
-    digests : (n, DIGEST_BYTES) uint8
-        Pattern digests (:func:`relutopo.pl_graph.digest_chain` over the stages); equal iff the
-        patterns are equal.
     packed_patterns : (n, ceil(n_bits / 8)) uint8 or None
         Full patterns (bits of every ReLU, one-hot winners of every max-pool window), kept when
         they are small.
@@ -223,7 +221,7 @@ class SliceDecomposition:
     slice: Slice
     model: object
     output_maps: np.ndarray
-    digests: np.ndarray
+    _digests: Optional[np.ndarray]  # None: computed from the packed patterns when first asked
     packed_patterns: Optional[np.ndarray]
     interior_points: np.ndarray
     breakpoints: Optional[np.ndarray]
@@ -233,9 +231,18 @@ class SliceDecomposition:
     _polygons: Optional[list] = None
 
     # ------------------------------------------------------------------ facts
+    @cached_property
+    def digests(self) -> np.ndarray:
+        """``(n, DIGEST_BYTES)`` uint8: the regions' pattern digests
+        (:func:`relutopo.pl_graph.digest_chain` over the stages), equal iff the patterns are
+        equal; for a ReluNet model computed from :attr:`packed_patterns` on first use."""
+        if self._digests is not None:
+            return self._digests
+        return _digests_of_patterns(self.model, self.packed_patterns)
+
     @property
     def n_regions(self) -> int:
-        return int(self.digests.shape[0])
+        return int(self.interior_points.shape[0])
 
     def __len__(self) -> int:
         return self.n_regions
@@ -485,13 +492,17 @@ def _digests_of_patterns(net: ReluNet, packed: np.ndarray) -> np.ndarray:
     bits = unpack_bits(packed, net.n_hidden)
     offs = net.layer_offsets
     layers = [pack_bits(bits[:, offs[l]:offs[l + 1]]) for l in range(len(offs) - 1)]
-    out = np.empty((len(bits), DIGEST_BYTES), dtype=np.uint8)
+    # digest_chain's blake2b(previous || layer bytes), on slices of each layer's bytes (one
+    # Python step per pattern and layer: no array per call)
+    stages = [(L.tobytes(), L.shape[1]) for L in layers]
+    blake2b = hashlib.blake2b
+    out = []
     for r in range(len(bits)):
         d = DIGEST_SEED
-        for L in layers:
-            d = digest_chain(d, L[r])
-        out[r] = np.frombuffer(d, dtype=np.uint8)
-    return out
+        for buf, w in stages:
+            d = blake2b(d + buf[r * w:(r + 1) * w], digest_size=DIGEST_BYTES).digest()
+        out.append(d)
+    return np.frombuffer(b"".join(out), dtype=np.uint8).reshape(len(bits), DIGEST_BYTES).copy()
 
 
 def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
@@ -549,8 +560,8 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         maps = np.zeros((dec.n_regions, model.output_dim, slc.dim + 1))
         with _blas_one_thread():  # products of a few hundred columns: a second BLAS thread only waits
             maps[:, :, :slc.dim], maps[:, :, slc.dim] = net.affine_maps(packed)  # in slice coordinates
-        return SliceDecomposition(
-            slice=slc, model=model, output_maps=maps, digests=_digests_of_patterns(model, packed),
+        return SliceDecomposition(  # digests from the patterns when asked, or now (not kept)
+            slice=slc, model=model, output_maps=maps, _digests=None if keep else _digests_of_patterns(model, packed),
             packed_patterns=packed if keep else None, interior_points=dec.interior_points[order],
             breakpoints=bp, n_bits=model.n_hidden, decomposition=dec,
             stats={"method": f"engine/{dec.stats.get('method', method)}",
@@ -574,7 +585,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         slope = (O[1:] - O[:-1]) / dt[:, None]
         maps = np.stack([slope, O[:-1] - slope * t[:-1, None]], axis=2)
         mids = (0.5 * (t[:-1] + t[1:]))[:, None]
-        return SliceDecomposition(slice=slc, model=graph, output_maps=maps, digests=res.digests,
+        return SliceDecomposition(slice=slc, model=graph, output_maps=maps, _digests=res.digests,
                                   packed_patterns=res.packed_patterns, interior_points=mids,
                                   breakpoints=t, n_bits=graph.n_bits,
                                   stats={"method": "refine", "wall_s": time.perf_counter() - t0,
@@ -584,7 +595,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
                               keep_patterns=keep_patterns, chunk_elems=chunk, progress=progress)
         cents = _interior_points(res.polygons)
         return SliceDecomposition(slice=slc, model=graph, output_maps=res.output_maps,
-                                  digests=res.digests, packed_patterns=res.packed_patterns,
+                                  _digests=res.digests, packed_patterns=res.packed_patterns,
                                   interior_points=cents, breakpoints=None, n_bits=graph.n_bits,
                                   stats={"method": "refine", "wall_s": time.perf_counter() - t0,
                                          **res.stats},

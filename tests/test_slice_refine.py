@@ -350,3 +350,22 @@ def test_unpacked_views_equal_unpacked_copies():
         assert out["__step__"] == 3
         for k in ("x", "y"):
             assert torch.equal(out[k], vals[k])
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_mlp_slice_digests_equal_the_torch_graphs(seed):
+    """The MLP path names its regions by digests computed from packed patterns in one pass
+    (``_digests_of_patterns``); the torch path's graph computes them by evaluating the network:
+    at every region's interior point the two agree (an independent second implementation)."""
+    from relutopo import ReluNet
+    from relutopo.pl_graph import pl_graph
+
+    rng = np.random.default_rng(seed)
+    sizes = (6, 16, 12, 8, 1)
+    ws = [rng.uniform(-1, 1, (o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    net = ReluNet.from_weights(ws, [rng.uniform(-1, 1, o) for o in sizes[1:]])
+    plane = Plane.through(*rng.normal(size=(3, 6)))
+    dec = decompose(net, plane)
+    graph = pl_graph(net.to_torch(), (6,))
+    assert dec.n_regions > 50
+    np.testing.assert_array_equal(graph.digests(plane.to_input(dec.interior_points)), dec.digests)
