@@ -483,7 +483,12 @@ def compose_slice(net: ReluNet, slc: Slice) -> ReluNet:
     if net.input_dim != slc.ambient_dim:
         raise ValueError(f"{net!r} takes {net.input_dim} inputs but the slice lives in R^{slc.ambient_dim}")
     W0, b0 = slc.compose_first_layer(net.weights[0], net.biases[0])
-    return ReluNet.from_weights([W0, *net.weights[1:]], [b0, *net.biases[1:]])
+    if not (np.isfinite(W0).all() and np.isfinite(b0).all()):  # from_weights says which, how many
+        return ReluNet.from_weights([W0, *net.weights[1:]], [b0, *net.biases[1:]])
+    W0, b0 = np.ascontiguousarray(W0), np.ascontiguousarray(b0)  # the other layers: checked in net
+    W0.setflags(write=False)
+    b0.setflags(write=False)
+    return ReluNet((W0, *net.weights[1:]), (b0, *net.biases[1:]))
 
 
 def _digests_of_patterns(net: ReluNet, packed: np.ndarray) -> np.ndarray:
