@@ -320,9 +320,12 @@ class ReluNet:
         n, m = len(S), self.output_dim
         offs = self.layer_offsets
         L = len(self.weights) - 1  # hidden layers
-        on = [S[:, offs[j]:offs[j + 1]].astype(np.float64) for j in range(L)]  # the bits as 0.0 / 1.0
-        c = np.zeros((n, self.input_dim))  # offsets, forward: one product per layer for all patterns
-        for j in range(L):
+        Sf = S.astype(np.float64)  # the bits as 0.0 / 1.0, converted at once (contiguous)
+        on = [Sf[:, offs[j]:offs[j + 1]] for j in range(L)]
+        # offsets, forward: one product per layer for all patterns (from the input side the
+        # offset is 0, so the first layer's is its bias, masked)
+        c = self.biases[0] * on[0] if L else np.zeros((n, self.input_dim))
+        for j in range(1, L):
             c = c @ self.weights[j].T
             c += self.biases[j]
             c *= on[j]
