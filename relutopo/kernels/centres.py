@@ -24,6 +24,9 @@ __all__ = ["centres"]
 
 #: compiled once and cached on disk; float division by zero gives inf/nan as in numpy
 _jit = njit(cache=True, error_model="numpy")
+#: helpers called per polyhedron are inlined by numba: no reference counting of their array
+#: arguments per call, and constant arguments (``k = 3``) reach LLVM as constants
+_inline = njit(cache=True, error_model="numpy", inline="always")
 
 _PRICE = tol.CHEBYSHEV_PRICE_TOL
 _PIVOT = tol.CHEBYSHEV_PIVOT_TOL
@@ -160,8 +163,22 @@ def _normalise(A, c, ptr):
 
 @_jit
 def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots):
-    n, d = len(ptr) - 1, An.shape[1]
-    k = d + 1
+    """Centres of all polyhedra: ``(X, R, lam_rows, lam_cap, done, rounds, n_enum)``. The plane
+    (``d = 2``) gets its own copy of :func:`_solve_k` with ``k = 3`` known when compiling, so
+    that LLVM unrolls the loops over the basis (the same operations in the same order)."""
+    if An.shape[1] == 2:
+        return _solve_k(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots, 3)
+    return _solve_k(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots,
+                    An.shape[1] + 1)
+
+
+@_inline
+def _solve_k(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots, k):
+    """:func:`_solve_all` for ``k = d + 1``. The simplex (:func:`relutopo.chebyshev._simplex_block`
+    for one polyhedron) is written out in the loop over polyhedra rather than called: every
+    array passed to a helper, inlined or not, costs atomic reference counting per call, which
+    took most of the time of the small LPs of a plane."""
+    n, d = len(ptr) - 1, k - 1
     X = np.full((n, d), np.nan)
     R = np.full(n, -np.inf)
     lam_rows = np.zeros(len(cn))
@@ -176,11 +193,13 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
     G = np.zeros((Mmax + 1, k))
     H = np.ones(Mmax + 1)
     # the simplex's scratch, allocated once for all polyhedra (it is fully rewritten per call)
-    ws_W = np.empty(k, dtype=np.int64)
-    ws_kk = np.empty((2, k, k))
-    ws_k = np.empty((7, k))
-    ws_m = np.empty((3, Mmax + 1))
-    ws_cand = np.empty(Mmax + 1, dtype=np.bool_)
+    W = np.empty(k, dtype=np.int64)
+    Binv = np.empty((k, k))
+    B = np.empty((k, k))
+    lam, z, p, u, g, gB, rhs = (np.empty(k), np.empty(k), np.empty(k), np.empty(k), np.empty(k),
+                                np.empty(k), np.empty(k))
+    slack, gp, t = np.empty(Mmax + 1), np.empty(Mmax + 1), np.empty(Mmax + 1)
+    cand = np.empty(Mmax + 1, dtype=np.bool_)
     for i in range(n):
         if empty[i]:
             continue
@@ -189,7 +208,6 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
             if not zero[r]:
                 rows[m] = r
                 m += 1
-        x0 = hint[i]
         # G: rows 0..m-1 real (a_j, 1), m the cap (0, 1); H the right-hand sides shifted to the
         # hint and scaled by the cap
         for a in range(m):
@@ -197,30 +215,203 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
             s = 0.0
             for j in range(d):
                 G[a, j] = An[r, j]
-                s += An[r, j] * x0[j]
+                s += An[r, j] * hint[i, j]
             G[a, d] = 1.0
             H[a] = (cn[r] - s) / cap
         for j in range(d):
             G[m, j] = 0.0
         G[m, d] = 1.0
         H[m] = 1.0
-        if enum[i] and _enumerate(G, H, m, d, rows, x0, cap, X[i], R, lam_rows, lam_cap, i):
+        if enum[i] and _enumerate(G, H, m, d, rows, hint[i], cap, X[i], R, lam_rows, lam_cap, i):
             done[i] = True
             n_enum += 1
             continue
-        if use_dir and _along_recession(An, cn, rows, m, x0, dirs[i], cap, X[i]):
+        if use_dir and _along_recession(An, cn, rows, m, hint[i], dirs[i], cap, X[i]):
             R[i] = cap
             lam_cap[i] = 1.0
             done[i] = True
             continue
-        it = _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, X[i], R, lam_rows, lam_cap, i,
-                      ws_W, ws_kk, ws_k, ws_m, ws_cand)
-        if it >= 0:
-            done[i] = True
-            rounds = max(rounds, it)
-        else:
-            rounds = max(rounds, -it - 1)
+        # the simplex: basis W (rows of G, or m + 1 + j for the virtual row e_j), B^-1 updated
+        # by Sherman-Morrison after each pivot and refactorised every _REFACTOR pivots
+        for j in range(d):
+            W[j] = m + 1 + j
+        jmin = 0
+        for a in range(1, m + 1):
+            if H[a] < H[jmin]:
+                jmin = a
+        W[d] = jmin
+        for a in range(k):
+            for b in range(k):
+                Binv[a, b] = 0.0
+            Binv[a, a] = 1.0
+        for j in range(d):
+            Binv[d, j] = -G[jmin, j]
+        bland = False
+        stop = 0  # the round at which it stopped
+        for it in range(max_pivots + 1):
+            stop = it
+            if it > 0 and it % _REFACTOR == 0:
+                _refactor(G, W, m, d, B, Binv)
+            for j in range(k):
+                lam[j] = Binv[d, j]
+            # pricing
+            q_v = 0
+            best_v = -np.inf
+            has_r = False
+            for j in range(k):
+                if W[j] > m:
+                    if abs(lam[j]) > _PRICE and abs(lam[j]) > best_v:
+                        best_v = abs(lam[j])
+                        q_v = j
+                elif lam[j] < -_PRICE:
+                    has_r = True
+            has_v = best_v > -np.inf
+            for j in range(k):
+                rhs[j] = H[W[j]] if W[j] <= m else 0.0
+            if not has_v and not has_r:  # optimal
+                for a in range(k):
+                    s = 0.0
+                    for b in range(k):
+                        s += Binv[a, b] * rhs[b]
+                    z[a] = s
+                for j in range(d):
+                    X[i, j] = hint[i, j] + cap * z[j]
+                R[i] = cap * min(z[d], 1.0)
+                lc = 0.0
+                for j in range(k):
+                    if W[j] < m:
+                        lam_rows[rows[W[j]]] = lam[j]
+                    elif W[j] == m:
+                        lc += lam[j]
+                lam_cap[i] = lc
+                done[i] = True
+                break
+            if it == max_pivots:
+                break
+            if has_v:
+                q = q_v
+            elif bland:
+                q = -1
+                for j in range(k):
+                    if W[j] <= m and lam[j] < -_PRICE and (q < 0 or W[j] < W[q]):
+                        q = j
+            else:
+                q = -1
+                best_s = -np.inf
+                for j in range(k):
+                    if W[j] <= m and lam[j] < -_PRICE:
+                        cn2 = 0.0
+                        for a in range(k):
+                            cn2 += Binv[a, j] * Binv[a, j]
+                        s = -lam[j] / max(np.sqrt(cn2), _TINY)
+                        if s > best_s:
+                            best_s = s
+                            q = j
+            lq = lam[q]
+            if W[q] > m:
+                sgn = 1.0 if lq > 0 else (-1.0 if lq < 0 else 0.0)
+            else:
+                sgn = -1.0
+            pmax = 0.0
+            for a in range(k):
+                u[a] = Binv[a, q]
+                p[a] = u[a] * sgn
+                pmax = max(pmax, abs(p[a]))
+            for a in range(k):
+                s = 0.0
+                for b in range(k):
+                    s += Binv[a, b] * rhs[b]
+                z[a] = s
+            # ratio test (Harris)
+            tmax = np.inf
+            anynan = False
+            for r in range(m + 1):
+                s = 0.0
+                sp = 0.0
+                for b in range(k):
+                    s += G[r, b] * z[b]
+                    sp += G[r, b] * p[b]
+                sl = H[r] - s
+                slack[r] = sl if sl > 0 else (0.0 if sl <= 0 else sl)  # np.maximum keeps nan
+                gp[r] = sp
+                cand[r] = sp > _PIVOT * pmax
+            for j in range(k):
+                if W[j] <= m:
+                    cand[W[j]] = False
+            for r in range(m + 1):
+                if cand[r]:
+                    t[r] = slack[r] / gp[r]
+                    v = t[r] + _HARRIS / gp[r]
+                else:
+                    t[r] = np.inf
+                    v = np.inf + _HARRIS / gp[r]
+                if np.isnan(v):
+                    anynan = True
+                elif v < tmax:
+                    tmax = v
+            if anynan:
+                tmax = np.nan
+            jsel = 0
+            if bland:
+                for r in range(m + 1):
+                    if cand[r] and t[r] <= tmax:
+                        jsel = r
+                        break
+            else:
+                bestg = -np.inf
+                for r in range(m + 1):
+                    if cand[r] and t[r] <= tmax and gp[r] > bestg:
+                        bestg = gp[r]
+                        jsel = r
+            bland = t[jsel] < _DEGEN
+            if not tmax < np.inf:
+                break
+            # row q of B becomes g = G[jsel]: B'^-1 = B^-1 - u (g B^-1 - e_q) / (g . u)
+            for b in range(k):
+                g[b] = G[jsel, b]
+            gu = 0.0
+            for b in range(k):
+                s = 0.0
+                for a in range(k):
+                    s += g[a] * Binv[a, b]
+                gB[b] = s
+                gu += g[b] * u[b]
+            gB[q] -= 1.0
+            inv_gu = 1.0 / gu
+            for a in range(k):
+                ua = u[a] * inv_gu
+                for b in range(k):
+                    Binv[a, b] -= ua * gB[b]
+            W[q] = jsel
+        rounds = max(rounds, stop)
     return X, R, lam_rows, lam_cap, done, rounds, n_enum
+
+
+@_jit
+def _refactor(G, W, m, d, B, Binv):
+    """``Binv`` recomputed from the basis ``W`` (``numpy.linalg.inv``; ``nan`` when singular or
+    not finite), ``B`` scratch: the periodic refactorisation of the simplex."""
+    k = d + 1
+    for a in range(k):
+        w = W[a]
+        for b in range(k):  # row a of the basis: a real row of G or the virtual row e_(w-m-1)
+            B[a, b] = G[w, b] if w <= m else (1.0 if b == w - m - 1 else 0.0)
+    singular = False
+    for a in range(k):
+        for b in range(k):
+            if not np.isfinite(B[a, b]):
+                singular = True
+    if not singular:
+        if np.linalg.det(B) == 0.0:
+            singular = True
+    if singular:
+        Binv[:, :] = np.nan
+    else:
+        Binv[:, :] = np.linalg.inv(B)
+        for a in range(k):
+            for b in range(k):
+                if not np.isfinite(Binv[a, b]):
+                    Binv[:, :] = np.nan
 
 
 @_jit
@@ -371,195 +562,6 @@ def _along_recession(An, cn, rows, m, x0, direction, cap, Xi):
             return False
     Xi[:] = x
     return True
-
-
-@_jit
-def _basis_row(G, W, q, m, d, out):
-    """Row ``q`` of the basis: a real row of ``G`` or the virtual row ``e_i``."""
-    w = W[q]
-    if w <= m:
-        out[:] = G[w, :]
-    else:
-        out[:] = 0.0
-        out[w - m - 1] = 1.0
-
-
-@_jit
-def _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, Xi, R, lam_rows, lam_cap, i,
-             W, ws_kk, ws_k, ws_m, cand):
-    """:func:`relutopo.chebyshev._simplex_block` for one polyhedron. Returns the round at which
-    it stopped optimal (``>= 0``), or ``-1 - rounds`` when it did not reach optimality.
-    ``W``, ``ws_kk`` ``(2, k, k)``, ``ws_k`` ``(7, k)``, ``ws_m`` ``(3, >= m + 1)`` and ``cand``
-    are scratch space (overwritten)."""
-    for j in range(d):
-        W[j] = m + 1 + j
-    jmin = 0
-    for a in range(1, m + 1):
-        if H[a] < H[jmin]:
-            jmin = a
-    W[d] = jmin
-    Binv = ws_kk[0]
-    Binv[:, :] = 0.0
-    for a in range(k):
-        Binv[a, a] = 1.0
-    for j in range(d):
-        Binv[d, j] = -G[jmin, j]
-    B = ws_kk[1]
-    lam, z, p, u, g, gB, rhs = ws_k[0], ws_k[1], ws_k[2], ws_k[3], ws_k[4], ws_k[5], ws_k[6]
-    slack, gp, t = ws_m[0], ws_m[1], ws_m[2]
-    bland = False
-    rounds = 0
-    for it in range(max_pivots + 1):
-        rounds = it
-        if it > 0 and it % _REFACTOR == 0:
-            for a in range(k):
-                _basis_row(G, W, a, m, d, B[a])
-            singular = False
-            for a in range(k):
-                for b in range(k):
-                    if not np.isfinite(B[a, b]):
-                        singular = True
-            if not singular:
-                if np.linalg.det(B) == 0.0:
-                    singular = True
-            if singular:
-                Binv[:, :] = np.nan
-            else:
-                Binv[:, :] = np.linalg.inv(B)
-                for a in range(k):
-                    for b in range(k):
-                        if not np.isfinite(Binv[a, b]):
-                            Binv[:, :] = np.nan
-        for j in range(k):
-            lam[j] = Binv[d, j]
-        # pricing
-        q_v = 0
-        best_v = -np.inf
-        has_r = False
-        for j in range(k):
-            if W[j] > m:
-                if abs(lam[j]) > _PRICE and abs(lam[j]) > best_v:
-                    best_v = abs(lam[j])
-                    q_v = j
-            elif lam[j] < -_PRICE:
-                has_r = True
-        has_v = best_v > -np.inf
-        for j in range(k):
-            rhs[j] = H[W[j]] if W[j] <= m else 0.0
-        if not has_v and not has_r:
-            for a in range(k):
-                s = 0.0
-                for b in range(k):
-                    s += Binv[a, b] * rhs[b]
-                z[a] = s
-            for j in range(d):
-                Xi[j] = x0[j] + cap * z[j]
-            R[i] = cap * min(z[d], 1.0)
-            lc = 0.0
-            for j in range(k):
-                if W[j] < m:
-                    lam_rows[rows[W[j]]] = lam[j]
-                elif W[j] == m:
-                    lc += lam[j]
-            lam_cap[i] = lc
-            return rounds
-        if it == max_pivots:
-            break
-        if has_v:
-            q = q_v
-        elif bland:
-            q = -1
-            for j in range(k):
-                if W[j] <= m and lam[j] < -_PRICE and (q < 0 or W[j] < W[q]):
-                    q = j
-        else:
-            q = -1
-            best_s = -np.inf
-            for j in range(k):
-                if W[j] <= m and lam[j] < -_PRICE:
-                    cn2 = 0.0
-                    for a in range(k):
-                        cn2 += Binv[a, j] * Binv[a, j]
-                    s = -lam[j] / max(np.sqrt(cn2), _TINY)
-                    if s > best_s:
-                        best_s = s
-                        q = j
-        lq = lam[q]
-        if W[q] > m:
-            sgn = 1.0 if lq > 0 else (-1.0 if lq < 0 else 0.0)
-        else:
-            sgn = -1.0
-        pmax = 0.0
-        for a in range(k):
-            u[a] = Binv[a, q]
-            p[a] = u[a] * sgn
-            pmax = max(pmax, abs(p[a]))
-        for a in range(k):
-            s = 0.0
-            for b in range(k):
-                s += Binv[a, b] * rhs[b]
-            z[a] = s
-        tmax = np.inf
-        anynan = False
-        for r in range(m + 1):
-            s = 0.0
-            sp = 0.0
-            for b in range(k):
-                s += G[r, b] * z[b]
-                sp += G[r, b] * p[b]
-            sl = H[r] - s
-            slack[r] = sl if sl > 0 else (0.0 if sl <= 0 else sl)  # np.maximum keeps nan
-            gp[r] = sp
-            cand[r] = sp > _PIVOT * pmax
-        for j in range(k):
-            if W[j] <= m:
-                cand[W[j]] = False
-        for r in range(m + 1):
-            if cand[r]:
-                t[r] = slack[r] / gp[r]
-                v = t[r] + _HARRIS / gp[r]
-            else:
-                t[r] = np.inf
-                v = np.inf + _HARRIS / gp[r]
-            if np.isnan(v):
-                anynan = True
-            elif v < tmax:
-                tmax = v
-        if anynan:
-            tmax = np.nan
-        jsel = 0
-        if bland:
-            for r in range(m + 1):
-                if cand[r] and t[r] <= tmax:
-                    jsel = r
-                    break
-        else:
-            bestg = -np.inf
-            for r in range(m + 1):
-                if cand[r] and t[r] <= tmax and gp[r] > bestg:
-                    bestg = gp[r]
-                    jsel = r
-        bland = t[jsel] < _DEGEN
-        if not tmax < np.inf:
-            break
-        # row q of B becomes g = G[jsel]: B'^-1 = B^-1 - u (g B^-1 - e_q) / (g . u)
-        for b in range(k):
-            g[b] = G[jsel, b]
-        gu = 0.0
-        for b in range(k):
-            s = 0.0
-            for a in range(k):
-                s += g[a] * Binv[a, b]
-            gB[b] = s
-            gu += g[b] * u[b]
-        gB[q] -= 1.0
-        inv_gu = 1.0 / gu
-        for a in range(k):
-            ua = u[a] * inv_gu
-            for b in range(k):
-                Binv[a, b] -= ua * gB[b]
-        W[q] = jsel
-    return -1 - rounds
 
 
 @_jit
