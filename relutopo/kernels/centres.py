@@ -13,6 +13,7 @@ solver to rounding (``tests/test_kernels.py``).
 from __future__ import annotations
 
 import math
+from math import comb
 
 import numpy as np
 from numba import njit
@@ -67,7 +68,7 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
     >>> X.tolist(), R.tolist(), chebyshev_centres(A, c, [0, 4], 10.0)[1].tolist()
     ([[0.0, 0.0]], [1.0], [1.0])
     """
-    from ..chebyshev import ENUMERATE_BUDGET, _n_bases, _redo_with_highs
+    from ..chebyshev import _redo_with_highs
 
     n, d = len(ptr) - 1, A.shape[1]
     info = {"n": n, "fallback": 0, "pivots": 0, "enumerated": 0,
@@ -78,18 +79,14 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
         return (X, R, info) if return_info else (X, R)
     max_pivots = 10 * (d + 1) + 20 if max_pivots is None else int(max_pivots)
     norms, zero, empty, An, cn, m_live = _normalise(A, c, ptr)
-    enum = np.zeros(n, dtype=np.bool_)
-    if enumerate_max > 0 and d <= 2:  # the numpy solver's per-call decision, verbatim
-        order = (~empty).nonzero()[0]
-        order = order[m_live[order].argsort(kind="stable")]
-        if order.size:
-            nbases = _n_bases(m_live[order], d)
-            few = (m_live[order] >= d) & (nbases <= enumerate_max)
-            sel = order[few]
-            if sel.size and sel.size * int(nbases[few][-1]) <= ENUMERATE_BUDGET:
-                enum[sel] = True
+    enum = None
+    if enumerate_max > 0 and d <= 2:
+        enum = _enumerable(m_live, empty, d, enumerate_max, A.shape[0])
+    if enum is None:
+        enum = np.zeros(n, dtype=np.bool_)
     use_dir = direction is not None and hint_given
-    dirs = np.asarray(direction, dtype=np.float64) if use_dir else np.zeros((n, d))
+    # without a direction _solve_all reads no row of dirs
+    dirs = np.asarray(direction, dtype=np.float64) if use_dir else np.zeros((0, d))
     X, R, lam_rows, lam_cap, done, rounds, n_enum = _solve_all(
         An, cn, zero, empty, ptr, hint, float(cap), dirs, use_dir, enum, max_pivots)
     info["pivots"], info["enumerated"] = int(rounds), int(n_enum)
@@ -104,13 +101,50 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
     return (X, R, info) if return_info else (X, R)
 
 
+def _enumerable(m_live, empty, d, enumerate_max, bound):
+    """The polyhedra that the numpy solver solves by basis enumeration (``relutopo.chebyshev.
+    _centres``), as a mask, or ``None``: the non-empty ones with ``m >= d`` live rows and at most
+    ``enumerate_max`` candidate bases ``C(m + 1, d + 1)`` (capped at ``2^62``, as
+    ``relutopo.chebyshev._n_bases``), all of them when their number times the largest count is
+    at most ``ENUMERATE_BUDGET``. The count grows with ``m``, so these are the ``m`` in
+    ``[d, m_few]``, and the largest count is that of the largest such ``m`` (``m <= bound``)."""
+    from ..chebyshev import ENUMERATE_BUDGET
+
+    def n_bases(m):
+        return min(comb(m + 1, d + 1), 1 << 62)
+
+    m_few = d - 1
+    while m_few < bound and n_bases(m_few + 1) <= enumerate_max:
+        m_few += 1
+    mask, count, m_top = _live_rows_between(m_live, empty, d, m_few)
+    return mask if count and count * n_bases(int(m_top)) <= ENUMERATE_BUDGET else None
+
+
 @_jit
-def _row_norm(A, k):
+def _live_rows_between(m_live, empty, lo, hi):
+    """The non-empty polyhedra with ``lo <= m_live <= hi`` (a mask), their number and their
+    largest ``m_live``."""
+    mask = np.zeros(len(m_live), dtype=np.bool_)
+    count = 0
+    top = 0
+    for i in range(len(m_live)):
+        if not empty[i] and lo <= m_live[i] <= hi:
+            mask[i] = True
+            count += 1
+            top = max(top, m_live[i])
+    return mask, count, top
+
+
+@_inline
+def _row_norm(A, k, d=-1):
     """:func:`relutopo.polyhedra.row_norms` of row ``k``: scaled exactly by a power of two to a
-    largest entry in ``[1/2, 1)`` first (no overflow or underflow)."""
+    largest entry in ``[1/2, 1)`` first (no overflow or underflow). ``d``: ``A.shape[1]``
+    (default), passed as a constant where that lets LLVM unroll the loops."""
+    if d < 0:
+        d = A.shape[1]
     m = 0.0
     mn = np.inf  # the smallest non-zero |entry|
-    for j in range(A.shape[1]):
+    for j in range(d):
         a = abs(A[k, j])
         m = max(m, a)
         if a != 0.0 and a < mn:
@@ -119,12 +153,12 @@ def _row_norm(A, k):
         return 0.0
     if m <= _PLAIN and mn >= 1.0 / _PLAIN and mn >= m / _PLAIN:  # scaling changes no bit (below)
         s = 0.0
-        for j in range(A.shape[1]):
+        for j in range(d):
             s += A[k, j] * A[k, j]
         return math.sqrt(s)
     e = math.frexp(m)[1]
     s = 0.0
-    for j in range(A.shape[1]):
+    for j in range(d):
         v = math.ldexp(A[k, j], -e)
         s += v * v
     return math.ldexp(math.sqrt(s), e)
@@ -133,7 +167,14 @@ def _row_norm(A, k):
 @_jit
 def _normalise(A, c, ptr):
     """:func:`relutopo.polyhedra.zero_rows` and the unit rows, per polyhedron."""  # noqa: D401
-    n, d = len(ptr) - 1, A.shape[1]
+    if A.shape[1] == 2:  # the plane: d a constant, as in _solve_all
+        return _normalise_d(A, c, ptr, 2)
+    return _normalise_d(A, c, ptr, A.shape[1])
+
+
+@_inline
+def _normalise_d(A, c, ptr, d):
+    n = len(ptr) - 1
     N = A.shape[0]
     norms = np.empty(N)
     zero = np.zeros(N, dtype=np.bool_)
@@ -144,7 +185,7 @@ def _normalise(A, c, ptr):
     for i in range(n):
         bmax = 0.0  # no absolute floor: rescaling a polyhedron's rows changes nothing
         for k in range(ptr[i], ptr[i + 1]):
-            norms[k] = _row_norm(A, k)
+            norms[k] = _row_norm(A, k, d)
             if norms[k] > bmax:
                 bmax = norms[k]
         for k in range(ptr[i], ptr[i + 1]):
@@ -567,7 +608,14 @@ def _along_recession(An, cn, rows, m, x0, direction, cap, Xi):
 @_jit
 def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
     """:func:`relutopo.chebyshev.certify`, polyhedron by polyhedron."""
-    n, d = len(ptr) - 1, A.shape[1]
+    if A.shape[1] == 2:  # the plane: d a constant, as in _solve_all
+        return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, 2)
+    return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, A.shape[1])
+
+
+@_inline
+def _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, d):
+    n = len(ptr) - 1
     ok = np.zeros(n, dtype=np.bool_)
     tau = _CERT * cap
     res = np.empty(d + 1)
@@ -583,7 +631,8 @@ def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
         r = R[i] if np.isfinite(R[i]) else 0.0
         viol = 0.0
         lam_min = 0.0
-        res[:] = 0.0
+        for j in range(d + 1):
+            res[j] = 0.0
         gapsum = 0.0
         for kk in range(ptr[i], ptr[i + 1]):
             if not use[kk]:
