@@ -13,6 +13,7 @@ solver to rounding (``tests/test_kernels.py``).
 from __future__ import annotations
 
 import math
+from math import comb
 
 import numpy as np
 from numba import njit
@@ -24,6 +25,9 @@ __all__ = ["centres"]
 
 #: compiled once and cached on disk; float division by zero gives inf/nan as in numpy
 _jit = njit(cache=True, error_model="numpy")
+#: helpers called per polyhedron are inlined by numba: no reference counting of their array
+#: arguments per call, and constant arguments (``k = 3``) reach LLVM as constants
+_inline = njit(cache=True, error_model="numpy", inline="always")
 
 _PRICE = tol.CHEBYSHEV_PRICE_TOL
 _PIVOT = tol.CHEBYSHEV_PIVOT_TOL
@@ -64,7 +68,7 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
     >>> X.tolist(), R.tolist(), chebyshev_centres(A, c, [0, 4], 10.0)[1].tolist()
     ([[0.0, 0.0]], [1.0], [1.0])
     """
-    from ..chebyshev import ENUMERATE_BUDGET, _n_bases, _redo_with_highs
+    from ..chebyshev import _redo_with_highs
 
     n, d = len(ptr) - 1, A.shape[1]
     info = {"n": n, "fallback": 0, "pivots": 0, "enumerated": 0,
@@ -75,18 +79,14 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
         return (X, R, info) if return_info else (X, R)
     max_pivots = 10 * (d + 1) + 20 if max_pivots is None else int(max_pivots)
     norms, zero, empty, An, cn, m_live = _normalise(A, c, ptr)
-    enum = np.zeros(n, dtype=np.bool_)
-    if enumerate_max > 0 and d <= 2:  # the numpy solver's per-call decision, verbatim
-        order = (~empty).nonzero()[0]
-        order = order[m_live[order].argsort(kind="stable")]
-        if order.size:
-            nbases = _n_bases(m_live[order], d)
-            few = (m_live[order] >= d) & (nbases <= enumerate_max)
-            sel = order[few]
-            if sel.size and sel.size * int(nbases[few][-1]) <= ENUMERATE_BUDGET:
-                enum[sel] = True
+    enum = None
+    if enumerate_max > 0 and d <= 2:
+        enum = _enumerable(m_live, empty, d, enumerate_max, A.shape[0])
+    if enum is None:
+        enum = np.zeros(n, dtype=np.bool_)
     use_dir = direction is not None and hint_given
-    dirs = np.asarray(direction, dtype=np.float64) if use_dir else np.zeros((n, d))
+    # without a direction _solve_all reads no row of dirs
+    dirs = np.asarray(direction, dtype=np.float64) if use_dir else np.zeros((0, d))
     X, R, lam_rows, lam_cap, done, rounds, n_enum = _solve_all(
         An, cn, zero, empty, ptr, hint, float(cap), dirs, use_dir, enum, max_pivots)
     info["pivots"], info["enumerated"] = int(rounds), int(n_enum)
@@ -101,13 +101,50 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
     return (X, R, info) if return_info else (X, R)
 
 
+def _enumerable(m_live, empty, d, enumerate_max, bound):
+    """The polyhedra that the numpy solver solves by basis enumeration (``relutopo.chebyshev.
+    _centres``), as a mask, or ``None``: the non-empty ones with ``m >= d`` live rows and at most
+    ``enumerate_max`` candidate bases ``C(m + 1, d + 1)`` (capped at ``2^62``, as
+    ``relutopo.chebyshev._n_bases``), all of them when their number times the largest count is
+    at most ``ENUMERATE_BUDGET``. The count grows with ``m``, so these are the ``m`` in
+    ``[d, m_few]``, and the largest count is that of the largest such ``m`` (``m <= bound``)."""
+    from ..chebyshev import ENUMERATE_BUDGET
+
+    def n_bases(m):
+        return min(comb(m + 1, d + 1), 1 << 62)
+
+    m_few = d - 1
+    while m_few < bound and n_bases(m_few + 1) <= enumerate_max:
+        m_few += 1
+    mask, count, m_top = _live_rows_between(m_live, empty, d, m_few)
+    return mask if count and count * n_bases(int(m_top)) <= ENUMERATE_BUDGET else None
+
+
 @_jit
-def _row_norm(A, k):
+def _live_rows_between(m_live, empty, lo, hi):
+    """The non-empty polyhedra with ``lo <= m_live <= hi`` (a mask), their number and their
+    largest ``m_live``."""
+    mask = np.zeros(len(m_live), dtype=np.bool_)
+    count = 0
+    top = 0
+    for i in range(len(m_live)):
+        if not empty[i] and lo <= m_live[i] <= hi:
+            mask[i] = True
+            count += 1
+            top = max(top, m_live[i])
+    return mask, count, top
+
+
+@_inline
+def _row_norm(A, k, d=-1):
     """:func:`relutopo.polyhedra.row_norms` of row ``k``: scaled exactly by a power of two to a
-    largest entry in ``[1/2, 1)`` first (no overflow or underflow)."""
+    largest entry in ``[1/2, 1)`` first (no overflow or underflow). ``d``: ``A.shape[1]``
+    (default), passed as a constant where that lets LLVM unroll the loops."""
+    if d < 0:
+        d = A.shape[1]
     m = 0.0
     mn = np.inf  # the smallest non-zero |entry|
-    for j in range(A.shape[1]):
+    for j in range(d):
         a = abs(A[k, j])
         m = max(m, a)
         if a != 0.0 and a < mn:
@@ -116,12 +153,12 @@ def _row_norm(A, k):
         return 0.0
     if m <= _PLAIN and mn >= 1.0 / _PLAIN and mn >= m / _PLAIN:  # scaling changes no bit (below)
         s = 0.0
-        for j in range(A.shape[1]):
+        for j in range(d):
             s += A[k, j] * A[k, j]
         return math.sqrt(s)
     e = math.frexp(m)[1]
     s = 0.0
-    for j in range(A.shape[1]):
+    for j in range(d):
         v = math.ldexp(A[k, j], -e)
         s += v * v
     return math.ldexp(math.sqrt(s), e)
@@ -130,7 +167,14 @@ def _row_norm(A, k):
 @_jit
 def _normalise(A, c, ptr):
     """:func:`relutopo.polyhedra.zero_rows` and the unit rows, per polyhedron."""  # noqa: D401
-    n, d = len(ptr) - 1, A.shape[1]
+    if A.shape[1] == 2:  # the plane: d a constant, as in _solve_all
+        return _normalise_d(A, c, ptr, 2)
+    return _normalise_d(A, c, ptr, A.shape[1])
+
+
+@_inline
+def _normalise_d(A, c, ptr, d):
+    n = len(ptr) - 1
     N = A.shape[0]
     norms = np.empty(N)
     zero = np.zeros(N, dtype=np.bool_)
@@ -141,7 +185,7 @@ def _normalise(A, c, ptr):
     for i in range(n):
         bmax = 0.0  # no absolute floor: rescaling a polyhedron's rows changes nothing
         for k in range(ptr[i], ptr[i + 1]):
-            norms[k] = _row_norm(A, k)
+            norms[k] = _row_norm(A, k, d)
             if norms[k] > bmax:
                 bmax = norms[k]
         for k in range(ptr[i], ptr[i + 1]):
@@ -160,8 +204,22 @@ def _normalise(A, c, ptr):
 
 @_jit
 def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots):
-    n, d = len(ptr) - 1, An.shape[1]
-    k = d + 1
+    """Centres of all polyhedra: ``(X, R, lam_rows, lam_cap, done, rounds, n_enum)``. The plane
+    (``d = 2``) gets its own copy of :func:`_solve_k` with ``k = 3`` known when compiling, so
+    that LLVM unrolls the loops over the basis (the same operations in the same order)."""
+    if An.shape[1] == 2:
+        return _solve_k(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots, 3)
+    return _solve_k(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots,
+                    An.shape[1] + 1)
+
+
+@_inline
+def _solve_k(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_pivots, k):
+    """:func:`_solve_all` for ``k = d + 1``. The simplex (:func:`relutopo.chebyshev._simplex_block`
+    for one polyhedron) is written out in the loop over polyhedra rather than called: every
+    array passed to a helper, inlined or not, costs atomic reference counting per call, which
+    took most of the time of the small LPs of a plane."""
+    n, d = len(ptr) - 1, k - 1
     X = np.full((n, d), np.nan)
     R = np.full(n, -np.inf)
     lam_rows = np.zeros(len(cn))
@@ -176,11 +234,13 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
     G = np.zeros((Mmax + 1, k))
     H = np.ones(Mmax + 1)
     # the simplex's scratch, allocated once for all polyhedra (it is fully rewritten per call)
-    ws_W = np.empty(k, dtype=np.int64)
-    ws_kk = np.empty((2, k, k))
-    ws_k = np.empty((7, k))
-    ws_m = np.empty((3, Mmax + 1))
-    ws_cand = np.empty(Mmax + 1, dtype=np.bool_)
+    W = np.empty(k, dtype=np.int64)
+    Binv = np.empty((k, k))
+    B = np.empty((k, k))
+    lam, z, p, u, g, gB, rhs = (np.empty(k), np.empty(k), np.empty(k), np.empty(k), np.empty(k),
+                                np.empty(k), np.empty(k))
+    slack, gp, t = np.empty(Mmax + 1), np.empty(Mmax + 1), np.empty(Mmax + 1)
+    cand = np.empty(Mmax + 1, dtype=np.bool_)
     for i in range(n):
         if empty[i]:
             continue
@@ -189,7 +249,6 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
             if not zero[r]:
                 rows[m] = r
                 m += 1
-        x0 = hint[i]
         # G: rows 0..m-1 real (a_j, 1), m the cap (0, 1); H the right-hand sides shifted to the
         # hint and scaled by the cap
         for a in range(m):
@@ -197,30 +256,203 @@ def _solve_all(An, cn, zero, empty, ptr, hint, cap, dirs, use_dir, enum, max_piv
             s = 0.0
             for j in range(d):
                 G[a, j] = An[r, j]
-                s += An[r, j] * x0[j]
+                s += An[r, j] * hint[i, j]
             G[a, d] = 1.0
             H[a] = (cn[r] - s) / cap
         for j in range(d):
             G[m, j] = 0.0
         G[m, d] = 1.0
         H[m] = 1.0
-        if enum[i] and _enumerate(G, H, m, d, rows, x0, cap, X[i], R, lam_rows, lam_cap, i):
+        if enum[i] and _enumerate(G, H, m, d, rows, hint[i], cap, X[i], R, lam_rows, lam_cap, i):
             done[i] = True
             n_enum += 1
             continue
-        if use_dir and _along_recession(An, cn, rows, m, x0, dirs[i], cap, X[i]):
+        if use_dir and _along_recession(An, cn, rows, m, hint[i], dirs[i], cap, X[i]):
             R[i] = cap
             lam_cap[i] = 1.0
             done[i] = True
             continue
-        it = _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, X[i], R, lam_rows, lam_cap, i,
-                      ws_W, ws_kk, ws_k, ws_m, ws_cand)
-        if it >= 0:
-            done[i] = True
-            rounds = max(rounds, it)
-        else:
-            rounds = max(rounds, -it - 1)
+        # the simplex: basis W (rows of G, or m + 1 + j for the virtual row e_j), B^-1 updated
+        # by Sherman-Morrison after each pivot and refactorised every _REFACTOR pivots
+        for j in range(d):
+            W[j] = m + 1 + j
+        jmin = 0
+        for a in range(1, m + 1):
+            if H[a] < H[jmin]:
+                jmin = a
+        W[d] = jmin
+        for a in range(k):
+            for b in range(k):
+                Binv[a, b] = 0.0
+            Binv[a, a] = 1.0
+        for j in range(d):
+            Binv[d, j] = -G[jmin, j]
+        bland = False
+        stop = 0  # the round at which it stopped
+        for it in range(max_pivots + 1):
+            stop = it
+            if it > 0 and it % _REFACTOR == 0:
+                _refactor(G, W, m, d, B, Binv)
+            for j in range(k):
+                lam[j] = Binv[d, j]
+            # pricing
+            q_v = 0
+            best_v = -np.inf
+            has_r = False
+            for j in range(k):
+                if W[j] > m:
+                    if abs(lam[j]) > _PRICE and abs(lam[j]) > best_v:
+                        best_v = abs(lam[j])
+                        q_v = j
+                elif lam[j] < -_PRICE:
+                    has_r = True
+            has_v = best_v > -np.inf
+            for j in range(k):
+                rhs[j] = H[W[j]] if W[j] <= m else 0.0
+            if not has_v and not has_r:  # optimal
+                for a in range(k):
+                    s = 0.0
+                    for b in range(k):
+                        s += Binv[a, b] * rhs[b]
+                    z[a] = s
+                for j in range(d):
+                    X[i, j] = hint[i, j] + cap * z[j]
+                R[i] = cap * min(z[d], 1.0)
+                lc = 0.0
+                for j in range(k):
+                    if W[j] < m:
+                        lam_rows[rows[W[j]]] = lam[j]
+                    elif W[j] == m:
+                        lc += lam[j]
+                lam_cap[i] = lc
+                done[i] = True
+                break
+            if it == max_pivots:
+                break
+            if has_v:
+                q = q_v
+            elif bland:
+                q = -1
+                for j in range(k):
+                    if W[j] <= m and lam[j] < -_PRICE and (q < 0 or W[j] < W[q]):
+                        q = j
+            else:
+                q = -1
+                best_s = -np.inf
+                for j in range(k):
+                    if W[j] <= m and lam[j] < -_PRICE:
+                        cn2 = 0.0
+                        for a in range(k):
+                            cn2 += Binv[a, j] * Binv[a, j]
+                        s = -lam[j] / max(np.sqrt(cn2), _TINY)
+                        if s > best_s:
+                            best_s = s
+                            q = j
+            lq = lam[q]
+            if W[q] > m:
+                sgn = 1.0 if lq > 0 else (-1.0 if lq < 0 else 0.0)
+            else:
+                sgn = -1.0
+            pmax = 0.0
+            for a in range(k):
+                u[a] = Binv[a, q]
+                p[a] = u[a] * sgn
+                pmax = max(pmax, abs(p[a]))
+            for a in range(k):
+                s = 0.0
+                for b in range(k):
+                    s += Binv[a, b] * rhs[b]
+                z[a] = s
+            # ratio test (Harris)
+            tmax = np.inf
+            anynan = False
+            for r in range(m + 1):
+                s = 0.0
+                sp = 0.0
+                for b in range(k):
+                    s += G[r, b] * z[b]
+                    sp += G[r, b] * p[b]
+                sl = H[r] - s
+                slack[r] = sl if sl > 0 else (0.0 if sl <= 0 else sl)  # np.maximum keeps nan
+                gp[r] = sp
+                cand[r] = sp > _PIVOT * pmax
+            for j in range(k):
+                if W[j] <= m:
+                    cand[W[j]] = False
+            for r in range(m + 1):
+                if cand[r]:
+                    t[r] = slack[r] / gp[r]
+                    v = t[r] + _HARRIS / gp[r]
+                else:
+                    t[r] = np.inf
+                    v = np.inf + _HARRIS / gp[r]
+                if np.isnan(v):
+                    anynan = True
+                elif v < tmax:
+                    tmax = v
+            if anynan:
+                tmax = np.nan
+            jsel = 0
+            if bland:
+                for r in range(m + 1):
+                    if cand[r] and t[r] <= tmax:
+                        jsel = r
+                        break
+            else:
+                bestg = -np.inf
+                for r in range(m + 1):
+                    if cand[r] and t[r] <= tmax and gp[r] > bestg:
+                        bestg = gp[r]
+                        jsel = r
+            bland = t[jsel] < _DEGEN
+            if not tmax < np.inf:
+                break
+            # row q of B becomes g = G[jsel]: B'^-1 = B^-1 - u (g B^-1 - e_q) / (g . u)
+            for b in range(k):
+                g[b] = G[jsel, b]
+            gu = 0.0
+            for b in range(k):
+                s = 0.0
+                for a in range(k):
+                    s += g[a] * Binv[a, b]
+                gB[b] = s
+                gu += g[b] * u[b]
+            gB[q] -= 1.0
+            inv_gu = 1.0 / gu
+            for a in range(k):
+                ua = u[a] * inv_gu
+                for b in range(k):
+                    Binv[a, b] -= ua * gB[b]
+            W[q] = jsel
+        rounds = max(rounds, stop)
     return X, R, lam_rows, lam_cap, done, rounds, n_enum
+
+
+@_jit
+def _refactor(G, W, m, d, B, Binv):
+    """``Binv`` recomputed from the basis ``W`` (``numpy.linalg.inv``; ``nan`` when singular or
+    not finite), ``B`` scratch: the periodic refactorisation of the simplex."""
+    k = d + 1
+    for a in range(k):
+        w = W[a]
+        for b in range(k):  # row a of the basis: a real row of G or the virtual row e_(w-m-1)
+            B[a, b] = G[w, b] if w <= m else (1.0 if b == w - m - 1 else 0.0)
+    singular = False
+    for a in range(k):
+        for b in range(k):
+            if not np.isfinite(B[a, b]):
+                singular = True
+    if not singular:
+        if np.linalg.det(B) == 0.0:
+            singular = True
+    if singular:
+        Binv[:, :] = np.nan
+    else:
+        Binv[:, :] = np.linalg.inv(B)
+        for a in range(k):
+            for b in range(k):
+                if not np.isfinite(Binv[a, b]):
+                    Binv[:, :] = np.nan
 
 
 @_jit
@@ -374,198 +606,16 @@ def _along_recession(An, cn, rows, m, x0, direction, cap, Xi):
 
 
 @_jit
-def _basis_row(G, W, q, m, d, out):
-    """Row ``q`` of the basis: a real row of ``G`` or the virtual row ``e_i``."""
-    w = W[q]
-    if w <= m:
-        out[:] = G[w, :]
-    else:
-        out[:] = 0.0
-        out[w - m - 1] = 1.0
-
-
-@_jit
-def _simplex(G, H, m, d, k, rows, x0, cap, max_pivots, Xi, R, lam_rows, lam_cap, i,
-             W, ws_kk, ws_k, ws_m, cand):
-    """:func:`relutopo.chebyshev._simplex_block` for one polyhedron. Returns the round at which
-    it stopped optimal (``>= 0``), or ``-1 - rounds`` when it did not reach optimality.
-    ``W``, ``ws_kk`` ``(2, k, k)``, ``ws_k`` ``(7, k)``, ``ws_m`` ``(3, >= m + 1)`` and ``cand``
-    are scratch space (overwritten)."""
-    for j in range(d):
-        W[j] = m + 1 + j
-    jmin = 0
-    for a in range(1, m + 1):
-        if H[a] < H[jmin]:
-            jmin = a
-    W[d] = jmin
-    Binv = ws_kk[0]
-    Binv[:, :] = 0.0
-    for a in range(k):
-        Binv[a, a] = 1.0
-    for j in range(d):
-        Binv[d, j] = -G[jmin, j]
-    B = ws_kk[1]
-    lam, z, p, u, g, gB, rhs = ws_k[0], ws_k[1], ws_k[2], ws_k[3], ws_k[4], ws_k[5], ws_k[6]
-    slack, gp, t = ws_m[0], ws_m[1], ws_m[2]
-    bland = False
-    rounds = 0
-    for it in range(max_pivots + 1):
-        rounds = it
-        if it > 0 and it % _REFACTOR == 0:
-            for a in range(k):
-                _basis_row(G, W, a, m, d, B[a])
-            singular = False
-            for a in range(k):
-                for b in range(k):
-                    if not np.isfinite(B[a, b]):
-                        singular = True
-            if not singular:
-                if np.linalg.det(B) == 0.0:
-                    singular = True
-            if singular:
-                Binv[:, :] = np.nan
-            else:
-                Binv[:, :] = np.linalg.inv(B)
-                for a in range(k):
-                    for b in range(k):
-                        if not np.isfinite(Binv[a, b]):
-                            Binv[:, :] = np.nan
-        for j in range(k):
-            lam[j] = Binv[d, j]
-        # pricing
-        q_v = 0
-        best_v = -np.inf
-        has_r = False
-        for j in range(k):
-            if W[j] > m:
-                if abs(lam[j]) > _PRICE and abs(lam[j]) > best_v:
-                    best_v = abs(lam[j])
-                    q_v = j
-            elif lam[j] < -_PRICE:
-                has_r = True
-        has_v = best_v > -np.inf
-        for j in range(k):
-            rhs[j] = H[W[j]] if W[j] <= m else 0.0
-        if not has_v and not has_r:
-            for a in range(k):
-                s = 0.0
-                for b in range(k):
-                    s += Binv[a, b] * rhs[b]
-                z[a] = s
-            for j in range(d):
-                Xi[j] = x0[j] + cap * z[j]
-            R[i] = cap * min(z[d], 1.0)
-            lc = 0.0
-            for j in range(k):
-                if W[j] < m:
-                    lam_rows[rows[W[j]]] = lam[j]
-                elif W[j] == m:
-                    lc += lam[j]
-            lam_cap[i] = lc
-            return rounds
-        if it == max_pivots:
-            break
-        if has_v:
-            q = q_v
-        elif bland:
-            q = -1
-            for j in range(k):
-                if W[j] <= m and lam[j] < -_PRICE and (q < 0 or W[j] < W[q]):
-                    q = j
-        else:
-            q = -1
-            best_s = -np.inf
-            for j in range(k):
-                if W[j] <= m and lam[j] < -_PRICE:
-                    cn2 = 0.0
-                    for a in range(k):
-                        cn2 += Binv[a, j] * Binv[a, j]
-                    s = -lam[j] / max(np.sqrt(cn2), _TINY)
-                    if s > best_s:
-                        best_s = s
-                        q = j
-        lq = lam[q]
-        if W[q] > m:
-            sgn = 1.0 if lq > 0 else (-1.0 if lq < 0 else 0.0)
-        else:
-            sgn = -1.0
-        pmax = 0.0
-        for a in range(k):
-            u[a] = Binv[a, q]
-            p[a] = u[a] * sgn
-            pmax = max(pmax, abs(p[a]))
-        for a in range(k):
-            s = 0.0
-            for b in range(k):
-                s += Binv[a, b] * rhs[b]
-            z[a] = s
-        tmax = np.inf
-        anynan = False
-        for r in range(m + 1):
-            s = 0.0
-            sp = 0.0
-            for b in range(k):
-                s += G[r, b] * z[b]
-                sp += G[r, b] * p[b]
-            sl = H[r] - s
-            slack[r] = sl if sl > 0 else (0.0 if sl <= 0 else sl)  # np.maximum keeps nan
-            gp[r] = sp
-            cand[r] = sp > _PIVOT * pmax
-        for j in range(k):
-            if W[j] <= m:
-                cand[W[j]] = False
-        for r in range(m + 1):
-            if cand[r]:
-                t[r] = slack[r] / gp[r]
-                v = t[r] + _HARRIS / gp[r]
-            else:
-                t[r] = np.inf
-                v = np.inf + _HARRIS / gp[r]
-            if np.isnan(v):
-                anynan = True
-            elif v < tmax:
-                tmax = v
-        if anynan:
-            tmax = np.nan
-        jsel = 0
-        if bland:
-            for r in range(m + 1):
-                if cand[r] and t[r] <= tmax:
-                    jsel = r
-                    break
-        else:
-            bestg = -np.inf
-            for r in range(m + 1):
-                if cand[r] and t[r] <= tmax and gp[r] > bestg:
-                    bestg = gp[r]
-                    jsel = r
-        bland = t[jsel] < _DEGEN
-        if not tmax < np.inf:
-            break
-        # row q of B becomes g = G[jsel]: B'^-1 = B^-1 - u (g B^-1 - e_q) / (g . u)
-        for b in range(k):
-            g[b] = G[jsel, b]
-        gu = 0.0
-        for b in range(k):
-            s = 0.0
-            for a in range(k):
-                s += g[a] * Binv[a, b]
-            gB[b] = s
-            gu += g[b] * u[b]
-        gB[q] -= 1.0
-        inv_gu = 1.0 / gu
-        for a in range(k):
-            ua = u[a] * inv_gu
-            for b in range(k):
-                Binv[a, b] -= ua * gB[b]
-        W[q] = jsel
-    return -1 - rounds
-
-
-@_jit
 def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
     """:func:`relutopo.chebyshev.certify`, polyhedron by polyhedron."""
-    n, d = len(ptr) - 1, A.shape[1]
+    if A.shape[1] == 2:  # the plane: d a constant, as in _solve_all
+        return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, 2)
+    return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, A.shape[1])
+
+
+@_inline
+def _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, d):
+    n = len(ptr) - 1
     ok = np.zeros(n, dtype=np.bool_)
     tau = _CERT * cap
     res = np.empty(d + 1)
@@ -581,7 +631,8 @@ def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
         r = R[i] if np.isfinite(R[i]) else 0.0
         viol = 0.0
         lam_min = 0.0
-        res[:] = 0.0
+        for j in range(d + 1):
+            res[j] = 0.0
         gapsum = 0.0
         for kk in range(ptr[i], ptr[i + 1]):
             if not use[kk]:
