@@ -78,6 +78,7 @@ def refine_polygons(net, domain, scale):
             # parent layer's bits: one matrix product per chunk of cells, (h, cells, 2), then
             # laid out cell by cell (the kernels read one cell's rows together)
             Mp, mup = maps[-1]
+            hp = Mp.shape[1]
             if l == L - 1:  # the largest maps: written straight into the regions' flat buffer
                 head = sum(m.shape[0] * m.shape[1] for m, _ in maps)
                 flat, flat_mu = np.empty((head + n * h, 2)), np.empty(head + n * h)
@@ -85,14 +86,22 @@ def refine_polygons(net, domain, scale):
             else:
                 M, mu = np.empty((n, h, 2)), np.empty((n, h))
             gmax = np.empty(n)
+            # the chunks' operands and products, in buffers reused from chunk to chunk (fresh
+            # temporaries cost a page fault per page, every chunk); the products are the same
+            # calls as ever (the same shapes: BLAS's sums depend on them)
+            m = min(n, _CHUNK)
+            gbuf, cbuf = np.empty(3 * hp * m), np.empty(3 * h * m)
+            Lb = bits[:, offsets[l - 1]:]
             for s in range(0, n, _CHUNK):
                 e = min(n, s + _CHUNK)
-                Gt, gt = _gather(Mp, mup, parent[s:e], Lb[s:e], gmax[s:e])
-                M[s:e] = (W @ Gt).reshape(h, e - s, 2).transpose(1, 0, 2)
-                mu[s:e] = (W @ gt + b[:, None]).T
-        ptr, P, E, ids, Lb, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
-                                             int(offsets[l]))
-        bits = np.concatenate([bits[parent], Lb], axis=1)
+                k = e - s
+                Gt, gt = gbuf[:2 * hp * k].reshape(hp, 2 * k), gbuf[2 * hp * k:3 * hp * k].reshape(hp, k)
+                _gather(Mp, mup, parent[s:e], Lb[s:e], gmax[s:e], Gt, gt)
+                C = np.matmul(W, Gt, out=cbuf[:2 * h * k].reshape(h, 2 * k))
+                c = np.matmul(W, gt, out=cbuf[2 * h * k:3 * h * k].reshape(h, k))
+                _scatter(C, c, b, M[s:e], mu[s:e])
+        ptr, P, E, ids, bits, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
+                                                int(offsets[l]), bits)
         maps.append((M, mu))
         parents.append(parent)
     if L > 1:  # the earlier (smaller) layers' maps go in front of the last one's
@@ -107,41 +116,71 @@ def refine_polygons(net, domain, scale):
     return ptr, P, E, ids, bits, RegionMaps.build(maps, parents, net.hidden_sizes, flat=(flat, flat_mu))
 
 
+#: cells and neurons of a tile of :func:`_gather` and :func:`_scatter`
+_TILE = 64
+
+
 @_jit
-def _gather(Mp, mup, parent, Lb, gmax):
+def _gather(Mp, mup, parent, Lb, gmax, Gt, gt):
     """``Gt[j, 2 i + c] = Mp[parent[i], j, c] * Lb[i, j]`` and ``gt[j, i] = mup[parent[i], j] *
     Lb[i, j]`` (the maps of cell ``i``'s outputs, transposed for one matrix product), and
-    ``gmax[i] = max(max |G_i|, TINY)``."""
+    ``gmax[i] = max(max |G_i|, TINY)`` (over ``j`` in order); tile by tile (cells, neurons),
+    which keeps the parents' rows and the bits of a tile in cache."""
     hp = Mp.shape[1]
     n = len(parent)
-    Gt = np.empty((hp, 2 * n))
-    gt = np.empty((hp, n))
-    for i in range(n):
-        gmax[i] = 0.0
-    for j in range(hp):
-        for i in range(n):
-            p = parent[i]
-            if Lb[i, j]:
-                a, b = Mp[p, j, 0], Mp[p, j, 1]
-                Gt[j, 2 * i] = a
-                Gt[j, 2 * i + 1] = b
-                gt[j, i] = mup[p, j]
-                gmax[i] = max(gmax[i], abs(a), abs(b))
-            else:
-                Gt[j, 2 * i] = 0.0
-                Gt[j, 2 * i + 1] = 0.0
-                gt[j, i] = 0.0
-    for i in range(n):
-        gmax[i] = max(gmax[i], _TINY)
-    return Gt, gt
+    for i0 in range(0, n, _TILE):
+        i1 = min(n, i0 + _TILE)
+        for i in range(i0, i1):
+            gmax[i] = 0.0
+        for j0 in range(0, hp, _TILE):
+            j1 = min(hp, j0 + _TILE)
+            for j in range(j0, j1):
+                for i in range(i0, i1):
+                    # branch-free (the bits are as good as random): a masked entry is 0.0, which
+                    # leaves gmax as it is (>= 0, never nan: max keeps it unless a value is greater)
+                    p = parent[i]
+                    on = Lb[i, j]
+                    a = Mp[p, j, 0] if on else 0.0
+                    b = Mp[p, j, 1] if on else 0.0
+                    Gt[j, 2 * i] = a
+                    Gt[j, 2 * i + 1] = b
+                    gt[j, i] = mup[p, j] if on else 0.0
+                    gmax[i] = max(gmax[i], abs(a), abs(b))
+        for i in range(i0, i1):
+            gmax[i] = max(gmax[i], _TINY)
 
 
-def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
+@_jit
+def _scatter(C, c, b, M, mu):
+    """``M[i, k, :] = C[k, 2 i:2 i + 2]`` and ``mu[i, k] = c[k, i] + b[k]``: the chunk's
+    products laid out cell by cell (the transposed copy and the addition of the biases that
+    numpy made), tile by tile, over the flat arrays (C-contiguous, all four)."""
+    h, n = c.shape
+    Cf, cf, Mf, muf = C.reshape(-1), c.reshape(-1), M.reshape(-1), mu.reshape(-1)
+    for i0 in range(0, n, _TILE):
+        i1 = min(n, i0 + _TILE)
+        for k0 in range(0, h, _TILE):
+            k1 = min(h, k0 + _TILE)
+            for i in range(i0, i1):
+                for k in range(k0, k1):
+                    Mf[2 * (i * h + k)] = Cf[2 * (k * n + i)]
+                    Mf[2 * (i * h + k) + 1] = Cf[2 * (k * n + i) + 1]
+        for k0 in range(0, h, _TILE):
+            k1 = min(h, k0 + _TILE)
+            for i in range(i0, i1):
+                for k in range(k0, k1):
+                    muf[i * h + k] = cf[k * n + i] + b[k]
+
+
+def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits):
     """:func:`_arrange_chunk` with buffers it never has to grow inside: when one is full it
     returns, the buffer is doubled here (the output's filled part copied over) and it resumes at
     the cell that did not fit (numba keeps arrays that are reassigned inside loops in reference-
-    counted temporaries, which made the loops several times slower)."""
+    counted temporaries, which made the loops several times slower). ``pbits``: the cells' bits
+    on the earlier layers, ``(n, offset)``; the output's bits are the whole rows (those, then
+    the layer's own)."""
     n, h = M.shape[0], M.shape[1]
+    w = pbits.shape[1] + h
     # h lines cut a convex cell into at most 1 + h + h(h-1)/2 cells, each cut adding two slots:
     # a lone cell (the first layer) is sized for that (capped), many cells for a few cuts each;
     # buffers that turn out too small are grown when needed
@@ -151,7 +190,7 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
     sub_cap = min(2 * bound + 1, 1 << 15)
     pool_cap = 6 * sub_cap + 256
     out = [np.zeros(n_cap + 1, dtype=np.int64), np.empty((v_cap, 2)), np.empty((v_cap, 3)),
-           np.empty(v_cap, dtype=np.int64), np.empty((n_cap, h), dtype=np.bool_),
+           np.empty(v_cap, dtype=np.int64), np.empty((n_cap, w), dtype=np.bool_),
            np.empty(n_cap, dtype=np.int64)]
     start, no, nv = 0, 0, 0
     while True:
@@ -160,23 +199,40 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
             np.empty((sub_cap, h), dtype=np.bool_), np.empty((2, sub_cap), dtype=np.int64)
         while True:
             status, start, no, nv, need_c, need_v = _arrange_chunk(
-                cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv, *out, *pool, *subs)
+                cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, start, no, nv, *out, *pool,
+                *subs)
             if status != 1:
                 break
             # the output is full: at least double it, to what cell ``start`` needs (it is redone),
             # keeping what is written (cells 0..no-1)
             n_cap, v_cap = max(2 * n_cap, need_c), max(2 * v_cap, need_v)
             caps = (n_cap + 1, v_cap, v_cap, v_cap, n_cap, n_cap)
-            grown = [np.zeros((c,) + a.shape[1:], dtype=a.dtype) for a, c in zip(out, caps)]
-            for a, b in zip(out, grown):
-                b[:len(a)] = a
-            out = grown
+            out = [_grown(a, c) for a, c in zip(out, caps)]
         if status == 0:
             break
         pool_cap, sub_cap = 2 * pool_cap, 2 * sub_cap  # a cell's scratch is full: redo that cell
-    optr, oP, oE, oids, obits, oparent = out
-    return (optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(),
-            obits[:no].copy(), oparent[:no].copy())
+    lens = (no + 1, nv, nv, nv, no, no)
+    return tuple(_trimmed(out, j, k) for j, k in enumerate(lens))
+
+
+def _grown(a, cap):
+    """``a`` in a zeroed buffer of ``cap`` rows."""
+    g = np.zeros((cap,) + a.shape[1:], dtype=a.dtype)
+    g[:len(a)] = a
+    return g
+
+
+def _trimmed(bufs, j, k):
+    """``bufs[j][:k]`` as an array of its own, taken out of ``bufs``: the buffer shrunk in place
+    (``realloc``, which gives back the tail without copying the rows kept) where nothing else
+    refers to it, else a copy."""
+    a = bufs[j]
+    bufs[j] = None
+    try:
+        a.resize((k,) + a.shape[1:])
+    except ValueError:  # pragma: no cover - referenced elsewhere, or not owning its data
+        return a[:k].copy()
+    return a
 
 
 @_inline
@@ -196,7 +252,7 @@ def _cut_edge(pE, pid, dst, a0, a1, c, kid):
 
 
 @_jit
-def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv,
+def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, start, no, nv,
                    optr, oP, oE, oids, obits, oparent, pP, pE, pid, sst, sln, sbits, order):
     """Cut each cell of a chunk by its restricted hyperplanes ``M[i] x + mu[i] = 0``
     (:meth:`relutopo.decompose._PolygonKernel.arrange`, cell by cell), into the caller's
@@ -205,7 +261,8 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no
     bits), listed in order by ``order[cb]``: a neuron that cuts a sub-polygon replaces its slot
     in the next list by two new slots (``<= 0`` half, then ``>= 0`` half) appended to the pool;
     one that does not only sets its bit, in place -- no sub-polygon is copied unless it is cut
-    (copying every one per neuron was quadratic in the layer's width). Starts at cell ``start``
+    (copying every one per neuron was quadratic in the layer's width). An emitted cell's bits
+    are its parent's ``pbits[i]`` followed by the layer's. Starts at cell ``start``
     with ``no`` cells and ``nv`` vertices already in the output. Returns ``(status, cell,
     cells, vertices, cells needed, vertices needed)``: status 0 when done, 1 when the output
     buffers (then the cells and vertices the output needs with cell ``cell``), 2 when the
@@ -374,9 +431,11 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no
                 oE[nv + v, 2] = pE[st + v, 2]
                 oids[nv + v] = pid[st + v]
             nv += ln
-            ob, bs = obits[no], sbits[s]
+            ob, bs, pb = obits[no], sbits[s], pbits[i]
+            for b in range(offset):
+                ob[b] = pb[b]
             for b in range(h):
-                ob[b] = bs[b]
+                ob[offset + b] = bs[b]
             oparent[no] = i
             no += 1
             optr[no] = nv
