@@ -91,7 +91,6 @@ def refine_polygons(net, domain, scale):
             # calls as ever (the same shapes: BLAS's sums depend on them)
             m = min(n, _CHUNK)
             gbuf, cbuf = np.empty(3 * hp * m), np.empty(3 * h * m)
-            Lb = bits[:, offsets[l - 1]:]
             for s in range(0, n, _CHUNK):
                 e = min(n, s + _CHUNK)
                 k = e - s
@@ -100,8 +99,9 @@ def refine_polygons(net, domain, scale):
                 C = np.matmul(W, Gt, out=cbuf[:2 * h * k].reshape(h, 2 * k))
                 c = np.matmul(W, gt, out=cbuf[2 * h * k:3 * h * k].reshape(h, k))
                 _scatter(C, c, b, M[s:e], mu[s:e])
-        ptr, P, E, ids, bits, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
-                                                int(offsets[l]), bits)
+        ptr, P, E, ids, Lb, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
+                                             int(offsets[l]))
+        bits = np.concatenate([bits[parent], Lb], axis=1)
         maps.append((M, mu))
         parents.append(parent)
     if L > 1:  # the earlier (smaller) layers' maps go in front of the last one's
@@ -116,38 +116,34 @@ def refine_polygons(net, domain, scale):
     return ptr, P, E, ids, bits, RegionMaps.build(maps, parents, net.hidden_sizes, flat=(flat, flat_mu))
 
 
-#: cells and neurons of a tile of :func:`_gather` and :func:`_scatter`
-_TILE = 64
-
-
 @_jit
 def _gather(Mp, mup, parent, Lb, gmax, Gt, gt):
     """``Gt[j, 2 i + c] = Mp[parent[i], j, c] * Lb[i, j]`` and ``gt[j, i] = mup[parent[i], j] *
-    Lb[i, j]`` (the maps of cell ``i``'s outputs, transposed for one matrix product), and
-    ``gmax[i] = max(max |G_i|, TINY)`` (over ``j`` in order); tile by tile (cells, neurons),
-    which keeps the parents' rows and the bits of a tile in cache."""
+    Lb[i, j]`` (the maps of cell ``i``'s outputs, transposed for one matrix product, into the
+    caller's buffers), and ``gmax[i] = max(max |G_i|, TINY)``."""
     hp = Mp.shape[1]
     n = len(parent)
-    for i0 in range(0, n, _TILE):
-        i1 = min(n, i0 + _TILE)
-        for i in range(i0, i1):
-            gmax[i] = 0.0
-        for j0 in range(0, hp, _TILE):
-            j1 = min(hp, j0 + _TILE)
-            for j in range(j0, j1):
-                for i in range(i0, i1):
-                    # branch-free (the bits are as good as random): a masked entry is 0.0, which
-                    # leaves gmax as it is (>= 0, never nan: max keeps it unless a value is greater)
-                    p = parent[i]
-                    on = Lb[i, j]
-                    a = Mp[p, j, 0] if on else 0.0
-                    b = Mp[p, j, 1] if on else 0.0
-                    Gt[j, 2 * i] = a
-                    Gt[j, 2 * i + 1] = b
-                    gt[j, i] = mup[p, j] if on else 0.0
-                    gmax[i] = max(gmax[i], abs(a), abs(b))
-        for i in range(i0, i1):
-            gmax[i] = max(gmax[i], _TINY)
+    for i in range(n):
+        gmax[i] = 0.0
+    for j in range(hp):
+        for i in range(n):
+            p = parent[i]
+            if Lb[i, j]:
+                a, b = Mp[p, j, 0], Mp[p, j, 1]
+                Gt[j, 2 * i] = a
+                Gt[j, 2 * i + 1] = b
+                gt[j, i] = mup[p, j]
+                gmax[i] = max(gmax[i], abs(a), abs(b))
+            else:
+                Gt[j, 2 * i] = 0.0
+                Gt[j, 2 * i + 1] = 0.0
+                gt[j, i] = 0.0
+    for i in range(n):
+        gmax[i] = max(gmax[i], _TINY)
+
+
+#: cells and neurons of a tile of :func:`_scatter`
+_TILE = 64
 
 
 @_jit
@@ -172,15 +168,12 @@ def _scatter(C, c, b, M, mu):
                     muf[i * h + k] = cf[k * n + i] + b[k]
 
 
-def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits):
+def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
     """:func:`_arrange_chunk` with buffers it never has to grow inside: when one is full it
     returns, the buffer is doubled here (the output's filled part copied over) and it resumes at
     the cell that did not fit (numba keeps arrays that are reassigned inside loops in reference-
-    counted temporaries, which made the loops several times slower). ``pbits``: the cells' bits
-    on the earlier layers, ``(n, offset)``; the output's bits are the whole rows (those, then
-    the layer's own)."""
+    counted temporaries, which made the loops several times slower)."""
     n, h = M.shape[0], M.shape[1]
-    w = pbits.shape[1] + h
     # h lines cut a convex cell into at most 1 + h + h(h-1)/2 cells, each cut adding two slots:
     # a lone cell (the first layer) is sized for that (capped), many cells for a few cuts each;
     # buffers that turn out too small are grown when needed
@@ -190,7 +183,7 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits):
     sub_cap = min(2 * bound + 1, 1 << 15)
     pool_cap = 6 * sub_cap + 256
     out = [np.zeros(n_cap + 1, dtype=np.int64), np.empty((v_cap, 2)), np.empty((v_cap, 3)),
-           np.empty(v_cap, dtype=np.int64), np.empty((n_cap, w), dtype=np.bool_),
+           np.empty(v_cap, dtype=np.int64), np.empty((n_cap, h), dtype=np.bool_),
            np.empty(n_cap, dtype=np.int64)]
     start, no, nv = 0, 0, 0
     while True:
@@ -199,8 +192,7 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits):
             np.empty((sub_cap, h), dtype=np.bool_), np.empty((2, sub_cap), dtype=np.int64)
         while True:
             status, start, no, nv, need_c, need_v = _arrange_chunk(
-                cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, start, no, nv, *out, *pool,
-                *subs)
+                cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv, *out, *pool, *subs)
             if status != 1:
                 break
             # the output is full: at least double it, to what cell ``start`` needs (it is redone),
@@ -252,7 +244,7 @@ def _cut_edge(pE, pid, dst, a0, a1, c, kid):
 
 
 @_jit
-def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, start, no, nv,
+def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv,
                    optr, oP, oE, oids, obits, oparent, pP, pE, pid, sst, sln, sbits, order):
     """Cut each cell of a chunk by its restricted hyperplanes ``M[i] x + mu[i] = 0``
     (:meth:`relutopo.decompose._PolygonKernel.arrange`, cell by cell), into the caller's
@@ -261,8 +253,7 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, st
     bits), listed in order by ``order[cb]``: a neuron that cuts a sub-polygon replaces its slot
     in the next list by two new slots (``<= 0`` half, then ``>= 0`` half) appended to the pool;
     one that does not only sets its bit, in place -- no sub-polygon is copied unless it is cut
-    (copying every one per neuron was quadratic in the layer's width). An emitted cell's bits
-    are its parent's ``pbits[i]`` followed by the layer's. Starts at cell ``start``
+    (copying every one per neuron was quadratic in the layer's width). Starts at cell ``start``
     with ``no`` cells and ``nv`` vertices already in the output. Returns ``(status, cell,
     cells, vertices, cells needed, vertices needed)``: status 0 when done, 1 when the output
     buffers (then the cells and vertices the output needs with cell ``cell``), 2 when the
@@ -431,11 +422,9 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, st
                 oE[nv + v, 2] = pE[st + v, 2]
                 oids[nv + v] = pid[st + v]
             nv += ln
-            ob, bs, pb = obits[no], sbits[s], pbits[i]
-            for b in range(offset):
-                ob[b] = pb[b]
+            ob, bs = obits[no], sbits[s]
             for b in range(h):
-                ob[offset + b] = bs[b]
+                ob[b] = bs[b]
             oparent[no] = i
             no += 1
             optr[no] = nv
