@@ -199,32 +199,16 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
             # keeping what is written (cells 0..no-1)
             n_cap, v_cap = max(2 * n_cap, need_c), max(2 * v_cap, need_v)
             caps = (n_cap + 1, v_cap, v_cap, v_cap, n_cap, n_cap)
-            out = [_grown(a, c) for a, c in zip(out, caps)]
+            grown = [np.zeros((c,) + a.shape[1:], dtype=a.dtype) for a, c in zip(out, caps)]
+            for a, b in zip(out, grown):
+                b[:len(a)] = a
+            out = grown
         if status == 0:
             break
         pool_cap, sub_cap = 2 * pool_cap, 2 * sub_cap  # a cell's scratch is full: redo that cell
-    lens = (no + 1, nv, nv, nv, no, no)
-    return tuple(_trimmed(out, j, k) for j, k in enumerate(lens))
-
-
-def _grown(a, cap):
-    """``a`` in a zeroed buffer of ``cap`` rows."""
-    g = np.zeros((cap,) + a.shape[1:], dtype=a.dtype)
-    g[:len(a)] = a
-    return g
-
-
-def _trimmed(bufs, j, k):
-    """``bufs[j][:k]`` as an array of its own, taken out of ``bufs``: the buffer shrunk in place
-    (``realloc``, which gives back the tail without copying the rows kept) where nothing else
-    refers to it, else a copy."""
-    a = bufs[j]
-    bufs[j] = None
-    try:
-        a.resize((k,) + a.shape[1:])
-    except ValueError:  # pragma: no cover - referenced elsewhere, or not owning its data
-        return a[:k].copy()
-    return a
+    optr, oP, oE, oids, obits, oparent = out
+    return (optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(),
+            obits[:no].copy(), oparent[:no].copy())
 
 
 @_inline
