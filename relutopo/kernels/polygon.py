@@ -87,18 +87,18 @@ def refine_polygons(net, domain, scale):
                 M, mu = np.empty((n, h, 2)), np.empty((n, h))
             gmax = np.empty(n)
             # the chunks' operands and products, in buffers reused from chunk to chunk (fresh
-            # temporaries cost a page fault per page, every chunk); the products are the same
-            # calls as ever (the same shapes: BLAS's sums depend on them)
+            # temporaries cost a page fault per page, every chunk; one buffer each, of the sizes
+            # of numpy's temporaries, which malloc serves as well as it did those); the products
+            # are the same calls as ever (the same shapes: BLAS's sums depend on them)
             m = min(n, _CHUNK)
-            gbuf, cbuf = np.empty(3 * hp * m), np.empty(3 * h * m)
+            Gb, gb, Cb, cb = np.empty(2 * hp * m), np.empty(hp * m), np.empty(2 * h * m), np.empty(h * m)
             for s in range(0, n, _CHUNK):
                 e = min(n, s + _CHUNK)
                 k = e - s
-                Gt, gt = gbuf[:2 * hp * k].reshape(hp, 2 * k), gbuf[2 * hp * k:3 * hp * k].reshape(hp, k)
+                Gt, gt = Gb[:2 * hp * k].reshape(hp, 2 * k), gb[:hp * k].reshape(hp, k)
+                C, c = Cb[:2 * h * k].reshape(h, 2 * k), cb[:h * k].reshape(h, k)
                 _gather(Mp, mup, parent[s:e], Lb[s:e], gmax[s:e], Gt, gt)
-                C = np.matmul(W, Gt, out=cbuf[:2 * h * k].reshape(h, 2 * k))
-                c = np.matmul(W, gt, out=cbuf[2 * h * k:3 * h * k].reshape(h, k))
-                _scatter(C, c, b, M[s:e], mu[s:e])
+                _scatter(np.matmul(W, Gt, out=C), np.matmul(W, gt, out=c), b, M[s:e], mu[s:e])
         ptr, P, E, ids, Lb, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
                                              int(offsets[l]))
         bits = np.concatenate([bits[parent], Lb], axis=1)
