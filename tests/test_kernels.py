@@ -537,3 +537,32 @@ def test_switch_errors(monkeypatch):
     assert kernels.use_compiled(None) is False  # the numpy path, silently, when numba is absent
     with pytest.raises(ImportError, match="compiled=True needs numba"):
         kernels.use_compiled(True)
+
+
+@pytest.mark.parametrize("sizes,seed", [((2, 24, 24, 1), 0), ((2, 40, 3, 40, 1), 2)])
+def test_polygon_buffers_grown_mid_chunk_give_the_same_cells(sizes, seed, monkeypatch):
+    """The clipping kernel returns when its output or its scratch is full, the buffers grow and
+    it resumes at the cell that did not fit: from tiny initial buffers (every kind of growth,
+    many times) the cells, bits and parents equal those from the usual sizes, layer by layer."""
+    import relutopo.kernels.polygon as kp
+    from relutopo.normal_form import normal_form
+
+    calls = []
+    real = kp._arrange
+
+    def spy(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(kp, "_arrange", spy)
+    rng = np.random.default_rng(seed)
+    ws = [rng.uniform(-1, 1, (o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    nf = normal_form(ReluNet.from_weights(ws, [rng.uniform(-1, 1, o) for o in sizes[1:]]),
+                     Box(-1, 1, dim=2))
+    kp.refine_polygons(nf.net, nf.domain, 2.0)
+    assert len(calls) == len(sizes) - 2
+    for args in calls:
+        usual, tiny = real(*args), real(*args, caps=(1, 4, 3, 8))
+        assert len(usual[0]) > 10
+        for a, b in zip(usual, tiny):
+            assert a.dtype == b.dtype and np.array_equal(a, b)

@@ -168,11 +168,12 @@ def _scatter(C, c, b, M, mu):
                     muf[i * h + k] = cf[k * n + i] + b[k]
 
 
-def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
+def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, caps=None):
     """:func:`_arrange_chunk` with buffers it never has to grow inside: when one is full it
     returns, the buffer is doubled here (the output's filled part copied over) and it resumes at
     the cell that did not fit (numba keeps arrays that are reassigned inside loops in reference-
-    counted temporaries, which made the loops several times slower)."""
+    counted temporaries, which made the loops several times slower). ``caps``: the initial
+    ``(cells, vertices, slots, pool vertices)`` instead of the estimates below (tests)."""
     n, h = M.shape[0], M.shape[1]
     # h lines cut a convex cell into at most 1 + h + h(h-1)/2 cells, each cut adding two slots:
     # a lone cell (the first layer) is sized for that (capped), many cells for a few cuts each;
@@ -182,6 +183,8 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset):
     v_cap = 6 * n_cap + 256
     sub_cap = min(2 * bound + 1, 1 << 15)
     pool_cap = 6 * sub_cap + 256
+    if caps is not None:
+        n_cap, v_cap, sub_cap, pool_cap = caps
     out = [np.zeros(n_cap + 1, dtype=np.int64), np.empty((v_cap, 2)), np.empty((v_cap, 3)),
            np.empty(v_cap, dtype=np.int64), np.empty((n_cap, h), dtype=np.bool_),
            np.empty(n_cap, dtype=np.int64)]
