@@ -273,7 +273,11 @@ def _warn_if_below_resolution(net, domain, scale, user) -> None:
     if domain is None or net.n_hidden == 0:
         return
     W, b = net.weights[0], net.biases[0]
-    norms = row_norms(W)
+    # in the working frame every row (w, b) has its largest entry in [1, 2): the plain norms are
+    # exact to rounding unless w is below ~1e-150 next to b (then the scaled norms)
+    norms = np.sqrt(np.einsum("ij,ij->i", W, W))
+    if not norms.min() > 1e-140:
+        norms = row_norms(W)
     meets = (norms > 0) & (np.abs(b) <= np.abs(W) @ (0.5 * domain.widths))
     if not meets.any():
         return

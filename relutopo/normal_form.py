@@ -139,44 +139,42 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) ->
     d = net.input_dim
     ws = [np.array(w, dtype=np.float64) for w in net.weights]
     bs = [np.array(b, dtype=np.float64) for b in net.biases]
-    if domain is not None:
-        with np.errstate(over="ignore"):
+    # overflow, underflow and nan are checked explicitly below (float64 cannot hold the frame)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        if domain is not None:
             widths = domain.hi - domain.lo
-        if not np.all(np.isfinite(widths)):
-            raise ScaleRangeError(
-                f"the box {domain} has a side wider than float64 can represent (hi - lo overflows "
-                "~1.8e308); use a smaller box, or domain=None for all of R^d")
-        length = float(np.ldexp(1.0, int(np.frexp(float(widths.max()))[1])))
-        origin = 0.5 * domain.lo + 0.5 * domain.hi
-        if np.all(domain.lo == -domain.hi):
+            if not np.isfinite(widths).all():
+                raise ScaleRangeError(
+                    f"the box {domain} has a side wider than float64 can represent (hi - lo overflows "
+                    "~1.8e308); use a smaller box, or domain=None for all of R^d")
+            length = float(np.ldexp(1.0, int(np.frexp(float(widths.max()))[1])))
+            origin = 0.5 * domain.lo + 0.5 * domain.hi
+            if (domain.lo == -domain.hi).all():
+                origin = np.zeros(d)
+            lo = (domain.lo - origin) / length
+            hi = (domain.hi - origin) / length
+            if not (lo < hi).all() or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+                raise ScaleRangeError(
+                    f"the box {domain} is too thin relative to its distance from the origin for "
+                    "float64: its sides vanish once it is centred; shift the input coordinates")
+            wdom = Box._trusted(lo, hi)  # checked just above
+        else:
             origin = np.zeros(d)
-        lo = (domain.lo - origin) / length
-        hi = (domain.hi - origin) / length
-        if not (lo < hi).all() or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
-            raise ScaleRangeError(
-                f"the box {domain} is too thin relative to its distance from the origin for "
-                "float64: its sides vanish once it is centred; shift the input coordinates")
-        wdom = Box._trusted(lo, hi)  # checked just above
-    else:
-        origin = np.zeros(d)
-        s = domain_scale(net, None) if scale is None else scale
-        # no first-layer hyperplane off the origin: domain_scale falls back to 1 in every frame
-        off = (np.abs(net.weights[0]).max(axis=1, initial=0.0) > 0) & (net.biases[0] != 0) \
-            if len(net.weights) > 1 else np.zeros(0, dtype=bool)
-        length = float(np.ldexp(1.0, int(np.frexp(s)[1]))) if off.any() else 1.0
-        wdom = None
-    if ws and len(ws) > 1:  # the first hidden layer absorbs the input map
-        with np.errstate(over="ignore", invalid="ignore"):
+            s = domain_scale(net, None) if scale is None else scale
+            # no first-layer hyperplane off the origin: domain_scale falls back to 1 in every frame
+            off = (np.abs(net.weights[0]).max(axis=1, initial=0.0) > 0) & (net.biases[0] != 0) \
+                if len(net.weights) > 1 else np.zeros(0, dtype=bool)
+            length = float(np.ldexp(1.0, int(np.frexp(s)[1]))) if off.any() else 1.0
+            wdom = None
+        if ws and len(ws) > 1:  # the first hidden layer absorbs the input map
             shift = ws[0] @ origin if origin.any() else 0.0
             bs[0] = bs[0] + shift
             ws[0] = ws[0] * length
-        if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):  # the message only then
-            _check_finite([ws[0], bs[0]], f"the first layer on the domain {domain} (weights times the box side)")
-    elif ws:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
-        with np.errstate(over="ignore", invalid="ignore"):
+            if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):  # the message only then
+                _check_finite([ws[0], bs[0]], f"the first layer on the domain {domain} (weights times the box side)")
+        elif ws:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
             bs[0] = bs[0] + (ws[0] @ origin if origin.any() else 0.0)
             ws[0] = ws[0] * length
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for l in range(len(ws) - 1):  # hidden layers: each neuron's row (w, b) to max |.| in [1, 2)
             top = np.maximum(np.abs(ws[l]).max(axis=1), np.abs(bs[l]))
             e = np.frexp(top)[1] - 1  # a zero row (e = -1) stays zero
