@@ -778,18 +778,13 @@ class _Raw:
         nbytes = (n_bits + 7) // 8
         if self.single is not None:  # one block: its arrays as they are
             out, self.single = list(self.single), None
-            if self.no_normals:
-                out[7] = None
-            out[0] = out[0].reshape(len(out[1]), nbytes)
-            if self.unbounded:
-                out[3][:] = False
-            return tuple(out)
-        if self.fields is None:
+        elif self.fields is None:
             return (np.zeros((0, nbytes), dtype=np.uint8), np.zeros((0, d)), np.zeros(0),
                     np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64),
                     np.zeros(0, dtype=np.int32), np.zeros((0, d)), np.zeros((0, d)))
-        fields, self.fields = self.fields, None
-        out = [None if g is None else g.take() for g in fields]
+        else:
+            fields, self.fields = self.fields, None
+            out = [None if g is None else g.take() for g in fields]
         if self.no_normals:
             out[7] = None
         out[0] = out[0].reshape(len(out[1]), nbytes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import pytest
 
 from relutopo import ReluNet
 
@@ -106,3 +107,19 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if _is_slow(item) and item.get_closest_marker("slow") is None:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def lose_one_facet(monkeypatch):
+    """Make every decomposition report one more unmatched facet than it found (the engine's
+    inconsistency path, exercised without a degenerate network)."""
+    import sys
+
+    mod = sys.modules["relutopo.decompose"]
+    real = mod._cross_facets
+
+    def lose_one(*args):
+        edges, neuron, flips, unmatched = real(*args)
+        return edges, neuron, flips, unmatched + 1
+
+    monkeypatch.setattr(mod, "_cross_facets", lose_one)
