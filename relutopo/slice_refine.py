@@ -616,47 +616,6 @@ def _child_chunk(graph, ctx, a, b):
     return s + 1, ts, vals, act, new_d, new_p
 
 
-def _join_siblings(graph, stack, ctx, chunk, chunk_elems):
-    """``chunk`` (a child of the parent chunk ``ctx``) joined with its next siblings on the stack
-    while the joined frontier holds at most ``chunk_elems`` floats.
-
-    A parent is cut into pieces by the size of *its* frontier; after a stage that shrinks the
-    frontier (a max-pool, a strided convolution) its children are small, and their affine steps
-    would run as many small matrix products. Joined, they run as one (float64 GEMMs of a few
-    hundred rows run up to 1.4 times faster per row than of a couple of hundred). The children
-    share their end points (the last point of one is the first of the next); that point is
-    kept once, active, as it was at both children's ends. Every value is the one computed for
-    the separate children.
-    """
-    import torch
-
-    s, t, values, act, digs, pats = chunk
-    width = sum(int(np.prod(v.shape[1:])) for k, v in values.items() if k != "__step__")
-    n = len(t)
-    parts = [chunk]
-    while stack and stack[-1][0] == "lazy" and stack[-1][1] is ctx:
-        a, b = stack[-1][2], stack[-1][3]
-        if (n + b - a - 1) * width > chunk_elems:
-            break
-        stack.pop()
-        parts.append(_child_chunk(graph, ctx, a, b))
-        n += b - a - 1
-    if len(parts) == 1:
-        return chunk
-    keys = [k for k in values if k != "__step__"]
-    joined = {"__step__": values["__step__"]}
-    for k in keys:
-        joined[k] = torch.cat([values[k]] + [p[2][k][1:] for p in parts[1:]])
-    acts = [p[3].copy() for p in parts]
-    for a_ in acts[:-1]:
-        a_[-1] = True  # a shared end point stays active
-    act = np.concatenate([acts[0]] + [a_[1:] for a_ in acts[1:]])
-    t = np.concatenate([t] + [p[1][1:] for p in parts[1:]])
-    digs = [d for p in parts for d in p[4]]
-    pats = None if pats is None else [x for p in parts for x in p[5]]
-    return s, t, joined, act, digs, pats
-
-
 @_on_large_array_heap
 def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patterns: bool = False,
                    chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> SegmentPieces:
@@ -695,7 +654,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
     while stack:
         item = stack.pop()
         if item[0] == "lazy":
-            item = _join_siblings(graph, stack, item[1], _child_chunk(graph, *item[1:]), chunk_elems)
+            item = _child_chunk(graph, *item[1:])
         s, t, values, active, digs, pats = item
         n_chunks += 1
         active = active.copy()
