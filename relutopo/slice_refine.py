@@ -56,6 +56,8 @@ AFFINE_BLOCK = 1024
 #: Floats of padded input per block of channels in a segment's 2-D max-pool stage
 #: (:func:`_pool_and_bits_2d`): 1 MB, so that a block's passes stay in a core's cache.
 POOL_BLOCK_ELEMS = 1 << 17
+#: Floats per block of columns when rows are interpolated (:func:`_lerp_rows`; 256 KB).
+LERP_BLOCK_ELEMS = 1 << 15
 
 
 #: glibc malloc settings while a slice is refined (:class:`_large_array_heap`): arrays up to
@@ -254,6 +256,32 @@ def upper_envelope(A: np.ndarray, B: np.ndarray, scale: np.ndarray | None = None
     t = np.concatenate(out_t)
     order = np.lexsort((t, r))
     return r[order], t[order]
+
+
+def _consecutive_changes(A: np.ndarray):
+    """``(i, k)`` where ``A[i + 1, k] != A[i, k]``, in row-major order (``np.nonzero(A[:-1] !=
+    A[1:])``).
+
+    The changes are few: the comparison goes to a flat buffer of whole 8-byte words, and only
+    the words that are not zero are looked at entry by entry (``np.nonzero`` of a 2-D array
+    scans every entry, several times slower).
+
+    Examples
+    --------
+    >>> _consecutive_changes(np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=bool))
+    (array([0, 1]), array([1, 0]))
+    """
+    m, F = A.shape[0] - 1, int(np.prod(A.shape[1:], dtype=np.int64))
+    size = m * F
+    if size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    buf = np.empty(-(-size // 8) * 8, dtype=bool)
+    buf[size:] = False
+    np.not_equal(A[:-1], A[1:], out=buf[:size].reshape(A[1:].shape))
+    words = np.flatnonzero(buf.view(np.uint64))
+    idx = (words[:, None] * 8 + np.arange(8)).ravel()
+    idx = idx[buf[idx]]
+    return np.divmod(idx, F)
 
 
 def _merge_points(iv: np.ndarray, tau: np.ndarray):
@@ -479,6 +507,24 @@ def _pool_and_bits_2d(graph, stage, geom, zc, noise, block_elems: int = POOL_BLO
     return torch.from_numpy(pooled.reshape(n, C, outs[0], outs[1])), bits
 
 
+def _lerp_rows(out, rows, L, left, R, right, w, block_elems: int = LERP_BLOCK_ELEMS):
+    """``out[rows] = L[left] + w (R[right] - L[left])``, row by row (``w``: (len(rows), 1)).
+
+    The rows are long (a chunk's whole frontier): the work runs over blocks of columns of about
+    ``block_elems`` floats, each gathered, combined in place and scattered while it is in the
+    cache (twice as fast as on whole rows). Each entry is computed as on whole rows.
+    """
+    F = out.shape[1]
+    cols = max(256, int(block_elems) // max(len(rows), 1))
+    for c0 in range(0, F, cols):
+        c1 = min(F, c0 + cols)
+        lo, D = L[left, c0:c1], R[right, c0:c1]
+        D -= lo
+        D *= w
+        D += lo
+        out[rows, c0:c1] = D
+
+
 def _run_active(graph, values, active, t, stage):
     """Run the affine steps up to ``stage`` on the *active* points only; the frontier of an
     inactive point is affine between its active neighbours, so it is interpolated there.
@@ -501,12 +547,7 @@ def _run_active(graph, values, active, t, stage):
     pos = np.clip(pos, 0, len(idx) - 2)
     tl, tr = t[idx[pos]], t[idx[pos + 1]]
     w = ((t[rest] - tl) / (tr - tl))[:, None]
-    L, D = M[idx[pos]], M[idx[pos + 1]]
-    D -= L                      # L + w (R - L), in place
-    D *= w
-    D += L
-    M[rest] = D
-    del L, D
+    _lerp_rows(M, rest, M, idx[pos], M, idx[pos + 1], w)
     O = None
     if Oa is not None:
         O = np.empty((len(t), Oa.shape[1]))
@@ -581,12 +622,7 @@ def _child_chunk(graph, ctx, a, b):
     rows = M[ivs]  # old points (tau = 0) are copied; new ones interpolated
     new = np.flatnonzero(taus > 0)
     if new.size:
-        L, D = rows[new], M[nx[new]]
-        D -= L                  # L + tau (R - L), in place
-        D *= taus[new, None]
-        D += L
-        rows[new] = D
-        del L, D
+        _lerp_rows(rows, new, rows, new, M, nx[new], taus[new, None])
     ts = t[ivs] + taus * (t[nx] - t[ivs])
     zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
     if zero_pos is not None:
@@ -683,7 +719,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         if st.kind == "relu":
             # candidates: a sign change at all (cheap), then the test with its threshold
             pos = Z > 0
-            iv, k = np.nonzero(pos[:-1] != pos[1:])
+            iv, k = _consecutive_changes(pos)
             del pos
             zl, zr = Z[iv, k], Z[iv + 1, k]
             th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(np.abs(zl), np.abs(zr)), noise)
@@ -693,9 +729,8 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             cut_iv, cut_k = iv, k
         else:
             am = _point_winners(graph, s, Z).T
-            change = am[:-1] != am[1:]
-            iv, w = np.nonzero(change)
-            del am, change
+            iv, w = _consecutive_changes(am)
+            del am
             Wi = graph.window_index(s)[w]  # the windows' entries (NaN at padding: never wins)
             pad = Wi < 0
             Wi[pad] = 0

@@ -374,3 +374,27 @@ def test_mlp_slice_digests_equal_the_torch_graphs(seed):
     graph = pl_graph(net.to_torch(), (6,))
     assert dec.n_regions > 50
     np.testing.assert_array_equal(graph.digests(plane.to_input(dec.interior_points)), dec.digests)
+
+
+def test_row_interpolation_and_sign_changes_by_blocks_equal_the_whole_array_forms():
+    """:func:`_lerp_rows` (by blocks of columns) gives the same floats as the whole-row formula,
+    and :func:`_consecutive_changes` the same indices as ``np.nonzero`` (odd sizes, no change)."""
+    from relutopo.slice_refine import _consecutive_changes, _lerp_rows
+
+    rng = np.random.default_rng(3)
+    M = rng.normal(size=(40, 1000))
+    rows = np.array([1, 5, 6, 30])
+    left, right = rows - 1, rows + 1
+    w = rng.uniform(size=(rows.size, 1))
+    L, D = M[left], M[right]
+    want = M.copy()
+    want[rows] = L + w * (D - L)
+    for block in (1, 700, 1 << 20):
+        out = M.copy()
+        _lerp_rows(out, rows, M, left, M, right, w, block_elems=block)
+        np.testing.assert_array_equal(out, want)
+    for shape in [(7, 13), (2, 1), (1, 5), (33, 64)]:
+        A = rng.normal(size=shape) > 0.8
+        np.testing.assert_array_equal(np.stack(_consecutive_changes(A)), np.stack(np.nonzero(A[:-1] != A[1:])))
+    B = rng.integers(0, 3, size=(9, 11)).astype(np.int8)
+    np.testing.assert_array_equal(np.stack(_consecutive_changes(B)), np.stack(np.nonzero(B[:-1] != B[1:])))
