@@ -56,8 +56,9 @@ AFFINE_BLOCK = 1024
 #: Floats of padded input per block of channels in a segment's 2-D max-pool stage
 #: (:func:`_pool_and_bits_2d`): 1 MB, so that a block's passes stay in a core's cache.
 POOL_BLOCK_ELEMS = 1 << 17
-#: Floats per block of columns when rows are interpolated (:func:`_lerp_rows`; 256 KB).
-LERP_BLOCK_ELEMS = 1 << 15
+#: Floats per block of the work on a chunk's long rows that is meant to stay in a core's cache
+#: (256 KB): row interpolation (:func:`_lerp_rows`), relu bits, the chunk's largest ``|z|``.
+CACHE_BLOCK_ELEMS = 1 << 15
 
 
 #: glibc malloc settings while a slice is refined (:class:`_large_array_heap`): arrays up to
@@ -348,9 +349,14 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     ``z > 0`` at the midpoint (relu), the first entry attaining the maximum at the midpoint (max);
     values within the noise floor of zero (of the maximum) count as zero (as tied)."""
     st = graph.stages[stage]
-    mid = np.add(zL, zR)
     if st.kind == "relu":  # twice the midpoint against twice the noise (scaling by 2 is exact)
-        return mid > 2.0 * noise
+        n = zL.shape[0]
+        bits = np.empty(zL.shape, dtype=bool)
+        step = max(1, CACHE_BLOCK_ELEMS // max(int(np.prod(zL.shape[1:])), 1))
+        for r0 in range(0, n, step):  # by blocks of rows, in the cache
+            np.greater(np.add(zL[r0:r0 + step], zR[r0:r0 + step]), 2.0 * noise, out=bits[r0:r0 + step])
+        return bits
+    mid = np.add(zL, zR)
     mid *= 0.5
     views, _ = _window_views(graph, stage, mid)
     return _winner_bits(views, noise, mid.shape[0])
@@ -507,7 +513,19 @@ def _pool_and_bits_2d(graph, stage, geom, zc, noise, block_elems: int = POOL_BLO
     return torch.from_numpy(pooled.reshape(n, C, outs[0], outs[1])), bits
 
 
-def _lerp_rows(out, rows, L, left, R, right, w, block_elems: int = LERP_BLOCK_ELEMS):
+def _abs_max(Z) -> float:
+    """``max(Z.max(initial=0), -Z.min(initial=0))`` of a 2-D array, by blocks of rows (both
+    passes over a block while it is in the cache)."""
+    step = max(1, CACHE_BLOCK_ELEMS // max(Z.shape[1], 1))
+    top = low = 0.0
+    for r0 in range(0, Z.shape[0], step):
+        block = Z[r0:r0 + step]
+        top = max(top, float(block.max(initial=0.0)))
+        low = min(low, float(block.min(initial=0.0)))
+    return max(top, -low)
+
+
+def _lerp_rows(out, rows, L, left, R, right, w, block_elems: int = CACHE_BLOCK_ELEMS):
     """``out[rows] = L[left] + w (R[right] - L[left])``, row by row (``w``: (len(rows), 1)).
 
     The rows are long (a chunk's whole frontier): the work runs over blocks of columns of about
@@ -714,7 +732,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         n_skipped += len(t) - n_act
         za, zb = _columns(graph, s, layout)
         Z = M[:, za:zb]
-        noise = tol.SLICE_NOISE_RTOL * float(max(Z.max(initial=0.0), -Z.min(initial=0.0)))
+        noise = tol.SLICE_NOISE_RTOL * _abs_max(Z)
         cut_iv = cut_k = None
         if st.kind == "relu":
             # candidates: a sign change at all (cheap), then the test with its threshold
