@@ -380,7 +380,10 @@ def _winner_bits(views, noise, n):
     for j in range(K - 1, -1, -1):
         np.copyto(win, j, where=views[j] >= thr)
     # one-hot rows (n, units, K): entry j of a window is set where it is the window's winner
-    out = win.reshape(-1, n).T[:, :, None] == np.arange(K, dtype=win.dtype)
+    wt = np.ascontiguousarray(win.reshape(-1, n).T)
+    out = np.empty(wt.shape + (K,), dtype=bool)
+    for j in range(K):  # K passes over contiguous rows (a broadcast comparison is slower)
+        np.equal(wt, j, out=out[:, :, j])
     return out.reshape(n, -1)
 
 
@@ -525,6 +528,16 @@ def _abs_max(Z) -> float:
     return max(top, -low)
 
 
+def _row_abs_max(A, out) -> None:
+    """``out = max(out, A.max(axis=1), -A.min(axis=1))`` in place for a 2-D array ``A``, by
+    blocks of rows (both passes over a block while it is in the cache)."""
+    step = max(1, CACHE_BLOCK_ELEMS // max(A.shape[1], 1))
+    for r0 in range(0, A.shape[0], step):
+        block = A[r0:r0 + step]
+        o = out[r0:r0 + step]
+        np.maximum(o, np.maximum(block.max(axis=1), -block.min(axis=1)), out=o)
+
+
 def _lerp_rows(out, rows, L, left, R, right, w, block_elems: int = CACHE_BLOCK_ELEMS):
     """``out[rows] = L[left] + w (R[right] - L[left])``, row by row (``w``: (len(rows), 1)).
 
@@ -592,7 +605,7 @@ def _affine_points(values, t, active, first=None, hint=None):
     rowmax = np.zeros(len(t))
     for _, A in mats:
         if A.shape[1]:
-            np.maximum(rowmax, np.maximum(A.max(axis=1), -A.min(axis=1)), out=rowmax)
+            _row_abs_max(A, rowmax)
     scale = np.maximum(np.maximum(rowmax[cand - 1], rowmax[cand]), rowmax[cand + 1])
     thr = tol.SLICE_AFFINE_RTOL * scale
     w = ((t[cand] - t[cand - 1]) / (t[cand + 1] - t[cand - 1]))[:, None]
