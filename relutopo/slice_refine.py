@@ -28,8 +28,12 @@ The work per point is kept to a few passes over its values: the affine-point tes
 blocks and drops a point at its first slope change (a new point's own neuron first), a 2-D
 max-pool's windows are strided views of the padded input (one padded copy gives a chunk's
 pooled values and its intervals' winners), a chunk's tensors are strided views of its rows, and
-a ReLU stage's crossings are tested only where the sign changes. Large temporary arrays come
-from glibc's heap rather than fresh mappings while a slice is refined (``_large_array_heap``).
+a ReLU stage's crossings are tested only where the sign changes. On a segment, the passes over a
+chunk's long rows run over blocks that stay in a core's cache (a 2-D max-pool stage by blocks
+of channels, ``POOL_BLOCK_ELEMS``; interpolation, relu bits and largest values by blocks of
+columns or rows, ``CACHE_BLOCK_ELEMS``), with the same floats as on whole arrays. Large
+temporary arrays come from glibc's heap rather than fresh mappings while a slice is refined
+(``_large_array_heap``).
 
 Memory is bounded: cells and breakpoints are processed depth first in chunks whose vertex values
 fit ``chunk_elems`` floats (a ResNet-50 at 224^2 has ~10^7 neurons per point), splitting only
