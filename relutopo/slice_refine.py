@@ -28,8 +28,12 @@ The work per point is kept to a few passes over its values: the affine-point tes
 blocks and drops a point at its first slope change (a new point's own neuron first), a 2-D
 max-pool's windows are strided views of the padded input (one padded copy gives a chunk's
 pooled values and its intervals' winners), a chunk's tensors are strided views of its rows, and
-a ReLU stage's crossings are tested only where the sign changes. Large temporary arrays come
-from glibc's heap rather than fresh mappings while a slice is refined (``_large_array_heap``).
+a ReLU stage's crossings are tested only where the sign changes. On a segment, the passes over a
+chunk's long rows run over blocks that stay in a core's cache (a 2-D max-pool stage by blocks
+of channels, ``POOL_BLOCK_ELEMS``; interpolation, relu bits and largest values by blocks of
+columns or rows, ``CACHE_BLOCK_ELEMS``), with the same floats as on whole arrays. Large
+temporary arrays come from glibc's heap rather than fresh mappings while a slice is refined
+(``_large_array_heap``).
 
 Memory is bounded: cells and breakpoints are processed depth first in chunks whose vertex values
 fit ``chunk_elems`` floats (a ResNet-50 at 224^2 has ~10^7 neurons per point), splitting only
@@ -53,6 +57,12 @@ __all__ = ["refine_segment", "refine_plane", "SegmentPieces", "PlanePieces", "CH
 CHUNK_ELEMS = 1 << 22
 #: Columns per block of the affine-point scan (:func:`_affine_points`).
 AFFINE_BLOCK = 1024
+#: Floats of padded input per block of channels in a segment's 2-D max-pool stage
+#: (:func:`_pool_and_bits_2d`): 1 MB, so that a block's passes stay in a core's cache.
+POOL_BLOCK_ELEMS = 1 << 17
+#: Floats per block of the work on a chunk's long rows that is meant to stay in a core's cache
+#: (256 KB): row interpolation (:func:`_lerp_rows`), relu bits, the chunk's largest ``|z|``.
+CACHE_BLOCK_ELEMS = 1 << 15
 
 
 #: glibc malloc settings while a slice is refined (:class:`_large_array_heap`): arrays up to
@@ -253,6 +263,32 @@ def upper_envelope(A: np.ndarray, B: np.ndarray, scale: np.ndarray | None = None
     return r[order], t[order]
 
 
+def _consecutive_changes(A: np.ndarray):
+    """``(i, k)`` where ``A[i + 1, k] != A[i, k]``, in row-major order (``np.nonzero(A[:-1] !=
+    A[1:])``).
+
+    The changes are few: the comparison goes to a flat buffer of whole 8-byte words, and only
+    the words that are not zero are looked at entry by entry (``np.nonzero`` of a 2-D array
+    scans every entry, several times slower).
+
+    Examples
+    --------
+    >>> _consecutive_changes(np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]], dtype=bool))
+    (array([0, 1]), array([1, 0]))
+    """
+    m, F = A.shape[0] - 1, int(np.prod(A.shape[1:], dtype=np.int64))
+    size = m * F
+    if size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    buf = np.empty(-(-size // 8) * 8, dtype=bool)
+    buf[size:] = False
+    np.not_equal(A[:-1], A[1:], out=buf[:size].reshape(A[1:].shape))
+    words = np.flatnonzero(buf.view(np.uint64))
+    idx = (words[:, None] * 8 + np.arange(8)).ravel()
+    idx = idx[buf[idx]]
+    return np.divmod(idx, F)
+
+
 def _merge_points(iv: np.ndarray, tau: np.ndarray):
     """Sort crossing points by (interval, tau); merge those within ``SLICE_MERGE_RTOL`` of each
     other, drop those within it of an interval end.
@@ -317,9 +353,14 @@ def _stage_bits_1d(graph, stage, zL, zR, noise):
     ``z > 0`` at the midpoint (relu), the first entry attaining the maximum at the midpoint (max);
     values within the noise floor of zero (of the maximum) count as zero (as tied)."""
     st = graph.stages[stage]
-    mid = np.add(zL, zR)
     if st.kind == "relu":  # twice the midpoint against twice the noise (scaling by 2 is exact)
-        return mid > 2.0 * noise
+        n = zL.shape[0]
+        bits = np.empty(zL.shape, dtype=bool)
+        step = max(1, CACHE_BLOCK_ELEMS // max(int(np.prod(zL.shape[1:])), 1))
+        for r0 in range(0, n, step):  # by blocks of rows, in the cache
+            np.greater(np.add(zL[r0:r0 + step], zR[r0:r0 + step]), 2.0 * noise, out=bits[r0:r0 + step])
+        return bits
+    mid = np.add(zL, zR)
     mid *= 0.5
     views, _ = _window_views(graph, stage, mid)
     return _winner_bits(views, noise, mid.shape[0])
@@ -343,7 +384,10 @@ def _winner_bits(views, noise, n):
     for j in range(K - 1, -1, -1):
         np.copyto(win, j, where=views[j] >= thr)
     # one-hot rows (n, units, K): entry j of a window is set where it is the window's winner
-    out = win.reshape(-1, n).T[:, :, None] == np.arange(K, dtype=win.dtype)
+    wt = np.ascontiguousarray(win.reshape(-1, n).T)
+    out = np.empty(wt.shape + (K,), dtype=bool)
+    for j in range(K):  # K passes over contiguous rows (a broadcast comparison is slower)
+        np.equal(wt, j, out=out[:, :, j])
     return out.reshape(n, -1)
 
 
@@ -407,25 +451,113 @@ def _window_views(graph, stage, Z):
     return [E[:, j] for j in range(W.shape[1])], (W.shape[0],)
 
 
-def _pool_and_bits_2d(graph, stage, geom, zc, noise):
+def _first_maxima(views):
+    """Per window the position of the first entry attaining its maximum, from the window-entry
+    arrays ``views`` (NaN at padding never wins)."""
+    best = np.full(views[0].shape, -np.inf)
+    am = np.zeros(views[0].shape, dtype=_index_dtype(len(views)))
+    for j, v in enumerate(views):
+        upd = v > best
+        np.copyto(am, j, where=upd)
+        np.copyto(best, v, where=upd)
+    return am
+
+
+def _point_winners(graph, stage, Z, block_elems: int = POOL_BLOCK_ELEMS):
+    """The winners (first entry attaining the maximum) of a max-pool stage's windows at the
+    points with input rows ``Z`` (n, F): an ``(n_windows, n)`` array, windows in the C order of
+    the pool's output as :meth:`relutopo.pl_graph.PLGraph.window_index`. A 2-D pool runs over
+    blocks of channels (as :func:`_pool_and_bits_2d`)."""
+    geom = _pool2d_geometry(graph, stage)
+    n = Z.shape[0]
+    if geom is None:
+        return _first_maxima(_window_views(graph, stage, Z)[0]).reshape(-1, n)
+    C, H, W, outs, size, k, s, p, d = geom
+    units = outs[0] * outs[1]
+    am = np.empty((C * units, n), dtype=_index_dtype(k[0] * k[1]))
+    step = max(1, int(block_elems) // max(size[0] * size[1] * n, 1))
+    for c0 in range(0, C, step):
+        c1 = min(C, c0 + step)
+        block = (c1 - c0,) + tuple(geom[1:])
+        views = _views_2d(block, _padded_2d(block, Z[:, c0 * H * W:c1 * H * W]))
+        am[c0 * units:c1 * units] = _first_maxima(views).reshape(-1, n)
+    return am
+
+
+def _pool_and_bits_2d(graph, stage, geom, zc, noise, block_elems: int = POOL_BLOCK_ELEMS):
     """A 2-D max-pool stage on the rows ``zc`` (n, F) of consecutive points from one padded copy:
     the pooled rows ``(n, C, *outs)`` at the points (the windows' maxima, as torch's
-    ``max_pool2d``) and the winner bits of the ``n - 1`` intervals (as :func:`_stage_bits_1d`)."""
+    ``max_pool2d``) and the winner bits of the ``n - 1`` intervals (as :func:`_stage_bits_1d`).
+
+    Windows never span channels, so the work runs over blocks of channels whose padded copy
+    holds about ``block_elems`` floats: a block's dozens of passes (maxima, midpoints, winners)
+    then stay in a core's cache, and no array of the chunk's full size is allocated. Every value
+    is the one computed on the whole array at once (the blocks are slices of its C order).
+    """
     import torch
 
-    C, outs = geom[0], geom[3]
+    C, H, W, outs, size, k, s, p, d = geom
     n = zc.shape[0]
-    xp = _padded_2d(geom, zc)
-    views = _views_2d(geom, xp)
-    top = views[0].copy()
-    for v in views[1:]:
-        np.fmax(top, v, out=top)
-    pooled = torch.from_numpy(np.ascontiguousarray(top.reshape(-1, n).T).reshape(n, C, outs[0], outs[1]))
-    del top
-    xm = np.add(xp[..., :-1], xp[..., 1:])  # the midpoints of the intervals (NaN at padding)
-    del xp, views
-    xm *= 0.5
-    return pooled, _winner_bits(_views_2d(geom, xm), noise, n - 1)
+    units = outs[0] * outs[1]
+    K = k[0] * k[1]
+    pooled = np.empty((n, C * units))
+    bits = np.empty((n - 1, C * units * K), dtype=bool)
+    step = max(1, int(block_elems) // max(size[0] * size[1] * n, 1))
+    for c0 in range(0, C, step):
+        c1 = min(C, c0 + step)
+        block = (c1 - c0,) + tuple(geom[1:])
+        xp = _padded_2d(block, zc[:, c0 * H * W:c1 * H * W])
+        views = _views_2d(block, xp)
+        top = views[0].copy()
+        for v in views[1:]:
+            np.fmax(top, v, out=top)
+        pooled[:, c0 * units:c1 * units] = top.reshape(-1, n).T
+        del top, views
+        xm = np.add(xp[..., :-1], xp[..., 1:])  # the midpoints of the intervals (NaN at padding)
+        del xp
+        xm *= 0.5
+        bits[:, c0 * units * K:c1 * units * K] = _winner_bits(_views_2d(block, xm), noise, n - 1)
+    return torch.from_numpy(pooled.reshape(n, C, outs[0], outs[1])), bits
+
+
+def _abs_max(Z) -> float:
+    """``max(Z.max(initial=0), -Z.min(initial=0))`` of a 2-D array, by blocks of rows (both
+    passes over a block while it is in the cache)."""
+    step = max(1, CACHE_BLOCK_ELEMS // max(Z.shape[1], 1))
+    top = low = 0.0
+    for r0 in range(0, Z.shape[0], step):
+        block = Z[r0:r0 + step]
+        top = max(top, float(block.max(initial=0.0)))
+        low = min(low, float(block.min(initial=0.0)))
+    return max(top, -low)
+
+
+def _row_abs_max(A, out) -> None:
+    """``out = max(out, A.max(axis=1), -A.min(axis=1))`` in place for a 2-D array ``A``, by
+    blocks of rows (both passes over a block while it is in the cache)."""
+    step = max(1, CACHE_BLOCK_ELEMS // max(A.shape[1], 1))
+    for r0 in range(0, A.shape[0], step):
+        block = A[r0:r0 + step]
+        o = out[r0:r0 + step]
+        np.maximum(o, np.maximum(block.max(axis=1), -block.min(axis=1)), out=o)
+
+
+def _lerp_rows(out, rows, L, left, R, right, w, block_elems: int = CACHE_BLOCK_ELEMS):
+    """``out[rows] = L[left] + w (R[right] - L[left])``, row by row (``w``: (len(rows), 1)).
+
+    The rows are long (a chunk's whole frontier): the work runs over blocks of columns of about
+    ``block_elems`` floats, each gathered, combined in place and scattered while it is in the
+    cache (twice as fast as on whole rows). Each entry is computed as on whole rows.
+    """
+    F = out.shape[1]
+    cols = max(256, int(block_elems) // max(len(rows), 1))
+    for c0 in range(0, F, cols):
+        c1 = min(F, c0 + cols)
+        lo, D = L[left, c0:c1], R[right, c0:c1]
+        D -= lo
+        D *= w
+        D += lo
+        out[rows, c0:c1] = D
 
 
 def _run_active(graph, values, active, t, stage):
@@ -450,12 +582,7 @@ def _run_active(graph, values, active, t, stage):
     pos = np.clip(pos, 0, len(idx) - 2)
     tl, tr = t[idx[pos]], t[idx[pos + 1]]
     w = ((t[rest] - tl) / (tr - tl))[:, None]
-    L, D = M[idx[pos]], M[idx[pos + 1]]
-    D -= L                      # L + w (R - L), in place
-    D *= w
-    D += L
-    M[rest] = D
-    del L, D
+    _lerp_rows(M, rest, M, idx[pos], M, idx[pos + 1], w)
     O = None
     if Oa is not None:
         O = np.empty((len(t), Oa.shape[1]))
@@ -482,7 +609,7 @@ def _affine_points(values, t, active, first=None, hint=None):
     rowmax = np.zeros(len(t))
     for _, A in mats:
         if A.shape[1]:
-            np.maximum(rowmax, np.maximum(A.max(axis=1), -A.min(axis=1)), out=rowmax)
+            _row_abs_max(A, rowmax)
     scale = np.maximum(np.maximum(rowmax[cand - 1], rowmax[cand]), rowmax[cand + 1])
     thr = tol.SLICE_AFFINE_RTOL * scale
     w = ((t[cand] - t[cand - 1]) / (t[cand + 1] - t[cand - 1]))[:, None]
@@ -530,12 +657,7 @@ def _child_chunk(graph, ctx, a, b):
     rows = M[ivs]  # old points (tau = 0) are copied; new ones interpolated
     new = np.flatnonzero(taus > 0)
     if new.size:
-        L, D = rows[new], M[nx[new]]
-        D -= L                  # L + tau (R - L), in place
-        D *= taus[new, None]
-        D += L
-        rows[new] = D
-        del L, D
+        _lerp_rows(rows, new, rows, new, M, nx[new], taus[new, None])
     ts = t[ivs] + taus * (t[nx] - t[ivs])
     zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
     if zero_pos is not None:
@@ -627,12 +749,12 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         n_skipped += len(t) - n_act
         za, zb = _columns(graph, s, layout)
         Z = M[:, za:zb]
-        noise = tol.SLICE_NOISE_RTOL * float(max(Z.max(initial=0.0), -Z.min(initial=0.0)))
+        noise = tol.SLICE_NOISE_RTOL * _abs_max(Z)
         cut_iv = cut_k = None
         if st.kind == "relu":
             # candidates: a sign change at all (cheap), then the test with its threshold
             pos = Z > 0
-            iv, k = np.nonzero(pos[:-1] != pos[1:])
+            iv, k = _consecutive_changes(pos)
             del pos
             zl, zr = Z[iv, k], Z[iv + 1, k]
             th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(np.abs(zl), np.abs(zr)), noise)
@@ -641,19 +763,16 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
             tau = zl / (zl - zr)
             cut_iv, cut_k = iv, k
         else:
-            views, wshape = _window_views(graph, s, Z)
-            best = np.full(views[0].shape, -np.inf)
-            am = np.zeros(views[0].shape, dtype=_index_dtype(len(views)))  # the first entry attaining the maximum
-            for j, v in enumerate(views):
-                upd = v > best
-                np.copyto(am, j, where=upd)
-                np.copyto(best, v, where=upd)
-            am = am.reshape(-1, m + 1).T
-            change = am[:-1] != am[1:]
-            iv, w = np.nonzero(change)
-            cw = np.unravel_index(w, wshape)
-            Lc = np.stack([v[cw + (iv,)] for v in views], axis=1)  # NaN at padding: never wins
-            Rc = np.stack([v[cw + (iv + 1,)] for v in views], axis=1)
+            am = _point_winners(graph, s, Z).T
+            iv, w = _consecutive_changes(am)
+            del am
+            Wi = graph.window_index(s)[w]  # the windows' entries (NaN at padding: never wins)
+            pad = Wi < 0
+            Wi[pad] = 0
+            Lc = Z[iv[:, None], Wi]
+            Rc = Z[iv[:, None] + 1, Wi]
+            Lc[pad] = np.nan
+            Rc[pad] = np.nan
             fin = np.isfinite(Lc) & np.isfinite(Rc)
             sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
                             np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))

@@ -292,12 +292,13 @@ def test_window_views_are_the_window_entries(pool):
                                   dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), ceil_mode=True)])
 def test_pool_and_bits_from_one_padded_copy_equal_torch_and_the_bits_of_midpoints(pool):
     """The fast path of a child chunk's 2-D max-pool stage (pooled rows and interval winners from
-    one padded copy) equals torch's max_pool2d at the points and the winner bits of the
-    midpoints (:func:`_stage_bits_1d`), ties included."""
+    one padded copy, whole or one channel at a time) equals torch's max_pool2d at the points and
+    the winner bits of the midpoints (:func:`_stage_bits_1d`), ties included; the winners at the
+    points (whole or by channels) are the first maximal entries of the windows."""
     import torch.nn.functional as F
 
     from relutopo.pl_graph import pl_graph
-    from relutopo.slice_refine import _pool2d_geometry, _pool_and_bits_2d, _stage_bits_1d
+    from relutopo.slice_refine import _point_winners, _pool2d_geometry, _pool_and_bits_2d, _stage_bits_1d
 
     shape = (2, 7, 6)
     g = pl_graph(nn.Sequential(nn.MaxPool2d(**pool), nn.Flatten()), shape)
@@ -308,13 +309,17 @@ def test_pool_and_bits_from_one_padded_copy_equal_torch_and_the_bits_of_midpoint
     Z[5] = -Z[4]
     geom = _pool2d_geometry(g, 0)
     assert geom is not None
-    for noise in (0.0, 1e-3):
-        pooled, bits = _pool_and_bits_2d(g, 0, geom, Z, noise)
+    for noise, block in ((0.0, 1 << 17), (1e-3, 1 << 17), (0.0, 1), (1e-3, 1)):
+        pooled, bits = _pool_and_bits_2d(g, 0, geom, Z, noise, block_elems=block)
         ref = F.max_pool2d(torch.from_numpy(Z).reshape((9,) + shape), pool["kernel_size"],
                            pool.get("stride"), pool.get("padding", 0), pool.get("dilation", 1),
                            ceil_mode=pool.get("ceil_mode", False))
         np.testing.assert_array_equal(pooled.numpy(), ref.numpy())
         np.testing.assert_array_equal(bits, _stage_bits_1d(g, 0, Z[:-1], Z[1:], noise))
+    W = g.window_index(0)
+    E = np.where(W >= 0, Z[:, np.maximum(W, 0)], -np.inf)  # (points, windows, entries)
+    for block in (1 << 17, 1):
+        np.testing.assert_array_equal(_point_winners(g, 0, Z, block_elems=block), E.argmax(axis=2).T)
 
 
 def test_large_array_heap_and_strided_child_tensors_do_not_change_the_pieces():
@@ -369,3 +374,27 @@ def test_mlp_slice_digests_equal_the_torch_graphs(seed):
     graph = pl_graph(net.to_torch(), (6,))
     assert dec.n_regions > 50
     np.testing.assert_array_equal(graph.digests(plane.to_input(dec.interior_points)), dec.digests)
+
+
+def test_row_interpolation_and_sign_changes_by_blocks_equal_the_whole_array_forms():
+    """:func:`_lerp_rows` (by blocks of columns) gives the same floats as the whole-row formula,
+    and :func:`_consecutive_changes` the same indices as ``np.nonzero`` (odd sizes, no change)."""
+    from relutopo.slice_refine import _consecutive_changes, _lerp_rows
+
+    rng = np.random.default_rng(3)
+    M = rng.normal(size=(40, 1000))
+    rows = np.array([1, 5, 6, 30])
+    left, right = rows - 1, rows + 1
+    w = rng.uniform(size=(rows.size, 1))
+    L, D = M[left], M[right]
+    want = M.copy()
+    want[rows] = L + w * (D - L)
+    for block in (1, 700, 1 << 20):
+        out = M.copy()
+        _lerp_rows(out, rows, M, left, M, right, w, block_elems=block)
+        np.testing.assert_array_equal(out, want)
+    for shape in [(7, 13), (2, 1), (1, 5), (33, 64)]:
+        A = rng.normal(size=shape) > 0.8
+        np.testing.assert_array_equal(np.stack(_consecutive_changes(A)), np.stack(np.nonzero(A[:-1] != A[1:])))
+    B = rng.integers(0, 3, size=(9, 11)).astype(np.int8)
+    np.testing.assert_array_equal(np.stack(_consecutive_changes(B)), np.stack(np.nonzero(B[:-1] != B[1:])))
