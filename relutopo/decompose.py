@@ -1070,17 +1070,20 @@ def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
     rtol = tol.CHEBYSHEV_RTOL * scale
     n = len(ptr) - 1
     counts = ptr[1:] - ptr[:-1]
+    hint = None
     if use_kernels and n:  # the same arithmetic, compiled
         from .kernels.polygon import edge_geometry
 
-        mids, nrm = edge_geometry(ptr, P, E)
+        mids, nrm, hint, ok = edge_geometry(ptr, P, E)
+        hint = hint if ok else None
     else:
         nxt = np.arange(len(P)) + 1
         nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
         mids = 0.5 * (P + P[nxt])
         nrm = E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None]
     if n:  # numpy's reduceat, whose summation order the hint (hence the centre) depends on
-        hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # a polygon has >= 3 vertices
+        if hint is None:
+            hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # >= 3 vertices each
         X, R = _certified_centres(solver, np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, scale,
                                   hint, None, use_kernels)
     else:

@@ -251,26 +251,40 @@ def _count_outside(M, mu, rowbase, kstride, offsets, packed, X, U, Wl, mul, ckey
 def edge_flips(packed, a, b, n_bits):
     """The bits that differ between regions ``a[e]`` and ``b[e]`` of every edge, as a CSR pair
     ``(flip_ptr int64, flip_ids int32)`` in increasing bit order (what unpacking ``packed[a] ^
-    packed[b]`` and taking its non-zeros gives)."""
+    packed[b]`` and taking its non-zeros gives). One pass when the edges flip one bit each on
+    average or a few more (the usual case: a neighbour differs in the bit of the facet's
+    neuron); else a second pass into the exact size."""
     packed = np.ascontiguousarray(packed)
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    ptr = np.zeros(len(a) + 1, dtype=np.int64)
-    _flip_counts(packed, a, b, ptr)
-    ids = np.empty(ptr[-1], dtype=np.int32)
+    ptr = np.empty(len(a) + 1, dtype=np.int64)
+    ids = np.empty(len(a) + 64, dtype=np.int32)
+    total = _flips(packed, a, b, ptr, ids)
+    if total <= len(ids):
+        return ptr, ids[:total].copy() if total < len(ids) else ids
+    ids = np.empty(total, dtype=np.int32)
     _flip_ids(packed, a, b, ptr, ids)
     return ptr, ids
 
 
 @_jit
-def _flip_counts(packed, a, b, ptr):
+def _flips(packed, a, b, ptr, ids):
+    """``ptr`` of :func:`edge_flips` and as many of its ``ids`` as ``ids`` holds (all, when the
+    returned total fits)."""
+    cap = len(ids)
+    t = 0
+    ptr[0] = 0
     for e in range(len(a)):
-        c = 0
         for j in range(packed.shape[1]):
             x = packed[a[e], j] ^ packed[b[e], j]
-            while x:
-                x &= x - np.uint8(1)
-                c += 1
-        ptr[e + 1] = ptr[e] + c
+            if x == 0:  # most bytes: an edge flips one bit or a few
+                continue
+            for q in range(8):
+                if (x >> q) & 1:
+                    if t < cap:
+                        ids[t] = 8 * j + q
+                    t += 1
+        ptr[e + 1] = t
+    return t
 
 
 @_jit

@@ -418,16 +418,53 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no
     return 0, n, no, nv, 0, 0
 
 
+#: the longest run that :func:`_pairwise_sum` sums as numpy does without recursing (numpy's
+#: ``PW_BLOCKSIZE``); polygons with more vertices leave their means to numpy
+_PW_BLOCK = 128
+
+
+@_inline
+def _pairwise_sum(P, a, n, j):
+    """``P[a:a + n, j].sum()`` as numpy's ``pairwise_sum`` adds a run of ``n <= 128`` numbers
+    (the inner loop of ``np.add.reduce`` and ``reduceat``): one by one from ``-0.0`` below 8,
+    else in eight interleaved partial sums combined pairwise, the remainder added last."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += P[a + i, j]
+        return res
+    r0, r1, r2, r3 = P[a, j], P[a + 1, j], P[a + 2, j], P[a + 3, j]
+    r4, r5, r6, r7 = P[a + 4, j], P[a + 5, j], P[a + 6, j], P[a + 7, j]
+    m = n - n % 8
+    for i in range(a + 8, a + m, 8):
+        r0 += P[i, j]
+        r1 += P[i + 1, j]
+        r2 += P[i + 2, j]
+        r3 += P[i + 3, j]
+        r4 += P[i + 4, j]
+        r5 += P[i + 5, j]
+        r6 += P[i + 6, j]
+        r7 += P[i + 7, j]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(a + m, a + n):
+        res += P[i, j]
+    return res
+
+
 @_jit
 def edge_geometry(ptr, P, E):
     """What :func:`relutopo.decompose._finalize_polygon_arrays` computes with numpy, in one pass
-    and with the same arithmetic: the edge midpoints ``0.5 * (P[j] + P[next(j)])`` and the unit
-    normals ``E[j, :2] / ||E[j, :2]||`` (the vertex means stay numpy's ``reduceat``, whose
-    summation order is its own)."""
+    and with the same arithmetic: the edge midpoints ``0.5 * (P[j] + P[next(j)])``, the unit
+    normals ``E[j, :2] / ||E[j, :2]||`` and the vertex means ``np.add.reduceat(P, ptr[:-1],
+    axis=0) / counts`` (numpy's order of summation: the first vertex plus the pairwise sum of
+    the others, :func:`_pairwise_sum`). Returns ``(mids, nrm, means, ok)``; ``ok`` is False
+    when a polygon has more than ``_PW_BLOCK + 1`` vertices (its mean is then not computed)."""
     n = len(ptr) - 1
     N = P.shape[0]
     mids = np.empty((N, 2))
     nrm = np.empty((N, 2))
+    means = np.empty((n, 2))
+    ok = True
     for i in range(n):
         a, b = ptr[i], ptr[i + 1]
         for j in range(a, b):
@@ -438,4 +475,10 @@ def edge_geometry(ptr, P, E):
             nn = np.sqrt(e0 * e0 + e1 * e1)
             nrm[j, 0] = e0 / nn
             nrm[j, 1] = e1 / nn
-    return mids, nrm
+        k = b - a
+        if k - 1 > _PW_BLOCK:
+            ok = False
+            continue
+        for c in range(2):
+            means[i, c] = (P[a, c] + _pairwise_sum(P, a + 1, k - 1, c)) / k
+    return mids, nrm, means, ok
