@@ -745,17 +745,20 @@ class _Raw:
                        np.asarray(fpts, dtype=np.float64).reshape(-1, d),
                        np.asarray(fnrm, dtype=np.float64).reshape(-1, d))
 
-    def add_block(self, bits, x0, r, bounded, counts, fids, fpts, fnrm) -> None:
+    def add_block(self, bits, x0, r, bounded, counts, fids, fpts, fnrm, owned=False) -> None:
         """Regions ``0..m-1`` of a block; facets of region ``i`` are the ``counts[i]`` next rows
         of ``fids``, ``fpts``, ``fnrm`` (``fnrm`` may be ``None`` when a crosser recomputes the
-        normals). Bits are stored packed and facet ids as int32 (compact at 10^6 regions)."""
+        normals). Bits are stored packed and facet ids as int32 (compact at 10^6 regions).
+        ``owned``: the arrays are the caller's own, handed over (no view of a larger buffer,
+        not written to afterwards): a first block keeps them instead of copies."""
         parts = (pack_bits(np.asarray(bits, dtype=bool).reshape(len(r), -1)), np.asarray(x0), np.asarray(r),
                  np.asarray(bounded), np.asarray(counts), np.asarray(fids).astype(np.int32, copy=False),
                  np.asarray(fpts), fnrm)
         if fnrm is None:
             self.no_normals = True
-        if self.fields is None and self.single is None:  # the first block: copies, kept as they
-            self.single = [None if p is None else np.array(p) for p in parts]  # are (often the only)
+        if self.fields is None and self.single is None:  # the first block: copies (or the arrays
+            # handed over), kept as they are (often the only block)
+            self.single = [p if (p is None or owned) else np.array(p) for p in parts]
             return
         if self.fields is None:  # a second block: both go to growing arrays
             first, self.single = self.single, None
@@ -1032,20 +1035,20 @@ def _certified_centres(solver, A, c, ptr, scale, hint, direction, use_kernels=Fa
     return X, R
 
 
-def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
+def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm, owned=False) -> None:
     """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw`` as
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
-    ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
+    ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm`` (``owned``: see ``_Raw.add_block``)."""
     keep = R > rtol
     raw.kept.append(keep)
     counts = ptr[1:] - ptr[:-1]
     if keep.all():  # the usual case: every cell is a region, nothing to select (views are
-        raw.add_block(bits, X, R, bounded, counts, ids, pts, nrm)  # copied into raw's arrays
-        return
+        raw.add_block(bits, X, R, bounded, counts, ids, pts, nrm, owned)  # (copied into raw's
+        return                                                             # arrays unless owned)
     raw.dropped += int((~keep).sum())
     frow = keep.repeat(counts)
     raw.add_block(np.asarray(bits, dtype=bool)[keep], X[keep], R[keep], np.asarray(bounded)[keep],
-                  counts[keep], ids[frow], pts[frow], None if nrm is None else nrm[frow])
+                  counts[keep], ids[frow], pts[frow], None if nrm is None else nrm[frow], owned=True)
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
@@ -1088,7 +1091,7 @@ def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
                                   hint, None, use_kernels)
     else:
         X, R = np.zeros((0, 2)), np.zeros(0)
-    _collect(raw, bits, X, R, rtol, np.ones(n, dtype=bool), ptr, ids, mids, nrm)
+    _collect(raw, bits, X, R, rtol, np.ones(n, dtype=bool), ptr, ids, mids, nrm, owned=True)
     return raw
 
 
@@ -1165,16 +1168,18 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     ptr = np.zeros(n + 1, dtype=np.int64)
     counts.cumsum(out=ptr[1:])
     owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
-    pre = None if crosser is None else crosser(packed, radii, ptr, owner, fids, fpts)
-    if fnrm is None and ((pre < 0) & (fids >= 0)).any():  # normals of the facets the crosser
-        fnrm = crosser.normals(packed, owner, fids, pre)   # left, from its maps
+    pre = left = None
+    if crosser is not None:  # settles facets first; those it leaves (network facets) follow
+        pre = crosser(packed, radii, ptr, owner, fids, fpts)
+        left = ((pre < 0) & (fids >= 0)).nonzero()[0]
+        if fnrm is None and left.size:  # their normals, from the crosser's maps
+            fnrm = crosser.normals(packed, owner, fids, pre)
     # interior points that do not evaluate to their region's bit vector; with maps, by the same
     # sign test as the crossing (equivalent to evaluating the network, at n_hidden * d per point)
     wrong_centres = None if crosser is None or not n else crosser.count_outside(packed, X0)
     if crosser is not None and hasattr(crosser, "release"):
         crosser.release()  # the maps are not needed any more (the crossing's pairs come from pre)
     if pre is not None:  # only the facets the crosser left need their points and normals now
-        left = ((pre < 0) & (fids >= 0)).nonzero()[0]
         fpts = _FacetRows(left, fpts[left])
         fnrm = None if fnrm is None else _FacetRows(left, fnrm[left])
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
@@ -1182,7 +1187,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
         fnrm = None if fnrm is None else fnrm @ lift.T
     crossing = {}
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre, crossing)
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre, crossing, left)
     if wrong_centres is None:
         wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
@@ -1248,7 +1253,7 @@ _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
 def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None,
-                  info=None):
+                  info=None, todo=None):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -1258,7 +1263,8 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     does not vanish at ``p`` (``CROSSING_ZERO_RTOL``): a genuine neighbour differs only in bits
     whose zero set contains the facet. Returns ``(edges, neuron, (flip_ptr, flip_ids),
     n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
-    already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
+    already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing, and
+    ``todo`` (with ``pre``) the network facets it left, if the caller has them.
 
     Facets the first steps leave are crossed again from a point away from the other hyperplanes
     (:func:`_facet_centres`). A facet whose clearance there is at or below the resolution cannot
@@ -1269,13 +1275,14 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     (when ``info`` is a dict) counts those facets, which are neither edges nor unmatched.
     """
     dtype = np.int32 if len(packed) < 2**31 else np.int64
-    todo_mask = fids >= 0
     if pre is not None:
-        todo_mask &= pre < 0
+        if todo is None:
+            todo = ((fids >= 0) & (pre < 0)).nonzero()[0]
         found = pre if pre.dtype == dtype else pre.astype(dtype)  # written into: the caller's
     else:                                                        # ``pre`` is spent
+        todo = (fids >= 0).nonzero()[0]
         found = np.full(len(fids), -1, dtype=dtype)
-    net_facets = todo_mask.nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
+    net_facets = todo.astype(np.int32 if len(fids) < 2**31 else np.int64, copy=False)
     table = PatternTable(packed) if len(net_facets) else None
     floor = tol.CHEBYSHEV_RTOL * scale
     left = []
