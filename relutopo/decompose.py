@@ -196,8 +196,8 @@ def _decompose(net, domain, method, progress, on_inconsistency, compiled):
     t_start = time.perf_counter()
     solver = LPSolver()
     user_scale = domain_scale(net, domain)
-    user = _UserFrame(net, domain, user_scale, normal_form(net, domain, user_scale), method,
-                      on_inconsistency)
+    nf = normal_form(net, domain, user_scale, use_kernels)
+    user = _UserFrame(net, domain, user_scale, nf, method, on_inconsistency)
     net, domain = user.nf.net, user.nf.domain  # from here on: the working frame
     scale = domain_scale(net, domain)
     _warn_if_below_resolution(net, domain, scale, user)

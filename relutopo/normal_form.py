@@ -114,18 +114,12 @@ def power_of_two_scales(rows) -> np.ndarray:
     return np.where(m > 0, e, 0).astype(np.int64)
 
 
-def _check_finite(arrays, what):
-    for a in arrays:
-        if not np.all(np.isfinite(a)):
-            raise ScaleRangeError(
-                f"{what} overflows float64 arithmetic; rescale the network or the domain so "
-                "that pre-activations on the domain stay below ~1e300")
-
-
-def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) -> NormalForm:
+def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None,
+                compiled: bool = False) -> NormalForm:
     """The network and domain in the canonical frame (module docstring); raises
     :class:`~relutopo.errors.ScaleRangeError` when float64 cannot hold it. ``scale``: the
-    caller's ``domain_scale(net, domain)`` if it has it (not computed again).
+    caller's ``domain_scale(net, domain)`` if it has it (not computed again). ``compiled``:
+    rescale the hidden layers with :mod:`relutopo.kernels.frame` (numba; the same frame).
 
     Examples
     --------
@@ -173,27 +167,28 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) ->
             length = float(np.ldexp(1.0, int(np.frexp(s)[1]))) if off.any() else 1.0
             wdom = None
         shifted = origin.any()
-        if ws and len(ws) > 1:  # the first hidden layer absorbs the input map
+        if compiled and len(ws) > 1:  # the same operations, a layer per compiled pass
+            _hidden_rows_compiled(net, domain, ws, bs, origin, length, shifted)
+        elif len(ws) > 1:  # the first hidden layer absorbs the input map
             bs[0] = bs[0] + ws[0] @ origin if shifted else bs[0] + 0.0
             ws[0] = ws[0] * length
-            if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):  # the message only then
-                _check_finite([ws[0], bs[0]], f"the first layer on the domain {domain} (weights times the box side)")
-        elif ws:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
+            if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):
+                raise ScaleRangeError(_first_layer_message(domain))
+        else:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
             bs[0] = bs[0] + (ws[0] @ origin if shifted else 0.0)
             ws[0] = ws[0] * length
-        for l in range(len(ws) - 1):  # hidden layers: each neuron's row (w, b) to max |.| in [1, 2)
+        for l in range(len(ws) - 1 if compiled else 0, len(ws) - 1):  # hidden layers: each
             top = np.abs(ws[l]).max(axis=1)
             np.maximum(top, np.abs(bs[l]), out=top)
             e = np.frexp(top)[1]
-            e -= 1  # a zero row (e = -1) stays zero
+            e -= 1  # neuron's row (w, b) to max |.| in [1, 2); a zero row (e = -1) stays zero
             ne = -e
             ws[l] = np.ldexp(ws[l], ne[:, None])
             bs[l] = np.ldexp(bs[l], ne)
             ws[l + 1] = np.ldexp(ws[l + 1], e)
-    for l in range(1, len(ws)):
+    for l in range(len(ws) if compiled else 1, len(ws)):  # (compiled: checked in the kernel)
         if not np.isfinite(ws[l]).all():
-            _check_finite([ws[l]], f"layer {l} of {net!r} once every neuron of layer {l - 1} is "
-                                   "scaled to order one (products of its weights)")
+            raise ScaleRangeError(_overflow_message(net, l))
     if bs[-1] is net.biases[-1] and bs[-1].flags.writeable:  # the caller's array: not frozen here
         bs[-1] = bs[-1].copy()
     for a in (*ws, *bs):
@@ -201,6 +196,39 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) ->
     origin.setflags(write=False)
     return NormalForm(net=net._reweighted(tuple(ws), tuple(bs)), domain=wdom, origin=origin,
                       length=length)
+
+
+def _overflow_message(net, l):
+    return (f"layer {l} of {net!r} once every neuron of layer {l - 1} is scaled to order one "
+            "(products of its weights) overflows float64 arithmetic; rescale the network or the "
+            "domain so that pre-activations on the domain stay below ~1e300")
+
+
+def _hidden_rows_compiled(net, domain, ws, bs, origin, length, shifted):
+    """The hidden layers' part of :func:`normal_form` with
+    :func:`relutopo.kernels.frame.rows_to_order_one` (``ws``, ``bs`` replaced in place, the
+    same numbers and the same errors as the numpy loop; the caller's final finiteness check
+    finds nothing left)."""
+    from .kernels.frame import rows_to_order_one
+
+    if shifted:
+        bs[0] = bs[0] + ws[0] @ origin
+    bad = 0
+    for l in range(len(ws) - 1):
+        ws[l], bs[l], ws[l + 1], first_ok, ok = rows_to_order_one(
+            ws[l], bs[l], ws[l + 1], length if l == 0 else 1.0, l == 0 and not shifted)
+        if l == 0 and not first_ok:
+            raise ScaleRangeError(_first_layer_message(domain))
+        if not ok and not bad:
+            bad = l + 1
+    if bad:
+        raise ScaleRangeError(_overflow_message(net, bad))
+
+
+def _first_layer_message(domain):
+    return (f"the first layer on the domain {domain} (weights times the box side) overflows "
+            "float64 arithmetic; rescale the network or the domain so that pre-activations on "
+            "the domain stay below ~1e300")
 
 
 def domain_scale(net, domain) -> float:

@@ -614,3 +614,60 @@ def test_edge_flips_equal_unpacking(flips):
     assert ids.dtype == np.int32 and np.array_equal(ids, cc)
     assert np.array_equal(ptr, np.searchsorted(rr, np.arange(m + 1)))
     assert np.all(np.diff(ptr) == flips)
+
+
+def _frames(net, domain):
+    """The working frame with numpy and compiled, or the two errors' messages."""
+    from relutopo.errors import ScaleRangeError
+    from relutopo.normal_form import normal_form
+
+    out = []
+    for compiled in (False, True):
+        try:
+            out.append(normal_form(net, domain, compiled=compiled))
+        except ScaleRangeError as exc:
+            out.append(str(exc))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_frame_is_bit_identical(seed):
+    """The hidden layers rescaled by :mod:`relutopo.kernels.frame` equal numpy's, bit for bit
+    (signed zeros, subnormals, zero rows), in centred and shifted boxes and in R^d; where
+    float64 cannot hold the frame both raise the same error."""
+    rng = np.random.default_rng(seed)
+    for trial in range(40):
+        sizes = [int(v) for v in rng.integers(1, 7, rng.integers(2, 6))]
+        ws = [rng.standard_normal((o, i)) * 10.0 ** rng.integers(-300, 300 if trial % 4 == 0 else 5,
+                                                                  (o, 1)).astype(float)
+              for i, o in zip(sizes[:-1], sizes[1:])]
+        bs = [rng.standard_normal(o) * 10.0 ** rng.integers(-320, 5, o).astype(float) for o in sizes[1:]]
+        for w, b in zip(ws, bs):
+            w[rng.random(w.shape) < 0.15] = -0.0
+            b[rng.random(b.shape) < 0.2] = -0.0
+            if rng.random() < 0.2:
+                w[0], b[0] = 0.0, 0.0
+        net = ReluNet.from_weights(ws, bs)
+        d = sizes[0]
+        lo = -rng.uniform(0.1, 3, d)
+        for domain in (None, Box(lo, -lo), Box(lo, rng.uniform(0.2, 4, d)), Box(-1e150, 1e150, dim=d)):
+            a, b = _frames(net, domain)
+            if isinstance(a, str) or isinstance(b, str):
+                assert a == b
+                continue
+            assert a.length == b.length and np.array_equal(a.origin, b.origin)
+            for x, y in zip((*a.net.weights, *a.net.biases), (*b.net.weights, *b.net.biases)):
+                assert x.shape == y.shape and np.array_equal(x.view(np.int64), y.view(np.int64))
+                assert not y.flags.writeable
+
+
+def test_compiled_frame_raises_as_numpy():
+    """The two overflow errors, word for word: the first layer times a huge box side, and
+    products of weights once each neuron is of order one (the first such layer named)."""
+    big = ReluNet.from_weights([np.full((2, 2), 1e300), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    a, b = _frames(big, Box(-1e10, 1e10, dim=2))
+    assert isinstance(a, str) and a == b and "the first layer on the domain" in a
+    prod = ReluNet.from_weights([[[1e300, 0.0], [0.0, 1e300]], [[1e300, 1e300], [1.0, -1.0]], [[1.0, 1.0]]],
+                                [[0.0, 0.5], [1.0, 0.0], [0.0]])
+    a, b = _frames(prod, Box(-1, 1, dim=2))
+    assert isinstance(a, str) and a == b and a.startswith("layer 1 of")
