@@ -1107,12 +1107,20 @@ class _MapCrosser:
     def __init__(self, maps, scale, domain, offsets, bits=None):
         self.maps, self.scale, self.domain, self.offsets = maps, scale, domain, offsets
         self.bits = bits  # the regions' unpacked bit vectors (the polygon path), or None
+        self.prep = None  # (packed, the sign tests' arguments for it): made once for both calls
+
+    def _prepared(self, packed):
+        from .kernels.crossing import prepared
+
+        if self.prep is None or self.prep[0] is not packed:
+            self.prep = packed, prepared(self.maps, packed, self.offsets, self.bits)
+        return self.prep[1]
 
     def __call__(self, packed, radii, ptr, owner, fids, fpts):
         from .kernels.crossing import cross_by_maps
 
         return cross_by_maps(self.maps, packed, radii, ptr, owner, fids, fpts, self.scale, self.domain,
-                             self.offsets, self.bits)
+                             self.offsets, self.bits, self._prepared(packed))
 
     def normals(self, packed, owner, fids, found):
         """Outward unit normals of the network facets with ``found < 0`` (others: zero rows of a
@@ -1125,11 +1133,11 @@ class _MapCrosser:
         """Interior points that their region's maps place outside it (see :func:`_assemble`)."""
         from .kernels.crossing import count_outside
 
-        return count_outside(self.maps, packed, X, self.offsets, self.bits)
+        return count_outside(self.maps, packed, X, self.offsets, self.bits, self._prepared(packed))
 
     def release(self):
         """Drop the maps (the assembly is done with them; they are the largest array then)."""
-        self.maps = self.bits = None
+        self.maps = self.bits = self.prep = None
 
 
 class _FacetRows:
