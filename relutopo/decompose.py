@@ -276,12 +276,21 @@ def _warn_if_below_resolution(net, domain, scale, user) -> None:
     # in the working frame every row (w, b) has its largest entry in [1, 2): the plain norms are
     # exact to rounding unless w is below ~1e-150 next to b (then the scaled norms)
     norms = np.sqrt(np.einsum("ij,ij->i", W, W))
-    if not norms.min() > 1e-140:
+    ab = np.abs(b)
+    meets = ab <= np.abs(W) @ (0.5 * (domain.hi - domain.lo))
+    if norms.min() > 1e-140:  # every row is non-zero
+        if meets.all():
+            spread = float((ab / norms).max())
+        elif meets.any():
+            spread = float((ab[meets] / norms[meets]).max())
+        else:
+            return
+    else:
         norms = row_norms(W)
-    meets = (norms > 0) & (np.abs(b) <= np.abs(W) @ (0.5 * domain.widths))
-    if not meets.any():
-        return
-    spread = float((np.abs(b[meets]) / norms[meets]).max())
+        meets &= norms > 0
+        if not meets.any():
+            return
+        spread = float((ab[meets] / norms[meets]).max())
     resolution = tol.CHEBYSHEV_RTOL * scale
     if 0 < spread < tol.RESOLUTION_WARN_FACTOR * resolution:
         import warnings
