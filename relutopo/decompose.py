@@ -196,8 +196,8 @@ def _decompose(net, domain, method, progress, on_inconsistency, compiled):
     t_start = time.perf_counter()
     solver = LPSolver()
     user_scale = domain_scale(net, domain)
-    user = _UserFrame(net, domain, user_scale, normal_form(net, domain, user_scale), method,
-                      on_inconsistency)
+    nf = normal_form(net, domain, user_scale, use_kernels)
+    user = _UserFrame(net, domain, user_scale, nf, method, on_inconsistency)
     net, domain = user.nf.net, user.nf.domain  # from here on: the working frame
     scale = domain_scale(net, domain)
     _warn_if_below_resolution(net, domain, scale, user)
@@ -276,12 +276,21 @@ def _warn_if_below_resolution(net, domain, scale, user) -> None:
     # in the working frame every row (w, b) has its largest entry in [1, 2): the plain norms are
     # exact to rounding unless w is below ~1e-150 next to b (then the scaled norms)
     norms = np.sqrt(np.einsum("ij,ij->i", W, W))
-    if not norms.min() > 1e-140:
+    ab = np.abs(b)
+    meets = ab <= np.abs(W) @ (0.5 * (domain.hi - domain.lo))
+    if norms.min() > 1e-140:  # every row is non-zero
+        if meets.all():
+            spread = float((ab / norms).max())
+        elif meets.any():
+            spread = float((ab[meets] / norms[meets]).max())
+        else:
+            return
+    else:
         norms = row_norms(W)
-    meets = (norms > 0) & (np.abs(b) <= np.abs(W) @ (0.5 * domain.widths))
-    if not meets.any():
-        return
-    spread = float((np.abs(b[meets]) / norms[meets]).max())
+        meets &= norms > 0
+        if not meets.any():
+            return
+        spread = float((ab[meets] / norms[meets]).max())
     resolution = tol.CHEBYSHEV_RTOL * scale
     if 0 < spread < tol.RESOLUTION_WARN_FACTOR * resolution:
         import warnings
@@ -745,17 +754,20 @@ class _Raw:
                        np.asarray(fpts, dtype=np.float64).reshape(-1, d),
                        np.asarray(fnrm, dtype=np.float64).reshape(-1, d))
 
-    def add_block(self, bits, x0, r, bounded, counts, fids, fpts, fnrm) -> None:
+    def add_block(self, bits, x0, r, bounded, counts, fids, fpts, fnrm, owned=False) -> None:
         """Regions ``0..m-1`` of a block; facets of region ``i`` are the ``counts[i]`` next rows
         of ``fids``, ``fpts``, ``fnrm`` (``fnrm`` may be ``None`` when a crosser recomputes the
-        normals). Bits are stored packed and facet ids as int32 (compact at 10^6 regions)."""
+        normals). Bits are stored packed and facet ids as int32 (compact at 10^6 regions).
+        ``owned``: the arrays are the caller's own, handed over (no view of a larger buffer,
+        not written to afterwards): a first block keeps them instead of copies."""
         parts = (pack_bits(np.asarray(bits, dtype=bool).reshape(len(r), -1)), np.asarray(x0), np.asarray(r),
                  np.asarray(bounded), np.asarray(counts), np.asarray(fids).astype(np.int32, copy=False),
                  np.asarray(fpts), fnrm)
         if fnrm is None:
             self.no_normals = True
-        if self.fields is None and self.single is None:  # the first block: copies, kept as they
-            self.single = [None if p is None else np.array(p) for p in parts]  # are (often the only)
+        if self.fields is None and self.single is None:  # the first block: copies (or the arrays
+            # handed over), kept as they are (often the only block)
+            self.single = [p if (p is None or owned) else np.array(p) for p in parts]
             return
         if self.fields is None:  # a second block: both go to growing arrays
             first, self.single = self.single, None
@@ -1032,20 +1044,20 @@ def _certified_centres(solver, A, c, ptr, scale, hint, direction, use_kernels=Fa
     return X, R
 
 
-def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm) -> None:
+def _collect(raw, bits, X, R, rtol, bounded, ptr, ids, pts, nrm, owned=False) -> None:
     """Append every full-dimensional cell (radius above ``rtol``) with its facets to ``raw`` as
     one block; ``bits`` is ``(n, n_bits)`` and the facet rows of cell ``i`` are
-    ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm``."""
+    ``ptr[i]:ptr[i + 1]`` of ``ids``, ``pts`` and ``nrm`` (``owned``: see ``_Raw.add_block``)."""
     keep = R > rtol
     raw.kept.append(keep)
     counts = ptr[1:] - ptr[:-1]
     if keep.all():  # the usual case: every cell is a region, nothing to select (views are
-        raw.add_block(bits, X, R, bounded, counts, ids, pts, nrm)  # copied into raw's arrays
-        return
+        raw.add_block(bits, X, R, bounded, counts, ids, pts, nrm, owned)  # (copied into raw's
+        return                                                             # arrays unless owned)
     raw.dropped += int((~keep).sum())
     frow = keep.repeat(counts)
     raw.add_block(np.asarray(bits, dtype=bool)[keep], X[keep], R[keep], np.asarray(bounded)[keep],
-                  counts[keep], ids[frow], pts[frow], None if nrm is None else nrm[frow])
+                  counts[keep], ids[frow], pts[frow], None if nrm is None else nrm[frow], owned=True)
 
 
 def _finalize_polygon(net, domain, cells, scale, solver):
@@ -1070,22 +1082,25 @@ def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
     rtol = tol.CHEBYSHEV_RTOL * scale
     n = len(ptr) - 1
     counts = ptr[1:] - ptr[:-1]
+    hint = None
     if use_kernels and n:  # the same arithmetic, compiled
         from .kernels.polygon import edge_geometry
 
-        mids, nrm = edge_geometry(ptr, P, E)
+        mids, nrm, hint, ok = edge_geometry(ptr, P, E)
+        hint = hint if ok else None
     else:
         nxt = np.arange(len(P)) + 1
         nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
         mids = 0.5 * (P + P[nxt])
         nrm = E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None]
     if n:  # numpy's reduceat, whose summation order the hint (hence the centre) depends on
-        hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # a polygon has >= 3 vertices
+        if hint is None:
+            hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # >= 3 vertices each
         X, R = _certified_centres(solver, np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, scale,
                                   hint, None, use_kernels)
     else:
         X, R = np.zeros((0, 2)), np.zeros(0)
-    _collect(raw, bits, X, R, rtol, np.ones(n, dtype=bool), ptr, ids, mids, nrm)
+    _collect(raw, bits, X, R, rtol, np.ones(n, dtype=bool), ptr, ids, mids, nrm, owned=True)
     return raw
 
 
@@ -1101,12 +1116,20 @@ class _MapCrosser:
     def __init__(self, maps, scale, domain, offsets, bits=None):
         self.maps, self.scale, self.domain, self.offsets = maps, scale, domain, offsets
         self.bits = bits  # the regions' unpacked bit vectors (the polygon path), or None
+        self.prep = None  # (packed, the sign tests' arguments for it): made once for both calls
+
+    def _prepared(self, packed):
+        from .kernels.crossing import prepared
+
+        if self.prep is None or self.prep[0] is not packed:
+            self.prep = packed, prepared(self.maps, packed, self.offsets, self.bits)
+        return self.prep[1]
 
     def __call__(self, packed, radii, ptr, owner, fids, fpts):
         from .kernels.crossing import cross_by_maps
 
         return cross_by_maps(self.maps, packed, radii, ptr, owner, fids, fpts, self.scale, self.domain,
-                             self.offsets, self.bits)
+                             self.offsets, self.bits, self._prepared(packed))
 
     def normals(self, packed, owner, fids, found):
         """Outward unit normals of the network facets with ``found < 0`` (others: zero rows of a
@@ -1119,11 +1142,11 @@ class _MapCrosser:
         """Interior points that their region's maps place outside it (see :func:`_assemble`)."""
         from .kernels.crossing import count_outside
 
-        return count_outside(self.maps, packed, X, self.offsets, self.bits)
+        return count_outside(self.maps, packed, X, self.offsets, self.bits, self._prepared(packed))
 
     def release(self):
         """Drop the maps (the assembly is done with them; they are the largest array then)."""
-        self.maps = self.bits = None
+        self.maps = self.bits = self.prep = None
 
 
 class _FacetRows:
@@ -1162,16 +1185,18 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
     ptr = np.zeros(n + 1, dtype=np.int64)
     counts.cumsum(out=ptr[1:])
     owner = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64).repeat(counts)
-    pre = None if crosser is None else crosser(packed, radii, ptr, owner, fids, fpts)
-    if fnrm is None and ((pre < 0) & (fids >= 0)).any():  # normals of the facets the crosser
-        fnrm = crosser.normals(packed, owner, fids, pre)   # left, from its maps
+    pre = left = None
+    if crosser is not None:  # settles facets first; those it leaves (network facets) follow
+        pre = crosser(packed, radii, ptr, owner, fids, fpts)
+        left = ((pre < 0) & (fids >= 0)).nonzero()[0]
+        if fnrm is None and left.size:  # their normals, from the crosser's maps
+            fnrm = crosser.normals(packed, owner, fids, pre)
     # interior points that do not evaluate to their region's bit vector; with maps, by the same
     # sign test as the crossing (equivalent to evaluating the network, at n_hidden * d per point)
     wrong_centres = None if crosser is None or not n else crosser.count_outside(packed, X0)
     if crosser is not None and hasattr(crosser, "release"):
         crosser.release()  # the maps are not needed any more (the crossing's pairs come from pre)
     if pre is not None:  # only the facets the crosser left need their points and normals now
-        left = ((pre < 0) & (fids >= 0)).nonzero()[0]
         fpts = _FacetRows(left, fpts[left])
         fnrm = None if fnrm is None else _FacetRows(left, fnrm[left])
     if lift is not None:  # rows live in the reduced coordinates y; x = Q y (crossed above in y)
@@ -1179,7 +1204,7 @@ def _assemble(net, domain, raw, scale, solver, t_start, user, lift=None, compile
         fnrm = None if fnrm is None else fnrm @ lift.T
     crossing = {}
     edges, edge_neuron, edge_flips, unmatched = _cross_facets(
-        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre, crossing)
+        net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre, crossing, left)
     if wrong_centres is None:
         wrong_centres = int(np.count_nonzero((net.patterns(X0) != packed).any(axis=1))) if n else 0
     stats = {
@@ -1245,7 +1270,7 @@ _CROSS_CHUNK = 20000  # facets evaluated at once when crossing (3 points each)
 
 
 def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale, solver, pre=None,
-                  info=None):
+                  info=None, todo=None):
     """Neighbours across every network facet, by evaluating the network just beyond it.
 
     For a facet point ``p`` with outward unit normal ``n``, ``p + eps n`` is evaluated; ``p - eps n``
@@ -1255,7 +1280,8 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     does not vanish at ``p`` (``CROSSING_ZERO_RTOL``): a genuine neighbour differs only in bits
     whose zero set contains the facet. Returns ``(edges, neuron, (flip_ptr, flip_ids),
     n_unmatched)``; the CSR pair lists all bits that differ across each edge. ``pre``: facets
-    already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing.
+    already settled (their neighbour; ``-1``: to evaluate), from the compiled crossing, and
+    ``todo`` (with ``pre``) the network facets it left, if the caller has them.
 
     Facets the first steps leave are crossed again from a point away from the other hyperplanes
     (:func:`_facet_centres`). A facet whose clearance there is at or below the resolution cannot
@@ -1266,13 +1292,14 @@ def _cross_facets(net, domain, packed, X0, radii, owner, fids, fpts, fnrm, scale
     (when ``info`` is a dict) counts those facets, which are neither edges nor unmatched.
     """
     dtype = np.int32 if len(packed) < 2**31 else np.int64
-    todo_mask = fids >= 0
     if pre is not None:
-        todo_mask &= pre < 0
+        if todo is None:
+            todo = ((fids >= 0) & (pre < 0)).nonzero()[0]
         found = pre if pre.dtype == dtype else pre.astype(dtype)  # written into: the caller's
     else:                                                        # ``pre`` is spent
+        todo = (fids >= 0).nonzero()[0]
         found = np.full(len(fids), -1, dtype=dtype)
-    net_facets = todo_mask.nonzero()[0].astype(np.int32 if len(fids) < 2**31 else np.int64)
+    net_facets = todo.astype(np.int32 if len(fids) < 2**31 else np.int64, copy=False)
     table = PatternTable(packed) if len(net_facets) else None
     floor = tol.CHEBYSHEV_RTOL * scale
     left = []

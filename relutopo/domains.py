@@ -104,7 +104,7 @@ class Box:
     @property
     def scale(self) -> float:
         """Length scale of the box (its largest side); tolerances are relative to it."""
-        return float(np.max(self.widths))
+        return float((self.hi - self.lo).max())
 
     def halfspaces(self) -> tuple:
         """``(A, c)`` of shape ``(2 d, d)``, ``(2 d,)``: row ``2 i`` is ``-x_i <= -lo_i``, row

@@ -22,6 +22,10 @@ from .validation import check_points, check_weights
 
 __all__ = ["ReluNet"]
 
+#: the cached shape facts of a :class:`ReluNet` (``cached_property``), which a network of the
+#: same shapes can share (:meth:`ReluNet._reweighted`)
+_SHAPE_FACTS = ("hidden_sizes", "n_hidden", "layer_offsets")
+
 
 @dataclass(frozen=True, eq=False)
 class ReluNet:
@@ -150,6 +154,16 @@ class ReluNet:
         else:
             raise NetworkError("the torch model contains no Linear layer")
         return cls.from_weights(weights, biases)
+
+    def _reweighted(self, weights: tuple, biases: tuple) -> "ReluNet":
+        """A network of the same shapes with other (already checked, read-only float64) weights,
+        e.g. a rescaled frame (:func:`relutopo.normal_form.normal_form`): the shape facts this
+        network has (computed once for it, when first asked) are handed over instead of being
+        computed again for every new frame."""
+        new = type(self)(weights, biases)
+        for name in _SHAPE_FACTS:
+            new.__dict__[name] = getattr(self, name)
+        return new
 
     def to_torch(self):
         """The same network as a float64 ``torch.nn.Sequential`` of Linear/ReLU."""

@@ -39,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,18 +114,12 @@ def power_of_two_scales(rows) -> np.ndarray:
     return np.where(m > 0, e, 0).astype(np.int64)
 
 
-def _check_finite(arrays, what):
-    for a in arrays:
-        if not np.all(np.isfinite(a)):
-            raise ScaleRangeError(
-                f"{what} overflows float64 arithmetic; rescale the network or the domain so "
-                "that pre-activations on the domain stay below ~1e300")
-
-
-def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) -> NormalForm:
+def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None,
+                compiled: bool = False) -> NormalForm:
     """The network and domain in the canonical frame (module docstring); raises
     :class:`~relutopo.errors.ScaleRangeError` when float64 cannot hold it. ``scale``: the
-    caller's ``domain_scale(net, domain)`` if it has it (not computed again).
+    caller's ``domain_scale(net, domain)`` if it has it (not computed again). ``compiled``:
+    rescale the hidden layers with :mod:`relutopo.kernels.frame` (numba; the same frame).
 
     Examples
     --------
@@ -137,23 +132,28 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) ->
     """
 
     d = net.input_dim
-    ws = [np.array(w, dtype=np.float64) for w in net.weights]
-    bs = [np.array(b, dtype=np.float64) for b in net.biases]
+    # every array below is replaced by a new one except the output bias (kept, read-only)
+    ws = [np.asarray(w, dtype=np.float64) for w in net.weights]
+    bs = [np.asarray(b, dtype=np.float64) for b in net.biases]
     # overflow, underflow and nan are checked explicitly below (float64 cannot hold the frame)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         if domain is not None:
-            widths = domain.hi - domain.lo
-            if not np.isfinite(widths).all():
+            dlo, dhi = domain.lo, domain.hi
+            widths = dhi - dlo
+            wmax = float(widths.max())
+            if not math.isfinite(wmax):  # the sides are finite numbers: only overflow is infinite
                 raise ScaleRangeError(
                     f"the box {domain} has a side wider than float64 can represent (hi - lo overflows "
                     "~1.8e308); use a smaller box, or domain=None for all of R^d")
-            length = float(np.ldexp(1.0, int(np.frexp(float(widths.max()))[1])))
-            origin = 0.5 * domain.lo + 0.5 * domain.hi
-            if (domain.lo == -domain.hi).all():
+            length = math.ldexp(1.0, math.frexp(wmax)[1])
+            if (dlo == -dhi).all():
                 origin = np.zeros(d)
-            lo = (domain.lo - origin) / length
-            hi = (domain.hi - origin) / length
-            if not (lo < hi).all() or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+                lo, hi = dlo / length, dhi / length  # (x - 0) / length: the same numbers
+            else:
+                origin = 0.5 * dlo + 0.5 * dhi
+                lo = (dlo - origin) / length
+                hi = (dhi - origin) / length
+            if not ((lo < hi).all() and np.isfinite(lo).all() and np.isfinite(hi).all()):
                 raise ScaleRangeError(
                     f"the box {domain} is too thin relative to its distance from the origin for "
                     "float64: its sides vanish once it is centred; shift the input coordinates")
@@ -166,29 +166,69 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None) ->
                 if len(net.weights) > 1 else np.zeros(0, dtype=bool)
             length = float(np.ldexp(1.0, int(np.frexp(s)[1]))) if off.any() else 1.0
             wdom = None
-        if ws and len(ws) > 1:  # the first hidden layer absorbs the input map
-            shift = ws[0] @ origin if origin.any() else 0.0
-            bs[0] = bs[0] + shift
+        shifted = origin.any()
+        if compiled and len(ws) > 1:  # the same operations, a layer per compiled pass
+            _hidden_rows_compiled(net, domain, ws, bs, origin, length, shifted)
+        elif len(ws) > 1:  # the first hidden layer absorbs the input map
+            bs[0] = bs[0] + ws[0] @ origin if shifted else bs[0] + 0.0
             ws[0] = ws[0] * length
-            if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):  # the message only then
-                _check_finite([ws[0], bs[0]], f"the first layer on the domain {domain} (weights times the box side)")
-        elif ws:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
-            bs[0] = bs[0] + (ws[0] @ origin if origin.any() else 0.0)
+            if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):
+                raise ScaleRangeError(_first_layer_message(domain))
+        else:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
+            bs[0] = bs[0] + (ws[0] @ origin if shifted else 0.0)
             ws[0] = ws[0] * length
-        for l in range(len(ws) - 1):  # hidden layers: each neuron's row (w, b) to max |.| in [1, 2)
-            top = np.maximum(np.abs(ws[l]).max(axis=1), np.abs(bs[l]))
-            e = np.frexp(top)[1] - 1  # a zero row (e = -1) stays zero
-            ws[l] = np.ldexp(ws[l], -e[:, None])
-            bs[l] = np.ldexp(bs[l], -e)
+        for l in range(len(ws) - 1 if compiled else 0, len(ws) - 1):  # hidden layers: each
+            top = np.abs(ws[l]).max(axis=1)
+            np.maximum(top, np.abs(bs[l]), out=top)
+            e = np.frexp(top)[1]
+            e -= 1  # neuron's row (w, b) to max |.| in [1, 2); a zero row (e = -1) stays zero
+            ne = -e
+            ws[l] = np.ldexp(ws[l], ne[:, None])
+            bs[l] = np.ldexp(bs[l], ne)
             ws[l + 1] = np.ldexp(ws[l + 1], e)
-    for l in range(1, len(ws)):
+    for l in range(len(ws) if compiled else 1, len(ws)):  # (compiled: checked in the kernel)
         if not np.isfinite(ws[l]).all():
-            _check_finite([ws[l]], f"layer {l} of {net!r} once every neuron of layer {l - 1} is "
-                                   "scaled to order one (products of its weights)")
+            raise ScaleRangeError(_overflow_message(net, l))
+    if bs[-1] is net.biases[-1] and bs[-1].flags.writeable:  # the caller's array: not frozen here
+        bs[-1] = bs[-1].copy()
     for a in (*ws, *bs):
         a.setflags(write=False)
     origin.setflags(write=False)
-    return NormalForm(net=ReluNet(tuple(ws), tuple(bs)), domain=wdom, origin=origin, length=length)
+    return NormalForm(net=net._reweighted(tuple(ws), tuple(bs)), domain=wdom, origin=origin,
+                      length=length)
+
+
+def _overflow_message(net, l):
+    return (f"layer {l} of {net!r} once every neuron of layer {l - 1} is scaled to order one "
+            "(products of its weights) overflows float64 arithmetic; rescale the network or the "
+            "domain so that pre-activations on the domain stay below ~1e300")
+
+
+def _hidden_rows_compiled(net, domain, ws, bs, origin, length, shifted):
+    """The hidden layers' part of :func:`normal_form` with
+    :func:`relutopo.kernels.frame.rows_to_order_one` (``ws``, ``bs`` replaced in place, the
+    same numbers and the same errors as the numpy loop; the caller's final finiteness check
+    finds nothing left)."""
+    from .kernels.frame import rows_to_order_one
+
+    if shifted:
+        bs[0] = bs[0] + ws[0] @ origin
+    bad = 0
+    for l in range(len(ws) - 1):
+        ws[l], bs[l], ws[l + 1], first_ok, ok = rows_to_order_one(
+            ws[l], bs[l], ws[l + 1], length if l == 0 else 1.0, l == 0 and not shifted)
+        if l == 0 and not first_ok:
+            raise ScaleRangeError(_first_layer_message(domain))
+        if not ok and not bad:
+            bad = l + 1
+    if bad:
+        raise ScaleRangeError(_overflow_message(net, bad))
+
+
+def _first_layer_message(domain):
+    return (f"the first layer on the domain {domain} (weights times the box side) overflows "
+            "float64 arithmetic; rescale the network or the domain so that pre-activations on "
+            "the domain stay below ~1e300")
 
 
 def domain_scale(net, domain) -> float:

@@ -48,6 +48,7 @@ dtype('float64')
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Optional, Sequence
 
@@ -56,6 +57,9 @@ import numpy as np
 from . import tolerances as tol
 from .domains import Box
 from .errors import ScaleRangeError, ValidationError, ValidationTypeError
+
+#: boxes of at most this many dimensions are checked with Python floats (no array temporaries)
+_FEW = 8
 
 __all__ = ["check_box", "check_points", "check_distance_matrix", "check_weights"]
 
@@ -139,15 +143,20 @@ def check_box(domain, *, dim: Optional[int] = None, name: str = "domain", owner:
     if dim is not None and domain.dim != int(dim):
         who = f" but {owner} takes {int(dim)} inputs" if owner else f" but {int(dim)} was expected"
         raise error(f"{name} has dimension {domain.dim}{who}; use Box(lo, hi, dim={int(dim)})")
-    with np.errstate(over="ignore"):
-        widths = domain.hi - domain.lo
-    if not np.all(np.isfinite(widths)):
+    if domain.lo.shape[0] <= _FEW:  # Python floats: overflow gives inf, quietly
+        widths = [h - lo for lo, h in zip(domain.lo.tolist(), domain.hi.tolist())]
+        wmin, wmax = min(widths), max(widths)
+    else:
+        with np.errstate(over="ignore"):
+            widths = domain.hi - domain.lo
+        wmin, wmax = float(widths.min()), float(widths.max())
+    if not math.isfinite(wmax):  # (the corners are finite: a side is inf or a number)
         raise ScaleRangeError(f"{name} {domain} has a side wider than float64 can represent (hi - lo "
                               "overflows ~1.8e308); use a smaller box, or domain=None for all of R^d")
-    if 0.5 * widths.min() <= tol.CHEBYSHEV_RTOL * widths.max():
+    if 0.5 * wmin <= tol.CHEBYSHEV_RTOL * wmax:
         raise ScaleRangeError(
-            f"{name} {domain} is too thin: its shortest side {widths.min():.3g} is below the "
-            f"resolution CHEBYSHEV_RTOL * longest side = {tol.CHEBYSHEV_RTOL * widths.max():.3g} "
+            f"{name} {domain} is too thin: its shortest side {wmin:.3g} is below the "
+            f"resolution CHEBYSHEV_RTOL * longest side = {tol.CHEBYSHEV_RTOL * wmax:.3g} "
             "(relutopo.tolerances), so no region could be told from a lower-dimensional one; "
             "rescale the input coordinates so that the sides are comparable")
     return domain

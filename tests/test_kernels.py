@@ -514,9 +514,33 @@ def test_edge_geometry_equals_numpy():
     ptr, P, E, _, _, _ = refine_polygons(net, Box(-0.5, 0.5, dim=2), 1.0)
     nxt = np.arange(len(P)) + 1
     nxt[ptr[1:] - 1] = ptr[:-1]
-    mids, nrm = edge_geometry(ptr, P, E)
+    mids, nrm, means, ok = edge_geometry(ptr, P, E)
     assert np.array_equal(mids, 0.5 * (P + P[nxt]))
     assert np.array_equal(nrm, E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None])
+    assert ok and np.array_equal(means, np.add.reduceat(P, ptr[:-1], axis=0) / np.diff(ptr)[:, None])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_vertex_means_sum_as_numpy_reduceat(seed):
+    """The compiled vertex means (the centres' hints) add the vertices in numpy's order --
+    the first, plus the others summed pairwise in eight interleaved partial sums from 9 on --
+    bit for bit, for runs of every length up to 129 (longer ones: ``ok`` is False and the
+    caller falls back to numpy), with values of mixed magnitudes and signed zeros."""
+    from relutopo.kernels.polygon import edge_geometry
+
+    rng = np.random.default_rng(seed)
+    counts = np.concatenate([np.arange(3, 130), rng.integers(3, 40, 200)])
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    P = rng.standard_normal((ptr[-1], 2)) * 10.0 ** rng.integers(-8, 8, (ptr[-1], 1))
+    P[rng.random(P.shape) < 0.05] = -0.0
+    P[ptr[5]:ptr[6]] = -0.0  # a run of negative zeros sums to -0.0 (numpy starts from -0.0)
+    E = np.ones((ptr[-1], 3))
+    _, _, means, ok = edge_geometry(ptr, P, E)
+    want = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]
+    assert ok and np.array_equal(means, want) and np.array_equal(np.signbit(means), np.signbit(want))
+    assert np.signbit(means[5]).all()
+    long = np.array([0, 131], dtype=np.int64)  # beyond one pairwise block: left to numpy
+    assert not edge_geometry(long, rng.standard_normal((131, 2)), np.ones((131, 3)))[3]
 
 
 # ----------------------------------------------------------------------------- the switch
@@ -566,3 +590,84 @@ def test_polygon_buffers_grown_mid_chunk_give_the_same_cells(sizes, seed, monkey
         assert len(usual[0]) > 10
         for a, b in zip(usual, tiny):
             assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("flips", [1, 3])
+def test_edge_flips_equal_unpacking(flips):
+    """The CSR of flipped bits per edge equals unpacking ``packed[a] ^ packed[b]``, both when
+    an edge flips one bit (one pass) and when edges flip several (more than the first pass
+    holds: a second pass into the exact size)."""
+    from relutopo.kernels.crossing import edge_flips
+    from relutopo.patterns import pack_bits, unpack_bits
+
+    rng = np.random.default_rng(flips)
+    n, nb, m = 300, 37, 500
+    bits = rng.random((n, nb)) < 0.5
+    a = rng.integers(0, n, m)
+    B = bits[a].copy()
+    for e in range(m):  # edge e: region a[e] and a copy of it with `flips` bits flipped
+        B[e, rng.choice(nb, flips, replace=False)] ^= True
+    packed = pack_bits(np.concatenate([bits, B]))
+    b = n + np.arange(m)
+    ptr, ids = edge_flips(packed, a, b, nb)
+    rr, cc = unpack_bits(packed[a] ^ packed[b], nb).nonzero()
+    assert ids.dtype == np.int32 and np.array_equal(ids, cc)
+    assert np.array_equal(ptr, np.searchsorted(rr, np.arange(m + 1)))
+    assert np.all(np.diff(ptr) == flips)
+
+
+def _frames(net, domain):
+    """The working frame with numpy and compiled, or the two errors' messages."""
+    from relutopo.errors import ScaleRangeError
+    from relutopo.normal_form import normal_form
+
+    out = []
+    for compiled in (False, True):
+        try:
+            out.append(normal_form(net, domain, compiled=compiled))
+        except ScaleRangeError as exc:
+            out.append(str(exc))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compiled_frame_is_bit_identical(seed):
+    """The hidden layers rescaled by :mod:`relutopo.kernels.frame` equal numpy's, bit for bit
+    (signed zeros, subnormals, zero rows), in centred and shifted boxes and in R^d; where
+    float64 cannot hold the frame both raise the same error."""
+    rng = np.random.default_rng(seed)
+    for trial in range(40):
+        sizes = [int(v) for v in rng.integers(1, 7, rng.integers(2, 6))]
+        ws = [rng.standard_normal((o, i)) * 10.0 ** rng.integers(-300, 300 if trial % 4 == 0 else 5,
+                                                                  (o, 1)).astype(float)
+              for i, o in zip(sizes[:-1], sizes[1:])]
+        bs = [rng.standard_normal(o) * 10.0 ** rng.integers(-320, 5, o).astype(float) for o in sizes[1:]]
+        for w, b in zip(ws, bs):
+            w[rng.random(w.shape) < 0.15] = -0.0
+            b[rng.random(b.shape) < 0.2] = -0.0
+            if rng.random() < 0.2:
+                w[0], b[0] = 0.0, 0.0
+        net = ReluNet.from_weights(ws, bs)
+        d = sizes[0]
+        lo = -rng.uniform(0.1, 3, d)
+        for domain in (None, Box(lo, -lo), Box(lo, rng.uniform(0.2, 4, d)), Box(-1e150, 1e150, dim=d)):
+            a, b = _frames(net, domain)
+            if isinstance(a, str) or isinstance(b, str):
+                assert a == b
+                continue
+            assert a.length == b.length and np.array_equal(a.origin, b.origin)
+            for x, y in zip((*a.net.weights, *a.net.biases), (*b.net.weights, *b.net.biases)):
+                assert x.shape == y.shape and np.array_equal(x.view(np.int64), y.view(np.int64))
+                assert not y.flags.writeable
+
+
+def test_compiled_frame_raises_as_numpy():
+    """The two overflow errors, word for word: the first layer times a huge box side, and
+    products of weights once each neuron is of order one (the first such layer named)."""
+    big = ReluNet.from_weights([np.full((2, 2), 1e300), np.ones((1, 2))], [np.zeros(2), np.zeros(1)])
+    a, b = _frames(big, Box(-1e10, 1e10, dim=2))
+    assert isinstance(a, str) and a == b and "the first layer on the domain" in a
+    prod = ReluNet.from_weights([[[1e300, 0.0], [0.0, 1e300]], [[1e300, 1e300], [1.0, -1.0]], [[1.0, 1.0]]],
+                                [[0.0, 0.5], [1.0, 0.0], [0.0]])
+    a, b = _frames(prod, Box(-1, 1, dim=2))
+    assert isinstance(a, str) and a == b and a.startswith("layer 1 of")

@@ -13,6 +13,8 @@ solver to rounding (``tests/test_kernels.py``).
 from __future__ import annotations
 
 import math
+import sys
+from functools import lru_cache
 from math import comb
 
 import numpy as np
@@ -90,9 +92,7 @@ def centres(A, c, ptr, cap, hint, hint_given, solver, direction, max_pivots, enu
     X, R, lam_rows, lam_cap, done, rounds, n_enum = _solve_all(
         An, cn, zero, empty, ptr, hint, float(cap), dirs, use_dir, enum, max_pivots)
     info["pivots"], info["enumerated"] = int(rounds), int(n_enum)
-    ok = done & _certify(A, c, ptr, X, R, lam_rows, lam_cap, float(cap), ~zero)
-    ok |= empty
-    redo = (~ok).nonzero()[0]
+    redo = _to_redo(A, c, ptr, X, R, lam_rows, lam_cap, float(cap), zero, done, empty)
     uncertified = _redo_with_highs(redo, A, c, ptr, An, cn, zero, hint, hint_given, cap, solver, X, R) \
         if redo.size else []
     info["fallback"] = int(redo.size)
@@ -110,14 +110,29 @@ def _enumerable(m_live, empty, d, enumerate_max, bound):
     ``[d, m_few]``, and the largest count is that of the largest such ``m`` (``m <= bound``)."""
     from ..chebyshev import ENUMERATE_BUDGET
 
-    def n_bases(m):
-        return min(comb(m + 1, d + 1), 1 << 62)
-
-    m_few = d - 1
-    while m_few < bound and n_bases(m_few + 1) <= enumerate_max:
-        m_few += 1
+    # the bases grow with m: the m_few of the numpy rule is the largest m whose count is within
+    # enumerate_max (at least d - 1), capped at bound
+    m_few = max(d - 1, min(bound, _most_rows(d, enumerate_max)))
     mask, count, m_top = _live_rows_between(m_live, empty, d, m_few)
-    return mask if count and count * n_bases(int(m_top)) <= ENUMERATE_BUDGET else None
+    return mask if count and count * _n_bases(int(m_top), d) <= ENUMERATE_BUDGET else None
+
+
+def _n_bases(m, d):
+    """Candidate bases of ``m`` rows in ``d`` dimensions, ``C(m + 1, d + 1)`` capped at ``2^62``
+    (``relutopo.chebyshev._n_bases``)."""
+    return min(comb(m + 1, d + 1), 1 << 62)
+
+
+@lru_cache(maxsize=64)
+def _most_rows(d, enumerate_max):
+    """The largest ``m >= d - 1`` with at most ``enumerate_max`` candidate bases (a pure function
+    of its arguments, kept per pair: the same for every call of a decomposition)."""
+    if enumerate_max >= 1 << 62:  # every count is within it (capped): no largest m
+        return sys.maxsize
+    m = d - 1
+    while _n_bases(m + 1, d) <= enumerate_max:  # ends: C(m + 1, d + 1) grows without bound
+        m += 1
+    return m
 
 
 @_jit
@@ -606,15 +621,35 @@ def _along_recession(An, cn, rows, m, x0, direction, cap, Xi):
 
 
 @_jit
-def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, use):
-    """:func:`relutopo.chebyshev.certify`, polyhedron by polyhedron."""
-    if A.shape[1] == 2:  # the plane: d a constant, as in _solve_all
-        return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, 2)
-    return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, A.shape[1])
+def _to_redo(A, c, ptr, X, R, lam_rows, lam_cap, cap, zero, done, empty):
+    """The polyhedra for HiGHS (indices, increasing): the non-empty ones that the simplex did
+    not finish (``done``) or whose result :func:`_certify` does not certify."""
+    ok = _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, zero)
+    m = 0
+    for i in range(len(ok)):
+        ok[i] = (done[i] and ok[i]) or empty[i]
+        if not ok[i]:
+            m += 1
+    redo = np.empty(m, dtype=np.int64)
+    m = 0
+    for i in range(len(ok)):
+        if not ok[i]:
+            redo[m] = i
+            m += 1
+    return redo
 
 
 @_inline
-def _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, d):
+def _certify(A, c, ptr, X, R, lam_rows, lam_cap, cap, zero):
+    """:func:`relutopo.chebyshev.certify`, polyhedron by polyhedron (the rows with ``zero``
+    set are left out)."""
+    if A.shape[1] == 2:  # the plane: d a constant, as in _solve_all
+        return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, zero, 2)
+    return _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, zero, A.shape[1])
+
+
+@_inline
+def _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, zero, d):
     n = len(ptr) - 1
     ok = np.zeros(n, dtype=np.bool_)
     tau = _CERT * cap
@@ -635,7 +670,7 @@ def _certify_d(A, c, ptr, X, R, lam_rows, lam_cap, cap, use, d):
             res[j] = 0.0
         gapsum = 0.0
         for kk in range(ptr[i], ptr[i + 1]):
-            if not use[kk]:
+            if zero[kk]:
                 continue
             nrm2 = 0.0
             ax = 0.0

@@ -133,7 +133,8 @@ def _zobrist_keys(n_bits):
         .astype(np.uint64) * np.uint64(2) + np.uint64(1)
 
 
-def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, offsets, bits=None):
+def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, offsets, bits=None,
+                  prep=None):
     """Neighbour of every network facet that the maps settle (``-1`` elsewhere).
 
     ``packed (n, n_bytes)`` are the regions' bit vectors (little bit order), ``maps`` their
@@ -141,7 +142,8 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
     ``ptr[i]:ptr[i + 1]``), lies on neuron ``fids[f]`` (``< 0``: a box face, left alone) at
     point ``fpts[f]``; its outward normal is the region's row of that neuron, from the maps.
     ``bits``: the regions' bit vectors unpacked, ``(n, n_bits)`` bool or uint8, when the caller
-    has them (the polygon path's sign test reads them; else they are unpacked here).
+    has them (the polygon path's sign test reads them; else they are unpacked here); ``prep``:
+    :func:`prepared` of these arguments, if the caller has it.
 
     Each shared facet is tested from one side only: when the facet of ``R`` on neuron ``k``
     leads to ``R'``, the facet of ``R'`` on neuron ``k`` leads back to ``R`` (a convex region
@@ -167,11 +169,11 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
     [[-1, 2, 1, -1], [3, -1, -1, 0], [-1, -1, 3, 0], [-1, -1, 1, 2]]
     """
     n = len(packed)
+    offsets, U, lazy, cache = prepared(maps, packed, offsets, bits) if prep is None else prep
     nb = int(offsets[-1])
     keys = _zobrist(max(nb, 1))
     h = _hashes(np.ascontiguousarray(packed), keys, nb)
     slots = _hash_table(h)
-    offsets = np.asarray(offsets, dtype=np.int64)
     if domain is None:
         lo = np.full(fpts.shape[1], -np.inf)
         hi = np.full(fpts.shape[1], np.inf)
@@ -180,20 +182,29 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
     found = np.full(len(fids), -1, dtype=np.int32 if n < 2**31 else np.int64)  # region indices
     if n == 0:
         return found
-    _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, _plane_bits(maps, packed, nb, bits),
-            ptr, owner, fids, found, h, slots, keys, radii, float(scale), tol.CROSSING_STEP_FRACTION, fpts, tol.CHEBYSHEV_RTOL * scale,
-            lo, hi, *maps.lazy(), *_cache(maps))
+    _verify(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed, U, ptr, owner, fids, found, h,
+            slots, keys, radii, float(scale), tol.CROSSING_STEP_FRACTION, fpts, tol.CHEBYSHEV_RTOL * scale,
+            lo, hi, *lazy, *cache)
     return found
 
 
-def count_outside(maps, packed, X, offsets, bits=None):
+def count_outside(maps, packed, X, offsets, bits=None, prep=None):
     """How many regions' points ``X[i]`` do not lie in their region by the sign test of its maps
     (the compiled form of evaluating the network at every interior point). ``bits``: the
-    regions' bit vectors unpacked, ``(n, n_bits)`` bool or uint8, when the caller has them."""
-    offsets = np.asarray(offsets, dtype=np.int64)
+    regions' bit vectors unpacked, ``(n, n_bits)`` bool or uint8, when the caller has them;
+    ``prep``: :func:`prepared` of these arguments, if the caller has it."""
+    offsets, U, lazy, cache = prepared(maps, packed, offsets, bits) if prep is None else prep
     return int(_count_outside(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed,
-                              np.ascontiguousarray(X), _plane_bits(maps, packed, int(offsets[-1]), bits),
-                              *maps.lazy(), *_cache(maps)))
+                              np.ascontiguousarray(X), U, *lazy, *cache))
+
+
+def prepared(maps, packed, offsets, bits=None):
+    """What the sign tests of :func:`cross_by_maps` and :func:`count_outside` take besides the
+    maps: ``(offsets int64, U, (W_last, mu_last), (cache keys, cache rows))`` (``U``:
+    :func:`_plane_bits`; the cache of recomputed last-layer rows may be shared: a cell's rows
+    are the same whoever recomputes them), made once for both."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    return offsets, _plane_bits(maps, packed, int(offsets[-1]), bits), maps.lazy(), _cache(maps)
 
 
 def _plane_bits(maps, packed, n_bits, bits):
@@ -251,26 +262,40 @@ def _count_outside(M, mu, rowbase, kstride, offsets, packed, X, U, Wl, mul, ckey
 def edge_flips(packed, a, b, n_bits):
     """The bits that differ between regions ``a[e]`` and ``b[e]`` of every edge, as a CSR pair
     ``(flip_ptr int64, flip_ids int32)`` in increasing bit order (what unpacking ``packed[a] ^
-    packed[b]`` and taking its non-zeros gives)."""
+    packed[b]`` and taking its non-zeros gives). One pass when the edges flip one bit each on
+    average or a few more (the usual case: a neighbour differs in the bit of the facet's
+    neuron); else a second pass into the exact size."""
     packed = np.ascontiguousarray(packed)
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
-    ptr = np.zeros(len(a) + 1, dtype=np.int64)
-    _flip_counts(packed, a, b, ptr)
-    ids = np.empty(ptr[-1], dtype=np.int32)
+    ptr = np.empty(len(a) + 1, dtype=np.int64)
+    ids = np.empty(len(a) + 64, dtype=np.int32)
+    total = _flips(packed, a, b, ptr, ids)
+    if total <= len(ids):
+        return ptr, ids[:total].copy() if total < len(ids) else ids
+    ids = np.empty(total, dtype=np.int32)
     _flip_ids(packed, a, b, ptr, ids)
     return ptr, ids
 
 
 @_jit
-def _flip_counts(packed, a, b, ptr):
+def _flips(packed, a, b, ptr, ids):
+    """``ptr`` of :func:`edge_flips` and as many of its ``ids`` as ``ids`` holds (all, when the
+    returned total fits)."""
+    cap = len(ids)
+    t = 0
+    ptr[0] = 0
     for e in range(len(a)):
-        c = 0
         for j in range(packed.shape[1]):
             x = packed[a[e], j] ^ packed[b[e], j]
-            while x:
-                x &= x - np.uint8(1)
-                c += 1
-        ptr[e + 1] = ptr[e] + c
+            if x == 0:  # most bytes: an edge flips one bit or a few
+                continue
+            for q in range(8):
+                if (x >> q) & 1:
+                    if t < cap:
+                        ids[t] = 8 * j + q
+                    t += 1
+        ptr[e + 1] = t
+    return t
 
 
 @_jit

@@ -61,9 +61,11 @@ def refine_polygons(net, domain, scale):
     E = np.array([[0.0, -1.0, -y0], [1.0, 0.0, x1], [0.0, 1.0, y1], [-1.0, 0.0, -x0]])
     ids = np.array([-3, -2, -4, -1], dtype=np.int64)
     bits = np.zeros((1, 0), dtype=np.bool_)
+    rowbase = np.zeros((1, 0), dtype=np.int64)
     offsets = net.layer_offsets
     L = len(net.hidden_sizes)
-    maps, parents = [], []
+    maps = []
+    head = 0  # rows of the maps of the layers before l
     for l in range(L):
         W, b = net.weights[l], net.biases[l]
         h = W.shape[0]
@@ -80,7 +82,6 @@ def refine_polygons(net, domain, scale):
             Mp, mup = maps[-1]
             hp = Mp.shape[1]
             if l == L - 1:  # the largest maps: written straight into the regions' flat buffer
-                head = sum(m.shape[0] * m.shape[1] for m, _ in maps)
                 flat, flat_mu = np.empty((head + n * h, 2)), np.empty(head + n * h)
                 M, mu = flat[head:].reshape(n, h, 2), flat_mu[head:].reshape(n, h)
             else:
@@ -97,13 +98,12 @@ def refine_polygons(net, domain, scale):
                 k = e - s
                 Gt, gt = Gb[:2 * hp * k].reshape(hp, 2 * k), gb[:hp * k].reshape(hp, k)
                 C, c = Cb[:2 * h * k].reshape(h, 2 * k), cb[:h * k].reshape(h, k)
-                _gather(Mp, mup, parent[s:e], Lb[s:e], gmax[s:e], Gt, gt)
+                _gather(Mp, mup, parent[s:e], bits[s:e], int(offsets[l - 1]), gmax[s:e], Gt, gt)
                 _scatter(np.matmul(W, Gt, out=C), np.matmul(W, gt, out=c), b, M[s:e], mu[s:e])
-        ptr, P, E, ids, Lb, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
-                                             int(offsets[l]))
-        bits = np.concatenate([bits[parent], Lb], axis=1)
+        ptr, P, E, ids, bits, rowbase, parent = _arrange(ptr, P, E, ids, M, mu, wnorm, gmax, float(scale),
+                                                         int(offsets[l]), bits, rowbase, head)
         maps.append((M, mu))
-        parents.append(parent)
+        head += M.shape[0] * M.shape[1]
     if L > 1:  # the earlier (smaller) layers' maps go in front of the last one's
         pos = 0
         for m, mv in maps[:-1]:
@@ -113,14 +113,16 @@ def refine_polygons(net, domain, scale):
             pos += k
     else:
         flat, flat_mu = maps[0][0].reshape(-1, 2), maps[0][1].reshape(-1)
-    return ptr, P, E, ids, bits, RegionMaps.build(maps, parents, net.hidden_sizes, flat=(flat, flat_mu))
+    return ptr, P, E, ids, bits, RegionMaps(M=flat, mu=flat_mu, rowbase=rowbase,
+                                            kstride=np.ones(L, dtype=np.int64))
 
 
 @_jit
-def _gather(Mp, mup, parent, Lb, gmax, Gt, gt):
+def _gather(Mp, mup, parent, bits, col, gmax, Gt, gt):
     """``Gt[j, 2 i + c] = Mp[parent[i], j, c] * Lb[i, j]`` and ``gt[j, i] = mup[parent[i], j] *
-    Lb[i, j]`` (the maps of cell ``i``'s outputs, transposed for one matrix product, into the
-    caller's buffers), and ``gmax[i] = max(max |G_i|, TINY)``."""
+    Lb[i, j]`` with ``Lb = bits[:, col:]`` the previous layer's bits (the maps of cell ``i``'s
+    outputs, transposed for one matrix product, into the caller's buffers), and ``gmax[i] =
+    max(max |G_i|, TINY)``."""
     hp = Mp.shape[1]
     n = len(parent)
     for i in range(n):
@@ -128,7 +130,7 @@ def _gather(Mp, mup, parent, Lb, gmax, Gt, gt):
     for j in range(hp):
         for i in range(n):
             p = parent[i]
-            if Lb[i, j]:
+            if bits[i, col + j]:
                 a, b = Mp[p, j, 0], Mp[p, j, 1]
                 Gt[j, 2 * i] = a
                 Gt[j, 2 * i + 1] = b
@@ -168,12 +170,15 @@ def _scatter(C, c, b, M, mu):
                     muf[i * h + k] = cf[k * n + i] + b[k]
 
 
-def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, caps=None):
+def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, prow, base, caps=None):
     """:func:`_arrange_chunk` with buffers it never has to grow inside: when one is full it
     returns, the buffer is doubled here (the output's filled part copied over) and it resumes at
     the cell that did not fit (numba keeps arrays that are reassigned inside loops in reference-
-    counted temporaries, which made the loops several times slower). ``caps``: the initial
-    ``(cells, vertices, slots, pool vertices)`` instead of the estimates below (tests)."""
+    counted temporaries, which made the loops several times slower). ``pbits`` and ``prow``
+    are the cells' bits and first map rows of the earlier layers, which each child copies and
+    extends by its bits on this layer and ``base + i h`` (cell ``i``'s first row of this
+    layer's maps). ``caps``: the initial ``(cells, vertices, slots, pool vertices)`` instead of
+    the estimates below (tests). Returns ``(ptr, P, E, ids, bits, rows, parent)``."""
     n, h = M.shape[0], M.shape[1]
     # h lines cut a convex cell into at most 1 + h + h(h-1)/2 cells, each cut adding two slots:
     # a lone cell (the first layer) is sized for that (capped), many cells for a few cuts each;
@@ -185,9 +190,10 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, caps=None):
     pool_cap = 6 * sub_cap + 256
     if caps is not None:
         n_cap, v_cap, sub_cap, pool_cap = caps
+    nprev, lp = pbits.shape[1], prow.shape[1]
     out = [np.zeros(n_cap + 1, dtype=np.int64), np.empty((v_cap, 2)), np.empty((v_cap, 3)),
-           np.empty(v_cap, dtype=np.int64), np.empty((n_cap, h), dtype=np.bool_),
-           np.empty(n_cap, dtype=np.int64)]
+           np.empty(v_cap, dtype=np.int64), np.empty((n_cap, nprev + h), dtype=np.bool_),
+           np.empty((n_cap, lp + 1), dtype=np.int64), np.empty(n_cap, dtype=np.int64)]
     start, no, nv = 0, 0, 0
     while True:
         pool = np.empty((pool_cap, 2)), np.empty((pool_cap, 3)), np.empty(pool_cap, dtype=np.int64)
@@ -195,13 +201,14 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, caps=None):
             np.empty((sub_cap, h), dtype=np.bool_), np.empty((2, sub_cap), dtype=np.int64)
         while True:
             status, start, no, nv, need_c, need_v = _arrange_chunk(
-                cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv, *out, *pool, *subs)
+                cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, prow, base, start, no, nv,
+                *out, *pool, *subs)
             if status != 1:
                 break
             # the output is full: at least double it, to what cell ``start`` needs (it is redone),
             # keeping what is written (cells 0..no-1)
             n_cap, v_cap = max(2 * n_cap, need_c), max(2 * v_cap, need_v)
-            caps = (n_cap + 1, v_cap, v_cap, v_cap, n_cap, n_cap)
+            caps = (n_cap + 1, v_cap, v_cap, v_cap, n_cap, n_cap, n_cap)
             grown = [np.zeros((c,) + a.shape[1:], dtype=a.dtype) for a, c in zip(out, caps)]
             for a, b in zip(out, grown):
                 b[:len(a)] = a
@@ -209,9 +216,9 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, caps=None):
         if status == 0:
             break
         pool_cap, sub_cap = 2 * pool_cap, 2 * sub_cap  # a cell's scratch is full: redo that cell
-    optr, oP, oE, oids, obits, oparent = out
+    optr, oP, oE, oids, obits, orow, oparent = out
     return (optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(),
-            obits[:no].copy(), oparent[:no].copy())
+            obits[:no].copy(), orow[:no].copy(), oparent[:no].copy())
 
 
 @_inline
@@ -231,8 +238,9 @@ def _cut_edge(pE, pid, dst, a0, a1, c, kid):
 
 
 @_jit
-def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no, nv,
-                   optr, oP, oE, oids, obits, oparent, pP, pE, pid, sst, sln, sbits, order):
+def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, prow, base, start, no,
+                   nv, optr, oP, oE, oids, obits, orow, oparent, pP, pE, pid, sst, sln, sbits,
+                   order):
     """Cut each cell of a chunk by its restricted hyperplanes ``M[i] x + mu[i] = 0``
     (:meth:`relutopo.decompose._PolygonKernel.arrange`, cell by cell), into the caller's
     buffers. A cell's sub-polygons live in slots (``sst``/``sln``: start and length in the
@@ -247,6 +255,7 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no
     scratch buffers are too small for cell ``cell`` (the output holds the cells before it)."""
     n = len(cptr) - 1
     h = M.shape[1]
+    nprev, lp = pbits.shape[1], prow.shape[1]
     rt = _VTOL * scale
     n_cap, v_cap = oparent.shape[0], oP.shape[0]
     pool_cap, sub_cap = pP.shape[0], sst.shape[0]
@@ -409,25 +418,67 @@ def _arrange_chunk(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, start, no
                 oE[nv + v, 2] = pE[st + v, 2]
                 oids[nv + v] = pid[st + v]
             nv += ln
-            ob, bs = obits[no], sbits[s]
+            ob, bs, pb = obits[no], sbits[s], pbits[i]
+            for b in range(nprev):  # the parent's bits, then this layer's
+                ob[b] = pb[b]
             for b in range(h):
-                ob[b] = bs[b]
+                ob[nprev + b] = bs[b]
+            orow[no, lp] = base + i * h  # the first row of this layer's maps on cell i
+            for q in range(lp):
+                orow[no, q] = prow[i, q]
             oparent[no] = i
             no += 1
             optr[no] = nv
     return 0, n, no, nv, 0, 0
 
 
+#: the longest run that :func:`_pairwise_sum` sums as numpy does without recursing (numpy's
+#: ``PW_BLOCKSIZE``); polygons with more vertices leave their means to numpy
+_PW_BLOCK = 128
+
+
+@_inline
+def _pairwise_sum(P, a, n, j):
+    """``P[a:a + n, j].sum()`` as numpy's ``pairwise_sum`` adds a run of ``n <= 128`` numbers
+    (the inner loop of ``np.add.reduce`` and ``reduceat``): one by one from ``-0.0`` below 8,
+    else in eight interleaved partial sums combined pairwise, the remainder added last."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += P[a + i, j]
+        return res
+    r0, r1, r2, r3 = P[a, j], P[a + 1, j], P[a + 2, j], P[a + 3, j]
+    r4, r5, r6, r7 = P[a + 4, j], P[a + 5, j], P[a + 6, j], P[a + 7, j]
+    m = n - n % 8
+    for i in range(a + 8, a + m, 8):
+        r0 += P[i, j]
+        r1 += P[i + 1, j]
+        r2 += P[i + 2, j]
+        r3 += P[i + 3, j]
+        r4 += P[i + 4, j]
+        r5 += P[i + 5, j]
+        r6 += P[i + 6, j]
+        r7 += P[i + 7, j]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(a + m, a + n):
+        res += P[i, j]
+    return res
+
+
 @_jit
 def edge_geometry(ptr, P, E):
     """What :func:`relutopo.decompose._finalize_polygon_arrays` computes with numpy, in one pass
-    and with the same arithmetic: the edge midpoints ``0.5 * (P[j] + P[next(j)])`` and the unit
-    normals ``E[j, :2] / ||E[j, :2]||`` (the vertex means stay numpy's ``reduceat``, whose
-    summation order is its own)."""
+    and with the same arithmetic: the edge midpoints ``0.5 * (P[j] + P[next(j)])``, the unit
+    normals ``E[j, :2] / ||E[j, :2]||`` and the vertex means ``np.add.reduceat(P, ptr[:-1],
+    axis=0) / counts`` (numpy's order of summation: the first vertex plus the pairwise sum of
+    the others, :func:`_pairwise_sum`). Returns ``(mids, nrm, means, ok)``; ``ok`` is False
+    when a polygon has more than ``_PW_BLOCK + 1`` vertices (its mean is then not computed)."""
     n = len(ptr) - 1
     N = P.shape[0]
     mids = np.empty((N, 2))
     nrm = np.empty((N, 2))
+    means = np.empty((n, 2))
+    ok = True
     for i in range(n):
         a, b = ptr[i], ptr[i + 1]
         for j in range(a, b):
@@ -438,4 +489,10 @@ def edge_geometry(ptr, P, E):
             nn = np.sqrt(e0 * e0 + e1 * e1)
             nrm[j, 0] = e0 / nn
             nrm[j, 1] = e1 / nn
-    return mids, nrm
+        k = b - a
+        if k - 1 > _PW_BLOCK:
+            ok = False
+            continue
+        for c in range(2):
+            means[i, c] = (P[a, c] + _pairwise_sum(P, a + 1, k - 1, c)) / k
+    return mids, nrm, means, ok
