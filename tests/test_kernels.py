@@ -592,16 +592,16 @@ def test_polygon_buffers_grown_mid_chunk_give_the_same_cells(sizes, seed, monkey
             assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("flips", [1, 3])
-def test_edge_flips_equal_unpacking(flips):
+@pytest.mark.parametrize("flips,nb", [(1, 37), (3, 37), (1, 64), (3, 192), (2, 128)])
+def test_edge_flips_equal_unpacking(flips, nb):
     """The CSR of flipped bits per edge equals unpacking ``packed[a] ^ packed[b]``, both when
     an edge flips one bit (one pass) and when edges flip several (more than the first pass
-    holds: a second pass into the exact size)."""
+    holds: a second pass into the exact size), byte by byte and (whole 64-bit words) by words."""
     from relutopo.kernels.crossing import edge_flips
     from relutopo.patterns import pack_bits, unpack_bits
 
     rng = np.random.default_rng(flips)
-    n, nb, m = 300, 37, 500
+    n, m = 300, 500
     bits = rng.random((n, nb)) < 0.5
     a = rng.integers(0, n, m)
     B = bits[a].copy()

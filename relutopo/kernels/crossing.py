@@ -26,6 +26,7 @@ therefore still decides every degenerate case.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -143,7 +144,7 @@ def cross_by_maps(maps, packed, radii, ptr, owner, fids, fpts, scale, domain, of
     point ``fpts[f]``; its outward normal is the region's row of that neuron, from the maps.
     ``bits``: the regions' bit vectors unpacked, ``(n, n_bits)`` bool or uint8, when the caller
     has them (the polygon path's sign test reads them; else they are unpacked here); ``prep``:
-    :func:`prepared` of these arguments, if the caller has it.
+    ``prepared`` of these arguments, if the caller has it.
 
     Each shared facet is tested from one side only: when the facet of ``R`` on neuron ``k``
     leads to ``R'``, the facet of ``R'`` on neuron ``k`` leads back to ``R`` (a convex region
@@ -192,7 +193,7 @@ def count_outside(maps, packed, X, offsets, bits=None, prep=None):
     """How many regions' points ``X[i]`` do not lie in their region by the sign test of its maps
     (the compiled form of evaluating the network at every interior point). ``bits``: the
     regions' bit vectors unpacked, ``(n, n_bits)`` bool or uint8, when the caller has them;
-    ``prep``: :func:`prepared` of these arguments, if the caller has it."""
+    ``prep``: ``prepared`` of these arguments, if the caller has it."""
     offsets, U, lazy, cache = prepared(maps, packed, offsets, bits) if prep is None else prep
     return int(_count_outside(maps.M, maps.mu, maps.rowbase, maps.kstride, offsets, packed,
                               np.ascontiguousarray(X), U, *lazy, *cache))
@@ -269,12 +270,46 @@ def edge_flips(packed, a, b, n_bits):
     a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
     ptr = np.empty(len(a) + 1, dtype=np.int64)
     ids = np.empty(len(a) + 64, dtype=np.int32)
-    total = _flips(packed, a, b, ptr, ids)
+    if packed.shape[1] % 8 == 0 and packed.shape[1] and sys.byteorder == "little":
+        # whole 64-bit words (bit 8 j + q of a row is bit 8 j + q of its words, little-endian)
+        total = _flips_words(packed.view(np.uint64), a, b, ptr, ids, _DEBRUIJN)
+    else:
+        total = _flips(packed, a, b, ptr, ids)
     if total <= len(ids):
         return ptr, ids[:total].copy() if total < len(ids) else ids
     ids = np.empty(total, dtype=np.int32)
     _flip_ids(packed, a, b, ptr, ids)
     return ptr, ids
+
+
+#: de Bruijn sequence for the index of a 64-bit word's lowest set bit, and its table
+_DEBRUIJN_MUL = 0x03F79D71B4CA8B09
+_DEBRUIJN = np.zeros(64, dtype=np.int64)
+for _q in range(64):
+    _DEBRUIJN[(((1 << _q) * _DEBRUIJN_MUL) % (1 << 64)) >> 58] = _q
+del _q
+
+
+@_jit
+def _flips_words(words, a, b, ptr, ids, table):
+    """:func:`_flips` over 64-bit words: each set bit of a word's XOR found from its lowest set
+    bit (``x & -x``) by the de Bruijn multiplication, no test per byte or per bit."""
+    cap = len(ids)
+    t = 0
+    ptr[0] = 0
+    mul = np.uint64(_DEBRUIJN_MUL)
+    for e in range(len(a)):
+        for j in range(words.shape[1]):
+            x = words[a[e], j] ^ words[b[e], j]
+            while x:
+                low = x & (~x + np.uint64(1))
+                q = table[(low * mul) >> np.uint64(58)]
+                if t < cap:
+                    ids[t] = 64 * j + q
+                t += 1
+                x ^= low
+        ptr[e + 1] = t
+    return t
 
 
 @_jit
