@@ -1086,9 +1086,10 @@ def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
     if use_kernels and n:  # the same arithmetic, compiled
         from .kernels.polygon import edge_geometry
 
-        mids, nrm, hint, ok = edge_geometry(ptr, P, E)
+        mids, nrm, hint, ok, A, c = edge_geometry(ptr, P, E)
         hint = hint if ok else None
     else:
+        A, c = np.ascontiguousarray(E[:, :2]), E[:, 2].copy()
         nxt = np.arange(len(P)) + 1
         nxt[ptr[1:] - 1] = ptr[:-1]  # wrap around within each polygon
         mids = 0.5 * (P + P[nxt])
@@ -1096,8 +1097,7 @@ def _finalize_polygon_arrays(ptr, P, E, ids, bits, scale, solver, use_kernels):
     if n:  # numpy's reduceat, whose summation order the hint (hence the centre) depends on
         if hint is None:
             hint = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]  # >= 3 vertices each
-        X, R = _certified_centres(solver, np.ascontiguousarray(E[:, :2]), E[:, 2].copy(), ptr, scale,
-                                  hint, None, use_kernels)
+        X, R = _certified_centres(solver, A, c, ptr, scale, hint, None, use_kernels)
     else:
         X, R = np.zeros((0, 2)), np.zeros(0)
     _collect(raw, bits, X, R, rtol, np.ones(n, dtype=bool), ptr, ids, mids, nrm, owned=True)

@@ -514,7 +514,8 @@ def test_edge_geometry_equals_numpy():
     ptr, P, E, _, _, _ = refine_polygons(net, Box(-0.5, 0.5, dim=2), 1.0)
     nxt = np.arange(len(P)) + 1
     nxt[ptr[1:] - 1] = ptr[:-1]
-    mids, nrm, means, ok = edge_geometry(ptr, P, E)
+    mids, nrm, means, ok, A, c = edge_geometry(ptr, P, E)
+    assert np.array_equal(A, E[:, :2]) and np.array_equal(c, E[:, 2]) and A.flags.c_contiguous
     assert np.array_equal(mids, 0.5 * (P + P[nxt]))
     assert np.array_equal(nrm, E[:, :2] / np.sqrt(np.einsum("ij,ij->i", E[:, :2], E[:, :2]))[:, None])
     assert ok and np.array_equal(means, np.add.reduceat(P, ptr[:-1], axis=0) / np.diff(ptr)[:, None])
@@ -535,7 +536,7 @@ def test_vertex_means_sum_as_numpy_reduceat(seed):
     P[rng.random(P.shape) < 0.05] = -0.0
     P[ptr[5]:ptr[6]] = -0.0  # a run of negative zeros sums to -0.0 (numpy starts from -0.0)
     E = np.ones((ptr[-1], 3))
-    _, _, means, ok = edge_geometry(ptr, P, E)
+    _, _, means, ok, _, _ = edge_geometry(ptr, P, E)
     want = np.add.reduceat(P, ptr[:-1], axis=0) / counts[:, None]
     assert ok and np.array_equal(means, want) and np.array_equal(np.signbit(means), np.signbit(want))
     assert np.signbit(means[5]).all()

@@ -55,11 +55,7 @@ def refine_polygons(net, domain, scale):
     >>> ptr.tolist(), bits.astype(int).tolist()
     ([0, 4, 8, 12, 16], [[0, 0], [0, 1], [1, 0], [1, 1]])
     """
-    (x0, y0), (x1, y1) = domain.lo, domain.hi
-    ptr = np.array([0, 4], dtype=np.int64)
-    P = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
-    E = np.array([[0.0, -1.0, -y0], [1.0, 0.0, x1], [0.0, 1.0, y1], [-1.0, 0.0, -x0]])
-    ids = np.array([-3, -2, -4, -1], dtype=np.int64)
+    ptr, P, E, ids = _box_cell(domain.lo, domain.hi)
     bits = np.zeros((1, 0), dtype=np.bool_)
     rowbase = np.zeros((1, 0), dtype=np.int64)
     offsets = net.layer_offsets
@@ -115,6 +111,25 @@ def refine_polygons(net, domain, scale):
         flat, flat_mu = maps[0][0].reshape(-1, 2), maps[0][1].reshape(-1)
     return ptr, P, E, ids, bits, RegionMaps(M=flat, mu=flat_mu, rowbase=rowbase,
                                             kstride=np.ones(L, dtype=np.int64))
+
+
+@_jit
+def _box_cell(lo, hi):
+    """The box ``[lo, hi]`` as the one cell of layer 0: ``(ptr, P, E, ids)``, counter-clockwise
+    from ``lo``, the edge leaving each vertex on box face ``-x_1 <= -lo_1`` (id -3), ``x_0 <=
+    hi_0`` (-2), ``x_1 <= hi_1`` (-4), ``-x_0 <= -lo_0`` (-1)."""
+    x0, y0, x1, y1 = lo[0], lo[1], hi[0], hi[1]
+    ptr = np.array([0, 4], dtype=np.int64)
+    P = np.empty((4, 2))
+    P[0, 0], P[0, 1], P[1, 0], P[1, 1] = x0, y0, x1, y0
+    P[2, 0], P[2, 1], P[3, 0], P[3, 1] = x1, y1, x0, y1
+    E = np.zeros((4, 3))
+    E[0, 1], E[0, 2] = -1.0, -y0
+    E[1, 0], E[1, 2] = 1.0, x1
+    E[2, 1], E[2, 2] = 1.0, y1
+    E[3, 0], E[3, 2] = -1.0, -x0
+    ids = np.array([-3, -2, -4, -1], dtype=np.int64)
+    return ptr, P, E, ids
 
 
 @_jit
@@ -471,13 +486,16 @@ def edge_geometry(ptr, P, E):
     and with the same arithmetic: the edge midpoints ``0.5 * (P[j] + P[next(j)])``, the unit
     normals ``E[j, :2] / ||E[j, :2]||`` and the vertex means ``np.add.reduceat(P, ptr[:-1],
     axis=0) / counts`` (numpy's order of summation: the first vertex plus the pairwise sum of
-    the others, :func:`_pairwise_sum`). Returns ``(mids, nrm, means, ok)``; ``ok`` is False
-    when a polygon has more than ``_PW_BLOCK + 1`` vertices (its mean is then not computed)."""
+    the others, :func:`_pairwise_sum`). Returns ``(mids, nrm, means, ok, A, c)``; ``ok`` is
+    False when a polygon has more than ``_PW_BLOCK + 1`` vertices (its mean is then not
+    computed); ``A = E[:, :2]`` and ``c = E[:, 2]`` are contiguous copies (the centres' rows)."""
     n = len(ptr) - 1
     N = P.shape[0]
     mids = np.empty((N, 2))
     nrm = np.empty((N, 2))
     means = np.empty((n, 2))
+    A = np.empty((N, 2))
+    c = np.empty(N)
     ok = True
     for i in range(n):
         a, b = ptr[i], ptr[i + 1]
@@ -486,6 +504,9 @@ def edge_geometry(ptr, P, E):
             mids[j, 0] = 0.5 * (P[j, 0] + P[w, 0])
             mids[j, 1] = 0.5 * (P[j, 1] + P[w, 1])
             e0, e1 = E[j, 0], E[j, 1]
+            A[j, 0] = e0
+            A[j, 1] = e1
+            c[j] = E[j, 2]
             nn = np.sqrt(e0 * e0 + e1 * e1)
             nrm[j, 0] = e0 / nn
             nrm[j, 1] = e1 / nn
@@ -493,6 +514,6 @@ def edge_geometry(ptr, P, E):
         if k - 1 > _PW_BLOCK:
             ok = False
             continue
-        for c in range(2):
-            means[i, c] = (P[a, c] + _pairwise_sum(P, a + 1, k - 1, c)) / k
-    return mids, nrm, means, ok
+        for q in range(2):
+            means[i, q] = (P[a, q] + _pairwise_sum(P, a + 1, k - 1, q)) / k
+    return mids, nrm, means, ok, A, c
