@@ -231,9 +231,11 @@ def _arrange(cptr, P, E, ids, M, mu, wnorm, gmax, scale, offset, pbits, prow, ba
         if status == 0:
             break
         pool_cap, sub_cap = 2 * pool_cap, 2 * sub_cap  # a cell's scratch is full: redo that cell
+    # the filled parts, as views: the engine keeps none of these arrays beyond the assembly
+    # (it packs the bits, narrows the ids and builds its own facet pointers), so copies would
+    # only cost time
     optr, oP, oE, oids, obits, orow, oparent = out
-    return (optr[:no + 1].copy(), oP[:nv].copy(), oE[:nv].copy(), oids[:nv].copy(),
-            obits[:no].copy(), orow[:no].copy(), oparent[:no].copy())
+    return (optr[:no + 1], oP[:nv], oE[:nv], oids[:nv], obits[:no], orow[:no], oparent[:no])
 
 
 @_inline
