@@ -425,10 +425,12 @@ def main(argv=None):
         row = json.loads(proc.stdout.strip().splitlines()[-1])
         row["index"] = i
         if args.relucent_from:
-            old = json.loads(Path(args.relucent_from).read_text())["rows"]
-            prev = [r for r in old if r["case"] == row["case"] and r["seed"] == args.seed and "relucent" in r]
-            if prev:
-                row["relucent"] = dict(prev[0]["relucent"], reused_from=args.relucent_from)
+            old_run = json.loads(Path(args.relucent_from).read_text())
+            prev = [r for r in old_run["rows"]
+                    if r["case"] == row["case"] and r["seed"] == args.seed and "relucent" in r]
+            if prev:  # the earlier run named by its date (a file path is one machine's: not kept)
+                row["relucent"] = dict(prev[0]["relucent"],
+                                       reused_from=old_run["meta"].split(" on ")[0].strip())
         elif args.relucent_python:
             row["relucent"] = run_relucent(i, args.seed, args.relucent_python, args.relucent_timeout,
                                            args.min_time)
