@@ -278,19 +278,15 @@ def _warn_if_below_resolution(net, domain, scale, user) -> None:
     norms = np.sqrt(np.einsum("ij,ij->i", W, W))
     ab = np.abs(b)
     meets = ab <= np.abs(W) @ (0.5 * (domain.hi - domain.lo))
-    if norms.min() > 1e-140:  # every row is non-zero
-        if meets.all():
-            spread = float((ab / norms).max())
-        elif meets.any():
-            spread = float((ab[meets] / norms[meets]).max())
-        else:
-            return
-    else:
+    if not norms.min() > 1e-140:
         norms = row_norms(W)
         meets &= norms > 0
-        if not meets.any():
-            return
+    if meets.all():  # the usual case: no selection
+        spread = float((ab / norms).max())
+    elif meets.any():
         spread = float((ab[meets] / norms[meets]).max())
+    else:
+        return
     resolution = tol.CHEBYSHEV_RTOL * scale
     if 0 < spread < tol.RESOLUTION_WARN_FACTOR * resolution:
         import warnings

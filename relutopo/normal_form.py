@@ -167,28 +167,13 @@ def normal_form(net: ReluNet, domain: Box | None, scale: float | None = None,
             length = float(np.ldexp(1.0, int(np.frexp(s)[1]))) if off.any() else 1.0
             wdom = None
         shifted = origin.any()
-        if compiled and len(ws) > 1:  # the same operations, a layer per compiled pass
-            _hidden_rows_compiled(net, domain, ws, bs, origin, length, shifted)
-        elif len(ws) > 1:  # the first hidden layer absorbs the input map
-            bs[0] = bs[0] + ws[0] @ origin if shifted else bs[0] + 0.0
-            ws[0] = ws[0] * length
-            if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):
-                raise ScaleRangeError(_first_layer_message(domain))
+        if len(ws) > 1:  # the first hidden layer absorbs the input map; each hidden neuron's
+            # row (w, b) to max |.| in [1, 2) (the same operations either way)
+            hidden = _hidden_rows_compiled if compiled else _hidden_rows_numpy
+            hidden(net, domain, ws, bs, origin, length, shifted)
         else:  # no hidden layer: the output layer absorbs it (never used for bit vectors)
             bs[0] = bs[0] + (ws[0] @ origin if shifted else 0.0)
             ws[0] = ws[0] * length
-        for l in range(len(ws) - 1 if compiled else 0, len(ws) - 1):  # hidden layers: each
-            top = np.abs(ws[l]).max(axis=1)
-            np.maximum(top, np.abs(bs[l]), out=top)
-            e = np.frexp(top)[1]
-            e -= 1  # neuron's row (w, b) to max |.| in [1, 2); a zero row (e = -1) stays zero
-            ne = -e
-            ws[l] = np.ldexp(ws[l], ne[:, None])
-            bs[l] = np.ldexp(bs[l], ne)
-            ws[l + 1] = np.ldexp(ws[l + 1], e)
-    for l in range(len(ws) if compiled else 1, len(ws)):  # (compiled: checked in the kernel)
-        if not np.isfinite(ws[l]).all():
-            raise ScaleRangeError(_overflow_message(net, l))
     if bs[-1] is net.biases[-1] and bs[-1].flags.writeable:  # the caller's array: not frozen here
         bs[-1] = bs[-1].copy()
     for a in (*ws, *bs):
@@ -204,11 +189,32 @@ def _overflow_message(net, l):
             "domain so that pre-activations on the domain stay below ~1e300")
 
 
+def _hidden_rows_numpy(net, domain, ws, bs, origin, length, shifted):
+    """The hidden layers' part of :func:`normal_form` (``ws``, ``bs`` replaced in place): the
+    first layer times the box side and shifted to its centre, then every hidden neuron's row
+    scaled by ``2^-e`` and its outgoing column by ``2^e``; raises where float64 overflows."""
+    bs[0] = bs[0] + ws[0] @ origin if shifted else bs[0] + 0.0
+    ws[0] = ws[0] * length
+    if not (np.isfinite(ws[0]).all() and np.isfinite(bs[0]).all()):
+        raise ScaleRangeError(_first_layer_message(domain))
+    for l in range(len(ws) - 1):
+        top = np.abs(ws[l]).max(axis=1)
+        np.maximum(top, np.abs(bs[l]), out=top)
+        e = np.frexp(top)[1]
+        e -= 1  # a zero row (e = -1) stays zero
+        ne = -e
+        ws[l] = np.ldexp(ws[l], ne[:, None])
+        bs[l] = np.ldexp(bs[l], ne)
+        ws[l + 1] = np.ldexp(ws[l + 1], e)
+    for l in range(1, len(ws)):
+        if not np.isfinite(ws[l]).all():
+            raise ScaleRangeError(_overflow_message(net, l))
+
+
 def _hidden_rows_compiled(net, domain, ws, bs, origin, length, shifted):
     """The hidden layers' part of :func:`normal_form` with
     :func:`relutopo.kernels.frame.rows_to_order_one` (``ws``, ``bs`` replaced in place, the
-    same numbers and the same errors as the numpy loop; the caller's final finiteness check
-    finds nothing left)."""
+    same numbers and the same errors as :func:`_hidden_rows_numpy`)."""
     from .kernels.frame import rows_to_order_one
 
     if shifted:

@@ -272,13 +272,18 @@ def edge_flips(packed, a, b, n_bits):
     ids = np.empty(len(a) + 64, dtype=np.int32)
     if packed.shape[1] % 8 == 0 and packed.shape[1] and sys.byteorder == "little":
         # whole 64-bit words (bit 8 j + q of a row is bit 8 j + q of its words, little-endian)
-        total = _flips_words(packed.view(np.uint64), a, b, ptr, ids, _DEBRUIJN)
+        words = packed.view(np.uint64)
+
+        def flips(ids):
+            return _flips_words(words, a, b, ptr, ids, _DEBRUIJN)
     else:
-        total = _flips(packed, a, b, ptr, ids)
+        def flips(ids):
+            return _flips(packed, a, b, ptr, ids)
+    total = flips(ids)
     if total <= len(ids):
         return ptr, ids[:total].copy() if total < len(ids) else ids
-    ids = np.empty(total, dtype=np.int32)
-    _flip_ids(packed, a, b, ptr, ids)
+    ids = np.empty(total, dtype=np.int32)  # the second pass writes them all
+    flips(ids)
     return ptr, ids
 
 
@@ -331,20 +336,6 @@ def _flips(packed, a, b, ptr, ids):
                     t += 1
         ptr[e + 1] = t
     return t
-
-
-@_jit
-def _flip_ids(packed, a, b, ptr, ids):
-    for e in range(len(a)):
-        t = ptr[e]
-        for j in range(packed.shape[1]):
-            x = packed[a[e], j] ^ packed[b[e], j]
-            if x == 0:  # most bytes: an edge flips one bit or a few
-                continue
-            for q in range(8):
-                if (x >> q) & 1:
-                    ids[t] = 8 * j + q
-                    t += 1
 
 
 def facet_normals(maps, packed, owner, fids, found, offsets):
