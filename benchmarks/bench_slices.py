@@ -8,7 +8,9 @@ Cases (each prints one line and goes into the JSON record):
     three test digits of classes 0, 1 and 7. Target: under 10 s.
 ``resnet18_segment``
     ResNet-18 (torchvision's BasicBlock structure, seeded and untrained, 10 outputs) at 32 x 32 on
-    the segment between two photographs (scikit-image's astronaut and cat). Target: under 10 s.
+    the segment between two photographs (scikit-image's astronaut and cat), on one process and
+    on ``--jobs`` worker processes (``n_jobs``; the same pieces, checked by a digest). Target:
+    under 10 s.
 ``resnet50_chord``
     ResNet-50 (seeded, untrained) at 224 x 224 on one chord of Liu et al.'s image circle sampled at
     500 points (``sin(theta) A1 + cos(theta) A2``, the chapter's photographs): the exact pieces of
@@ -23,8 +25,8 @@ Cases (each prints one line and goes into the JSON record):
     times.
 
 Wall times depend on the machine's load (``loadavg`` is recorded with every case); the process's
-CPU time (``cpu_seconds``, all its threads) is what an otherwise idle machine would take with one
-thread. Torch runs on ``--torch-threads`` threads (default 1, recorded with every case; 0 keeps
+CPU time (``cpu_seconds``, all its threads, and for the ResNet-18 segment its worker processes
+too) is what an otherwise idle machine would take with one thread. Torch runs on ``--torch-threads`` threads (default 1, recorded with every case; 0 keeps
 torch's default): with more, the CPU time also counts the threads' waiting and synchronisation
 (on the 2-core development machine the ResNet-18 segment took 38 CPU-s on 2 threads and 30-33
 on one, before the changes of 2026-12-07 evening).
@@ -39,6 +41,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -109,12 +112,27 @@ def resnet18_segment(args) -> dict:
 
     a, b = _photos(32)
     model = resnet18(num_classes=10, seed=0)
-    t0, c0 = time.perf_counter(), time.process_time()
-    dec = decompose(model, Segment(a, b))
-    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
-    return {"case": "resnet18_segment", "pieces": dec.n_regions, "seconds": sec, "cpu_seconds": cpu,
-            "target_s": 10.0,
-            "class_changes": len(dec.decision_boundary), "stats": _plain(dec.stats)}
+    rows = []
+    for n_jobs in sorted({1, args.jobs}):
+        t0, c0 = time.perf_counter(), _cpu_with_children()
+        dec = decompose(model, Segment(a, b), n_jobs=n_jobs)
+        sec, cpu = time.perf_counter() - t0, _cpu_with_children() - c0
+        rows.append({"case": "resnet18_segment", "n_jobs": n_jobs, "pieces": dec.n_regions, "seconds": sec,
+                     "cpu_seconds": cpu, "target_s": 10.0, "class_changes": len(dec.decision_boundary),
+                     "digest": hashlib.sha256(np.ascontiguousarray(dec.breakpoints).tobytes()
+                                              + np.ascontiguousarray(dec.digests).tobytes()).hexdigest()[:16],
+                     "stats": _plain(dec.stats)})
+    if len({r["digest"] for r in rows}) != 1:
+        raise AssertionError(f"the pieces depend on n_jobs: {[(r['n_jobs'], r['digest']) for r in rows]}")
+    return rows
+
+
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and of its finished child processes (the workers of
+    ``n_jobs > 1``), user and system."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _circle(size, n):
@@ -231,6 +249,9 @@ def main(argv=None) -> dict:
     p.add_argument("--polyline-segments", type=int, default=3)
     p.add_argument("--regioncam-python", default=None,
                    help="python of a virtualenv with regioncam==0.5.2 (benchmark-only dependency)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="worker processes for the ResNet-18 segment, timed besides one process "
+                        "(default: every CPU)")
     p.add_argument("--torch-threads", type=int, default=1,
                    help="torch's thread count for all cases (0: torch's default)")
     args = p.parse_args(argv)

@@ -116,7 +116,7 @@ METHODS = ("auto", "polygon", "vertex", "lp", "brute")
 # ============================================================================ entry point
 def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
               progress: bool = False, on_inconsistency: str = "raise",
-              compiled: bool | None = None) -> Decomposition:
+              compiled: bool | None = None, n_jobs: int = 1) -> Decomposition:
     """All full-dimensional activation regions of ``net`` in ``domain``.
 
     Parameters
@@ -143,6 +143,10 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         :mod:`relutopo.kernels` (numba) or with numpy; both give the same decomposition.
         ``None`` (default): compiled unless the environment variable ``RELUTOPO_NUMBA`` is ``0``
         or numba is not installed.
+    n_jobs : int
+        Worker processes for a torch model on a segment (the segment's chunks are refined in
+        parallel, with the same result for any ``n_jobs``; ``-1``: every CPU). The other paths
+        run in this process and do not use it.
 
     Returns
     -------
@@ -172,7 +176,7 @@ def decompose(net: ReluNet, domain: Box | None = None, method: str = "auto",
         from .slice_decomposition import decompose_slice
 
         return decompose_slice(net, domain, method=method, progress=progress,
-                               on_inconsistency=on_inconsistency)
+                               on_inconsistency=on_inconsistency, n_jobs=n_jobs)
     domain = check_domain(net, domain)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got method={method!r}")

@@ -32,6 +32,7 @@ from .nets import ReluNet
 from .patterns import pack_bits, unpack_bits
 from .pl_graph import DIGEST_BYTES, DIGEST_SEED, PLGraph, pl_graph
 from .slices import Slice
+from .validation import check_n_jobs
 
 __all__ = ["SliceDecomposition", "DecisionBoundary", "decompose_slice", "compose_slice",
            "first_stage_breakpoints",
@@ -512,7 +513,7 @@ def _digests_of_patterns(net: ReluNet, packed: np.ndarray) -> np.ndarray:
 
 def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
                     keep_patterns: Optional[bool] = None, chunk_elems: Optional[int] = None,
-                    on_inconsistency: str = "raise") -> SliceDecomposition:
+                    on_inconsistency: str = "raise", n_jobs: int = 1) -> SliceDecomposition:
     """Exact regions of ``model`` on ``slc`` (see the module docstring).
 
     Parameters
@@ -529,6 +530,10 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
         Memory budget of the refinement in floats (default ``slice_refine.CHUNK_ELEMS``).
     on_inconsistency : {"raise", "warn"}
         Passed to the engine for a ReluNet (see :func:`relutopo.decompose.decompose`).
+    n_jobs : int
+        Worker processes that refine a torch model's segment (``-1``: every CPU); the result
+        is the same for any value (:func:`relutopo.slice_refine.refine_segment`). Planes and
+        ReluNet slices run in this process.
 
     Examples
     --------
@@ -542,6 +547,7 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
     from .decompose import _blas_one_thread, decompose
 
     t0 = time.perf_counter()
+    n_jobs = check_n_jobs(n_jobs)
     if not isinstance(model, (ReluNet, PLGraph)) and not _is_torch_module(model):
         raise TypeError(f"net must be a relutopo.nets.ReluNet (build one with ReluNet.from_weights or "
                         f".from_torch), a torch.nn.Module or a PLGraph; got {type(model).__name__}")
@@ -583,7 +589,8 @@ def decompose_slice(model, slc, method: str = "auto", progress: bool = False,
     chunk = sr.CHUNK_ELEMS if chunk_elems is None else int(chunk_elems)
     if slc.dim == 1:
         res = sr.refine_segment(graph, slc.box.lo[0], slc.box.hi[0], slc.to_input_flat,
-                                keep_patterns=keep_patterns, chunk_elems=chunk, progress=progress)
+                                keep_patterns=keep_patterns, chunk_elems=chunk, progress=progress,
+                                n_jobs=n_jobs)
         t, O = res.t, res.outputs
         _check_breakpoints(t, float(slc.box.lo[0]), float(slc.box.hi[0]), "the refinement")
         dt = np.diff(t)
@@ -758,7 +765,7 @@ class PolylineRegions:
 
 
 def polyline_regions(model, points, closed: bool = True, segments=None, progress: bool = False,
-                     chunk_elems: Optional[int] = None) -> PolylineRegions:
+                     chunk_elems: Optional[int] = None, n_jobs: int = 1) -> PolylineRegions:
     """Count exactly the regions a polyline of inputs crosses, segment by segment.
 
     Liu et al. (2023), Examples 4.1-4.5, sample a closed curve (a circle of images) at ``n``
@@ -776,6 +783,9 @@ def polyline_regions(model, points, closed: bool = True, segments=None, progress
     segments : sequence of int, optional
         Decompose only these segments (``i`` joins point ``i`` to ``i + 1``); the counts of the
         others are 0 and ``transitions`` / ``distinct`` cover the decomposed ones.
+    n_jobs : int
+        Worker processes per segment of a torch model (:func:`decompose_slice`); the counts
+        are the same for any value.
 
     Examples
     --------
@@ -814,7 +824,7 @@ def polyline_regions(model, points, closed: bool = True, segments=None, progress
     for i in tqdm(which, disable=not progress, desc="segments", leave=False):
         t0 = time.perf_counter()
         dec = decompose_slice(graph, Segment(X[i], X[(i + 1) % n]), keep_patterns=False,
-                              chunk_elems=chunk_elems)
+                              chunk_elems=chunk_elems, n_jobs=n_jobs)
         secs[i] = time.perf_counter() - t0
         pieces[i] = dec.n_regions
         digs = [bytes(d) for d in dec.digests]

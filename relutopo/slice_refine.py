@@ -38,6 +38,13 @@ temporary arrays come from glibc's heap rather than fresh mappings while a slice
 Memory is bounded: cells and breakpoints are processed depth first in chunks whose vertex values
 fit ``chunk_elems`` floats (a ResNet-50 at 224^2 has ~10^7 neurons per point), splitting only
 at breakpoints that are region boundaries already.
+
+A segment's chunks are independent once cut, so ``refine_segment(..., n_jobs=k)`` refines them
+on ``k`` forked processes: the parent cuts the segment breadth first until it holds
+``SEGMENT_TASKS_PER_JOB`` chunks per worker, the workers (which inherit the graph and the chunks
+from the fork) refine one chunk each at a time, depth first, and send back its pieces. Every
+chunk is refined exactly as in one process, so every float and digest is the same for any
+``n_jobs``.
 """
 
 from __future__ import annotations
@@ -687,13 +694,257 @@ def _child_chunk(graph, ctx, a, b):
     return s + 1, ts, vals, act, new_d, new_p
 
 
+@dataclass
+class _SegmentRun:
+    """What a depth-first run over some chunks of a segment found, in segment order."""
+
+    t: list = field(default_factory=list)
+    outputs: list = field(default_factory=list)
+    digests: list = field(default_factory=list)
+    patterns: list = field(default_factory=list)
+    n_eval: int = 0
+    n_chunks: int = 0
+    n_skipped: int = 0
+    per_stage: np.ndarray | None = None
+
+    def add(self, other: "_SegmentRun") -> None:
+        self.t.extend(other.t)
+        self.outputs.extend(other.outputs)
+        self.digests.extend(other.digests)
+        self.patterns.extend(other.patterns)
+        self.n_eval += other.n_eval
+        self.n_chunks += other.n_chunks
+        self.n_skipped += other.n_skipped
+        self.per_stage += other.per_stage
+
+
+def _segment_step(graph, item, chunk_elems, run: _SegmentRun):
+    """Process one chunk of a segment: at the output, record its breakpoints, outputs and
+    digests in ``run`` and return ``[]``; else refine it at its stage and return its children
+    (lazy: materialised when processed), in segment order."""
+    if item[0] == "lazy":
+        item = _child_chunk(graph, *item[1:])
+    s, t, values, active, digs, pats = item
+    run.n_chunks += 1
+    active = active.copy()
+    active[0] = active[-1] = True
+    if s == graph.n_stages:
+        _, _, O, n_act = _run_active(graph, values, active, t, s)
+        run.n_eval += n_act
+        run.n_skipped += len(t) - n_act
+        run.t.append(t)
+        run.outputs.append(O)
+        run.digests.extend(digs)
+        if pats is not None:
+            run.patterns.extend(pats)
+        return []
+    st = graph.stages[s]
+    M, layout, _, n_act = _run_active(graph, values, active, t, s)
+    del values
+    m = M.shape[0] - 1
+    run.n_eval += n_act
+    run.n_skipped += len(t) - n_act
+    za, zb = _columns(graph, s, layout)
+    Z = M[:, za:zb]
+    noise = tol.SLICE_NOISE_RTOL * _abs_max(Z)
+    cut_iv = cut_k = None
+    if st.kind == "relu":
+        # candidates: a sign change at all (cheap), then the test with its threshold
+        pos = Z > 0
+        iv, k = _consecutive_changes(pos)
+        del pos
+        zl, zr = Z[iv, k], Z[iv + 1, k]
+        th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(np.abs(zl), np.abs(zr)), noise)
+        cross = ((zl > th) & (zr < -th)) | ((zl < -th) & (zr > th))
+        iv, k, zl, zr = iv[cross], k[cross], zl[cross], zr[cross]
+        tau = zl / (zl - zr)
+        cut_iv, cut_k = iv, k
+    else:
+        am = _point_winners(graph, s, Z).T
+        iv, w = _consecutive_changes(am)
+        del am
+        Wi = graph.window_index(s)[w]  # the windows' entries (NaN at padding: never wins)
+        pad = Wi < 0
+        Wi[pad] = 0
+        Lc = Z[iv[:, None], Wi]
+        Rc = Z[iv[:, None] + 1, Wi]
+        Lc[pad] = np.nan
+        Rc[pad] = np.nan
+        fin = np.isfinite(Lc) & np.isfinite(Rc)
+        sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
+                        np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))
+        r, tau = upper_envelope(Lc, Rc, np.maximum(sc, noise / tol.SLICE_ZERO_RTOL))
+        iv = iv[r]
+        cut_k = w[r]  # the window (a column of the pool's output)
+    iv, tau, assign = _merge_points(iv.astype(np.int64), tau)
+    run.per_stage[s] += iv.size
+    # where each crossing neuron vanishes: (position in the refined sequence, column)
+    zero_pos = zero_col = hint_pos = hint_col = None
+    if (assign >= 0).any():
+        ok = assign >= 0
+        # a new point's slope change shows in its own neuron's (window's) output column
+        hint_pos = assign[ok] + iv[assign[ok]] + 1
+        hint_col = cut_k[ok]
+        if cut_iv is not None:
+            zero_pos, zero_col = hint_pos, za + cut_k[ok]
+    # the refined sequence: old point i is (i, 0); new points (iv, tau)
+    all_iv = np.concatenate([np.arange(m + 1), iv])
+    all_tau = np.concatenate([np.zeros(m + 1), tau])
+    order = np.lexsort((all_tau, all_iv))
+    all_iv, all_tau = all_iv[order], all_tau[order]
+    all_act = np.where(all_tau > 0, True, active[all_iv])  # new points start active
+    nxt_iv = np.minimum(all_iv + 1, m)
+    n_new = all_iv.size
+    F = M.shape[1]
+    per = max(3, int(chunk_elems // max(F, 1)))
+    pieces = []
+    start = 0
+    while start < n_new - 1:
+        stop = min(n_new, start + per)
+        pieces.append((start, stop))
+        start = stop - 1
+    # children are materialised when processed: memory holds this chunk's frontier, not all of theirs
+    ctx = dict(M=M, layout=layout, t=t, s=s, all_iv=all_iv, all_tau=all_tau, nxt_iv=nxt_iv,
+               all_act=all_act, zero_pos=zero_pos, zero_col=zero_col, hint_pos=hint_pos,
+               hint_col=hint_col, za=za, zb=zb, noise=noise,
+               digs=digs, pats=pats)
+    return [("lazy", ctx, a, b) for a, b in pieces]
+
+
+def _segment_depth_first(graph, items, chunk_elems, bar=None) -> _SegmentRun:
+    """Process ``items`` (chunks in segment order) and all their descendants depth first: the
+    memory holds one chunk's frontier per stage."""
+    run = _SegmentRun(per_stage=np.zeros(graph.n_stages, dtype=np.int64))
+    stack = list(reversed(items))
+    while stack:
+        before = len(run.digests)
+        stack.extend(reversed(_segment_step(graph, stack.pop(), chunk_elems, run)))
+        if bar is not None and len(run.digests) > before:
+            bar.update(len(run.digests) - before)
+    return run
+
+
+#: Chunks per worker that a parallel segment refinement hands out (``n_jobs > 1``): the
+#: parent refines the segment breadth first until it has this many per worker (or none is left
+#: to refine), and the workers take them in turn, so a slow chunk does not hold the others up.
+SEGMENT_TASKS_PER_JOB = 4
+#: Seconds between checks, while the parent waits for a parallel refinement's results, that
+#: no worker died.
+WORKER_POLL_S = 1.0
+
+
+def _segment_worker(graph, items, chunk_elems, tasks, results):
+    """A forked worker of :func:`_segment_parallel`: refine ``items[i]`` for every index ``i`` it
+    takes from ``tasks`` (until ``None``) and send ``(i, run)``, or ``(i, exception)``."""
+    import pickle
+    import traceback
+
+    import torch
+
+    torch.set_num_threads(1)
+    while True:
+        i = tasks.get()
+        if i is None:
+            return
+        try:
+            results.put((i, _segment_depth_first(graph, [items[i]], chunk_elems)))
+        except BaseException as e:  # the parent raises it
+            try:
+                pickle.dumps(e)
+            except Exception:
+                e = RuntimeError(f"a worker of the parallel segment refinement failed:\n"
+                                 f"{traceback.format_exc()}")
+            results.put((i, e))
+            return
+
+
+def _segment_parallel(graph, root, chunk_elems, n_jobs, bar) -> _SegmentRun:
+    """Refine the segment's chunks on ``n_jobs`` forked processes (the same chunks, each
+    refined the same way, as :func:`_segment_depth_first`: the same numbers for any ``n_jobs``).
+
+    The chunks live in the parent before the workers are forked, so a worker reads them (and
+    the graph) from the memory it inherits; only each chunk's result travels back.
+    """
+    import multiprocessing as mp
+
+    def empty():
+        return _SegmentRun(per_stage=np.zeros(graph.n_stages, dtype=np.int64))
+
+    # breadth first in the parent: a list of chunks still to refine and of finished runs, in
+    # segment order; the parent's counts for chunks it split go to ``counts``
+    level, counts = [root], empty()
+    while True:
+        n_pending = sum(not isinstance(x, _SegmentRun) for x in level)
+        if n_pending == 0 or n_pending >= SEGMENT_TASKS_PER_JOB * n_jobs:
+            break
+        nxt = []
+        for x in level:
+            if isinstance(x, _SegmentRun):
+                nxt.append(x)
+                continue
+            run = empty()
+            children = _segment_step(graph, x, chunk_elems, run)
+            if children:
+                counts.add(run)
+                nxt.extend(children)
+            else:
+                nxt.append(run)
+                if bar is not None:
+                    bar.update(len(run.digests))
+        level = nxt
+    done = {i: x for i, x in enumerate(level) if isinstance(x, _SegmentRun)}
+    pending = [i for i in range(len(level)) if i not in done]
+    runs = dict(done)
+    if pending:
+        import queue
+
+        ctx = mp.get_context("fork")
+        tasks, results = ctx.SimpleQueue(), ctx.Queue()
+        workers = [ctx.Process(target=_segment_worker, args=(graph, level, chunk_elems, tasks, results),
+                               daemon=True) for _ in range(min(n_jobs, len(pending)))]
+        for w in workers:
+            w.start()
+        try:
+            for i in pending:
+                tasks.put(i)
+            for _ in workers:
+                tasks.put(None)
+            while len(runs) < len(level):
+                try:
+                    i, run = results.get(timeout=WORKER_POLL_S)
+                except queue.Empty:
+                    dead = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+                    if dead:
+                        raise RuntimeError(
+                            f"a worker of the parallel segment refinement died (exit code {dead[0]}; "
+                            "out of memory?); rerun with n_jobs=1 or a smaller chunk_elems") from None
+                    continue
+                if isinstance(run, BaseException):
+                    raise run
+                runs[i] = run
+                if bar is not None:
+                    bar.update(len(run.digests))
+        finally:
+            for w in workers:
+                if w.is_alive():
+                    w.terminate()
+                w.join()
+    total = counts
+    for i in range(len(level)):
+        total.add(runs[i])
+    return total
+
+
 @_on_large_array_heap
 def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patterns: bool = False,
-                   chunk_elems: int = CHUNK_ELEMS, progress: bool = False) -> SegmentPieces:
+                   chunk_elems: int = CHUNK_ELEMS, progress: bool = False,
+                   n_jobs: int = 1) -> SegmentPieces:
     """Exact pieces of ``graph`` on the segment ``t -> to_input(t)``, ``t`` in ``[lo, hi]``.
 
     ``to_input`` maps ``(m, 1)`` slice coordinates to ``(m, D)`` inputs (an affine map).
-    See the module docstring for the algorithm.
+    See the module docstring for the algorithm. With ``n_jobs > 1`` the chunks are refined on
+    that many forked processes (where the platform can fork; see :func:`_segment_parallel`),
+    with the same result as ``n_jobs=1``.
 
     Examples
     --------
@@ -712,120 +963,43 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
     >>> pieces.t.tolist(), len(pieces.digests)
     ([0.0, 0.5, 1.0], 2)
     """
+    import multiprocessing as mp
+    import warnings
+
     from tqdm.auto import tqdm
 
+    from .validation import check_n_jobs
+
+    n_jobs = check_n_jobs(n_jobs)
+    if n_jobs > 1 and "fork" not in mp.get_all_start_methods():
+        warnings.warn(f"n_jobs={n_jobs}: this platform cannot fork worker processes (the parallel "
+                      "segment refinement shares the model with them by forking); refining on one "
+                      "process", RuntimeWarning, stacklevel=2)
+        n_jobs = 1
     t0 = np.array([float(lo), float(hi)])
     values = graph.initial_values(to_input(t0[:, None]))
-    stack = [(0, t0, values, np.ones(2, dtype=bool), [DIGEST_SEED], [[]] if keep_patterns else None)]
-    # items: a chunk (stage, t, values, active, digests, patterns) or ("lazy", parent, a, b)
-    out_t, out_o, out_d, out_p = [], [], [], []
-    n_eval = n_chunks = n_skipped = 0
-    per_stage = np.zeros(graph.n_stages, dtype=np.int64)
+    root = (0, t0, values, np.ones(2, dtype=bool), [DIGEST_SEED], [[]] if keep_patterns else None)
+    # items: a chunk (stage, t, values, active, digests, patterns) or ("lazy", parent ctx, a, b)
     bar = tqdm(desc="segment pieces", unit="piece", disable=not progress, leave=False)
-    while stack:
-        item = stack.pop()
-        if item[0] == "lazy":
-            item = _child_chunk(graph, *item[1:])
-        s, t, values, active, digs, pats = item
-        n_chunks += 1
-        active = active.copy()
-        active[0] = active[-1] = True
-        if s == graph.n_stages:
-            _, _, O, n_act = _run_active(graph, values, active, t, s)
-            n_eval += n_act
-            n_skipped += len(t) - n_act
-            out_t.append(t)
-            out_o.append(O)
-            out_d.extend(digs)
-            if pats is not None:
-                out_p.extend(pats)
-            bar.update(len(digs))
-            continue
-        st = graph.stages[s]
-        M, layout, _, n_act = _run_active(graph, values, active, t, s)
-        del values
-        m = M.shape[0] - 1
-        n_eval += n_act
-        n_skipped += len(t) - n_act
-        za, zb = _columns(graph, s, layout)
-        Z = M[:, za:zb]
-        noise = tol.SLICE_NOISE_RTOL * _abs_max(Z)
-        cut_iv = cut_k = None
-        if st.kind == "relu":
-            # candidates: a sign change at all (cheap), then the test with its threshold
-            pos = Z > 0
-            iv, k = _consecutive_changes(pos)
-            del pos
-            zl, zr = Z[iv, k], Z[iv + 1, k]
-            th = np.maximum(tol.SLICE_ZERO_RTOL * np.maximum(np.abs(zl), np.abs(zr)), noise)
-            cross = ((zl > th) & (zr < -th)) | ((zl < -th) & (zr > th))
-            iv, k, zl, zr = iv[cross], k[cross], zl[cross], zr[cross]
-            tau = zl / (zl - zr)
-            cut_iv, cut_k = iv, k
+    try:
+        if n_jobs > 1:
+            run = _segment_parallel(graph, root, chunk_elems, n_jobs, bar)
         else:
-            am = _point_winners(graph, s, Z).T
-            iv, w = _consecutive_changes(am)
-            del am
-            Wi = graph.window_index(s)[w]  # the windows' entries (NaN at padding: never wins)
-            pad = Wi < 0
-            Wi[pad] = 0
-            Lc = Z[iv[:, None], Wi]
-            Rc = Z[iv[:, None] + 1, Wi]
-            Lc[pad] = np.nan
-            Rc[pad] = np.nan
-            fin = np.isfinite(Lc) & np.isfinite(Rc)
-            sc = np.maximum(np.where(fin, np.abs(Lc), 0).max(axis=1, initial=0.0),
-                            np.where(fin, np.abs(Rc), 0).max(axis=1, initial=0.0))
-            r, tau = upper_envelope(Lc, Rc, np.maximum(sc, noise / tol.SLICE_ZERO_RTOL))
-            iv = iv[r]
-            cut_k = w[r]  # the window (a column of the pool's output)
-        iv, tau, assign = _merge_points(iv.astype(np.int64), tau)
-        per_stage[s] += iv.size
-        # where each crossing neuron vanishes: (position in the refined sequence, column)
-        zero_pos = zero_col = hint_pos = hint_col = None
-        if (assign >= 0).any():
-            ok = assign >= 0
-            # a new point's slope change shows in its own neuron's (window's) output column
-            hint_pos = assign[ok] + iv[assign[ok]] + 1
-            hint_col = cut_k[ok]
-            if cut_iv is not None:
-                zero_pos, zero_col = hint_pos, za + cut_k[ok]
-        # the refined sequence: old point i is (i, 0); new points (iv, tau)
-        all_iv = np.concatenate([np.arange(m + 1), iv])
-        all_tau = np.concatenate([np.zeros(m + 1), tau])
-        order = np.lexsort((all_tau, all_iv))
-        all_iv, all_tau = all_iv[order], all_tau[order]
-        all_act = np.where(all_tau > 0, True, active[all_iv])  # new points start active
-        nxt_iv = np.minimum(all_iv + 1, m)
-        n_new = all_iv.size
-        F = M.shape[1]
-        per = max(3, int(chunk_elems // max(F, 1)))
-        pieces = []
-        start = 0
-        while start < n_new - 1:
-            stop = min(n_new, start + per)
-            pieces.append((start, stop))
-            start = stop - 1
-        # children are materialised when popped: memory holds this chunk's frontier, not all of theirs
-        ctx = dict(M=M, layout=layout, t=t, s=s, all_iv=all_iv, all_tau=all_tau, nxt_iv=nxt_iv,
-                   all_act=all_act, zero_pos=zero_pos, zero_col=zero_col, hint_pos=hint_pos,
-                   hint_col=hint_col, za=za, zb=zb, noise=noise,
-                   digs=digs, pats=pats)
-        del M
-        for a, b in reversed(pieces):
-            stack.append(("lazy", ctx, a, b))
-    bar.close()
+            run = _segment_depth_first(graph, [root], chunk_elems, bar)
+    finally:
+        bar.close()
+    out_t, out_o = run.t, run.outputs
     # assemble (chunks share their end points)
     t_all = [out_t[0]] + [x[1:] for x in out_t[1:]] if out_t else [np.zeros(1)]
     o_all = [out_o[0]] + [x[1:] for x in out_o[1:]] if out_o else [np.zeros((1, graph.output_dim))]
     t = np.concatenate(t_all)
     O = np.concatenate(o_all, axis=0)
-    D = np.frombuffer(b"".join(out_d), dtype=np.uint8).reshape(-1, DIGEST_BYTES).copy()
-    P = _assemble_patterns(graph, out_p) if keep_patterns else None
+    D = np.frombuffer(b"".join(run.digests), dtype=np.uint8).reshape(-1, DIGEST_BYTES).copy()
+    P = _assemble_patterns(graph, run.patterns) if keep_patterns else None
     return SegmentPieces(t=t, outputs=O, digests=D, packed_patterns=P,
-                         stats={"vertex_evaluations": int(n_eval), "chunks": int(n_chunks),
-                                "skipped_evaluations": int(n_skipped),
-                                "breakpoints_per_stage": per_stage.tolist()})
+                         stats={"vertex_evaluations": int(run.n_eval), "chunks": int(run.n_chunks),
+                                "skipped_evaluations": int(run.n_skipped),
+                                "breakpoints_per_stage": run.per_stage.tolist()})
 
 
 # ============================================================================ 2-D

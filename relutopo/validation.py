@@ -24,6 +24,8 @@ The rules, one per kind of argument:
   components) only where the caller allows it. This one rule replaces the two that
   ``relutopo.homology`` (finite, hollow) and ``relutopo.relative`` (``inf`` allowed, diagonal
   unchecked, absolute symmetry floor) used to apply.
+* **worker count** (:func:`check_n_jobs`): a positive integer, or ``-1`` for every CPU, as
+  joblib and scikit-learn take it.
 * **weights** (:func:`check_weights`): one real, finite weight matrix and bias vector per layer,
   chaining (Liu et al. 2023, Sec. 2: layer ``i`` maps ``R^{h_{i-1}} -> R^{h_i}``).
 
@@ -61,7 +63,7 @@ from .errors import ScaleRangeError, ValidationError, ValidationTypeError
 #: boxes of at most this many dimensions are checked with Python floats (no array temporaries)
 _FEW = 8
 
-__all__ = ["check_box", "check_points", "check_distance_matrix", "check_weights"]
+__all__ = ["check_box", "check_points", "check_distance_matrix", "check_weights", "check_n_jobs"]
 
 
 def _show(value, limit: int = 80) -> str:
@@ -307,6 +309,33 @@ def _as_real_array(w, name: str, error: type) -> np.ndarray:
         return np.array(raw, dtype=np.float64)
     except (TypeError, ValueError, OverflowError) as exc:
         raise error(f"{name} cannot be read as a float array: {exc}") from None
+
+
+def check_n_jobs(n_jobs, *, name: str = "n_jobs") -> int:
+    """The number of worker processes ``n_jobs`` asks for: a positive integer, or ``-1`` for
+    every CPU of the machine (``os.cpu_count()``).
+
+    Examples
+    --------
+    >>> check_n_jobs(2)
+    2
+    >>> check_n_jobs(0)
+    Traceback (most recent call last):
+    ...
+    relutopo.errors.ValidationError: n_jobs=0 is not a worker count; use a positive integer, or -1 for every CPU
+    """
+    import os
+
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+        raise ValidationTypeError(f"{name} must be an integer; got {_show(n_jobs)} "
+                                  f"({type(n_jobs).__name__}); use a positive integer, or -1 for every CPU")
+    n_jobs = int(n_jobs)
+    if n_jobs == -1:
+        return max(1, os.cpu_count() or 1)
+    if n_jobs < 1:
+        raise ValidationError(f"{name}={n_jobs} is not a worker count; use a positive integer, "
+                              "or -1 for every CPU")
+    return n_jobs
 
 
 def check_weights(weights: Sequence, biases: Sequence, *, error: type = ValidationError) -> tuple:

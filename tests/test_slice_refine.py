@@ -398,3 +398,66 @@ def test_row_interpolation_and_sign_changes_by_blocks_equal_the_whole_array_form
         np.testing.assert_array_equal(np.stack(_consecutive_changes(A)), np.stack(np.nonzero(A[:-1] != A[1:])))
     B = rng.integers(0, 3, size=(9, 11)).astype(np.int8)
     np.testing.assert_array_equal(np.stack(_consecutive_changes(B)), np.stack(np.nonzero(B[:-1] != B[1:])))
+
+
+def _segment_arrays(dec):
+    return (dec.breakpoints, dec.output_maps, np.asarray(dec.digests),
+            None if dec.packed_patterns is None else np.asarray(dec.packed_patterns))
+
+
+@pytest.mark.parametrize("chunk_elems", [None, 400])
+def test_parallel_segment_equals_one_process_and_a_bisection(chunk_elems):
+    """Worker processes refine the same chunks the same way: every float and digest equals the
+    one-process result, and the pieces equal a bisection on sampled patterns."""
+    model = residual_cnn(seed=1).eval()
+    a, b = images(21, n=2, shape=(1, 28, 28))
+    seg = Segment(a, b)
+    one = decompose_slice(model, seg, chunk_elems=chunk_elems)
+    two = decompose_slice(model, seg, chunk_elems=chunk_elems, n_jobs=2)
+    assert two.n_regions == one.n_regions > 50
+    for x, y in zip(_segment_arrays(one), _segment_arrays(two)):
+        np.testing.assert_array_equal(x, y)
+    assert {k: v for k, v in one.stats.items() if k != "wall_s"} == \
+        {k: v for k, v in two.stats.items() if k != "wall_s"}
+    g = two.model
+    n = bisection_pieces(lambda t: g.digests(seg.to_input(t[:, None])), seg.box.lo[0], seg.box.hi[0])
+    assert two.n_regions == n
+
+
+def test_parallel_segment_errors_reach_the_caller(monkeypatch):
+    """An error in a worker is raised in the caller with its own type; a worker that dies says so."""
+    import os
+
+    import relutopo.slice_refine as sr
+
+    parent = os.getpid()
+    real = sr._child_chunk
+
+    def failing(graph, ctx, a, b):
+        if os.getpid() != parent and ctx["s"] >= 1:
+            raise FloatingPointError("boom in a worker")
+        return real(graph, ctx, a, b)
+
+    model = small_cnn(2)
+    seg = Segment(*images(7, n=2), margin=0.5)
+    monkeypatch.setattr(sr, "_child_chunk", failing)
+    with pytest.raises(FloatingPointError, match="boom in a worker"):
+        decompose_slice(model, seg, chunk_elems=200, n_jobs=2)
+
+    def dying(graph, ctx, a, b):
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(graph, ctx, a, b)
+
+    monkeypatch.setattr(sr, "_child_chunk", dying)
+    with pytest.raises(RuntimeError, match="died .exit code 3"):
+        decompose_slice(model, seg, chunk_elems=200, n_jobs=2)
+
+
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, "2", True])
+def test_bad_n_jobs_is_a_clear_error(n_jobs):
+    from relutopo.errors import ValidationError, ValidationTypeError
+
+    seg = Segment(*images(7, n=2))
+    with pytest.raises((ValidationError, ValidationTypeError), match="n_jobs"):
+        decompose(small_cnn(0), seg, n_jobs=n_jobs)
