@@ -527,6 +527,28 @@ def _pool_and_bits_2d(graph, stage, geom, zc, noise, block_elems: int = POOL_BLO
     return torch.from_numpy(pooled.reshape(n, C, outs[0], outs[1])), bits
 
 
+def _pool_stage_2d(graph, stage, geom, zc, noise, compiled=None):
+    """:func:`_pool_and_bits_2d`, by the compiled kernel (:func:`relutopo.kernels.pool.pool_and_bits_2d`,
+    the same floats and bits in one pass) unless ``compiled`` (``None``: ``RELUTOPO_NUMBA``, see
+    :func:`relutopo.kernels.use_compiled`) selects numpy."""
+    from .kernels import use_compiled
+
+    if not use_compiled(compiled):
+        return _pool_and_bits_2d(graph, stage, geom, zc, noise)
+    import torch
+
+    from .kernels.pool import pool_and_bits_2d
+
+    C, H, W, outs, size, k, s, p, d = geom
+    n = zc.shape[0]
+    K = k[0] * k[1]
+    pooled = np.empty((n, C * outs[0] * outs[1]))
+    bits = np.empty((n - 1, C * outs[0] * outs[1] * K), dtype=bool)
+    pool_and_bits_2d(zc, C, H, W, outs[0], outs[1], k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
+                     float(noise), tol.SLICE_ZERO_RTOL, pooled, bits)
+    return torch.from_numpy(pooled.reshape(n, C, outs[0], outs[1])), bits
+
+
 def _abs_max(Z) -> float:
     """``max(Z.max(initial=0), -Z.min(initial=0))`` of a 2-D array, by blocks of rows (both
     passes over a block while it is in the cache)."""
@@ -675,7 +697,7 @@ def _child_chunk(graph, ctx, a, b):
     geom = _pool2d_geometry(graph, s) if graph.stages[s].kind == "max" else None
     pooled = None
     if geom is not None:
-        pooled, bits = _pool_and_bits_2d(graph, s, geom, zc, ctx["noise"])
+        pooled, bits = _pool_stage_2d(graph, s, geom, zc, ctx["noise"])
     else:
         bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"])
     packed = pack_bits(bits)

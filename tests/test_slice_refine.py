@@ -322,6 +322,46 @@ def test_pool_and_bits_from_one_padded_copy_equal_torch_and_the_bits_of_midpoint
         np.testing.assert_array_equal(_point_winners(g, 0, Z, block_elems=block), E.argmax(axis=2).T)
 
 
+@pytest.mark.parametrize("pool", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2),
+                                  dict(kernel_size=3, stride=2, ceil_mode=True),
+                                  dict(kernel_size=2, stride=1, padding=1, dilation=2),
+                                  dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1), ceil_mode=True)])
+def test_compiled_pool_stage_equals_the_numpy_form_to_the_bit(pool):
+    """The compiled max-pool stage (:mod:`relutopo.kernels.pool`) gives the numpy form's pooled
+    maxima and winner bits exactly, on strided rows, with ties, signed zeros and large ranges, and
+    the maxima equal torch's max_pool2d."""
+    pytest.importorskip("numba")
+    import torch.nn.functional as F
+
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import _pool2d_geometry, _pool_stage_2d
+
+    shape = (3, 7, 6)
+    g = pl_graph(nn.Sequential(nn.MaxPool2d(**pool), nn.Flatten()), shape)
+    geom = _pool2d_geometry(g, 0)
+    rng = np.random.default_rng(2)
+    F0 = int(np.prod(shape))
+    big = rng.normal(size=(12, F0 + 5)) * np.exp(rng.uniform(-30, 30, size=(12, 1)))
+    Z = big[:, 2:2 + F0]            # strided rows
+    Z[3] = np.round(Z[3])           # ties within windows
+    Z[4] = 0.0                      # all entries tied
+    Z[5] = -0.0
+    Z[6] = np.where(rng.random(F0) < 0.5, 0.0, -0.0)  # signed zeros mixed
+    Z[7] = np.maximum(Z[7], 0.0)    # relu output
+    Z[8] = Z[7] + 0.0
+    for noise in (0.0, 1e-3, 1e3):
+        p0, b0 = _pool_stage_2d(g, 0, geom, Z, noise, compiled=False)
+        p1, b1 = _pool_stage_2d(g, 0, geom, Z, noise, compiled=True)
+        assert np.array_equal(p0.numpy().view(np.int64), p1.numpy().view(np.int64))  # bit for bit
+        np.testing.assert_array_equal(b0, b1)
+        K = int(np.prod(np.broadcast_to(pool["kernel_size"], (2,))))
+        assert (b1.reshape(len(Z) - 1, -1, K).sum(axis=2) == 1).all()  # one winner per window
+        ref = F.max_pool2d(torch.from_numpy(np.ascontiguousarray(Z)).reshape((len(Z),) + shape),
+                           pool["kernel_size"], pool.get("stride"), pool.get("padding", 0),
+                           pool.get("dilation", 1), ceil_mode=pool.get("ceil_mode", False))
+        np.testing.assert_array_equal(p1.numpy(), ref.numpy())
+
+
 def test_large_array_heap_and_strided_child_tensors_do_not_change_the_pieces():
     """The malloc settings around the refinement change where memory comes from, not a value:
     the pieces equal those of the unwrapped function; the heap settings leave no error behind."""
