@@ -889,6 +889,12 @@ def _segment_parallel(graph, root, chunk_elems, n_jobs, bar) -> _SegmentRun:
     """
     import multiprocessing as mp
 
+    if any(st.kind == "max" for st in graph.stages):
+        from .kernels import use_compiled
+
+        if use_compiled(None):  # load the compiled pool stage once, before the fork
+            from .kernels import pool  # noqa: F401
+
     def empty():
         return _SegmentRun(per_stage=np.zeros(graph.n_stages, dtype=np.int64))
 

@@ -25,7 +25,13 @@ __all__ = ["pool_and_bits_2d"]
 _TILE = 16
 
 
-@njit(cache=True)
+#: The one signature, compiled (or loaded from numba's cache) when this module is imported: the
+#: input rows in any layout (a chunk's column block is a strided view), so that a process that
+#: forks workers can load the kernel once, before the fork.
+_SIGNATURE = "void(float64[:, :], " + "int64, " * 13 + "float64, float64, float64[:, :], boolean[:, :])"
+
+
+@njit(_SIGNATURE, cache=True)
 def pool_and_bits_2d(Z, C, H, W, o0, o1, k0, k1, s0, s1, p0, p1, d0, d1, noise, rtol, pooled, bits):
     """Fill ``pooled`` ``(n, C * o0 * o1)`` with the windows' maxima at the rows of ``Z``
     ``(n, C * H * W)`` and ``bits`` ``(n - 1, C * o0 * o1 * k0 * k1)`` with the one-hot winners
