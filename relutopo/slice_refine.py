@@ -620,7 +620,7 @@ def _run_active(graph, values, active, t, stage):
     return M, layout, O, len(idx)
 
 
-def _affine_points(values, t, active, first=None, hint=None):
+def _affine_points(values, t, active, first=None, hint=None, compiled=None):
     """Points where the frontier ``values`` is affine (no slope change) are made inactive: every
     later tensor is then affine across them too, so they need no evaluation downstream.
 
@@ -628,13 +628,20 @@ def _affine_points(values, t, active, first=None, hint=None):
     at most ``SLICE_AFFINE_RTOL`` times their largest magnitude. The deviations are scanned in
     column blocks (tensor ``first`` first; before it, ``hint = (points, columns)`` of that
     tensor, where a new point's own crossing shows), and a point leaves the scan at the first
-    block that shows a slope change: the answer is the test over all columns at once.
+    block that shows a slope change: the answer is the test over all columns at once. The
+    compiled kernels (:mod:`relutopo.kernels.affine`; ``compiled``: as
+    :func:`relutopo.kernels.use_compiled`) scan each point's rows in place, with the same answer.
     """
+    from .kernels import use_compiled
+
     cand = np.flatnonzero(active[1:-1]) + 1
     if cand.size == 0:
         return active
     mats = [(k, v.detach().numpy().reshape(v.shape[0], -1)) for k, v in values.items() if k != "__step__"]
     mats.sort(key=lambda kv: kv[0] is not first)
+    kernels = None
+    if use_compiled(compiled):
+        from .kernels import affine as kernels
     rowmax = np.zeros(len(t))
     for _, A in mats:
         if A.shape[1]:
@@ -653,6 +660,9 @@ def _affine_points(values, t, active, first=None, hint=None):
         dev = np.abs(C - (L + w[ci] * (R - L)))[:, 0]
         alive[ci[~(dev <= thr[ci])]] = False
     for _, A in mats:
+        if kernels is not None and A.dtype == np.float64:
+            kernels.scan_affine(A, cand, np.ascontiguousarray(w[:, 0]), thr, alive)
+            continue
         for c0 in range(0, A.shape[1], AFFINE_BLOCK):
             ci = np.flatnonzero(alive)
             if ci.size == 0:
@@ -894,6 +904,10 @@ def _segment_parallel(graph, root, chunk_elems, n_jobs, bar) -> _SegmentRun:
 
         if use_compiled(None):  # load the compiled pool stage once, before the fork
             from .kernels import pool  # noqa: F401
+    from .kernels import use_compiled
+
+    if use_compiled(None):  # and the affine-point test
+        from .kernels import affine  # noqa: F401
 
     def empty():
         return _SegmentRun(per_stage=np.zeros(graph.n_stages, dtype=np.int64))

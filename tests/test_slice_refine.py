@@ -234,9 +234,26 @@ def test_affine_point_scan_in_blocks_equals_the_test_over_all_columns(block, mon
     assert ref[[0, 3, 8, 15, n - 1]].all() and not ref[[2, 10, 11, 20]].any()
     hint = (np.array([3, 15, 20, 10]), np.array([5, 29, 0, 4]))
     hint2 = (np.array([8, 27, 5]), np.array([2, 11, 0]))
-    for kw in ({}, {"first": first}, {"first": first, "hint": hint}, {"first": second, "hint": hint2}):
-        got = sr._affine_points(values, t, active, **kw)
-        np.testing.assert_array_equal(got, ref)
+    modes = (False, True) if _has_numba() else (False,)
+    for compiled in modes:  # the numpy block scan and the compiled row scan
+        for kw in ({}, {"first": first}, {"first": first, "hint": hint}, {"first": second, "hint": hint2}):
+            got = sr._affine_points(values, t, active, compiled=compiled, **kw)
+            np.testing.assert_array_equal(got, ref)
+    # a NaN is a slope change in both forms (its point and both neighbours stay active)
+    values[second][30, 3] = np.nan
+    for compiled in modes:
+        got = sr._affine_points(values, t, active, compiled=compiled, first=first)
+        assert got[[29, 30, 31]].all()
+        np.testing.assert_array_equal(got[:29], ref[:29])
+        np.testing.assert_array_equal(got[32:], ref[32:])
+
+
+def _has_numba():
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 @pytest.mark.parametrize("seed", [0, 1])
