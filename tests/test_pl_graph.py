@@ -304,3 +304,19 @@ def test_dense_convolutions_equal_torch_convolutions(name, monkeypatch):
     plain = g.forward(X)
     close(dense, plain, rtol=1e-13)
     close(dense, torch_out(model, X.reshape((-1,) + shape)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("conv", [nn.Conv2d(4, 6, 3, stride=2, padding=1), nn.Conv2d(4, 8, 3, groups=2, dilation=2),
+                                  nn.Conv1d(4, 5, 3, padding=1)])
+def test_convolutions_in_slices_of_the_batch_are_the_same_floats(conv, monkeypatch):
+    """A large batch is convolved in slices (``CONV_SLICE_BYTES``): every point's output is the
+    one of a single call, to the bit, at any slice size."""
+    import relutopo.pl_graph as plg
+
+    conv = conv.double()
+    x = torch.from_numpy(np.random.default_rng(0).normal(size=(23, 4) + (9,) * (conv.weight.ndim - 2)))
+    with torch.no_grad():
+        ref = conv(x)
+        for budget in (1, 3000, 1 << 30):
+            monkeypatch.setattr(plg, "CONV_SLICE_BYTES", budget)
+            assert torch.equal(plg._conv_in_slices(conv, x), ref)
