@@ -985,7 +985,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
 
     ``to_input`` maps ``(m, 1)`` slice coordinates to ``(m, D)`` inputs (an affine map).
     See the module docstring for the algorithm. With ``n_jobs > 1`` the chunks are refined on
-    that many forked processes (where the platform can fork; see :func:`_segment_parallel`),
+    that many forked processes (where the platform can fork; see ``_segment_parallel``),
     with the same result as ``n_jobs=1``.
 
     Examples

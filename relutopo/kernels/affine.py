@@ -1,6 +1,6 @@
 """The affine-point test of a segment's refinement, compiled (numba).
 
-:func:`relutopo.slice_refine._affine_points` makes a point inactive when every value of the
+``relutopo.slice_refine._affine_points`` makes a point inactive when every value of the
 frontier deviates from the interpolation of its two neighbours by at most a tolerance. The
 numpy form scans blocks of columns for all candidate points at once (gathers of three rows per
 point and block); these kernels scan each candidate's three rows in place, in column blocks of

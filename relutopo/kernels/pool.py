@@ -3,8 +3,8 @@
 On a segment, a 2-D max-pool stage needs, from the stage input at consecutive points (rows of
 ``Z``), the pooled maxima at every point and, for every interval between two points, the
 winner of every window at the interval's midpoint (the first entry within the tolerance of the
-maximum; see :func:`relutopo.slice_refine._winner_bits`). The numpy form
-(:func:`relutopo.slice_refine._pool_and_bits_2d`) builds a NaN-padded copy of the input, the
+maximum; see ``relutopo.slice_refine._winner_bits``). The numpy form
+(``relutopo.slice_refine._pool_and_bits_2d``) builds a NaN-padded copy of the input, the
 window views, the midpoints and a dozen passes over them; this kernel reads each input row once
 while it is in the cache and computes the same floats with the same operations in the same
 order: ``fmax`` / ``fmin`` over the window's entries in the kernel's C order as numpy's
