@@ -1018,6 +1018,10 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
                       "segment refinement shares the model with them by forking); refining on one "
                       "process", RuntimeWarning, stacklevel=2)
         n_jobs = 1
+    if n_jobs > 1 and mp.current_process().daemon:
+        warnings.warn(f"n_jobs={n_jobs}: this is a daemonic worker process, which cannot start "
+                      "processes of its own; refining on one process", RuntimeWarning, stacklevel=2)
+        n_jobs = 1
     t0 = np.array([float(lo), float(hi)])
     values = graph.initial_values(to_input(t0[:, None]))
     root = (0, t0, values, np.ones(2, dtype=bool), [DIGEST_SEED], [[]] if keep_patterns else None)

@@ -518,3 +518,32 @@ def test_bad_n_jobs_is_a_clear_error(n_jobs):
     seg = Segment(*images(7, n=2))
     with pytest.raises((ValidationError, ValidationTypeError), match="n_jobs"):
         decompose(small_cnn(0), seg, n_jobs=n_jobs)
+
+
+def _refine_in_a_daemon(queue):
+    import warnings
+
+    torch.set_num_threads(1)  # a forked child must not use the parent's OpenMP pool
+
+    model = small_cnn(2)
+    seg = Segment(*images(7, n=2), margin=0.5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dec = decompose_slice(model, seg, chunk_elems=200, n_jobs=2)
+    queue.put((dec.n_regions, [str(w.message) for w in caught]))
+
+
+def test_parallel_segment_in_a_daemonic_process_runs_on_one_process():
+    """A daemonic process (a multiprocessing pool's worker) cannot fork workers: the refinement
+    says so and runs on one process, with the same pieces."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_refine_in_a_daemon, args=(q,), daemon=True)
+    p.start()
+    n, messages = q.get(timeout=120)
+    p.join()
+    seg = Segment(*images(7, n=2), margin=0.5)
+    assert n == decompose_slice(small_cnn(2), seg, chunk_elems=200).n_regions
+    assert any("daemonic" in m for m in messages)
