@@ -690,25 +690,48 @@ def _child_chunk(graph, ctx, a, b):
     """Points ``a:b`` of a refined parent chunk as a chunk of the next stage: frontier rows by
     linear interpolation (exact zeros where a neuron crosses), the stage's bits and digests per
     interval, the nonlinearity applied, and which points are active downstream."""
+    from .kernels import use_compiled
+
     all_iv, all_tau, nxt_iv = ctx["all_iv"], ctx["all_tau"], ctx["nxt_iv"]
     M, t, s, za, zb = ctx["M"], ctx["t"], ctx["s"], ctx["za"], ctx["zb"]
     ivs, taus, nx = all_iv[a:b], all_tau[a:b], nxt_iv[a:b]
-    rows = M[ivs]  # old points (tau = 0) are copied; new ones interpolated
-    new = np.flatnonzero(taus > 0)
-    if new.size:
-        _lerp_rows(rows, new, rows, new, M, nx[new], taus[new, None])
-    ts = t[ivs] + taus * (t[nx] - t[ivs])
     zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
+    zr = zcl = np.zeros(0, dtype=np.int64)
     if zero_pos is not None:
         sel = (zero_pos >= a) & (zero_pos < b)
-        rows[zero_pos[sel] - a, zero_col[sel]] = 0.0
+        zr, zcl = zero_pos[sel] - a, zero_col[sel]
+    st = graph.stages[s]
+    relu = None
+    if use_compiled(None) and M.dtype == np.float64 and M.flags.c_contiguous:
+        # one pass: rows, zeros, and for a plain ReLU its bits and values (the same floats)
+        from .kernels.child import child_rows
+
+        fuse = st.kind == "relu" and graph.steps[st.step].slope is None
+        n = b - a
+        rows = np.empty((n, M.shape[1]))
+        bits = np.empty((n - 1, zb - za) if fuse else (0, 0), dtype=bool)
+        relu = np.empty((n, zb - za) if fuse else (0, 0))
+        order = np.argsort(zr, kind="stable")
+        child_rows(M, np.ascontiguousarray(ivs, dtype=np.int64), np.ascontiguousarray(taus, dtype=np.float64),
+                   np.ascontiguousarray(nx, dtype=np.int64), np.ascontiguousarray(zr[order], dtype=np.int64),
+                   np.ascontiguousarray(zcl[order], dtype=np.int64), za if fuse else 0, zb if fuse else 0,
+                   2.0 * ctx["noise"], rows, bits, relu)
+        if not fuse:
+            relu = None
+    else:
+        rows = M[ivs]  # old points (tau = 0) are copied; new ones interpolated
+        new = np.flatnonzero(taus > 0)
+        if new.size:
+            _lerp_rows(rows, new, rows, new, M, nx[new], taus[new, None])
+        rows[zr, zcl] = 0.0
+    ts = t[ivs] + taus * (t[nx] - t[ivs])
     parent = ivs[:-1]  # interval i of the child lies in the parent's interval ivs[i]
     zc = rows[:, za:zb]
-    geom = _pool2d_geometry(graph, s) if graph.stages[s].kind == "max" else None
+    geom = _pool2d_geometry(graph, s) if st.kind == "max" else None
     pooled = None
     if geom is not None:
         pooled, bits = _pool_stage_2d(graph, s, geom, zc, ctx["noise"])
-    else:
+    elif relu is None:
         bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"])
     packed = pack_bits(bits)
     del bits
@@ -717,6 +740,10 @@ def _child_chunk(graph, ctx, a, b):
     new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
     vals = _unpack(rows, ctx["layout"], copy=False)
     del rows
+    if relu is not None:
+        import torch
+
+        pooled = torch.from_numpy(relu).reshape(graph.nonlinear_input(vals, s).shape)
     graph.apply_nonlinear(vals, s, out=pooled)
     hint = None
     if ctx["hint_pos"] is not None:
@@ -906,8 +933,8 @@ def _segment_parallel(graph, root, chunk_elems, n_jobs, bar) -> _SegmentRun:
             from .kernels import pool  # noqa: F401
     from .kernels import use_compiled
 
-    if use_compiled(None):  # and the affine-point test
-        from .kernels import affine  # noqa: F401
+    if use_compiled(None):  # and the affine-point test and the child rows
+        from .kernels import affine, child  # noqa: F401
 
     def empty():
         return _SegmentRun(per_stage=np.zeros(graph.n_stages, dtype=np.int64))

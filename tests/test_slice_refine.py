@@ -547,3 +547,28 @@ def test_parallel_segment_in_a_daemonic_process_runs_on_one_process():
     seg = Segment(*images(7, n=2), margin=0.5)
     assert n == decompose_slice(small_cnn(2), seg, chunk_elems=200).n_regions
     assert any("daemonic" in m for m in messages)
+
+
+@pytest.mark.parametrize("which", ["residual_cnn", "small_cnn", "leaky"])
+def test_compiled_and_numpy_segment_refinements_are_the_same_floats(which, monkeypatch):
+    """The compiled kernels of a segment's refinement (child rows with relu bits and values,
+    the max-pool stage, the affine-point scan) give every breakpoint, output and pattern of the
+    numpy forms to the bit (``RELUTOPO_NUMBA=0``: numpy)."""
+    pytest.importorskip("numba")
+    if which == "residual_cnn":
+        model, (a, b) = residual_cnn(seed=2).eval(), images(31, n=2, shape=(1, 28, 28))
+    elif which == "small_cnn":
+        model, (a, b) = small_cnn(4), images(32, n=2)
+    else:
+        torch.manual_seed(5)
+        model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.LeakyReLU(0.1), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(4 * 3 * 3, 6), nn.ReLU(), nn.Linear(6, 3)).double()
+        a, b = images(33, n=2)
+    seg = Segment(a, b, margin=0.3)
+    runs = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv("RELUTOPO_NUMBA", flag)
+        runs.append(decompose_slice(model, seg, keep_patterns=True, chunk_elems=3000))
+    assert runs[0].n_regions == runs[1].n_regions > 10
+    for x, y in zip(_segment_arrays(runs[0]), _segment_arrays(runs[1])):
+        assert np.array_equal(np.asarray(x).view(np.uint8), np.asarray(y).view(np.uint8))

@@ -15,8 +15,10 @@ numba can be imported).
 
 Modules: :mod:`.centres` (certified Chebyshev centres, the port of :mod:`relutopo.chebyshev`),
 :mod:`.polygon` (2-D boxes), :mod:`.vertex` (the double-description refinement in any ``d``),
-:mod:`.crossing` (facet crossing), :mod:`.pool` (a segment's 2-D max-pool stage in
-:mod:`relutopo.slice_refine`, the same floats and bits as its numpy form).
+:mod:`.crossing` (facet crossing), and for a segment's refinement in
+:mod:`relutopo.slice_refine` (the same floats and bits as its numpy forms) :mod:`.child` (a
+child chunk's rows, relu bits and values in one pass), :mod:`.pool` (the 2-D max-pool stage),
+:mod:`.affine` (the affine-point scan).
 
 Numba writes its cache next to these sources (``__pycache__``) when that folder is writable, else
 in the user's cache folder (``NUMBA_CACHE_DIR`` overrides both), so a read-only installation
