@@ -134,6 +134,13 @@ def test_generated_pages(tmp_path):
     assert "\n## Benchmarks\n" in perf and "\n### LP speed\n" in perf
     assert "# not a heading" in perf and "\n## not a heading" not in perf
     assert perf.count("\n# Benchmarks") == 0 and perf.count("## Benchmarks") == 1
+    assert "Exact slices of torch models" not in perf  # no bench_slices.json: no table
+    (tmp_path / "benchmarks" / "results").mkdir()
+    (tmp_path / "benchmarks" / "results" / "bench_slices.json").write_text(json.dumps({"cases": [
+        {"case": "resnet18_segment", "n_jobs": 2, "pieces": 20248, "seconds": 10.76, "cpu_seconds": 20.8,
+         "target_s": 10.0}]}))
+    perf = performance_page(tmp_path)
+    assert "| ResNet-18 at 32x32, segment between two photographs | 2 | 20,248 | 10.8 | 20.8 | < 10 s |" in perf
     written = prepare_book(tmp_path, "book")
     assert [p.name for p in written] == ["scorecard.md", "performance.md", "api.md"]
     assert written[0].read_text() == page

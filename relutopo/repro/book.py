@@ -201,6 +201,7 @@ def performance_page(root: os.PathLike, profile: str = "book") -> str:
         lines += [_demote_headings(text), ""]
     else:
         lines += ["## Benchmarks", "", "No `benchmarks/RESULTS.md` yet.", ""]
+    lines += _slice_benchmarks(root / "benchmarks" / "results" / "bench_slices.json")
     rows = []
     for paper, folder in _executed_papers(root).items():
         try:
@@ -218,6 +219,43 @@ def performance_page(root: os.PathLike, profile: str = "book") -> str:
     else:
         lines.append("No executed notebooks yet.")
     return "\n".join(lines) + "\n"
+
+
+def _slice_benchmarks(path: Path) -> list:
+    """Lines of the performance page for ``benchmarks/results/bench_slices.json`` (exact slices
+    of torch models): one table row per case, wall and CPU seconds (a parallel run's workers
+    included) beside the issue's target; nothing when the file is absent or unreadable."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    rows = []
+    for c in record.get("cases", []):
+        case = c.get("case", "?")
+        what = {"cnn_plane": "the engine-slices chapter's CNN, plane through 3 MNIST digits",
+                "resnet18_segment": "ResNet-18 at 32x32, segment between two photographs",
+                "resnet50_chord": f"ResNet-50 at 224x224, {c.get('fraction', 0):.4g} of a chord",
+                "polyline": f"polyline_regions, ResNet-18, {c.get('segments', '?')} segments",
+                "regioncam": f"MLP plane {c.get('net', '')} (regioncam {c.get('regioncam_version', '')}: "
+                             f"{c.get('regioncam_seconds', float('nan')):.3g} s)"}.get(case, case)
+        jobs = c.get("n_jobs", 1)
+        count = c.get("pieces", c.get("regions", c.get("ours_regions", "")))
+        if isinstance(count, list):
+            count = sum(count)
+        wall = c.get("seconds", c.get("ours_seconds"))
+        cpu = c.get("cpu_seconds", c.get("ours_cpu_seconds"))
+        target = c.get("target_s")
+        rows.append(f"| {what} | {jobs} | {count:,} | {wall:.3g} | {cpu:.3g} | "
+                    f"{'' if target is None else f'< {target:g} s'} |"
+                    if isinstance(count, int) and wall is not None and cpu is not None else
+                    f"| {what} | {jobs} | {count} | {wall} | {cpu} | |")
+    if not rows:
+        return []
+    return ["## Exact slices of torch models", "",
+            "`benchmarks/bench_slices.py` (issue 20): regions (pieces on a segment), wall and CPU "
+            "seconds; with `n_jobs` worker processes the CPU time includes the workers'.", "",
+            "| case | n_jobs | regions | wall s | CPU s | target |", "|---|---|---|---|---|---|",
+            *rows, ""]
 
 
 #: The API reference: (section title, package prefix, what it holds).
