@@ -527,10 +527,11 @@ def _pool_and_bits_2d(graph, stage, geom, zc, noise, block_elems: int = POOL_BLO
     return torch.from_numpy(pooled.reshape(n, C, outs[0], outs[1])), bits
 
 
-def _pool_stage_2d(graph, stage, geom, zc, noise, compiled=None):
+def _pool_stage_2d(graph, stage, geom, zc, noise, compiled=None, lerp=None):
     """:func:`_pool_and_bits_2d`, by the compiled kernel (:func:`relutopo.kernels.pool.pool_and_bits_2d`,
     the same floats and bits in one pass) unless ``compiled`` (``None``: ``RELUTOPO_NUMBA``, see
-    :func:`relutopo.kernels.use_compiled`) selects numpy."""
+    :func:`relutopo.kernels.use_compiled`) selects numpy. With ``lerp = (src, tau, nxt)`` (compiled
+    only) the rows are a child chunk's, read from the parent rows ``zc`` as the kernel interpolates."""
     from .kernels import use_compiled
 
     if not use_compiled(compiled):
@@ -540,12 +541,17 @@ def _pool_stage_2d(graph, stage, geom, zc, noise, compiled=None):
     from .kernels.pool import pool_and_bits_2d
 
     C, H, W, outs, size, k, s, p, d = geom
-    n = zc.shape[0]
+    if lerp is None:
+        none = np.zeros(0, dtype=np.int64)
+        src, tau, nxt = none, np.zeros(0), none
+    else:
+        src, tau, nxt = (np.ascontiguousarray(x, dtype=dt) for x, dt in zip(lerp, (np.int64, np.float64, np.int64)))
+    n = zc.shape[0] if lerp is None else src.size
     K = k[0] * k[1]
     pooled = np.empty((n, C * outs[0] * outs[1]))
     bits = np.empty((n - 1, C * outs[0] * outs[1] * K), dtype=bool)
-    pool_and_bits_2d(zc, C, H, W, outs[0], outs[1], k[0], k[1], s[0], s[1], p[0], p[1], d[0], d[1],
-                     float(noise), tol.SLICE_ZERO_RTOL, pooled, bits)
+    pool_and_bits_2d(zc, src, tau, nxt, C, H, W, outs[0], outs[1], k[0], k[1], s[0], s[1], p[0], p[1],
+                     d[0], d[1], float(noise), tol.SLICE_ZERO_RTOL, pooled, bits)
     return torch.from_numpy(pooled.reshape(n, C, outs[0], outs[1])), bits
 
 
@@ -701,8 +707,22 @@ def _child_chunk(graph, ctx, a, b):
         sel = (zero_pos >= a) & (zero_pos < b)
         zr, zcl = zero_pos[sel] - a, zero_col[sel]
     st = graph.stages[s]
-    relu = None
-    if use_compiled(None) and M.dtype == np.float64 and M.flags.c_contiguous:
+    relu = pooled = None
+    geom = _pool2d_geometry(graph, s) if st.kind == "max" else None
+    compiled = use_compiled(None) and M.dtype == np.float64 and M.flags.c_contiguous
+    entries = ctx["layout"][1]
+    if (compiled and geom is not None and zr.size == 0 and len(entries) == 1
+            and (za, zb) == (0, M.shape[1])):
+        # the pool's input is the whole frontier and dies here: the kernel reads the child's
+        # rows from the parent's as it interpolates them, and they are never written out
+        import torch
+
+        pooled, bits = _pool_stage_2d(graph, s, geom, M, ctx["noise"], lerp=(ivs, taus, nx))
+        node, shape = entries[0][:2]
+        rows = None
+        vals = {"__step__": ctx["layout"][0],  # the input, for its shape only: no values behind it
+                node: torch.zeros((), dtype=torch.float64).expand((b - a,) + tuple(shape))}
+    elif compiled:
         # one pass: rows, zeros, and for a plain ReLU its bits and values (the same floats)
         from .kernels.child import child_rows
 
@@ -726,19 +746,19 @@ def _child_chunk(graph, ctx, a, b):
         rows[zr, zcl] = 0.0
     ts = t[ivs] + taus * (t[nx] - t[ivs])
     parent = ivs[:-1]  # interval i of the child lies in the parent's interval ivs[i]
-    zc = rows[:, za:zb]
-    geom = _pool2d_geometry(graph, s) if st.kind == "max" else None
-    pooled = None
-    if geom is not None:
-        pooled, bits = _pool_stage_2d(graph, s, geom, zc, ctx["noise"])
-    elif relu is None:
-        bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"])
+    if rows is not None:
+        zc = rows[:, za:zb]
+        if geom is not None:
+            pooled, bits = _pool_stage_2d(graph, s, geom, zc, ctx["noise"])
+        elif relu is None:
+            bits = _stage_bits_1d(graph, s, zc[:-1], zc[1:], ctx["noise"])
     packed = pack_bits(bits)
     del bits
     digs, pats = ctx["digs"], ctx["pats"]
     new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
     new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
-    vals = _unpack(rows, ctx["layout"], copy=False)
+    if rows is not None:
+        vals = _unpack(rows, ctx["layout"], copy=False)
     del rows
     if relu is not None:
         import torch

@@ -377,6 +377,19 @@ def test_compiled_pool_stage_equals_the_numpy_form_to_the_bit(pool):
                            pool["kernel_size"], pool.get("stride"), pool.get("padding", 0),
                            pool.get("dilation", 1), ceil_mode=pool.get("ceil_mode", False))
         np.testing.assert_array_equal(p1.numpy(), ref.numpy())
+    # a child chunk's rows read from the parent's as the kernel interpolates them: the same as
+    # on the rows written out first (copies where tau = 0, interpolations elsewhere)
+    src = np.array([0, 1, 1, 2, 3, 3, 5, 7, 8, 10])
+    tau = np.array([0.0, 0.0, 0.25, 0.0, 0.0, 0.5, 0.0, 1 / 3, 0.0, 0.0])
+    nxt = np.minimum(src + 1, len(Z) - 1)
+    rows = Z[src].copy()
+    new = tau > 0
+    rows[new] = ((Z[nxt[new]] - Z[src[new]]) * tau[new, None]) + Z[src[new]]
+    for noise in (0.0, 1e-3):
+        p0, b0 = _pool_stage_2d(g, 0, geom, rows, noise, compiled=True)
+        p1, b1 = _pool_stage_2d(g, 0, geom, Z, noise, compiled=True, lerp=(src, tau, nxt))
+        assert np.array_equal(p0.numpy().view(np.int64), p1.numpy().view(np.int64))
+        np.testing.assert_array_equal(b0, b1)
 
 
 def test_large_array_heap_and_strided_child_tensors_do_not_change_the_pieces():

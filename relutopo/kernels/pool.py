@@ -28,15 +28,22 @@ _TILE = 16
 #: The one signature, compiled (or loaded from numba's cache) when this module is imported: the
 #: input rows in any layout (a chunk's column block is a strided view), so that a process that
 #: forks workers can load the kernel once, before the fork.
-_SIGNATURE = "void(float64[:, :], " + "int64, " * 13 + "float64, float64, float64[:, :], boolean[:, :])"
+_SIGNATURE = ("void(float64[:, :], int64[::1], float64[::1], int64[::1], " + "int64, " * 13
+              + "float64, float64, float64[:, :], boolean[:, :])")
 
 
 @njit(_SIGNATURE, cache=True)
-def pool_and_bits_2d(Z, C, H, W, o0, o1, k0, k1, s0, s1, p0, p1, d0, d1, noise, rtol, pooled, bits):
-    """Fill ``pooled`` ``(n, C * o0 * o1)`` with the windows' maxima at the rows of ``Z``
-    ``(n, C * H * W)`` and ``bits`` ``(n - 1, C * o0 * o1 * k0 * k1)`` with the one-hot winners
-    at the intervals' midpoints (windows in the C order of the pool's output, entries in the
-    kernel's C order; entries outside the ``H x W`` input are padding and never count).
+def pool_and_bits_2d(Z, src, tau, nxt, C, H, W, o0, o1, k0, k1, s0, s1, p0, p1, d0, d1, noise, rtol,
+                     pooled, bits):
+    """Fill ``pooled`` ``(n, C * o0 * o1)`` with the windows' maxima at ``n`` rows of stage input
+    ``(C * H * W)`` values and ``bits`` ``(n - 1, C * o0 * o1 * k0 * k1)`` with the one-hot
+    winners at the intervals' midpoints (windows in the C order of the pool's output, entries in
+    the kernel's C order; entries outside the ``H x W`` input are padding and never count).
+
+    The rows are those of ``Z`` when ``src`` is empty; else row ``r`` is read from ``Z`` as a
+    child chunk's row (``relutopo.kernels.child.child_rows``): ``Z[src[r]]`` where
+    ``tau[r] == 0``, else ``((Z[nxt[r]] - Z[src[r]]) * tau[r]) + Z[src[r]]``, so that the
+    rows need not be written out first.
 
     Examples
     --------
@@ -46,11 +53,13 @@ def pool_and_bits_2d(Z, C, H, W, o0, o1, k0, k1, s0, s1, p0, p1, d0, d1, noise, 
     >>> import numpy as np
     >>> Z = np.array([[3.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 4.0]])
     >>> pooled, bits = np.empty((2, 1)), np.empty((1, 4), dtype=np.bool_)
-    >>> pool_and_bits_2d(Z, 1, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0, 1, 1, 0.0, 1e-9, pooled, bits)
+    >>> none, no = np.zeros(0, dtype=np.int64), np.zeros(0)
+    >>> pool_and_bits_2d(Z, none, no, none, 1, 2, 2, 1, 1, 2, 2, 2, 2, 0, 0, 1, 1, 0.0, 1e-9, pooled, bits)
     >>> pooled.ravel().tolist(), bits.ravel().tolist()
     ([3.0, 4.0], [False, False, False, True])
     """
-    n = Z.shape[0]
+    lerp = src.size > 0
+    n = src.size if lerp else Z.shape[0]
     K = k0 * k1
     units = o0 * o1
     HW = H * W
@@ -74,8 +83,22 @@ def pool_and_bits_2d(Z, C, H, W, o0, o1, k0, k1, s0, s1, p0, p1, d0, d1, noise, 
             for q0 in range(0, HW, _TILE):
                 q1 = min(HW, q0 + _TILE)
                 for r in range(r0, r1):
-                    for q in range(q0, q1):
-                        T[q, r] = Z[r, c * HW + q]
+                    if not lerp:
+                        for q in range(q0, q1):
+                            T[q, r] = Z[r, c * HW + q]
+                        continue
+                    a = src[r]
+                    wr = tau[r]
+                    if wr > 0:
+                        b = nxt[r]
+                        for q in range(q0, q1):
+                            lo = Z[a, c * HW + q]
+                            d = Z[b, c * HW + q] - lo
+                            d = d * wr
+                            T[q, r] = d + lo
+                    else:
+                        for q in range(q0, q1):
+                            T[q, r] = Z[a, c * HW + q]
         for v in range(units):
             u = c * units + v
             first = True
