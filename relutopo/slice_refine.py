@@ -712,7 +712,8 @@ def _child_chunk(graph, ctx, a, b):
     compiled = use_compiled(None) and M.dtype == np.float64 and M.flags.c_contiguous
     entries = ctx["layout"][1]
     if (compiled and geom is not None and zr.size == 0 and len(entries) == 1
-            and (za, zb) == (0, M.shape[1])):
+            and (za, zb) == (0, M.shape[1])
+            and graph._last_use.get(entries[0][0], -1) <= graph._stage_steps[s]):
         # the pool's input is the whole frontier and dies here: the kernel reads the child's
         # rows from the parent's as it interpolates them, and they are never written out
         import torch

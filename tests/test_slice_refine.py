@@ -585,3 +585,41 @@ def test_compiled_and_numpy_segment_refinements_are_the_same_floats(which, monke
     assert runs[0].n_regions == runs[1].n_regions > 10
     for x, y in zip(_segment_arrays(runs[0]), _segment_arrays(runs[1])):
         assert np.array_equal(np.asarray(x).view(np.uint8), np.asarray(y).view(np.uint8))
+
+
+class _PoolAndSkip(nn.Module):
+    """The pre-pool features are used again after the pool (a U-Net-style skip)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.fc = nn.Linear(2 * 3 * 3 + 2 * 7 * 7, 3)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        p = torch.nn.functional.max_pool2d(h, 2)
+        return self.fc(torch.cat([p.flatten(1), h.flatten(1)], dim=1))
+
+
+def test_pool_input_used_after_the_pool_keeps_its_values(monkeypatch):
+    """When the max-pool's input is still needed downstream, its rows are written out (the pool
+    kernel must not read them from the parent only): the same floats with and without numba,
+    and the pieces of a bisection."""
+    pytest.importorskip("numba")
+    torch.manual_seed(3)
+    model = _PoolAndSkip().double()
+    a, b = images(41, n=2)
+    seg = Segment(a, b, margin=0.3)
+    runs = []
+    for flag in ("0", "1"):
+        monkeypatch.setenv("RELUTOPO_NUMBA", flag)
+        runs.append(decompose_slice(model, seg, keep_patterns=True))
+    for x, y in zip(_segment_arrays(runs[0]), _segment_arrays(runs[1])):
+        assert np.array_equal(np.asarray(x).view(np.uint8), np.asarray(y).view(np.uint8))
+    g = runs[1].model
+    n = bisection_pieces(lambda t: g.digests(seg.to_input(t[:, None])), seg.box.lo[0], seg.box.hi[0])
+    assert runs[1].n_regions == n
+    X = seg.to_input(runs[1].interior_points)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(X)).numpy()
+    assert np.abs(runs[1].outputs(runs[1].interior_points) - ref).max() <= 1e-9 * np.abs(ref).max()
