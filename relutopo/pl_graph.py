@@ -507,6 +507,11 @@ class PLGraph:
             if self._last_use.get(node, -1) <= after:
                 del values[node]
 
+    def dies_at(self, node, stage: int) -> bool:
+        """Whether the tensor of ``node`` is read by no step after nonlinear stage ``stage``
+        (:meth:`apply_nonlinear` drops it there)."""
+        return self._last_use.get(node, -1) <= self._stage_steps[stage]
+
     def run_to(self, values: dict, stage: int):
         """Evaluate the affine steps up to nonlinear stage ``stage`` (``n_stages``: the output).
 

@@ -665,9 +665,10 @@ def _affine_points(values, t, active, first=None, hint=None, compiled=None):
         L, C, R = A[cc - 1, col][:, None], A[cc, col][:, None], A[cc + 1, col][:, None]
         dev = np.abs(C - (L + w[ci] * (R - L)))[:, 0]
         alive[ci[~(dev <= thr[ci])]] = False
+    w1 = np.ascontiguousarray(w[:, 0]) if kernels is not None else None
     for _, A in mats:
         if kernels is not None and A.dtype == np.float64:
-            kernels.scan_affine(A, cand, np.ascontiguousarray(w[:, 0]), thr, alive)
+            kernels.scan_affine(A, cand, w1, thr, alive)
             continue
         for c0 in range(0, A.shape[1], AFFINE_BLOCK):
             ci = np.flatnonzero(alive)
@@ -713,7 +714,7 @@ def _child_chunk(graph, ctx, a, b):
     entries = ctx["layout"][1]
     if (compiled and geom is not None and zr.size == 0 and len(entries) == 1
             and (za, zb) == (0, M.shape[1])
-            and graph._last_use.get(entries[0][0], -1) <= graph._stage_steps[s]):
+            and graph.dies_at(entries[0][0], s)):
         # the pool's input is the whole frontier and dies here: the kernel reads the child's
         # rows from the parent's as it interpolates them, and they are never written out
         import torch
@@ -786,6 +787,10 @@ class _SegmentRun:
     n_chunks: int = 0
     n_skipped: int = 0
     per_stage: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, n_stages: int) -> "_SegmentRun":
+        return cls(per_stage=np.zeros(n_stages, dtype=np.int64))
 
     def add(self, other: "_SegmentRun") -> None:
         self.t.extend(other.t)
@@ -894,7 +899,7 @@ def _segment_step(graph, item, chunk_elems, run: _SegmentRun):
 def _segment_depth_first(graph, items, chunk_elems, bar=None) -> _SegmentRun:
     """Process ``items`` (chunks in segment order) and all their descendants depth first: the
     memory holds one chunk's frontier per stage."""
-    run = _SegmentRun(per_stage=np.zeros(graph.n_stages, dtype=np.int64))
+    run = _SegmentRun.empty(graph.n_stages)
     stack = list(reversed(items))
     while stack:
         before = len(run.digests)
@@ -947,18 +952,15 @@ def _segment_parallel(graph, root, chunk_elems, n_jobs, bar) -> _SegmentRun:
     """
     import multiprocessing as mp
 
-    if any(st.kind == "max" for st in graph.stages):
-        from .kernels import use_compiled
-
-        if use_compiled(None):  # load the compiled pool stage once, before the fork
-            from .kernels import pool  # noqa: F401
     from .kernels import use_compiled
 
-    if use_compiled(None):  # and the affine-point test and the child rows
+    if use_compiled(None):  # load the compiled kernels once, before the fork
         from .kernels import affine, child  # noqa: F401
+        if any(st.kind == "max" for st in graph.stages):
+            from .kernels import pool  # noqa: F401
 
     def empty():
-        return _SegmentRun(per_stage=np.zeros(graph.n_stages, dtype=np.int64))
+        return _SegmentRun.empty(graph.n_stages)
 
     # breadth first in the parent: a list of chunks still to refine and of finished runs, in
     # segment order; the parent's counts for chunks it split go to ``counts``
