@@ -1035,7 +1035,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
 
     ``to_input`` maps ``(m, 1)`` slice coordinates to ``(m, D)`` inputs (an affine map).
     See the module docstring for the algorithm. With ``n_jobs > 1`` the chunks are refined on
-    that many forked processes (where the platform can fork; see ``_segment_parallel``),
+    that many forked processes (at most one per CPU) (where the platform can fork; see ``_segment_parallel``),
     with the same result as ``n_jobs=1``.
 
     Examples
@@ -1056,13 +1056,15 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
     ([0.0, 0.5, 1.0], 2)
     """
     import multiprocessing as mp
+    import os
     import warnings
 
     from tqdm.auto import tqdm
 
     from .validation import check_n_jobs
 
-    n_jobs = check_n_jobs(n_jobs)
+    # more workers than CPUs gain nothing, and the parent would cut (and hold) ever more chunks
+    n_jobs = min(check_n_jobs(n_jobs), os.cpu_count() or 1)
     if n_jobs > 1 and "fork" not in mp.get_all_start_methods():
         warnings.warn(f"n_jobs={n_jobs}: this platform cannot fork worker processes (the parallel "
                       "segment refinement shares the model with them by forking); refining on one "

@@ -524,6 +524,14 @@ def test_parallel_segment_errors_reach_the_caller(monkeypatch):
         decompose_slice(model, seg, chunk_elems=200, n_jobs=2)
 
 
+def test_more_workers_than_cpus_give_the_same_pieces():
+    seg = Segment(*images(7, n=2), margin=0.5)
+    one = decompose_slice(small_cnn(2), seg, chunk_elems=200)
+    many = decompose_slice(small_cnn(2), seg, chunk_elems=200, n_jobs=512)
+    for x, y in zip(_segment_arrays(one), _segment_arrays(many)):
+        np.testing.assert_array_equal(x, y)
+
+
 @pytest.mark.parametrize("n_jobs", [0, -2, 1.5, "2", True])
 def test_bad_n_jobs_is_a_clear_error(n_jobs):
     from relutopo.errors import ValidationError, ValidationTypeError
