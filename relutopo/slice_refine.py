@@ -16,9 +16,14 @@ affine steps are evaluated on the vertices with torch in float64; then
   of the upper envelope of the window's entries.
 
 On a segment a point where every tensor still needed downstream is affine (a ReLU crossing whose
-neuron loses a max-pool window, say) becomes *inactive*: later affine steps are evaluated on the
-active points only and interpolated at the others (the values are affine between active
-neighbours, so this is exact), and it stays inactive. A value counts as zero when ``|z| <= SLICE_ZERO_RTOL`` times the largest ``|z|`` of that neuron
+neuron loses a max-pool window, say) becomes *inactive*, and stays so: it keeps its place among
+the breakpoints (and its intervals their digests), but no row of values. Later stages work on
+the intervals between *active* points, on which every tensor is affine across the inactive
+points: crossings are found there, and each interval's bits hold for the inactive points'
+intervals inside it (a crossing within ``SLICE_MERGE_RTOL`` of an inactive point is that point,
+which gets a row again); outputs at inactive points are interpolated at the end.
+
+A value counts as zero when ``|z| <= SLICE_ZERO_RTOL`` times the largest ``|z|`` of that neuron
 on the chunk's vertices (2-D) or the interval's ends (1-D); 1-D crossings closer than
 ``SLICE_MERGE_RTOL`` of their interval are one breakpoint. The result is exact up to these
 tolerances: every cell is one region (its pattern is constant and its region is convex, so a
@@ -142,9 +147,8 @@ def _on_large_array_heap(fn):
 
 
 # ============================================================================ frontier packing
-def _pack(values: dict, rows=None, n_rows=None):
-    """Live tensors as one float64 matrix ``(n, F)`` and the layout to rebuild them; with
-    ``rows``, the tensors' points go to those rows of an ``(n_rows, F)`` matrix (others unset)."""
+def _pack(values: dict):
+    """Live tensors as one float64 matrix ``(n, F)`` and the layout to rebuild them."""
     layout, blocks, c = [], [], 0
     step = values["__step__"]
     n = None
@@ -159,14 +163,9 @@ def _pack(values: dict, rows=None, n_rows=None):
         c += flat.shape[1]
     if n is None:
         raise RuntimeError("internal: no live tensors")
-    if rows is None:
-        M = np.empty((n, c), dtype=np.float64)
-        for (node, shape, a, b), blk in zip(layout, blocks):
-            M[:, a:b] = blk
-    else:
-        M = np.empty((n_rows, c), dtype=np.float64)
-        for (node, shape, a, b), blk in zip(layout, blocks):
-            M[rows, a:b] = blk
+    M = np.empty((n, c), dtype=np.float64)
+    for (node, shape, a, b), blk in zip(layout, blocks):
+        M[:, a:b] = blk
     return M, (step, tuple(layout))
 
 
@@ -595,35 +594,39 @@ def _lerp_rows(out, rows, L, left, R, right, w, block_elems: int = CACHE_BLOCK_E
         out[rows, c0:c1] = D
 
 
-def _run_active(graph, values, active, t, stage):
-    """Run the affine steps up to ``stage`` on the *active* points only; the frontier of an
-    inactive point is affine between its active neighbours, so it is interpolated there.
+def _run_active(graph, values, active, stage):
+    """Run the affine steps up to ``stage`` on the *active* row points only (the others are
+    affine between their active neighbours: no tensor downstream needs their rows).
 
-    Returns the packed frontier ``(M, layout)`` of all points and, at the last stage, the output.
+    Returns the packed frontier ``(M, layout)`` of the active points and, at the last stage,
+    their output.
     """
     import torch
 
-    if active.all():
-        out = graph.run_to(values, stage)
-        M, layout = _pack(values)
-        return M, layout, (None if out is None else out.numpy()), len(t)
-    idx = np.flatnonzero(active)
-    sub = {k: (v if k == "__step__" else torch.from_numpy(v.detach().numpy()[idx])) for k, v in values.items()}
-    out = graph.run_to(sub, stage)
-    M, layout = _pack(sub, idx, len(t))
-    Oa = None if out is None else out.numpy()
-    rest = np.flatnonzero(~active)
-    pos = np.searchsorted(idx, rest, side="right") - 1   # left active neighbour
-    pos = np.clip(pos, 0, len(idx) - 2)
-    tl, tr = t[idx[pos]], t[idx[pos + 1]]
-    w = ((t[rest] - tl) / (tr - tl))[:, None]
-    _lerp_rows(M, rest, M, idx[pos], M, idx[pos + 1], w)
-    O = None
-    if Oa is not None:
-        O = np.empty((len(t), Oa.shape[1]))
-        O[idx] = Oa
-        O[rest] = Oa[pos] + w * (Oa[pos + 1] - Oa[pos])
-    return M, layout, O, len(idx)
+    if not active.all():
+        idx = np.flatnonzero(active)
+        values = {k: (v if k == "__step__" else torch.from_numpy(v.detach().numpy()[idx]))
+                  for k, v in values.items()}
+    out = graph.run_to(values, stage)
+    M, layout = _pack(values)
+    return M, layout, (None if out is None else out.numpy())
+
+
+def _lerp_inactive(O_act, t, ra):
+    """Rows at every point ``t`` of a chunk from the rows ``O_act`` at its active points
+    ``t[ra]`` (``ra`` ascending, from ``0`` to ``len(t) - 1``): the others by linear
+    interpolation between their active neighbours (the values are affine there)."""
+    O = np.empty((len(t),) + O_act.shape[1:])
+    O[ra] = O_act
+    rest = np.ones(len(t), dtype=bool)
+    rest[ra] = False
+    rest = np.flatnonzero(rest)
+    if rest.size:
+        pos = np.clip(np.searchsorted(ra, rest, side="right") - 1, 0, len(ra) - 2)
+        tl, tr = t[ra[pos]], t[ra[pos + 1]]
+        w = ((t[rest] - tl) / (tr - tl))[:, None]
+        O[rest] = O_act[pos] + w * (O_act[pos + 1] - O_act[pos])
+    return O
 
 
 def _affine_points(values, t, active, first=None, hint=None, compiled=None):
@@ -694,13 +697,14 @@ def _affine_points(values, t, active, first=None, hint=None, compiled=None):
 
 
 def _child_chunk(graph, ctx, a, b):
-    """Points ``a:b`` of a refined parent chunk as a chunk of the next stage: frontier rows by
-    linear interpolation (exact zeros where a neuron crosses), the stage's bits and digests per
-    interval, the nonlinearity applied, and which points are active downstream."""
+    """Rows ``a:b`` of a refined parent chunk's row sequence as a chunk of the next stage:
+    frontier rows by linear interpolation (exact zeros where a neuron crosses), the stage's
+    bits per interval between rows, the digests of every interval (the points without rows
+    between them included), the nonlinearity applied, and which rows stay active downstream."""
     from .kernels import use_compiled
 
     all_iv, all_tau, nxt_iv = ctx["all_iv"], ctx["all_tau"], ctx["nxt_iv"]
-    M, t, s, za, zb = ctx["M"], ctx["t"], ctx["s"], ctx["za"], ctx["zb"]
+    M, s, za, zb = ctx["M"], ctx["s"], ctx["za"], ctx["zb"]
     ivs, taus, nx = all_iv[a:b], all_tau[a:b], nxt_iv[a:b]
     zero_pos, zero_col = ctx["zero_pos"], ctx["zero_col"]
     zr = zcl = np.zeros(0, dtype=np.int64)
@@ -746,8 +750,13 @@ def _child_chunk(graph, ctx, a, b):
         if new.size:
             _lerp_rows(rows, new, rows, new, M, nx[new], taus[new, None])
         rows[zr, zcl] = 0.0
-    ts = t[ivs] + taus * (t[nx] - t[ivs])
-    parent = ivs[:-1]  # interval i of the child lies in the parent's interval ivs[i]
+    # the child's points: its rows' and, between them, those without rows
+    rf = ctx["row_full"][a:b]
+    f0, f1 = int(rf[0]), int(rf[-1])
+    t = ctx["t_full"][f0:f1 + 1]
+    rp = rf - f0
+    parent = ctx["parent_full"][f0:f1]  # the parent's interval that each interval lies in
+    within = np.searchsorted(rp, np.arange(f1 - f0), side="right") - 1  # and the rows' interval
     if rows is not None:
         zc = rows[:, za:zb]
         if geom is not None:
@@ -757,8 +766,8 @@ def _child_chunk(graph, ctx, a, b):
     packed = pack_bits(bits)
     del bits
     digs, pats = ctx["digs"], ctx["pats"]
-    new_d = [digest_chain(digs[p], row) for p, row in zip(parent, packed)]
-    new_p = None if pats is None else [pats[p] + [row] for p, row in zip(parent, packed)]
+    new_d = [digest_chain(digs[p], packed[r]) for p, r in zip(parent, within)]
+    new_p = None if pats is None else [pats[p] + [packed[r]] for p, r in zip(parent, within)]
     if rows is not None:
         vals = _unpack(rows, ctx["layout"], copy=False)
     del rows
@@ -771,8 +780,60 @@ def _child_chunk(graph, ctx, a, b):
     if ctx["hint_pos"] is not None:
         sel = (ctx["hint_pos"] >= a) & (ctx["hint_pos"] < b)
         hint = (ctx["hint_pos"][sel] - a, ctx["hint_col"][sel])
-    act = _affine_points(vals, ts, ctx["all_act"][a:b], graph.steps[graph.stages[s].step].node, hint)
-    return s + 1, ts, vals, act, new_d, new_p
+    act = _affine_points(vals, t[rp], np.ones(b - a, dtype=bool),
+                         graph.steps[graph.stages[s].step].node, hint)
+    return s + 1, t, vals, rp, act, new_d, new_p
+
+
+def _place_points(t, ra, iv, tau):
+    """Place a chunk's new points ``(iv, tau)`` (from :func:`_merge_points`: sorted, in the
+    intervals ``[t[ra[i]], t[ra[i + 1]]]`` between its active points ``ra``) among all its
+    points ``t``, of which those between active points have no rows.
+
+    A new point within ``SLICE_MERGE_RTOL`` (of its interval's length) of a point without a row
+    is that point, which gets a row again (several such new points are one); one that rounds to
+    an interval end is dropped; the others are inserted into ``t``.
+
+    Returns ``(kept, iv, tau, q, t_new, row_full_old, row_full_new, parent)``: the index of the
+    new point that each input point became (``-1``: dropped), the kept points' ``iv`` and
+    ``tau`` (a reused point's own), the point each reuses (``-1``: inserted), the refined points ``t_new``, the
+    positions in ``t_new`` of the active points and of the kept new points, and for each
+    interval of ``t_new`` the interval of ``t`` it lies in.
+    """
+    n = len(t)
+    tr = t[ra]
+    L, R = tr[iv], tr[iv + 1]
+    tn = L + tau * (R - L)
+    valid = (tn > L) & (tn < R)
+    q = np.full(iv.size, -1, dtype=np.int64)
+    dup = np.zeros(iv.size, dtype=bool)
+    if iv.size and len(ra) < n:
+        lo_f, hi_f = ra[iv], ra[iv + 1]
+        pos = np.searchsorted(t, tn)  # t[pos - 1] < tn <= t[pos]
+        tolt = tol.SLICE_MERGE_RTOL * (R - L)
+        pa, pb = np.maximum(pos - 1, 0), np.minimum(pos, n - 1)
+        da = np.where(pa > lo_f, tn - t[pa], np.inf)   # points without rows only
+        db = np.where(pb < hi_f, t[pb] - tn, np.inf)
+        q = np.where((da <= tolt) & (da <= db), pa, np.where(db <= tolt, pb, -1))
+        q[~valid] = -1
+        dup[1:] = (q[1:] >= 0) & (q[1:] == q[:-1])
+    idx = np.arange(iv.size)
+    first = np.maximum.accumulate(np.where(dup, 0, idx)) if iv.size else idx
+    keep = valid & ~dup
+    rank = np.cumsum(keep) - 1
+    kept = np.where(valid, rank[first], -1) if iv.size else idx
+    reuse = q >= 0
+    tau = np.where(reuse, (t[np.maximum(q, 0)] - L) / np.where(R > L, R - L, 1.0), tau)[keep]
+    iv, q, tn = iv[keep], q[keep], tn[keep]
+    ins = q < 0
+    pos_ins = np.searchsorted(t, tn[ins])
+    t_new = np.insert(t, pos_ins, tn[ins])
+    old_pos = np.arange(n) + np.searchsorted(pos_ins, np.arange(n), side="right")
+    new_pos = np.empty(q.size, dtype=np.int64)
+    new_pos[ins] = pos_ins + np.arange(pos_ins.size)
+    new_pos[~ins] = old_pos[q[~ins]]
+    parent = np.searchsorted(old_pos, np.arange(len(t_new) - 1), side="right") - 1
+    return kept, iv, tau, q, t_new, old_pos[ra], new_pos, parent
 
 
 @dataclass
@@ -809,26 +870,25 @@ def _segment_step(graph, item, chunk_elems, run: _SegmentRun):
     (lazy: materialised when processed), in segment order."""
     if item[0] == "lazy":
         item = _child_chunk(graph, *item[1:])
-    s, t, values, active, digs, pats = item
+    s, t, values, rp, active, digs, pats = item
     run.n_chunks += 1
     active = active.copy()
     active[0] = active[-1] = True
+    ra = rp[active]  # the active points: rows of the frontier below
+    run.n_eval += ra.size
+    run.n_skipped += len(t) - ra.size
     if s == graph.n_stages:
-        _, _, O, n_act = _run_active(graph, values, active, t, s)
-        run.n_eval += n_act
-        run.n_skipped += len(t) - n_act
+        _, _, O = _run_active(graph, values, active, s)
         run.t.append(t)
-        run.outputs.append(O)
+        run.outputs.append(_lerp_inactive(O, t, ra))
         run.digests.extend(digs)
         if pats is not None:
             run.patterns.extend(pats)
         return []
     st = graph.stages[s]
-    M, layout, _, n_act = _run_active(graph, values, active, t, s)
+    M, layout, _ = _run_active(graph, values, active, s)
     del values
     m = M.shape[0] - 1
-    run.n_eval += n_act
-    run.n_skipped += len(t) - n_act
     za, zb = _columns(graph, s, layout)
     Z = M[:, za:zb]
     noise = tol.SLICE_NOISE_RTOL * _abs_max(Z)
@@ -862,22 +922,29 @@ def _segment_step(graph, item, chunk_elems, run: _SegmentRun):
         iv = iv[r]
         cut_k = w[r]  # the window (a column of the pool's output)
     iv, tau, assign = _merge_points(iv.astype(np.int64), tau)
-    run.per_stage[s] += iv.size
+    # new points between active points: inserted, or a point without a row that gets one again
+    kept, iv, tau, reused, t_new, full_old, full_new, parent_full = _place_points(t, ra, iv, tau)
+    assign = np.where(assign >= 0, kept[np.maximum(assign, 0)], -1) if kept.size else assign
+    run.per_stage[s] += int((reused < 0).sum())
+    # the refined row sequence: old row i is (i, 0); new points (iv, tau)
+    all_iv = np.concatenate([np.arange(m + 1), iv])
+    all_tau = np.concatenate([np.zeros(m + 1), tau])
+    order = np.lexsort((all_tau, all_iv))
+    all_iv, all_tau = all_iv[order], all_tau[order]
+    row_full = np.concatenate([full_old, full_new])[order]
+    if row_full.size > 1 and not (np.diff(row_full) > 0).all():
+        raise RuntimeError("internal: the refined rows of a segment chunk are out of order")
+    at = np.empty(order.size, dtype=np.int64)
+    at[order] = np.arange(order.size)  # where each old row and new point went
     # where each crossing neuron vanishes: (position in the refined sequence, column)
     zero_pos = zero_col = hint_pos = hint_col = None
     if (assign >= 0).any():
         ok = assign >= 0
         # a new point's slope change shows in its own neuron's (window's) output column
-        hint_pos = assign[ok] + iv[assign[ok]] + 1
+        hint_pos = at[m + 1 + assign[ok]]
         hint_col = cut_k[ok]
         if cut_iv is not None:
             zero_pos, zero_col = hint_pos, za + cut_k[ok]
-    # the refined sequence: old point i is (i, 0); new points (iv, tau)
-    all_iv = np.concatenate([np.arange(m + 1), iv])
-    all_tau = np.concatenate([np.zeros(m + 1), tau])
-    order = np.lexsort((all_tau, all_iv))
-    all_iv, all_tau = all_iv[order], all_tau[order]
-    all_act = np.where(all_tau > 0, True, active[all_iv])  # new points start active
     nxt_iv = np.minimum(all_iv + 1, m)
     n_new = all_iv.size
     F = M.shape[1]
@@ -889,10 +956,10 @@ def _segment_step(graph, item, chunk_elems, run: _SegmentRun):
         pieces.append((start, stop))
         start = stop - 1
     # children are materialised when processed: memory holds this chunk's frontier, not all of theirs
-    ctx = dict(M=M, layout=layout, t=t, s=s, all_iv=all_iv, all_tau=all_tau, nxt_iv=nxt_iv,
-               all_act=all_act, zero_pos=zero_pos, zero_col=zero_col, hint_pos=hint_pos,
-               hint_col=hint_col, za=za, zb=zb, noise=noise,
-               digs=digs, pats=pats)
+    ctx = dict(M=M, layout=layout, s=s, all_iv=all_iv, all_tau=all_tau, nxt_iv=nxt_iv,
+               zero_pos=zero_pos, zero_col=zero_col, hint_pos=hint_pos, hint_col=hint_col,
+               za=za, zb=zb, noise=noise, digs=digs, pats=pats,
+               t_full=t_new, row_full=row_full, parent_full=parent_full)
     return [("lazy", ctx, a, b) for a, b in pieces]
 
 
@@ -1076,8 +1143,10 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         n_jobs = 1
     t0 = np.array([float(lo), float(hi)])
     values = graph.initial_values(to_input(t0[:, None]))
-    root = (0, t0, values, np.ones(2, dtype=bool), [DIGEST_SEED], [[]] if keep_patterns else None)
-    # items: a chunk (stage, t, values, active, digests, patterns) or ("lazy", parent ctx, a, b)
+    root = (0, t0, values, np.arange(2), np.ones(2, dtype=bool), [DIGEST_SEED],
+            [[]] if keep_patterns else None)
+    # items: a chunk (stage, t, values, rows' positions in t, which rows are active, digests,
+    # patterns) or ("lazy", parent ctx, a, b)
     bar = tqdm(desc="segment pieces", unit="piece", disable=not progress, leave=False)
     try:
         if n_jobs > 1:

@@ -631,3 +631,64 @@ def test_pool_input_used_after_the_pool_keeps_its_values(monkeypatch):
     with torch.no_grad():
         ref = model(torch.from_numpy(X)).numpy()
     assert np.abs(runs[1].outputs(runs[1].interior_points) - ref).max() <= 1e-9 * np.abs(ref).max()
+
+
+def test_new_points_are_placed_among_the_points_without_rows():
+    from relutopo import tolerances as tol
+    from relutopo.slice_refine import _place_points
+
+    # rows at t = 0, 0.5, 1; the points 0.2 and 0.7 have none (the frontier is affine there)
+    t = np.array([0.0, 0.2, 0.5, 0.7, 1.0])
+    ra = np.array([0, 2, 4])
+    eps = 0.1 * tol.SLICE_MERGE_RTOL
+    tn = np.array([0.2 + eps, 0.1, 0.7 - eps, 0.7 + eps, 0.9, 1.0])  # last: rounds to the end
+    iv = np.array([0, 0, 1, 1, 1, 1])
+    iv_order = np.lexsort((tn, iv))
+    iv, tn = iv[iv_order], tn[iv_order]
+    L, R = t[ra][iv], t[ra][iv + 1]
+    tau = (tn - L) / (R - L)
+    kept, iv_k, tau_k, q, t_new, full_old, full_new, parent = _place_points(t, ra, iv, tau)
+    # 0.1 and 0.9 are inserted; 0.2 and 0.7 get rows again (the two points at 0.7 are one)
+    np.testing.assert_array_equal(t_new, [0.0, 0.1, 0.2, 0.5, 0.7, 0.9, 1.0])
+    np.testing.assert_array_equal(q, [-1, 1, 3, -1])
+    np.testing.assert_array_equal(kept, [0, 1, 2, 2, 3, -1])
+    np.testing.assert_array_equal(iv_k, [0, 0, 1, 1])
+    # a reused point's tau is its own, so that its row is interpolated where it lies
+    np.testing.assert_allclose(L[[0, 1, 2, 4]] + tau_k * (R - L)[[0, 1, 2, 4]], [0.1, 0.2, 0.7, 0.9],
+                               rtol=0, atol=1e-15)
+    assert tau_k[1] == (0.2 - 0.0) / 0.5 and tau_k[2] == (0.7 - 0.5) / 0.5
+    np.testing.assert_array_equal(t_new[full_old], t[ra])
+    np.testing.assert_array_equal(full_new, [1, 2, 4, 5])
+    # each new interval lies in the old interval that contains it
+    np.testing.assert_array_equal(parent, [0, 0, 1, 2, 3, 3])
+    for i, p in enumerate(parent):
+        assert t[p] <= t_new[i] and t_new[i + 1] <= t[p + 1]
+
+
+def test_a_crossing_at_a_point_without_a_row_gives_it_a_row_again():
+    # t -> relu(t - 1/2), relu(t - 1/4); the first is unused downstream, so after the second
+    # stage t = 1/2 is a breakpoint whose frontier is affine (no row); the third stage's neuron
+    # relu(relu(t - 1/4)) - 1/4 crosses zero there: one breakpoint, not two
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import refine_segment
+
+    def lin(W, b):
+        m = nn.Linear(len(W[0]), len(W)).double()
+        with torch.no_grad():
+            m.weight.copy_(torch.tensor(W, dtype=torch.float64))
+            m.bias.copy_(torch.tensor(b, dtype=torch.float64))
+        return m
+
+    model = nn.Sequential(lin([[1.0], [1.0]], [-0.5, -0.25]), nn.ReLU(),
+                          lin([[0.0, 1.0], [0.0, 0.0]], [0.0, 0.0]), nn.ReLU(),
+                          lin([[1.0, 0.0]], [-0.25]), nn.ReLU(), lin([[2.0]], [0.0]))
+    g = pl_graph(model, (1,))
+    p = refine_segment(g, 0.0, 1.0, lambda t: t, keep_patterns=True)
+    np.testing.assert_array_equal(p.t, [0.0, 0.25, 0.5, 1.0])
+    assert p.stats["breakpoints_per_stage"] == [2, 0, 0]
+    assert p.stats["skipped_evaluations"] > 0  # t = 1/2 had no row at the third stage
+    mid = 0.5 * (p.t[:-1] + p.t[1:])
+    np.testing.assert_array_equal(g.digests(mid[:, None]), p.digests)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(p.t[:, None])).numpy()
+    np.testing.assert_allclose(p.outputs, ref, rtol=0, atol=1e-15)
