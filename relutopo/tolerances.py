@@ -224,8 +224,9 @@ SLICE_MERGE_RTOL: float = 1e-12
 #: up to the interpolation of a cut point).
 SLICE_NOISE_RTOL: float = 1e-13
 
-#: On a segment, a breakpoint is *inactive* downstream (evaluated by interpolation instead of by
-#: the network) when every value still needed later deviates from the linear interpolation of its
-#: two neighbouring points by at most this fraction of their largest magnitude -- the frontier
-#: has no slope change there (``relutopo.slice_refine``).
+#: On a segment, a breakpoint is *inactive* downstream (no longer evaluated: later stages work
+#: on the intervals between active points, across it) when every value still needed later
+#: deviates from the linear interpolation of its two neighbouring points by at most this
+#: fraction of their largest magnitude -- the frontier has no slope change there
+#: (``relutopo.slice_refine``).
 SLICE_AFFINE_RTOL: float = 1e-12
