@@ -20,8 +20,9 @@ points in float64 stage by stage -- the affine steps up to a nonlinear step, the
 :meth:`PLGraph.apply_nonlinear`). This is what the exact slice refinement of
 :mod:`relutopo.slice_refine` walks through. A convolution on a small spatial input (ResNet's
 2 x 2 and 1 x 1 stages at 32 x 32 inputs) runs as one dense matrix product whose entries are
-the kernel's weights (``PLGraph.dense_conv``; the same function up to the order of the
-float64 sums). :func:`dense_relunet` turns a model without skip
+the kernel's weights, and one with a few output positions (the 4 x 4 stage) as products over
+the inputs its taps reach, without the padding (``PLGraph.dense_conv``; the same function up to
+the order of the float64 sums). :func:`dense_relunet` turns a model without skip
 connections or max-pools into a :class:`relutopo.nets.ReluNet` with dense matrices (exact in all
 of input space).
 """
@@ -88,9 +89,10 @@ DENSE_CONV_COLUMN_MAJOR = True
 #: point) that one call of a torch convolution gets; a larger batch runs in slices of this size.
 #: torch's float64 convolution unfolds the whole batch into one buffer: at a refinement chunk's
 #: few hundred points that is 100+ MB of fresh memory, and ResNet-18's 8 x 8 x 64 convolutions
-#: ran at 200 us per point against 95 in slices of 16-32 points (the same floats: every point is
-#: convolved on its own either way).
-CONV_SLICE_BYTES = 8 << 20
+#: ran at 200 us per point against 95 in slices of 16-32 points (8 MB). In slices of 2 MB (7
+#: points; the unfolded input stays in a core's cache) they take 100 us against 128 at 28 points
+#: in the same run (the same floats: every point is convolved on its own either way).
+CONV_SLICE_BYTES = 2 << 20
 
 
 def _conv_in_slices(mod, x):
@@ -133,6 +135,97 @@ def _conv2d_matrix(mod, in_shape, out_shape):
                     if 0 <= wi < Wd:
                         D[:, hi, wi, :, ho, wo] = W[:, :, i, j].T
     return D.reshape(ci * H * Wd, co * Ho * Wo)
+
+
+#: A 2-D convolution with at most this many output positions may run *gathered*
+#: (:func:`_gathered_conv2d`): per group of output positions that its kernel reaches with the
+#: same taps, one matrix product of the inputs those taps read (channels last) by the stacked
+#: taps' weights. No product multiplies padding (ResNet-18's 4 x 4 x 128 convolutions at 32 x 32
+#: inputs have 100 of their 144 taps in range) and the products are large enough for MKL's fast
+#: kernels; with more positions the products get small, and torch's convolution is faster.
+GATHER_CONV_MAX_POSITIONS = 16
+#: The gathered form is taken when its multiply-adds are at most this fraction of torch's
+#: (which multiplies the padding too) ...
+GATHER_CONV_TORCH_RATIO = 0.8
+#: ... and the dense matrix (when one is kept) has more than this many times its multiply-adds:
+#: a dense float64 product runs about 1.5x faster per multiply-add than the gathered one. With
+#: one torch thread, ResNet-18's 4 x 4 x 128 convolution took 65 us per point gathered, 114 as a
+#: dense matrix and 94 by torch (200 points); its 2 x 2 x 256 one stays dense.
+GATHER_CONV_DENSE_RATIO = 1.5
+#: Bytes of gathered input per slice of the batch in a gathered convolution (the products'
+#: rows: a few hundred points at ResNet-18's 4 x 4 x 128).
+GATHER_CONV_SLICE_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class _GatheredConv:
+    """A zero-padded, ungrouped ``Conv2d`` (without bias) as products per group of output
+    positions (:func:`_gathered_conv2d`). ``groups``: ``(outputs, inputs, weights)`` per group:
+    the flat output positions ``(n,)``, the flat input positions each reads ``(n, taps)``, and
+    the taps' stacked weights ``(taps * C_in, C_out)``."""
+
+    in_shape: tuple
+    out_shape: tuple
+    groups: tuple
+    macs: int       # multiply-adds per point (the taps in range only)
+    complete: bool  # every output position reads at least one input
+
+    def __call__(self, x):
+        import torch
+
+        ci, H, W = self.in_shape
+        co, Ho, Wo = self.out_shape
+        n = x.shape[0]
+        per = max(1, GATHER_CONV_SLICE_BYTES // max(8 * self.macs // co, 1))
+        out = (torch.empty if self.complete else torch.zeros)((n, Ho * Wo, co), dtype=torch.float64)
+        for i in range(0, n, per):
+            xcl = x[i:i + per].reshape(-1, ci, H * W).transpose(1, 2).contiguous()  # (m, H W, C_in)
+            m = xcl.shape[0]
+            for outs, ins, w in self.groups:
+                y = xcl[:, ins, :].reshape(m * outs.numel(), -1) @ w
+                out[i:i + m, outs, :] = y.reshape(m, outs.numel(), co)
+        return out.transpose(1, 2).reshape(n, co, Ho, Wo).contiguous()
+
+
+def _gathered_conv2d(mod, in_shape, out_shape):
+    """The :class:`_GatheredConv` of a zero-padded, ungrouped ``Conv2d`` whose output has at most
+    ``GATHER_CONV_MAX_POSITIONS`` positions; ``None`` for other convolutions. Output position
+    ``(ho, wo)`` reads input ``(ho s - p + i d, wo s - p + j d)`` through tap ``(i, j)`` where that
+    lies in the input (the index arithmetic of :func:`_conv2d_matrix`)."""
+    import torch
+    import torch.nn as nn
+
+    if (type(mod) is not nn.Conv2d or mod.padding_mode != "zeros" or mod.groups != 1
+            or isinstance(mod.padding, str) or len(in_shape) != 3):
+        return None
+    _, H, Wd = in_shape
+    co, Ho, Wo = out_shape
+    if Ho * Wo > GATHER_CONV_MAX_POSITIONS:
+        return None
+    W = mod.weight.detach().to(torch.float64)
+    _, ci, kh, kw = W.shape
+    (sh, sw), (ph, pw), (dh, dw) = mod.stride, mod.padding, mod.dilation
+    by_taps = {}
+    for ho in range(Ho):
+        for wo in range(Wo):
+            taps, ins = [], []
+            for i in range(kh):
+                hi = ho * sh - ph + i * dh
+                for j in range(kw):
+                    wi = wo * sw - pw + j * dw
+                    if 0 <= hi < H and 0 <= wi < Wd:
+                        taps.append((i, j))
+                        ins.append(hi * Wd + wi)
+            if taps:
+                outs, reads = by_taps.setdefault(tuple(taps), ([], []))
+                outs.append(ho * Wo + wo)
+                reads.append(ins)
+    groups = tuple((torch.tensor(outs), torch.tensor(reads),
+                    torch.cat([W[:, :, i, j].T for i, j in taps]).contiguous())
+                   for taps, (outs, reads) in by_taps.items())
+    macs = sum(len(outs) * len(taps) for taps, (outs, _) in by_taps.items()) * ci * co
+    complete = sum(len(outs) for outs, _ in by_taps.values()) == Ho * Wo
+    return _GatheredConv(tuple(in_shape), tuple(out_shape), groups, macs, complete)
 
 
 class _threads_for:
@@ -290,7 +383,8 @@ class PLGraph:
         Outputs per point (flattened).
     dense_conv : bool
         Run convolutions whose dense matrix is small (``DENSE_CONV_FACTOR``) as one matrix
-        product (default ``True``); ``False``: torch's convolution.
+        product, or with few output positions as gathered products (``GATHER_CONV_MAX_POSITIONS``)
+        (default ``True``); ``False``: torch's convolution.
 
     Examples
     --------
@@ -431,7 +525,10 @@ class PLGraph:
                 if D is not None:
                     mat, bias, out_shape = D
                     x = args[0]
-                    y = x.reshape(x.shape[0], -1) @ mat
+                    if isinstance(mat, _GatheredConv):
+                        y = mat(x).reshape(x.shape[0], -1)
+                    else:
+                        y = x.reshape(x.shape[0], -1) @ mat
                     if bias is not None:
                         y += bias
                     return y.reshape((x.shape[0],) + out_shape)
@@ -465,8 +562,10 @@ class PLGraph:
     def _dense_matrix(self, node, mod, x):
         """``(matrix (in, out), bias (out,) or None, output shape)`` of convolution module ``mod``
         on inputs shaped like ``x`` when a dense matrix product is cheaper (see
-        ``DENSE_CONV_FACTOR``); ``None`` otherwise. The matrix is the convolution of the unit
-        inputs without bias: its entries are the kernel's weights (or zeros), exactly."""
+        ``DENSE_CONV_FACTOR``), or ``(gathered, bias, output shape)`` with a
+        :class:`_GatheredConv` when that is cheaper still (see ``GATHER_CONV_MAX_POSITIONS``);
+        ``None`` otherwise. The matrix is the convolution of the unit inputs without bias: its
+        entries are the kernel's weights (or zeros), exactly."""
         import torch
         import torch.nn as nn
 
@@ -484,20 +583,30 @@ class PLGraph:
                                                 mod.weight, None).shape[1:])
             n_out = int(np.prod(out_shape))
             macs = n_out * int(np.prod(mod.weight.shape[1:]))
-            if n_in * n_out <= min(DENSE_CONV_FACTOR * macs, DENSE_CONV_MAX_ELEMS):
+            dense = n_in * n_out <= min(DENSE_CONV_FACTOR * macs, DENSE_CONV_MAX_ELEMS)
+            gathered = _gathered_conv2d(mod, tuple(x.shape[1:]), out_shape)
+            if (gathered is not None and gathered.macs <= GATHER_CONV_TORCH_RATIO * macs
+                    and not (dense and n_in * n_out <= GATHER_CONV_DENSE_RATIO * gathered.macs)):
+                dense = False
+            else:
+                gathered = None
+            if gathered is not None:
+                mat = gathered
+            elif dense:
                 mat = _conv2d_matrix(mod, tuple(x.shape[1:]), out_shape)
                 if mat is None:
                     eye = torch.eye(n_in, dtype=torch.float64).reshape((n_in,) + tuple(x.shape[1:]))
                     mat = mod._conv_forward(eye, mod.weight, None).reshape(n_in, n_out).contiguous()
+                # kept column-major (a transposed view): products with a few hundred rows (a
+                # refinement chunk's) then run on MKL's faster kernel (see DENSE_CONV_COLUMN_MAJOR)
+                if DENSE_CONV_COLUMN_MAJOR:
+                    mat = mat.T.contiguous().T
+            if gathered is not None or dense:
                 bias = None
                 if mod.bias is not None:
                     shape = [1] * (len(out_shape) + 1)
                     shape[1] = -1
                     bias = mod.bias.detach().reshape(shape).expand((1,) + out_shape).reshape(n_out).clone()
-                # kept column-major (a transposed view): products with a few hundred rows (a
-                # refinement chunk's) then run on MKL's faster kernel (see DENSE_CONV_COLUMN_MAJOR)
-                if DENSE_CONV_COLUMN_MAJOR:
-                    mat = mat.T.contiguous().T
                 D = (mat, bias, out_shape)
         self._dense[key] = D
         return D

@@ -320,3 +320,44 @@ def test_convolutions_in_slices_of_the_batch_are_the_same_floats(conv, monkeypat
         for budget in (1, 3000, 1 << 30):
             monkeypatch.setattr(plg, "CONV_SLICE_BYTES", budget)
             assert torch.equal(plg._conv_in_slices(conv, x), ref)
+
+
+@pytest.mark.parametrize("cfg", [(3, 4, 3, 1, 1, 1, 4, 4), (2, 3, 3, 2, 1, 1, 5, 5), (2, 2, 2, 1, 0, 2, 5, 4),
+                                 (3, 5, 1, 2, 0, 1, 4, 4), (2, 3, 5, 2, 3, 1, 3, 3), (2, 3, 1, 1, 2, 1, 3, 3)])
+def test_gathered_convolution_equals_torch(cfg, monkeypatch):
+    """The gathered form (products per group of output positions over the taps in range) equals
+    torch's convolution, with bias, in slices of the batch and with output positions that read
+    only padding (the last configuration)."""
+    import relutopo.pl_graph as plg
+
+    ci, co, k, s, p, d, H, W = cfg
+    monkeypatch.setattr(plg, "GATHER_CONV_MAX_POSITIONS", 1 << 20)
+    monkeypatch.setattr(plg, "GATHER_CONV_SLICE_BYTES", 1000)  # a few points per slice
+    torch.manual_seed(3)
+    conv = nn.Conv2d(ci, co, k, stride=s, padding=p, dilation=d).double()
+    x = torch.from_numpy(np.random.default_rng(4).normal(size=(11, ci, H, W)))
+    with torch.no_grad():
+        ref = conv(x)
+        gathered = plg._gathered_conv2d(conv, (ci, H, W), tuple(ref.shape[1:]))
+        out = gathered(x) + conv.bias.reshape(1, -1, 1, 1)
+    assert gathered.complete == (cfg != (2, 3, 1, 1, 2, 1, 3, 3))
+    assert gathered.macs <= co * ci * k * k * ref.shape[2] * ref.shape[3]
+    close(out.numpy(), ref.numpy(), rtol=1e-13)
+
+
+def test_small_spatial_convolutions_run_gathered_and_equal_torch():
+    """A residual block at 4 x 4 runs its 3 x 3 convolutions gathered (100 of their 144 taps
+    read the input); the graph equals itself with torch's convolutions and torch's forward."""
+    from relutopo.pl_graph import _GatheredConv
+
+    torch.manual_seed(5)
+    model = randomise_bn(nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), BasicBlock(16, 16),
+                                       nn.Flatten(), nn.Linear(16 * 4 * 4, 3)))
+    shape = (3, 4, 4)
+    X = np.random.default_rng(6).normal(size=(40, int(np.prod(shape))))
+    g = pl_graph(model, shape)
+    out = g.forward(X)
+    assert sum(isinstance(v[0], _GatheredConv) for v in g._dense.values() if v is not None) == 3
+    g.dense_conv = False
+    close(out, g.forward(X), rtol=1e-13)
+    close(out, torch_out(model, X.reshape((-1,) + shape)), rtol=1e-12)
