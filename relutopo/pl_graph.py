@@ -264,9 +264,15 @@ def digest_chain(previous: bytes, packed_bits) -> bytes:
     (True, False)
     >>> len(digest_chain(a, np.array([7], dtype=np.uint8))) == len(a)
     True
+
+    The packed bits may come as their bytes:
+
+    >>> digest_chain(b"", bytes([3, 1])) == a
+    True
     """
-    return hashlib.blake2b(previous + np.ascontiguousarray(packed_bits, dtype=np.uint8).tobytes(),
-                           digest_size=DIGEST_BYTES).digest()
+    if not isinstance(packed_bits, bytes):  # a caller hashing one row many times passes its bytes
+        packed_bits = np.ascontiguousarray(packed_bits, dtype=np.uint8).tobytes()
+    return hashlib.blake2b(previous + packed_bits, digest_size=DIGEST_BYTES).digest()
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,8 @@ def _on_large_array_heap(fn):
 
 # ============================================================================ frontier packing
 def _pack(values: dict):
-    """Live tensors as one float64 matrix ``(n, F)`` and the layout to rebuild them."""
+    """Live tensors as one float64 matrix ``(n, F)`` and the layout to rebuild them (a single
+    contiguous float64 tensor is viewed, not copied: the caller owns its values then)."""
     layout, blocks, c = [], [], 0
     step = values["__step__"]
     n = None
@@ -163,6 +164,8 @@ def _pack(values: dict):
         c += flat.shape[1]
     if n is None:
         raise RuntimeError("internal: no live tensors")
+    if len(blocks) == 1 and blocks[0].dtype == np.float64 and blocks[0].flags.c_contiguous:
+        return blocks[0], (step, tuple(layout))
     M = np.empty((n, c), dtype=np.float64)
     for (node, shape, a, b), blk in zip(layout, blocks):
         M[:, a:b] = blk
@@ -766,7 +769,8 @@ def _child_chunk(graph, ctx, a, b):
     packed = pack_bits(bits)
     del bits
     digs, pats = ctx["digs"], ctx["pats"]
-    new_d = [digest_chain(digs[p], packed[r]) for p, r in zip(parent, within)]
+    rows_b = [row.tobytes() for row in packed]  # an interval between rows may hold several
+    new_d = [digest_chain(digs[p], rows_b[r]) for p, r in zip(parent, within)]
     new_p = None if pats is None else [pats[p] + [packed[r]] for p, r in zip(parent, within)]
     if rows is not None:
         vals = _unpack(rows, ctx["layout"], copy=False)
