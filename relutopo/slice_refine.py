@@ -800,9 +800,20 @@ def _place_points(t, ra, iv, tau):
 
     Returns ``(kept, iv, tau, q, t_new, row_full_old, row_full_new, parent)``: the index of the
     new point that each input point became (``-1``: dropped), the kept points' ``iv`` and
-    ``tau`` (a reused point's own), the point each reuses (``-1``: inserted), the refined points ``t_new``, the
-    positions in ``t_new`` of the active points and of the kept new points, and for each
-    interval of ``t_new`` the interval of ``t`` it lies in.
+    ``tau`` (a reused point's own), the point each reuses (``-1``: inserted), the refined
+    points ``t_new``, the positions in ``t_new`` of the active points and of the kept new
+    points, and for each interval of ``t_new`` the interval of ``t`` it lies in.
+
+    Examples
+    --------
+    Rows at ``t = 0, 0.5, 1``; ``0.25`` has none. A new point at ``0.75`` is inserted, one at
+    ``0.25`` (up to rounding) is that point:
+
+    >>> t = np.array([0.0, 0.25, 0.5, 1.0])
+    >>> kept, iv, tau, q, t_new, _, _, parent = _place_points(t, np.array([0, 2, 3]),
+    ...                                                        np.array([0, 1]), np.array([0.5, 0.5]))
+    >>> q.tolist(), t_new.tolist(), parent.tolist()
+    ([1, -1], [0.0, 0.25, 0.5, 0.75, 1.0], [0, 1, 2, 2])
     """
     n = len(t)
     tr = t[ra]
