@@ -1156,7 +1156,7 @@ def refine_segment(graph: PLGraph, lo: float, hi: float, to_input, *, keep_patte
         warnings.warn(f"n_jobs={n_jobs}: this is a daemonic worker process, which cannot start "
                       "processes of its own; refining on one process", RuntimeWarning, stacklevel=2)
         n_jobs = 1
-    t0 = np.array([float(lo), float(hi)])
+    t0 = np.array([float(lo), float(hi)]) + 0.0  # an end at -0.0 is the breakpoint 0.0
     values = graph.initial_values(to_input(t0[:, None]))
     root = (0, t0, values, np.arange(2), np.ones(2, dtype=bool), [DIGEST_SEED],
             [[]] if keep_patterns else None)

@@ -280,5 +280,5 @@ class Segment(Slice):
         d = (pb - pa).reshape(1, -1)
         if not np.any(d):
             raise SliceError("a and b are the same point; a segment needs two distinct points")
-        super().__init__(pa, d, Box(-float(margin), 1.0 + float(margin), dim=1),
+        super().__init__(pa, d, Box(0.0 - float(margin), 1.0 + float(margin), dim=1),
                          anchors=np.array([[0.0], [1.0]]), anchor_labels=labels)

@@ -692,3 +692,16 @@ def test_a_crossing_at_a_point_without_a_row_gives_it_a_row_again():
     with torch.no_grad():
         ref = model(torch.from_numpy(p.t[:, None])).numpy()
     np.testing.assert_allclose(p.outputs, ref, rtol=0, atol=1e-15)
+
+
+def test_a_segment_from_zero_starts_at_positive_zero():
+    """``Segment(a, b)`` (no margin) spans ``[0, 1]``, not ``[-0, 1]``, and an end given as
+    ``-0.0`` is the breakpoint ``0.0``: the book prints the ranges."""
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import refine_segment
+
+    seg = Segment(np.zeros(2), np.ones(2))
+    assert not np.signbit(seg.box.lo[0])
+    g = pl_graph(nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1)), (1,))
+    p = refine_segment(g, -0.0, 1.0, lambda t: t)
+    assert not np.signbit(p.t[0]) and p.t[-1] == 1.0
