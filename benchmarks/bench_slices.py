@@ -24,11 +24,13 @@ Cases (each prints one line and goes into the JSON record):
     regioncam's (``--regioncam-python``, a separate virtualenv with regioncam 0.5.2), with both
     times.
 
-Wall times depend on the machine's load (``loadavg`` is recorded with every case); the process's
-CPU time (``cpu_seconds``, all its threads, and for the ResNet-18 segment its worker processes
-too) is what an otherwise idle machine would take with one thread. Torch runs on ``--torch-threads`` threads (default 1, recorded with every case; 0 keeps
-torch's default): with more, the CPU time also counts the threads' waiting and synchronisation
-(on the 2-core development machine the ResNet-18 segment took 38 CPU-s on 2 threads and 30-33
+Every case records when it ran (``utc``) and the commit it ran at (``commit``, ``+dirty`` with
+uncommitted changes). Wall times depend on the machine's load (``loadavg`` is recorded with every
+case); the process's CPU time (``cpu_seconds``, all its threads, and for the ResNet-18 segment
+its worker processes too) is what an otherwise idle machine would take with one thread. Torch
+runs on ``--torch-threads`` threads (default 1, recorded with every case; 0 keeps torch's
+default): with more, the CPU time also counts the threads' waiting and synchronisation (on the
+2-core development machine the ResNet-18 segment took 38 CPU-s on 2 threads and 30-33
 on one, before the changes of 2026-12-07 evening).
 
 Usage::
@@ -55,6 +57,25 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def _utc_now() -> str:
+    """The time now, UTC, to the second (each case records when it ran)."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _commit() -> str:
+    """The checked-out commit (``+dirty`` with uncommitted changes), or ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def peak_rss_mb() -> float:
@@ -260,6 +281,7 @@ def main(argv=None) -> dict:
     if args.torch_threads > 0:
         torch.set_num_threads(args.torch_threads)
 
+    commit = _commit()
     record = {"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
               "torch_threads": torch.get_num_threads(), "loadavg_start": os.getloadavg(), "cases": []}
     for name in CASES:
@@ -273,6 +295,8 @@ def main(argv=None) -> dict:
         for r in rows:
             r["loadavg"] = os.getloadavg()
             r["torch_threads"] = torch.get_num_threads()
+            r["utc"] = _utc_now()
+            r["commit"] = commit
             print(json.dumps({k: v for k, v in r.items() if k != "stats"}), flush=True)
         record["cases"].extend(rows)
         record.setdefault("cases_run_now", []).extend(rows)

@@ -138,9 +138,12 @@ def test_generated_pages(tmp_path):
     (tmp_path / "benchmarks" / "results").mkdir()
     (tmp_path / "benchmarks" / "results" / "bench_slices.json").write_text(json.dumps({"cases": [
         {"case": "resnet18_segment", "n_jobs": 2, "pieces": 20248, "seconds": 10.76, "cpu_seconds": 20.8,
-         "target_s": 10.0}]}))
+         "target_s": 10.0, "utc": "2026-12-08 02:33:50 UTC", "commit": "ce12bff"},
+        {"case": "cnn_plane", "regions": 31957, "seconds": 2.2, "cpu_seconds": 2.2, "target_s": 10.0}]}))
     perf = performance_page(tmp_path)
-    assert "| ResNet-18 at 32x32, segment between two photographs | 2 | 20,248 | 10.8 | 20.8 | < 10 s |" in perf
+    assert ("| ResNet-18 at 32x32, segment between two photographs | 2 | 20,248 | 10.8 | 20.8 | < 10 s "
+            "| 2026-12-08 02:33:50 UTC ce12bff |") in perf
+    assert "| the engine-slices chapter's CNN, plane through 3 MNIST digits | 1 | 31,957 | 2.2 | 2.2 | < 10 s |  |" in perf
     written = prepare_book(tmp_path, "book")
     assert [p.name for p in written] == ["scorecard.md", "performance.md", "api.md"]
     assert written[0].read_text() == page

@@ -245,16 +245,18 @@ def _slice_benchmarks(path: Path) -> list:
         wall = c.get("seconds", c.get("ours_seconds"))
         cpu = c.get("cpu_seconds", c.get("ours_cpu_seconds"))
         target = c.get("target_s")
+        when = " ".join(x for x in (c.get("utc", ""), c.get("commit", "")) if x)
         rows.append(f"| {what} | {jobs} | {count:,} | {wall:.3g} | {cpu:.3g} | "
-                    f"{'' if target is None else f'< {target:g} s'} |"
+                    f"{'' if target is None else f'< {target:g} s'} | {when} |"
                     if isinstance(count, int) and wall is not None and cpu is not None else
-                    f"| {what} | {jobs} | {count} | {wall} | {cpu} | |")
+                    f"| {what} | {jobs} | {count} | {wall} | {cpu} | | {when} |")
     if not rows:
         return []
     return ["## Exact slices of torch models", "",
             "`benchmarks/bench_slices.py` (issue 20): regions (pieces on a segment), wall and CPU "
             "seconds; with `n_jobs` worker processes the CPU time includes the workers'.", "",
-            "| case | n_jobs | regions | wall s | CPU s | target |", "|---|---|---|---|---|---|",
+            "| case | n_jobs | regions | wall s | CPU s | target | measured (commit) |",
+            "|---|---|---|---|---|---|---|",
             *rows, ""]
 
 
