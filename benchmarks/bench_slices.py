@@ -24,7 +24,7 @@ Cases (each prints one line and goes into the JSON record):
     regioncam's (``--regioncam-python``, a separate virtualenv with regioncam 0.5.2), with both
     times.
 
-Every case records when it ran (``utc``) and the commit it ran at (``commit``, ``+dirty`` with
+Every case records when it finished (``utc``) and the commit it ran at (``commit``, ``+dirty`` with
 uncommitted changes). Wall times depend on the machine's load (``loadavg`` is recorded with every
 case); the process's CPU time (``cpu_seconds``, all its threads, and for the ResNet-18 segment
 its worker processes too) is what an otherwise idle machine would take with one thread. Torch
