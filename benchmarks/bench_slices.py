@@ -9,8 +9,9 @@ Cases (each prints one line and goes into the JSON record):
 ``resnet18_segment``
     ResNet-18 (torchvision's BasicBlock structure, seeded and untrained, 10 outputs) at 32 x 32 on
     the segment between two photographs (scikit-image's astronaut and cat), on one process and
-    on ``--jobs`` worker processes (``n_jobs``; the same pieces, checked by a digest). Target:
-    under 10 s.
+    on ``--jobs`` worker processes (``n_jobs``; the same pieces, checked by a digest), with the
+    peak resident memory of this process and, in parallel, of the largest worker (pages shared
+    with the parent count in both). Target: under 10 s.
 ``resnet50_chord``
     ResNet-50 (seeded, untrained) at 224 x 224 on one chord of Liu et al.'s image circle sampled at
     500 points (``sin(theta) A1 + cos(theta) A2``, the chapter's photographs): the exact pieces of
@@ -143,6 +144,9 @@ def resnet18_segment(args) -> dict:
                      "digest": hashlib.sha256(np.ascontiguousarray(dec.breakpoints).tobytes()
                                               + np.ascontiguousarray(dec.digests).tobytes()).hexdigest()[:16],
                      "stats": _plain(dec.stats)})
+        if n_jobs > 1:  # the largest worker's peak (its pages shared with the parent included)
+            rows[-1]["worker_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+        rows[-1]["peak_rss_mb"] = peak_rss_mb()  # this process so far
     if len({r["digest"] for r in rows}) != 1:
         raise AssertionError(f"the pieces depend on n_jobs: {[(r['n_jobs'], r['digest']) for r in rows]}")
     return rows
