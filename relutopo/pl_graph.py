@@ -22,7 +22,9 @@ points in float64 stage by stage -- the affine steps up to a nonlinear step, the
 2 x 2 and 1 x 1 stages at 32 x 32 inputs) runs as one dense matrix product whose entries are
 the kernel's weights, and one with a few output positions (the 4 x 4 stage) as products over
 the inputs its taps reach, without the padding (``PLGraph.dense_conv``; the same function up to
-the order of the float64 sums). :func:`dense_relunet` turns a model without skip
+the order of the float64 sums), and a ``BatchNorm`` right after a convolution that nothing
+else reads is folded into its weights (``PLGraph.fold_bn``; one pass over the output less).
+:func:`dense_relunet` turns a model without skip
 connections or max-pools into a :class:`relutopo.nets.ReluNet` with dense matrices (exact in all
 of input space).
 """
@@ -107,6 +109,34 @@ def _conv_in_slices(mod, x):
     if n <= step:
         return mod(x)
     return torch.cat([mod(x[i:i + step]) for i in range(0, n, step)])
+
+
+def _folded_conv_bn(conv, bn):
+    """A copy of convolution ``conv`` whose weights and bias are those of ``bn(conv(x))`` for
+    ``BatchNorm`` ``bn`` at evaluation (running statistics): ``W s`` and ``(b - mean) s + beta``
+    per output channel, ``s = gamma / sqrt(var + eps)``. ``None`` when ``bn`` does not match
+    (other channel count, no running statistics). The same function up to the rounding of the
+    float64 products; one pass over the output less."""
+    import torch
+
+    mean, var = bn.running_mean, bn.running_var
+    if mean is None or var is None or mean.numel() != conv.out_channels:
+        return None
+    with torch.no_grad():
+        s = 1.0 / torch.sqrt(var.to(torch.float64) + bn.eps)
+        shift = -mean.to(torch.float64) * s
+        if bn.weight is not None:
+            s = s * bn.weight.to(torch.float64)
+            shift = shift * bn.weight.to(torch.float64)
+        if conv.bias is not None:
+            shift = shift + conv.bias.to(torch.float64) * s
+        if bn.bias is not None:
+            shift = shift + bn.bias.to(torch.float64)
+        fused = copy.deepcopy(conv)
+        fused.weight = torch.nn.Parameter(conv.weight.to(torch.float64)
+                                          * s.reshape((-1,) + (1,) * (conv.weight.ndim - 1)), requires_grad=False)
+        fused.bias = torch.nn.Parameter(shift, requires_grad=False)
+    return fused
 
 
 def _conv2d_matrix(mod, in_shape, out_shape):
@@ -391,6 +421,9 @@ class PLGraph:
         Run convolutions whose dense matrix is small (``DENSE_CONV_FACTOR``) as one matrix
         product, or with few output positions as gathered products (``GATHER_CONV_MAX_POSITIONS``)
         (default ``True``); ``False``: torch's convolution.
+    fold_bn : bool
+        Evaluate a ``BatchNorm`` module that follows a convolution read by nothing else as part
+        of that convolution, with folded weights (default ``True``); ``False``: as two steps.
 
     Examples
     --------
@@ -418,6 +451,8 @@ class PLGraph:
         self._consts = {}
         self.dense_conv = False  # switched on after the shape probe below
         self._dense = {}
+        self.fold_bn = True
+        self._folded = self._fold_conv_bn()
         self._window_index = {}
         self._stage_steps = tuple(s.index for s in self.steps if s.kind in ("relu", "max"))
         self._input_node = next(s.node for s in self.steps if s.kind == "input")
@@ -526,6 +561,10 @@ class PLGraph:
             mod = self._modules[node.target]
             if type(mod).__name__ in _DROPOUT_NAMES:
                 return args[0]
+            if self.fold_bn and node in self._folded:
+                mod = self._folded[node]
+                if mod is None:  # a BatchNorm folded into the convolution before it
+                    return args[0]
             if self.dense_conv and not kwargs and len(args) == 1:
                 D = self._dense_matrix(node, mod, args[0])
                 if D is not None:
@@ -579,7 +618,7 @@ class PLGraph:
             return None
         if not isinstance(x, torch.Tensor) or x.dtype != torch.float64 or x.ndim != mod.weight.ndim:
             return None
-        key = (node, tuple(x.shape[1:]))
+        key = (node, tuple(x.shape[1:]), mod)
         if key in self._dense:
             return self._dense[key]
         D = None
@@ -616,6 +655,31 @@ class PLGraph:
                 D = (mat, bias, out_shape)
         self._dense[key] = D
         return D
+
+    def _fold_conv_bn(self) -> dict:
+        """``{conv node: folded convolution, bn node: None}`` for every ``BatchNorm`` module step
+        whose input is a convolution module step read by nothing else (``_folded_conv_bn``)."""
+        import torch.nn as nn
+
+        folded = {}
+        for step in self.steps:
+            node = step.node
+            if step.kind != "affine" or node.op != "call_module" or len(node.args) != 1 or node.kwargs:
+                continue
+            bn = self._modules[node.target]
+            conv_node = node.args[0]
+            if (not isinstance(bn, nn.modules.batchnorm._BatchNorm) or getattr(conv_node, "op", None) != "call_module"
+                    or len(conv_node.users) != 1 or conv_node.kwargs or len(conv_node.args) != 1):
+                continue
+            conv = self._modules[conv_node.target]
+            if type(conv) not in (nn.Conv1d, nn.Conv2d, nn.Conv3d) or conv.weight.ndim - 2 != {
+                    nn.BatchNorm1d: 1, nn.BatchNorm2d: 2, nn.BatchNorm3d: 3}.get(type(bn), -1):
+                continue
+            fused = _folded_conv_bn(conv, bn)
+            if fused is not None:
+                folded[conv_node] = fused
+                folded[node] = None
+        return folded
 
     def _drop_dead(self, values, after: int):
         for node in [k for k in values if k != "__step__"]:

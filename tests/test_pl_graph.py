@@ -361,3 +361,59 @@ def test_small_spatial_convolutions_run_gathered_and_equal_torch():
     g.dense_conv = False
     close(out, g.forward(X), rtol=1e-13)
     close(out, torch_out(model, X.reshape((-1,) + shape)), rtol=1e-12)
+
+
+class TwoReaders(nn.Module):
+    """A convolution read by its BatchNorm and by a skip: not folded."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3, padding=1)
+        self.bn = nn.BatchNorm2d(3)
+        self.head = nn.Linear(3 * 4 * 4, 2)
+
+    def forward(self, x):
+        c = self.conv(x)
+        return self.head(F.relu(self.bn(c) + c).flatten(1))
+
+
+@pytest.mark.parametrize("name", ["bn_affine_bias", "bn_plain_no_bias", "conv1d_conv3d", "two_readers", "resnet18_16"])
+def test_batchnorm_folded_into_its_convolution_equals_torch(name):
+    """A BatchNorm whose input is a convolution read by nothing else is folded into it
+    (``fold_bn``): the graph equals itself unfolded and torch's forward; a convolution read
+    twice keeps its BatchNorm."""
+    torch.manual_seed(7)
+    if name == "bn_affine_bias":
+        model, shape, n_fold = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(),
+                                             nn.Flatten(), nn.Linear(3 * 16, 2)), (2, 4, 4), 1
+    elif name == "bn_plain_no_bias":
+        model, shape, n_fold = nn.Sequential(nn.Conv2d(2, 3, 3, bias=False), nn.BatchNorm2d(3, affine=False),
+                                             nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4, 2)), (2, 4, 4), 1
+    elif name == "conv1d_conv3d":
+        model, shape, n_fold = nn.Sequential(nn.Conv1d(2, 3, 3), nn.BatchNorm1d(3), nn.ReLU(), nn.Flatten(),
+                                             nn.Linear(9, 2)), (2, 5), 1
+    elif name == "two_readers":
+        model, shape, n_fold = TwoReaders(), (2, 4, 4), 0
+    else:
+        model, shape, n_fold = resnet18(num_classes=10, seed=0), (3, 16, 16), 20
+    if name == "bn_plain_no_bias":  # no affine parameters: the running statistics only
+        with torch.no_grad():
+            model[1].running_mean.normal_(0.0, 0.3)
+            model[1].running_var.uniform_(0.5, 2.0)
+        model.eval()
+    elif name != "resnet18_16":
+        model = randomise_bn(model)
+    X = np.random.default_rng(8).normal(size=(7, int(np.prod(shape))))
+    g = pl_graph(model, shape)
+    assert sum(v is None for v in g._folded.values()) == n_fold
+    folded = g.forward(X)
+    g.fold_bn = False
+    close(folded, g.forward(X), rtol=1e-13)
+    close(folded, torch_out(model, X.reshape((-1,) + shape)), rtol=1e-12)
+    if name == "conv1d_conv3d":
+        model3 = randomise_bn(nn.Sequential(nn.Conv3d(1, 2, 2), nn.BatchNorm3d(2), nn.ReLU(), nn.Flatten(),
+                                            nn.Linear(2 * 8, 2)))
+        X3 = np.random.default_rng(9).normal(size=(5, 27))
+        g3 = pl_graph(model3, (1, 3, 3, 3))
+        assert sum(v is None for v in g3._folded.values()) == 1
+        close(g3.forward(X3), torch_out(model3, X3.reshape(-1, 1, 3, 3, 3)), rtol=1e-12)
