@@ -705,3 +705,35 @@ def test_a_segment_from_zero_starts_at_positive_zero():
     g = pl_graph(nn.Sequential(nn.Linear(1, 2), nn.ReLU(), nn.Linear(2, 1)), (1,))
     p = refine_segment(g, -0.0, 1.0, lambda t: t)
     assert not np.signbit(p.t[0]) and p.t[-1] == 1.0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_segments_with_inactive_points_equal_a_bisection_on_patterns(seed):
+    """Max-pool CNNs in which many breakpoints go inactive (their neuron loses its window): the
+    pieces equal a bisection on the patterns of the traced graph, each piece's midpoint has the
+    piece's pattern, and a small chunk size (chunk ends at other points) gives the same pieces."""
+    from relutopo.pl_graph import pl_graph
+    from relutopo.slice_refine import refine_segment
+
+    torch.manual_seed(seed)
+    if seed % 2:
+        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, stride=2, padding=1),
+                              nn.Conv2d(8, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 2 * 2, 3))
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(4, 4, 3, padding=1),
+                              nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16, 3))
+    g = pl_graph(model.double().eval(), (1, 8, 8))
+    a, b = np.random.default_rng(100 + seed).normal(size=(2, 64))
+
+    def to_input(t):
+        return a + t * (b - a)
+
+    p = refine_segment(g, 0.0, 1.0, to_input, keep_patterns=True)
+    assert p.stats["skipped_evaluations"] > 0  # some breakpoints were inactive
+    assert len(p.digests) == bisection_pieces(lambda t: g.digests(to_input(t[:, None])), 0.0, 1.0)
+    mid = 0.5 * (p.t[:-1] + p.t[1:])
+    np.testing.assert_array_equal(g.digests(to_input(mid[:, None])), p.digests)
+    small = refine_segment(g, 0.0, 1.0, to_input, keep_patterns=True, chunk_elems=300)
+    assert small.stats["chunks"] > p.stats["chunks"]
+    assert [bytes(d) for d in small.digests] == [bytes(d) for d in p.digests]
+    np.testing.assert_allclose(small.t, p.t, rtol=0, atol=1e-12)
