@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import math
 import operator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ import numpy as np
 from . import tolerances as tol
 from .nets import NetworkError, ReluNet
 from .patterns import pack_bits
+from .validation import check_finite_tensors
 
 __all__ = ["PLGraph", "pl_graph", "dense_relunet", "UnsupportedModelError", "Stage",
            "digest_chain", "DIGEST_SEED", "DIGEST_BYTES"]
@@ -997,6 +999,9 @@ def pl_graph(model, input_shape: Sequence[int], name: Optional[str] = None) -> P
                 "it normalises with each batch's statistics, so the model is not a fixed function "
                 "of its input")
     m = copy.deepcopy(model).to(torch.float64).eval()
+    check_finite_tensors(((n, t.detach().cpu().numpy()) for n, t in
+                          itertools.chain(m.named_parameters(), m.named_buffers())),
+                         owner=name, error=NetworkError)
     try:
         gm = fx.symbolic_trace(m)
     except Exception as exc:  # fx raises many types (TraceError, TypeError, ...)

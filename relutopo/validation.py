@@ -311,6 +311,31 @@ def _as_real_array(w, name: str, error: type) -> np.ndarray:
         raise error(f"{name} cannot be read as a float array: {exc}") from None
 
 
+def check_finite_tensors(named, *, owner: str, error: type = ValidationError) -> None:
+    """Raise ``error`` naming the first of the ``(name, array)`` pairs ``named`` with a NaN or
+    infinite entry (integer and boolean arrays pass): a network with such a weight or statistic
+    computes NaN, and every later check would fail with a message about something else.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_finite_tensors([("w", np.ones(2)), ("steps", np.arange(2))], owner="net")
+    >>> check_finite_tensors([("bn.running_var", np.array([1.0, np.nan]))], owner="net")
+    Traceback (most recent call last):
+    ...
+    relutopo.errors.ValidationError: net: bn.running_var has 1 non-finite entry (NaN or inf) of 2; a network's weights and statistics must be finite (check the checkpoint, or the training run that produced it)
+    """
+    for name, a in named:
+        a = np.asarray(a)
+        if a.dtype.kind != "f":
+            continue
+        bad = int(a.size - np.count_nonzero(np.isfinite(a)))
+        if bad:
+            raise error(f"{owner}: {name} has {bad} non-finite entr{'y' if bad == 1 else 'ies'} (NaN or "
+                        f"inf) of {a.size}; a network's weights and statistics must be finite (check the "
+                        "checkpoint, or the training run that produced it)")
+
+
 def check_n_jobs(n_jobs, *, name: str = "n_jobs") -> int:
     """The number of worker processes ``n_jobs`` asks for: a positive integer, or ``-1`` for
     every CPU of the machine (``os.cpu_count()``).

@@ -417,3 +417,22 @@ def test_batchnorm_folded_into_its_convolution_equals_torch(name):
         g3 = pl_graph(model3, (1, 3, 3, 3))
         assert sum(v is None for v in g3._folded.values()) == 1
         close(g3.forward(X3), torch_out(model3, X3.reshape(-1, 1, 3, 3, 3)), rtol=1e-12)
+
+
+@pytest.mark.parametrize("where", ["conv weight", "bn running_var", "prelu"])
+def test_non_finite_weights_and_statistics_are_named(where):
+    """A NaN or inf weight or BatchNorm statistic is named, not reported as something else (it
+    used to surface as 'the output of a point depends on the other points of its batch')."""
+    from relutopo.nets import NetworkError
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.PReLU(), nn.Flatten(), nn.Linear(8, 1)).eval()
+    with torch.no_grad():
+        if where == "conv weight":
+            model[0].weight[1, 0, 2, 2] = float("inf")
+        elif where == "bn running_var":
+            model[1].running_var[0] = float("nan")
+        else:
+            model[2].weight[0] = float("nan")
+    name = {"conv weight": "0.weight", "bn running_var": "1.running_var", "prelu": "2.weight"}[where]
+    with pytest.raises(NetworkError, match=rf"{name} has 1 non-finite entry"):
+        pl_graph(model, (1, 4, 4))
