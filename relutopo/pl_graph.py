@@ -141,31 +141,41 @@ def _folded_conv_bn(conv, bn):
     return fused
 
 
-def _conv2d_matrix(mod, in_shape, out_shape):
-    """The dense matrix ``(C_in H W, C_out H' W')`` of a zero-padded, ungrouped ``Conv2d``
-    (without bias), placed from its kernel by index arithmetic; ``None`` for other convolutions."""
-    import torch
+def _conv2d_reads(mod, in_shape, out_shape):
+    """The taps of a zero-padded, ungrouped ``Conv2d`` that read its input: ``(ho, wo, i, j, hi,
+    wi)`` for every output position ``(ho, wo)`` (in C order) and kernel tap ``(i, j)`` (in C
+    order) whose input position ``(hi, wi) = (ho s - p + i d, wo s - p + j d)`` lies in the input
+    (the others read zero padding); ``None`` for other convolutions."""
     import torch.nn as nn
 
     if (type(mod) is not nn.Conv2d or mod.padding_mode != "zeros" or mod.groups != 1
             or isinstance(mod.padding, str) or len(in_shape) != 3):
         return None
-    W = mod.weight.detach().to(torch.float64)
-    co, ci, kh, kw = W.shape
     _, H, Wd = in_shape
     _, Ho, Wo = out_shape
+    kh, kw = mod.weight.shape[2:]
     (sh, sw), (ph, pw), (dh, dw) = mod.stride, mod.padding, mod.dilation
+    return [(ho, wo, i, j, ho * sh - ph + i * dh, wo * sw - pw + j * dw)
+            for ho in range(Ho) for wo in range(Wo) for i in range(kh) for j in range(kw)
+            if 0 <= ho * sh - ph + i * dh < H and 0 <= wo * sw - pw + j * dw < Wd]
+
+
+def _conv2d_matrix(mod, in_shape, out_shape):
+    """The dense matrix ``(C_in H W, C_out H' W')`` of a zero-padded, ungrouped ``Conv2d``
+    (without bias), placed from its kernel by index arithmetic (:func:`_conv2d_reads`); ``None``
+    for other convolutions."""
+    import torch
+
+    reads = _conv2d_reads(mod, in_shape, out_shape)
+    if reads is None:
+        return None
+    W = mod.weight.detach().to(torch.float64)
+    co, ci = W.shape[:2]
+    _, H, Wd = in_shape
+    _, Ho, Wo = out_shape
     D = torch.zeros((ci, H, Wd, co, Ho, Wo), dtype=torch.float64)
-    for i in range(kh):
-        for j in range(kw):
-            for ho in range(Ho):
-                hi = ho * sh - ph + i * dh
-                if not 0 <= hi < H:
-                    continue
-                for wo in range(Wo):
-                    wi = wo * sw - pw + j * dw
-                    if 0 <= wi < Wd:
-                        D[:, hi, wi, :, ho, wo] = W[:, :, i, j].T
+    for ho, wo, i, j, hi, wi in reads:
+        D[:, hi, wi, :, ho, wo] = W[:, :, i, j].T
     return D.reshape(ci * H * Wd, co * Ho * Wo)
 
 
@@ -221,43 +231,33 @@ class _GatheredConv:
 
 def _gathered_conv2d(mod, in_shape, out_shape):
     """The :class:`_GatheredConv` of a zero-padded, ungrouped ``Conv2d`` whose output has at most
-    ``GATHER_CONV_MAX_POSITIONS`` positions; ``None`` for other convolutions. Output position
-    ``(ho, wo)`` reads input ``(ho s - p + i d, wo s - p + j d)`` through tap ``(i, j)`` where that
-    lies in the input (the index arithmetic of :func:`_conv2d_matrix`)."""
+    ``GATHER_CONV_MAX_POSITIONS`` positions (its taps that read the input: :func:`_conv2d_reads`);
+    ``None`` for other convolutions."""
     import torch
-    import torch.nn as nn
 
-    if (type(mod) is not nn.Conv2d or mod.padding_mode != "zeros" or mod.groups != 1
-            or isinstance(mod.padding, str) or len(in_shape) != 3):
+    if len(out_shape) != 3 or out_shape[1] * out_shape[2] > GATHER_CONV_MAX_POSITIONS:
         return None
-    _, H, Wd = in_shape
     co, Ho, Wo = out_shape
-    if Ho * Wo > GATHER_CONV_MAX_POSITIONS:
+    reads = _conv2d_reads(mod, in_shape, out_shape)
+    if reads is None:
         return None
     W = mod.weight.detach().to(torch.float64)
-    _, ci, kh, kw = W.shape
-    (sh, sw), (ph, pw), (dh, dw) = mod.stride, mod.padding, mod.dilation
-    by_taps = {}
-    for ho in range(Ho):
-        for wo in range(Wo):
-            taps, ins = [], []
-            for i in range(kh):
-                hi = ho * sh - ph + i * dh
-                for j in range(kw):
-                    wi = wo * sw - pw + j * dw
-                    if 0 <= hi < H and 0 <= wi < Wd:
-                        taps.append((i, j))
-                        ins.append(hi * Wd + wi)
-            if taps:
-                outs, reads = by_taps.setdefault(tuple(taps), ([], []))
-                outs.append(ho * Wo + wo)
-                reads.append(ins)
-    groups = tuple((torch.tensor(outs), torch.tensor(reads),
+    ci, Wd = W.shape[1], in_shape[2]
+    taps_at = {}  # output position -> (its taps, the input positions they read)
+    for ho, wo, i, j, hi, wi in reads:
+        taps, ins = taps_at.setdefault(ho * Wo + wo, ([], []))
+        taps.append((i, j))
+        ins.append(hi * Wd + wi)
+    by_taps = {}  # output positions with the same taps form one group
+    for o, (taps, ins) in taps_at.items():
+        outs, group_reads = by_taps.setdefault(tuple(taps), ([], []))
+        outs.append(o)
+        group_reads.append(ins)
+    groups = tuple((torch.tensor(outs), torch.tensor(group_reads),
                     torch.cat([W[:, :, i, j].T for i, j in taps]).contiguous())
-                   for taps, (outs, reads) in by_taps.items())
-    macs = sum(len(outs) * len(taps) for taps, (outs, _) in by_taps.items()) * ci * co
-    complete = sum(len(outs) for outs, _ in by_taps.values()) == Ho * Wo
-    return _GatheredConv(tuple(in_shape), tuple(out_shape), groups, macs, complete)
+                   for taps, (outs, group_reads) in by_taps.items())
+    macs = len(reads) * ci * co
+    return _GatheredConv(tuple(in_shape), tuple(out_shape), groups, macs, len(taps_at) == Ho * Wo)
 
 
 class _threads_for:
@@ -454,7 +454,7 @@ class PLGraph:
         self.dense_conv = False  # switched on after the shape probe below
         self._dense = {}
         self.fold_bn = True
-        self._folded = self._fold_conv_bn()
+        self._folded = self._conv_bn_folds()
         self._window_index = {}
         self._stage_steps = tuple(s.index for s in self.steps if s.kind in ("relu", "max"))
         self._input_node = next(s.node for s in self.steps if s.kind == "input")
@@ -658,7 +658,7 @@ class PLGraph:
         self._dense[key] = D
         return D
 
-    def _fold_conv_bn(self) -> dict:
+    def _conv_bn_folds(self) -> dict:
         """``{conv node: folded convolution, bn node: None}`` for every ``BatchNorm`` module step
         whose input is a convolution module step read by nothing else (``_folded_conv_bn``)."""
         import torch.nn as nn
