@@ -948,7 +948,12 @@ def _segment_step(graph, item, chunk_elems, run: _SegmentRun):
     all_iv, all_tau = all_iv[order], all_tau[order]
     row_full = np.concatenate([full_old, full_new])[order]
     if row_full.size > 1 and not (np.diff(row_full) > 0).all():
-        raise RuntimeError("internal: the refined rows of a segment chunk are out of order")
+        from .errors import InconsistentDecompositionError
+
+        raise InconsistentDecompositionError(
+            f"stage {s}: the breakpoints of a segment chunk near t = {t[0]:.17g} .. {t[-1]:.17g} came "
+            f"out of order (crossings within SLICE_MERGE_RTOL = {tol.SLICE_MERGE_RTOL:g} of several "
+            "points); the pieces cannot be trusted: report the model and segment")
     at = np.empty(order.size, dtype=np.int64)
     at[order] = np.arange(order.size)  # where each old row and new point went
     # where each crossing neuron vanishes: (position in the refined sequence, column)
